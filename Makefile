@@ -1,0 +1,34 @@
+# strata: build, lint and test. `make test` is what CI runs.
+GO ?= go
+PKGS := ./...
+FUZZTIME ?= 10s
+
+.PHONY: all build test unit fuzz lint bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/strata ./cmd/strata
+
+## test: lint, every test (unit, store conformance on SQLite and PostgreSQL, API over HTTP, CLI
+## against a real server process) and a short fuzz run.
+test: lint unit fuzz
+
+unit:
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeValidate$$' -fuzztime $(FUZZTIME) ./api/v1alpha1
+
+lint:
+	@out=$$(gofmt -l .); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+## bench: the API benchmarks of docs/benchmarks.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/server/
+
+clean:
+	rm -rf bin

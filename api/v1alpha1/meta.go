@@ -1,0 +1,83 @@
+package v1alpha1
+
+import "time"
+
+// GroupVersion is the apiVersion of every strata resource.
+const GroupVersion = "strata.dev/v1alpha1"
+
+// Kind names.
+const (
+	KindCloudAccount        = "CloudAccount"
+	KindPrivateCloudGateway = "PrivateCloudGateway"
+	KindClusterProfile      = "ClusterProfile"
+	KindCluster             = "Cluster"
+)
+
+// TypeMeta names the schema of an object.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// ObjectMeta is the metadata every stored object carries. Name and Labels are the user's; the
+// other fields are set by the server and ignored (or, for resourceVersion, used as a precondition)
+// when a user sends them.
+type ObjectMeta struct {
+	Name              string            `json:"name"`
+	UID               string            `json:"uid,omitempty"`
+	Generation        int64             `json:"generation,omitempty"`
+	ResourceVersion   string            `json:"resourceVersion,omitempty"`
+	CreationTimestamp *time.Time        `json:"creationTimestamp,omitempty"`
+	DeletionTimestamp *time.Time        `json:"deletionTimestamp,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Finalizers        []string          `json:"finalizers,omitempty"`
+}
+
+// Condition is one observed aspect of an object's state.
+type Condition struct {
+	Type               string     `json:"type"`
+	Status             string     `json:"status"` // True, False or Unknown
+	Reason             string     `json:"reason,omitempty"`
+	Message            string     `json:"message,omitempty"`
+	LastTransitionTime *time.Time `json:"lastTransitionTime,omitempty"`
+}
+
+// Status is the observed state common to every kind. It is written by reconcilers, never by users:
+// a status sent with a create or update is ignored.
+type Status struct {
+	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
+	Phase              string      `json:"phase,omitempty"`
+	Conditions         []Condition `json:"conditions,omitempty"`
+}
+
+// Object is implemented by every strata resource.
+type Object interface {
+	GetTypeMeta() *TypeMeta
+	GetMetadata() *ObjectMeta
+	GetStatus() *Status
+	// Key is the object's identity within its kind: the name, or for a ClusterProfile
+	// "name@version", since several versions of one profile coexist.
+	Key() string
+}
+
+// GetTypeMeta returns the object's type metadata.
+func (t *TypeMeta) GetTypeMeta() *TypeMeta { return t }
+
+// New returns an empty object of the given kind, or nil when the kind is unknown.
+func New(kind string) Object {
+	switch kind {
+	case KindCloudAccount:
+		return &CloudAccount{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindPrivateCloudGateway:
+		return &PrivateCloudGateway{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindClusterProfile:
+		return &ClusterProfile{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindCluster:
+		return &Cluster{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	}
+	return nil
+}
+
+// Kinds lists every kind in dependency order: an object may only refer to kinds before it, so
+// applying in this order never meets a reference that is about to be created.
+var Kinds = []string{KindPrivateCloudGateway, KindCloudAccount, KindClusterProfile, KindCluster}

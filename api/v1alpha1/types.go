@@ -1,0 +1,300 @@
+package v1alpha1
+
+// Azure cloud environments.
+const (
+	EnvironmentPublic       = "AzurePublicCloud"
+	EnvironmentUSGovernment = "AzureUSGovernmentCloud"
+	EnvironmentChina        = "AzureChinaCloud"
+	EnvironmentCustom       = "Custom"
+)
+
+// CloudAccount holds the credentials of an Entra ID service principal and the Azure cloud it
+// signs in to.
+type CloudAccount struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta       `json:"metadata"`
+	Spec     CloudAccountSpec `json:"spec"`
+	Status   Status           `json:"status,omitzero"`
+}
+
+// CloudAccountSpec is the desired state of a CloudAccount.
+type CloudAccountSpec struct {
+	Azure AzureCredentials `json:"azure"`
+	// Gateway names the PrivateCloudGateway through which this account's clusters are reached
+	// and whose proxy settings they inherit.
+	Gateway string `json:"gateway,omitempty"`
+}
+
+// AzureCredentials is a service principal and the cloud it belongs to.
+type AzureCredentials struct {
+	TenantID string `json:"tenantID"`
+	ClientID string `json:"clientID"`
+	// ClientSecret is write-only: it is sealed in the store and never returned.
+	ClientSecret Secret `json:"clientSecret,omitzero"`
+	// ClientSecretSet is reported by the server: true when a client secret is stored. It is
+	// ignored on input.
+	ClientSecretSet bool `json:"clientSecretSet,omitempty"`
+	// Environment is one of AzurePublicCloud (default), AzureUSGovernmentCloud,
+	// AzureChinaCloud or Custom.
+	Environment string `json:"environment,omitempty"`
+	// Endpoints are required for the Custom environment (Azure Stack, the strata emulator) and
+	// forbidden otherwise.
+	Endpoints *CloudEndpoints `json:"endpoints,omitempty"`
+}
+
+// CloudEndpoints are the endpoints of a Custom Azure cloud.
+type CloudEndpoints struct {
+	ResourceManager string `json:"resourceManager"`
+	ActiveDirectory string `json:"activeDirectory"`
+	StorageSuffix   string `json:"storageSuffix"`
+	// CABundle is PEM text trusted in addition to the system roots when talking to this cloud.
+	CABundle string `json:"caBundle,omitempty"`
+}
+
+// Key returns the object's name.
+func (o *CloudAccount) Key() string { return o.Metadata.Name }
+
+// GetMetadata returns the object's metadata.
+func (o *CloudAccount) GetMetadata() *ObjectMeta { return &o.Metadata }
+
+// GetStatus returns the object's status.
+func (o *CloudAccount) GetStatus() *Status { return &o.Status }
+
+// PrivateCloudGateway is a gateway running inside the user's network, with the proxy settings
+// that the clusters of the accounts bound to it inherit.
+type PrivateCloudGateway struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta              `json:"metadata"`
+	Spec     PrivateCloudGatewaySpec `json:"spec"`
+	Status   Status                  `json:"status,omitzero"`
+}
+
+// PrivateCloudGatewaySpec is the desired state of a PrivateCloudGateway.
+type PrivateCloudGatewaySpec struct {
+	Proxy   *ProxySettings  `json:"proxy,omitempty"`
+	Network *GatewayNetwork `json:"network,omitempty"`
+}
+
+// ProxySettings are the outbound proxy settings of a gateway's network.
+type ProxySettings struct {
+	HTTPProxy  string   `json:"httpProxy,omitempty"`
+	HTTPSProxy string   `json:"httpsProxy,omitempty"`
+	NoProxy    []string `json:"noProxy,omitempty"`
+	// CACertificate is the PEM certificate of a TLS-inspecting proxy.
+	CACertificate string `json:"caCertificate,omitempty"`
+}
+
+// GatewayNetwork is where the gateway runs.
+type GatewayNetwork struct {
+	ResourceGroup  string `json:"resourceGroup"`
+	VirtualNetwork string `json:"virtualNetwork"`
+}
+
+// Key returns the object's name.
+func (o *PrivateCloudGateway) Key() string { return o.Metadata.Name }
+
+// GetMetadata returns the object's metadata.
+func (o *PrivateCloudGateway) GetMetadata() *ObjectMeta { return &o.Metadata }
+
+// GetStatus returns the object's status.
+func (o *PrivateCloudGateway) GetStatus() *Status { return &o.Status }
+
+// Profile clouds.
+const (
+	ProfileCloudAzure = "azure" // IaaS clusters
+	ProfileCloudAKS   = "aks"
+	ProfileCloudAll   = "all" // add-on profiles usable on any cluster
+)
+
+// Profile types.
+const (
+	ProfileTypeInfra = "infra"
+	ProfileTypeAddOn = "add-on"
+	ProfileTypeFull  = "full"
+)
+
+// Layer types, in the order layers must appear in a profile.
+const (
+	LayerOS         = "os"
+	LayerKubernetes = "kubernetes"
+	LayerNetwork    = "network"
+	LayerStorage    = "storage"
+	LayerAddon      = "addon"
+)
+
+// ClusterProfile is one version of a reusable, layered cluster definition. Several versions of
+// one name coexist; a cluster pins one.
+type ClusterProfile struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta         `json:"metadata"`
+	Spec     ClusterProfileSpec `json:"spec"`
+	Status   Status             `json:"status,omitzero"`
+}
+
+// ClusterProfileSpec is the content of one profile version.
+type ClusterProfileSpec struct {
+	// Version is a semantic version (default 1.0.0).
+	Version string  `json:"version"`
+	Cloud   string  `json:"cloud"`
+	Type    string  `json:"type"`
+	Layers  []Layer `json:"layers"`
+}
+
+// Layer is one pack of a profile: the OS image, Kubernetes, the network and storage plugins, or
+// an add-on.
+type Layer struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Version string `json:"version"`
+	// Values is YAML text; for the kubernetes layer of an aks profile its managedControlPlane
+	// block is parsed and validated as ManagedControlPlane.
+	Values    string     `json:"values,omitempty"`
+	Manifests []Manifest `json:"manifests,omitempty"`
+}
+
+// Manifest is a named Kubernetes manifest shipped with a layer.
+type Manifest struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
+}
+
+// Key returns "name@version".
+func (o *ClusterProfile) Key() string { return ProfileKey(o.Metadata.Name, o.Spec.Version) }
+
+// ProfileKey is the store key of a profile version.
+func ProfileKey(name, version string) string { return name + "@" + version }
+
+// GetMetadata returns the object's metadata.
+func (o *ClusterProfile) GetMetadata() *ObjectMeta { return &o.Metadata }
+
+// GetStatus returns the object's status.
+func (o *ClusterProfile) GetStatus() *Status { return &o.Status }
+
+// ManagedControlPlane is the managedControlPlane block of an AKS profile's kubernetes layer.
+type ManagedControlPlane struct {
+	// SKU is Free or Standard (the SLA-backed tier).
+	SKU                string              `json:"sku,omitempty"`
+	AADProfile         *AADProfile         `json:"aadProfile,omitempty"`
+	AutoUpgradeProfile *AutoUpgradeProfile `json:"autoUpgradeProfile,omitempty"`
+}
+
+// AADProfile enables Entra ID integration of an AKS cluster.
+type AADProfile struct {
+	Managed             bool     `json:"managed"`
+	AdminGroupObjectIDs []string `json:"adminGroupObjectIDs,omitempty"`
+}
+
+// AutoUpgradeProfile selects an AKS upgrade channel.
+type AutoUpgradeProfile struct {
+	UpgradeChannel string `json:"upgradeChannel,omitempty"`
+}
+
+// Cluster types.
+const (
+	ClusterTypeIaaS = "iaas"
+	ClusterTypeAKS  = "aks"
+)
+
+// Cluster is a Kubernetes cluster on Azure built from pinned profile versions.
+type Cluster struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta  `json:"metadata"`
+	Spec     ClusterSpec `json:"spec"`
+	Status   Status      `json:"status,omitzero"`
+}
+
+// ClusterSpec is the desired state of a Cluster.
+type ClusterSpec struct {
+	CloudAccount string       `json:"cloudAccount"`
+	Profiles     []ProfileRef `json:"profiles"`
+	// Tags are "key:value" strings put on every Azure resource of the cluster.
+	Tags         []string      `json:"tags,omitempty"`
+	Azure        ClusterAzure  `json:"azure"`
+	MachinePools []MachinePool `json:"machinePools"`
+}
+
+// ProfileRef pins a profile version and overrides some of its layers' values.
+type ProfileRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Values maps a layer name of the profile to YAML merged over that layer's values.
+	Values map[string]string `json:"values,omitempty"`
+}
+
+// ClusterAzure says where and how the cluster runs on Azure.
+type ClusterAzure struct {
+	Type           string `json:"type"`
+	SubscriptionID string `json:"subscriptionID"`
+	// ResourceGroup must exist; strata never creates or deletes it.
+	ResourceGroup string `json:"resourceGroup"`
+	Location      string `json:"location"`
+	SSHPublicKey  string `json:"sshPublicKey"`
+	// Placement is absent for dynamic placement (strata creates the network) and set for static
+	// placement in the user's network.
+	Placement *StaticPlacement `json:"placement,omitempty"`
+	// Storage is absent for generated storage names and set to use the user's own account or
+	// container (IaaS only).
+	Storage *CustomStorage `json:"storage,omitempty"`
+}
+
+// StaticPlacement is the user's network; all of its fields are required.
+type StaticPlacement struct {
+	ResourceGroup      string  `json:"resourceGroup"`
+	VirtualNetwork     string  `json:"virtualNetwork"`
+	CIDR               string  `json:"cidr"`
+	ControlPlaneSubnet *Subnet `json:"controlPlaneSubnet"`
+	WorkerSubnet       *Subnet `json:"workerSubnet"`
+}
+
+// Subnet is a subnet of the user's VNet and the network security group attached to it.
+type Subnet struct {
+	Name          string `json:"name"`
+	CIDR          string `json:"cidr"`
+	SecurityGroup string `json:"securityGroup"`
+}
+
+// CustomStorage names the user's storage account and, optionally, its container.
+type CustomStorage struct {
+	Account   string `json:"account"`
+	Container string `json:"container,omitempty"`
+}
+
+// MachinePool is a group of identical nodes.
+type MachinePool struct {
+	Name string `json:"name"`
+	// ControlPlane marks the IaaS control-plane pool.
+	ControlPlane bool `json:"controlPlane,omitempty"`
+	// System marks an AKS system node pool.
+	System bool `json:"system,omitempty"`
+	Count  int  `json:"count"`
+	// Min and Max bound the autoscaler; both default to Count (no autoscaling).
+	Min          *int              `json:"min,omitempty"`
+	Max          *int              `json:"max,omitempty"`
+	InstanceType string            `json:"instanceType,omitempty"`
+	Zones        []string          `json:"zones,omitempty"`
+	OSDisk       OSDisk            `json:"osDisk,omitzero"`
+	Taints       []Taint           `json:"taints,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+}
+
+// OSDisk is a node's OS disk.
+type OSDisk struct {
+	SizeGB int    `json:"sizeGB,omitempty"`
+	Type   string `json:"type,omitempty"`
+}
+
+// Taint is a Kubernetes node taint.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
+}
+
+// Key returns the object's name.
+func (o *Cluster) Key() string { return o.Metadata.Name }
+
+// GetMetadata returns the object's metadata.
+func (o *Cluster) GetMetadata() *ObjectMeta { return &o.Metadata }
+
+// GetStatus returns the object's status.
+func (o *Cluster) GetStatus() *Status { return &o.Status }

@@ -1,0 +1,93 @@
+// Package store defines where strata keeps its objects and events, and the codec shared by the
+// implementations: sqlite (embedded, the default) and postgres (several servers on one
+// database). Both pass the conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// Errors returned by every implementation; test them with errors.Is.
+var (
+	// ErrNotFound: no object of that kind and key.
+	ErrNotFound = errors.New("object not found")
+	// ErrAlreadyExists: Create found an object of that kind and key.
+	ErrAlreadyExists = errors.New("object already exists")
+	// ErrConflict: the update or delete carried a resourceVersion that is no longer current.
+	ErrConflict = errors.New("object was modified: the resourceVersion is stale")
+)
+
+// Store keeps objects of every kind, keyed by (kind, Key()), and their events.
+//
+// Objects are stored as JSON. A kind's write-only secret (v1alpha1.SecretCarrier) is sealed
+// with AES-256-GCM in a column of its own and never written to the JSON; reads open it again and
+// report it as set. Resource versions come from one counter shared by all kinds, so they grow
+// with every write.
+type Store interface {
+	// Create stores a new object. It sets metadata.uid, generation 1, resourceVersion and
+	// creationTimestamp on obj, clears deletionTimestamp, and keeps the status as given.
+	// It returns ErrAlreadyExists when the key is taken.
+	Create(ctx context.Context, obj v1alpha1.Object) error
+	// Get returns the object, with its secret opened, or ErrNotFound.
+	Get(ctx context.Context, kind, key string) (v1alpha1.Object, error)
+	// List returns the objects of a kind in key order.
+	List(ctx context.Context, kind string, opts ListOptions) (ListResult, error)
+	// Update replaces a stored object when obj's resourceVersion is the stored one, and returns
+	// ErrConflict otherwise (or ErrNotFound). It keeps uid and creationTimestamp, bumps
+	// generation when the spec or the secret changed, sets a new resourceVersion on obj, and
+	// keeps the stored secret when obj carries none.
+	Update(ctx context.Context, obj v1alpha1.Object) error
+	// Delete removes the object when resourceVersion is the stored one (ErrConflict otherwise);
+	// an empty resourceVersion deletes unconditionally. Its events are kept.
+	Delete(ctx context.Context, kind, key, resourceVersion string) error
+	// RecordEvent appends an event. Only the newest MaxEventsPerObject events of an object
+	// are kept.
+	RecordEvent(ctx context.Context, ev Event) error
+	// ListEvents returns an object's events, oldest first.
+	ListEvents(ctx context.Context, kind, key string) ([]Event, error)
+	// Ping checks that the store can be reached.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// MaxEventsPerObject bounds the events kept for one object.
+const MaxEventsPerObject = 100
+
+// ListOptions narrow a List.
+type ListOptions struct {
+	// Name keeps only objects with this metadata.name (all versions of a ClusterProfile).
+	Name string
+	// Limit caps the number of objects returned; 0 means no limit.
+	Limit int
+	// Continue resumes after the key returned as ListResult.Continue.
+	Continue string
+}
+
+// ListResult is one page of a List.
+type ListResult struct {
+	Items []v1alpha1.Object
+	// Continue is set when more objects follow; pass it in ListOptions.Continue.
+	Continue string
+}
+
+// Event types.
+const (
+	EventNormal  = "Normal"
+	EventWarning = "Warning"
+)
+
+// Event is something that happened to an object.
+type Event struct {
+	Kind    string    `json:"kind"`
+	Key     string    `json:"key"`
+	UID     string    `json:"uid,omitempty"`
+	Type    string    `json:"type"`
+	Reason  string    `json:"reason"`
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
