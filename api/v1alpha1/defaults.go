@@ -1,4 +1,55 @@
 package v1alpha1
 
-// Default fills the fields a user may leave out.
-func Default(obj Object) {}
+import "slices"
+
+// Defaults applied to fields a user leaves out.
+const (
+	DefaultProfileVersion = "1.0.0"
+	DefaultInstanceType   = "Standard_D2s_v3"
+	DefaultOSDiskSizeGB   = 60
+	DefaultOSDiskType     = "Standard_LRS"
+)
+
+// Default fills the fields a user may leave out. It runs after decoding and before validation,
+// and is idempotent.
+func Default(obj Object) {
+	switch o := obj.(type) {
+	case *CloudAccount:
+		if o.Spec.Azure.Environment == "" {
+			o.Spec.Azure.Environment = EnvironmentPublic
+		}
+	case *PrivateCloudGateway:
+		if px := o.Spec.Proxy; px != nil && (px.HTTPProxy != "" || px.HTTPSProxy != "") {
+			if px.HTTPSProxy == "" {
+				px.HTTPSProxy = px.HTTPProxy
+			}
+			// Pods cannot reach Azure's instance metadata through a proxy.
+			if !slices.Contains(px.NoProxy, InstanceMetadataIP) {
+				px.NoProxy = append(px.NoProxy, InstanceMetadataIP)
+			}
+		}
+	case *ClusterProfile:
+		if o.Spec.Version == "" {
+			o.Spec.Version = DefaultProfileVersion
+		}
+	case *Cluster:
+		for i := range o.Spec.MachinePools {
+			mp := &o.Spec.MachinePools[i]
+			if mp.Min == nil {
+				mp.Min = new(mp.Count)
+			}
+			if mp.Max == nil {
+				mp.Max = new(mp.Count)
+			}
+			if mp.InstanceType == "" {
+				mp.InstanceType = DefaultInstanceType
+			}
+			if mp.OSDisk.SizeGB == 0 {
+				mp.OSDisk.SizeGB = DefaultOSDiskSizeGB
+			}
+			if mp.OSDisk.Type == "" {
+				mp.OSDisk.Type = DefaultOSDiskType
+			}
+		}
+	}
+}

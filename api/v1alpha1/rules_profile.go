@@ -1,0 +1,237 @@
+package v1alpha1
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+
+	"sigs.k8s.io/yaml"
+)
+
+// AKS SKU tiers and upgrade channels accepted in managedControlPlane.
+var (
+	AKSSKUs            = []string{"Free", "Standard"}
+	AKSUpgradeChannels = []string{"none", "patch", "stable", "rapid", "node-image"}
+)
+
+// layerRank orders layer types: a profile lists its layers in this order.
+var layerRank = map[string]int{LayerOS: 0, LayerKubernetes: 1, LayerNetwork: 2, LayerStorage: 3, LayerAddon: 4}
+
+var manifestName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+func validateProfile(o *ClusterProfile, errs *ErrorList) {
+	s := o.Spec
+	checkSemver(errs, "spec.version", s.Version)
+	checkEnum(errs, "spec.cloud", s.Cloud, ProfileCloudAzure, ProfileCloudAKS, ProfileCloudAll)
+	checkEnum(errs, "spec.type", s.Type, ProfileTypeInfra, ProfileTypeAddOn, ProfileTypeFull)
+	if s.Cloud == ProfileCloudAll && s.Type != ProfileTypeAddOn {
+		errs.Add("spec.type", RuleMismatch, "a profile for cloud all must be of type add-on: infrastructure layers are specific to azure or aks")
+	}
+	lp := Path("spec.layers")
+	if len(s.Layers) == 0 {
+		errs.Add(lp, RuleRequired, "a profile needs at least one layer")
+		return
+	}
+	names := map[string]bool{}
+	count := map[string]int{}
+	prevRank := -1
+	for i, l := range s.Layers {
+		p := lp.Index(i)
+		checkName(errs, p.Child("name"), l.Name)
+		if names[l.Name] && l.Name != "" {
+			errs.Add(p.Child("name"), RuleDuplicate, "layer name %q is used twice in this profile", l.Name)
+		}
+		names[l.Name] = true
+		rank, known := layerRank[l.Type]
+		if !known {
+			checkEnum(errs, p.Child("type"), l.Type, LayerOS, LayerKubernetes, LayerNetwork, LayerStorage, LayerAddon)
+		} else {
+			count[l.Type]++
+			if rank < prevRank {
+				errs.Add(p.Child("type"), RuleFormat, "layer %q (%s) is out of order: layers go os, kubernetes, network, storage, then addon", l.Name, l.Type)
+			}
+			prevRank = max(prevRank, rank)
+		}
+		if required(errs, p.Child("version"), l.Version) && (len(l.Version) > 64 || !layerVersion.MatchString(l.Version)) {
+			errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most 64 letters, digits, '.', '_', '+' and '-'", l.Version)
+		}
+		values, ok := parseValues(errs, p.Child("values"), l.Values)
+		if ok && l.Type == LayerKubernetes {
+			if _, present := values["managedControlPlane"]; present {
+				if s.Cloud != ProfileCloudAKS {
+					errs.Add(p.Child("values").Child("managedControlPlane"), RuleForbidden, "managedControlPlane applies only to profiles for cloud aks")
+				} else {
+					ParseManagedControlPlane(errs, p.Child("values"), values)
+				}
+			}
+		}
+		mnames := map[string]bool{}
+		for j, m := range l.Manifests {
+			mp := p.Child("manifests").Index(j)
+			if required(errs, mp.Child("name"), m.Name) {
+				if len(m.Name) > 253 || !manifestName.MatchString(m.Name) {
+					errs.Add(mp.Child("name"), RuleFormat, "%q must be lowercase letters, digits, '-' and '.', at most 253 characters", m.Name)
+				} else if mnames[m.Name] {
+					errs.Add(mp.Child("name"), RuleDuplicate, "manifest name %q is used twice in layer %q", m.Name, l.Name)
+				}
+				mnames[m.Name] = true
+			}
+			if required(errs, mp.Child("content"), m.Content) {
+				if _, err := Decodable(m.Content); err != nil {
+					errs.Add(mp.Child("content"), RuleSyntax, "is not valid YAML: %v", err)
+				}
+			}
+		}
+	}
+	switch s.Type {
+	case ProfileTypeAddOn:
+		for i, l := range s.Layers {
+			if l.Type != LayerAddon && l.Type != "" && layerRank[l.Type] < layerRank[LayerAddon] {
+				errs.Add(lp.Index(i).Child("type"), RuleForbidden, "an add-on profile holds only addon layers; %s layers belong in an infra or full profile", l.Type)
+			}
+		}
+	case ProfileTypeInfra, ProfileTypeFull:
+		if count[LayerKubernetes] != 1 {
+			errs.Add(lp, RuleCount, "an %s profile needs exactly one kubernetes layer, found %d", s.Type, count[LayerKubernetes])
+		}
+		if s.Cloud == ProfileCloudAzure && count[LayerOS] != 1 {
+			errs.Add(lp, RuleCount, "an %s profile for cloud azure needs exactly one os layer (the base VHD image of the nodes), found %d", s.Type, count[LayerOS])
+		}
+		for _, t := range []string{LayerOS, LayerNetwork, LayerStorage} {
+			if count[t] > 1 {
+				errs.Add(lp, RuleCount, "a profile holds at most one %s layer, found %d", t, count[t])
+			}
+		}
+		if s.Type == ProfileTypeInfra && count[LayerAddon] > 0 {
+			errs.Add(lp, RuleForbidden, "an infra profile holds no addon layers; use type full, or put add-ons in an add-on profile")
+		}
+	}
+}
+
+// Decodable checks that text is valid YAML (one or more documents) and returns the documents'
+// JSON.
+func Decodable(text string) ([][]byte, error) {
+	docs, err := splitDocuments([]byte(text))
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(docs))
+	for _, d := range docs {
+		j, err := yaml.YAMLToJSON(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// parseValues parses a layer's values: empty, or a YAML mapping.
+func parseValues(errs *ErrorList, p Path, text string) (map[string]any, bool) {
+	values, err := ParseValues(text)
+	if err != nil {
+		errs.Add(p, RuleSyntax, "%v", err)
+		return nil, false
+	}
+	return values, true
+}
+
+// ParseValues parses a layer's values YAML: empty text is an empty mapping, anything other than
+// a mapping is an error.
+func ParseValues(text string) (map[string]any, error) {
+	j, err := yaml.YAMLToJSON([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("values are not valid YAML: %w", err)
+	}
+	j = bytes.TrimSpace(j)
+	if len(j) == 0 || bytes.Equal(j, []byte("null")) {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("values are not valid YAML: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("values must be a YAML mapping (key: value), not %s", jsonType(v))
+	}
+	return m, nil
+}
+
+// ParseManagedControlPlane decodes and validates the managedControlPlane block of parsed layer
+// values, reporting errors below valuesPath. It returns nil when the block is absent or invalid.
+func ParseManagedControlPlane(errs *ErrorList, valuesPath Path, values map[string]any) *ManagedControlPlane {
+	raw, ok := values["managedControlPlane"]
+	if !ok || raw == nil {
+		return nil
+	}
+	p := valuesPath.Child("managedControlPlane")
+	before := len(*errs)
+	checkShape(raw, reflect.TypeFor[ManagedControlPlane](), p, errs)
+	if len(*errs) > before {
+		return nil
+	}
+	j, err := json.Marshal(raw)
+	if err != nil {
+		errs.Add(p, RuleType, "cannot be read: %v", err)
+		return nil
+	}
+	var mcp ManagedControlPlane
+	if err := json.Unmarshal(j, &mcp); err != nil {
+		errs.Add(p, RuleType, "cannot be read: %v", err)
+		return nil
+	}
+	if mcp.SKU != "" {
+		checkEnum(errs, p.Child("sku"), mcp.SKU, AKSSKUs...)
+	}
+	if aad := mcp.AADProfile; aad != nil {
+		ap := p.Child("aadProfile").Child("adminGroupObjectIDs")
+		if aad.Managed && len(aad.AdminGroupObjectIDs) == 0 {
+			errs.Add(ap, RuleRequired, "required when aadProfile.managed is true: the Entra ID groups whose members administer the cluster")
+		}
+		seen := map[string]bool{}
+		for i, id := range aad.AdminGroupObjectIDs {
+			if !guidPattern.MatchString(id) {
+				errs.Add(ap.Index(i), RuleFormat, "%q must be an Entra ID group object ID (a GUID)", id)
+			} else if seen[id] {
+				errs.Add(ap.Index(i), RuleDuplicate, "group %s is listed twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if up := mcp.AutoUpgradeProfile; up != nil {
+		cp := p.Child("autoUpgradeProfile").Child("upgradeChannel")
+		if up.UpgradeChannel == "" {
+			errs.Add(cp, RuleRequired, "required when autoUpgradeProfile is set: to disable auto upgrades set the channel to none")
+		} else {
+			checkEnum(errs, cp, up.UpgradeChannel, AKSUpgradeChannels...)
+		}
+	}
+	if len(*errs) > before {
+		return nil
+	}
+	return &mcp
+}
+
+// MergeValues returns base with override merged over it: mappings merge key by key, any other
+// value in override replaces the one in base.
+func MergeValues(base, override map[string]any) map[string]any {
+	out := make(map[string]any, len(base))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range override {
+		bm, bok := out[k].(map[string]any)
+		om, ook := v.(map[string]any)
+		if bok && ook {
+			out[k] = MergeValues(bm, om)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
