@@ -119,3 +119,29 @@ func specJSON(data []byte) ([]byte, error) {
 	}
 	return doc.Spec, nil
 }
+
+// EncodeData returns the JSON document of obj, as Encode puts it in Row.Data, without sealing
+// the secret again: implementations call it when they have changed obj's metadata (generation,
+// resourceVersion) after Encode.
+func EncodeData(obj v1alpha1.Object) ([]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
+	}
+	return data, nil
+}
+
+// SpecOf returns the spec JSON of an object's JSON document, byte for byte as Encode puts it in
+// Row.Spec, so that an implementation keeping only Data can rebuild the stored row's Spec
+// before calling SpecChanged.
+func SpecOf(data []byte) ([]byte, error) { return specJSON(data) }
+
+// MarkSecretPresent records on obj, when its kind carries a secret, whether one is stored.
+// Implementations clear the mark before Encode, so that the server-reported
+// spec.azure.clientSecretSet never reaches the stored spec (where it would make an unchanged
+// spec compare as changed), and set it to the truth once the write is done.
+func MarkSecretPresent(obj v1alpha1.Object, present bool) {
+	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
+		sc.SetSecretPresent(present)
+	}
+}

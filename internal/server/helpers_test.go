@@ -1,0 +1,306 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/store/sqlite"
+)
+
+// sshKey is a valid 2048-bit RSA public key (the private half is not kept anywhere).
+const sshKey = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCdlJjCe084qOjY4anLE/LbUJnGQJWJRvgxswlChrTrMN+QnMW/8GkQn6je7DkM0rPoc9cL827XcnYyHTSbqjwPFB1lLl6lLicUDMMPC1BSqgEQFqlcK0XRubSEDEcpZw/Gxpx/xoDAw4qUsFzR1qB3HTFbMjBiuk68fqslgU70iZ6nMpyRw48i7cmkLugrvHuKlnAfeIO2xm5DHuRE37brLyiPhIQJWGrJ/tb1sAzxVIU1aB0gIIhxVN05Bbr8wmucYWbkJ/2UbDFVyQbKB6jBO1vMiwLdnj42w3+gSUurQQHnU0TlUE0eom60EEohtq8RA9nT1TieFAoZYkBd4HaH strata-test"
+
+// testSecret is the client secret of the test accounts.
+const testSecret = "test-client-secret"
+
+func gateway(name string) *v1alpha1.PrivateCloudGateway {
+	o := v1alpha1.New(v1alpha1.KindPrivateCloudGateway).(*v1alpha1.PrivateCloudGateway)
+	o.Metadata.Name = name
+	o.Spec.Proxy = &v1alpha1.ProxySettings{
+		HTTPProxy: "http://proxy.corp.example:3128",
+		NoProxy:   []string{".svc", "10.0.0.0/8"},
+	}
+	o.Spec.Network = &v1alpha1.GatewayNetwork{ResourceGroup: "network-rg", VirtualNetwork: "corp-vnet"}
+	return o
+}
+
+func account(name, gw, secret string) *v1alpha1.CloudAccount {
+	o := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
+	o.Metadata.Name = name
+	o.Spec.Azure = v1alpha1.AzureCredentials{
+		TenantID:     "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		ClientID:     "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+		ClientSecret: v1alpha1.NewSecret(secret),
+	}
+	o.Spec.Gateway = gw
+	return o
+}
+
+func profile(name, version string) *v1alpha1.ClusterProfile {
+	o := v1alpha1.New(v1alpha1.KindClusterProfile).(*v1alpha1.ClusterProfile)
+	o.Metadata.Name = name
+	o.Spec = v1alpha1.ClusterProfileSpec{
+		Version: version,
+		Cloud:   v1alpha1.ProfileCloudAzure,
+		Type:    v1alpha1.ProfileTypeInfra,
+		Layers: []v1alpha1.Layer{
+			{Name: "ubuntu", Type: v1alpha1.LayerOS, Version: "22.04"},
+			{Name: "kubernetes", Type: v1alpha1.LayerKubernetes, Version: "1.30.4"},
+			{Name: "calico", Type: v1alpha1.LayerNetwork, Version: "3.28.0"},
+		},
+	}
+	return o
+}
+
+func cluster(name, acct string, profiles ...*v1alpha1.ClusterProfile) *v1alpha1.Cluster {
+	o := v1alpha1.New(v1alpha1.KindCluster).(*v1alpha1.Cluster)
+	o.Metadata.Name = name
+	o.Spec.CloudAccount = acct
+	for _, p := range profiles {
+		o.Spec.Profiles = append(o.Spec.Profiles, v1alpha1.ProfileRef{Name: p.Metadata.Name, Version: p.Spec.Version})
+	}
+	o.Spec.Tags = []string{"department:finance"}
+	o.Spec.Azure = v1alpha1.ClusterAzure{
+		Type:           v1alpha1.ClusterTypeIaaS,
+		SubscriptionID: "8f4b1c2d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+		ResourceGroup:  "strata-clusters",
+		Location:       "westeurope",
+		SSHPublicKey:   sshKey,
+	}
+	o.Spec.MachinePools = []v1alpha1.MachinePool{
+		{Name: "control-plane", ControlPlane: true, Count: 1},
+		{Name: "workers", Count: 2},
+	}
+	return o
+}
+
+// encode returns the JSON body of obj, its write-only secret included (json.Marshal leaves it out).
+func encode(t testing.TB, obj v1alpha1.Object) []byte {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatalf("encode %s: %v", obj.Key(), err)
+	}
+	sc, ok := obj.(v1alpha1.SecretCarrier)
+	if !ok || sc.SecretField().Empty() {
+		return data
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	az := doc["spec"].(map[string]any)["azure"].(map[string]any)
+	az["clientSecret"] = sc.SecretField().Reveal()
+	delete(az, "clientSecretSet")
+	data, err = json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testServer is a Server on a fresh SQLite store, served over real HTTP.
+type testServer struct {
+	t      testing.TB
+	srv    *Server
+	store  *sqlite.Store
+	url    string
+	logs   *syncBuffer
+	mu     sync.Mutex
+	bodies []string // every response body, for the secret test
+}
+
+func newTestServer(t testing.TB) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	sealer, err := secrets.NewSealer(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "strata.db"), sealer)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := New(Config{Store: st, Logger: logger})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		_ = st.Close()
+	})
+	return &testServer{t: t, srv: srv, store: st, url: hs.URL, logs: logs}
+}
+
+// response is what a request got back.
+type response struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+// status decodes an error response.
+func (r *response) status(t testing.TB) Status {
+	t.Helper()
+	var st Status
+	if err := json.Unmarshal(r.body, &st); err != nil {
+		t.Fatalf("decode Status from %q: %v", r.body, err)
+	}
+	return st
+}
+
+// object decodes an object response of kind leniently.
+func (r *response) object(t testing.TB, kind string) v1alpha1.Object {
+	t.Helper()
+	obj := v1alpha1.New(kind)
+	if err := json.Unmarshal(r.body, obj); err != nil {
+		t.Fatalf("decode %s from %q: %v", kind, r.body, err)
+	}
+	return obj
+}
+
+// do sends a request to path (relative to the server) with an optional body and content type.
+func (ts *testServer) do(method, path string, body []byte, contentType string) *response {
+	ts.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, ts.url+path, rd)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	ts.mu.Lock()
+	ts.bodies = append(ts.bodies, string(data))
+	ts.mu.Unlock()
+	return &response{code: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// objPath returns the API path of an object.
+func objPath(obj v1alpha1.Object) string {
+	return APIPath + "/" + pluralOf[obj.GetTypeMeta().Kind] + "/" + obj.Key()
+}
+
+func kindPath(kind string) string { return APIPath + "/" + pluralOf[kind] }
+
+// create POSTs obj and fails the test unless it gets 201.
+func (ts *testServer) create(obj v1alpha1.Object) v1alpha1.Object {
+	ts.t.Helper()
+	r := ts.do(http.MethodPost, kindPath(obj.GetTypeMeta().Kind), encode(ts.t, obj), "application/json")
+	if r.code != http.StatusCreated {
+		ts.t.Fatalf("create %s %s: got %d %s", obj.GetTypeMeta().Kind, obj.Key(), r.code, r.body)
+	}
+	return r.object(ts.t, obj.GetTypeMeta().Kind)
+}
+
+// apply PUTs obj and returns the response.
+func (ts *testServer) apply(obj v1alpha1.Object, query string) *response {
+	ts.t.Helper()
+	return ts.do(http.MethodPut, objPath(obj)+query, encode(ts.t, obj), "application/json")
+}
+
+// get GETs an object and fails the test unless it gets wantCode.
+func (ts *testServer) get(kind, key string, wantCode int) *response {
+	ts.t.Helper()
+	r := ts.do(http.MethodGet, kindPath(kind)+"/"+key, nil, "")
+	if r.code != wantCode {
+		ts.t.Fatalf("get %s %s: got %d %s, want %d", kind, key, r.code, r.body, wantCode)
+	}
+	return r
+}
+
+// seed creates a gateway "pcg", an account "account" using it and the profile "iaas@1.0.0".
+func (ts *testServer) seed() (*v1alpha1.CloudAccount, *v1alpha1.ClusterProfile) {
+	ts.t.Helper()
+	ts.create(gateway("pcg"))
+	acct := account("account", "pcg", testSecret)
+	ts.create(acct)
+	prof := profile("iaas", "1.0.0")
+	ts.create(prof)
+	return acct, prof
+}
+
+// events returns the event reasons of an object.
+func (ts *testServer) events(kind, key string) []string {
+	ts.t.Helper()
+	r := ts.do(http.MethodGet, kindPath(kind)+"/"+key+"/events", nil, "")
+	if r.code != http.StatusOK {
+		ts.t.Fatalf("events of %s %s: got %d %s", kind, key, r.code, r.body)
+	}
+	var list struct {
+		Items []struct {
+			Reason  string `json:"reason"`
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.body, &list); err != nil {
+		ts.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range list.Items {
+		if e.Type != "Normal" {
+			ts.t.Errorf("event %s of %s %s has type %q", e.Reason, kind, key, e.Type)
+		}
+		out = append(out, e.Reason)
+	}
+	return out
+}
+
+// hasError reports whether a Status lists an error at field with rule.
+func hasError(st Status, field string, rule v1alpha1.Rule) bool {
+	for _, e := range st.Errors {
+		if e.Field == field && e.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func mustContain(t testing.TB, what, s, sub string) {
+	t.Helper()
+	if !strings.Contains(s, sub) {
+		t.Errorf("%s %q does not contain %q", what, s, sub)
+	}
+}

@@ -1,0 +1,167 @@
+// Package server is strata's REST API over HTTP: the resources of api/v1alpha1 under
+// /api/v1alpha1, kept in a store.Store, with health, readiness and Prometheus metrics endpoints.
+//
+// Every write goes through the same steps: strict decoding (400 on error), defaulting,
+// validation with references resolved against the store (422 with every field error), then the
+// store's optimistic concurrency (409 on a stale resourceVersion).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// APIPath is the base path of the REST API.
+const APIPath = "/api/v1alpha1"
+
+// ApplyResultHeader is the response header of a PUT that says what the server did: created,
+// configured or unchanged.
+const ApplyResultHeader = "Strata-Apply-Result"
+
+// MaxBodyBytes bounds the size of a request body.
+const MaxBodyBytes = 4 << 20
+
+// ShutdownTimeout is how long Serve waits for requests in flight when its context ends.
+const ShutdownTimeout = 15 * time.Second
+
+// Config is what a Server needs.
+type Config struct {
+	// Store keeps the objects and their events. Required.
+	Store store.Store
+	// Logger receives one line per request and the errors. Nil discards the logs.
+	Logger *slog.Logger
+	// Registry receives the server's metrics and is served at /metrics. Nil means a new
+	// registry that also holds the Go runtime and process collectors. A registry can serve
+	// one Server only: registering the metrics twice panics.
+	Registry *prometheus.Registry
+}
+
+// Server serves the REST API. Create it with New.
+type Server struct {
+	store    store.Store
+	log      *slog.Logger
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	handler  http.Handler
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) *Server {
+	if cfg.Store == nil {
+		panic("server.New: Config.Store is nil")
+	}
+	s := &Server{store: cfg.Store, log: cfg.Logger, registry: cfg.Registry}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "strata_http_requests_total",
+		Help: "HTTP requests served, by method, resource kind and status code.",
+	}, []string{"method", "kind", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "strata_http_request_duration_seconds",
+		Help:    "Time taken to serve HTTP requests, by method and resource kind.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "kind"})
+	s.registry.MustRegister(s.requests, s.duration)
+	s.handler = s.instrument(s.routes())
+	return s
+}
+
+// Handler returns the HTTP handler of the whole server: the API, /healthz, /readyz and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	}))
+
+	mux.HandleFunc("GET "+APIPath+"/{plural}", s.api(s.list))
+	mux.HandleFunc("POST "+APIPath+"/{plural}", s.api(s.create))
+	mux.HandleFunc(APIPath+"/{plural}", s.api(methodNotAllowed("GET, POST")))
+	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}", s.api(s.get))
+	mux.HandleFunc("PUT "+APIPath+"/{plural}/{key}", s.api(s.apply))
+	mux.HandleFunc("DELETE "+APIPath+"/{plural}/{key}", s.api(s.delete))
+	mux.HandleFunc(APIPath+"/{plural}/{key}", s.api(methodNotAllowed("GET, PUT, DELETE")))
+	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/events", s.api(s.events))
+	mux.HandleFunc(APIPath+"/{plural}/{key}/events", s.api(methodNotAllowed("GET")))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
+			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
+	})
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.ErrorContext(ctx, "readiness check: the store does not answer", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("the store does not answer\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Serve serves HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting
+// connections and waits up to ShutdownTimeout for requests in flight. It returns nil after a
+// clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// Requests keep the values of ctx but are not cancelled with it: Shutdown lets them end.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve HTTP on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+		return fmt.Errorf("shut down the HTTP server: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}

@@ -1,0 +1,443 @@
+// Package postgres is the store for several strata servers sharing one PostgreSQL database,
+// through pgx/v5.
+//
+// The tables live in the first schema of the connection's search_path, which may be given in the
+// URL (postgres://host/db?search_path=myschema): pgx sends unknown URL parameters as run-time
+// parameters.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a store.Store in a PostgreSQL database.
+type Store struct {
+	codec store.Codec
+	pool  *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url, applies the migrations it lacks, and returns a store
+// that seals secrets with sealer.
+func Open(ctx context.Context, url string, sealer *secrets.Sealer) (*Store, error) {
+	if sealer == nil {
+		return nil, errors.New("open postgres store: no secret sealer")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err) // pgx redacts the password
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	s := &Store{codec: store.Codec{Sealer: sealer}, pool: pool}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres store: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("migrate postgres database: %w", err)
+	}
+	return s, nil
+}
+
+// migrate applies, each in its own transaction, the embedded migrations not yet recorded in
+// schema_migrations. A transaction-scoped advisory lock, keyed by the schema, makes servers
+// starting together apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a version number: %w", base, err)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", base, err)
+		}
+		if err := s.applyMigration(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var schema *string
+		if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return fmt.Errorf("read current schema: %w", err)
+		}
+		if schema == nil {
+			return errors.New("no schema of the search_path exists")
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"strata.migrate."+*schema); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    bigint PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var applied bool
+		if err := tx.QueryRow(ctx,
+			`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&applied); err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		if applied {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, body, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		return nil
+	})
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// nextResourceVersion takes the next value of the global counter. A sequence is not
+// transactional: a failed write leaves a gap, never a reused value.
+func nextResourceVersion(ctx context.Context, q querier) (int64, error) {
+	var rv int64
+	if err := q.QueryRow(ctx, `SELECT nextval('resource_version_seq')`).Scan(&rv); err != nil {
+		return 0, fmt.Errorf("next resourceVersion: %w", err)
+	}
+	return rv, nil
+}
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	if v1alpha1.New(kind) == nil {
+		return fmt.Errorf("create %s %s: unknown kind", kind, key)
+	}
+	meta := obj.GetMetadata()
+	saved := *meta
+	now := time.Now().UTC().Truncate(time.Second)
+	meta.UID = uuid.NewString()
+	meta.Generation = 1
+	meta.CreationTimestamp = &now
+	meta.DeletionTimestamp = nil
+	store.MarkSecretPresent(obj, false)
+
+	hasSecret, err := s.create(ctx, obj, kind, key, now)
+	if err != nil {
+		*meta = saved
+		return err
+	}
+	store.MarkSecretPresent(obj, hasSecret)
+	return nil
+}
+
+func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (bool, error) {
+	rv, err := nextResourceVersion(ctx, s.pool)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
+	}
+	obj.GetMetadata().ResourceVersion = strconv.FormatInt(rv, 10)
+	row, err := s.codec.Encode(obj)
+	if err != nil {
+		return false, fmt.Errorf("create: %w", err)
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO objects
+		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
+		ON CONFLICT (kind, key) DO NOTHING`,
+		row.Kind, row.Key, row.Name, row.UID, row.Generation, rv, now, string(row.Data), row.Secret)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, store.ErrAlreadyExists)
+	}
+	return row.Secret != nil, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, kind, key string) (v1alpha1.Object, error) {
+	row := store.Row{Kind: kind, Key: key}
+	var data string
+	err := s.pool.QueryRow(ctx, `SELECT data, secret FROM objects WHERE kind = $1 AND key = $2`,
+		kind, key).Scan(&data, &row.Secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("get %s %s: %w", kind, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", kind, key, err)
+	}
+	row.Data = []byte(data)
+	obj, err := s.codec.Decode(row)
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	return obj, nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (store.ListResult, error) {
+	if opts.Limit < 0 {
+		return store.ListResult{}, fmt.Errorf("list %s: negative limit %d", kind, opts.Limit)
+	}
+	query := `SELECT key, data, secret FROM objects WHERE kind = $1 AND key > $2`
+	args := []any{kind, opts.Continue}
+	if opts.Name != "" {
+		args = append(args, opts.Name)
+		query += ` AND name = $` + strconv.Itoa(len(args))
+	}
+	query += ` ORDER BY key`
+	if opts.Limit > 0 {
+		args = append(args, opts.Limit+1) // one more tells whether a next page exists
+		query += ` LIMIT $` + strconv.Itoa(len(args))
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var res store.ListResult
+	for rows.Next() {
+		if opts.Limit > 0 && len(res.Items) == opts.Limit {
+			res.Continue = res.Items[len(res.Items)-1].Key()
+			break
+		}
+		row := store.Row{Kind: kind}
+		var data string
+		if err := rows.Scan(&row.Key, &data, &row.Secret); err != nil {
+			return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		row.Data = []byte(data)
+		obj, err := s.codec.Decode(row)
+		if err != nil {
+			return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		res.Items = append(res.Items, obj)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+	}
+	return res, nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	meta := obj.GetMetadata()
+	saved := *meta
+	var hasSecret bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		hasSecret, err = s.update(ctx, tx, obj, kind, key)
+		return err
+	})
+	if err != nil {
+		*meta = saved
+		return err
+	}
+	store.MarkSecretPresent(obj, hasSecret)
+	return nil
+}
+
+func (s *Store) update(ctx context.Context, tx pgx.Tx, obj v1alpha1.Object, kind, key string) (bool, error) {
+	meta := obj.GetMetadata()
+	stored := store.Row{Kind: kind, Key: key}
+	var created time.Time
+	var data string
+	// FOR UPDATE holds concurrent updates of the row until this transaction ends; they then
+	// read the new resourceVersion and fail with ErrConflict.
+	err := tx.QueryRow(ctx, `SELECT uid::text, generation, resource_version, created_at, data, secret
+		FROM objects WHERE kind = $1 AND key = $2 FOR UPDATE`, kind, key).
+		Scan(&stored.UID, &stored.Generation, &stored.ResourceVersion, &created, &data, &stored.Secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
+		return false, fmt.Errorf("update %s %s: resourceVersion %q, stored %d: %w",
+			kind, key, meta.ResourceVersion, stored.ResourceVersion, store.ErrConflict)
+	}
+	if stored.Spec, err = store.SpecOf([]byte(data)); err != nil {
+		return false, fmt.Errorf("update %s %s: stored object: %w", kind, key, err)
+	}
+
+	created = created.UTC()
+	meta.UID = stored.UID // the secret is sealed for the stored uid
+	meta.CreationTimestamp = &created
+	store.MarkSecretPresent(obj, false)
+	row, err := s.codec.Encode(obj)
+	if err != nil {
+		return false, fmt.Errorf("update: %w", err)
+	}
+	changed, err := s.codec.SpecChanged(stored, row)
+	if err != nil {
+		return false, fmt.Errorf("update: %w", err)
+	}
+	meta.Generation = stored.Generation
+	if changed {
+		meta.Generation++
+	}
+	rv, err := nextResourceVersion(ctx, tx)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	meta.ResourceVersion = strconv.FormatInt(rv, 10)
+	if row.Data, err = store.EncodeData(obj); err != nil {
+		return false, fmt.Errorf("update: %w", err)
+	}
+	secret := row.Secret
+	if secret == nil {
+		secret = stored.Secret
+	}
+	var deleted *time.Time
+	if meta.DeletionTimestamp != nil {
+		t := meta.DeletionTimestamp.UTC()
+		deleted = &t
+	}
+	_, err = tx.Exec(ctx, `UPDATE objects SET name = $1, generation = $2, resource_version = $3,
+		deleted_at = $4, data = $5, secret = $6 WHERE kind = $7 AND key = $8`,
+		row.Name, meta.Generation, rv, deleted, string(row.Data), secret, kind, key)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	return secret != nil, nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) error {
+	var rv int64
+	if resourceVersion != "" {
+		var err error
+		if rv, err = strconv.ParseInt(resourceVersion, 10, 64); err != nil || rv <= 0 {
+			// No stored object has such a resourceVersion: stale if the object exists.
+			rv = -1
+		}
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM objects
+		WHERE kind = $1 AND key = $2 AND ($3 = 0 OR resource_version = $3)`, kind, key, rv)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE kind = $1 AND key = $2)`,
+		kind, key).Scan(&exists); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if exists {
+		return fmt.Errorf("delete %s %s: resourceVersion %q is not the stored one: %w",
+			kind, key, resourceVersion, store.ErrConflict)
+	}
+	return fmt.Errorf("delete %s %s: %w", kind, key, store.ErrNotFound)
+}
+
+// RecordEvent implements store.Store. An event without a time is stamped now; times are kept to
+// the microsecond, in UTC.
+func (s *Store) RecordEvent(ctx context.Context, ev store.Event) error {
+	if ev.Kind == "" || ev.Key == "" {
+		return fmt.Errorf("record event: kind and key are required")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Serialize the writers of one object's events, so that each prune sees every
+		// event committed before it and the bound holds under concurrent writers.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`,
+			"strata.events."+ev.Kind, ev.Key); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO events (kind, key, uid, type, reason, message, time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			ev.Kind, ev.Key, ev.UID, ev.Type, ev.Reason, ev.Message, ev.Time); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE kind = $1 AND key = $2 AND id <= (
+			SELECT id FROM events WHERE kind = $1 AND key = $2 ORDER BY id DESC LIMIT 1 OFFSET $3)`,
+			ev.Kind, ev.Key, store.MaxEventsPerObject); err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record event for %s %s: %w", ev.Kind, ev.Key, err)
+	}
+	return nil
+}
+
+// ListEvents implements store.Store.
+func (s *Store) ListEvents(ctx context.Context, kind, key string) ([]store.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT uid, type, reason, message, time FROM events
+		WHERE kind = $1 AND key = $2 ORDER BY id`, kind, key)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
+	}
+	defer rows.Close()
+	var events []store.Event
+	for rows.Next() {
+		ev := store.Event{Kind: kind, Key: key}
+		if err := rows.Scan(&ev.UID, &ev.Type, &ev.Reason, &ev.Message, &ev.Time); err != nil {
+			return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
+		}
+		ev.Time = ev.Time.UTC()
+		events = append(events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
+	}
+	return events, nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}

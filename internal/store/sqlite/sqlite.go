@@ -1,0 +1,541 @@
+// Package sqlite is the embedded store: one SQLite database file in WAL mode, through the pure
+// Go driver modernc.org/sqlite.
+//
+// Writes go through a single connection that begins its transactions IMMEDIATE, so writers of
+// this process queue in Go instead of spinning on SQLite's busy handler, and a transaction never
+// has to upgrade a read lock (the cause of SQLITE_BUSY deadlocks). Writers of other processes
+// wait up to the busy timeout. Reads use a pool of read-only connections, which WAL lets run
+// beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a write waits for another process holding the database lock.
+const busyTimeout = 10 * time.Second
+
+// timeFormat is how timestamps are kept in TEXT columns: RFC 3339 in UTC, which sorts as text.
+const timeFormat = time.RFC3339Nano
+
+// Store is a store.Store in one SQLite database file.
+type Store struct {
+	codec  store.Codec
+	writer *sql.DB // one connection, transactions BEGIN IMMEDIATE
+	reader *sql.DB // read-only connections
+	get    *sql.Stmt
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it when missing) the database at path, applies the migrations it lacks,
+// and returns a store that seals secrets with sealer.
+func Open(ctx context.Context, path string, sealer *secrets.Sealer) (*Store, error) {
+	if sealer == nil {
+		return nil, errors.New("open sqlite store: no secret sealer")
+	}
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open sqlite store: invalid database path %q", path)
+	}
+	params := url.Values{}
+	params.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
+	// FULL syncs the WAL at every commit, so that an acknowledged write survives a power loss
+	// (reconcilers act on it in Azure). NORMAL would skip that sync: never corrupt, but the last
+	// commits could roll back.
+	params.Set("_synchronous", "FULL")
+	params.Set("_foreign_keys", "1")
+	params.Set("_txlock", "immediate")
+
+	writer, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	s := &Store{codec: store.Codec{Sealer: sealer}, writer: writer}
+	if err := s.setWAL(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate sqlite database %s: %w", path, err)
+	}
+
+	params.Del("_txlock")
+	params.Set("_query_only", "1")
+	reader, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	s.reader = reader
+	conns := max(4, runtime.GOMAXPROCS(0))
+	reader.SetMaxOpenConns(conns)
+	reader.SetMaxIdleConns(conns)
+	reader.SetConnMaxLifetime(0)
+	reader.SetConnMaxIdleTime(0)
+	s.get, err = reader.PrepareContext(ctx,
+		`SELECT data, secret FROM objects WHERE kind = ? AND key = ?`)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite database %s: prepare: %w", path, err)
+	}
+	return s, nil
+}
+
+// setWAL puts the database in WAL mode, which the file keeps. Switching a new database to WAL
+// takes an exclusive lock for which SQLite does not wait: when another process (or store) opens
+// the same new file at the same moment, it fails at once with SQLITE_BUSY, so it is retried
+// until the busy timeout.
+func (s *Store) setWAL(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := s.writer.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("set WAL mode: journal mode is still %q", mode)
+		case !isBusy(err) || time.Now().After(deadline):
+			return fmt.Errorf("set WAL mode: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("set WAL mode: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY or one of its extended codes.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// migrate applies, each in its own transaction, the embedded migrations not yet recorded in
+// schema_migrations. BEGIN IMMEDIATE takes the database's write lock, so two processes opening
+// the same file apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a version number: %w", base, err)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", base, err)
+		}
+		if err := s.applyMigration(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var applied int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&applied); err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	if applied > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		version, time.Now().UTC().Format(timeFormat)); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// nextResourceVersion takes the next value of the global counter inside tx.
+func nextResourceVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var rv int64
+	err := tx.QueryRowContext(ctx,
+		`UPDATE resource_version SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&rv)
+	if err != nil {
+		return 0, fmt.Errorf("next resourceVersion: %w", err)
+	}
+	return rv, nil
+}
+
+func formatTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	if v1alpha1.New(kind) == nil {
+		return fmt.Errorf("create %s %s: unknown kind", kind, key)
+	}
+	meta := obj.GetMetadata()
+	saved := *meta
+	now := time.Now().UTC().Truncate(time.Second)
+	meta.UID = uuid.NewString()
+	meta.Generation = 1
+	meta.CreationTimestamp = &now
+	meta.DeletionTimestamp = nil
+	store.MarkSecretPresent(obj, false)
+
+	hasSecret, err := s.create(ctx, obj, kind, key, now)
+	if err != nil {
+		*meta = saved
+		return err
+	}
+	store.MarkSecretPresent(obj, hasSecret)
+	return nil
+}
+
+func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (bool, error) {
+	meta := obj.GetMetadata()
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: begin: %w", kind, key, err)
+	}
+	defer tx.Rollback()
+	rv, err := nextResourceVersion(ctx, tx)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
+	}
+	meta.ResourceVersion = strconv.FormatInt(rv, 10)
+	row, err := s.codec.Encode(obj)
+	if err != nil {
+		return false, fmt.Errorf("create: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO objects
+		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
+		VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+		ON CONFLICT (kind, key) DO NOTHING`,
+		row.Kind, row.Key, row.Name, row.UID, row.Generation, rv, now.Format(timeFormat),
+		string(row.Data), row.Secret)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
+	} else if n == 0 {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, store.ErrAlreadyExists)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("create %s %s: commit: %w", kind, key, err)
+	}
+	return row.Secret != nil, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, kind, key string) (v1alpha1.Object, error) {
+	row := store.Row{Kind: kind, Key: key}
+	var data string
+	err := s.get.QueryRowContext(ctx, kind, key).Scan(&data, &row.Secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get %s %s: %w", kind, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", kind, key, err)
+	}
+	row.Data = []byte(data)
+	obj, err := s.codec.Decode(row)
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	return obj, nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (store.ListResult, error) {
+	if opts.Limit < 0 {
+		return store.ListResult{}, fmt.Errorf("list %s: negative limit %d", kind, opts.Limit)
+	}
+	query := `SELECT key, data, secret FROM objects WHERE kind = ? AND key > ?`
+	args := []any{kind, opts.Continue}
+	if opts.Name != "" {
+		query += ` AND name = ?`
+		args = append(args, opts.Name)
+	}
+	query += ` ORDER BY key`
+	if opts.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, opts.Limit+1) // one more tells whether a next page exists
+	}
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var res store.ListResult
+	for rows.Next() {
+		if opts.Limit > 0 && len(res.Items) == opts.Limit {
+			res.Continue = res.Items[len(res.Items)-1].Key()
+			break
+		}
+		row := store.Row{Kind: kind}
+		var data string
+		if err := rows.Scan(&row.Key, &data, &row.Secret); err != nil {
+			return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		row.Data = []byte(data)
+		obj, err := s.codec.Decode(row)
+		if err != nil {
+			return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		res.Items = append(res.Items, obj)
+	}
+	if err := rows.Err(); err != nil {
+		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+	}
+	return res, nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	meta := obj.GetMetadata()
+	saved := *meta
+	hasSecret, err := s.update(ctx, obj, kind, key)
+	if err != nil {
+		*meta = saved
+		return err
+	}
+	store.MarkSecretPresent(obj, hasSecret)
+	return nil
+}
+
+func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key string) (bool, error) {
+	meta := obj.GetMetadata()
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: begin: %w", kind, key, err)
+	}
+	defer tx.Rollback()
+	stored := store.Row{Kind: kind, Key: key}
+	var createdAt, data string
+	err = tx.QueryRowContext(ctx, `SELECT uid, generation, resource_version, created_at, data, secret
+		FROM objects WHERE kind = ? AND key = ?`, kind, key).
+		Scan(&stored.UID, &stored.Generation, &stored.ResourceVersion, &createdAt, &data, &stored.Secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
+		return false, fmt.Errorf("update %s %s: resourceVersion %q, stored %d: %w",
+			kind, key, meta.ResourceVersion, stored.ResourceVersion, store.ErrConflict)
+	}
+	if stored.Spec, err = store.SpecOf([]byte(data)); err != nil {
+		return false, fmt.Errorf("update %s %s: stored object: %w", kind, key, err)
+	}
+	created, err := time.Parse(timeFormat, createdAt)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: stored creation time: %w", kind, key, err)
+	}
+
+	meta.UID = stored.UID // the secret is sealed for the stored uid
+	meta.CreationTimestamp = &created
+	store.MarkSecretPresent(obj, false)
+	row, err := s.codec.Encode(obj)
+	if err != nil {
+		return false, fmt.Errorf("update: %w", err)
+	}
+	changed, err := s.codec.SpecChanged(stored, row)
+	if err != nil {
+		return false, fmt.Errorf("update: %w", err)
+	}
+	meta.Generation = stored.Generation
+	if changed {
+		meta.Generation++
+	}
+	rv, err := nextResourceVersion(ctx, tx)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	meta.ResourceVersion = strconv.FormatInt(rv, 10)
+	if row.Data, err = store.EncodeData(obj); err != nil {
+		return false, fmt.Errorf("update: %w", err)
+	}
+	secret := row.Secret
+	if secret == nil {
+		secret = stored.Secret
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE objects SET name = ?, generation = ?, resource_version = ?,
+		deleted_at = ?, data = ?, secret = ? WHERE kind = ? AND key = ?`,
+		row.Name, meta.Generation, rv, formatTime(meta.DeletionTimestamp), string(row.Data), secret,
+		kind, key)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("update %s %s: commit: %w", kind, key, err)
+	}
+	return secret != nil, nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: begin: %w", kind, key, err)
+	}
+	defer tx.Rollback()
+	var stored int64
+	err = tx.QueryRowContext(ctx, `SELECT resource_version FROM objects WHERE kind = ? AND key = ?`,
+		kind, key).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("delete %s %s: %w", kind, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if resourceVersion != "" && resourceVersion != strconv.FormatInt(stored, 10) {
+		return fmt.Errorf("delete %s %s: resourceVersion %q, stored %d: %w",
+			kind, key, resourceVersion, stored, store.ErrConflict)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE kind = ? AND key = ?`, kind, key); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete %s %s: commit: %w", kind, key, err)
+	}
+	return nil
+}
+
+// RecordEvent implements store.Store. An event without a time is stamped now; times are kept to
+// the microsecond, in UTC.
+func (s *Store) RecordEvent(ctx context.Context, ev store.Event) error {
+	if ev.Kind == "" || ev.Key == "" {
+		return fmt.Errorf("record event: kind and key are required")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record event for %s %s: begin: %w", ev.Kind, ev.Key, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (kind, key, uid, type, reason, message, time)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ev.Kind, ev.Key, ev.UID, ev.Type, ev.Reason, ev.Message, ev.Time.Format(timeFormat)); err != nil {
+		return fmt.Errorf("record event for %s %s: %w", ev.Kind, ev.Key, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE kind = ?1 AND key = ?2 AND id <= (
+		SELECT id FROM events WHERE kind = ?1 AND key = ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3)`,
+		ev.Kind, ev.Key, store.MaxEventsPerObject); err != nil {
+		return fmt.Errorf("record event for %s %s: prune: %w", ev.Kind, ev.Key, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record event for %s %s: commit: %w", ev.Kind, ev.Key, err)
+	}
+	return nil
+}
+
+// ListEvents implements store.Store.
+func (s *Store) ListEvents(ctx context.Context, kind, key string) ([]store.Event, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT uid, type, reason, message, time FROM events
+		WHERE kind = ? AND key = ? ORDER BY id`, kind, key)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
+	}
+	defer rows.Close()
+	var events []store.Event
+	for rows.Next() {
+		ev := store.Event{Kind: kind, Key: key}
+		var at string
+		if err := rows.Scan(&ev.UID, &ev.Type, &ev.Reason, &ev.Message, &at); err != nil {
+			return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
+		}
+		if ev.Time, err = time.Parse(timeFormat, at); err != nil {
+			return nil, fmt.Errorf("list events of %s %s: event time: %w", kind, key, err)
+		}
+		ev.Time = ev.Time.UTC()
+		events = append(events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
+	}
+	return events, nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	var one int
+	if err := s.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	var errs []error
+	if s.get != nil {
+		errs = append(errs, s.get.Close())
+	}
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	errs = append(errs, s.writer.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite store: %w", err)
+	}
+	return nil
+}
