@@ -57,8 +57,8 @@ func (d DecodeErrors) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// Decode reads every object of a YAML stream (documents separated by "---" lines) or a JSON
-// input (one object, an array of objects, or a List with items). Decoding is strict: an unknown
+// Decode reads every object of a YAML stream (documents separated by "---" lines, each an
+// object or a List with items) or a JSON input (one object, an array of objects, or a List). Decoding is strict: an unknown
 // field, a wrong type, a missing or foreign apiVersion or an unknown kind is an error naming the
 // field. Empty documents are skipped. When any document fails, the error is DecodeErrors and
 // lists every failing document; the objects that did decode are returned too.
@@ -145,7 +145,32 @@ func splitDocuments(data []byte) ([][]byte, error) {
 		return nil, fmt.Errorf("read documents: %w", err)
 	}
 	docs = append(docs, cur.Bytes())
-	return docs, nil
+	return expandLists(docs), nil
+}
+
+// expandLists replaces each YAML document that is a List (what `strata get -o yaml` prints for
+// several objects) by its items. A document that does not parse is kept for decodeDocument to
+// report.
+func expandLists(docs [][]byte) [][]byte {
+	out := make([][]byte, 0, len(docs))
+	for _, doc := range docs {
+		if !bytes.Contains(doc, []byte("List")) {
+			out = append(out, doc)
+			continue
+		}
+		var list struct {
+			Kind  string            `json:"kind"`
+			Items []json.RawMessage `json:"items"`
+		}
+		if j, err := yaml.YAMLToJSON(doc); err != nil || json.Unmarshal(j, &list) != nil || list.Kind != "List" {
+			out = append(out, doc)
+			continue
+		}
+		for _, it := range list.Items {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 func isSeparator(line string) bool {

@@ -35,6 +35,7 @@ func TestDecodeDocuments(t *testing.T) {
 		{"three documents with empty ones and comments", "---\n" + gw("a") + "--- # next\n\n---\n" + gw("b") + "---\n" + gw("c"), []string{"a", "b", "c"}},
 		{"one JSON object", fmt.Sprintf(gwJSON, "a"), []string{"a"}},
 		{"a JSON array", "[" + fmt.Sprintf(gwJSON, "a") + "," + fmt.Sprintf(gwJSON, "b") + "]", []string{"a", "b"}},
+		{"a YAML List after another document", gw("a") + "---\napiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(strings.TrimSpace(gw("b")), "\n", "\n  ") + "\n- " + strings.ReplaceAll(strings.TrimSpace(gw("c")), "\n", "\n  ") + "\n", []string{"a", "b", "c"}},
 		{"a JSON List", `{"kind":"List","items":[` + fmt.Sprintf(gwJSON, "a") + `]}`, []string{"a"}},
 		{"empty input", "", nil},
 	}
@@ -149,6 +150,29 @@ spec:
 	b, _ := json.Marshal(struct{ S v1alpha1.Secret }{acct.Spec.Azure.ClientSecret})
 	if string(b) != `{"S":"[redacted]"}` {
 		t.Errorf("bare Secret encodes as %s", b)
+	}
+}
+
+// TestMarshalWithSecret checks that the one encoder meant for sending an object to the server
+// carries the secret, so that decoding its output gives the secret back.
+func TestMarshalWithSecret(t *testing.T) {
+	acct := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
+	acct.Metadata.Name = "a"
+	acct.Spec.Azure.ClientSecret = v1alpha1.NewSecret("p@ss\"word")
+	data, err := v1alpha1.MarshalWithSecret(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, errs := v1alpha1.DecodeObject(data)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if got := back.(*v1alpha1.CloudAccount).Spec.Azure.ClientSecret.Reveal(); got != "p@ss\"word" {
+		t.Fatalf("secret after the round trip = %q", got)
+	}
+	plain, _ := v1alpha1.MarshalWithSecret(v1alpha1.New(v1alpha1.KindCluster))
+	if strings.Contains(string(plain), "clientSecret") {
+		t.Fatalf("a kind without secret got one: %s", plain)
 	}
 }
 

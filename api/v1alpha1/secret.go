@@ -54,10 +54,44 @@ type SecretCarrier interface {
 	SecretField() *Secret
 	// SetSecretPresent records whether a secret is stored, for clients to see.
 	SetSecretPresent(bool)
+	// SecretPath is the JSON path of the secret field, e.g. spec, azure, clientSecret.
+	SecretPath() []string
 }
 
 // SecretField returns the client secret.
 func (o *CloudAccount) SecretField() *Secret { return &o.Spec.Azure.ClientSecret }
 
+// SecretPath returns spec.azure.clientSecret.
+func (o *CloudAccount) SecretPath() []string { return []string{"spec", "azure", "clientSecret"} }
+
 // SetSecretPresent sets spec.azure.clientSecretSet.
 func (o *CloudAccount) SetSecretPresent(set bool) { o.Spec.Azure.ClientSecretSet = set }
+
+// MarshalWithSecret encodes obj as JSON with its write-only secret in plain text, for a client
+// that sends the object to the server. Everything else encodes a Secret as nothing.
+func MarshalWithSecret(obj Object) ([]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
+	}
+	sc, ok := obj.(SecretCarrier)
+	if !ok || sc.SecretField().Empty() {
+		return data, nil
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
+	}
+	path := sc.SecretPath()
+	m := doc
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = sc.SecretField().Reveal()
+	return json.Marshal(doc)
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/store"
+	"github.com/strata-dev/strata/internal/store/postgres"
+	"github.com/strata-dev/strata/internal/store/sqlite"
+)
+
+// encryptionKeyEnv names the environment variable holding the base64 encryption key. It wins
+// over the key file; servers sharing one PostgreSQL database must all be given the same key.
+const encryptionKeyEnv = "STRATA_ENCRYPTION_KEY"
+
+// serverOptions are the flags of `strata server`.
+type serverOptions struct {
+	listen            string
+	dataDir           string
+	datastore         string
+	encryptionKeyFile string
+	logFormat         string
+}
+
+// newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
+func newServerCommand() *cobra.Command {
+	o := &serverOptions{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the strata API server",
+		Long: `Run the strata API server, which keeps cloud accounts, private cloud gateways, cluster
+profiles and clusters and serves them over HTTP under /api/v1alpha1, with /healthz, /readyz and
+Prometheus metrics at /metrics.
+
+By default the objects are kept in a SQLite database in the data directory. Several servers can
+share one PostgreSQL database instead (--datastore postgres://...); give them all the same
+encryption key in ` + encryptionKeyEnv + `.
+
+Client secrets are encrypted at rest with a key read from --encryption-key-file, which is
+created with a new random key on first start, or from ` + encryptionKeyEnv + ` (base64 of 32
+bytes), which wins over the file. Keep the key: without it the stored secrets cannot be read.
+
+SIGINT or SIGTERM stops the server gracefully.`,
+		Example: `  # SQLite in ~/.strata, listening on 127.0.0.1:7080
+  strata server
+
+  # PostgreSQL, JSON logs, all interfaces
+  STRATA_ENCRYPTION_KEY=$(cat key.b64) strata server --listen :7080 \
+    --datastore 'postgres://strata@db.example:5432/strata?sslmode=require' --log-format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SilenceUsage = true
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServer(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	defaultDataDir := ".strata"
+	if home, err := os.UserHomeDir(); err == nil {
+		defaultDataDir = filepath.Join(home, ".strata")
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:7080", "address to listen on (host:port)")
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database and the encryption key (created with mode 0700)")
+	f.StringVar(&o.datastore, "datastore", "", "empty for SQLite in <data-dir>/strata.db, or a postgres:// URL")
+	f.StringVar(&o.encryptionKeyFile, "encryption-key-file", "", "file of the base64 key that encrypts secrets at rest (default <data-dir>/encryption.key, created with mode 0600); env "+encryptionKeyEnv+" wins")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+// runServer opens the store, listens and serves until ctx ends. It prints one line saying where
+// it listens to out, and logs to errOut.
+func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) error {
+	var handler slog.Handler
+	switch o.logFormat {
+	case "text":
+		handler = slog.NewTextHandler(errOut, nil)
+	case "json":
+		handler = slog.NewJSONHandler(errOut, nil)
+	default:
+		return fmt.Errorf("invalid --log-format %q: use text or json", o.logFormat)
+	}
+	logger := slog.New(handler)
+
+	if o.dataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create the data directory: %w", err)
+	}
+	sealer, err := loadSealer(o)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s: the address is already in use (is another strata server running? choose another address with --listen)", o.listen)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", o.listen, err)
+	}
+	defer ln.Close()
+
+	st, desc, err := openStore(ctx, o, sealer)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close the store", "error", err)
+		}
+	}()
+
+	srv := server.New(server.Config{Store: st, Logger: logger})
+	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
+	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	logger.Info("server stopped")
+	return nil
+}
+
+// loadSealer builds the secret sealer from $STRATA_ENCRYPTION_KEY or the key file.
+func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
+	var key []byte
+	if env := os.Getenv(encryptionKeyEnv); env != "" {
+		k, err := secrets.ParseKey(env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", encryptionKeyEnv, err)
+		}
+		key = k
+	} else {
+		path := o.encryptionKeyFile
+		if path == "" {
+			path = filepath.Join(o.dataDir, "encryption.key")
+		}
+		k, err := secrets.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("encryption key file %s: %w", path, err)
+		}
+		key = k
+	}
+	sealer, err := secrets.NewSealer(key)
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	return sealer, nil
+}
+
+// openStore opens the store --datastore names, and describes it without any password.
+func openStore(ctx context.Context, o *serverOptions, sealer *secrets.Sealer) (store.Store, string, error) {
+	if o.datastore == "" {
+		path := filepath.Join(o.dataDir, "strata.db")
+		st, err := sqlite.Open(ctx, path, sealer)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the SQLite store: %w", err)
+		}
+		return st, "sqlite " + path, nil
+	}
+	u, err := url.Parse(o.datastore)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		// The value is not echoed: it may hold a password.
+		return nil, "", errors.New("invalid --datastore: leave it empty for SQLite, or give a postgres://user@host:port/database URL")
+	}
+	desc := "postgres " + describeURL(u)
+	st, err := postgres.Open(ctx, o.datastore, sealer)
+	if err != nil {
+		return nil, "", fmt.Errorf("open the PostgreSQL store %s: %w", describeURL(u), redactError(err, u))
+	}
+	return st, desc, nil
+}
+
+// describeURL returns scheme://user@host/path of a database URL: no password, and no query,
+// which may carry one too.
+func describeURL(u *url.URL) string {
+	d := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	if u.User != nil {
+		d.User = url.User(u.User.Username())
+	}
+	return d.String()
+}
+
+// redactError hides the URL's passwords in an error from the database driver.
+func redactError(err error, u *url.URL) error {
+	var secretsInURL []string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			secretsInURL = append(secretsInURL, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	if p := u.Query().Get("password"); p != "" {
+		secretsInURL = append(secretsInURL, p, url.QueryEscape(p))
+	}
+	msg := err.Error()
+	redacted := msg
+	for _, s := range secretsInURL {
+		redacted = strings.ReplaceAll(redacted, s, "xxxxx")
+	}
+	if redacted == msg {
+		return err
+	}
+	return errors.New(redacted)
+}

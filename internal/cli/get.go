@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/client"
+)
+
+// outputFormats are the values of get's --output.
+var outputFormats = []string{"table", "yaml", "json", "name"}
+
+func newGetCommand(o *rootOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "get KIND [NAME...]",
+		Short: "List the objects of a kind, or show some of them",
+		Long: `List the objects of a kind, or show the named ones.
+
+KIND is one of ` + kindList() + `.
+A ClusterProfile is named NAME@VERSION for one version, or NAME for all of its versions.
+Objects may also be named KIND/NAME.`,
+		Example: `  strata get clusters
+  strata get cl iaas-static -o yaml
+  strata get profiles iaas-base            # every version of the profile "iaas-base"
+  strata get profile iaas-base@1.0.0 -o json`,
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGet(cmd.Context(), o, args, output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(outputFormats, ", "))
+	return cmd
+}
+
+func runGet(ctx context.Context, o *rootOptions, args []string, output string) error {
+	if !slices.Contains(outputFormats, output) {
+		return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", output, strings.Join(outputFormats, ", "))}
+	}
+	targets, err := parseTargets("get", args, true)
+	if err != nil {
+		return &usageError{cmd: "strata get", err: err}
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	var objs []v1alpha1.Object
+	failed := 0
+	for _, t := range targets {
+		found, err := fetch(ctx, c, t)
+		if errors.Is(err, client.ErrUnreachable) || ctx.Err() != nil {
+			return err
+		}
+		if err != nil {
+			printRequestError(o.streams.Err, t, err)
+			failed++
+			continue
+		}
+		objs = append(objs, found...)
+	}
+	if len(objs) == 0 && failed == 0 {
+		fmt.Fprintln(o.streams.Err, "No resources found.")
+		return nil
+	}
+	if len(objs) > 0 {
+		if err := printGet(o.streams.Out, output, objs, o); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &reportedError{msg: fmt.Sprintf("%d of %d objects not shown", failed, len(targets))}
+	}
+	return nil
+}
+
+// fetch returns the objects a target names: every object of its kind, every version of a
+// profile named without a version, or the one named object.
+func fetch(ctx context.Context, c *client.Client, t target) ([]v1alpha1.Object, error) {
+	switch {
+	case t.Name == "":
+		return c.ListAll(ctx, t.Kind, client.ListOptions{})
+	case t.Kind == v1alpha1.KindClusterProfile && !strings.Contains(t.Name, "@"):
+		objs, err := c.ListAll(ctx, t.Kind, client.ListOptions{Name: t.Name})
+		if err != nil {
+			return nil, err
+		}
+		if len(objs) == 0 {
+			return nil, &client.APIError{Code: 404, Reason: client.ReasonNotFound,
+				Message: fmt.Sprintf("no version of clusterprofile %q", t.Name)}
+		}
+		return objs, nil
+	}
+	obj, err := c.Get(ctx, t.Kind, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	return []v1alpha1.Object{obj}, nil
+}
+
+// printGet prints the objects in the chosen format; a table per kind, in order of appearance.
+func printGet(w io.Writer, output string, objs []v1alpha1.Object, o *rootOptions) error {
+	if output != "table" {
+		return printObjects(w, output, objs)
+	}
+	var kinds []string
+	byKind := map[string][]v1alpha1.Object{}
+	for _, obj := range objs {
+		k := obj.GetTypeMeta().Kind
+		if _, ok := byKind[k]; !ok {
+			kinds = append(kinds, k)
+		}
+		byKind[k] = append(byKind[k], obj)
+	}
+	now := o.now()
+	for i, k := range kinds {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := printTable(w, k, byKind[k], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printRequestError prints why a request about a target failed: "not found" in kubectl's words,
+// the field errors of an invalid object, or the server's message.
+func printRequestError(w io.Writer, t target, err error) {
+	var ae *client.APIError
+	if !errors.As(err, &ae) {
+		fmt.Fprintf(w, "error: %s: %v\n", refName(t.Kind, t.Name), err)
+		return
+	}
+	switch ae.Reason {
+	case client.ReasonNotFound:
+		if t.Kind == v1alpha1.KindClusterProfile && !strings.Contains(t.Name, "@") {
+			fmt.Fprintf(w, "error: %s %q not found (no version of it exists)\n", strings.ToLower(t.Kind), t.Name)
+			return
+		}
+		fmt.Fprintf(w, "error: %s %q not found\n", strings.ToLower(t.Kind), t.Name)
+	default:
+		fmt.Fprintf(w, "error: %s: %s\n", refName(t.Kind, t.Name), apiMessage(ae))
+		printFieldErrors(w, ae.Errors)
+	}
+}
+
+// apiMessage is the server's message, or its reason when it sent none.
+func apiMessage(ae *client.APIError) string {
+	if ae.Message != "" {
+		return ae.Message
+	}
+	return fmt.Sprintf("%s (HTTP %d)", ae.Reason, ae.Code)
+}

@@ -1,0 +1,157 @@
+// Package cli implements strata's client commands (apply, get, describe, delete, validate,
+// version) on top of cobra, writing to the given streams so that they can be tested. The strata
+// main package adds the server command and runs the root with Execute.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/strata-dev/strata/internal/client"
+)
+
+// DefaultServer is the server address used when neither --server nor STRATA_SERVER is set.
+const DefaultServer = "http://127.0.0.1:7080"
+
+// ServerEnv is the environment variable that names the server.
+const ServerEnv = "STRATA_SERVER"
+
+// Streams are where a command reads its input and writes its output and errors.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// rootOptions are the settings shared by every client command.
+type rootOptions struct {
+	streams Streams
+	server  string
+	timeout time.Duration
+	// now is the clock used for ages; tests fix it.
+	now func() time.Time
+}
+
+// client returns a client of the --server.
+func (o *rootOptions) client() (*client.Client, error) {
+	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)))
+	if err != nil {
+		return nil, fmt.Errorf("--server: %w", err)
+	}
+	return c, nil
+}
+
+// NewRoot returns the strata root command with every client command. The server address
+// defaults to $STRATA_SERVER, then DefaultServer. Run it with Execute, which prints errors the
+// way strata users expect.
+func NewRoot(s Streams) *cobra.Command {
+	o := &rootOptions{streams: s, now: time.Now}
+	root := &cobra.Command{
+		Use:   "strata",
+		Short: "strata manages Kubernetes clusters on Azure (IaaS and AKS) from declarative YAML",
+		Long: `strata manages Kubernetes clusters on Microsoft Azure, self-managed clusters on Azure VMs
+(IaaS) and managed AKS clusters, from declarative YAML in the manner of kubectl.
+
+Describe cloud accounts, private cloud gateways, versioned cluster profiles and clusters in
+YAML files, check them offline with 'strata validate', send them to a strata server with
+'strata apply', and follow them with 'strata get' and 'strata describe'.`,
+		Example: `  # Start a server, then create everything in a directory
+  strata server &
+  strata apply -f examples/
+
+  # List clusters, and look at one
+  strata get clusters
+  strata describe cluster iaas-static`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// No completion command: strata's verbs are few.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{cmd: c.CommandPath(), err: err}
+	})
+	server := os.Getenv(ServerEnv)
+	if server == "" {
+		server = DefaultServer
+	}
+	root.PersistentFlags().StringVar(&o.server, "server", server, "address of the strata server (env "+ServerEnv+")")
+	root.PersistentFlags().DurationVar(&o.timeout, "request-timeout", 30*time.Second, "how long to wait for each answer of the server")
+	root.AddCommand(
+		newApplyCommand(o),
+		newGetCommand(o),
+		newDescribeCommand(o),
+		newDeleteCommand(o),
+		newValidateCommand(o),
+		newAPIResourcesCommand(o),
+		newVersionCommand(o),
+	)
+	return root
+}
+
+// Execute runs root with args and returns the exit code. Errors are printed to the root's error
+// stream as one "error: ..." line (a server that cannot be reached gets a hint on how to start
+// one); a usage error adds where to find help. Errors that a command already printed in detail
+// (such as every invalid field of an apply) only set the exit code.
+func Execute(ctx context.Context, root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	w := root.ErrOrStderr()
+	var reported *reportedError
+	var unreachable *client.UnreachableError
+	var usage *usageError
+	switch {
+	case errors.As(err, &reported):
+	case errors.As(err, &unreachable):
+		fmt.Fprintf(w, "error: cannot reach the strata server at %s (%s): start one with 'strata server' or point --server / %s at one\n",
+			unreachable.Server, unreachable.Cause(), ServerEnv)
+	case errors.As(err, &usage):
+		fmt.Fprintf(w, "error: %v\nSee '%s --help' for usage.\n", usage.err, usage.cmd)
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		fmt.Fprintf(w, "error: %v\nSee '%s --help' for the commands.\n", err, root.Name())
+	default:
+		fmt.Fprintf(w, "error: %v\n", err)
+	}
+	return 1
+}
+
+// reportedError is a failure whose details the command has already printed.
+type reportedError struct{ msg string }
+
+func (e *reportedError) Error() string { return e.msg }
+
+// usageError is a command line that does not fit the command.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usageArgs wraps a cobra argument check so that its failure is a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{cmd: cmd.CommandPath(), err: err}
+		}
+		return nil
+	}
+}
+
+// newHTTPClient returns the HTTP client of the commands; timeout bounds each request.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout}
+}
