@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -69,7 +70,8 @@ func startServer(t *testing.T) *serverProcess {
 	t.Helper()
 	addr := freeAddress(t)
 	logs := &bytes.Buffer{}
-	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", t.TempDir())
+	dataDir := t.TempDir()
+	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", dataDir)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start server: %v", err)
@@ -83,6 +85,7 @@ func startServer(t *testing.T) *serverProcess {
 			if err != nil {
 				t.Errorf("server exited with %v after SIGTERM; logs:\n%s", err, logs)
 			}
+			assertNoSecretAtRest(t, logs.Bytes(), dataDir)
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
@@ -108,6 +111,35 @@ func startServer(t *testing.T) *serverProcess {
 			t.Fatalf("server not healthy after 20s (last error %v); logs:\n%s", err, logs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exampleSecret is the client secret of examples/cloudaccount.yaml.
+const exampleSecret = "replace-me"
+
+// assertNoSecretAtRest checks, once the server has exited, that neither its log nor any file of
+// its data directory (the SQLite database, its WAL, the key file) holds the example secret in
+// plain text.
+func assertNoSecretAtRest(t *testing.T, logs []byte, dataDir string) {
+	t.Helper()
+	if bytes.Contains(logs, []byte(exampleSecret)) {
+		t.Errorf("the server log holds the client secret:\n%s", logs)
+	}
+	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, []byte(exampleSecret)) {
+			t.Errorf("%s holds the client secret in plain text", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("scan the data directory: %v", err)
 	}
 }
 
