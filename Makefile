@@ -15,7 +15,7 @@ build:
 test: lint unit fuzz
 
 unit:
-	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeValidate$$' -fuzztime $(FUZZTIME) ./api/v1alpha1

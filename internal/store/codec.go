@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/secrets"
@@ -120,22 +124,6 @@ func specJSON(data []byte) ([]byte, error) {
 	return doc.Spec, nil
 }
 
-// EncodeData returns the JSON document of obj, as Encode puts it in Row.Data, without sealing
-// the secret again: implementations call it when they have changed obj's metadata (generation,
-// resourceVersion) after Encode.
-func EncodeData(obj v1alpha1.Object) ([]byte, error) {
-	data, err := json.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
-	}
-	return data, nil
-}
-
-// SpecOf returns the spec JSON of an object's JSON document, byte for byte as Encode puts it in
-// Row.Spec, so that an implementation keeping only Data can rebuild the stored row's Spec
-// before calling SpecChanged.
-func SpecOf(data []byte) ([]byte, error) { return specJSON(data) }
-
 // MarkSecretPresent records on obj, when its kind carries a secret, whether one is stored.
 // Implementations clear the mark before Encode, so that the server-reported
 // spec.azure.clientSecretSet never reaches the stored spec (where it would make an unchanged
@@ -144,4 +132,79 @@ func MarkSecretPresent(obj v1alpha1.Object, present bool) {
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
 		sc.SetSecretPresent(present)
 	}
+}
+
+// UpdatedRow checks obj against the stored row and builds the row that replaces it, with the
+// update semantics every implementation shares: obj's resourceVersion must be the stored one
+// (ErrConflict otherwise); uid and creation time are kept; the generation moves only when the
+// spec or the secret changed; the resource version is the one nextRV hands out; an object that
+// carries no secret keeps the stored one. stored needs Kind, Key, UID, Generation,
+// ResourceVersion, Data and Secret. obj's metadata is set to match the new row.
+func (c Codec) UpdatedRow(obj v1alpha1.Object, stored Row, created time.Time, nextRV func() (int64, error)) (Row, error) {
+	meta := obj.GetMetadata()
+	what := stored.Kind + " " + stored.Key
+	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
+		return Row{}, fmt.Errorf("update %s: resourceVersion %q, stored %d: %w", what, meta.ResourceVersion, stored.ResourceVersion, ErrConflict)
+	}
+	var err error
+	if stored.Spec, err = specJSON(stored.Data); err != nil {
+		return Row{}, fmt.Errorf("update %s: stored object: %w", what, err)
+	}
+	created = created.UTC()
+	meta.UID = stored.UID // the secret is sealed for the stored uid
+	meta.CreationTimestamp = &created
+	MarkSecretPresent(obj, false)
+	row, err := c.Encode(obj)
+	if err != nil {
+		return Row{}, fmt.Errorf("update: %w", err)
+	}
+	changed, err := c.SpecChanged(stored, row)
+	if err != nil {
+		return Row{}, fmt.Errorf("update: %w", err)
+	}
+	meta.Generation = stored.Generation
+	if changed {
+		meta.Generation++
+	}
+	if row.ResourceVersion, err = nextRV(); err != nil {
+		return Row{}, fmt.Errorf("update %s: %w", what, err)
+	}
+	meta.ResourceVersion = strconv.FormatInt(row.ResourceVersion, 10)
+	row.Generation = meta.Generation
+	if row.Data, err = json.Marshal(obj); err != nil {
+		return Row{}, fmt.Errorf("update %s: encode: %w", what, err)
+	}
+	if row.Secret == nil {
+		row.Secret = stored.Secret
+	}
+	return row, nil
+}
+
+// Write runs write, which stores obj and reports whether a secret is stored with it. When write
+// fails, obj's metadata is restored as it was; when it succeeds, obj reports whether its secret
+// is stored.
+func Write(obj v1alpha1.Object, write func() (secretStored bool, err error)) error {
+	meta := obj.GetMetadata()
+	saved := *meta
+	stored, err := write()
+	if err != nil {
+		*meta = saved
+		return err
+	}
+	MarkSecretPresent(obj, stored)
+	return nil
+}
+
+// PrepareNew sets the metadata of an object about to be created: a new uid, generation 1, the
+// creation time (returned, UTC to the second) and no deletion time. The caller then takes a
+// resource version and encodes the row.
+func PrepareNew(obj v1alpha1.Object) time.Time {
+	meta := obj.GetMetadata()
+	now := time.Now().UTC().Truncate(time.Second)
+	meta.UID = uuid.NewString()
+	meta.Generation = 1
+	meta.CreationTimestamp = &now
+	meta.DeletionTimestamp = nil
+	MarkSecretPresent(obj, false)
+	return now
 }

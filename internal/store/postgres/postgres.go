@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -147,22 +146,10 @@ func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
 	if v1alpha1.New(kind) == nil {
 		return fmt.Errorf("create %s %s: unknown kind", kind, key)
 	}
-	meta := obj.GetMetadata()
-	saved := *meta
-	now := time.Now().UTC().Truncate(time.Second)
-	meta.UID = uuid.NewString()
-	meta.Generation = 1
-	meta.CreationTimestamp = &now
-	meta.DeletionTimestamp = nil
-	store.MarkSecretPresent(obj, false)
-
-	hasSecret, err := s.create(ctx, obj, kind, key, now)
-	if err != nil {
-		*meta = saved
-		return err
-	}
-	store.MarkSecretPresent(obj, hasSecret)
-	return nil
+	return store.Write(obj, func() (bool, error) {
+		now := store.PrepareNew(obj)
+		return s.create(ctx, obj, kind, key, now)
+	})
 }
 
 func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (bool, error) {
@@ -258,20 +245,13 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	meta := obj.GetMetadata()
-	saved := *meta
-	var hasSecret bool
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		hasSecret, err = s.update(ctx, tx, obj, kind, key)
-		return err
+	return store.Write(obj, func() (secretStored bool, err error) {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			secretStored, err = s.update(ctx, tx, obj, kind, key)
+			return err
+		})
+		return secretStored, err
 	})
-	if err != nil {
-		*meta = saved
-		return err
-	}
-	store.MarkSecretPresent(obj, hasSecret)
-	return nil
 }
 
 func (s *Store) update(ctx context.Context, tx pgx.Tx, obj v1alpha1.Object, kind, key string) (bool, error) {
@@ -290,41 +270,10 @@ func (s *Store) update(ctx context.Context, tx pgx.Tx, obj v1alpha1.Object, kind
 	if err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
-	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
-		return false, fmt.Errorf("update %s %s: resourceVersion %q, stored %d: %w",
-			kind, key, meta.ResourceVersion, stored.ResourceVersion, store.ErrConflict)
-	}
-	if stored.Spec, err = store.SpecOf([]byte(data)); err != nil {
-		return false, fmt.Errorf("update %s %s: stored object: %w", kind, key, err)
-	}
-
-	created = created.UTC()
-	meta.UID = stored.UID // the secret is sealed for the stored uid
-	meta.CreationTimestamp = &created
-	store.MarkSecretPresent(obj, false)
-	row, err := s.codec.Encode(obj)
+	stored.Data = []byte(data)
+	row, err := s.codec.UpdatedRow(obj, stored, created, func() (int64, error) { return nextResourceVersion(ctx, tx) })
 	if err != nil {
-		return false, fmt.Errorf("update: %w", err)
-	}
-	changed, err := s.codec.SpecChanged(stored, row)
-	if err != nil {
-		return false, fmt.Errorf("update: %w", err)
-	}
-	meta.Generation = stored.Generation
-	if changed {
-		meta.Generation++
-	}
-	rv, err := nextResourceVersion(ctx, tx)
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
-	}
-	meta.ResourceVersion = strconv.FormatInt(rv, 10)
-	if row.Data, err = store.EncodeData(obj); err != nil {
-		return false, fmt.Errorf("update: %w", err)
-	}
-	secret := row.Secret
-	if secret == nil {
-		secret = stored.Secret
+		return false, err
 	}
 	var deleted *time.Time
 	if meta.DeletionTimestamp != nil {
@@ -333,11 +282,11 @@ func (s *Store) update(ctx context.Context, tx pgx.Tx, obj v1alpha1.Object, kind
 	}
 	_, err = tx.Exec(ctx, `UPDATE objects SET name = $1, generation = $2, resource_version = $3,
 		deleted_at = $4, data = $5, secret = $6 WHERE kind = $7 AND key = $8`,
-		row.Name, meta.Generation, rv, deleted, string(row.Data), secret, kind, key)
+		row.Name, row.Generation, row.ResourceVersion, deleted, string(row.Data), row.Secret, kind, key)
 	if err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
-	return secret != nil, nil
+	return row.Secret != nil, nil
 }
 
 // Delete implements store.Store.

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -223,22 +222,10 @@ func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
 	if v1alpha1.New(kind) == nil {
 		return fmt.Errorf("create %s %s: unknown kind", kind, key)
 	}
-	meta := obj.GetMetadata()
-	saved := *meta
-	now := time.Now().UTC().Truncate(time.Second)
-	meta.UID = uuid.NewString()
-	meta.Generation = 1
-	meta.CreationTimestamp = &now
-	meta.DeletionTimestamp = nil
-	store.MarkSecretPresent(obj, false)
-
-	hasSecret, err := s.create(ctx, obj, kind, key, now)
-	if err != nil {
-		*meta = saved
-		return err
-	}
-	store.MarkSecretPresent(obj, hasSecret)
-	return nil
+	return store.Write(obj, func() (bool, error) {
+		now := store.PrepareNew(obj)
+		return s.create(ctx, obj, kind, key, now)
+	})
 }
 
 func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (bool, error) {
@@ -344,15 +331,7 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	meta := obj.GetMetadata()
-	saved := *meta
-	hasSecret, err := s.update(ctx, obj, kind, key)
-	if err != nil {
-		*meta = saved
-		return err
-	}
-	store.MarkSecretPresent(obj, hasSecret)
-	return nil
+	return store.Write(obj, func() (bool, error) { return s.update(ctx, obj, kind, key) })
 }
 
 func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key string) (bool, error) {
@@ -373,48 +352,18 @@ func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key strin
 	if err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
-	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
-		return false, fmt.Errorf("update %s %s: resourceVersion %q, stored %d: %w",
-			kind, key, meta.ResourceVersion, stored.ResourceVersion, store.ErrConflict)
-	}
-	if stored.Spec, err = store.SpecOf([]byte(data)); err != nil {
-		return false, fmt.Errorf("update %s %s: stored object: %w", kind, key, err)
-	}
 	created, err := time.Parse(timeFormat, createdAt)
 	if err != nil {
 		return false, fmt.Errorf("update %s %s: stored creation time: %w", kind, key, err)
 	}
-
-	meta.UID = stored.UID // the secret is sealed for the stored uid
-	meta.CreationTimestamp = &created
-	store.MarkSecretPresent(obj, false)
-	row, err := s.codec.Encode(obj)
+	stored.Data = []byte(data)
+	row, err := s.codec.UpdatedRow(obj, stored, created, func() (int64, error) { return nextResourceVersion(ctx, tx) })
 	if err != nil {
-		return false, fmt.Errorf("update: %w", err)
-	}
-	changed, err := s.codec.SpecChanged(stored, row)
-	if err != nil {
-		return false, fmt.Errorf("update: %w", err)
-	}
-	meta.Generation = stored.Generation
-	if changed {
-		meta.Generation++
-	}
-	rv, err := nextResourceVersion(ctx, tx)
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
-	}
-	meta.ResourceVersion = strconv.FormatInt(rv, 10)
-	if row.Data, err = store.EncodeData(obj); err != nil {
-		return false, fmt.Errorf("update: %w", err)
-	}
-	secret := row.Secret
-	if secret == nil {
-		secret = stored.Secret
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE objects SET name = ?, generation = ?, resource_version = ?,
 		deleted_at = ?, data = ?, secret = ? WHERE kind = ? AND key = ?`,
-		row.Name, meta.Generation, rv, formatTime(meta.DeletionTimestamp), string(row.Data), secret,
+		row.Name, row.Generation, row.ResourceVersion, formatTime(meta.DeletionTimestamp), string(row.Data), row.Secret,
 		kind, key)
 	if err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
@@ -422,7 +371,7 @@ func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key strin
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("update %s %s: commit: %w", kind, key, err)
 	}
-	return secret != nil, nil
+	return row.Secret != nil, nil
 }
 
 // Delete implements store.Store.
