@@ -2,7 +2,6 @@ package v1alpha1_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,149 +9,40 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/api/v1alpha1/v1alpha1test"
 )
 
-// invalidCase is one entry of testdata/invalid.yaml.
-type invalidCase struct {
-	Name   string         `json:"name"`
-	Base   string         `json:"base"`
-	Patch  map[string]any `json:"patch"`
-	Errors []string       `json:"errors"`
-	Update bool           `json:"update"`
-	Status int            `json:"status"`
-}
-
-// fixtures holds the valid objects of testdata/fixtures.yaml, both as generic documents (to patch)
-// and decoded (to resolve references).
-type fixtures struct {
-	docs map[string]map[string]any
-	objs map[string]v1alpha1.Object
-}
-
-func loadFixtures(t testing.TB) fixtures {
-	t.Helper()
-	data, err := os.ReadFile("testdata/fixtures.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := v1alpha1.Decode(data)
-	if err != nil {
-		t.Fatalf("fixtures do not decode: %v", err)
-	}
-	f := fixtures{docs: map[string]map[string]any{}, objs: map[string]v1alpha1.Object{}}
-	for _, doc := range strings.Split(string(data), "\n---\n") {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			t.Fatalf("fixture: %v", err)
-		}
-		obj, errs := v1alpha1.DecodeObject([]byte(doc))
-		if errs != nil {
-			t.Fatalf("fixture: %v", errs)
-		}
-		id := obj.GetTypeMeta().Kind + "/" + obj.Key()
-		f.docs[id] = m
-	}
-	for _, o := range objs {
-		v1alpha1.Default(o)
-		f.objs[o.GetTypeMeta().Kind+"/"+o.Key()] = o
-	}
-	return f
-}
-
-// Lookup resolves references among the fixtures.
-func (f fixtures) Lookup(_ context.Context, kind, key string) (v1alpha1.Object, error) {
-	if o, ok := f.objs[kind+"/"+key]; ok {
-		return o, nil
-	}
-	return nil, v1alpha1.ErrNotFound
-}
-
-func loadInvalidCases(t testing.TB) []invalidCase {
-	t.Helper()
-	data, err := os.ReadFile("testdata/invalid.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []invalidCase
-	if err := yaml.UnmarshalStrict(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	return cases
-}
-
-// mergePatch applies an RFC 7396 JSON merge patch.
-func mergePatch(target any, patch any) any {
-	pm, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	tm, ok := target.(map[string]any)
-	if !ok {
-		tm = map[string]any{}
-	}
-	out := make(map[string]any, len(tm))
-	for k, v := range tm {
-		out[k] = v
-	}
-	for k, v := range pm {
-		if v == nil {
-			delete(out, k)
-			continue
-		}
-		out[k] = mergePatch(out[k], v)
-	}
-	return out
-}
-
-func fieldRules(errs v1alpha1.ErrorList) []string {
-	out := make([]string, len(errs))
-	for i, e := range errs {
-		out[i] = e.Field + " " + string(e.Rule)
-	}
-	slices.Sort(out)
-	return out
-}
+var fieldRules = v1alpha1test.FieldRules
 
 func TestFixturesAreValid(t *testing.T) {
-	f := loadFixtures(t)
-	for id, obj := range f.objs {
-		if errs := v1alpha1.Validate(context.Background(), obj, f); len(errs) > 0 {
-			t.Errorf("%s: %v", id, errs)
+	f := v1alpha1test.LoadFixtures(t)
+	for _, fx := range f {
+		if errs := v1alpha1.Validate(context.Background(), fx.Object, f); len(errs) > 0 {
+			t.Errorf("%s: %v", fx.ID, errs)
 		}
 	}
 }
 
 func TestInvalidInputs(t *testing.T) {
-	f := loadFixtures(t)
-	cases := loadInvalidCases(t)
+	f := v1alpha1test.LoadFixtures(t)
+	cases := v1alpha1test.LoadCases(t)
 	if len(cases) < 60 {
 		t.Fatalf("only %d invalid cases", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			base, ok := f.docs[tc.Base]
-			if !ok {
-				t.Fatalf("no fixture %s", tc.Base)
-			}
-			doc, err := json.Marshal(mergePatch(base, tc.Patch))
-			if err != nil {
-				t.Fatal(err)
-			}
-			obj, errs := v1alpha1.DecodeObject(doc)
+			obj, errs := v1alpha1.DecodeObject(tc.Apply(t, f))
 			if errs == nil {
 				v1alpha1.Default(obj)
 				if tc.Update {
-					errs = v1alpha1.ValidateUpdate(context.Background(), f.objs[tc.Base], obj, f)
+					base, _ := f.Get(tc.Base)
+					errs = v1alpha1.ValidateUpdate(context.Background(), base.Object, obj, f)
 				} else {
 					errs = v1alpha1.Validate(context.Background(), obj, f)
 				}
 			}
-			want := slices.Clone(tc.Errors)
-			slices.Sort(want)
-			if got := fieldRules(errs); !slices.Equal(got, want) {
+			if got, want := fieldRules(errs), tc.Want(); !slices.Equal(got, want) {
 				t.Fatalf("errors = %q, want %q\n%v", got, want, errs)
 			}
 			for _, e := range errs {
@@ -174,14 +64,14 @@ func TestInvalidInputs(t *testing.T) {
 
 // TestEveryErrorAtOnce checks that validation does not stop at the first broken rule.
 func TestEveryErrorAtOnce(t *testing.T) {
-	f := loadFixtures(t)
-	doc, _ := json.Marshal(mergePatch(f.docs["Cluster/iaas"], map[string]any{
+	f := v1alpha1test.LoadFixtures(t)
+	doc := v1alpha1test.Case{Base: "Cluster/iaas", Patch: map[string]any{
 		"metadata": map[string]any{"name": "Bad"},
 		"spec": map[string]any{
 			"tags":  []any{"azure:x", "windows:y"},
 			"azure": map[string]any{"location": "West Europe", "subscriptionID": "x"},
 		},
-	}))
+	}}.Apply(t, f)
 	obj, derrs := v1alpha1.DecodeObject(doc)
 	if derrs != nil {
 		t.Fatal(derrs)
@@ -195,8 +85,8 @@ func TestEveryErrorAtOnce(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	f := loadFixtures(t)
-	c := f.objs["Cluster/iaas"].(*v1alpha1.Cluster)
+	fx, _ := v1alpha1test.LoadFixtures(t).Get("Cluster/iaas")
+	c := fx.Object.(*v1alpha1.Cluster)
 	cp := c.Spec.MachinePools[0]
 	if *cp.Min != 3 || *cp.Max != 3 || cp.OSDisk.SizeGB != 60 || cp.OSDisk.Type != "Standard_LRS" || cp.InstanceType != v1alpha1.DefaultInstanceType {
 		t.Errorf("control-plane pool defaults: %+v min=%d max=%d", cp, *cp.Min, *cp.Max)
@@ -224,8 +114,9 @@ func TestDefaults(t *testing.T) {
 
 // TestUpdateKeepsSecret checks that an update may leave out the client secret when one is stored.
 func TestUpdateKeepsSecret(t *testing.T) {
-	f := loadFixtures(t)
-	old := f.objs["CloudAccount/account"]
+	f := v1alpha1test.LoadFixtures(t)
+	fx, _ := f.Get("CloudAccount/account")
+	old := fx.Object
 	upd := *old.(*v1alpha1.CloudAccount)
 	upd.Spec.Azure.ClientSecret = v1alpha1.Secret{}
 	if errs := v1alpha1.ValidateUpdate(context.Background(), old, &upd, f); len(errs) > 0 {
@@ -242,8 +133,7 @@ func TestExamplesAreValid(t *testing.T) {
 	if len(paths) == 0 {
 		t.Skip("no examples yet")
 	}
-	res := fixtures{objs: map[string]v1alpha1.Object{}}
-	var all []v1alpha1.Object
+	var all v1alpha1test.Fixtures
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -255,13 +145,12 @@ func TestExamplesAreValid(t *testing.T) {
 		}
 		for _, o := range objs {
 			v1alpha1.Default(o)
-			res.objs[o.GetTypeMeta().Kind+"/"+o.Key()] = o
-			all = append(all, o)
+			all = append(all, v1alpha1test.Fixture{ID: o.GetTypeMeta().Kind + "/" + o.Key(), Object: o})
 		}
 	}
-	for _, o := range all {
-		if errs := v1alpha1.Validate(context.Background(), o, res); len(errs) > 0 {
-			t.Errorf("%s %s: %v", o.GetTypeMeta().Kind, o.Key(), errs)
+	for _, fx := range all {
+		if errs := v1alpha1.Validate(context.Background(), fx.Object, all); len(errs) > 0 {
+			t.Errorf("%s: %v", fx.ID, errs)
 		}
 	}
 }

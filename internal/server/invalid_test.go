@@ -4,88 +4,46 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/api/v1alpha1/v1alpha1test"
 )
-
-// The invalid-input table shared with the api package's tests.
-const (
-	fixturesFile = "../../api/v1alpha1/testdata/fixtures.yaml"
-	invalidFile  = "../../api/v1alpha1/testdata/invalid.yaml"
-)
-
-type invalidCase struct {
-	Name   string         `json:"name"`
-	Base   string         `json:"base"`
-	Patch  map[string]any `json:"patch"`
-	Errors []string       `json:"errors"`
-	Update bool           `json:"update"`
-	Status int            `json:"status"`
-}
 
 // TestInvalidInputsOverHTTP replays every invalid input of the api package's table against a
 // server holding the valid fixtures: each must be refused with the expected status and exactly
 // the expected field errors, and must leave the store as it was.
 func TestInvalidInputsOverHTTP(t *testing.T) {
 	ts := newTestServer(t)
-	fixtures := map[string]map[string]any{}
-	data, err := os.ReadFile(fixturesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, doc := range strings.Split(string(data), "\n---\n") {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			t.Fatal(err)
+	fixtures := v1alpha1test.LoadFixtures(t)
+	for _, fx := range fixtures {
+		if r := ts.do(http.MethodPut, objPath(fx.Object), []byte(fx.YAML), "application/yaml"); r.code != http.StatusCreated {
+			t.Fatalf("fixture %s: %d %s", fx.ID, r.code, r.body)
 		}
-		obj, errs := v1alpha1.DecodeObject([]byte(doc))
-		if errs != nil {
-			t.Fatal(errs)
-		}
-		r := ts.do(http.MethodPut, objPath(obj), []byte(doc), "application/yaml")
-		if r.code != http.StatusCreated {
-			t.Fatalf("fixture %s: %d %s", objPath(obj), r.code, r.body)
-		}
-		fixtures[obj.GetTypeMeta().Kind+"/"+obj.Key()] = m
 	}
-	var cases []invalidCase
-	raw, err := os.ReadFile(invalidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
-	for i, tc := range cases {
+	for i, tc := range v1alpha1test.LoadCases(t) {
 		t.Run(tc.Name, func(t *testing.T) {
-			patch := tc.Patch
-			if _, renames := nested(patch, "metadata", "name"); !renames && !tc.Update {
-				// Create under a new name, so that the fixture itself is not in the way.
-				patch = mergePatch(patch, map[string]any{"metadata": map[string]any{"name": fmt.Sprintf("case-%d", i)}}).(map[string]any)
-			}
-			doc, err := json.Marshal(mergePatch(fixtures[tc.Base], patch))
-			if err != nil {
-				t.Fatal(err)
-			}
 			kind, baseKey, _ := strings.Cut(tc.Base, "/")
-			var key string
-			if obj, errs := v1alpha1.DecodeObject(doc); errs == nil {
-				v1alpha1.Default(obj)
-				key = obj.Key()
+			var rename []map[string]any
+			meta, _ := tc.Patch["metadata"].(map[string]any)
+			if _, renames := meta["name"]; !renames && !tc.Update {
+				// Create under a new name, so that the fixture itself is not in the way.
+				rename = append(rename, map[string]any{"metadata": map[string]any{"name": fmt.Sprintf("case-%d", i)}})
 			}
-			var before *response
-			var r *response
+			doc := tc.Apply(t, fixtures, rename...)
+			var r, before *response
+			key := baseKey
 			if tc.Update {
-				key = baseKey
 				before = ts.get(kind, key, http.StatusOK)
 				r = ts.do(http.MethodPut, kindPath(kind)+"/"+key, doc, "application/json")
 			} else {
+				key = ""
+				if obj, errs := v1alpha1.DecodeObject(doc); errs == nil {
+					v1alpha1.Default(obj)
+					key = obj.Key()
+				}
 				r = ts.do(http.MethodPost, kindPath(kind), doc, "application/json")
 			}
 			want := tc.Status
@@ -95,21 +53,17 @@ func TestInvalidInputsOverHTTP(t *testing.T) {
 			if r.code != want {
 				t.Fatalf("status %d, want %d: %s", r.code, want, r.body)
 			}
-			st := r.status(t)
 			var got []string
-			for _, e := range st.Errors {
+			for _, e := range r.status(t).Errors {
 				got = append(got, e.Field+" "+string(e.Rule))
 			}
 			slices.Sort(got)
-			wantErrs := slices.Clone(tc.Errors)
-			slices.Sort(wantErrs)
-			if !slices.Equal(got, wantErrs) {
-				t.Fatalf("errors %q, want %q", got, wantErrs)
+			if !slices.Equal(got, tc.Want()) {
+				t.Fatalf("errors %q, want %q", got, tc.Want())
 			}
 			switch {
 			case tc.Update:
-				after := ts.get(kind, key, http.StatusOK)
-				if string(after.body) != string(before.body) {
+				if after := ts.get(kind, key, http.StatusOK); string(after.body) != string(before.body) {
 					t.Fatalf("refused update changed the object:\n%s\n%s", before.body, after.body)
 				}
 			case key != "":
@@ -127,8 +81,8 @@ func TestInvalidInputsOverHTTP(t *testing.T) {
 			t.Fatalf("list %s: %d %v", kind, r.code, err)
 		}
 		n := 0
-		for id := range fixtures {
-			if strings.HasPrefix(id, kind+"/") {
+		for _, fx := range fixtures {
+			if strings.HasPrefix(fx.ID, kind+"/") {
 				n++
 			}
 		}
@@ -136,39 +90,4 @@ func TestInvalidInputsOverHTTP(t *testing.T) {
 			t.Errorf("%d %s objects stored, want the %d fixtures", len(list.Items), kind, n)
 		}
 	}
-}
-
-func nested(m map[string]any, keys ...string) (any, bool) {
-	var cur any = m
-	for _, k := range keys {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = mm[k]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-// mergePatch applies an RFC 7396 JSON merge patch.
-func mergePatch(target, patch any) any {
-	pm, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	tm, _ := target.(map[string]any)
-	out := make(map[string]any, len(tm)+len(pm))
-	for k, v := range tm {
-		out[k] = v
-	}
-	for k, v := range pm {
-		if v == nil {
-			delete(out, k)
-			continue
-		}
-		out[k] = mergePatch(out[k], v)
-	}
-	return out
 }
