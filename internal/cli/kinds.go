@@ -8,28 +8,12 @@ import (
 	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
-// kindInfo is how users may name a kind on the command line.
-type kindInfo struct {
-	Kind     string
-	Singular string
-	Plural   string
-	Aliases  []string
-}
-
-// kindInfos lists the kinds in dependency order (v1alpha1.Kinds).
-var kindInfos = []kindInfo{
-	{v1alpha1.KindPrivateCloudGateway, "privatecloudgateway", "privatecloudgateways", []string{"gateway", "gateways", "pcg", "pcgs"}},
-	{v1alpha1.KindCloudAccount, "cloudaccount", "cloudaccounts", []string{"account", "accounts", "ca"}},
-	{v1alpha1.KindClusterProfile, "clusterprofile", "clusterprofiles", []string{"profile", "profiles", "cp"}},
-	{v1alpha1.KindCluster, "cluster", "clusters", []string{"cl"}},
-}
-
 // ResolveKind turns what a user typed ("cl", "Profiles", "pcg", "CloudAccount") into a kind, case
 // insensitively. An unknown name is an error that lists the names strata knows.
 func ResolveKind(s string) (string, error) {
 	want := strings.ToLower(strings.TrimSpace(s))
-	for _, ki := range kindInfos {
-		if want == ki.Singular || want == ki.Plural || slices.Contains(ki.Aliases, want) {
+	for _, ki := range v1alpha1.Resources {
+		if want == ki.Singular || want == ki.Plural || slices.Contains(ki.ShortNames, want) {
 			return ki.Kind, nil
 		}
 	}
@@ -38,10 +22,10 @@ func ResolveKind(s string) (string, error) {
 
 // kindList describes every kind and its short names, for error messages.
 func kindList() string {
-	parts := make([]string, 0, len(kindInfos))
-	for i := len(kindInfos) - 1; i >= 0; i-- {
-		ki := kindInfos[i]
-		parts = append(parts, fmt.Sprintf("%s (%s)", ki.Singular, strings.Join(append([]string{ki.Plural}, ki.Aliases...), ", ")))
+	parts := make([]string, 0, len(v1alpha1.Resources))
+	for i := len(v1alpha1.Resources) - 1; i >= 0; i-- {
+		ki := v1alpha1.Resources[i]
+		parts = append(parts, fmt.Sprintf("%s (%s)", ki.Singular, strings.Join(append([]string{ki.Plural}, ki.ShortNames...), ", ")))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
 // Version is strata's version, set at build time with
@@ -49,9 +51,9 @@ func newAPIResourcesCommand(o *rootOptions) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			tw := newTabWriter(o.streams.Out)
 			fmt.Fprintln(tw, "NAME\tSHORTNAMES\tKIND")
-			for i := len(kindInfos) - 1; i >= 0; i-- {
-				ki := kindInfos[i]
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", ki.Plural, strings.Join(ki.Aliases, ","), ki.Kind)
+			for i := len(v1alpha1.Resources) - 1; i >= 0; i-- {
+				ki := v1alpha1.Resources[i]
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", ki.Plural, strings.Join(ki.ShortNames, ","), ki.Kind)
 			}
 			return tw.Flush()
 		},

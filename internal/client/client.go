@@ -29,18 +29,10 @@ const ApplyResultHeader = "Strata-Apply-Result"
 // maxErrorBody bounds how much of a non-JSON error response is kept in an APIError message.
 const maxErrorBody = 512
 
-// plurals maps each kind to its path segment.
-var plurals = map[string]string{
-	v1alpha1.KindCloudAccount:        "cloudaccounts",
-	v1alpha1.KindPrivateCloudGateway: "privatecloudgateways",
-	v1alpha1.KindClusterProfile:      "clusterprofiles",
-	v1alpha1.KindCluster:             "clusters",
-}
-
 // Plural returns the path segment of a kind ("clusters" for Cluster), or false for an unknown kind.
 func Plural(kind string) (string, bool) {
-	p, ok := plurals[kind]
-	return p, ok
+	p := v1alpha1.Plural(kind)
+	return p, p != ""
 }
 
 // Client talks to one strata server. It is safe for concurrent use.

@@ -75,7 +75,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error
 	}
 	res, err := s.store.List(r.Context(), kind, opts)
 	if err != nil {
-		return internal(err, "list %s", pluralOf[kind])
+		return internal(err, "list %s", v1alpha1.Plural(kind))
 	}
 	items := res.Items
 	if items == nil {
@@ -374,7 +374,7 @@ func (s *Server) referrers(ctx context.Context, kind, key string) ([]string, err
 		for {
 			page, err := s.store.List(ctx, rk, opts)
 			if err != nil {
-				return nil, internal(err, "list %s to find the users of %s %q", pluralOf[rk], kind, key)
+				return nil, internal(err, "list %s to find the users of %s %q", v1alpha1.Plural(rk), kind, key)
 			}
 			for _, o := range page.Items {
 				if slices.Contains(v1alpha1.References(o), v1alpha1.Ref{Kind: kind, Key: key}) {

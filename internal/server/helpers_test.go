@@ -219,10 +219,10 @@ func (ts *testServer) do(method, path string, body []byte, contentType string) *
 
 // objPath returns the API path of an object.
 func objPath(obj v1alpha1.Object) string {
-	return APIPath + "/" + pluralOf[obj.GetTypeMeta().Kind] + "/" + obj.Key()
+	return APIPath + "/" + v1alpha1.Plural(obj.GetTypeMeta().Kind) + "/" + obj.Key()
 }
 
-func kindPath(kind string) string { return APIPath + "/" + pluralOf[kind] }
+func kindPath(kind string) string { return APIPath + "/" + v1alpha1.Plural(kind) }
 
 // create POSTs obj and fails the test unless it gets 201.
 func (ts *testServer) create(obj v1alpha1.Object) v1alpha1.Object {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
 // statusRecorder remembers the status code a handler wrote.
@@ -72,7 +74,7 @@ func metricKind(path string) string {
 		return ""
 	}
 	plural, _, _ := strings.Cut(rest, "/")
-	if kind, ok := kindOf[plural]; ok {
+	if kind, ok := v1alpha1.KindOfPlural(plural); ok {
 		return kind
 	}
 	return "unknown"

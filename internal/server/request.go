@@ -16,28 +16,11 @@ import (
 	"github.com/strata-dev/strata/internal/store"
 )
 
-// kindOf maps the plural path segments to kinds.
-var kindOf = map[string]string{
-	"cloudaccounts":        v1alpha1.KindCloudAccount,
-	"privatecloudgateways": v1alpha1.KindPrivateCloudGateway,
-	"clusterprofiles":      v1alpha1.KindClusterProfile,
-	"clusters":             v1alpha1.KindCluster,
-}
-
-// pluralOf maps kinds to their plural path segments.
-var pluralOf = func() map[string]string {
-	m := make(map[string]string, len(kindOf))
-	for p, k := range kindOf {
-		m[k] = p
-	}
-	return m
-}()
-
 // pluralList returns the plural path segments in the order of v1alpha1.Kinds, "|"-separated.
 func pluralList() string {
 	out := make([]string, 0, len(v1alpha1.Kinds))
 	for _, k := range v1alpha1.Kinds {
-		out = append(out, pluralOf[k])
+		out = append(out, v1alpha1.Plural(k))
 	}
 	return strings.Join(out, "|")
 }
@@ -46,7 +29,7 @@ func pluralList() string {
 func kindList() string {
 	out := make([]string, 0, len(v1alpha1.Kinds))
 	for _, k := range v1alpha1.Kinds {
-		out = append(out, fmt.Sprintf("%s (%s)", pluralOf[k], k))
+		out = append(out, fmt.Sprintf("%s (%s)", v1alpha1.Plural(k), k))
 	}
 	return strings.Join(out, ", ")
 }
@@ -58,7 +41,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, kind string) error
 func (s *Server) api(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		plural := r.PathValue("plural")
-		kind, ok := kindOf[plural]
+		kind, ok := v1alpha1.KindOfPlural(plural)
 		if !ok {
 			s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 				message: fmt.Sprintf("unknown resource type %q: the resource types are %s", plural, kindList())})
