@@ -14,7 +14,12 @@ build:
 ## against a real server process) and a short fuzz run.
 test: lint unit fuzz
 
-unit:
+## node_modules: Azurite (package.json), which the blob tests also run against.
+node_modules/.bin/azurite-blob: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+unit: node_modules/.bin/azurite-blob
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 fuzz:

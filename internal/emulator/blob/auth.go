@@ -1,0 +1,352 @@
+package blob
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// level is the kind of resource an operation acts on, as account SAS resource types name it.
+type level int
+
+const (
+	levelService   level = iota // srt=s
+	levelContainer              // srt=c
+	levelObject                 // srt=o
+)
+
+// Container public access levels (x-ms-blob-public-access).
+const (
+	publicNone      = ""
+	publicBlob      = "blob"
+	publicContainer = "container"
+)
+
+// access is what an operation needs to be authorized.
+type access struct {
+	level level
+	// perms lists SAS permission letters any one of which allows the operation.
+	perms string
+	// public is the weakest container public access that allows it anonymously; publicNone
+	// means never.
+	public string
+	// read marks a read: anonymous reads of private data answer 404, as the service does.
+	read bool
+}
+
+// target names the resource a request addresses.
+type target struct {
+	account, container, blob string
+}
+
+// authorize checks the credentials of r (Shared Key, bearer token, SAS, or none) for a.
+func (s *Service) authorize(r *http.Request, acct *account, t target, a access) *storageError {
+	authz := r.Header.Get("Authorization")
+	switch {
+	case authz != "":
+		scheme, rest, _ := strings.Cut(authz, " ")
+		switch scheme {
+		case "SharedKey":
+			return s.checkSharedKey(r, acct, strings.TrimSpace(rest))
+		case "Bearer":
+			return s.checkBearer(acct, strings.TrimSpace(rest))
+		default:
+			return errAuthFailed(fmt.Sprintf("The authorization scheme %q is not supported.", scheme))
+		}
+	case r.URL.Query().Get("sig") != "":
+		https := r.TLS != nil
+		return s.checkSAS(r.URL.Query(), acct, t, a, https, remoteIP(r))
+	default:
+		return s.checkPublic(acct, t, a)
+	}
+}
+
+// checkPublic allows an anonymous request when the container's public access covers it.
+func (s *Service) checkPublic(acct *account, t target, a access) *storageError {
+	if a.public != publicNone && t.container != "" {
+		if c, ok := acct.Containers[t.container]; ok {
+			if c.PublicAccess == publicContainer || (c.PublicAccess == publicBlob && a.public == publicBlob) {
+				return nil
+			}
+		}
+	}
+	if a.read {
+		return errResourceNotFound()
+	}
+	return newError(http.StatusUnauthorized, "NoAuthenticationInformation",
+		"Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")
+}
+
+// checkSharedKey verifies "SharedKey account:signature". It accepts the string to sign of a
+// path-style URL (the account in the path, as the SDK signs it against this endpoint) and of
+// a virtual-host URL, with the headers sorted as the SDKs do or byte-wise.
+func (s *Service) checkSharedKey(r *http.Request, acct *account, cred string) *storageError {
+	name, sig, ok := strings.Cut(cred, ":")
+	if !ok || name == "" || sig == "" {
+		return errAuthFailed("The Authorization header is not of the form 'SharedKey account:signature'.")
+	}
+	if name != acct.Name {
+		return errAuthFailed(fmt.Sprintf("The account %q of the Authorization header is not the account %q of the request.", name, acct.Name))
+	}
+	rawPath, rawQuery := requestURIParts(r)
+	paths := []string{rawPath}
+	if p := strings.TrimPrefix(rawPath, "/"+acct.Name); p != rawPath {
+		if p == "" {
+			p = "/"
+		}
+		paths = append(paths, p)
+	}
+	var first string
+	for _, p := range paths {
+		for _, order := range []headerOrder{orderCulture, orderOrdinal} {
+			sts, err := sharedKeyStringToSign(stringToSignInput{
+				Method: r.Method, Header: r.Header, ContentLength: contentLength(r),
+				Account: acct.Name, EscapedPath: p, RawQuery: rawQuery,
+			}, order)
+			if err != nil {
+				return errAuthFailed(err.Error())
+			}
+			if first == "" {
+				first = sts
+			}
+			for _, k := range acct.keys {
+				if len(k) > 0 && signatureEqual(hmacSHA256(k, sts), sig) {
+					return nil
+				}
+			}
+		}
+	}
+	return errAuthFailed(fmt.Sprintf("The MAC signature found in the HTTP request '%s' is not the same as any computed signature. Server used following string to sign: '%s'.", sig, first))
+}
+
+// requestURIParts returns the path and query of r exactly as the client sent them.
+func requestURIParts(r *http.Request) (string, string) {
+	uri := r.RequestURI
+	if uri == "" || !strings.HasPrefix(uri, "/") {
+		return r.URL.EscapedPath(), r.URL.RawQuery
+	}
+	p, q, _ := strings.Cut(uri, "?")
+	return p, q
+}
+
+// contentLength is the body length the client declared, or -1 for the header's value.
+func contentLength(r *http.Request) int64 {
+	if r.ContentLength > 0 {
+		return r.ContentLength
+	}
+	if r.Header.Get("Content-Length") != "" {
+		return -1
+	}
+	return 0
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Audiences the emulator's Entra tokens may carry for storage.
+var storageAudiences = []string{"https://storage.azure.com", "e406a681-f3d4-42a8-90b6-c2b029497af1"}
+
+// checkBearer accepts the emulator's unsigned Entra ID JWTs like Azurite's basic OAuth mode:
+// the signature is not checked, but iss must be an sts.windows.net tenant, aud the storage
+// audience (or the account's blob endpoint), and the token within nbf..exp.
+func (s *Service) checkBearer(acct *account, token string) *storageError {
+	parts := strings.Split(token, ".")
+	if len(parts) < 2 {
+		return errAuthFailed("The bearer token is not a JWT.")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return errAuthFailed("The bearer token's payload is not base64url.")
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Aud json.RawMessage `json:"aud"`
+		Nbf json.Number     `json:"nbf"`
+		Exp json.Number     `json:"exp"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return errAuthFailed("The bearer token's payload is not JSON.")
+	}
+	if !strings.HasPrefix(claims.Iss, "https://sts.windows.net/") {
+		return errAuthFailed(fmt.Sprintf("Issuer validation failed. Issuer %q is not an sts.windows.net tenant.", claims.Iss))
+	}
+	var auds []string
+	var one string
+	if json.Unmarshal(claims.Aud, &one) == nil {
+		auds = []string{one}
+	} else if json.Unmarshal(claims.Aud, &auds) != nil {
+		return errAuthFailed("Audience validation failed. The token has no audience.")
+	}
+	okAud := false
+	for _, aud := range auds {
+		aud = strings.TrimSuffix(aud, "/")
+		for _, want := range append(storageAudiences, "https://"+acct.Name+".blob.core.windows.net") {
+			if strings.EqualFold(aud, want) {
+				okAud = true
+			}
+		}
+	}
+	if !okAud {
+		return errAuthFailed(fmt.Sprintf("Audience validation failed. Audience %v did not match the storage audience.", auds))
+	}
+	now := s.now().Unix()
+	nbf, errN := claims.Nbf.Int64()
+	exp, errE := claims.Exp.Int64()
+	if errN != nil || errE != nil {
+		return errAuthFailed("Lifetime validation failed. The token lacks nbf or exp.")
+	}
+	const skew = 300 // seconds of clock skew allowed, as the service does
+	if now+skew < nbf {
+		return errAuthFailed("Lifetime validation failed. The token is not yet valid.")
+	}
+	if now-skew >= exp {
+		return errAuthFailed("Lifetime validation failed. The token is expired.")
+	}
+	return nil
+}
+
+// sasTimeFormats are the ISO 8601 forms a SAS start or expiry may take.
+var sasTimeFormats = []string{time.RFC3339Nano, "2006-01-02T15:04:05Z", "2006-01-02T15:04Z", "2006-01-02"}
+
+func parseSASTime(v string) (time.Time, error) {
+	for _, f := range sasTimeFormats {
+		if t, err := time.Parse(f, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time", v)
+}
+
+// checkSAS verifies an account SAS (ss/srt) or a service SAS (sr) in q for a on t.
+func (s *Service) checkSAS(q url.Values, acct *account, t target, a access, https bool, ip string) *storageError {
+	sv := q.Get("sv")
+	if _, err := time.Parse("2006-01-02", sv); err != nil {
+		return errAuthFailed(fmt.Sprintf("The signed version %q is not a valid version.", sv))
+	}
+	var sts string
+	account := q.Has("ss") || q.Has("srt")
+	if account {
+		if sv < "2015-04-05" {
+			return errAuthFailed(fmt.Sprintf("Account SAS version %s is not supported.", sv))
+		}
+		fields := []string{acct.Name, q.Get("sp"), q.Get("ss"), q.Get("srt"), q.Get("st"), q.Get("se"),
+			q.Get("sip"), q.Get("spr"), sv}
+		if sv >= "2020-12-06" {
+			fields = append(fields, q.Get("ses"))
+		}
+		sts = strings.Join(fields, "\n") + "\n"
+	} else {
+		if sv < "2018-11-09" {
+			return errAuthFailed(fmt.Sprintf("Service SAS version %s is not supported.", sv))
+		}
+		sr := q.Get("sr")
+		name := "/blob/" + acct.Name + "/" + t.container
+		switch sr {
+		case "c":
+		case "b":
+			name += "/" + t.blob
+		default:
+			return errAuthFailed(fmt.Sprintf("The signed resource %q is not supported.", sr))
+		}
+		if q.Get("si") != "" {
+			return errAuthFailed("Stored access policies (si) are not supported by the emulator.")
+		}
+		fields := []string{q.Get("sp"), q.Get("st"), q.Get("se"), name, q.Get("si"), q.Get("sip"),
+			q.Get("spr"), sv, sr, q.Get("sst")}
+		if sv >= "2020-12-06" {
+			fields = append(fields, q.Get("ses"))
+		}
+		fields = append(fields, q.Get("rscc"), q.Get("rscd"), q.Get("rsce"), q.Get("rscl"), q.Get("rsct"))
+		sts = strings.Join(fields, "\n")
+	}
+	sig := q.Get("sig")
+	valid := false
+	for _, k := range acct.keys {
+		if len(k) > 0 && signatureEqual(hmacSHA256(k, sts), sig) {
+			valid = true
+		}
+	}
+	if !valid {
+		return errAuthFailed(fmt.Sprintf("Signature did not match. String to sign used was %s", strconv.Quote(sts)))
+	}
+
+	now := s.now()
+	se, err := parseSASTime(q.Get("se"))
+	if err != nil {
+		return errAuthFailed("Signed expiry time is missing or invalid: " + err.Error())
+	}
+	st := time.Time{}
+	if v := q.Get("st"); v != "" {
+		if st, err = parseSASTime(v); err != nil {
+			return errAuthFailed("Signed start time is invalid: " + err.Error())
+		}
+	}
+	if now.After(se) || now.Before(st) {
+		return errAuthFailed(fmt.Sprintf("Signature not valid in the specified time frame: Start [%s] - Expiry [%s] - Current [%s]",
+			fmtHTTPTime(st), fmtHTTPTime(se), fmtHTTPTime(now)))
+	}
+	if q.Get("spr") == "https" && !https {
+		return newError(http.StatusForbidden, "AuthorizationProtocolMismatch",
+			"This request is not authorized to perform this operation using this protocol.")
+	}
+	if sip := q.Get("sip"); sip != "" && !ipInRange(ip, sip) {
+		return newError(http.StatusForbidden, "AuthorizationSourceIPMismatch",
+			"This request is not authorized to perform this operation using this source IP %s.", ip)
+	}
+
+	if account {
+		if !strings.Contains(q.Get("ss"), "b") {
+			return newError(http.StatusForbidden, "AuthorizationServiceMismatch",
+				"This request is not authorized to perform this operation using this service.")
+		}
+		if !strings.Contains(q.Get("srt"), string("sco"[a.level])) {
+			return newError(http.StatusForbidden, "AuthorizationResourceTypeMismatch",
+				"This request is not authorized to perform this operation using this resource type.")
+		}
+	} else {
+		switch {
+		case a.level == levelService:
+			return newError(http.StatusForbidden, "AuthorizationFailure", "This request is not authorized to perform this operation.")
+		case q.Get("sr") == "b" && a.level != levelObject:
+			return newError(http.StatusForbidden, "AuthorizationResourceTypeMismatch",
+				"This request is not authorized to perform this operation using this resource type.")
+		}
+	}
+	if !strings.ContainsAny(q.Get("sp"), a.perms) {
+		return errPermissionMismatch()
+	}
+	return nil
+}
+
+// ipInRange reports whether ip is sip, or within "from-to".
+func ipInRange(ip, sip string) bool {
+	addr := net.ParseIP(ip)
+	from, to, isRange := strings.Cut(sip, "-")
+	if !isRange {
+		return addr != nil && addr.Equal(net.ParseIP(sip))
+	}
+	lo, hi := net.ParseIP(from).To16(), net.ParseIP(to).To16()
+	a := addr.To16()
+	if a == nil || lo == nil || hi == nil {
+		return false
+	}
+	return string(a) >= string(lo) && string(a) <= string(hi)
+}
+
+func fmtHTTPTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(http.TimeFormat)
+}
