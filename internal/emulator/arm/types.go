@@ -170,6 +170,8 @@ type RouteRequest struct {
 	Params map[string]string
 	Query  map[string][]string
 	Body   map[string]any
+	// Tenant is the caller's tenant ID (empty when the engine authenticates no one).
+	Tenant string
 }
 
 // Tx is the view of the cloud a hook gets, under the engine's lock.

@@ -1,0 +1,195 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/strata-dev/strata/internal/emulator/arm"
+)
+
+// adminHandler serves /_emulator/: introspection and run-time control, never on ARM paths.
+//
+//	GET    /_emulator/info         endpoints, tenants, subscriptions, settings
+//	GET    /_emulator/healthz      200 "ok"
+//	GET    /_emulator/counters     ARM request counters by method, type and status
+//	GET    /_emulator/inventory    every resource and operation (JSON)
+//	POST   /_emulator/reset        forget every resource, operation and counter
+//	POST   /_emulator/save         save the state now
+//	GET    /_emulator/faults       the fault rules
+//	POST   /_emulator/faults       add rules: a rule, a list of rules, or {"spec": "method=PUT,..."}
+//	PUT    /_emulator/faults       replace the rules (a list)
+//	DELETE /_emulator/faults       remove every rule
+//	GET    /_emulator/throttling   {"enabled", "scale"}
+//	PUT    /_emulator/throttling   change them (buckets refill)
+//	GET    /_emulator/latency      {"profile", "scale"}
+//	PUT    /_emulator/latency      change them
+//	POST   /_emulator/principals   add a service principal {"tenantId","clientId","secret"}
+func (em *Emulator) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_emulator/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /_emulator/info", func(w http.ResponseWriter, _ *http.Request) {
+		type principal struct {
+			TenantID string `json:"tenantId"`
+			ClientID string `json:"clientId"`
+		}
+		var ps []principal
+		for _, p := range em.Principals() {
+			ps = append(ps, principal{p.TenantID, p.ClientID})
+		}
+		profile, scale := em.engine.Latency().Profile()
+		writeAdmin(w, http.StatusOK, map[string]any{
+			"url":                 em.URL(),
+			"resourceManager":     em.URL(),
+			"activeDirectory":     em.URL() + "/",
+			"caPath":              em.CAPath(),
+			"principals":          ps,
+			"subscriptions":       em.engine.Subscriptions(),
+			"locations":           em.engine.Locations(),
+			"resourceTypes":       em.engine.ResourceTypes(),
+			"latency":             map[string]any{"profile": profile, "scale": scale},
+			"throttling":          em.engine.Throttle(),
+			"faults":              em.engine.Faults(),
+			"stateDir":            em.opts.StateDir,
+			"managementAudience":  "https://management.core.windows.net/",
+			"blobEndpointPattern": em.URL() + "/{account}/",
+		})
+	})
+	mux.HandleFunc("GET /_emulator/counters", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, map[string]any{"counters": em.engine.Counters()})
+	})
+	mux.HandleFunc("GET /_emulator/inventory", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, em.engine.Snapshot())
+	})
+	mux.HandleFunc("POST /_emulator/reset", func(w http.ResponseWriter, _ *http.Request) {
+		em.engine.Reset()
+		if err := em.resetBlob(); err != nil {
+			writeAdmin(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /_emulator/save", func(w http.ResponseWriter, _ *http.Request) {
+		if err := em.Save(); err != nil {
+			writeAdmin(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
+	})
+	mux.HandleFunc("POST /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+		rules, err := readRules(r)
+		if err == nil {
+			for _, f := range rules {
+				if err = em.engine.AddFault(f); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
+	})
+	mux.HandleFunc("PUT /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+		rules, err := readRules(r)
+		if err == nil {
+			err = em.engine.SetFaults(rules)
+		}
+		if err != nil {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
+	})
+	mux.HandleFunc("DELETE /_emulator/faults", func(w http.ResponseWriter, _ *http.Request) {
+		_ = em.engine.SetFaults(nil)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_emulator/throttling", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, em.engine.Throttle())
+	})
+	mux.HandleFunc("PUT /_emulator/throttling", func(w http.ResponseWriter, r *http.Request) {
+		var o arm.ThrottleOptions
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&o); err != nil || o.Scale < 0 {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("want {\"enabled\": bool, \"scale\": number >= 0}: %v", err)})
+			return
+		}
+		em.engine.SetThrottle(o)
+		writeAdmin(w, http.StatusOK, em.engine.Throttle())
+	})
+	mux.HandleFunc("GET /_emulator/latency", func(w http.ResponseWriter, _ *http.Request) {
+		p, s := em.engine.Latency().Profile()
+		writeAdmin(w, http.StatusOK, map[string]any{"profile": p, "scale": s})
+	})
+	mux.HandleFunc("PUT /_emulator/latency", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Profile string  `json:"profile"`
+			Scale   float64 `json:"scale"`
+		}
+		err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in)
+		if err == nil {
+			in.Profile, err = arm.ParseLatency(in.Profile)
+		}
+		if err != nil {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		em.engine.Latency().SetProfile(in.Profile, in.Scale)
+		p, s := em.engine.Latency().Profile()
+		writeAdmin(w, http.StatusOK, map[string]any{"profile": p, "scale": s})
+	})
+	mux.HandleFunc("POST /_emulator/principals", func(w http.ResponseWriter, r *http.Request) {
+		var sp ServicePrincipal
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&sp); err != nil || sp.TenantID == "" || sp.ClientID == "" || sp.Secret == "" {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": "want {\"tenantId\", \"clientId\", \"secret\"}"})
+			return
+		}
+		em.AddPrincipal(sp)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+// readRules reads fault rules: one rule, a list, or {"spec": "key=value,..."}.
+func readRules(r *http.Request) ([]arm.FaultRule, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the rules: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if strings.HasPrefix(t, "[") {
+		var rules []arm.FaultRule
+		if err := json.Unmarshal(b, &rules); err != nil {
+			return nil, fmt.Errorf("decoding the rules: %w", err)
+		}
+		return rules, nil
+	}
+	var spec struct {
+		Spec string `json:"spec"`
+	}
+	if err := json.Unmarshal(b, &spec); err == nil && spec.Spec != "" {
+		f, err := arm.ParseFault(spec.Spec)
+		return []arm.FaultRule{f}, err
+	}
+	var f arm.FaultRule
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("decoding the rule: %w", err)
+	}
+	return []arm.FaultRule{f}, nil
+}
+
+func writeAdmin(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,426 @@
+// Package emulator is strata's Azure emulator: Entra ID (client credentials), Azure Resource
+// Manager with the resource types strata provisions, and a blob service, on one HTTPS
+// listener with a generated CA. It runs as `strata emulator` or embedded in tests
+// (internal/emulator/emulatortest).
+package emulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/blob"
+)
+
+// ServicePrincipal is an application that can get tokens with a client secret.
+type ServicePrincipal struct {
+	TenantID string `json:"tenantId"`
+	ClientID string `json:"clientId"`
+	Secret   string `json:"secret"`
+}
+
+// Options configure an Emulator.
+type Options struct {
+	// StateDir keeps the CA (ca.pem, ca-key.pem) and the cloud (state.json); empty keeps
+	// everything in memory.
+	StateDir string
+	// Listen is the address Start listens on; default 127.0.0.1:0 (a free port).
+	Listen string
+	// Latency is the latency profile of long-running operations: zero (default), fast or
+	// realistic; LatencyScale multiplies it (0 means 1).
+	Latency      string
+	LatencyScale float64
+	// Seed makes faults, operation outcomes and generated values deterministic.
+	Seed uint64
+	// Throttling turns on Azure's request throttling; ThrottleScale multiplies its bucket
+	// sizes and refill rates (0 means 1).
+	Throttling    bool
+	ThrottleScale float64
+	// ServicePrincipals may get tokens; they are added to those kept in the state. When there
+	// are none at all, one is generated (and kept).
+	ServicePrincipals []ServicePrincipal
+	// Subscriptions are subscription IDs of the first principal's tenant, added to those kept
+	// in the state; when there are none at all, one is generated (and kept).
+	Subscriptions []string
+	// Faults are injected from the start; more can be added at run time on /_emulator/faults.
+	Faults []arm.FaultRule
+	// Types and Routes are registered besides the built-in providers' (tests use them for
+	// resource types of their own); they are registered before the saved state is reloaded.
+	Types  []arm.ResourceType
+	Routes []arm.Route
+	// SaveDelay debounces saving the state after a change; default 200 ms.
+	SaveDelay time.Duration
+	Logger    *slog.Logger
+}
+
+// Emulator is one emulated Azure cloud.
+type Emulator struct {
+	opts   Options
+	log    *slog.Logger
+	engine *arm.Engine
+	ca     *authority
+	mux    *http.ServeMux
+	blobs  *blob.Service
+
+	mu         sync.RWMutex
+	principals []ServicePrincipal
+
+	srvMu   sync.Mutex
+	srv     *http.Server
+	ln      net.Listener
+	url     string
+	served  chan struct{}
+	closed  bool
+	stopCtx context.CancelFunc
+
+	saveMu     sync.Mutex
+	saveTimer  *time.Timer
+	saveClosed bool // after Close: no more saves
+}
+
+// New builds an emulator: it loads (or creates) the CA and the saved cloud from the state
+// directory. Call Start or Serve to answer requests.
+func New(opts Options) (*Emulator, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.SaveDelay <= 0 {
+		opts.SaveDelay = 200 * time.Millisecond
+	}
+	profile, err := arm.ParseLatency(opts.Latency)
+	if err != nil {
+		return nil, err
+	}
+	if opts.StateDir != "" {
+		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating the state directory: %w", err)
+		}
+	}
+	em := &Emulator{opts: opts, log: opts.Logger}
+	if em.ca, err = loadOrCreateCA(opts.StateDir); err != nil {
+		return nil, err
+	}
+	saved, err := em.readState()
+	if err != nil {
+		return nil, err
+	}
+	em.principals = mergePrincipals(saved.Principals, opts.ServicePrincipals)
+	if len(em.principals) == 0 {
+		em.principals = []ServicePrincipal{{TenantID: uuid.NewString(), ClientID: uuid.NewString(), Secret: newSecret()}}
+	}
+	subs := saved.Subscriptions
+	tenant := em.principals[0].TenantID
+	for _, s := range opts.Subscriptions {
+		found := false
+		for _, o := range subs {
+			found = found || strings.EqualFold(o.ID, s)
+		}
+		if !found {
+			subs = append(subs, arm.Subscription{ID: s, TenantID: tenant})
+		}
+	}
+	if len(subs) == 0 {
+		subs = []arm.Subscription{{ID: uuid.NewString(), TenantID: tenant}}
+	}
+	for i := range subs {
+		if subs[i].DisplayName == "" {
+			subs[i].DisplayName = "Strata emulator subscription"
+		}
+	}
+	em.engine = arm.NewEngine(arm.EngineOptions{
+		Logger:        opts.Logger.With("component", "arm"),
+		Seed:          opts.Seed,
+		Latency:       arm.NewLatencyModel(profile, opts.LatencyScale),
+		Throttle:      arm.ThrottleOptions{Enabled: opts.Throttling, Scale: opts.ThrottleScale},
+		Subscriptions: subs,
+		Authenticate:  em.authenticate,
+		OnChange:      em.scheduleSave,
+	})
+	if err := em.engine.SetFaults(opts.Faults); err != nil {
+		return nil, fmt.Errorf("faults: %w", err)
+	}
+	if err := em.wireProviders(); err != nil {
+		return nil, err
+	}
+	em.engine.Register(opts.Types...)
+	em.engine.AddRoutes(opts.Routes...)
+	if saved.ARM != nil {
+		if err := em.engine.Restore(saved.ARM); err != nil {
+			return nil, fmt.Errorf("reloading %s: %w", filepath.Join(opts.StateDir, stateFile), err)
+		}
+	}
+	em.mux = em.routes()
+	if err := em.Save(); err != nil {
+		return nil, err
+	}
+	return em, nil
+}
+
+func mergePrincipals(saved, given []ServicePrincipal) []ServicePrincipal {
+	out := append([]ServicePrincipal(nil), saved...)
+	for _, g := range given {
+		replaced := false
+		for i, o := range out {
+			if strings.EqualFold(o.TenantID, g.TenantID) && strings.EqualFold(o.ClientID, g.ClientID) {
+				out[i], replaced = g, true
+			}
+		}
+		if !replaced {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func newSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "strata~" + hex.EncodeToString(b)
+}
+
+// Engine returns the ARM engine (for registering types in tests, admin and introspection).
+func (em *Emulator) Engine() *arm.Engine { return em.engine }
+
+// Principals returns the service principals; the first one is the default.
+func (em *Emulator) Principals() []ServicePrincipal {
+	em.mu.RLock()
+	defer em.mu.RUnlock()
+	return append([]ServicePrincipal(nil), em.principals...)
+}
+
+// AddPrincipal adds or replaces a service principal.
+func (em *Emulator) AddPrincipal(sp ServicePrincipal) {
+	em.mu.Lock()
+	em.principals = mergePrincipals(em.principals, []ServicePrincipal{sp})
+	em.mu.Unlock()
+	em.scheduleSave()
+}
+
+func (em *Emulator) principal(tenant, clientID string) (ServicePrincipal, bool) {
+	em.mu.RLock()
+	defer em.mu.RUnlock()
+	for _, p := range em.principals {
+		if strings.EqualFold(p.TenantID, tenant) && strings.EqualFold(p.ClientID, clientID) {
+			return p, true
+		}
+	}
+	return ServicePrincipal{}, false
+}
+
+// Subscriptions returns the subscription IDs; the first one is the default.
+func (em *Emulator) Subscriptions() []string {
+	var out []string
+	for _, s := range em.engine.Subscriptions() {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+// TenantID returns the default tenant: the first principal's.
+func (em *Emulator) TenantID() string { return em.Principals()[0].TenantID }
+
+// CACertPEM returns the CA certificate in PEM.
+func (em *Emulator) CACertPEM() []byte { return append([]byte(nil), em.ca.certPEM...) }
+
+// CAPool returns a pool that trusts the emulator's CA.
+func (em *Emulator) CAPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(em.ca.cert)
+	return p
+}
+
+// CAPath returns the path of ca.pem in the state directory, or "" without one.
+func (em *Emulator) CAPath() string {
+	if em.opts.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(em.opts.StateDir, caCertFile)
+}
+
+// URL returns the base URL (https://host:port) once listening, or "".
+func (em *Emulator) URL() string {
+	em.srvMu.Lock()
+	defer em.srvMu.Unlock()
+	return em.url
+}
+
+// Handler returns the emulator's HTTP handler (admin, Entra ID, ARM and blob).
+func (em *Emulator) Handler() http.Handler { return em.mux }
+
+// Start listens on Options.Listen and serves in the background until ctx is done or Close is
+// called.
+func (em *Emulator) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", em.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", em.opts.Listen, err)
+	}
+	ready := make(chan error, 1)
+	go func() {
+		if err := em.serve(ctx, ln, ready); err != nil {
+			em.log.Error("emulator stopped", "err", err)
+		}
+	}()
+	return <-ready
+}
+
+// Serve answers requests on ln until ctx is done or Close is called, then shuts down
+// gracefully and saves the state.
+func (em *Emulator) Serve(ctx context.Context, ln net.Listener) error {
+	return em.serve(ctx, ln, nil)
+}
+
+func (em *Emulator) serve(ctx context.Context, ln net.Listener, ready chan<- error) error {
+	fail := func(err error) error {
+		ln.Close()
+		if ready != nil {
+			ready <- err
+		}
+		return err
+	}
+	host, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		return fail(fmt.Errorf("listener address: %w", err))
+	}
+	lhost, _, _ := net.SplitHostPort(em.opts.Listen)
+	cert, err := em.ca.serverCert(host, lhost)
+	if err != nil {
+		return fail(err)
+	}
+	urlHost := host
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		urlHost = "127.0.0.1"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	em.srvMu.Lock()
+	if em.closed || em.srv != nil {
+		em.srvMu.Unlock()
+		return fail(errors.New("the emulator is closed or already serving"))
+	}
+	em.srv = &http.Server{
+		Handler:           em.mux,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(em.log.Handler(), slog.LevelDebug),
+	}
+	em.ln = ln
+	em.url = "https://" + net.JoinHostPort(urlHost, port)
+	em.served = make(chan struct{})
+	em.stopCtx = cancel
+	srv, served := em.srv, em.served
+	em.srvMu.Unlock()
+	em.engine.SetHost(net.JoinHostPort(urlHost, port))
+	em.log.Info("emulator listening", "url", em.url)
+	if ready != nil {
+		ready <- nil
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		em.log.Warn("emulator shutdown", "err", err)
+		_ = srv.Close()
+	}
+	if serveErr == nil {
+		serveErr = <-errc
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	saveErr := em.Save()
+	close(served)
+	return errors.Join(serveErr, saveErr)
+}
+
+// Close stops serving (gracefully), saves the state and stops the engine's timers.
+func (em *Emulator) Close() error {
+	em.srvMu.Lock()
+	em.closed = true
+	stop, served := em.stopCtx, em.served
+	em.srvMu.Unlock()
+	if stop != nil {
+		stop()
+		<-served
+	}
+	em.engine.Close()
+	err := em.Save()
+	em.saveMu.Lock()
+	if em.saveTimer != nil {
+		em.saveTimer.Stop()
+	}
+	em.saveClosed = true
+	em.saveMu.Unlock()
+	return err
+}
+
+// routes builds the one mux: admin, Entra ID, ARM, then blob for everything else.
+func (em *Emulator) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/_emulator/", em.adminHandler())
+	mux.HandleFunc("/", em.dispatch)
+	return mux
+}
+
+// dispatch routes the paths the mux cannot express: ARM is matched case-insensitively, and
+// Entra ID's paths start with the tenant.
+func (em *Emulator) dispatch(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	first := strings.ToLower(segs[0])
+	switch {
+	case first == "subscriptions" || first == "providers":
+		em.engine.ServeHTTP(w, r)
+		return
+	case len(segs) == 4 && strings.EqualFold(segs[1], "v2.0") && segs[2] == ".well-known" && segs[3] == "openid-configuration":
+		em.openIDConfiguration(w, r, segs[0])
+		return
+	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
+		em.token(w, r, segs[0])
+		return
+	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[3], "keys"):
+		em.jwks(w, r)
+		return
+	}
+	em.blobs.ServeHTTP(w, r)
+}
+
+// CloudAccountYAML returns a strata CloudAccount for the default service principal, with the
+// Custom environment pointing at the emulator.
+func (em *Emulator) CloudAccountYAML(name string) string {
+	sp := em.Principals()[0]
+	u := em.URL()
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: strata.dev/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: %s\nspec:\n  azure:\n", name)
+	fmt.Fprintf(&b, "    tenantID: %s\n    clientID: %s\n    clientSecret: %q\n    environment: Custom\n", sp.TenantID, sp.ClientID, sp.Secret)
+	fmt.Fprintf(&b, "    endpoints:\n      resourceManager: %s\n      activeDirectory: %s/\n      storageSuffix: localhost\n      caBundle: |\n", u, u)
+	for _, l := range strings.Split(strings.TrimRight(string(em.ca.certPEM), "\n"), "\n") {
+		fmt.Fprintf(&b, "        %s\n", l)
+	}
+	return b.String()
+}
