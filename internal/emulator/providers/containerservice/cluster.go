@@ -1,0 +1,604 @@
+package containerservice
+
+import (
+	"encoding/base64"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/strata-dev/strata/internal/emulator/arm"
+)
+
+// The resource types of this package.
+const (
+	TypeManagedCluster = "Microsoft.ContainerService/managedClusters"
+	TypeAgentPool      = "Microsoft.ContainerService/managedClusters/agentPools"
+)
+
+// hiddenKey holds a cluster's minted credentials in its stored body; Render strips it.
+const hiddenKey = "_emulator"
+
+// clusterNameRule: 1–63 characters, alphanumerics, '_' and '-', starting and ending with an
+// alphanumeric (resource-name-rules, Microsoft.ContainerService/managedClusters).
+var clusterNameRule = arm.NameRule{
+	Min: 1, Max: 63,
+	Pattern:  regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$`),
+	Describe: "The name can be up to 63 characters long. It must begin and end with an alphanumeric character and may contain alphanumerics, '_' and '-'.",
+}
+
+// dnsPrefixRe is AKS's DNS prefix rule.
+var dnsPrefixRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]{0,52}[a-zA-Z0-9]$`)
+
+// guidRe matches a GUID.
+var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// upgradeChannels are the values of autoUpgradeProfile.upgradeChannel.
+var upgradeChannels = []string{"none", "patch", "stable", "rapid", "node-image"}
+
+func clusterType() arm.ResourceType {
+	return arm.ResourceType{
+		Type:        TypeManagedCluster,
+		Name:        clusterNameRule,
+		Located:     true,
+		Create:      arm.LRO{Mode: arm.AsyncOperation, Status: http.StatusCreated, Operation: "aks.create"},
+		Update:      arm.LRO{Mode: arm.AsyncOperation, Status: http.StatusOK, Operation: "aks.update"},
+		Delete:      arm.LRO{Mode: arm.AsyncOperation, Status: http.StatusAccepted, Operation: "aks.delete"},
+		PatchTags:   true,
+		Prepare:     prepareCluster,
+		AfterDelete: afterDeleteCluster,
+		Render:      renderCluster,
+		Actions: map[string]arm.Action{
+			"listClusterAdminCredential":          credentials(true),
+			"listClusterUserCredential":           credentials(false),
+			"listClusterMonitoringUserCredential": credentials(false),
+		},
+	}
+}
+
+func agentPoolType() arm.ResourceType {
+	return arm.ResourceType{
+		Type: TypeAgentPool,
+		// AKS's own rule (InvalidParameter on agentPoolProfile.name) is applied by Prepare;
+		// the engine only refuses what no name may hold.
+		Name:        arm.NameRule{},
+		Create:      arm.LRO{Mode: arm.AsyncOperation, Status: http.StatusCreated, Operation: "aks.pool.create"},
+		Update:      arm.LRO{Mode: arm.AsyncOperation, Status: http.StatusOK, Operation: "aks.pool.update"},
+		Delete:      arm.LRO{Mode: arm.AsyncOperation, Status: http.StatusAccepted, Operation: "aks.pool.delete"},
+		Prepare:     prepareAgentPool,
+		CheckDelete: checkDeletePool,
+	}
+}
+
+func noSystemPool() *arm.Error {
+	return arm.Errorf(http.StatusBadRequest, "MustDefineAtLeastOneSystemPool", "Must define at least one system pool.")
+}
+
+// defaultDNSPrefix derives a DNS prefix the way the Azure CLI does: cluster name, resource
+// group and the start of the subscription, sanitised.
+func defaultDNSPrefix(id arm.ID) string {
+	clean := func(s string, n int) string {
+		var b strings.Builder
+		for _, r := range s {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+				b.WriteRune(r)
+			}
+		}
+		out := b.String()
+		if len(out) > n {
+			out = out[:n]
+		}
+		return strings.Trim(out, "-")
+	}
+	p := clean(id.Name, 10) + "-" + clean(id.ResourceGroup, 16) + "-" + clean(id.Subscription, 6)
+	if p[0] == '-' {
+		p = "a" + p
+	}
+	return strings.Trim(p, "-")
+}
+
+// fqdnHash is the 8 hexadecimal digits AKS adds to a cluster's DNS prefix.
+func fqdnHash(clusterID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(clusterID)))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// nodeResourceGroupName is MC_{rg}_{name}_{location}, cut to 80 characters as AKS does.
+func nodeResourceGroupName(rg, name, location string) string {
+	n := fmt.Sprintf("MC_%s_%s_%s", rg, name, location)
+	if len(n) > 80 {
+		n = n[:80]
+	}
+	return n
+}
+
+// checkSSHKeys accepts only RSA public keys, as AKS does.
+func checkSSHKeys(lp map[string]any) *arm.Error {
+	if lp == nil {
+		return nil
+	}
+	if str(lp, "adminUsername") == "" {
+		return invalidValue("linuxProfile.adminUsername", "")
+	}
+	keys := list(obj(lp, "ssh"), "publicKeys")
+	if len(keys) == 0 {
+		return invalidValue("linuxProfile.ssh.publicKeys", "At least one SSH public key is required.")
+	}
+	for _, k := range keys {
+		data := str(k.(map[string]any), "keyData")
+		pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(data))
+		if err != nil || pk.Type() != ssh.KeyAlgoRSA {
+			return invalidValue("linuxProfile.ssh.publicKeys.keyData", "Only RSA SSH public keys are supported.")
+		}
+	}
+	return nil
+}
+
+// completeNetwork checks and defaults the network profile.
+func completeNetwork(props map[string]any) *arm.Error {
+	np := ensure(props, "networkProfile")
+	plugin := str(np, "networkPlugin")
+	if plugin == "" {
+		plugin = "azure"
+		if _, ok := np["networkPluginMode"]; !ok {
+			np["networkPluginMode"] = "overlay"
+		}
+	}
+	np["networkPlugin"] = plugin
+	overlay := plugin == "kubenet" || strings.EqualFold(str(np, "networkPluginMode"), "overlay")
+	defaults := map[string]any{
+		"serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "loadBalancerSku": "standard",
+		"outboundType": "loadBalancer", "ipFamilies": []any{"IPv4"},
+	}
+	if overlay {
+		defaults["podCidr"] = "10.244.0.0/16"
+	}
+	for k, v := range defaults {
+		if _, ok := np[k]; !ok {
+			np[k] = v
+		}
+	}
+	svc, err := netip.ParsePrefix(str(np, "serviceCidr"))
+	if err != nil {
+		return arm.Errorf(http.StatusBadRequest, "CidrStringParseError", "The service CIDR %q is not a valid CIDR.", str(np, "serviceCidr"))
+	}
+	dns, err := netip.ParseAddr(str(np, "dnsServiceIP"))
+	if err != nil || !svc.Contains(dns) {
+		return arm.Errorf(http.StatusBadRequest, "DnsServiceIpOutOfServiceCidr",
+			"DNS service IP %s is not within the service CIDR %s.", str(np, "dnsServiceIP"), svc)
+	}
+	np["serviceCidrs"] = []any{str(np, "serviceCidr")}
+	if overlay {
+		np["podCidrs"] = []any{str(np, "podCidr")}
+	}
+	if strings.EqualFold(str(np, "outboundType"), "loadBalancer") {
+		lb := ensure(np, "loadBalancerProfile")
+		if _, ok := lb["managedOutboundIPs"]; !ok {
+			lb["managedOutboundIPs"] = map[string]any{"count": 1}
+		}
+	}
+	return nil
+}
+
+// prepareCluster validates and completes a managed cluster PUT. Inline agentPoolProfiles
+// become (or update) agentPools child resources; Render lists them back.
+func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
+	body := req.Body
+	id := req.ID
+	clusterID := id.String()
+	rnd := newRand(tx.Seed())
+	var old map[string]any
+	if req.Existing != nil {
+		old = obj(req.Existing.Body, "properties")
+		if p, ok := obj(body, "properties")["dnsPrefix"].(string); ok && !strings.EqualFold(p, str(old, "dnsPrefix")) {
+			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'dnsPrefix' is not allowed.")
+		}
+		if n, ok := obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, str(old, "nodeResourceGroup")) {
+			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed.")
+		}
+		merged := copyMap(req.Existing.Body)
+		merge(merged, body)
+		// Read-only properties a GET-modify-PUT sends back stay as they were.
+		for _, k := range []string{"fqdn", "azurePortalFQDN", "privateFQDN", "identityProfile"} {
+			if v, ok := old[k]; ok {
+				obj(merged, "properties")[k] = deepCopy(v)
+			}
+		}
+		if id := obj(req.Existing.Body, "identity"); id != nil && obj(merged, "identity") != nil {
+			obj(merged, "identity")["principalId"] = id["principalId"]
+		}
+		clear(body)
+		for k, v := range merged {
+			body[k] = v
+		}
+	}
+	props := ensure(body, "properties")
+	loc, _ := tx.Location(str(body, "location"))
+
+	// SKU.
+	sku := ensure(body, "sku")
+	switch name := str(sku, "name"); {
+	case name == "", strings.EqualFold(name, "Base"):
+		sku["name"] = "Base"
+	case strings.EqualFold(name, "Automatic"):
+		sku["name"] = "Automatic"
+	default:
+		return invalidValue("sku.name", "Allowed values are 'Base' and 'Automatic'.")
+	}
+	switch tier := str(sku, "tier"); {
+	case tier == "", strings.EqualFold(tier, "Free"):
+		sku["tier"] = "Free"
+	case strings.EqualFold(tier, "Standard"):
+		sku["tier"] = "Standard"
+	case strings.EqualFold(tier, "Premium"):
+		sku["tier"] = "Premium"
+	default:
+		return invalidValue("sku.tier", "Allowed values are 'Free', 'Standard' and 'Premium'.")
+	}
+	if str(sku, "tier") == "Premium" {
+		props["supportPlan"] = "AKSLongTermSupport"
+	} else if str(props, "supportPlan") == "" {
+		props["supportPlan"] = "KubernetesOfficial"
+	}
+
+	// Version.
+	want := str(props, "kubernetesVersion")
+	if want == "" && old != nil {
+		want = str(old, "kubernetesVersion")
+	}
+	cur, ok := ResolveVersion(want)
+	if !ok {
+		return versionNotSupported(want)
+	}
+	if old != nil {
+		prev := str(old, "currentKubernetesVersion")
+		if compareVersions(cur, prev) < 0 {
+			return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
+				"Downgrading Kubernetes version %s to %s is not allowed. Available upgrades: %s. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
+				prev, cur, strings.Join(upgradesOf(prev), ","))
+		}
+		// A control plane upgrade cannot skip a minor version.
+		if cur != prev && !slices.Contains(upgradesOf(prev), cur) {
+			return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
+				"Upgrading Kubernetes version %s to %s is not allowed. Available upgrades: %s. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
+				prev, cur, strings.Join(upgradesOf(prev), ","))
+		}
+	}
+	if want == "" {
+		want = cur
+	}
+	props["kubernetesVersion"] = want
+	props["currentKubernetesVersion"] = cur
+
+	// DNS prefix.
+	if str(props, "dnsPrefix") == "" && str(props, "fqdnSubdomain") == "" {
+		props["dnsPrefix"] = defaultDNSPrefix(id)
+	}
+	if p := str(props, "dnsPrefix"); p != "" && !dnsPrefixRe.MatchString(p) {
+		return invalidValue("dnsPrefix", "Please see https://aka.ms/aks-naming-rules for more details.")
+	}
+
+	// Profiles.
+	if err := checkSSHKeys(obj(props, "linuxProfile")); err != nil {
+		return err
+	}
+	if aad := obj(props, "aadProfile"); aad != nil {
+		for _, g := range stringList(aad["adminGroupObjectIDs"]) {
+			if !guidRe.MatchString(g) {
+				return arm.Errorf(http.StatusBadRequest, "InvalidAdminGroupObjectID", "The admin group object ID '%s' is not a valid GUID.", g)
+			}
+		}
+		if boolean(aad, "enableAzureRBAC", false) && !boolean(aad, "managed", false) {
+			return invalidValue("aadProfile.enableAzureRBAC", "Azure RBAC requires managed AAD integration (aadProfile.managed).")
+		}
+	}
+	up := ensure(props, "autoUpgradeProfile")
+	if ch, ok := up["upgradeChannel"].(string); ok {
+		valid := false
+		for _, c := range upgradeChannels {
+			if strings.EqualFold(ch, c) {
+				up["upgradeChannel"], valid = c, true
+			}
+		}
+		if !valid {
+			return invalidValue("autoUpgradeProfile.upgradeChannel", "Allowed values are 'none', 'patch', 'stable', 'rapid' and 'node-image'.")
+		}
+	}
+	if _, ok := up["nodeOSUpgradeChannel"]; !ok {
+		up["nodeOSUpgradeChannel"] = "NodeImage"
+	}
+	if err := completeNetwork(props); err != nil {
+		return err
+	}
+
+	// Agent pools.
+	pc := poolContext{tx: tx, location: loc, cpVersion: cur}
+	type pendingPool struct {
+		name  string
+		props map[string]any
+	}
+	var pools []pendingPool
+	seen := map[string]bool{}
+	system := 0
+	for _, e := range list(props, "agentPoolProfiles") {
+		prof, _ := e.(map[string]any)
+		if prof == nil {
+			continue
+		}
+		name := str(prof, "name")
+		if seen[strings.ToLower(name)] {
+			return invalidValue("agentPoolProfile.name", "Agent pool name "+name+" is used more than once.")
+		}
+		seen[strings.ToLower(name)] = true
+		p := copyMap(prof)
+		delete(p, "name")
+		var oldPool map[string]any
+		if req.Existing != nil {
+			if r := tx.Get(id.Child("agentPools", name).String()); r != nil {
+				oldPool = obj(r.Body, "properties")
+			}
+		}
+		if err := pc.preparePool(name, p, oldPool); err != nil {
+			return err
+		}
+		pools = append(pools, pendingPool{name, p})
+	}
+	if req.Existing == nil && len(pools) == 0 {
+		return invalidValue("agentPoolProfiles", "At least one agent pool is required.")
+	}
+	final := map[string]bool{}
+	if req.Existing != nil {
+		for _, r := range tx.List(clusterID, TypeAgentPool) {
+			final[strings.ToLower(r.Name())] = isSystem(obj(r.Body, "properties"))
+		}
+	}
+	for _, p := range pools {
+		final[strings.ToLower(p.name)] = isSystem(p.props)
+	}
+	for _, s := range final {
+		if s {
+			system++
+		}
+	}
+	if system == 0 {
+		return noSystemPool()
+	}
+
+	// Computed properties, on create.
+	if req.Existing == nil {
+		location := loc.Name
+		hash := fqdnHash(clusterID)
+		prefix := str(props, "dnsPrefix")
+		if prefix == "" {
+			prefix = str(props, "fqdnSubdomain")
+		}
+		props["fqdn"] = fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", prefix, hash, location)
+		props["azurePortalFQDN"] = fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", prefix, hash, location)
+		if boolean(obj(props, "apiServerAccessProfile"), "enablePrivateCluster", false) {
+			props["privateFQDN"] = fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", prefix, hash, guid(rnd), location)
+		}
+		if str(props, "nodeResourceGroup") == "" {
+			props["nodeResourceGroup"] = nodeResourceGroupName(id.ResourceGroup, id.Name, location)
+		}
+		nodeRGID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, str(props, "nodeResourceGroup"))
+		if rg := tx.Get(nodeRGID); rg != nil && !strings.EqualFold(str(rg.Body, "managedBy"), clusterID) {
+			return arm.Errorf(http.StatusBadRequest, "NodeResourceGroupAlreadyExists",
+				"Node resource group %s already exists and is not managed by this cluster. Please use a different name.", str(props, "nodeResourceGroup"))
+		}
+		secrets, err := newClusterSecrets(func() string { return hex32(rnd) })
+		if err != nil {
+			return arm.Errorf(http.StatusInternalServerError, "KubeConfigError", "Minting the cluster credentials: %v", err)
+		}
+		body[hiddenKey] = map[string]any{"secrets": secrets.toMap()}
+
+		identity := obj(body, "identity")
+		if identity == nil && obj(props, "servicePrincipalProfile") == nil {
+			identity = map[string]any{"type": "SystemAssigned"}
+			body["identity"] = identity
+		}
+		if identity != nil {
+			if strings.EqualFold(str(identity, "type"), "SystemAssigned") {
+				identity["principalId"] = guid(rnd)
+				if t := str(obj(props, "aadProfile"), "tenantID"); t != "" {
+					identity["tenantId"] = t
+				}
+			}
+			props["servicePrincipalProfile"] = map[string]any{"clientId": "msi"}
+			props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{
+				"resourceId": fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool",
+					id.Subscription, str(props, "nodeResourceGroup"), id.Name),
+				"clientId": guid(rnd),
+				"objectId": guid(rnd),
+			}}
+		}
+		tx.Put(&arm.Resource{ID: nodeRGID, Type: arm.TypeResourceGroup, Body: map[string]any{
+			"location":   location,
+			"managedBy":  clusterID,
+			"tags":       map[string]any{},
+			"properties": map[string]any{"provisioningState": "Succeeded"},
+		}})
+	}
+	defaults := map[string]any{"enableRBAC": true, "maxAgentPools": 100, "disableLocalAccounts": false}
+	for k, v := range defaults {
+		if _, ok := props[k]; !ok {
+			props[k] = v
+		}
+	}
+	props["powerState"] = map[string]any{"code": "Running"}
+	for _, p := range pools {
+		tx.Put(&arm.Resource{ID: id.Child("agentPools", p.name).String(), Type: TypeAgentPool,
+			Body: map[string]any{"properties": p.props}})
+	}
+	// The pools live as child resources; Render lists them in agentPoolProfiles.
+	delete(props, "agentPoolProfiles")
+	return nil
+}
+
+// afterDeleteCluster deletes the node resource group the cluster created.
+func afterDeleteCluster(tx arm.Tx, r *arm.Resource) {
+	id := arm.ParseID(r.ID)
+	rg := str(obj(r.Body, "properties"), "nodeResourceGroup")
+	if rg == "" {
+		return
+	}
+	rgID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, rg)
+	if node := tx.Get(rgID); node != nil && strings.EqualFold(str(node.Body, "managedBy"), r.ID) {
+		tx.Delete(rgID)
+	}
+}
+
+// renderCluster hides the credentials and lists the cluster's agent pools inline.
+func renderCluster(tx arm.Tx, r *arm.Resource) map[string]any {
+	b := copyMap(r.Body)
+	delete(b, hiddenKey)
+	profiles := []any{}
+	for _, p := range tx.List(r.ID, TypeAgentPool) {
+		prof := copyMap(obj(p.Body, "properties"))
+		prof["name"] = p.Name()
+		profiles = append(profiles, prof)
+	}
+	ensure(b, "properties")["agentPoolProfiles"] = profiles
+	return b
+}
+
+// credentials implements listClusterAdminCredential and listClusterUserCredential.
+func credentials(admin bool) arm.Action {
+	return func(_ arm.Tx, r *arm.Resource, _ map[string]any) (int, any, *arm.Error) {
+		props := obj(r.Body, "properties")
+		if admin && boolean(props, "disableLocalAccounts", false) {
+			return 0, nil, arm.Errorf(http.StatusBadRequest, "BadRequest",
+				"Getting static credential is not allowed because this cluster is set to disable local accounts.")
+		}
+		id := arm.ParseID(r.ID)
+		host := str(props, "fqdn")
+		if p := str(props, "privateFQDN"); p != "" {
+			host = p
+		}
+		sec := secretsFrom(obj(r.Body, hiddenKey, "secrets"))
+		spec := kubeconfigSpec{
+			Cluster: id.Name,
+			Server:  "https://" + host + ":443",
+			CA:      sec.CA,
+		}
+		name := "clusterUser"
+		if admin {
+			name = "clusterAdmin"
+			spec.Context = id.Name + "-admin"
+			spec.User = fmt.Sprintf("clusterAdmin_%s_%s", id.ResourceGroup, id.Name)
+			spec.ClientCert, spec.ClientKey, spec.Token = sec.AdminCert, sec.AdminKey, sec.AdminToken
+		} else {
+			spec.Context = id.Name
+			spec.User = fmt.Sprintf("clusterUser_%s_%s", id.ResourceGroup, id.Name)
+			spec.ClientCert, spec.ClientKey, spec.Token = sec.UserCert, sec.UserKey, sec.UserToken
+			if aad := obj(props, "aadProfile"); aad != nil {
+				spec.AAD, spec.TenantID = true, str(aad, "tenantID")
+			}
+		}
+		out, err := renderKubeconfig(spec)
+		if err != nil {
+			return 0, nil, arm.Errorf(http.StatusInternalServerError, "KubeConfigError", "Rendering the %s kubeconfig: %v", name, err)
+		}
+		return http.StatusOK, map[string]any{"kubeconfigs": []any{map[string]any{
+			"name": name, "value": base64.StdEncoding.EncodeToString(out),
+		}}}, nil
+	}
+}
+
+// prepareAgentPool validates and completes a PUT of an agentPools child resource.
+func prepareAgentPool(tx arm.Tx, req *arm.PutRequest) *arm.Error {
+	clusterID := req.ID.Parent()
+	cluster := tx.Get(clusterID)
+	if cluster == nil {
+		return arm.Errorf(http.StatusNotFound, "ParentResourceNotFound", "Can not perform requested operation on nested resource. Parent resource '%s' not found.", arm.ParseID(clusterID).Name)
+	}
+	loc, _ := tx.Location(str(cluster.Body, "location"))
+	pc := poolContext{tx: tx, location: loc, cpVersion: str(obj(cluster.Body, "properties"), "currentKubernetesVersion")}
+	props := ensure(req.Body, "properties")
+	var old map[string]any
+	if req.Existing != nil {
+		old = obj(req.Existing.Body, "properties")
+	}
+	if err := pc.preparePool(req.ID.Name, props, old); err != nil {
+		return err
+	}
+	if old != nil && isSystem(old) && !isSystem(props) && !otherSystemPool(tx, clusterID, req.ID.Name) {
+		return noSystemPool()
+	}
+	return nil
+}
+
+// livePools returns the cluster's agent pools that are not being deleted.
+func livePools(tx arm.Tx, clusterID string) []*arm.Resource {
+	var out []*arm.Resource
+	for _, p := range tx.List(clusterID, TypeAgentPool) {
+		if !strings.EqualFold(str(obj(p.Body, "properties"), "provisioningState"), "Deleting") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// otherSystemPool reports whether the cluster has a System pool other than name.
+func otherSystemPool(tx arm.Tx, clusterID, name string) bool {
+	for _, p := range livePools(tx, clusterID) {
+		if !strings.EqualFold(p.Name(), name) && isSystem(obj(p.Body, "properties")) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDeletePool refuses deleting the last agent pool or the last System pool.
+func checkDeletePool(tx arm.Tx, r *arm.Resource) *arm.Error {
+	clusterID := arm.ParseID(r.ID).Parent()
+	if len(livePools(tx, clusterID)) <= 1 {
+		return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed", "There has to be at least one agent pool.")
+	}
+	if isSystem(obj(r.Body, "properties")) && !otherSystemPool(tx, clusterID, r.Name()) {
+		return noSystemPool()
+	}
+	return nil
+}
+
+// getUpgradeProfile answers GET .../managedClusters/{c}/upgradeProfiles/default.
+func getUpgradeProfile(tx arm.Tx, req *arm.RouteRequest) (int, any, *arm.Error) {
+	p := req.Params
+	rgID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", p["subscriptionId"], p["resourceGroupName"])
+	if tx.Get(rgID) == nil {
+		return 0, nil, arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", p["resourceGroupName"])
+	}
+	c := tx.Get(rgID + "/providers/Microsoft.ContainerService/managedClusters/" + p["resourceName"])
+	if c == nil {
+		return 0, nil, arm.Errorf(http.StatusNotFound, "ResourceNotFound",
+			"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+			p["resourceName"], p["resourceGroupName"])
+	}
+	ups := func(v string) []any {
+		out := []any{}
+		for _, u := range upgradesOf(v) {
+			out = append(out, map[string]any{"kubernetesVersion": u, "isPreview": false})
+		}
+		return out
+	}
+	cur := str(obj(c.Body, "properties"), "currentKubernetesVersion")
+	pools := []any{}
+	for _, ap := range tx.List(c.ID, TypeAgentPool) {
+		pv := str(obj(ap.Body, "properties"), "currentOrchestratorVersion")
+		pools = append(pools, map[string]any{"name": ap.Name(), "kubernetesVersion": pv, "osType": "Linux", "upgrades": ups(pv)})
+	}
+	return http.StatusOK, map[string]any{
+		"id":   c.ID + "/upgradeprofiles/default",
+		"name": "default",
+		"type": "Microsoft.ContainerService/managedClusters/upgradeprofiles",
+		"properties": map[string]any{
+			"controlPlaneProfile": map[string]any{"kubernetesVersion": cur, "osType": "Linux", "upgrades": ups(cur)},
+			"agentPoolProfiles":   pools,
+		},
+	}, nil
+}

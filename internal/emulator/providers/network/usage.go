@@ -1,0 +1,138 @@
+package network
+
+import (
+	"strings"
+
+	"github.com/strata-dev/strata/internal/emulator/arm"
+)
+
+// Back-references are computed from the resources that hold the forward references, so
+// they are always current: a subnet's ipConfigurations are the NIC and load balancer IP
+// configurations that name it, an NSG's subnets are the subnets that name it, and so on.
+
+// ipConfig is one IP configuration: of a NIC (networkInterfaces/{n}/ipConfigurations/{c})
+// or of a load balancer frontend (loadBalancers/{n}/frontendIPConfigurations/{f}).
+type ipConfig struct {
+	ID        string
+	Owner     string // the NIC or load balancer
+	Subnet    string
+	PublicIP  string
+	PrivateIP string
+	Pools     []string // backend pools (NICs only)
+}
+
+// ipConfigsOf returns the IP configurations a NIC or load balancer holds.
+func ipConfigsOf(r *arm.Resource) []ipConfig {
+	key := "ipConfigurations"
+	if strings.EqualFold(r.Type, typeLoadBalancer) {
+		key = "frontendIPConfigurations"
+	}
+	var out []ipConfig
+	for _, v := range list(obj(r.Body["properties"])[key]) {
+		c := obj(v)
+		p := obj(c["properties"])
+		out = append(out, ipConfig{
+			ID:        str(c["id"]),
+			Owner:     r.ID,
+			Subnet:    refID(p, "subnet"),
+			PublicIP:  refID(p, "publicIPAddress"),
+			PrivateIP: str(p["privateIPAddress"]),
+			Pools:     refIDs(p, "loadBalancerBackendAddressPools"),
+		})
+	}
+	return out
+}
+
+// allIPConfigs returns the IP configurations of every NIC and load balancer of the
+// subscription, skipping the resource except (the one being written).
+func allIPConfigs(tx arm.Tx, subscription, except string) []ipConfig {
+	var out []ipConfig
+	for _, typ := range []string{typeNIC, typeLoadBalancer} {
+		for _, r := range listAll(tx, subscription, typ) {
+			if !sameID(r.ID, except) {
+				out = append(out, ipConfigsOf(r)...)
+			}
+		}
+	}
+	return out
+}
+
+// allSubnets returns every subnet of every VNet of the subscription.
+func allSubnets(tx arm.Tx, subscription string) []*arm.Resource {
+	var out []*arm.Resource
+	for _, v := range listAll(tx, subscription, typeVNet) {
+		out = append(out, children(tx, v.ID, typeSubnet)...)
+	}
+	return out
+}
+
+// subnetUsers returns the IP configurations in a subnet.
+func subnetUsers(tx arm.Tx, subnet string) []string {
+	var ids []string
+	for _, c := range allIPConfigs(tx, arm.ParseID(subnet).Subscription, "") {
+		if sameID(c.Subnet, subnet) {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// subnetsReferencing returns the subnets whose properties[key] references id (key is
+// networkSecurityGroup, routeTable or natGateway).
+func subnetsReferencing(tx arm.Tx, key, id string) []string {
+	var ids []string
+	for _, s := range allSubnets(tx, arm.ParseID(id).Subscription) {
+		if sameID(refID(obj(s.Body["properties"]), key), id) {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
+
+// nicsReferencingNSG returns the NICs associated with an NSG.
+func nicsReferencingNSG(tx arm.Tx, nsg string) []string {
+	var ids []string
+	for _, n := range listAll(tx, arm.ParseID(nsg).Subscription, typeNIC) {
+		if sameID(refID(obj(n.Body["properties"]), "networkSecurityGroup"), nsg) {
+			ids = append(ids, n.ID)
+		}
+	}
+	return ids
+}
+
+// publicIPUser returns what holds a public IP: an IP configuration (NIC or LB frontend)
+// or a NAT gateway; "" when it is free. except skips a resource (the one being written).
+func publicIPUser(tx arm.Tx, pip, except string) (ipConfigID, natGateway string) {
+	sub := arm.ParseID(pip).Subscription
+	for _, c := range allIPConfigs(tx, sub, except) {
+		if sameID(c.PublicIP, pip) {
+			return c.ID, ""
+		}
+	}
+	for _, g := range listAll(tx, sub, typeNatGateway) {
+		if sameID(g.ID, except) {
+			continue
+		}
+		for _, id := range refIDs(obj(g.Body["properties"]), "publicIpAddresses") {
+			if sameID(id, pip) {
+				return "", g.ID
+			}
+		}
+	}
+	return "", ""
+}
+
+// poolUsers returns the NIC IP configurations in a load balancer backend pool.
+func poolUsers(tx arm.Tx, pool string) []string {
+	var ids []string
+	for _, n := range listAll(tx, arm.ParseID(pool).Subscription, typeNIC) {
+		for _, c := range ipConfigsOf(n) {
+			for _, p := range c.Pools {
+				if sameID(p, pool) {
+					ids = append(ids, c.ID)
+				}
+			}
+		}
+	}
+	return ids
+}
