@@ -2,8 +2,10 @@ package arm
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
 )
 
 // mix is SplitMix64's finaliser: a good 64-bit hash of a 64-bit value.
@@ -36,3 +38,21 @@ func hashOf(seed uint64, parts ...any) uint64 {
 
 // unit maps a hash to [0,1).
 func unit(h uint64) float64 { return float64(h>>11) / math.Exp2(53) }
+
+// NewRand returns a deterministic random source for a hook: seed is Tx.Seed(), stream tells
+// apart the users of one seed (a provider's own constant).
+func NewRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
+
+// RandomGUID draws a version 4 GUID from r.
+func RandomGUID(r *rand.Rand) string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// RandomHex32 draws 32 lowercase hexadecimal digits from r.
+func RandomHex32(r *rand.Rand) string { return fmt.Sprintf("%016x%016x", r.Uint64(), r.Uint64()) }

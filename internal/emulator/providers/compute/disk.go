@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // diskNameRule: 1–80 characters, alphanumerics, '_', '-' and '.', starting with an
@@ -52,10 +53,10 @@ func diskTierFor(sizeGB int64) string {
 // completeDisk fills the read-only properties of a new disk.
 func completeDisk(body map[string]any, sku diskSKU, sizeGB int64, rnd *rand.Rand, now string) {
 	body["sku"] = map[string]any{"name": sku.Name, "tier": sku.Tier}
-	p := ensure(body, "properties")
+	p := jsonmap.Ensure(body, "properties")
 	p["diskSizeGB"] = sizeGB
 	p["diskSizeBytes"] = sizeGB << 30
-	p["uniqueId"] = guid(rnd)
+	p["uniqueId"] = arm.RandomGUID(rnd)
 	p["timeCreated"] = now
 	p["encryption"] = map[string]any{"type": "EncryptionAtRestWithPlatformKey"}
 	p["networkAccessPolicy"] = "AllowAll"
@@ -84,7 +85,7 @@ func newDiskResource(id, location string, zones []string, sku diskSKU, sizeGB in
 		body["properties"].(map[string]any)["hyperVGeneration"] = "V2"
 	}
 	if len(zones) > 0 && sku.Zonal {
-		body["zones"] = anyList(zones)
+		body["zones"] = jsonmap.AnyList(zones)
 	}
 	completeDisk(body, sku, sizeGB, rnd, now)
 	return &arm.Resource{ID: id, Type: TypeDisk, Body: body}
@@ -94,27 +95,27 @@ func newDiskResource(id, location string, zones []string, sku diskSKU, sizeGB in
 func prepareDisk(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	body := req.Body
 	if req.Existing != nil {
-		if z, ok := body["zones"]; ok && !slices.Equal(stringList(z), stringList(req.Existing.Body["zones"])) {
+		if z, ok := body["zones"]; ok && !slices.Equal(jsonmap.StringList(z), jsonmap.StringList(req.Existing.Body["zones"])) {
 			return changeNotAllowed("zones")
 		}
-		oldGB, _ := num(obj(req.Existing.Body, "properties")["diskSizeGB"])
-		if n, ok := num(obj(body, "properties")["diskSizeGB"]); ok && n < oldGB {
+		oldGB, _ := jsonmap.Num(jsonmap.Obj(req.Existing.Body, "properties")["diskSizeGB"])
+		if n, ok := jsonmap.Num(jsonmap.Obj(body, "properties")["diskSizeGB"]); ok && n < oldGB {
 			return invalidParam("diskSizeGB", "Disk size can only be increased: the disk is %d GB and %d GB was requested.", oldGB, n)
 		}
-		merged := copyMap(req.Existing.Body)
-		merge(merged, body)
+		merged := jsonmap.CopyMap(req.Existing.Body)
+		jsonmap.Merge(merged, body)
 		clear(body)
 		for k, v := range merged {
 			body[k] = v
 		}
-		if n, ok := num(obj(body, "properties")["diskSizeGB"]); ok {
-			obj(body, "properties")["diskSizeBytes"] = n << 30
+		if n, ok := jsonmap.Num(jsonmap.Obj(body, "properties")["diskSizeGB"]); ok {
+			jsonmap.Obj(body, "properties")["diskSizeBytes"] = n << 30
 		}
 		return nil
 	}
-	props := ensure(body, "properties")
-	loc, _ := tx.Location(str(body, "location"))
-	skuName := str(obj(body, "sku"), "name")
+	props := jsonmap.Ensure(body, "properties")
+	loc, _ := tx.Location(jsonmap.Str(body, "location"))
+	skuName := jsonmap.Str(jsonmap.Obj(body, "sku"), "name")
 	if skuName == "" {
 		skuName = "Standard_LRS"
 	}
@@ -122,7 +123,7 @@ func prepareDisk(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if !ok {
 		return invalidParam("sku.name", "The value '%s' of parameter 'sku.name' is not valid.", skuName)
 	}
-	zones := stringList(body["zones"])
+	zones := jsonmap.StringList(body["zones"])
 	if len(zones) > 1 {
 		return invalidParam("zones", "The value of parameter zones is invalid: a disk can be placed in one zone only.")
 	}
@@ -135,37 +136,37 @@ func prepareDisk(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 				zones[0], req.ID.String(), loc.Name, strings.Join(loc.Zones, ","))
 		}
 	}
-	creation := obj(props, "creationData")
+	creation := jsonmap.Obj(props, "creationData")
 	if creation == nil {
 		return missingParam("creationData")
 	}
-	sizeGB, hasSize := num(props["diskSizeGB"])
-	switch opt := str(creation, "createOption"); strings.ToLower(opt) {
+	sizeGB, hasSize := jsonmap.Num(props["diskSizeGB"])
+	switch opt := jsonmap.Str(creation, "createOption"); strings.ToLower(opt) {
 	case "empty":
 		if !hasSize || sizeGB <= 0 {
 			return missingParam("diskSizeGB")
 		}
 	case "fromimage":
-		id := str(obj(creation, "imageReference"), "id")
+		id := jsonmap.Str(jsonmap.Obj(creation, "imageReference"), "id")
 		if id == "" {
 			return missingParam("creationData.imageReference.id")
 		}
 		if !hasSize {
 			sizeGB = 30
 			if img := tx.Get(id); img != nil && strings.EqualFold(img.Type, TypeImage) {
-				if n, ok := num(obj(img.Body, "properties", "storageProfile", "osDisk")["diskSizeGB"]); ok && n > 0 {
+				if n, ok := jsonmap.Num(jsonmap.Obj(img.Body, "properties", "storageProfile", "osDisk")["diskSizeGB"]); ok && n > 0 {
 					sizeGB = n
 				}
 			}
 		}
 	case "copy":
-		src := str(creation, "sourceResourceId")
+		src := jsonmap.Str(creation, "sourceResourceId")
 		d := tx.Get(src)
 		if d == nil {
 			return arm.Errorf(http.StatusNotFound, "NotFound", "Resource %s not found.", src)
 		}
 		if !hasSize {
-			sizeGB, _ = num(obj(d.Body, "properties")["diskSizeGB"])
+			sizeGB, _ = jsonmap.Num(jsonmap.Obj(d.Body, "properties")["diskSizeGB"])
 		}
 	case "import", "upload":
 		if !hasSize {
@@ -179,13 +180,13 @@ func prepareDisk(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if int(sizeGB) > sku.MaxSizeGiB {
 		return invalidParam("diskSizeGB", "Disk size %d GB is larger than the maximum of %d GB for %s.", sizeGB, sku.MaxSizeGiB, sku.Name)
 	}
-	completeDisk(body, sku, sizeGB, newRand(tx.Seed()), time.Now().UTC().Format(time.RFC3339Nano))
+	completeDisk(body, sku, sizeGB, arm.NewRand(tx.Seed(), 0x636f6d70757465), time.Now().UTC().Format(time.RFC3339Nano))
 	return nil
 }
 
 // checkDeleteDisk refuses deleting an attached disk.
 func checkDeleteDisk(_ arm.Tx, r *arm.Resource) *arm.Error {
-	if by := str(r.Body, "managedBy"); by != "" {
+	if by := jsonmap.Str(r.Body, "managedBy"); by != "" {
 		return arm.Errorf(http.StatusConflict, "OperationNotAllowed", "Disk %s is attached to VM %s.", r.Name(), by)
 	}
 	return nil

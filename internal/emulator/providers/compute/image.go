@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // typeStorageAccount is the type whose blob endpoints may hold an image's VHD.
@@ -35,7 +36,7 @@ func blobAccount(tx arm.Tx, subscription, uri string) *arm.Resource {
 	}
 	lower := strings.ToLower(uri)
 	for _, acct := range tx.List("/subscriptions/"+subscription, typeStorageAccount) {
-		eps := []string{tx.BlobEndpoint(acct.Name()), str(obj(acct.Body, "properties", "primaryEndpoints"), "blob")}
+		eps := []string{tx.BlobEndpoint(acct.Name()), jsonmap.Str(jsonmap.Obj(acct.Body, "properties", "primaryEndpoints"), "blob")}
 		for _, ep := range eps {
 			if ep != "" && strings.HasPrefix(lower, strings.ToLower(ep)) && len(uri) > len(ep) {
 				return acct
@@ -49,55 +50,55 @@ func blobAccount(tx arm.Tx, subscription, uri string) *arm.Resource {
 func prepareImage(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	body := req.Body
 	if req.Existing != nil {
-		merged := copyMap(req.Existing.Body)
-		merge(merged, body)
+		merged := jsonmap.CopyMap(req.Existing.Body)
+		jsonmap.Merge(merged, body)
 		clear(body)
 		for k, v := range merged {
 			body[k] = v
 		}
 		return nil
 	}
-	props := ensure(body, "properties")
-	if src := str(obj(props, "sourceVirtualMachine"), "id"); src != "" {
+	props := jsonmap.Ensure(body, "properties")
+	if src := jsonmap.Str(jsonmap.Obj(props, "sourceVirtualMachine"), "id"); src != "" {
 		vm := tx.Get(src)
 		if vm == nil || !strings.EqualFold(vm.Type, TypeVirtualMachine) {
 			return arm.Errorf(http.StatusNotFound, "NotFound", "Resource %s not found.", src)
 		}
-		if str(props, "hyperVGeneration") == "" {
+		if jsonmap.Str(props, "hyperVGeneration") == "" {
 			props["hyperVGeneration"] = "V1"
 		}
 		return nil
 	}
-	osDisk := obj(props, "storageProfile", "osDisk")
+	osDisk := jsonmap.Obj(props, "storageProfile", "osDisk")
 	if osDisk == nil {
 		return missingParam("storageProfile.osDisk")
 	}
-	osType := str(osDisk, "osType")
+	osType := jsonmap.Str(osDisk, "osType")
 	if !strings.EqualFold(osType, "Linux") && !strings.EqualFold(osType, "Windows") {
 		return missingParam("osDisk.osType")
 	}
-	state := str(osDisk, "osState")
+	state := jsonmap.Str(osDisk, "osState")
 	if !strings.EqualFold(state, "Generalized") && !strings.EqualFold(state, "Specialized") {
 		return missingParam("osDisk.osState")
 	}
 	switch {
-	case str(osDisk, "blobUri") != "":
-		uri := str(osDisk, "blobUri")
+	case jsonmap.Str(osDisk, "blobUri") != "":
+		uri := jsonmap.Str(osDisk, "blobUri")
 		if blobAccount(tx, req.ID.Subscription, uri) == nil {
 			return invalidParam("osDisk.blobUri",
 				"The blob URI %s is not a blob in a storage account of subscription %s: the image source must be a blob of an existing storage account.", uri, req.ID.Subscription)
 		}
-	case str(obj(osDisk, "managedDisk"), "id") != "":
-		id := str(obj(osDisk, "managedDisk"), "id")
+	case jsonmap.Str(jsonmap.Obj(osDisk, "managedDisk"), "id") != "":
+		id := jsonmap.Str(jsonmap.Obj(osDisk, "managedDisk"), "id")
 		d := tx.Get(id)
 		if d == nil || !strings.EqualFold(d.Type, TypeDisk) {
 			return arm.Errorf(http.StatusNotFound, "NotFound", "Disk %s not found.", id)
 		}
 		if _, ok := osDisk["diskSizeGB"]; !ok {
-			osDisk["diskSizeGB"] = obj(d.Body, "properties")["diskSizeGB"]
+			osDisk["diskSizeGB"] = jsonmap.Obj(d.Body, "properties")["diskSizeGB"]
 		}
-	case str(obj(osDisk, "snapshot"), "id") != "":
-		id := str(obj(osDisk, "snapshot"), "id")
+	case jsonmap.Str(jsonmap.Obj(osDisk, "snapshot"), "id") != "":
+		id := jsonmap.Str(jsonmap.Obj(osDisk, "snapshot"), "id")
 		if tx.Get(id) == nil {
 			return arm.Errorf(http.StatusNotFound, "NotFound", "Resource %s not found.", id)
 		}
@@ -107,17 +108,17 @@ func prepareImage(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if _, ok := osDisk["diskSizeGB"]; !ok {
 		osDisk["diskSizeGB"] = 30 // the VHD is not visible to the ARM engine; 30 GB like a marketplace Linux image
 	}
-	if str(osDisk, "caching") == "" {
+	if jsonmap.Str(osDisk, "caching") == "" {
 		osDisk["caching"] = "ReadWrite"
 	}
-	storage := obj(props, "storageProfile")
-	if list(storage, "dataDisks") == nil {
+	storage := jsonmap.Obj(props, "storageProfile")
+	if jsonmap.List(storage, "dataDisks") == nil {
 		storage["dataDisks"] = []any{}
 	}
 	if _, ok := storage["zoneResilient"]; !ok {
 		storage["zoneResilient"] = false
 	}
-	if str(props, "hyperVGeneration") == "" {
+	if jsonmap.Str(props, "hyperVGeneration") == "" {
 		props["hyperVGeneration"] = "V1"
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // Size is one virtual machine size the emulator offers, with the capabilities the resource
@@ -200,7 +201,7 @@ func vmSKU(s Size, loc arm.LocationInfo) map[string]any {
 		restr = append(restr, map[string]any{
 			"type":            "Zone",
 			"values":          []any{loc.Name},
-			"restrictionInfo": map[string]any{"locations": []any{loc.Name}, "zones": anyList(z)},
+			"restrictionInfo": map[string]any{"locations": []any{loc.Name}, "zones": jsonmap.AnyList(z)},
 			"reasonCode":      "NotAvailableForSubscription",
 		})
 	}
@@ -211,7 +212,7 @@ func vmSKU(s Size, loc arm.LocationInfo) map[string]any {
 		"size":         strings.TrimPrefix(s.Name, "Standard_"),
 		"family":       s.Family,
 		"locations":    []any{loc.Name},
-		"locationInfo": []any{map[string]any{"location": loc.Name, "zones": anyList(loc.Zones), "zoneDetails": []any{}}},
+		"locationInfo": []any{map[string]any{"location": loc.Name, "zones": jsonmap.AnyList(loc.Zones), "zoneDetails": []any{}}},
 		"capabilities": caps,
 		"restrictions": restr,
 	}
@@ -221,7 +222,7 @@ func vmSKU(s Size, loc arm.LocationInfo) map[string]any {
 func diskSKUEntry(d diskSKU, loc arm.LocationInfo) map[string]any {
 	zones := []any{}
 	if d.Zonal {
-		zones = anyList(loc.Zones)
+		zones = jsonmap.AnyList(loc.Zones)
 	}
 	return map[string]any{
 		"resourceType": "disks",

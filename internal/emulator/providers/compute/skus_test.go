@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 func TestLookupSize(t *testing.T) {
@@ -75,7 +76,7 @@ func TestVMSKUEntry(t *testing.T) {
 
 func TestMerge(t *testing.T) {
 	dst := map[string]any{"a": map[string]any{"b": 1.0, "c": 2.0}, "l": []any{1.0, 2.0}, "k": "v"}
-	merge(dst, map[string]any{"a": map[string]any{"c": 3.0}, "l": []any{9.0}})
+	jsonmap.Merge(dst, map[string]any{"a": map[string]any{"c": 3.0}, "l": []any{9.0}})
 	a := dst["a"].(map[string]any)
 	if a["b"] != 1.0 || a["c"] != 3.0 || len(dst["l"].([]any)) != 1 || dst["k"] != "v" {
 		t.Errorf("merge: %v", dst)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // Resource types of this package and the network interfaces VMs attach.
@@ -91,13 +92,13 @@ type nicRef struct {
 
 func nicRefs(props map[string]any) []nicRef {
 	var out []nicRef
-	for _, e := range list(obj(props, "networkProfile"), "networkInterfaces") {
+	for _, e := range jsonmap.List(jsonmap.Obj(props, "networkProfile"), "networkInterfaces") {
 		m, _ := e.(map[string]any)
 		if m == nil {
 			continue
 		}
-		p := obj(m, "properties")
-		out = append(out, nicRef{ID: str(m, "id"), Primary: boolean(p, "primary", false), DeleteOption: str(p, "deleteOption")})
+		p := jsonmap.Obj(m, "properties")
+		out = append(out, nicRef{ID: jsonmap.Str(m, "id"), Primary: jsonmap.Bool(p, "primary", false), DeleteOption: jsonmap.Str(p, "deleteOption")})
 	}
 	return out
 }
@@ -108,7 +109,7 @@ func nicRefs(props map[string]any) []nicRef {
 func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	vmID := req.ID.String()
 	body := req.Body
-	rnd := newRand(tx.Seed())
+	rnd := arm.NewRand(tx.Seed(), 0x636f6d70757465)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 
 	if req.Existing != nil {
@@ -116,27 +117,27 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 			return err
 		}
 		// Microsoft.Compute applies PATCH semantics to PUT updates: absent properties stay.
-		merged := copyMap(req.Existing.Body)
-		merge(merged, body)
+		merged := jsonmap.CopyMap(req.Existing.Body)
+		jsonmap.Merge(merged, body)
 		clear(body)
 		for k, v := range merged {
 			body[k] = v
 		}
 	}
-	props := ensure(body, "properties")
+	props := jsonmap.Ensure(body, "properties")
 	delete(props, "instanceView") // read-only; a GET-modify-PUT sends it back
 	if req.Existing != nil {
-		old := obj(req.Existing.Body, "properties")
+		old := jsonmap.Obj(req.Existing.Body, "properties")
 		props["vmId"], props["timeCreated"] = old["vmId"], old["timeCreated"]
 	}
-	location := str(body, "location")
+	location := jsonmap.Str(body, "location")
 	loc, _ := tx.Location(location)
 	if loc.Name != "" {
 		location = loc.Name
 	}
 
 	// Size and zone.
-	size := str(obj(props, "hardwareProfile"), "vmSize")
+	size := jsonmap.Str(jsonmap.Obj(props, "hardwareProfile"), "vmSize")
 	if size == "" {
 		return missingParam("hardwareProfile.vmSize")
 	}
@@ -144,7 +145,7 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if !ok {
 		return invalidParam("vmSize", "The value %s provided for the VM size is not valid. The valid sizes in the current region are: %s.", size, SizeNames())
 	}
-	zones := stringList(body["zones"])
+	zones := jsonmap.StringList(body["zones"])
 	zone := ""
 	switch {
 	case len(zones) > 1:
@@ -163,13 +164,13 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	}
 
 	// OS profile.
-	storage := ensure(props, "storageProfile")
-	osDisk := ensure(storage, "osDisk")
-	createOption := str(osDisk, "createOption")
+	storage := jsonmap.Ensure(props, "storageProfile")
+	osDisk := jsonmap.Ensure(storage, "osDisk")
+	createOption := jsonmap.Str(osDisk, "createOption")
 	if createOption == "" {
 		return missingParam("osDisk.createOption")
 	}
-	osProfile := obj(props, "osProfile")
+	osProfile := jsonmap.Obj(props, "osProfile")
 	if strings.EqualFold(createOption, "FromImage") && req.Existing == nil {
 		if osProfile == nil {
 			return missingParam("osProfile")
@@ -177,7 +178,7 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if err := checkOSProfile(osProfile); err != nil {
 			return err
 		}
-		if str(osProfile, "computerName") == "" {
+		if jsonmap.Str(osProfile, "computerName") == "" {
 			osProfile["computerName"] = req.ID.Name
 		}
 	}
@@ -214,13 +215,13 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	for _, a := range actions {
 		a()
 	}
-	hidden := ensure(body, hiddenKey)
+	hidden := jsonmap.Ensure(body, hiddenKey)
 	if req.Existing == nil {
-		props["vmId"] = guid(rnd)
+		props["vmId"] = arm.RandomGUID(rnd)
 		props["timeCreated"] = now
 		hidden["powerState"] = powerRunning
-		if _, ok := obj(props, "diagnosticsProfile")["bootDiagnostics"]; !ok {
-			ensure(ensure(props, "diagnosticsProfile"), "bootDiagnostics")["enabled"] = false
+		if _, ok := jsonmap.Obj(props, "diagnosticsProfile")["bootDiagnostics"]; !ok {
+			jsonmap.Ensure(jsonmap.Ensure(props, "diagnosticsProfile"), "bootDiagnostics")["enabled"] = false
 		}
 	}
 	if osProfile != nil {
@@ -230,9 +231,9 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 			delete(osProfile, "customData")
 		}
 		delete(osProfile, "adminPassword")
-		osProfile["allowExtensionOperations"] = boolean(osProfile, "allowExtensionOperations", true)
+		osProfile["allowExtensionOperations"] = jsonmap.Bool(osProfile, "allowExtensionOperations", true)
 		osProfile["requireGuestProvisionSignal"] = true
-		if list(osProfile, "secrets") == nil {
+		if jsonmap.List(osProfile, "secrets") == nil {
 			osProfile["secrets"] = []any{}
 		}
 	}
@@ -241,19 +242,19 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 
 // checkVMImmutable refuses changes Azure does not allow on an existing VM.
 func checkVMImmutable(old, new map[string]any) *arm.Error {
-	if z, ok := new["zones"]; ok && !slices.Equal(stringList(z), stringList(old["zones"])) {
+	if z, ok := new["zones"]; ok && !slices.Equal(jsonmap.StringList(z), jsonmap.StringList(old["zones"])) {
 		return changeNotAllowed("zones")
 	}
-	oldOS, newOS := obj(old, "properties", "osProfile"), obj(new, "properties", "osProfile")
+	oldOS, newOS := jsonmap.Obj(old, "properties", "osProfile"), jsonmap.Obj(new, "properties", "osProfile")
 	if newOS == nil {
 		return nil
 	}
 	for _, p := range []string{"computerName", "adminUsername"} {
-		if v, ok := newOS[p].(string); ok && v != str(oldOS, p) {
+		if v, ok := newOS[p].(string); ok && v != jsonmap.Str(oldOS, p) {
 			return changeNotAllowed(p)
 		}
 	}
-	if v, ok := newOS["customData"].(string); ok && v != str(obj(old, hiddenKey), "customData") {
+	if v, ok := newOS["customData"].(string); ok && v != jsonmap.Str(jsonmap.Obj(old, hiddenKey), "customData") {
 		return changeNotAllowed("customData")
 	}
 	return nil
@@ -261,7 +262,7 @@ func checkVMImmutable(old, new map[string]any) *arm.Error {
 
 // checkOSProfile applies Azure's rules to a Linux OS profile.
 func checkOSProfile(os map[string]any) *arm.Error {
-	user := str(os, "adminUsername")
+	user := jsonmap.Str(os, "adminUsername")
 	if user == "" {
 		return missingParam("adminUsername")
 	}
@@ -270,23 +271,23 @@ func checkOSProfile(os map[string]any) *arm.Error {
 			return invalidParam("customData", "Custom data in OSProfile must be in Base64 encoding and with a maximum length of %d characters.", maxCustomData)
 		}
 	}
-	lc := obj(os, "linuxConfiguration")
-	keys := list(obj(lc, "ssh"), "publicKeys")
+	lc := jsonmap.Obj(os, "linuxConfiguration")
+	keys := jsonmap.List(jsonmap.Obj(lc, "ssh"), "publicKeys")
 	want := "/home/" + user + "/.ssh/authorized_keys"
 	for _, k := range keys {
 		m, _ := k.(map[string]any)
-		if str(m, "keyData") == "" {
+		if jsonmap.Str(m, "keyData") == "" {
 			return missingParam("linuxConfiguration.ssh.publicKeys.keyData")
 		}
-		if p := str(m, "path"); p != want {
+		if p := jsonmap.Str(m, "path"); p != want {
 			return invalidParam("linuxConfiguration.ssh.publicKeys.path",
 				"The value of parameter linuxConfiguration.ssh.publicKeys.path is invalid. Only the path %s is supported.", want)
 		}
 	}
-	if boolean(lc, "disablePasswordAuthentication", false) && len(keys) == 0 {
+	if jsonmap.Bool(lc, "disablePasswordAuthentication", false) && len(keys) == 0 {
 		return missingParam("linuxConfiguration.ssh.publicKeys")
 	}
-	if !boolean(lc, "disablePasswordAuthentication", false) && str(os, "adminPassword") == "" && len(keys) == 0 {
+	if !jsonmap.Bool(lc, "disablePasswordAuthentication", false) && jsonmap.Str(os, "adminPassword") == "" && len(keys) == 0 {
 		return missingParam("adminPassword")
 	}
 	return nil
@@ -295,22 +296,22 @@ func checkOSProfile(os map[string]any) *arm.Error {
 // imageSizeGB returns the OS disk size of the image a VM is created from, checking the
 // image exists in the VM's location.
 func imageSizeGB(tx arm.Tx, ref map[string]any, location string) (int64, *arm.Error) {
-	if id := str(ref, "id"); id != "" {
+	if id := jsonmap.Str(ref, "id"); id != "" {
 		img := tx.Get(id)
-		if img == nil || !strings.EqualFold(img.Type, TypeImage) || !strings.EqualFold(str(img.Body, "location"), location) {
+		if img == nil || !strings.EqualFold(img.Type, TypeImage) || !strings.EqualFold(jsonmap.Str(img.Body, "location"), location) {
 			return 0, invalidParam("imageReference", "The Image '%s' cannot be found in '%s' region.", id, location)
 		}
-		if n, ok := num(obj(img.Body, "properties", "storageProfile", "osDisk")["diskSizeGB"]); ok && n > 0 {
+		if n, ok := jsonmap.Num(jsonmap.Obj(img.Body, "properties", "storageProfile", "osDisk")["diskSizeGB"]); ok && n > 0 {
 			return n, nil
 		}
 		return 30, nil
 	}
 	for _, f := range []string{"publisher", "offer", "sku"} {
-		if str(ref, f) == "" {
+		if jsonmap.Str(ref, f) == "" {
 			return 0, missingParam("imageReference." + f)
 		}
 	}
-	if str(ref, "version") == "" {
+	if jsonmap.Str(ref, "version") == "" {
 		ref["version"] = "latest"
 	}
 	return 30, nil
@@ -320,10 +321,10 @@ func imageSizeGB(tx arm.Tx, ref map[string]any, location string) (int64, *arm.Er
 // the disk resource.
 func prepareOSDisk(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zones []string, storage map[string]any, rnd *rand.Rand, now string) (func(), *arm.Error) {
 	vmID := req.ID.String()
-	osDisk := obj(storage, "osDisk")
-	md := ensure(osDisk, "managedDisk")
-	if strings.EqualFold(str(osDisk, "createOption"), "Attach") {
-		id := str(md, "id")
+	osDisk := jsonmap.Obj(storage, "osDisk")
+	md := jsonmap.Ensure(osDisk, "managedDisk")
+	if strings.EqualFold(jsonmap.Str(osDisk, "createOption"), "Attach") {
+		id := jsonmap.Str(md, "id")
 		if id == "" {
 			return nil, missingParam("osDisk.managedDisk.id")
 		}
@@ -331,17 +332,17 @@ func prepareOSDisk(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zon
 		if d == nil || !strings.EqualFold(d.Type, TypeDisk) {
 			return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Disk %s not found.", id)
 		}
-		if by := str(d.Body, "managedBy"); by != "" && !strings.EqualFold(by, vmID) {
+		if by := jsonmap.Str(d.Body, "managedBy"); by != "" && !strings.EqualFold(by, vmID) {
 			return nil, arm.Errorf(http.StatusConflict, "OperationNotAllowed", "Disk %s is attached to VM %s.", d.Name(), by)
 		}
 		osDisk["name"] = d.Name()
-		osDisk["osType"] = str(obj(d.Body, "properties"), "osType")
+		osDisk["osType"] = jsonmap.Str(jsonmap.Obj(d.Body, "properties"), "osType")
 		return func() { attachDisk(tx, d, vmID) }, nil
 	}
-	if !strings.EqualFold(str(osDisk, "createOption"), "FromImage") {
-		return nil, invalidParam("osDisk.createOption", "The value '%s' of parameter 'osDisk.createOption' is not allowed. Allowed values are 'FromImage' and 'Attach'.", str(osDisk, "createOption"))
+	if !strings.EqualFold(jsonmap.Str(osDisk, "createOption"), "FromImage") {
+		return nil, invalidParam("osDisk.createOption", "The value '%s' of parameter 'osDisk.createOption' is not allowed. Allowed values are 'FromImage' and 'Attach'.", jsonmap.Str(osDisk, "createOption"))
 	}
-	ref := obj(storage, "imageReference")
+	ref := jsonmap.Obj(storage, "imageReference")
 	if ref == nil {
 		return nil, missingParam("imageReference")
 	}
@@ -350,14 +351,14 @@ func prepareOSDisk(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zon
 		return nil, err
 	}
 	sizeGB := imgGB
-	if n, ok := num(osDisk["diskSizeGB"]); ok {
+	if n, ok := jsonmap.Num(osDisk["diskSizeGB"]); ok {
 		if n < imgGB {
 			return nil, invalidParam("osDisk.diskSizeGB",
 				"The specified disk size %d GB is smaller than the size of the corresponding disk in the VM image: %d GB. This is not allowed. Please choose equal or greater size or do not specify an explicit size.", n, imgGB)
 		}
 		sizeGB = n
 	}
-	skuName := str(md, "storageAccountType")
+	skuName := jsonmap.Str(md, "storageAccountType")
 	if skuName == "" {
 		skuName = "Standard_LRS"
 		if sz.PremiumIO {
@@ -370,18 +371,18 @@ func prepareOSDisk(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zon
 	}
 	if dsku.Tier == "Premium" && !sz.PremiumIO {
 		return nil, invalidParam("osDisk.managedDisk.storageAccountType",
-			"Requested operation cannot be performed because the VM size %s does not support the storage account type %s of disk '%s'. Consider updating the VM to a size that supports Premium storage.", sz.Name, dsku.Name, str(osDisk, "name"))
+			"Requested operation cannot be performed because the VM size %s does not support the storage account type %s of disk '%s'. Consider updating the VM to a size that supports Premium storage.", sz.Name, dsku.Name, jsonmap.Str(osDisk, "name"))
 	}
-	name := str(osDisk, "name")
+	name := jsonmap.Str(osDisk, "name")
 	if name == "" {
-		name = fmt.Sprintf("%s_OsDisk_1_%s", req.ID.Name, hex32(rnd))
+		name = fmt.Sprintf("%s_OsDisk_1_%s", req.ID.Name, arm.RandomHex32(rnd))
 	}
 	diskID := arm.ID{Subscription: req.ID.Subscription, ResourceGroup: req.ID.ResourceGroup,
 		Namespace: "Microsoft.Compute", Types: []string{"disks"}, Names: []string{name}, Name: name}.String()
 	if tx.Get(diskID) != nil {
 		return nil, arm.Errorf(http.StatusConflict, "ConflictingUserInput", "Disk %s already exists in resource group %s. Only CreateOption.Attach is supported.", name, strings.ToUpper(req.ID.ResourceGroup))
 	}
-	osType := str(osDisk, "osType")
+	osType := jsonmap.Str(osDisk, "osType")
 	if osType == "" {
 		osType = "Linux"
 	}
@@ -390,13 +391,13 @@ func prepareOSDisk(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zon
 	osDisk["diskSizeGB"] = sizeGB
 	md["id"] = diskID
 	md["storageAccountType"] = dsku.Name
-	if str(osDisk, "caching") == "" {
+	if jsonmap.Str(osDisk, "caching") == "" {
 		osDisk["caching"] = "ReadWrite"
 	}
-	if str(osDisk, "deleteOption") == "" {
+	if jsonmap.Str(osDisk, "deleteOption") == "" {
 		osDisk["deleteOption"] = "Detach" // Azure's default for a managed OS disk
 	}
-	creation := map[string]any{"createOption": "FromImage", "imageReference": deepCopy(ref)}
+	creation := map[string]any{"createOption": "FromImage", "imageReference": jsonmap.DeepCopy(ref)}
 	disk := newDiskResource(diskID, location, zones, dsku, sizeGB, osType, creation, vmID, rnd, now)
 	return func() { tx.Put(disk) }, nil
 }
@@ -404,7 +405,7 @@ func prepareOSDisk(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zon
 // prepareDataDisks creates Empty data disks and checks attached ones.
 func prepareDataDisks(tx arm.Tx, req *arm.PutRequest, sz Size, location string, zones []string, storage map[string]any, rnd *rand.Rand, now string) ([]func(), *arm.Error) {
 	vmID := req.ID.String()
-	disks := list(storage, "dataDisks")
+	disks := jsonmap.List(storage, "dataDisks")
 	if len(disks) > sz.MaxDataDiskCount {
 		return nil, arm.Errorf(http.StatusConflict, "OperationNotAllowed",
 			"The maximum number of data disks allowed to be attached to a VM of this size is %d.", sz.MaxDataDiskCount)
@@ -416,7 +417,7 @@ func prepareDataDisks(tx arm.Tx, req *arm.PutRequest, sz Size, location string, 
 		if dd == nil {
 			continue
 		}
-		lun, ok := num(dd["lun"])
+		lun, ok := jsonmap.Num(dd["lun"])
 		if !ok {
 			return nil, missingParam("dataDisks.lun")
 		}
@@ -424,27 +425,27 @@ func prepareDataDisks(tx arm.Tx, req *arm.PutRequest, sz Size, location string, 
 			return nil, invalidParam("dataDisks.lun", "A disk at LUN %d already exists.", lun)
 		}
 		luns[lun] = true
-		md := ensure(dd, "managedDisk")
-		if id := str(md, "id"); id != "" {
+		md := jsonmap.Ensure(dd, "managedDisk")
+		if id := jsonmap.Str(md, "id"); id != "" {
 			d := tx.Get(id)
 			if d == nil || !strings.EqualFold(d.Type, TypeDisk) {
 				return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Disk %s not found.", id)
 			}
-			if by := str(d.Body, "managedBy"); by != "" && !strings.EqualFold(by, vmID) {
+			if by := jsonmap.Str(d.Body, "managedBy"); by != "" && !strings.EqualFold(by, vmID) {
 				return nil, arm.Errorf(http.StatusConflict, "OperationNotAllowed", "Disk %s is attached to VM %s.", d.Name(), by)
 			}
 			dd["name"] = d.Name()
 			acts = append(acts, func() { attachDisk(tx, d, vmID) })
 			continue
 		}
-		if !strings.EqualFold(str(dd, "createOption"), "Empty") {
-			return nil, invalidParam("dataDisks.createOption", "The value '%s' of parameter 'dataDisk.createOption' is not allowed without managedDisk.id.", str(dd, "createOption"))
+		if !strings.EqualFold(jsonmap.Str(dd, "createOption"), "Empty") {
+			return nil, invalidParam("dataDisks.createOption", "The value '%s' of parameter 'dataDisk.createOption' is not allowed without managedDisk.id.", jsonmap.Str(dd, "createOption"))
 		}
-		sizeGB, ok := num(dd["diskSizeGB"])
+		sizeGB, ok := jsonmap.Num(dd["diskSizeGB"])
 		if !ok || sizeGB <= 0 {
 			return nil, missingParam("dataDisk.diskSizeGB")
 		}
-		skuName := str(md, "storageAccountType")
+		skuName := jsonmap.Str(md, "storageAccountType")
 		if skuName == "" {
 			skuName = "Standard_LRS"
 		}
@@ -452,19 +453,19 @@ func prepareDataDisks(tx arm.Tx, req *arm.PutRequest, sz Size, location string, 
 		if !ok {
 			return nil, invalidParam("dataDisks.managedDisk.storageAccountType", "The value '%s' of parameter 'storageAccountType' is not valid.", skuName)
 		}
-		name := str(dd, "name")
+		name := jsonmap.Str(dd, "name")
 		if name == "" {
-			name = fmt.Sprintf("%s_disk%d_%s", req.ID.Name, lun+2, hex32(rnd))
+			name = fmt.Sprintf("%s_disk%d_%s", req.ID.Name, lun+2, arm.RandomHex32(rnd))
 		}
 		diskID := arm.ID{Subscription: req.ID.Subscription, ResourceGroup: req.ID.ResourceGroup,
 			Namespace: "Microsoft.Compute", Types: []string{"disks"}, Names: []string{name}, Name: name}.String()
 		dd["name"] = name
 		md["id"] = diskID
 		md["storageAccountType"] = dsku.Name
-		if str(dd, "caching") == "" {
+		if jsonmap.Str(dd, "caching") == "" {
 			dd["caching"] = "None"
 		}
-		if str(dd, "deleteOption") == "" {
+		if jsonmap.Str(dd, "deleteOption") == "" {
 			dd["deleteOption"] = "Detach"
 		}
 		disk := newDiskResource(diskID, location, zones, dsku, sizeGB, "", map[string]any{"createOption": "Empty"}, vmID, rnd, now)
@@ -476,14 +477,14 @@ func prepareDataDisks(tx arm.Tx, req *arm.PutRequest, sz Size, location string, 
 // releaseRemovedDataDisks detaches the data disks an update left out.
 func releaseRemovedDataDisks(tx arm.Tx, existing *arm.Resource, storage map[string]any) []func() {
 	keep := map[string]bool{}
-	for _, e := range list(storage, "dataDisks") {
+	for _, e := range jsonmap.List(storage, "dataDisks") {
 		dd, _ := e.(map[string]any)
-		keep[arm.Key(str(obj(dd, "managedDisk"), "id"))] = true
+		keep[arm.Key(jsonmap.Str(jsonmap.Obj(dd, "managedDisk"), "id"))] = true
 	}
 	var acts []func()
-	for _, e := range list(obj(existing.Body, "properties", "storageProfile"), "dataDisks") {
+	for _, e := range jsonmap.List(jsonmap.Obj(existing.Body, "properties", "storageProfile"), "dataDisks") {
 		dd, _ := e.(map[string]any)
-		if id := str(obj(dd, "managedDisk"), "id"); id != "" && !keep[arm.Key(id)] {
+		if id := jsonmap.Str(jsonmap.Obj(dd, "managedDisk"), "id"); id != "" && !keep[arm.Key(id)] {
 			acts = append(acts, func() { releaseDisk(tx, id, existing.ID, "Detach") })
 		}
 	}
@@ -517,14 +518,14 @@ func prepareNICs(tx arm.Tx, req *arm.PutRequest, props map[string]any) ([]func()
 		if nic == nil || !strings.EqualFold(nic.Type, TypeNetworkInterface) {
 			return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Resource %s not found.", n.ID)
 		}
-		if by := str(obj(nic.Body, "properties", "virtualMachine"), "id"); by != "" && !strings.EqualFold(by, vmID) {
+		if by := jsonmap.Str(jsonmap.Obj(nic.Body, "properties", "virtualMachine"), "id"); by != "" && !strings.EqualFold(by, vmID) {
 			return nil, arm.Errorf(http.StatusBadRequest, "NicInUse", "Network Interface %s is used by existing VM %s.", nic.ID, by)
 		}
 		seen[arm.Key(nic.ID)] = true
 		acts = append(acts, func() { setNICVM(tx, nic.ID, vmID) })
 	}
 	if req.Existing != nil {
-		for _, old := range nicRefs(obj(req.Existing.Body, "properties")) {
+		for _, old := range nicRefs(jsonmap.Obj(req.Existing.Body, "properties")) {
 			if !seen[arm.Key(old.ID)] {
 				id := old.ID
 				acts = append(acts, func() { detachNIC(tx, id, vmID, "Detach") })
@@ -540,29 +541,29 @@ func setNICVM(tx arm.Tx, nicID, vmID string) {
 	if nic == nil {
 		return
 	}
-	c := &arm.Resource{ID: nic.ID, Type: nic.Type, Body: copyMap(nic.Body)}
-	ensure(c.Properties(), "virtualMachine")["id"] = vmID
+	c := &arm.Resource{ID: nic.ID, Type: nic.Type, Body: jsonmap.CopyMap(nic.Body)}
+	jsonmap.Ensure(c.Properties(), "virtualMachine")["id"] = vmID
 	tx.Put(c)
 }
 
 // detachNIC clears a network interface's VM reference, or deletes it when the VM said so.
 func detachNIC(tx arm.Tx, nicID, vmID, deleteOption string) {
 	nic := tx.Get(nicID)
-	if nic == nil || !strings.EqualFold(str(obj(nic.Body, "properties", "virtualMachine"), "id"), vmID) {
+	if nic == nil || !strings.EqualFold(jsonmap.Str(jsonmap.Obj(nic.Body, "properties", "virtualMachine"), "id"), vmID) {
 		return
 	}
 	if strings.EqualFold(deleteOption, "Delete") {
 		tx.Delete(nic.ID)
 		return
 	}
-	c := &arm.Resource{ID: nic.ID, Type: nic.Type, Body: copyMap(nic.Body)}
+	c := &arm.Resource{ID: nic.ID, Type: nic.Type, Body: jsonmap.CopyMap(nic.Body)}
 	delete(c.Properties(), "virtualMachine")
 	tx.Put(c)
 }
 
 // attachDisk marks a disk as attached to a VM.
 func attachDisk(tx arm.Tx, d *arm.Resource, vmID string) {
-	c := &arm.Resource{ID: d.ID, Type: d.Type, Body: copyMap(d.Body)}
+	c := &arm.Resource{ID: d.ID, Type: d.Type, Body: jsonmap.CopyMap(d.Body)}
 	c.Body["managedBy"] = vmID
 	c.Properties()["diskState"] = "Attached"
 	tx.Put(c)
@@ -571,14 +572,14 @@ func attachDisk(tx arm.Tx, d *arm.Resource, vmID string) {
 // releaseDisk detaches a disk from a deleted VM, or deletes it when the VM said so.
 func releaseDisk(tx arm.Tx, diskID, vmID, deleteOption string) {
 	d := tx.Get(diskID)
-	if d == nil || !strings.EqualFold(str(d.Body, "managedBy"), vmID) {
+	if d == nil || !strings.EqualFold(jsonmap.Str(d.Body, "managedBy"), vmID) {
 		return
 	}
 	if strings.EqualFold(deleteOption, "Delete") {
 		tx.Delete(d.ID)
 		return
 	}
-	c := &arm.Resource{ID: d.ID, Type: d.Type, Body: copyMap(d.Body)}
+	c := &arm.Resource{ID: d.ID, Type: d.Type, Body: jsonmap.CopyMap(d.Body)}
 	delete(c.Body, "managedBy")
 	c.Properties()["diskState"] = "Unattached"
 	tx.Put(c)
@@ -586,18 +587,18 @@ func releaseDisk(tx arm.Tx, diskID, vmID, deleteOption string) {
 
 // afterDeleteVM detaches (or deletes, per deleteOption) the VM's NICs and disks.
 func afterDeleteVM(tx arm.Tx, r *arm.Resource) {
-	props := obj(r.Body, "properties")
+	props := jsonmap.Obj(r.Body, "properties")
 	for _, n := range nicRefs(props) {
 		detachNIC(tx, n.ID, r.ID, n.DeleteOption)
 	}
-	osDisk := obj(props, "storageProfile", "osDisk")
-	if id := str(obj(osDisk, "managedDisk"), "id"); id != "" {
-		releaseDisk(tx, id, r.ID, str(osDisk, "deleteOption"))
+	osDisk := jsonmap.Obj(props, "storageProfile", "osDisk")
+	if id := jsonmap.Str(jsonmap.Obj(osDisk, "managedDisk"), "id"); id != "" {
+		releaseDisk(tx, id, r.ID, jsonmap.Str(osDisk, "deleteOption"))
 	}
-	for _, e := range list(obj(props, "storageProfile"), "dataDisks") {
+	for _, e := range jsonmap.List(jsonmap.Obj(props, "storageProfile"), "dataDisks") {
 		dd, _ := e.(map[string]any)
-		if id := str(obj(dd, "managedDisk"), "id"); id != "" {
-			releaseDisk(tx, id, r.ID, str(dd, "deleteOption"))
+		if id := jsonmap.Str(jsonmap.Obj(dd, "managedDisk"), "id"); id != "" {
+			releaseDisk(tx, id, r.ID, jsonmap.Str(dd, "deleteOption"))
 		}
 	}
 }
@@ -605,21 +606,21 @@ func afterDeleteVM(tx arm.Tx, r *arm.Resource) {
 // renderVM hides the emulator's state and adds the instance view. Azure adds it only on
 // ?$expand=instanceView; the engine's Render does not see the query, so it is always there.
 func renderVM(_ arm.Tx, r *arm.Resource) map[string]any {
-	b := copyMap(r.Body)
+	b := jsonmap.CopyMap(r.Body)
 	delete(b, hiddenKey)
-	props := ensure(b, "properties")
+	props := jsonmap.Ensure(b, "properties")
 	props["instanceView"] = instanceView(r)
 	return b
 }
 
 // instanceView builds a VM's instance view from its provisioning and power states.
 func instanceView(r *arm.Resource) map[string]any {
-	props := obj(r.Body, "properties")
-	state := str(props, "provisioningState")
+	props := jsonmap.Obj(r.Body, "properties")
+	state := jsonmap.Str(props, "provisioningState")
 	if state == "" {
 		state = "Succeeded"
 	}
-	power := str(obj(r.Body, hiddenKey), "powerState")
+	power := jsonmap.Str(jsonmap.Obj(r.Body, hiddenKey), "powerState")
 	if power == "" {
 		power = powerRunning
 	}
@@ -635,9 +636,9 @@ func instanceView(r *arm.Resource) map[string]any {
 		map[string]any{"code": "ProvisioningState/" + strings.ToLower(state), "level": "Info", "displayStatus": provDisplay, "time": now},
 		map[string]any{"code": "PowerState/" + power, "level": "Info", "displayStatus": "VM " + power},
 	}
-	osDisk := obj(props, "storageProfile", "osDisk")
+	osDisk := jsonmap.Obj(props, "storageProfile", "osDisk")
 	iv := map[string]any{
-		"computerName":     str(obj(props, "osProfile"), "computerName"),
+		"computerName":     jsonmap.Str(jsonmap.Obj(props, "osProfile"), "computerName"),
 		"osName":           "ubuntu",
 		"osVersion":        "22.04",
 		"hyperVGeneration": "V2",
@@ -646,7 +647,7 @@ func instanceView(r *arm.Resource) map[string]any {
 			"statuses": []any{map[string]any{"code": "ProvisioningState/succeeded", "level": "Info",
 				"displayStatus": "Ready", "message": "Guest Agent is running", "time": now}},
 		},
-		"disks": []any{map[string]any{"name": str(osDisk, "name"), "statuses": []any{map[string]any{
+		"disks": []any{map[string]any{"name": jsonmap.Str(osDisk, "name"), "statuses": []any{map[string]any{
 			"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "time": now}}}},
 		"statuses": statuses,
 	}
@@ -660,11 +661,11 @@ func instanceView(r *arm.Resource) map[string]any {
 // operation; the emulator completes them at once with 200, which the SDK's pollers accept.
 func powerAction(action string) arm.Action {
 	return func(tx arm.Tx, r *arm.Resource, _ map[string]any) (int, any, *arm.Error) {
-		if st := str(obj(r.Body, "properties"), "provisioningState"); st != "" && !strings.EqualFold(st, "Succeeded") {
+		if st := jsonmap.Str(jsonmap.Obj(r.Body, "properties"), "provisioningState"); st != "" && !strings.EqualFold(st, "Succeeded") {
 			return 0, nil, arm.Errorf(http.StatusConflict, "OperationNotAllowed",
 				"Operation '%s' is not allowed on VM '%s' since the VM is in provisioning state '%s'.", action, r.Name(), st)
 		}
-		cur := str(obj(r.Body, hiddenKey), "powerState")
+		cur := jsonmap.Str(jsonmap.Obj(r.Body, hiddenKey), "powerState")
 		var next string
 		switch action {
 		case "start":
@@ -684,8 +685,8 @@ func powerAction(action string) arm.Action {
 			}
 			next = powerRunning
 		}
-		c := &arm.Resource{ID: r.ID, Type: r.Type, Body: copyMap(r.Body)}
-		ensure(c.Body, hiddenKey)["powerState"] = next
+		c := &arm.Resource{ID: r.ID, Type: r.Type, Body: jsonmap.CopyMap(r.Body)}
+		jsonmap.Ensure(c.Body, hiddenKey)["powerState"] = next
 		tx.Put(c)
 		return http.StatusOK, nil, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 	"github.com/strata-dev/strata/internal/emulator/providers/compute"
 )
 
@@ -50,21 +51,21 @@ func checkPoolName(name, osType string) *arm.Error {
 }
 
 // isSystem reports whether pool properties are in System mode.
-func isSystem(p map[string]any) bool { return strings.EqualFold(str(p, "mode"), "System") }
+func isSystem(p map[string]any) bool { return strings.EqualFold(jsonmap.Str(p, "mode"), "System") }
 
 // preparePool checks and completes the properties p of agent pool name; old is the stored
 // pool's properties on update, nil on create.
 func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error {
 	if old != nil {
 		for _, prop := range []string{"vmSize", "osType", "vnetSubnetID"} {
-			if v, ok := p[prop].(string); ok && str(old, prop) != "" && !strings.EqualFold(v, str(old, prop)) {
+			if v, ok := p[prop].(string); ok && jsonmap.Str(old, prop) != "" && !strings.EqualFold(v, jsonmap.Str(old, prop)) {
 				return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property '%s' is not allowed.", prop)
 			}
 		}
-		if z, ok := p["availabilityZones"]; ok && !slices.Equal(stringList(z), stringList(old["availabilityZones"])) {
+		if z, ok := p["availabilityZones"]; ok && !slices.Equal(jsonmap.StringList(z), jsonmap.StringList(old["availabilityZones"])) {
 			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'availabilityZones' is not allowed.")
 		}
-		merged := copyMap(old)
+		merged := jsonmap.CopyMap(old)
 		for k, v := range p {
 			merged[k] = v
 		}
@@ -73,14 +74,14 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 			p[k] = v
 		}
 	}
-	osType := str(p, "osType")
+	osType := jsonmap.Str(p, "osType")
 	if osType == "" {
 		osType = "Linux"
 	}
 	if err := checkPoolName(name, osType); err != nil {
 		return err
 	}
-	switch m := str(p, "mode"); {
+	switch m := jsonmap.Str(p, "mode"); {
 	case m == "", strings.EqualFold(m, "User"):
 		p["mode"] = "User"
 	case strings.EqualFold(m, "System"):
@@ -93,7 +94,7 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 	}
 
 	// Size and zones, against the compute SKU catalogue.
-	size := str(p, "vmSize")
+	size := jsonmap.Str(p, "vmSize")
 	if size == "" {
 		size = defaultPoolSize
 	}
@@ -102,7 +103,7 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 		return invalidValue("agentPoolProfile.vmSize", "The VM size "+size+" is not offered in location '"+c.location.Name+"'.")
 	}
 	p["vmSize"] = sz.Name
-	zones := stringList(p["availabilityZones"])
+	zones := jsonmap.StringList(p["availabilityZones"])
 	for _, z := range zones {
 		if !compute.ZoneOffered(sz.Name, c.location.Name, c.location.Zones, z) {
 			var ok []string
@@ -118,11 +119,11 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 	}
 
 	// Node counts.
-	count, hasCount := num(p["count"])
-	auto := boolean(p, "enableAutoScaling", false)
+	count, hasCount := jsonmap.Num(p["count"])
+	auto := jsonmap.Bool(p, "enableAutoScaling", false)
 	if auto {
-		minC, okMin := num(p["minCount"])
-		maxC, okMax := num(p["maxCount"])
+		minC, okMin := jsonmap.Num(p["minCount"])
+		maxC, okMax := jsonmap.Num(p["maxCount"])
 		if !okMin || !okMax {
 			return invalidValue("agentPoolProfile.minCount", "minCount and maxCount are required when enableAutoScaling is true.")
 		}
@@ -152,7 +153,7 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 	p["enableAutoScaling"] = auto
 
 	// Version.
-	want := str(p, "orchestratorVersion")
+	want := jsonmap.Str(p, "orchestratorVersion")
 	if want == "" {
 		want = c.cpVersion
 	}
@@ -165,16 +166,16 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 			"Node pool version %s and control plane version %s are incompatible. Minor version of node pool version %d is bigger than control plane version %d. For more information, please check https://aka.ms/aks/UpgradeVersionRules",
 			v, c.cpVersion, pv[1], cv[1])
 	}
-	if old != nil && compareVersions(v, str(old, "currentOrchestratorVersion")) < 0 {
+	if old != nil && compareVersions(v, jsonmap.Str(old, "currentOrchestratorVersion")) < 0 {
 		return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
 			"Downgrading Kubernetes version %s to %s is not allowed. Available upgrades: %s. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
-			str(old, "currentOrchestratorVersion"), v, strings.Join(upgradesOf(str(old, "currentOrchestratorVersion")), ","))
+			jsonmap.Str(old, "currentOrchestratorVersion"), v, strings.Join(upgradesOf(jsonmap.Str(old, "currentOrchestratorVersion")), ","))
 	}
 	p["orchestratorVersion"] = want
 	p["currentOrchestratorVersion"] = v
 
 	// Subnet.
-	if sub := str(p, "vnetSubnetID"); sub != "" {
+	if sub := jsonmap.Str(p, "vnetSubnetID"); sub != "" {
 		if s := c.tx.Get(sub); s == nil || !strings.EqualFold(s.Type, "Microsoft.Network/virtualNetworks/subnets") {
 			return invalidValue("agentPoolProfile.vnetSubnetID", "Subnet "+sub+" was not found.")
 		}

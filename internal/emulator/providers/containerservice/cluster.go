@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // The resource types of this package.
@@ -123,15 +124,15 @@ func checkSSHKeys(lp map[string]any) *arm.Error {
 	if lp == nil {
 		return nil
 	}
-	if str(lp, "adminUsername") == "" {
+	if jsonmap.Str(lp, "adminUsername") == "" {
 		return invalidValue("linuxProfile.adminUsername", "")
 	}
-	keys := list(obj(lp, "ssh"), "publicKeys")
+	keys := jsonmap.List(jsonmap.Obj(lp, "ssh"), "publicKeys")
 	if len(keys) == 0 {
 		return invalidValue("linuxProfile.ssh.publicKeys", "At least one SSH public key is required.")
 	}
 	for _, k := range keys {
-		data := str(k.(map[string]any), "keyData")
+		data := jsonmap.Str(k.(map[string]any), "keyData")
 		pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(data))
 		if err != nil || pk.Type() != ssh.KeyAlgoRSA {
 			return invalidValue("linuxProfile.ssh.publicKeys.keyData", "Only RSA SSH public keys are supported.")
@@ -142,8 +143,8 @@ func checkSSHKeys(lp map[string]any) *arm.Error {
 
 // completeNetwork checks and defaults the network profile.
 func completeNetwork(props map[string]any) *arm.Error {
-	np := ensure(props, "networkProfile")
-	plugin := str(np, "networkPlugin")
+	np := jsonmap.Ensure(props, "networkProfile")
+	plugin := jsonmap.Str(np, "networkPlugin")
 	if plugin == "" {
 		plugin = "azure"
 		if _, ok := np["networkPluginMode"]; !ok {
@@ -151,7 +152,7 @@ func completeNetwork(props map[string]any) *arm.Error {
 		}
 	}
 	np["networkPlugin"] = plugin
-	overlay := plugin == "kubenet" || strings.EqualFold(str(np, "networkPluginMode"), "overlay")
+	overlay := plugin == "kubenet" || strings.EqualFold(jsonmap.Str(np, "networkPluginMode"), "overlay")
 	defaults := map[string]any{
 		"serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "loadBalancerSku": "standard",
 		"outboundType": "loadBalancer", "ipFamilies": []any{"IPv4"},
@@ -164,21 +165,21 @@ func completeNetwork(props map[string]any) *arm.Error {
 			np[k] = v
 		}
 	}
-	svc, err := netip.ParsePrefix(str(np, "serviceCidr"))
+	svc, err := netip.ParsePrefix(jsonmap.Str(np, "serviceCidr"))
 	if err != nil {
-		return arm.Errorf(http.StatusBadRequest, "CidrStringParseError", "The service CIDR %q is not a valid CIDR.", str(np, "serviceCidr"))
+		return arm.Errorf(http.StatusBadRequest, "CidrStringParseError", "The service CIDR %q is not a valid CIDR.", jsonmap.Str(np, "serviceCidr"))
 	}
-	dns, err := netip.ParseAddr(str(np, "dnsServiceIP"))
+	dns, err := netip.ParseAddr(jsonmap.Str(np, "dnsServiceIP"))
 	if err != nil || !svc.Contains(dns) {
 		return arm.Errorf(http.StatusBadRequest, "DnsServiceIpOutOfServiceCidr",
-			"DNS service IP %s is not within the service CIDR %s.", str(np, "dnsServiceIP"), svc)
+			"DNS service IP %s is not within the service CIDR %s.", jsonmap.Str(np, "dnsServiceIP"), svc)
 	}
-	np["serviceCidrs"] = []any{str(np, "serviceCidr")}
+	np["serviceCidrs"] = []any{jsonmap.Str(np, "serviceCidr")}
 	if overlay {
-		np["podCidrs"] = []any{str(np, "podCidr")}
+		np["podCidrs"] = []any{jsonmap.Str(np, "podCidr")}
 	}
-	if strings.EqualFold(str(np, "outboundType"), "loadBalancer") {
-		lb := ensure(np, "loadBalancerProfile")
+	if strings.EqualFold(jsonmap.Str(np, "outboundType"), "loadBalancer") {
+		lb := jsonmap.Ensure(np, "loadBalancerProfile")
 		if _, ok := lb["managedOutboundIPs"]; !ok {
 			lb["managedOutboundIPs"] = map[string]any{"count": 1}
 		}
@@ -192,38 +193,38 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	body := req.Body
 	id := req.ID
 	clusterID := id.String()
-	rnd := newRand(tx.Seed())
+	rnd := arm.NewRand(tx.Seed(), 0x616b73)
 	var old map[string]any
 	if req.Existing != nil {
-		old = obj(req.Existing.Body, "properties")
-		if p, ok := obj(body, "properties")["dnsPrefix"].(string); ok && !strings.EqualFold(p, str(old, "dnsPrefix")) {
+		old = jsonmap.Obj(req.Existing.Body, "properties")
+		if p, ok := jsonmap.Obj(body, "properties")["dnsPrefix"].(string); ok && !strings.EqualFold(p, jsonmap.Str(old, "dnsPrefix")) {
 			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'dnsPrefix' is not allowed.")
 		}
-		if n, ok := obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, str(old, "nodeResourceGroup")) {
+		if n, ok := jsonmap.Obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, jsonmap.Str(old, "nodeResourceGroup")) {
 			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed.")
 		}
-		merged := copyMap(req.Existing.Body)
-		merge(merged, body)
+		merged := jsonmap.CopyMap(req.Existing.Body)
+		jsonmap.Merge(merged, body)
 		// Read-only properties a GET-modify-PUT sends back stay as they were.
 		for _, k := range []string{"fqdn", "azurePortalFQDN", "privateFQDN", "identityProfile"} {
 			if v, ok := old[k]; ok {
-				obj(merged, "properties")[k] = deepCopy(v)
+				jsonmap.Obj(merged, "properties")[k] = jsonmap.DeepCopy(v)
 			}
 		}
-		if id := obj(req.Existing.Body, "identity"); id != nil && obj(merged, "identity") != nil {
-			obj(merged, "identity")["principalId"] = id["principalId"]
+		if id := jsonmap.Obj(req.Existing.Body, "identity"); id != nil && jsonmap.Obj(merged, "identity") != nil {
+			jsonmap.Obj(merged, "identity")["principalId"] = id["principalId"]
 		}
 		clear(body)
 		for k, v := range merged {
 			body[k] = v
 		}
 	}
-	props := ensure(body, "properties")
-	loc, _ := tx.Location(str(body, "location"))
+	props := jsonmap.Ensure(body, "properties")
+	loc, _ := tx.Location(jsonmap.Str(body, "location"))
 
 	// SKU.
-	sku := ensure(body, "sku")
-	switch name := str(sku, "name"); {
+	sku := jsonmap.Ensure(body, "sku")
+	switch name := jsonmap.Str(sku, "name"); {
 	case name == "", strings.EqualFold(name, "Base"):
 		sku["name"] = "Base"
 	case strings.EqualFold(name, "Automatic"):
@@ -231,7 +232,7 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	default:
 		return invalidValue("sku.name", "Allowed values are 'Base' and 'Automatic'.")
 	}
-	switch tier := str(sku, "tier"); {
+	switch tier := jsonmap.Str(sku, "tier"); {
 	case tier == "", strings.EqualFold(tier, "Free"):
 		sku["tier"] = "Free"
 	case strings.EqualFold(tier, "Standard"):
@@ -241,23 +242,23 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	default:
 		return invalidValue("sku.tier", "Allowed values are 'Free', 'Standard' and 'Premium'.")
 	}
-	if str(sku, "tier") == "Premium" {
+	if jsonmap.Str(sku, "tier") == "Premium" {
 		props["supportPlan"] = "AKSLongTermSupport"
-	} else if str(props, "supportPlan") == "" {
+	} else if jsonmap.Str(props, "supportPlan") == "" {
 		props["supportPlan"] = "KubernetesOfficial"
 	}
 
 	// Version.
-	want := str(props, "kubernetesVersion")
+	want := jsonmap.Str(props, "kubernetesVersion")
 	if want == "" && old != nil {
-		want = str(old, "kubernetesVersion")
+		want = jsonmap.Str(old, "kubernetesVersion")
 	}
 	cur, ok := ResolveVersion(want)
 	if !ok {
 		return versionNotSupported(want)
 	}
 	if old != nil {
-		prev := str(old, "currentKubernetesVersion")
+		prev := jsonmap.Str(old, "currentKubernetesVersion")
 		if compareVersions(cur, prev) < 0 {
 			return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
 				"Downgrading Kubernetes version %s to %s is not allowed. Available upgrades: %s. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
@@ -277,28 +278,28 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	props["currentKubernetesVersion"] = cur
 
 	// DNS prefix.
-	if str(props, "dnsPrefix") == "" && str(props, "fqdnSubdomain") == "" {
+	if jsonmap.Str(props, "dnsPrefix") == "" && jsonmap.Str(props, "fqdnSubdomain") == "" {
 		props["dnsPrefix"] = defaultDNSPrefix(id)
 	}
-	if p := str(props, "dnsPrefix"); p != "" && !dnsPrefixRe.MatchString(p) {
+	if p := jsonmap.Str(props, "dnsPrefix"); p != "" && !dnsPrefixRe.MatchString(p) {
 		return invalidValue("dnsPrefix", "Please see https://aka.ms/aks-naming-rules for more details.")
 	}
 
 	// Profiles.
-	if err := checkSSHKeys(obj(props, "linuxProfile")); err != nil {
+	if err := checkSSHKeys(jsonmap.Obj(props, "linuxProfile")); err != nil {
 		return err
 	}
-	if aad := obj(props, "aadProfile"); aad != nil {
-		for _, g := range stringList(aad["adminGroupObjectIDs"]) {
+	if aad := jsonmap.Obj(props, "aadProfile"); aad != nil {
+		for _, g := range jsonmap.StringList(aad["adminGroupObjectIDs"]) {
 			if !guidRe.MatchString(g) {
 				return arm.Errorf(http.StatusBadRequest, "InvalidAdminGroupObjectID", "The admin group object ID '%s' is not a valid GUID.", g)
 			}
 		}
-		if boolean(aad, "enableAzureRBAC", false) && !boolean(aad, "managed", false) {
+		if jsonmap.Bool(aad, "enableAzureRBAC", false) && !jsonmap.Bool(aad, "managed", false) {
 			return invalidValue("aadProfile.enableAzureRBAC", "Azure RBAC requires managed AAD integration (aadProfile.managed).")
 		}
 	}
-	up := ensure(props, "autoUpgradeProfile")
+	up := jsonmap.Ensure(props, "autoUpgradeProfile")
 	if ch, ok := up["upgradeChannel"].(string); ok {
 		valid := false
 		for _, c := range upgradeChannels {
@@ -326,22 +327,22 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	var pools []pendingPool
 	seen := map[string]bool{}
 	system := 0
-	for _, e := range list(props, "agentPoolProfiles") {
+	for _, e := range jsonmap.List(props, "agentPoolProfiles") {
 		prof, _ := e.(map[string]any)
 		if prof == nil {
 			continue
 		}
-		name := str(prof, "name")
+		name := jsonmap.Str(prof, "name")
 		if seen[strings.ToLower(name)] {
 			return invalidValue("agentPoolProfile.name", "Agent pool name "+name+" is used more than once.")
 		}
 		seen[strings.ToLower(name)] = true
-		p := copyMap(prof)
+		p := jsonmap.CopyMap(prof)
 		delete(p, "name")
 		var oldPool map[string]any
 		if req.Existing != nil {
 			if r := tx.Get(id.Child("agentPools", name).String()); r != nil {
-				oldPool = obj(r.Body, "properties")
+				oldPool = jsonmap.Obj(r.Body, "properties")
 			}
 		}
 		if err := pc.preparePool(name, p, oldPool); err != nil {
@@ -355,7 +356,7 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	final := map[string]bool{}
 	if req.Existing != nil {
 		for _, r := range tx.List(clusterID, TypeAgentPool) {
-			final[strings.ToLower(r.Name())] = isSystem(obj(r.Body, "properties"))
+			final[strings.ToLower(r.Name())] = isSystem(jsonmap.Obj(r.Body, "properties"))
 		}
 	}
 	for _, p := range pools {
@@ -374,47 +375,47 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if req.Existing == nil {
 		location := loc.Name
 		hash := fqdnHash(clusterID)
-		prefix := str(props, "dnsPrefix")
+		prefix := jsonmap.Str(props, "dnsPrefix")
 		if prefix == "" {
-			prefix = str(props, "fqdnSubdomain")
+			prefix = jsonmap.Str(props, "fqdnSubdomain")
 		}
 		props["fqdn"] = fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", prefix, hash, location)
 		props["azurePortalFQDN"] = fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", prefix, hash, location)
-		if boolean(obj(props, "apiServerAccessProfile"), "enablePrivateCluster", false) {
-			props["privateFQDN"] = fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", prefix, hash, guid(rnd), location)
+		if jsonmap.Bool(jsonmap.Obj(props, "apiServerAccessProfile"), "enablePrivateCluster", false) {
+			props["privateFQDN"] = fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", prefix, hash, arm.RandomGUID(rnd), location)
 		}
-		if str(props, "nodeResourceGroup") == "" {
+		if jsonmap.Str(props, "nodeResourceGroup") == "" {
 			props["nodeResourceGroup"] = nodeResourceGroupName(id.ResourceGroup, id.Name, location)
 		}
-		nodeRGID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, str(props, "nodeResourceGroup"))
-		if rg := tx.Get(nodeRGID); rg != nil && !strings.EqualFold(str(rg.Body, "managedBy"), clusterID) {
+		nodeRGID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, jsonmap.Str(props, "nodeResourceGroup"))
+		if rg := tx.Get(nodeRGID); rg != nil && !strings.EqualFold(jsonmap.Str(rg.Body, "managedBy"), clusterID) {
 			return arm.Errorf(http.StatusBadRequest, "NodeResourceGroupAlreadyExists",
-				"Node resource group %s already exists and is not managed by this cluster. Please use a different name.", str(props, "nodeResourceGroup"))
+				"Node resource group %s already exists and is not managed by this cluster. Please use a different name.", jsonmap.Str(props, "nodeResourceGroup"))
 		}
-		secrets, err := newClusterSecrets(func() string { return hex32(rnd) })
+		secrets, err := newClusterSecrets(func() string { return arm.RandomHex32(rnd) })
 		if err != nil {
 			return arm.Errorf(http.StatusInternalServerError, "KubeConfigError", "Minting the cluster credentials: %v", err)
 		}
 		body[hiddenKey] = map[string]any{"secrets": secrets.toMap()}
 
-		identity := obj(body, "identity")
-		if identity == nil && obj(props, "servicePrincipalProfile") == nil {
+		identity := jsonmap.Obj(body, "identity")
+		if identity == nil && jsonmap.Obj(props, "servicePrincipalProfile") == nil {
 			identity = map[string]any{"type": "SystemAssigned"}
 			body["identity"] = identity
 		}
 		if identity != nil {
-			if strings.EqualFold(str(identity, "type"), "SystemAssigned") {
-				identity["principalId"] = guid(rnd)
-				if t := str(obj(props, "aadProfile"), "tenantID"); t != "" {
+			if strings.EqualFold(jsonmap.Str(identity, "type"), "SystemAssigned") {
+				identity["principalId"] = arm.RandomGUID(rnd)
+				if t := jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID"); t != "" {
 					identity["tenantId"] = t
 				}
 			}
 			props["servicePrincipalProfile"] = map[string]any{"clientId": "msi"}
 			props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{
 				"resourceId": fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool",
-					id.Subscription, str(props, "nodeResourceGroup"), id.Name),
-				"clientId": guid(rnd),
-				"objectId": guid(rnd),
+					id.Subscription, jsonmap.Str(props, "nodeResourceGroup"), id.Name),
+				"clientId": arm.RandomGUID(rnd),
+				"objectId": arm.RandomGUID(rnd),
 			}}
 		}
 		tx.Put(&arm.Resource{ID: nodeRGID, Type: arm.TypeResourceGroup, Body: map[string]any{
@@ -443,44 +444,44 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 // afterDeleteCluster deletes the node resource group the cluster created.
 func afterDeleteCluster(tx arm.Tx, r *arm.Resource) {
 	id := arm.ParseID(r.ID)
-	rg := str(obj(r.Body, "properties"), "nodeResourceGroup")
+	rg := jsonmap.Str(jsonmap.Obj(r.Body, "properties"), "nodeResourceGroup")
 	if rg == "" {
 		return
 	}
 	rgID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, rg)
-	if node := tx.Get(rgID); node != nil && strings.EqualFold(str(node.Body, "managedBy"), r.ID) {
+	if node := tx.Get(rgID); node != nil && strings.EqualFold(jsonmap.Str(node.Body, "managedBy"), r.ID) {
 		tx.Delete(rgID)
 	}
 }
 
 // renderCluster hides the credentials and lists the cluster's agent pools inline.
 func renderCluster(tx arm.Tx, r *arm.Resource) map[string]any {
-	b := copyMap(r.Body)
+	b := jsonmap.CopyMap(r.Body)
 	delete(b, hiddenKey)
 	profiles := []any{}
 	for _, p := range tx.List(r.ID, TypeAgentPool) {
-		prof := copyMap(obj(p.Body, "properties"))
+		prof := jsonmap.CopyMap(jsonmap.Obj(p.Body, "properties"))
 		prof["name"] = p.Name()
 		profiles = append(profiles, prof)
 	}
-	ensure(b, "properties")["agentPoolProfiles"] = profiles
+	jsonmap.Ensure(b, "properties")["agentPoolProfiles"] = profiles
 	return b
 }
 
 // credentials implements listClusterAdminCredential and listClusterUserCredential.
 func credentials(admin bool) arm.Action {
 	return func(_ arm.Tx, r *arm.Resource, _ map[string]any) (int, any, *arm.Error) {
-		props := obj(r.Body, "properties")
-		if admin && boolean(props, "disableLocalAccounts", false) {
+		props := jsonmap.Obj(r.Body, "properties")
+		if admin && jsonmap.Bool(props, "disableLocalAccounts", false) {
 			return 0, nil, arm.Errorf(http.StatusBadRequest, "BadRequest",
 				"Getting static credential is not allowed because this cluster is set to disable local accounts.")
 		}
 		id := arm.ParseID(r.ID)
-		host := str(props, "fqdn")
-		if p := str(props, "privateFQDN"); p != "" {
+		host := jsonmap.Str(props, "fqdn")
+		if p := jsonmap.Str(props, "privateFQDN"); p != "" {
 			host = p
 		}
-		sec := secretsFrom(obj(r.Body, hiddenKey, "secrets"))
+		sec := secretsFrom(jsonmap.Obj(r.Body, hiddenKey, "secrets"))
 		spec := kubeconfigSpec{
 			Cluster: id.Name,
 			Server:  "https://" + host + ":443",
@@ -496,8 +497,8 @@ func credentials(admin bool) arm.Action {
 			spec.Context = id.Name
 			spec.User = fmt.Sprintf("clusterUser_%s_%s", id.ResourceGroup, id.Name)
 			spec.ClientCert, spec.ClientKey, spec.Token = sec.UserCert, sec.UserKey, sec.UserToken
-			if aad := obj(props, "aadProfile"); aad != nil {
-				spec.AAD, spec.TenantID = true, str(aad, "tenantID")
+			if aad := jsonmap.Obj(props, "aadProfile"); aad != nil {
+				spec.AAD, spec.TenantID = true, jsonmap.Str(aad, "tenantID")
 			}
 		}
 		out, err := renderKubeconfig(spec)
@@ -517,12 +518,12 @@ func prepareAgentPool(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if cluster == nil {
 		return arm.Errorf(http.StatusNotFound, "ParentResourceNotFound", "Can not perform requested operation on nested resource. Parent resource '%s' not found.", arm.ParseID(clusterID).Name)
 	}
-	loc, _ := tx.Location(str(cluster.Body, "location"))
-	pc := poolContext{tx: tx, location: loc, cpVersion: str(obj(cluster.Body, "properties"), "currentKubernetesVersion")}
-	props := ensure(req.Body, "properties")
+	loc, _ := tx.Location(jsonmap.Str(cluster.Body, "location"))
+	pc := poolContext{tx: tx, location: loc, cpVersion: jsonmap.Str(jsonmap.Obj(cluster.Body, "properties"), "currentKubernetesVersion")}
+	props := jsonmap.Ensure(req.Body, "properties")
 	var old map[string]any
 	if req.Existing != nil {
-		old = obj(req.Existing.Body, "properties")
+		old = jsonmap.Obj(req.Existing.Body, "properties")
 	}
 	if err := pc.preparePool(req.ID.Name, props, old); err != nil {
 		return err
@@ -537,7 +538,7 @@ func prepareAgentPool(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 func livePools(tx arm.Tx, clusterID string) []*arm.Resource {
 	var out []*arm.Resource
 	for _, p := range tx.List(clusterID, TypeAgentPool) {
-		if !strings.EqualFold(str(obj(p.Body, "properties"), "provisioningState"), "Deleting") {
+		if !strings.EqualFold(jsonmap.Str(jsonmap.Obj(p.Body, "properties"), "provisioningState"), "Deleting") {
 			out = append(out, p)
 		}
 	}
@@ -547,7 +548,7 @@ func livePools(tx arm.Tx, clusterID string) []*arm.Resource {
 // otherSystemPool reports whether the cluster has a System pool other than name.
 func otherSystemPool(tx arm.Tx, clusterID, name string) bool {
 	for _, p := range livePools(tx, clusterID) {
-		if !strings.EqualFold(p.Name(), name) && isSystem(obj(p.Body, "properties")) {
+		if !strings.EqualFold(p.Name(), name) && isSystem(jsonmap.Obj(p.Body, "properties")) {
 			return true
 		}
 	}
@@ -560,7 +561,7 @@ func checkDeletePool(tx arm.Tx, r *arm.Resource) *arm.Error {
 	if len(livePools(tx, clusterID)) <= 1 {
 		return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed", "There has to be at least one agent pool.")
 	}
-	if isSystem(obj(r.Body, "properties")) && !otherSystemPool(tx, clusterID, r.Name()) {
+	if isSystem(jsonmap.Obj(r.Body, "properties")) && !otherSystemPool(tx, clusterID, r.Name()) {
 		return noSystemPool()
 	}
 	return nil
@@ -586,10 +587,10 @@ func getUpgradeProfile(tx arm.Tx, req *arm.RouteRequest) (int, any, *arm.Error) 
 		}
 		return out
 	}
-	cur := str(obj(c.Body, "properties"), "currentKubernetesVersion")
+	cur := jsonmap.Str(jsonmap.Obj(c.Body, "properties"), "currentKubernetesVersion")
 	pools := []any{}
 	for _, ap := range tx.List(c.ID, TypeAgentPool) {
-		pv := str(obj(ap.Body, "properties"), "currentOrchestratorVersion")
+		pv := jsonmap.Str(jsonmap.Obj(ap.Body, "properties"), "currentOrchestratorVersion")
 		pools = append(pools, map[string]any{"name": ap.Name(), "kubernetesVersion": pv, "osType": "Linux", "upgrades": ups(pv)})
 	}
 	return http.StatusOK, map[string]any{

@@ -26,9 +26,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
 	"golang.org/x/crypto/ssh"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
-	"sigs.k8s.io/yaml"
 )
 
 const loc = "westeurope"

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // AKS's first-party application IDs that kubelogin uses for AAD-enabled clusters.
@@ -33,8 +35,8 @@ func (s clusterSecrets) toMap() map[string]any {
 }
 
 func secretsFrom(m map[string]any) clusterSecrets {
-	return clusterSecrets{CA: str(m, "ca"), AdminCert: str(m, "adminCert"), AdminKey: str(m, "adminKey"),
-		UserCert: str(m, "userCert"), UserKey: str(m, "userKey"), AdminToken: str(m, "adminToken"), UserToken: str(m, "userToken")}
+	return clusterSecrets{CA: jsonmap.Str(m, "ca"), AdminCert: jsonmap.Str(m, "adminCert"), AdminKey: jsonmap.Str(m, "adminKey"),
+		UserCert: jsonmap.Str(m, "userCert"), UserKey: jsonmap.Str(m, "userKey"), AdminToken: jsonmap.Str(m, "adminToken"), UserToken: jsonmap.Str(m, "userToken")}
 }
 
 func pemOf(typ string, der []byte) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // minorVersion is one Kubernetes major.minor release AKS offers, with its patch versions in
@@ -109,7 +110,7 @@ func listVersions(tx arm.Tx, req *arm.RouteRequest) (int, any, *arm.Error) {
 	for _, m := range versions {
 		patches := map[string]any{}
 		for _, p := range m.Patches {
-			patches[p] = map[string]any{"upgrades": anyList(upgradesOf(p))}
+			patches[p] = map[string]any{"upgrades": jsonmap.AnyList(upgradesOf(p))}
 		}
 		plans := []any{"KubernetesOfficial"}
 		if m.LTS {

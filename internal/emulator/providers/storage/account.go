@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // hiddenKey holds an account's keys in its stored body; Render strips it.
@@ -69,7 +70,7 @@ func accountType(blobs BlobAccounts) arm.ResourceType {
 func newKey(seed uint64, account, keyName string) string {
 	h := fnv.New64a()
 	h.Write([]byte(strings.ToLower(account) + "/" + keyName))
-	r := newRand(seed ^ h.Sum64())
+	r := arm.NewRand(seed^h.Sum64(), 0x73746f72616765)
 	b := make([]byte, 64)
 	for i := range b {
 		b[i] = byte(r.Uint32())
@@ -79,8 +80,8 @@ func newKey(seed uint64, account, keyName string) string {
 
 // keysOf returns an account's two keys.
 func keysOf(r *arm.Resource) [2]string {
-	h := obj(r.Body, hiddenKey)
-	return [2]string{str(h, "key1"), str(h, "key2")}
+	h := jsonmap.Obj(r.Body, hiddenKey)
+	return [2]string{jsonmap.Str(h, "key1"), jsonmap.Str(h, "key2")}
 }
 
 // findAccount returns the storage account named name anywhere in the emulated cloud
@@ -102,17 +103,17 @@ func prepareAccount(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.Err
 	if req.Existing != nil {
 		// (The engine refuses a change of location with InvalidResourceLocation.)
 		// An update keeps what the request leaves out (the RP's create-or-update semantics).
-		merged := copyMap(req.Existing.Body)
-		merge(merged, body)
+		merged := jsonmap.CopyMap(req.Existing.Body)
+		jsonmap.Merge(merged, body)
 		clear(body)
 		for k, v := range merged {
 			body[k] = v
 		}
 		// Read-only properties a GET-modify-PUT sends back stay as they were.
-		oldProps, props := obj(req.Existing.Body, "properties"), ensure(body, "properties")
+		oldProps, props := jsonmap.Obj(req.Existing.Body, "properties"), jsonmap.Ensure(body, "properties")
 		for _, k := range []string{"primaryEndpoints", "primaryLocation", "statusOfPrimary", "creationTime", "keyCreationTime"} {
 			if v, ok := oldProps[k]; ok {
-				props[k] = deepCopy(v)
+				props[k] = jsonmap.DeepCopy(v)
 			}
 		}
 		completeAccount(body)
@@ -125,13 +126,13 @@ func prepareAccount(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.Err
 	if other := findAccount(tx, "", name, id.String()); other != nil {
 		return arm.Errorf(http.StatusConflict, "StorageAccountAlreadyTaken", "%s", takenMessage(name))
 	}
-	loc, _ := tx.Location(str(body, "location"))
+	loc, _ := tx.Location(jsonmap.Str(body, "location"))
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	seed := tx.Seed()
 	keys := [2]string{newKey(seed, name, "key1"), newKey(seed, name, "key2")}
 	body[hiddenKey] = map[string]any{"key1": keys[0], "key2": keys[1]}
 
-	props := ensure(body, "properties")
+	props := jsonmap.Ensure(body, "properties")
 	props["primaryEndpoints"] = map[string]any{"blob": tx.BlobEndpoint(name)}
 	props["primaryLocation"] = loc.Name
 	props["statusOfPrimary"] = "available"
@@ -147,18 +148,18 @@ func prepareAccount(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.Err
 
 // completeAccount defaults the SKU, the kind and the properties Azure fills in.
 func completeAccount(body map[string]any) {
-	sku := ensure(body, "sku")
-	if str(sku, "name") == "" {
+	sku := jsonmap.Ensure(body, "sku")
+	if jsonmap.Str(sku, "name") == "" {
 		sku["name"] = "Standard_LRS"
 	}
 	sku["tier"] = "Standard"
-	if strings.HasPrefix(strings.ToLower(str(sku, "name")), "premium") {
+	if strings.HasPrefix(strings.ToLower(jsonmap.Str(sku, "name")), "premium") {
 		sku["tier"] = "Premium"
 	}
-	if str(body, "kind") == "" {
+	if jsonmap.Str(body, "kind") == "" {
 		body["kind"] = "StorageV2"
 	}
-	props := ensure(body, "properties")
+	props := jsonmap.Ensure(body, "properties")
 	defaults := map[string]any{
 		"supportsHttpsTrafficOnly": true,
 		"minimumTlsVersion":        "TLS1_2",
@@ -171,7 +172,7 @@ func completeAccount(body map[string]any) {
 			"file": map[string]any{"enabled": true, "keyType": "Account"},
 		}},
 	}
-	switch k := str(body, "kind"); k {
+	switch k := jsonmap.Str(body, "kind"); k {
 	case "StorageV2", "BlobStorage":
 		defaults["accessTier"] = "Hot"
 	}
@@ -184,7 +185,7 @@ func completeAccount(body map[string]any) {
 
 // renderAccount hides the keys.
 func renderAccount(_ arm.Tx, r *arm.Resource) map[string]any {
-	b := copyMap(r.Body)
+	b := jsonmap.CopyMap(r.Body)
 	delete(b, hiddenKey)
 	return b
 }
@@ -192,18 +193,18 @@ func renderAccount(_ arm.Tx, r *arm.Resource) map[string]any {
 // keyList is the answer of listKeys and regenerateKey.
 func keyList(r *arm.Resource) map[string]any {
 	keys := keysOf(r)
-	created := obj(r.Body, "properties", "keyCreationTime")
+	created := jsonmap.Obj(r.Body, "properties", "keyCreationTime")
 	out := []any{}
 	for i, k := range keys {
 		n := fmt.Sprintf("key%d", i+1)
-		out = append(out, map[string]any{"keyName": n, "value": k, "permissions": "FULL", "creationTime": str(created, n)})
+		out = append(out, map[string]any{"keyName": n, "value": k, "permissions": "FULL", "creationTime": jsonmap.Str(created, n)})
 	}
 	return map[string]any{"keys": out}
 }
 
 // listKeys answers POST .../storageAccounts/{n}/listKeys.
 func listKeys(_ arm.Tx, r *arm.Resource, _ map[string]any) (int, any, *arm.Error) {
-	if st := str(obj(r.Body, "properties"), "provisioningState"); st != "" && !strings.EqualFold(st, "Succeeded") {
+	if st := jsonmap.Str(jsonmap.Obj(r.Body, "properties"), "provisioningState"); st != "" && !strings.EqualFold(st, "Succeeded") {
 		return 0, nil, arm.Errorf(http.StatusConflict, "StorageAccountIsNotProvisioned",
 			"The storage account provisioning state must be 'Succeeded' before executing the operation.")
 	}
@@ -212,14 +213,14 @@ func listKeys(_ arm.Tx, r *arm.Resource, _ map[string]any) (int, any, *arm.Error
 
 // regenerateKey answers POST .../storageAccounts/{n}/regenerateKey with {"keyName": "key1"}.
 func regenerateKey(tx arm.Tx, r *arm.Resource, body map[string]any, blobs BlobAccounts) (int, any, *arm.Error) {
-	keyName := strings.ToLower(str(body, "keyName"))
+	keyName := strings.ToLower(jsonmap.Str(body, "keyName"))
 	if keyName != "key1" && keyName != "key2" {
 		return 0, nil, arm.Errorf(http.StatusBadRequest, "InvalidValuesForRequestParameters",
 			"Values for request parameters are invalid: keyName. Allowed values are key1 and key2.")
 	}
-	c := &arm.Resource{ID: r.ID, Type: r.Type, Body: copyMap(r.Body)}
-	ensure(c.Body, hiddenKey)[keyName] = newKey(tx.Seed(), r.Name(), keyName)
-	ensure(ensure(c.Body, "properties"), "keyCreationTime")[keyName] = time.Now().UTC().Format(time.RFC3339Nano)
+	c := &arm.Resource{ID: r.ID, Type: r.Type, Body: jsonmap.CopyMap(r.Body)}
+	jsonmap.Ensure(c.Body, hiddenKey)[keyName] = newKey(tx.Seed(), r.Name(), keyName)
+	jsonmap.Ensure(jsonmap.Ensure(c.Body, "properties"), "keyCreationTime")[keyName] = time.Now().UTC().Format(time.RFC3339Nano)
 	tx.Put(c)
 	blobs.CreateAccount(c.Name(), keysOf(c))
 	return http.StatusOK, keyList(c), nil
@@ -227,8 +228,8 @@ func regenerateKey(tx arm.Tx, r *arm.Resource, body map[string]any, blobs BlobAc
 
 // checkNameAvailability answers POST /subscriptions/{s}/providers/Microsoft.Storage/checkNameAvailability.
 func checkNameAvailability(tx arm.Tx, req *arm.RouteRequest) (int, any, *arm.Error) {
-	name := str(req.Body, "name")
-	if t := str(req.Body, "type"); t != "" && !strings.EqualFold(t, TypeAccount) {
+	name := jsonmap.Str(req.Body, "name")
+	if t := jsonmap.Str(req.Body, "type"); t != "" && !strings.EqualFold(t, TypeAccount) {
 		return 0, nil, arm.Errorf(http.StatusBadRequest, "InvalidValuesForRequestParameters",
 			"Values for request parameters are invalid: type. The only supported type is %s.", TypeAccount)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // containerChars is the blob container alphabet: lowercase letters, digits and single
@@ -51,7 +52,7 @@ func blobServiceType() arm.ResourceType {
 // defaultBlobService is the blob service an account starts with.
 func defaultBlobService(account map[string]any) map[string]any {
 	return map[string]any{
-		"sku": copyMap(obj(account, "sku")),
+		"sku": jsonmap.CopyMap(jsonmap.Obj(account, "sku")),
 		"properties": map[string]any{
 			"cors":                  map[string]any{"corsRules": []any{}},
 			"deleteRetentionPolicy": map[string]any{"enabled": false, "allowPermanentDelete": false},
@@ -66,9 +67,9 @@ func prepareBlobService(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		base = defaultBlobService(acct.Body)
 	}
 	if req.Existing != nil {
-		base = copyMap(req.Existing.Body)
+		base = jsonmap.CopyMap(req.Existing.Body)
 	}
-	merge(base, req.Body)
+	jsonmap.Merge(base, req.Body)
 	clear(req.Body)
 	for k, v := range base {
 		req.Body[k] = v
@@ -113,23 +114,23 @@ func prepareContainer(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.E
 		return arm.Errorf(http.StatusNotFound, "ParentResourceNotFound",
 			"Can not perform requested operation on nested resource. Parent resource '%s' not found.", accountOf(req.ID.String()))
 	}
-	if st := str(obj(acct.Body, "properties"), "provisioningState"); st != "" && !strings.EqualFold(st, "Succeeded") {
+	if st := jsonmap.Str(jsonmap.Obj(acct.Body, "properties"), "provisioningState"); st != "" && !strings.EqualFold(st, "Succeeded") {
 		return arm.Errorf(http.StatusConflict, "StorageAccountIsNotProvisioned",
 			"The storage account provisioning state must be 'Succeeded' before executing the operation.")
 	}
-	props := ensure(req.Body, "properties")
+	props := jsonmap.Ensure(req.Body, "properties")
 	if req.Existing != nil {
-		merged := copyMap(obj(req.Existing.Body, "properties"))
-		merge(merged, props)
+		merged := jsonmap.CopyMap(jsonmap.Obj(req.Existing.Body, "properties"))
+		jsonmap.Merge(merged, props)
 		req.Body["properties"] = merged
 		props = merged
 	}
-	access := str(props, "publicAccess")
+	access := jsonmap.Str(props, "publicAccess")
 	switch {
 	case access == "", strings.EqualFold(access, "None"):
 		props["publicAccess"] = "None"
 	case strings.EqualFold(access, "Blob"), strings.EqualFold(access, "Container"):
-		if !boolean(obj(acct.Body, "properties"), "allowBlobPublicAccess", false) {
+		if !jsonmap.Bool(jsonmap.Obj(acct.Body, "properties"), "allowBlobPublicAccess", false) {
 			return arm.Errorf(http.StatusConflict, "PublicAccessNotPermitted", "Public access is not permitted on this storage account.")
 		}
 		props["publicAccess"] = strings.ToUpper(access[:1]) + strings.ToLower(access[1:])
