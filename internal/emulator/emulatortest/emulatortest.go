@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -207,4 +208,40 @@ func (e *Env) Restart(t testing.TB) {
 	}
 	e.opts.Listen = u.Host
 	e.start(t)
+}
+
+// ResponseError returns err as the SDK's *azcore.ResponseError, failing the test when it is
+// anything else.
+func ResponseError(t testing.TB, err error) *azcore.ResponseError {
+	t.Helper()
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("want an *azcore.ResponseError, got %v", err)
+	}
+	return re
+}
+
+// WantCode fails the test unless err is an Azure error with the error code, and returns it.
+func WantCode(t testing.TB, err error, code string) *azcore.ResponseError {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want error %s, got success", code)
+	}
+	re := ResponseError(t, err)
+	if re.ErrorCode != code {
+		t.Fatalf("want error code %s, got %s (%v)", code, re.ErrorCode, err)
+	}
+	return re
+}
+
+// Must returns a function that passes on a value and fails the test on an error, for calls
+// such as Must[armcompute.VirtualMachinesClientGetResponse](t)(client.Get(...)).
+func Must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 }

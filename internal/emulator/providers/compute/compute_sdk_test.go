@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
@@ -28,38 +26,6 @@ import (
 const loc = "westeurope"
 
 var pollOpts = &runtime.PollUntilDoneOptions{Frequency: 20 * time.Millisecond}
-
-// errCode returns the Azure error code of err, failing the test when err is not an Azure
-// error.
-func errCode(t *testing.T, err error) string {
-	t.Helper()
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("want an *azcore.ResponseError, got %v", err)
-	}
-	return re.ErrorCode
-}
-
-// wantCode fails unless err carries the Azure error code.
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want error %s, got success", code)
-	}
-	if got := errCode(t, err); got != code {
-		t.Fatalf("want error code %s, got %s (%v)", code, got, err)
-	}
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
 
 var (
 	sshKeyOnce sync.Once
@@ -120,21 +86,21 @@ func newClients(t *testing.T, e *emulatortest.Env) clients {
 // network creates a VNet with one subnet and returns the subnet's ID.
 func (c clients) network(t *testing.T, rg string) string {
 	ctx := context.Background()
-	p := must[*runtime.Poller[armnetwork.VirtualNetworksClientCreateOrUpdateResponse]](t)(c.vnets.BeginCreateOrUpdate(ctx, rg, "vnet", armnetwork.VirtualNetwork{
+	p := emulatortest.Must[*runtime.Poller[armnetwork.VirtualNetworksClientCreateOrUpdateResponse]](t)(c.vnets.BeginCreateOrUpdate(ctx, rg, "vnet", armnetwork.VirtualNetwork{
 		Location: to.Ptr(loc),
 		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
 			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr("10.0.0.0/16")}},
 			Subnets:      []*armnetwork.Subnet{{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.1.0/24")}}},
 		},
 	}, nil))
-	v := must[armnetwork.VirtualNetworksClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
+	v := emulatortest.Must[armnetwork.VirtualNetworksClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
 	return *v.Properties.Subnets[0].ID
 }
 
 // nic creates a network interface in the subnet and returns its ID.
 func (c clients) nic(t *testing.T, rg, name, subnetID string) string {
 	ctx := context.Background()
-	p := must[*runtime.Poller[armnetwork.InterfacesClientCreateOrUpdateResponse]](t)(c.nics.BeginCreateOrUpdate(ctx, rg, name, armnetwork.Interface{
+	p := emulatortest.Must[*runtime.Poller[armnetwork.InterfacesClientCreateOrUpdateResponse]](t)(c.nics.BeginCreateOrUpdate(ctx, rg, name, armnetwork.Interface{
 		Location: to.Ptr(loc),
 		Properties: &armnetwork.InterfacePropertiesFormat{IPConfigurations: []*armnetwork.InterfaceIPConfiguration{{
 			Name: to.Ptr("ipconfig1"),
@@ -144,7 +110,7 @@ func (c clients) nic(t *testing.T, rg, name, subnetID string) string {
 			},
 		}}},
 	}, nil))
-	n := must[armnetwork.InterfacesClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
+	n := emulatortest.Must[armnetwork.InterfacesClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
 	return *n.ID
 }
 
@@ -211,7 +177,7 @@ func TestResourceSKUs(t *testing.T) {
 	got := map[key]*armcompute.ResourceSKU{}
 	pager := c.skus.NewListPager(nil)
 	for pager.More() {
-		page := must[armcompute.ResourceSKUsClientListResponse](t)(pager.NextPage(ctx))
+		page := emulatortest.Must[armcompute.ResourceSKUsClientListResponse](t)(pager.NextPage(ctx))
 		for _, s := range page.Value {
 			got[key{*s.ResourceType, *s.Name, *s.Locations[0]}] = s
 		}
@@ -249,7 +215,7 @@ func TestResourceSKUs(t *testing.T) {
 	pager = c.skus.NewListPager(&armcompute.ResourceSKUsClientListOptions{Filter: to.Ptr("location eq 'eastus'")})
 	n := 0
 	for pager.More() {
-		page := must[armcompute.ResourceSKUsClientListResponse](t)(pager.NextPage(ctx))
+		page := emulatortest.Must[armcompute.ResourceSKUsClientListResponse](t)(pager.NextPage(ctx))
 		for _, s := range page.Value {
 			n++
 			if *s.Locations[0] != "eastus" {
@@ -291,23 +257,23 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 
 	// The OS disk exists, attached to the VM.
 	diskID := *osDisk.ManagedDisk.ID
-	d := must[armcompute.DisksClientGetResponse](t)(c.disks.Get(ctx, "rg-vm", *osDisk.Name, nil))
+	d := emulatortest.Must[armcompute.DisksClientGetResponse](t)(c.disks.Get(ctx, "rg-vm", *osDisk.Name, nil))
 	if !strings.EqualFold(*d.ManagedBy, *vm.ID) || *d.Properties.DiskSizeGB != 64 || *d.SKU.Name != armcompute.DiskStorageAccountTypesPremiumLRS ||
 		*d.Properties.DiskState != armcompute.DiskStateAttached || *d.Zones[0] != "1" || !strings.EqualFold(*d.ID, diskID) {
 		t.Errorf("OS disk %+v", d.Disk)
 	}
 	// The NIC knows its VM.
-	n := must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-vm", "vm1-nic", nil))
+	n := emulatortest.Must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-vm", "vm1-nic", nil))
 	if n.Properties.VirtualMachine == nil || !strings.EqualFold(*n.Properties.VirtualMachine.ID, *vm.ID) {
 		t.Errorf("NIC virtualMachine %+v", n.Properties.VirtualMachine)
 	}
 
 	// Instance view, both ways.
-	g := must[armcompute.VirtualMachinesClientGetResponse](t)(c.vms.Get(ctx, "rg-vm", "vm1", &armcompute.VirtualMachinesClientGetOptions{Expand: to.Ptr(armcompute.InstanceViewTypesInstanceView)}))
+	g := emulatortest.Must[armcompute.VirtualMachinesClientGetResponse](t)(c.vms.Get(ctx, "rg-vm", "vm1", &armcompute.VirtualMachinesClientGetOptions{Expand: to.Ptr(armcompute.InstanceViewTypesInstanceView)}))
 	if ps := powerState(g.Properties.InstanceView.Statuses); ps != "PowerState/running" {
 		t.Errorf("power state %s", ps)
 	}
-	iv := must[armcompute.VirtualMachinesClientInstanceViewResponse](t)(c.vms.InstanceView(ctx, "rg-vm", "vm1", nil))
+	iv := emulatortest.Must[armcompute.VirtualMachinesClientInstanceViewResponse](t)(c.vms.InstanceView(ctx, "rg-vm", "vm1", nil))
 	if *iv.Statuses[0].Code != "ProvisioningState/succeeded" || powerState(iv.Statuses) != "PowerState/running" {
 		t.Errorf("instance view statuses %v %v", *iv.Statuses[0].Code, powerState(iv.Statuses))
 	}
@@ -342,25 +308,25 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 		if err := step.do(); err != nil {
 			t.Fatal(err)
 		}
-		iv := must[armcompute.VirtualMachinesClientInstanceViewResponse](t)(c.vms.InstanceView(ctx, "rg-vm", "vm1", nil))
+		iv := emulatortest.Must[armcompute.VirtualMachinesClientInstanceViewResponse](t)(c.vms.InstanceView(ctx, "rg-vm", "vm1", nil))
 		if got := powerState(iv.Statuses); got != step.want {
 			t.Errorf("after power action: %s, want %s", got, step.want)
 		}
 	}
 	_, err = c.vms.BeginRestart(ctx, "rg-vm", "vm1", nil)
-	wantCode(t, err, "OperationNotAllowed")
+	emulatortest.WantCode(t, err, "OperationNotAllowed")
 
 	// List, in the resource group and the subscription.
 	var names []string
 	pager := c.vms.NewListPager("rg-vm", nil)
 	for pager.More() {
-		for _, v := range must[armcompute.VirtualMachinesClientListResponse](t)(pager.NextPage(ctx)).Value {
+		for _, v := range emulatortest.Must[armcompute.VirtualMachinesClientListResponse](t)(pager.NextPage(ctx)).Value {
 			names = append(names, *v.Name)
 		}
 	}
 	all := c.vms.NewListAllPager(nil)
 	for all.More() {
-		for _, v := range must[armcompute.VirtualMachinesClientListAllResponse](t)(all.NextPage(ctx)).Value {
+		for _, v := range emulatortest.Must[armcompute.VirtualMachinesClientListAllResponse](t)(all.NextPage(ctx)).Value {
 			names = append(names, *v.Name)
 		}
 	}
@@ -369,9 +335,9 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 	}
 
 	// Update: tags by PATCH, size by PUT (PATCH semantics keep the rest).
-	up := must[*runtime.Poller[armcompute.VirtualMachinesClientUpdateResponse]](t)(c.vms.BeginUpdate(ctx, "rg-vm", "vm1",
+	up := emulatortest.Must[*runtime.Poller[armcompute.VirtualMachinesClientUpdateResponse]](t)(c.vms.BeginUpdate(ctx, "rg-vm", "vm1",
 		armcompute.VirtualMachineUpdate{Tags: map[string]*string{"owner": to.Ptr("strata"), "env": to.Ptr("test")}}, nil))
-	u := must[armcompute.VirtualMachinesClientUpdateResponse](t)(up.PollUntilDone(ctx, pollOpts))
+	u := emulatortest.Must[armcompute.VirtualMachinesClientUpdateResponse](t)(up.PollUntilDone(ctx, pollOpts))
 	if *u.Tags["env"] != "test" {
 		t.Errorf("tags %v", u.Tags)
 	}
@@ -387,13 +353,13 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 	changed := vmSpec(t, "Standard_D4s_v3", "1", nic1)
 	changed.Properties.OSProfile.CustomData = to.Ptr(base64.StdEncoding.EncodeToString([]byte("#cloud-config\nother\n")))
 	_, err = c.createVM(ctx, "rg-vm", "vm1", changed)
-	wantCode(t, err, "PropertyChangeNotAllowed")
+	emulatortest.WantCode(t, err, "PropertyChangeNotAllowed")
 	same := vmSpec(t, "Standard_D4s_v3", "1", nic1)
 	if _, err := c.createVM(ctx, "rg-vm", "vm1", same); err != nil {
 		t.Fatalf("re-sending the same customData: %v", err)
 	}
 	// GET, change, PUT back (read-only properties included) works and keeps the VM's identity.
-	cur := must[armcompute.VirtualMachinesClientGetResponse](t)(c.vms.Get(ctx, "rg-vm", "vm1", nil)).VirtualMachine
+	cur := emulatortest.Must[armcompute.VirtualMachinesClientGetResponse](t)(c.vms.Get(ctx, "rg-vm", "vm1", nil)).VirtualMachine
 	cur.Tags["round"] = to.Ptr("trip")
 	rt, err := c.createVM(ctx, "rg-vm", "vm1", cur)
 	if err != nil {
@@ -404,19 +370,19 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 	}
 	moved := vmSpec(t, "Standard_D4s_v3", "2", nic1)
 	_, err = c.createVM(ctx, "rg-vm", "vm1", moved)
-	wantCode(t, err, "PropertyChangeNotAllowed")
+	emulatortest.WantCode(t, err, "PropertyChangeNotAllowed")
 
 	// Delete: the NIC is detached, the OS disk (deleteOption Delete) deleted.
-	dp := must[*runtime.Poller[armcompute.VirtualMachinesClientDeleteResponse]](t)(c.vms.BeginDelete(ctx, "rg-vm", "vm1", nil))
-	must[armcompute.VirtualMachinesClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
+	dp := emulatortest.Must[*runtime.Poller[armcompute.VirtualMachinesClientDeleteResponse]](t)(c.vms.BeginDelete(ctx, "rg-vm", "vm1", nil))
+	emulatortest.Must[armcompute.VirtualMachinesClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
 	_, err = c.vms.Get(ctx, "rg-vm", "vm1", nil)
-	wantCode(t, err, "ResourceNotFound")
-	n = must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-vm", "vm1-nic", nil))
+	emulatortest.WantCode(t, err, "ResourceNotFound")
+	n = emulatortest.Must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-vm", "vm1-nic", nil))
 	if n.Properties.VirtualMachine != nil {
 		t.Errorf("NIC still attached to %v", *n.Properties.VirtualMachine.ID)
 	}
 	_, err = c.disks.Get(ctx, "rg-vm", *osDisk.Name, nil)
-	wantCode(t, err, "ResourceNotFound")
+	emulatortest.WantCode(t, err, "ResourceNotFound")
 }
 
 func TestVirtualMachineErrors(t *testing.T) {
@@ -429,52 +395,52 @@ func TestVirtualMachineErrors(t *testing.T) {
 	nic2 := c.nic(t, "rg-err", "nic2", subnet)
 
 	_, err := c.createVM(ctx, "rg-err", "bad-size", vmSpec(t, "Standard_Nope", "", nic))
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	_, err = c.createVM(ctx, "rg-err", "gpu", vmSpec(t, "Standard_NC6s_v3", "3", nic))
-	wantCode(t, err, "SkuNotAvailable")
+	emulatortest.WantCode(t, err, "SkuNotAvailable")
 	_, err = c.createVM(ctx, "rg-err", "zone4", vmSpec(t, "Standard_D2s_v3", "4", nic))
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	missing := strings.Replace(nic, "/nic", "/absent", 1)
 	_, err = c.createVM(ctx, "rg-err", "nonic", vmSpec(t, "Standard_D2s_v3", "1", missing))
-	wantCode(t, err, "NotFound")
+	emulatortest.WantCode(t, err, "NotFound")
 	bad := vmSpec(t, "Standard_D2s_v3", "1", nic)
 	bad.Properties.OSProfile.CustomData = to.Ptr("not base64!")
 	_, err = c.createVM(ctx, "rg-err", "badcd", bad)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	bad = vmSpec(t, "Standard_D2s_v3", "1", nic)
 	bad.Properties.OSProfile.LinuxConfiguration.SSH.PublicKeys[0].Path = to.Ptr("/root/.ssh/authorized_keys")
 	_, err = c.createVM(ctx, "rg-err", "badpath", bad)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	bad = vmSpec(t, "Standard_B2s", "1", nic)
 	bad.Properties.OSProfile.AdminUsername = nil
 	_, err = c.createVM(ctx, "rg-err", "nouser", bad)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	_, err = c.createVM(ctx, "rg-err", "bad_name", vmSpec(t, "Standard_D2s_v3", "1", nic))
-	wantCode(t, err, "InvalidResourceName")
+	emulatortest.WantCode(t, err, "InvalidResourceName")
 
 	// The GPU size works in zone 1, and its NIC cannot serve a second VM.
 	if _, err := c.createVM(ctx, "rg-err", "gpu", vmSpec(t, "Standard_NC6s_v3", "1", nic)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.createVM(ctx, "rg-err", "second", vmSpec(t, "Standard_D2s_v3", "1", nic))
-	wantCode(t, err, "NicInUse")
+	emulatortest.WantCode(t, err, "NicInUse")
 	// Deleting the NIC of a VM is refused by the network provider.
 	_, err = c.nics.BeginDelete(ctx, "rg-err", "nic", nil)
-	wantCode(t, err, "NicInUse")
+	emulatortest.WantCode(t, err, "NicInUse")
 	// Two NICs need one primary.
 	two := vmSpec(t, "Standard_D2s_v3", "1", nic2)
 	two.Properties.NetworkProfile.NetworkInterfaces = append(two.Properties.NetworkProfile.NetworkInterfaces,
 		&armcompute.NetworkInterfaceReference{ID: to.Ptr(nic2), Properties: &armcompute.NetworkInterfaceReferenceProperties{Primary: to.Ptr(true)}})
 	_, err = c.createVM(ctx, "rg-err", "twonics", two)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	// A failed create changed nothing: nic2 is free.
-	n := must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-err", "nic2", nil))
+	n := emulatortest.Must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-err", "nic2", nil))
 	if n.Properties.VirtualMachine != nil {
 		t.Error("a refused VM attached its NIC")
 	}
 	// Premium storage on a size without PremiumIO is refused.
 	_, err = c.createVM(ctx, "rg-err", "nopremium", vmSpec(t, "Standard_D2_v3", "1", nic2))
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	if _, err := c.createVM(ctx, "rg-err", "b2s", vmSpec(t, "Standard_B2s", "1", nic2)); err != nil {
 		t.Fatalf("Standard_B2s supports premium storage: %v", err)
 	}
@@ -512,31 +478,31 @@ func TestDisks(t *testing.T) {
 	pager := c.disks.NewListByResourceGroupPager("rg-disk", nil)
 	count := 0
 	for pager.More() {
-		count += len(must[armcompute.DisksClientListByResourceGroupResponse](t)(pager.NextPage(ctx)).Value)
+		count += len(emulatortest.Must[armcompute.DisksClientListByResourceGroupResponse](t)(pager.NextPage(ctx)).Value)
 	}
 	if count != 1 {
 		t.Errorf("listed %d disks", count)
 	}
 
 	// Update: tags and a larger size (PATCH), then a smaller size is refused.
-	up := must[*runtime.Poller[armcompute.DisksClientUpdateResponse]](t)(c.disks.BeginUpdate(ctx, "rg-disk", "etcd", armcompute.DiskUpdate{
+	up := emulatortest.Must[*runtime.Poller[armcompute.DisksClientUpdateResponse]](t)(c.disks.BeginUpdate(ctx, "rg-disk", "etcd", armcompute.DiskUpdate{
 		Tags: map[string]*string{"role": to.Ptr("etcd")}, Properties: &armcompute.DiskUpdateProperties{DiskSizeGB: to.Ptr[int32](128)}}, nil))
-	u := must[armcompute.DisksClientUpdateResponse](t)(up.PollUntilDone(ctx, pollOpts))
+	u := emulatortest.Must[armcompute.DisksClientUpdateResponse](t)(up.PollUntilDone(ctx, pollOpts))
 	if *u.Properties.DiskSizeGB != 128 || *u.Tags["role"] != "etcd" || *u.Properties.DiskSizeBytes != 128<<30 {
 		t.Errorf("updated disk %+v", u.Disk)
 	}
 	_, err = c.disks.BeginUpdate(ctx, "rg-disk", "etcd", armcompute.DiskUpdate{Properties: &armcompute.DiskUpdateProperties{DiskSizeGB: to.Ptr[int32](10)}}, nil)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 
 	// Rules.
 	noSize := data
 	noSize.Properties = &armcompute.DiskProperties{CreationData: &armcompute.CreationData{CreateOption: to.Ptr(armcompute.DiskCreateOptionEmpty)}}
 	_, err = create("nosize", noSize)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	zrs := data
 	zrs.SKU = &armcompute.DiskSKU{Name: to.Ptr(armcompute.DiskStorageAccountTypesPremiumZRS)}
 	_, err = create("zrs", zrs)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 
 	// An attached disk cannot be deleted; detached, it can.
 	subnet := c.network(t, "rg-disk")
@@ -555,17 +521,17 @@ func TestDisks(t *testing.T) {
 		t.Errorf("OS disk deleteOption %v", *vm.Properties.StorageProfile.OSDisk.DeleteOption)
 	}
 	_, err = c.disks.BeginDelete(ctx, "rg-disk", "etcd", nil)
-	wantCode(t, err, "OperationNotAllowed")
-	vp := must[*runtime.Poller[armcompute.VirtualMachinesClientDeleteResponse]](t)(c.vms.BeginDelete(ctx, "rg-disk", "vm", nil))
-	must[armcompute.VirtualMachinesClientDeleteResponse](t)(vp.PollUntilDone(ctx, pollOpts))
-	osd := must[armcompute.DisksClientGetResponse](t)(c.disks.Get(ctx, "rg-disk", *vm.Properties.StorageProfile.OSDisk.Name, nil))
+	emulatortest.WantCode(t, err, "OperationNotAllowed")
+	vp := emulatortest.Must[*runtime.Poller[armcompute.VirtualMachinesClientDeleteResponse]](t)(c.vms.BeginDelete(ctx, "rg-disk", "vm", nil))
+	emulatortest.Must[armcompute.VirtualMachinesClientDeleteResponse](t)(vp.PollUntilDone(ctx, pollOpts))
+	osd := emulatortest.Must[armcompute.DisksClientGetResponse](t)(c.disks.Get(ctx, "rg-disk", *vm.Properties.StorageProfile.OSDisk.Name, nil))
 	if osd.ManagedBy != nil || *osd.Properties.DiskState != armcompute.DiskStateUnattached {
 		t.Errorf("the detached OS disk: managedBy %v state %v", osd.ManagedBy, *osd.Properties.DiskState)
 	}
-	dp := must[*runtime.Poller[armcompute.DisksClientDeleteResponse]](t)(c.disks.BeginDelete(ctx, "rg-disk", "etcd", nil))
-	must[armcompute.DisksClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
+	dp := emulatortest.Must[*runtime.Poller[armcompute.DisksClientDeleteResponse]](t)(c.disks.BeginDelete(ctx, "rg-disk", "etcd", nil))
+	emulatortest.Must[armcompute.DisksClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
 	_, err = c.disks.Get(ctx, "rg-disk", "etcd", nil)
-	wantCode(t, err, "ResourceNotFound")
+	emulatortest.WantCode(t, err, "ResourceNotFound")
 }
 
 func TestImages(t *testing.T) {
@@ -573,10 +539,10 @@ func TestImages(t *testing.T) {
 	c := newClients(t, e)
 	ctx := context.Background()
 	e.ResourceGroup(t, "rg-img")
-	ap := must[*runtime.Poller[armstorage.AccountsClientCreateResponse]](t)(c.accts.BeginCreate(ctx, "rg-img", "imagesrc1", armstorage.AccountCreateParameters{
+	ap := emulatortest.Must[*runtime.Poller[armstorage.AccountsClientCreateResponse]](t)(c.accts.BeginCreate(ctx, "rg-img", "imagesrc1", armstorage.AccountCreateParameters{
 		Location: to.Ptr(loc), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
 	}, nil))
-	acct := must[armstorage.AccountsClientCreateResponse](t)(ap.PollUntilDone(ctx, pollOpts))
+	acct := emulatortest.Must[armstorage.AccountsClientCreateResponse](t)(ap.PollUntilDone(ctx, pollOpts))
 	blobURI := *acct.Properties.PrimaryEndpoints.Blob + "vhds/base.vhd"
 
 	create := func(name, uri string) (armcompute.Image, error) {
@@ -601,9 +567,9 @@ func TestImages(t *testing.T) {
 		t.Errorf("image %+v", img.Properties)
 	}
 	_, err = create("nowhere", "https://elsewhere.example/vhds/base.vhd")
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	_, err = create("httpblob", strings.Replace(blobURI, "https://", "http://", 1))
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 
 	// A VM from the image.
 	subnet := c.network(t, "rg-img")
@@ -614,37 +580,37 @@ func TestImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := must[armcompute.DisksClientGetResponse](t)(c.disks.Get(ctx, "rg-img", *vm.Properties.StorageProfile.OSDisk.Name, nil))
+	d := emulatortest.Must[armcompute.DisksClientGetResponse](t)(c.disks.Get(ctx, "rg-img", *vm.Properties.StorageProfile.OSDisk.Name, nil))
 	if !strings.EqualFold(*d.Properties.CreationData.ImageReference.ID, *img.ID) {
 		t.Errorf("OS disk created from %v", d.Properties.CreationData.ImageReference)
 	}
 	spec.Properties.StorageProfile.ImageReference = &armcompute.ImageReference{ID: to.Ptr(*img.ID + "x")}
 	_, err = c.createVM(ctx, "rg-img", "noimage", spec)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 	small := vmSpec(t, "Standard_D2s_v3", "", nic)
 	small.Properties.StorageProfile.OSDisk.DiskSizeGB = to.Ptr[int32](10)
 	_, err = c.createVM(ctx, "rg-img", "small", small)
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 
 	// Tags, list, delete.
-	up := must[*runtime.Poller[armcompute.ImagesClientUpdateResponse]](t)(c.images.BeginUpdate(ctx, "rg-img", "base", armcompute.ImageUpdate{Tags: map[string]*string{"v": to.Ptr("1")}}, nil))
-	if u := must[armcompute.ImagesClientUpdateResponse](t)(up.PollUntilDone(ctx, pollOpts)); *u.Tags["v"] != "1" {
+	up := emulatortest.Must[*runtime.Poller[armcompute.ImagesClientUpdateResponse]](t)(c.images.BeginUpdate(ctx, "rg-img", "base", armcompute.ImageUpdate{Tags: map[string]*string{"v": to.Ptr("1")}}, nil))
+	if u := emulatortest.Must[armcompute.ImagesClientUpdateResponse](t)(up.PollUntilDone(ctx, pollOpts)); *u.Tags["v"] != "1" {
 		t.Errorf("tags %v", u.Tags)
 	}
 	pager := c.images.NewListByResourceGroupPager("rg-img", nil)
 	var names []string
 	for pager.More() {
-		for _, i := range must[armcompute.ImagesClientListByResourceGroupResponse](t)(pager.NextPage(ctx)).Value {
+		for _, i := range emulatortest.Must[armcompute.ImagesClientListByResourceGroupResponse](t)(pager.NextPage(ctx)).Value {
 			names = append(names, *i.Name)
 		}
 	}
 	if fmt.Sprint(names) != "[base]" {
 		t.Errorf("images %v", names)
 	}
-	dp := must[*runtime.Poller[armcompute.ImagesClientDeleteResponse]](t)(c.images.BeginDelete(ctx, "rg-img", "base", nil))
-	must[armcompute.ImagesClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
+	dp := emulatortest.Must[*runtime.Poller[armcompute.ImagesClientDeleteResponse]](t)(c.images.BeginDelete(ctx, "rg-img", "base", nil))
+	emulatortest.Must[armcompute.ImagesClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
 	_, err = c.images.Get(ctx, "rg-img", "base", nil)
-	wantCode(t, err, "ResourceNotFound")
+	emulatortest.WantCode(t, err, "ResourceNotFound")
 }
 
 // TestVirtualMachineWithLatency follows a VM create that takes time: while it runs the VM is
@@ -656,24 +622,24 @@ func TestVirtualMachineWithLatency(t *testing.T) {
 	e.ResourceGroup(t, "rg-slow")
 	subnet := c.network(t, "rg-slow")
 	nic := c.nic(t, "rg-slow", "nic", subnet)
-	p := must[*runtime.Poller[armcompute.VirtualMachinesClientCreateOrUpdateResponse]](t)(c.vms.BeginCreateOrUpdate(ctx, "rg-slow", "slow", vmSpec(t, "Standard_D2s_v3", "2", nic), nil))
-	g := must[armcompute.VirtualMachinesClientGetResponse](t)(c.vms.Get(ctx, "rg-slow", "slow", nil))
+	p := emulatortest.Must[*runtime.Poller[armcompute.VirtualMachinesClientCreateOrUpdateResponse]](t)(c.vms.BeginCreateOrUpdate(ctx, "rg-slow", "slow", vmSpec(t, "Standard_D2s_v3", "2", nic), nil))
+	g := emulatortest.Must[armcompute.VirtualMachinesClientGetResponse](t)(c.vms.Get(ctx, "rg-slow", "slow", nil))
 	if *g.Properties.ProvisioningState != "Creating" || powerState(g.Properties.InstanceView.Statuses) != "PowerState/starting" {
 		t.Errorf("while creating: %s %s", *g.Properties.ProvisioningState, powerState(g.Properties.InstanceView.Statuses))
 	}
 	_, err := c.vms.BeginPowerOff(ctx, "rg-slow", "slow", nil)
-	wantCode(t, err, "OperationNotAllowed")
-	vm := must[armcompute.VirtualMachinesClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
+	emulatortest.WantCode(t, err, "OperationNotAllowed")
+	vm := emulatortest.Must[armcompute.VirtualMachinesClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
 	if *vm.Properties.ProvisioningState != "Succeeded" {
 		t.Errorf("after create: %s", *vm.Properties.ProvisioningState)
 	}
-	dp := must[*runtime.Poller[armcompute.VirtualMachinesClientDeleteResponse]](t)(c.vms.BeginDelete(ctx, "rg-slow", "slow", nil))
-	n := must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-slow", "nic", nil))
+	dp := emulatortest.Must[*runtime.Poller[armcompute.VirtualMachinesClientDeleteResponse]](t)(c.vms.BeginDelete(ctx, "rg-slow", "slow", nil))
+	n := emulatortest.Must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-slow", "nic", nil))
 	if n.Properties.VirtualMachine == nil {
 		t.Error("the NIC was detached before the delete completed")
 	}
-	must[armcompute.VirtualMachinesClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
-	n = must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-slow", "nic", nil))
+	emulatortest.Must[armcompute.VirtualMachinesClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
+	n = emulatortest.Must[armnetwork.InterfacesClientGetResponse](t)(c.nics.Get(ctx, "rg-slow", "nic", nil))
 	if n.Properties.VirtualMachine != nil {
 		t.Error("the NIC is still attached after the delete")
 	}

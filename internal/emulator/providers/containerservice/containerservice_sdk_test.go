@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -35,30 +33,6 @@ import (
 const loc = "westeurope"
 
 var pollOpts = &runtime.PollUntilDoneOptions{Frequency: 20 * time.Millisecond}
-
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want error %s, got success", code)
-	}
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("want an *azcore.ResponseError, got %v", err)
-	}
-	if re.ErrorCode != code {
-		t.Fatalf("want error code %s, got %s (%v)", code, re.ErrorCode, err)
-	}
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
 
 func sshKey(t *testing.T, rsaKey bool) string {
 	var pub any
@@ -109,14 +83,14 @@ func newClients(t *testing.T, e *emulatortest.Env) clients {
 
 func (c clients) subnet(t *testing.T, rg string) string {
 	ctx := context.Background()
-	p := must[*runtime.Poller[armnetwork.VirtualNetworksClientCreateOrUpdateResponse]](t)(c.vnets.BeginCreateOrUpdate(ctx, rg, "aks-vnet", armnetwork.VirtualNetwork{
+	p := emulatortest.Must[*runtime.Poller[armnetwork.VirtualNetworksClientCreateOrUpdateResponse]](t)(c.vnets.BeginCreateOrUpdate(ctx, rg, "aks-vnet", armnetwork.VirtualNetwork{
 		Location: to.Ptr(loc),
 		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
 			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr("10.10.0.0/16")}},
 			Subnets:      []*armnetwork.Subnet{{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.10.0.0/20")}}},
 		},
 	}, nil))
-	return *must[armnetwork.VirtualNetworksClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts)).Properties.Subnets[0].ID
+	return *emulatortest.Must[armnetwork.VirtualNetworksClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts)).Properties.Subnets[0].ID
 }
 
 // clusterSpec is an AKS cluster as strata would ask for one.
@@ -197,7 +171,7 @@ func TestKubernetesVersions(t *testing.T) {
 	e := emulatortest.Start(t)
 	c := newClients(t, e)
 	ctx := context.Background()
-	r := must[armcontainerservice.ManagedClustersClientListKubernetesVersionsResponse](t)(c.mc.ListKubernetesVersions(ctx, loc, nil))
+	r := emulatortest.Must[armcontainerservice.ManagedClustersClientListKubernetesVersionsResponse](t)(c.mc.ListKubernetesVersions(ctx, loc, nil))
 	var minors []string
 	defaults := 0
 	for _, v := range r.Values {
@@ -224,7 +198,7 @@ func TestKubernetesVersions(t *testing.T) {
 		t.Errorf("upgrades of 1.30.9: %v", ups)
 	}
 	_, err := c.mc.ListKubernetesVersions(ctx, "atlantis", nil)
-	wantCode(t, err, "LocationNotAvailableForResourceType")
+	emulatortest.WantCode(t, err, "LocationNotAvailableForResourceType")
 }
 
 func TestManagedClusterLifecycle(t *testing.T) {
@@ -256,13 +230,13 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		*p.AgentPoolProfiles[0].CurrentOrchestratorVersion != "1.30.12" {
 		t.Errorf("agent pools %+v", p.AgentPoolProfiles)
 	}
-	rg := must[armresources.ResourceGroupsClientGetResponse](t)(c.rgs.Get(ctx, "MC_rg-aks_prod_westeurope", nil))
+	rg := emulatortest.Must[armresources.ResourceGroupsClientGetResponse](t)(c.rgs.Get(ctx, "MC_rg-aks_prod_westeurope", nil))
 	if !strings.EqualFold(*rg.ManagedBy, *mc.ID) {
 		t.Errorf("node resource group managed by %v", rg.ManagedBy)
 	}
 
 	// Credentials.
-	admin := kubeconfig(t, must[armcontainerservice.ManagedClustersClientListClusterAdminCredentialsResponse](t)(c.mc.ListClusterAdminCredentials(ctx, "rg-aks", "prod", nil)).CredentialResults, "clusterAdmin")
+	admin := kubeconfig(t, emulatortest.Must[armcontainerservice.ManagedClustersClientListClusterAdminCredentialsResponse](t)(c.mc.ListClusterAdminCredentials(ctx, "rg-aks", "prod", nil)).CredentialResults, "clusterAdmin")
 	server := "https://" + *p.Fqdn + ":443"
 	if field(admin, "clusters", 0, "cluster", "server") != server || field(admin, "current-context") != "prod-admin" ||
 		field(admin, "users", 0, "name") != "clusterAdmin_rg-aks_prod" || field(admin, "users", 0, "user", "token") == nil {
@@ -278,40 +252,40 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if blk == nil {
 		t.Fatal("the client certificate is not PEM")
 	}
-	cert := must[*x509.Certificate](t)(x509.ParseCertificate(blk.Bytes))
+	cert := emulatortest.Must[*x509.Certificate](t)(x509.ParseCertificate(blk.Bytes))
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Errorf("the client certificate is not signed by the CA: %v", err)
 	}
-	again := kubeconfig(t, must[armcontainerservice.ManagedClustersClientListClusterAdminCredentialsResponse](t)(c.mc.ListClusterAdminCredentials(ctx, "rg-aks", "prod", nil)).CredentialResults, "clusterAdmin")
+	again := kubeconfig(t, emulatortest.Must[armcontainerservice.ManagedClustersClientListClusterAdminCredentialsResponse](t)(c.mc.ListClusterAdminCredentials(ctx, "rg-aks", "prod", nil)).CredentialResults, "clusterAdmin")
 	if field(again, "clusters", 0, "cluster", "certificate-authority-data") != field(admin, "clusters", 0, "cluster", "certificate-authority-data") {
 		t.Error("the cluster CA changed between two calls")
 	}
-	user := kubeconfig(t, must[armcontainerservice.ManagedClustersClientListClusterUserCredentialsResponse](t)(c.mc.ListClusterUserCredentials(ctx, "rg-aks", "prod", nil)).CredentialResults, "clusterUser")
+	user := kubeconfig(t, emulatortest.Must[armcontainerservice.ManagedClustersClientListClusterUserCredentialsResponse](t)(c.mc.ListClusterUserCredentials(ctx, "rg-aks", "prod", nil)).CredentialResults, "clusterUser")
 	if field(user, "users", 0, "user", "exec", "command") != "kubelogin" || field(user, "clusters", 0, "cluster", "server") != server ||
 		!slices.Contains(field(user, "users", 0, "user", "exec", "args").([]any), any("72f988bf-86f1-41af-91ab-2d7cd011db47")) {
 		t.Errorf("user kubeconfig of an AAD cluster %v", user)
 	}
 
 	// GET and lists.
-	g := must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-aks", "prod", nil))
+	g := emulatortest.Must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-aks", "prod", nil))
 	if *g.Properties.Fqdn != *p.Fqdn || len(g.Properties.AgentPoolProfiles) != 2 {
 		t.Errorf("GET %+v", g.Properties)
 	}
 	n := 0
 	for pg := c.mc.NewListByResourceGroupPager("rg-aks", nil); pg.More(); {
-		n += len(must[armcontainerservice.ManagedClustersClientListByResourceGroupResponse](t)(pg.NextPage(ctx)).Value)
+		n += len(emulatortest.Must[armcontainerservice.ManagedClustersClientListByResourceGroupResponse](t)(pg.NextPage(ctx)).Value)
 	}
 	for pg := c.mc.NewListPager(nil); pg.More(); {
-		n += len(must[armcontainerservice.ManagedClustersClientListResponse](t)(pg.NextPage(ctx)).Value)
+		n += len(emulatortest.Must[armcontainerservice.ManagedClustersClientListResponse](t)(pg.NextPage(ctx)).Value)
 	}
 	if n != 2 {
 		t.Errorf("listed %d clusters", n)
 	}
 
 	// Updates: tags, then an upgrade by PUT; a downgrade is refused.
-	tp := must[*runtime.Poller[armcontainerservice.ManagedClustersClientUpdateTagsResponse]](t)(c.mc.BeginUpdateTags(ctx, "rg-aks", "prod",
+	tp := emulatortest.Must[*runtime.Poller[armcontainerservice.ManagedClustersClientUpdateTagsResponse]](t)(c.mc.BeginUpdateTags(ctx, "rg-aks", "prod",
 		armcontainerservice.TagsObject{Tags: map[string]*string{"owner": to.Ptr("strata"), "env": to.Ptr("prod")}}, nil))
-	if tr := must[armcontainerservice.ManagedClustersClientUpdateTagsResponse](t)(tp.PollUntilDone(ctx, pollOpts)); *tr.Tags["env"] != "prod" {
+	if tr := emulatortest.Must[armcontainerservice.ManagedClustersClientUpdateTagsResponse](t)(tp.PollUntilDone(ctx, pollOpts)); *tr.Tags["env"] != "prod" {
 		t.Errorf("tags %v", tr.Tags)
 	}
 	upgrade := clusterSpec(t, subnet)
@@ -324,7 +298,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if *u.Properties.CurrentKubernetesVersion != "1.31.8" || *u.Properties.Fqdn != *p.Fqdn || len(u.Properties.AgentPoolProfiles) != 2 {
 		t.Errorf("after upgrade %+v", u.Properties)
 	}
-	cur := must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-aks", "prod", nil)).ManagedCluster
+	cur := emulatortest.Must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-aks", "prod", nil)).ManagedCluster
 	cur.Tags["round"] = to.Ptr("trip")
 	rt, err := c.create(ctx, "rg-aks", "prod", cur)
 	if err != nil {
@@ -336,7 +310,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	down := clusterSpec(t, subnet)
 	down.Properties.KubernetesVersion = to.Ptr("1.29.14")
 	_, err = c.create(ctx, "rg-aks", "prod", down)
-	wantCode(t, err, "OperationNotAllowed")
+	emulatortest.WantCode(t, err, "OperationNotAllowed")
 
 	// Agent pools as child resources.
 	gpu, err := c.putPool(ctx, "rg-aks", "prod", "gpu", armcontainerservice.ManagedClusterAgentPoolProfileProperties{
@@ -353,7 +327,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	}
 	var poolNames []string
 	for pg := c.pools.NewListPager("rg-aks", "prod", nil); pg.More(); {
-		for _, ap := range must[armcontainerservice.AgentPoolsClientListResponse](t)(pg.NextPage(ctx)).Value {
+		for _, ap := range emulatortest.Must[armcontainerservice.AgentPoolsClientListResponse](t)(pg.NextPage(ctx)).Value {
 			poolNames = append(poolNames, *ap.Name)
 		}
 	}
@@ -361,27 +335,27 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		t.Errorf("pools %v", poolNames)
 	}
 	_, err = c.putPool(ctx, "rg-aks", "prod", "system", armcontainerservice.ManagedClusterAgentPoolProfileProperties{Mode: to.Ptr(armcontainerservice.AgentPoolModeUser)})
-	wantCode(t, err, "MustDefineAtLeastOneSystemPool")
+	emulatortest.WantCode(t, err, "MustDefineAtLeastOneSystemPool")
 	_, err = c.pools.BeginDelete(ctx, "rg-aks", "prod", "system", nil)
-	wantCode(t, err, "MustDefineAtLeastOneSystemPool")
-	dp := must[*runtime.Poller[armcontainerservice.AgentPoolsClientDeleteResponse]](t)(c.pools.BeginDelete(ctx, "rg-aks", "prod", "gpu", nil))
-	must[armcontainerservice.AgentPoolsClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
+	emulatortest.WantCode(t, err, "MustDefineAtLeastOneSystemPool")
+	dp := emulatortest.Must[*runtime.Poller[armcontainerservice.AgentPoolsClientDeleteResponse]](t)(c.pools.BeginDelete(ctx, "rg-aks", "prod", "gpu", nil))
+	emulatortest.Must[armcontainerservice.AgentPoolsClientDeleteResponse](t)(dp.PollUntilDone(ctx, pollOpts))
 	_, err = c.pools.Get(ctx, "rg-aks", "prod", "gpu", nil)
-	wantCode(t, err, "ResourceNotFound")
+	emulatortest.WantCode(t, err, "ResourceNotFound")
 
 	// Upgrade profile.
-	prof := must[armcontainerservice.ManagedClustersClientGetUpgradeProfileResponse](t)(c.mc.GetUpgradeProfile(ctx, "rg-aks", "prod", nil))
+	prof := emulatortest.Must[armcontainerservice.ManagedClustersClientGetUpgradeProfileResponse](t)(c.mc.GetUpgradeProfile(ctx, "rg-aks", "prod", nil))
 	if *prof.Properties.ControlPlaneProfile.KubernetesVersion != "1.31.8" || len(prof.Properties.AgentPoolProfiles) != 2 {
 		t.Errorf("upgrade profile %+v", prof.Properties)
 	}
 
 	// Delete: 202 and an operation the SDK follows; the node resource group goes too.
-	del := must[*runtime.Poller[armcontainerservice.ManagedClustersClientDeleteResponse]](t)(c.mc.BeginDelete(ctx, "rg-aks", "prod", nil))
-	must[armcontainerservice.ManagedClustersClientDeleteResponse](t)(del.PollUntilDone(ctx, pollOpts))
+	del := emulatortest.Must[*runtime.Poller[armcontainerservice.ManagedClustersClientDeleteResponse]](t)(c.mc.BeginDelete(ctx, "rg-aks", "prod", nil))
+	emulatortest.Must[armcontainerservice.ManagedClustersClientDeleteResponse](t)(del.PollUntilDone(ctx, pollOpts))
 	_, err = c.mc.Get(ctx, "rg-aks", "prod", nil)
-	wantCode(t, err, "ResourceNotFound")
+	emulatortest.WantCode(t, err, "ResourceNotFound")
 	_, err = c.rgs.Get(ctx, "MC_rg-aks_prod_westeurope", nil)
-	wantCode(t, err, "ResourceGroupNotFound")
+	emulatortest.WantCode(t, err, "ResourceGroupNotFound")
 }
 
 func TestManagedClusterErrors(t *testing.T) {
@@ -442,7 +416,7 @@ func TestManagedClusterErrors(t *testing.T) {
 			spec := clusterSpec(t, subnet)
 			tc.edit(&spec)
 			_, err := c.create(ctx, "rg-bad", tc.name, spec)
-			wantCode(t, err, tc.code)
+			emulatortest.WantCode(t, err, tc.code)
 			if _, err := c.mc.Get(ctx, "rg-bad", tc.name, nil); err == nil {
 				t.Error("a refused cluster exists")
 			}
@@ -451,7 +425,7 @@ func TestManagedClusterErrors(t *testing.T) {
 	// Nothing was left behind by the refused creates.
 	n := 0
 	for pg := c.mc.NewListByResourceGroupPager("rg-bad", nil); pg.More(); {
-		n += len(must[armcontainerservice.ManagedClustersClientListByResourceGroupResponse](t)(pg.NextPage(ctx)).Value)
+		n += len(emulatortest.Must[armcontainerservice.ManagedClustersClientListByResourceGroupResponse](t)(pg.NextPage(ctx)).Value)
 	}
 	if n != 0 {
 		t.Errorf("%d clusters after refused creates", n)
@@ -464,12 +438,12 @@ func TestManagedClusterErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.mc.ListClusterAdminCredentials(ctx, "rg-bad", "nolocal", nil)
-	wantCode(t, err, "BadRequest")
+	emulatortest.WantCode(t, err, "BadRequest")
 	// The last pool cannot go.
-	wp := must[*runtime.Poller[armcontainerservice.AgentPoolsClientDeleteResponse]](t)(c.pools.BeginDelete(ctx, "rg-bad", "nolocal", "work", nil))
-	must[armcontainerservice.AgentPoolsClientDeleteResponse](t)(wp.PollUntilDone(ctx, pollOpts))
+	wp := emulatortest.Must[*runtime.Poller[armcontainerservice.AgentPoolsClientDeleteResponse]](t)(c.pools.BeginDelete(ctx, "rg-bad", "nolocal", "work", nil))
+	emulatortest.Must[armcontainerservice.AgentPoolsClientDeleteResponse](t)(wp.PollUntilDone(ctx, pollOpts))
 	_, err = c.pools.BeginDelete(ctx, "rg-bad", "nolocal", "system", nil)
-	wantCode(t, err, "OperationNotAllowed")
+	emulatortest.WantCode(t, err, "OperationNotAllowed")
 	// A control plane upgrade cannot skip a minor version.
 	old := clusterSpec(t, subnet)
 	old.Properties.KubernetesVersion = to.Ptr("1.29")
@@ -478,10 +452,10 @@ func TestManagedClusterErrors(t *testing.T) {
 	}
 	old.Properties.KubernetesVersion = to.Ptr("1.31")
 	_, err = c.create(ctx, "rg-bad", "old", old)
-	wantCode(t, err, "OperationNotAllowed")
+	emulatortest.WantCode(t, err, "OperationNotAllowed")
 	// A pool name is checked on the agentPools API too.
 	_, err = c.putPool(ctx, "rg-bad", "nolocal", "Bad-Pool", armcontainerservice.ManagedClusterAgentPoolProfileProperties{Count: to.Ptr[int32](1)})
-	wantCode(t, err, "InvalidParameter")
+	emulatortest.WantCode(t, err, "InvalidParameter")
 }
 
 // TestManagedClusterWithLatency follows a create and a delete that take time, as the SDK's
@@ -492,25 +466,25 @@ func TestManagedClusterWithLatency(t *testing.T) {
 	ctx := context.Background()
 	e.ResourceGroup(t, "rg-slow")
 	subnet := c.subnet(t, "rg-slow")
-	p := must[*runtime.Poller[armcontainerservice.ManagedClustersClientCreateOrUpdateResponse]](t)(c.mc.BeginCreateOrUpdate(ctx, "rg-slow", "slow", clusterSpec(t, subnet), nil))
-	g := must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-slow", "slow", nil))
+	p := emulatortest.Must[*runtime.Poller[armcontainerservice.ManagedClustersClientCreateOrUpdateResponse]](t)(c.mc.BeginCreateOrUpdate(ctx, "rg-slow", "slow", clusterSpec(t, subnet), nil))
+	g := emulatortest.Must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-slow", "slow", nil))
 	if *g.Properties.ProvisioningState != "Creating" || len(g.Properties.AgentPoolProfiles) != 2 {
 		t.Errorf("while creating: %s, %d pools", *g.Properties.ProvisioningState, len(g.Properties.AgentPoolProfiles))
 	}
-	mc := must[armcontainerservice.ManagedClustersClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
+	mc := emulatortest.Must[armcontainerservice.ManagedClustersClientCreateOrUpdateResponse](t)(p.PollUntilDone(ctx, pollOpts))
 	if *mc.Properties.ProvisioningState != "Succeeded" {
 		t.Errorf("after create: %s", *mc.Properties.ProvisioningState)
 	}
 	var first *http.Response
-	del := must[*runtime.Poller[armcontainerservice.ManagedClustersClientDeleteResponse]](t)(c.mc.BeginDelete(policy.WithCaptureResponse(ctx, &first), "rg-slow", "slow", nil))
+	del := emulatortest.Must[*runtime.Poller[armcontainerservice.ManagedClustersClientDeleteResponse]](t)(c.mc.BeginDelete(policy.WithCaptureResponse(ctx, &first), "rg-slow", "slow", nil))
 	if first.StatusCode != http.StatusAccepted || first.Header.Get("Azure-AsyncOperation") == "" || first.Header.Get("Location") == "" {
 		t.Errorf("delete answered %d", first.StatusCode)
 	}
-	g = must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-slow", "slow", nil))
+	g = emulatortest.Must[armcontainerservice.ManagedClustersClientGetResponse](t)(c.mc.Get(ctx, "rg-slow", "slow", nil))
 	if *g.Properties.ProvisioningState != "Deleting" {
 		t.Errorf("while deleting: %s", *g.Properties.ProvisioningState)
 	}
-	must[armcontainerservice.ManagedClustersClientDeleteResponse](t)(del.PollUntilDone(ctx, pollOpts))
+	emulatortest.Must[armcontainerservice.ManagedClustersClientDeleteResponse](t)(del.PollUntilDone(ctx, pollOpts))
 	_, err := c.mc.Get(ctx, "rg-slow", "slow", nil)
-	wantCode(t, err, "ResourceNotFound")
+	emulatortest.WantCode(t, err, "ResourceNotFound")
 }

@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,37 +23,6 @@ import (
 const loc = "westeurope"
 
 var pollOpts = &runtime.PollUntilDoneOptions{Frequency: 20 * time.Millisecond}
-
-func errOf(t *testing.T, err error) *azcore.ResponseError {
-	t.Helper()
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("want an *azcore.ResponseError, got %v", err)
-	}
-	return re
-}
-
-func wantCode(t *testing.T, err error, code string) *azcore.ResponseError {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want error %s, got success", code)
-	}
-	re := errOf(t, err)
-	if re.ErrorCode != code {
-		t.Fatalf("want error code %s, got %s (%v)", code, re.ErrorCode, err)
-	}
-	return re
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
 
 type clients struct {
 	accts      *armstorage.AccountsClient
@@ -135,7 +103,7 @@ func TestStorageAccountLifecycle(t *testing.T) {
 	if first.StatusCode != http.StatusAccepted || first.Header.Get("Location") == "" || first.Header.Get("Azure-AsyncOperation") != "" {
 		t.Errorf("create answered %d, Location %q", first.StatusCode, first.Header.Get("Location"))
 	}
-	acct := must[armstorage.AccountsClientCreateResponse](t)(poller.PollUntilDone(ctx, pollOpts)).Account
+	acct := emulatortest.Must[armstorage.AccountsClientCreateResponse](t)(poller.PollUntilDone(ctx, pollOpts)).Account
 	if acct.Name == nil || *acct.Name != "stratadata1" || *acct.Properties.ProvisioningState != armstorage.ProvisioningStateSucceeded {
 		t.Fatalf("the final poll did not return the account: %+v", acct)
 	}
@@ -146,7 +114,7 @@ func TestStorageAccountLifecycle(t *testing.T) {
 	}
 
 	// Keys: two, stable, base64 of 64 bytes, accepted by the blob service.
-	keys := must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-st", "stratadata1", nil)).Keys
+	keys := emulatortest.Must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-st", "stratadata1", nil)).Keys
 	if len(keys) != 2 || *keys[0].KeyName != "key1" || *keys[1].KeyName != "key2" || !strings.EqualFold(string(*keys[0].Permissions), "FULL") {
 		t.Fatalf("keys %+v", keys)
 	}
@@ -158,14 +126,14 @@ func TestStorageAccountLifecycle(t *testing.T) {
 	if *keys[0].Value == *keys[1].Value {
 		t.Error("key1 == key2")
 	}
-	again := must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-st", "stratadata1", nil)).Keys
+	again := emulatortest.Must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-st", "stratadata1", nil)).Keys
 	if *again[0].Value != *keys[0].Value {
 		t.Error("listKeys is not stable")
 	}
 	if _, err := dataPlaneContainers(ctx, blobClient(t, e, blobEP, "stratadata1", *keys[0].Value)); err != nil {
 		t.Fatalf("the blob service refuses key1: %v", err)
 	}
-	regen := must[armstorage.AccountsClientRegenerateKeyResponse](t)(c.accts.RegenerateKey(ctx, "rg-st", "stratadata1",
+	regen := emulatortest.Must[armstorage.AccountsClientRegenerateKeyResponse](t)(c.accts.RegenerateKey(ctx, "rg-st", "stratadata1",
 		armstorage.AccountRegenerateKeyParameters{KeyName: to.Ptr("key2")}, nil)).Keys
 	if *regen[0].Value != *keys[0].Value || *regen[1].Value == *keys[1].Value {
 		t.Error("regenerateKey key2 changed the wrong key")
@@ -177,21 +145,21 @@ func TestStorageAccountLifecycle(t *testing.T) {
 		t.Error("the blob service still accepts the old key2")
 	}
 	_, err = c.accts.RegenerateKey(ctx, "rg-st", "stratadata1", armstorage.AccountRegenerateKeyParameters{KeyName: to.Ptr("key3")}, nil)
-	wantCode(t, err, "InvalidValuesForRequestParameters")
+	emulatortest.WantCode(t, err, "InvalidValuesForRequestParameters")
 
 	// GET and lists.
-	g := must[armstorage.AccountsClientGetPropertiesResponse](t)(c.accts.GetProperties(ctx, "rg-st", "stratadata1", nil))
+	g := emulatortest.Must[armstorage.AccountsClientGetPropertiesResponse](t)(c.accts.GetProperties(ctx, "rg-st", "stratadata1", nil))
 	if *g.Properties.PrimaryEndpoints.Blob != blobEP {
 		t.Errorf("GET %+v", g.Properties)
 	}
 	var names []string
 	for p := c.accts.NewListByResourceGroupPager("rg-st", nil); p.More(); {
-		for _, a := range must[armstorage.AccountsClientListByResourceGroupResponse](t)(p.NextPage(ctx)).Value {
+		for _, a := range emulatortest.Must[armstorage.AccountsClientListByResourceGroupResponse](t)(p.NextPage(ctx)).Value {
 			names = append(names, *a.Name)
 		}
 	}
 	for p := c.accts.NewListPager(nil); p.More(); {
-		for _, a := range must[armstorage.AccountsClientListResponse](t)(p.NextPage(ctx)).Value {
+		for _, a := range emulatortest.Must[armstorage.AccountsClientListResponse](t)(p.NextPage(ctx)).Value {
 			names = append(names, *a.Name)
 		}
 	}
@@ -200,7 +168,7 @@ func TestStorageAccountLifecycle(t *testing.T) {
 	}
 
 	// Update: tags and a property (PATCH), a second create with the same name updates.
-	u := must[armstorage.AccountsClientUpdateResponse](t)(c.accts.Update(ctx, "rg-st", "stratadata1", armstorage.AccountUpdateParameters{
+	u := emulatortest.Must[armstorage.AccountsClientUpdateResponse](t)(c.accts.Update(ctx, "rg-st", "stratadata1", armstorage.AccountUpdateParameters{
 		Tags:       map[string]*string{"owner": to.Ptr("strata"), "env": to.Ptr("dev")},
 		Properties: &armstorage.AccountPropertiesUpdateParameters{AllowBlobPublicAccess: to.Ptr(true)},
 	}, nil))
@@ -210,7 +178,7 @@ func TestStorageAccountLifecycle(t *testing.T) {
 	longTag := accountSpec()
 	longTag.Tags = map[string]*string{strings.Repeat("t", 129): to.Ptr("v")}
 	_, err = c.accts.Update(ctx, "rg-st", "stratadata1", armstorage.AccountUpdateParameters{Tags: longTag.Tags}, nil)
-	wantCode(t, err, "InvalidTagNameLength")
+	emulatortest.WantCode(t, err, "InvalidTagNameLength")
 	okTag := map[string]*string{strings.Repeat("t", 128): to.Ptr("v")}
 	if _, err := c.accts.Update(ctx, "rg-st", "stratadata1", armstorage.AccountUpdateParameters{Tags: okTag}, nil); err != nil {
 		t.Errorf("a 128-character tag name: %v", err)
@@ -219,20 +187,20 @@ func TestStorageAccountLifecycle(t *testing.T) {
 	if err != nil || *re.Properties.AllowBlobPublicAccess != true {
 		t.Errorf("re-creating an account: %v %+v", err, re.Properties)
 	}
-	after := must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-st", "stratadata1", nil)).Keys
+	after := emulatortest.Must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-st", "stratadata1", nil)).Keys
 	if *after[0].Value != *keys[0].Value {
 		t.Error("an update changed the keys")
 	}
 
 	// Delete: synchronous, then 404; deleting again is no error (204).
 	var del *http.Response
-	must[armstorage.AccountsClientDeleteResponse](t)(c.accts.Delete(policy.WithCaptureResponse(ctx, &del), "rg-st", "stratadata1", nil))
+	emulatortest.Must[armstorage.AccountsClientDeleteResponse](t)(c.accts.Delete(policy.WithCaptureResponse(ctx, &del), "rg-st", "stratadata1", nil))
 	if del.StatusCode != http.StatusOK {
 		t.Errorf("delete answered %d", del.StatusCode)
 	}
 	_, err = c.accts.GetProperties(ctx, "rg-st", "stratadata1", nil)
-	wantCode(t, err, "ResourceNotFound")
-	must[armstorage.AccountsClientDeleteResponse](t)(c.accts.Delete(policy.WithCaptureResponse(ctx, &del), "rg-st", "stratadata1", nil))
+	emulatortest.WantCode(t, err, "ResourceNotFound")
+	emulatortest.Must[armstorage.AccountsClientDeleteResponse](t)(c.accts.Delete(policy.WithCaptureResponse(ctx, &del), "rg-st", "stratadata1", nil))
 	if del.StatusCode != http.StatusNoContent {
 		t.Errorf("second delete answered %d", del.StatusCode)
 	}
@@ -253,7 +221,7 @@ func TestStorageAccountNames(t *testing.T) {
 
 	for _, bad := range []string{"Bad_Name", "ab", "averyveryverylongaccount1"} {
 		_, err := c.accts.BeginCreate(ctx, "rg-a", bad, accountSpec(), nil)
-		re := wantCode(t, err, "AccountNameInvalid")
+		re := emulatortest.WantCode(t, err, "AccountNameInvalid")
 		want := bad + " is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only."
 		if re.StatusCode != http.StatusBadRequest || !strings.Contains(re.Error(), want) {
 			t.Errorf("%s: %v", bad, re)
@@ -263,7 +231,7 @@ func TestStorageAccountNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.accts.BeginCreate(ctx, "rg-b", "sharedname1", accountSpec(), nil)
-	if re := wantCode(t, err, "StorageAccountInAnotherResourceGroup"); re.StatusCode != http.StatusConflict {
+	if re := emulatortest.WantCode(t, err, "StorageAccountInAnotherResourceGroup"); re.StatusCode != http.StatusConflict {
 		t.Errorf("status %d", re.StatusCode)
 	}
 
@@ -273,14 +241,14 @@ func TestStorageAccountNames(t *testing.T) {
 	rg2.SubscriptionID = other
 	rg2.ResourceGroup(t, "rg-other")
 	_, err = e2.accts.BeginCreate(ctx, "rg-other", "sharedname1", accountSpec(), nil)
-	re := wantCode(t, err, "StorageAccountAlreadyTaken")
+	re := emulatortest.WantCode(t, err, "StorageAccountAlreadyTaken")
 	if re.StatusCode != http.StatusConflict || !strings.Contains(re.Error(), "The storage account named sharedname1 is already taken.") {
 		t.Errorf("taken: %v", re)
 	}
 
 	// checkNameAvailability, from either subscription.
 	check := func(c clients, name string) armstorage.CheckNameAvailabilityResult {
-		return must[armstorage.AccountsClientCheckNameAvailabilityResponse](t)(c.accts.CheckNameAvailability(ctx,
+		return emulatortest.Must[armstorage.AccountsClientCheckNameAvailabilityResponse](t)(c.accts.CheckNameAvailability(ctx,
 			armstorage.AccountCheckNameAvailabilityParameters{Name: to.Ptr(name), Type: to.Ptr("Microsoft.Storage/storageAccounts")}, nil)).CheckNameAvailabilityResult
 	}
 	if r := check(c, "Invalid-Name"); *r.NameAvailable || *r.Reason != armstorage.ReasonAccountNameInvalid ||
@@ -306,37 +274,37 @@ func TestBlobContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := *must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-bc", "stratactr1", nil)).Keys[0].Value
+	key := *emulatortest.Must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-bc", "stratactr1", nil)).Keys[0].Value
 	bc := blobClient(t, e, *acct.Properties.PrimaryEndpoints.Blob, "stratactr1", key)
 
 	var first *http.Response
-	ct := must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(policy.WithCaptureResponse(ctx, &first), "rg-bc", "stratactr1", "images", armstorage.BlobContainer{}, nil))
+	ct := emulatortest.Must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(policy.WithCaptureResponse(ctx, &first), "rg-bc", "stratactr1", "images", armstorage.BlobContainer{}, nil))
 	if first.StatusCode != http.StatusCreated || ct.Etag == nil || *ct.ContainerProperties.PublicAccess != armstorage.PublicAccessNone {
 		t.Errorf("create answered %d: %+v", first.StatusCode, ct.BlobContainer)
 	}
 	if !strings.HasSuffix(*ct.ID, "/storageAccounts/stratactr1/blobServices/default/containers/images") || *ct.Type != "Microsoft.Storage/storageAccounts/blobServices/containers" {
 		t.Errorf("id %s type %s", *ct.ID, *ct.Type)
 	}
-	if names := must[[]string](t)(dataPlaneContainers(ctx, bc)); fmt.Sprint(names) != "[images]" {
+	if names := emulatortest.Must[[]string](t)(dataPlaneContainers(ctx, bc)); fmt.Sprint(names) != "[images]" {
 		t.Errorf("the blob service has %v", names)
 	}
-	must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(policy.WithCaptureResponse(ctx, &first), "rg-bc", "stratactr1", "images", armstorage.BlobContainer{}, nil))
+	emulatortest.Must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(policy.WithCaptureResponse(ctx, &first), "rg-bc", "stratactr1", "images", armstorage.BlobContainer{}, nil))
 	if first.StatusCode != http.StatusOK {
 		t.Errorf("a second PUT answered %d", first.StatusCode)
 	}
-	g := must[armstorage.BlobContainersClientGetResponse](t)(c.containers.Get(ctx, "rg-bc", "stratactr1", "images", nil))
+	g := emulatortest.Must[armstorage.BlobContainersClientGetResponse](t)(c.containers.Get(ctx, "rg-bc", "stratactr1", "images", nil))
 	if *g.ContainerProperties.LeaseState != armstorage.LeaseStateAvailable {
 		t.Errorf("GET %+v", g.ContainerProperties)
 	}
-	u := must[armstorage.BlobContainersClientUpdateResponse](t)(c.containers.Update(ctx, "rg-bc", "stratactr1", "images",
+	u := emulatortest.Must[armstorage.BlobContainersClientUpdateResponse](t)(c.containers.Update(ctx, "rg-bc", "stratactr1", "images",
 		armstorage.BlobContainer{ContainerProperties: &armstorage.ContainerProperties{Metadata: map[string]*string{"purpose": to.Ptr("vhd")}}}, nil))
 	if *u.ContainerProperties.Metadata["purpose"] != "vhd" || *u.ContainerProperties.PublicAccess != armstorage.PublicAccessNone {
 		t.Errorf("updated %+v", u.ContainerProperties)
 	}
-	must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(ctx, "rg-bc", "stratactr1", "logs-2026", armstorage.BlobContainer{}, nil))
+	emulatortest.Must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(ctx, "rg-bc", "stratactr1", "logs-2026", armstorage.BlobContainer{}, nil))
 	var names []string
 	for p := c.containers.NewListPager("rg-bc", "stratactr1", nil); p.More(); {
-		for _, i := range must[armstorage.BlobContainersClientListResponse](t)(p.NextPage(ctx)).Value {
+		for _, i := range emulatortest.Must[armstorage.BlobContainersClientListResponse](t)(p.NextPage(ctx)).Value {
 			names = append(names, *i.Name)
 		}
 	}
@@ -354,30 +322,30 @@ func TestBlobContainers(t *testing.T) {
 		"abc-":                  "contains invalid characters",
 	} {
 		_, err := c.containers.Create(ctx, "rg-bc", "stratactr1", name, armstorage.BlobContainer{}, nil)
-		if re := wantCode(t, err, "ContainerOperationFailure"); re.StatusCode != http.StatusBadRequest || !strings.Contains(re.Error(), msg) {
+		if re := emulatortest.WantCode(t, err, "ContainerOperationFailure"); re.StatusCode != http.StatusBadRequest || !strings.Contains(re.Error(), msg) {
 			t.Errorf("%s: %v", name, re)
 		}
 	}
 	// Public access needs the account to allow it.
 	_, err = c.containers.Create(ctx, "rg-bc", "stratactr1", "public", armstorage.BlobContainer{
 		ContainerProperties: &armstorage.ContainerProperties{PublicAccess: to.Ptr(armstorage.PublicAccessBlob)}}, nil)
-	wantCode(t, err, "PublicAccessNotPermitted")
+	emulatortest.WantCode(t, err, "PublicAccessNotPermitted")
 	// A container of a missing account.
 	_, err = c.containers.Create(ctx, "rg-bc", "nosuchacct", "images", armstorage.BlobContainer{}, nil)
-	wantCode(t, err, "ParentResourceNotFound")
+	emulatortest.WantCode(t, err, "ParentResourceNotFound")
 
 	// Delete: gone from ARM and from the blob service.
 	var del *http.Response
-	must[armstorage.BlobContainersClientDeleteResponse](t)(c.containers.Delete(policy.WithCaptureResponse(ctx, &del), "rg-bc", "stratactr1", "images", nil))
+	emulatortest.Must[armstorage.BlobContainersClientDeleteResponse](t)(c.containers.Delete(policy.WithCaptureResponse(ctx, &del), "rg-bc", "stratactr1", "images", nil))
 	if del.StatusCode != http.StatusOK {
 		t.Errorf("delete answered %d", del.StatusCode)
 	}
 	_, err = c.containers.Get(ctx, "rg-bc", "stratactr1", "images", nil)
-	wantCode(t, err, "ResourceNotFound")
-	if names := must[[]string](t)(dataPlaneContainers(ctx, bc)); fmt.Sprint(names) != "[logs-2026]" {
+	emulatortest.WantCode(t, err, "ResourceNotFound")
+	if names := emulatortest.Must[[]string](t)(dataPlaneContainers(ctx, bc)); fmt.Sprint(names) != "[logs-2026]" {
 		t.Errorf("the blob service has %v", names)
 	}
-	must[armstorage.BlobContainersClientDeleteResponse](t)(c.containers.Delete(policy.WithCaptureResponse(ctx, &del), "rg-bc", "stratactr1", "images", nil))
+	emulatortest.Must[armstorage.BlobContainersClientDeleteResponse](t)(c.containers.Delete(policy.WithCaptureResponse(ctx, &del), "rg-bc", "stratactr1", "images", nil))
 	if del.StatusCode != http.StatusNoContent {
 		t.Errorf("second delete answered %d", del.StatusCode)
 	}
@@ -390,12 +358,12 @@ func TestStorageAccountWithLatency(t *testing.T) {
 	c := newClients(t, e, e.SubscriptionID)
 	ctx := context.Background()
 	e.ResourceGroup(t, "rg-slow")
-	p := must[*runtime.Poller[armstorage.AccountsClientCreateResponse]](t)(c.accts.BeginCreate(ctx, "rg-slow", "slowacct1", accountSpec(), nil))
+	p := emulatortest.Must[*runtime.Poller[armstorage.AccountsClientCreateResponse]](t)(c.accts.BeginCreate(ctx, "rg-slow", "slowacct1", accountSpec(), nil))
 	_, err := c.accts.ListKeys(ctx, "rg-slow", "slowacct1", nil)
-	wantCode(t, err, "StorageAccountIsNotProvisioned")
+	emulatortest.WantCode(t, err, "StorageAccountIsNotProvisioned")
 	_, err = c.containers.Create(ctx, "rg-slow", "slowacct1", "early", armstorage.BlobContainer{}, nil)
-	wantCode(t, err, "StorageAccountIsNotProvisioned")
-	a := must[armstorage.AccountsClientCreateResponse](t)(p.PollUntilDone(ctx, pollOpts))
+	emulatortest.WantCode(t, err, "StorageAccountIsNotProvisioned")
+	a := emulatortest.Must[armstorage.AccountsClientCreateResponse](t)(p.PollUntilDone(ctx, pollOpts))
 	if a.Name == nil || *a.Name != "slowacct1" || *a.Properties.ProvisioningState != armstorage.ProvisioningStateSucceeded {
 		t.Errorf("final poll: %+v", a.Account)
 	}
@@ -412,11 +380,11 @@ func TestStorageAccountSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(ctx, "rg-keep", "keptacct1", "vhds", armstorage.BlobContainer{}, nil))
-	keys := must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-keep", "keptacct1", nil)).Keys
+	emulatortest.Must[armstorage.BlobContainersClientCreateResponse](t)(c.containers.Create(ctx, "rg-keep", "keptacct1", "vhds", armstorage.BlobContainer{}, nil))
+	keys := emulatortest.Must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-keep", "keptacct1", nil)).Keys
 	e.Restart(t)
 	c = newClients(t, e, e.SubscriptionID)
-	after := must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-keep", "keptacct1", nil)).Keys
+	after := emulatortest.Must[armstorage.AccountsClientListKeysResponse](t)(c.accts.ListKeys(ctx, "rg-keep", "keptacct1", nil)).Keys
 	if *after[0].Value != *keys[0].Value || *after[1].Value != *keys[1].Value {
 		t.Error("the keys changed across a restart")
 	}
