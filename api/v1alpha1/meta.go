@@ -81,3 +81,23 @@ func New(kind string) Object {
 // Kinds lists every kind in dependency order: an object may only refer to kinds before it, so
 // applying in this order never meets a reference that is about to be created.
 var Kinds = []string{KindPrivateCloudGateway, KindCloudAccount, KindClusterProfile, KindCluster}
+
+// CopyStatus sets dst's whole status, kind-specific fields included, to src's. Both must be of
+// one kind. The server uses it to keep the stored status when a user replaces an object.
+func CopyStatus(dst, src Object) {
+	switch d := dst.(type) {
+	case *Cluster:
+		d.Status = src.(*Cluster).Status
+	default:
+		*dst.GetStatus() = *src.GetStatus()
+	}
+}
+
+// ClearStatus empties dst's whole status.
+func ClearStatus(dst Object) {
+	if c, ok := dst.(*Cluster); ok {
+		c.Status = ClusterStatus{}
+		return
+	}
+	*dst.GetStatus() = Status{}
+}

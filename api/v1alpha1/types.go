@@ -198,9 +198,44 @@ const (
 // Cluster is a Kubernetes cluster on Azure built from pinned profile versions.
 type Cluster struct {
 	TypeMeta `json:",inline"`
-	Metadata ObjectMeta  `json:"metadata"`
-	Spec     ClusterSpec `json:"spec"`
-	Status   Status      `json:"status,omitzero"`
+	Metadata ObjectMeta    `json:"metadata"`
+	Spec     ClusterSpec   `json:"spec"`
+	Status   ClusterStatus `json:"status,omitzero"`
+}
+
+// ClusterStatus is what strata observed of a cluster, beyond the common status.
+type ClusterStatus struct {
+	Status
+	// Inventory lists the Azure resources of the cluster's graph that exist or are being
+	// made, by graph key: what deletion walks, and where long-running operations resume.
+	Inventory []InventoryItem `json:"inventory,omitempty"`
+	// Progress counts the graph's resources done.
+	Progress *Progress `json:"progress,omitempty"`
+	// ControlPlaneEndpoint is the API server's address (the load balancer's DNS name and port).
+	ControlPlaneEndpoint string `json:"controlPlaneEndpoint,omitempty"`
+}
+
+// InventoryItem is one Azure resource of a cluster.
+type InventoryItem struct {
+	Key  string `json:"key"`
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Managed resources were created by strata and are deleted with the cluster; the others
+	// are the user's, adopted and never deleted.
+	Managed bool `json:"managed"`
+	// ResumeToken is the SDK poller's token of a long-running operation in flight, so that a
+	// restarted server resumes polling instead of sending the request again.
+	ResumeToken string `json:"resumeToken,omitempty"`
+	// Ready is true once the resource exists as planned.
+	Ready bool `json:"ready,omitempty"`
+}
+
+// Progress counts a cluster's resources.
+type Progress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+	// Step says what is being done now.
+	Step string `json:"step,omitempty"`
 }
 
 // ClusterSpec is the desired state of a Cluster.
@@ -296,5 +331,5 @@ func (o *Cluster) Key() string { return o.Metadata.Name }
 // GetMetadata returns the object's metadata.
 func (o *Cluster) GetMetadata() *ObjectMeta { return &o.Metadata }
 
-// GetStatus returns the object's status.
-func (o *Cluster) GetStatus() *Status { return &o.Status }
+// GetStatus returns the object's common status.
+func (o *Cluster) GetStatus() *Status { return &o.Status.Status }

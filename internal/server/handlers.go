@@ -217,7 +217,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	m := obj.GetMetadata()
 	m.UID, m.Generation, m.ResourceVersion = om.UID, om.Generation, om.ResourceVersion
 	m.CreationTimestamp, m.DeletionTimestamp, m.Finalizers = om.CreationTimestamp, nil, slices.Clone(om.Finalizers)
-	*obj.GetStatus() = *old.GetStatus()
+	v1alpha1.CopyStatus(obj, old)
 	secretChanged := false
 	if hasSecret {
 		stored := *old.(v1alpha1.SecretCarrier).SecretField()

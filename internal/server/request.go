@@ -152,7 +152,7 @@ func clearServerFields(obj v1alpha1.Object) {
 	m := obj.GetMetadata()
 	m.UID, m.Generation, m.ResourceVersion = "", 0, ""
 	m.CreationTimestamp, m.DeletionTimestamp, m.Finalizers = nil, nil, nil
-	*obj.GetStatus() = v1alpha1.Status{}
+	v1alpha1.ClearStatus(obj)
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
 		sc.SetSecretPresent(!sc.SecretField().Empty())
 	}

@@ -971,3 +971,32 @@ func TestConcurrentApplies(t *testing.T) {
 		t.Errorf("only %d of %d concurrent applies landed", landed, writers*rounds)
 	}
 }
+
+// TestUpdateKeepsClusterStatus checks that a user's replacement of a Cluster keeps the whole
+// stored status, inventory included, and that a status sent by the user is ignored.
+func TestUpdateKeepsClusterStatus(t *testing.T) {
+	ts := newTestServer(t)
+	acct, prof := ts.seed()
+	c := cluster("web", acct.Metadata.Name, prof)
+	ts.create(c)
+	stored, err := ts.store.Get(t.Context(), v1alpha1.KindCluster, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := stored.(*v1alpha1.Cluster)
+	sc.Status.Inventory = []v1alpha1.InventoryItem{{Key: "vnet", Kind: "VirtualNetwork", ID: "/subscriptions/x/vnet", Managed: true}}
+	sc.Status.Phase = "Provisioning"
+	if err := ts.store.Update(t.Context(), sc); err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Tags = []string{"team:web"}
+	c.Status.Inventory = nil
+	c.Status.Phase = "Hacked"
+	if r := ts.apply(c, ""); r.code != http.StatusOK {
+		t.Fatalf("apply: %d %s", r.code, r.body)
+	}
+	got := ts.get(v1alpha1.KindCluster, "web", http.StatusOK).object(t, v1alpha1.KindCluster).(*v1alpha1.Cluster)
+	if got.Status.Phase != "Provisioning" || len(got.Status.Inventory) != 1 || got.Status.Inventory[0].Key != "vnet" {
+		t.Fatalf("status after a user update: %+v", got.Status)
+	}
+}

@@ -208,3 +208,21 @@ func PrepareNew(obj v1alpha1.Object) time.Time {
 	MarkSecretPresent(obj, false)
 	return now
 }
+
+// SealSecret seals an internal secret, bound to its name.
+func (c Codec) SealSecret(name string, plaintext []byte) ([]byte, error) {
+	sealed, err := c.Sealer.Seal(plaintext, []byte("secret/"+name))
+	if err != nil {
+		return nil, fmt.Errorf("seal secret %s: %w", name, err)
+	}
+	return sealed, nil
+}
+
+// OpenSecret opens what SealSecret sealed for the same name.
+func (c Codec) OpenSecret(name string, sealed []byte) ([]byte, error) {
+	pt, err := c.Sealer.Open(sealed, []byte("secret/"+name))
+	if err != nil {
+		return nil, fmt.Errorf("open secret %s: %w", name, err)
+	}
+	return pt, nil
+}

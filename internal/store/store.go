@@ -49,6 +49,20 @@ type Store interface {
 	RecordEvent(ctx context.Context, ev Event) error
 	// ListEvents returns an object's events, oldest first.
 	ListEvents(ctx context.Context, kind, key string) ([]Event, error)
+	// AcquireLease takes or renews the lease name for holder until ttl from now, and reports
+	// whether holder has it: false while another holder's lease has not expired. Several
+	// servers sharing one database use leases so that no cluster is worked on twice.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up holder's lease name; releasing a lease one does not hold does
+	// nothing.
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// PutSecret stores an internal secret (a cluster's CA key, its bootstrap token) sealed
+	// under name, replacing any previous one.
+	PutSecret(ctx context.Context, name string, plaintext []byte) error
+	// GetSecret returns the opened secret, or ErrNotFound.
+	GetSecret(ctx context.Context, name string) ([]byte, error)
+	// DeleteSecret removes a secret; an absent one is not an error.
+	DeleteSecret(ctx context.Context, name string) error
 	// Ping checks that the store can be reached.
 	Ping(ctx context.Context) error
 	// Close releases the store.

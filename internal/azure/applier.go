@@ -1,0 +1,54 @@
+// Package azure is strata's only way to Azure: an SDK client factory built from a CloudAccount
+// (credentials, the account's cloud endpoints and CA bundle, a per-subscription rate limiter,
+// Retry-After honoured) and one service per plan.Kind that makes a plan node real.
+//
+// This file is the contract between the services and the reconciler (internal/controller).
+package azure
+
+import (
+	"context"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// ResumeTokens keeps the SDK pollers' resume tokens by node key, so that a restarted reconciler
+// resumes polling a long-running operation instead of sending its request again. The reconciler
+// persists them in the cluster's inventory.
+type ResumeTokens interface {
+	// Token returns the node's saved token, or "".
+	Token(key string) string
+	// SaveToken persists a token (an empty one clears it) before the service waits on the
+	// operation.
+	SaveToken(ctx context.Context, key, token string) error
+}
+
+// Result is what Apply did.
+type Result struct {
+	// Wrote is true when a write was sent (or resumed); false when the live resource was
+	// already as desired, or the node is adopted.
+	Wrote bool
+}
+
+// Observation is the live state of a node's resource.
+type Observation struct {
+	Exists bool
+	// UpToDate: the live resource is as the node desires (tags included); for adopted nodes,
+	// as Expect describes.
+	UpToDate bool
+	// Running is set for virtual machines whose power state is running.
+	Running bool
+}
+
+// Applier makes plan nodes real. Implementations dispatch on Node.Kind.
+type Applier interface {
+	// Apply reads the live resource, computes the body from desired and existing, sends
+	// nothing when it is already right, else creates or updates it and waits for the
+	// long-running operation (resuming a saved one). Adopted nodes are only verified: a
+	// missing resource or a mismatch with Expect is an error naming it.
+	Apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error)
+	// Delete removes a managed node's resource and waits until it is gone; an absent
+	// resource is not an error. It refuses adopted nodes.
+	Delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error
+	// Observe reads the live resource without writing.
+	Observe(ctx context.Context, n *plan.Node) (Observation, error)
+}

@@ -1,0 +1,37 @@
+package plan
+
+import "github.com/strata-dev/strata/api/v1alpha1"
+
+// Input is everything Build needs: the objects, what was looked up in Azure beforehand, and the
+// cluster's bootstrap secrets. Build does no I/O.
+type Input struct {
+	Cluster *v1alpha1.Cluster
+	// Profiles are the pinned profile versions, in the order of Cluster.Spec.Profiles.
+	Profiles []*v1alpha1.ClusterProfile
+	Env      Environment
+	Secrets  BootstrapSecrets
+}
+
+// Environment is what the graph depends on in the target cloud, looked up before planning.
+type Environment struct {
+	// Zones maps a VM size to the availability zones the cluster's region offers it in (from
+	// the resource SKU list); a size absent or with no zones is placed without a zone.
+	Zones map[string][]string
+	// ImageBaseURL is where the OS layer's `image.vhd` blob names are found, ending with "/"
+	// (an absolute `image.vhdURL` in the layer's values wins).
+	ImageBaseURL string
+	// BlobEndpointSuffix builds a storage account's blob endpoint when it must be known before
+	// the account exists: "https://{account}.blob.{suffix}/", or path-style for the emulator.
+	BlobEndpoint func(account string) string
+}
+
+// BootstrapSecrets are generated once per cluster and kept sealed by strata. Build puts them in
+// the VMs' custom data; they never appear in logs, events or the API.
+type BootstrapSecrets struct {
+	// CACertPEM and CAKeyPEM are the cluster's Kubernetes CA.
+	CACertPEM, CAKeyPEM []byte
+	// Token is the kubeadm bootstrap token ("abcdef.0123456789abcdef").
+	Token string
+	// CertificateKey is kubeadm's key for uploading control-plane certificates (64 hex digits).
+	CertificateKey string
+}
