@@ -1,0 +1,114 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// Defaults of the kubernetes layer's values.
+const (
+	DefaultPodCIDR     = "192.168.0.0/16"
+	DefaultServiceCIDR = "10.96.0.0/12"
+)
+
+// layers is what the graph needs of the cluster's profiles: the OS and kubernetes layers, with
+// the cluster's overrides merged over their values.
+type layers struct {
+	// OS layer: the base VHD, by URL or by blob name under Env.ImageBaseURL, and the image's
+	// Hyper-V generation (V2 unless image.hyperVGeneration says V1).
+	vhdURL, vhd      string
+	hyperVGeneration string
+	// Kubernetes layer.
+	kubernetesVersion string // "v1.30.4"
+	podCIDR           string
+	serviceCIDR       string
+}
+
+// readLayers finds the first OS layer and the first kubernetes layer of the pinned profiles and
+// reads their merged values.
+func readLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (layers, error) {
+	var out layers
+	var haveOS, haveK8s bool
+	for i, prof := range profiles {
+		if prof == nil {
+			continue
+		}
+		var overrides map[string]string
+		if i < len(c.Spec.Profiles) {
+			overrides = c.Spec.Profiles[i].Values
+		}
+		for _, l := range prof.Spec.Layers {
+			if (l.Type == v1alpha1.LayerOS && haveOS) || (l.Type == v1alpha1.LayerKubernetes && haveK8s) {
+				continue
+			}
+			if l.Type != v1alpha1.LayerOS && l.Type != v1alpha1.LayerKubernetes {
+				continue
+			}
+			values, err := mergedValues(l, overrides[l.Name])
+			if err != nil {
+				return out, fmt.Errorf("profile %s, layer %s: %w", prof.Key(), l.Name, err)
+			}
+			if l.Type == v1alpha1.LayerOS {
+				haveOS = true
+				out.vhdURL = stringAt(values, "image", "vhdURL")
+				out.vhd = stringAt(values, "image", "vhd")
+				out.hyperVGeneration = "V2"
+				if g := stringAt(values, "image", "hyperVGeneration"); strings.EqualFold(g, "V1") {
+					out.hyperVGeneration = "V1"
+				}
+				if out.vhdURL == "" && out.vhd == "" {
+					return out, fmt.Errorf("profile %s, layer %s: the values set neither image.vhd nor image.vhdURL", prof.Key(), l.Name)
+				}
+				continue
+			}
+			haveK8s = true
+			out.kubernetesVersion = "v" + strings.TrimPrefix(l.Version, "v")
+			out.podCIDR = orDefault(stringAt(values, "pack", "podCIDR"), DefaultPodCIDR)
+			out.serviceCIDR = orDefault(stringAt(values, "pack", "serviceClusterIpRange"), DefaultServiceCIDR)
+		}
+	}
+	switch {
+	case !haveOS:
+		return out, errors.New("no pinned profile has an os layer")
+	case !haveK8s:
+		return out, errors.New("no pinned profile has a kubernetes layer")
+	}
+	return out, nil
+}
+
+// mergedValues parses a layer's values and merges the cluster's override over them.
+func mergedValues(l v1alpha1.Layer, override string) (map[string]any, error) {
+	base, err := v1alpha1.ParseValues(l.Values)
+	if err != nil {
+		return nil, err
+	}
+	over, err := v1alpha1.ParseValues(override)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's override: %w", err)
+	}
+	return v1alpha1.MergeValues(base, over), nil
+}
+
+// stringAt returns the string at a path of nested mappings, or "".
+func stringAt(values map[string]any, path ...string) string {
+	var v any = values
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[k]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,170 @@
+package plan
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// The nodes' admin user.
+const (
+	AdminUsername = "strata"
+	sshKeyPath    = "/home/" + AdminUsername + "/.ssh/authorized_keys"
+)
+
+// controlPlanePool returns the cluster's control-plane pool, or nil.
+func (b *builder) controlPlanePool() *v1alpha1.MachinePool {
+	for i := range b.c.Spec.MachinePools {
+		if mp := &b.c.Spec.MachinePools[i]; mp.ControlPlane {
+			return mp
+		}
+	}
+	return nil
+}
+
+// machines adds a NIC and a VM per machine: the control-plane pool first, then the other pools
+// in the spec's order. Control-plane machines join one after the other, after the first one
+// (kubeadm init); workers only wait for the first one.
+func (b *builder) machines() error {
+	cp := b.controlPlanePool()
+	if cp == nil || cp.Count < 1 {
+		return errors.New("no control-plane pool with at least one machine")
+	}
+	pools := []*v1alpha1.MachinePool{cp}
+	for i := range b.c.Spec.MachinePools {
+		if mp := &b.c.Spec.MachinePools[i]; !mp.ControlPlane {
+			pools = append(pools, mp)
+		}
+	}
+	first := keyVirtualMachinePfx + cp.Name + "-0"
+	for _, pool := range pools {
+		prev := ""
+		for i := range pool.Count {
+			role := roleWorker
+			after := first
+			switch {
+			case pool.ControlPlane && i == 0:
+				role, after = roleInit, ""
+			case pool.ControlPlane:
+				role, after = roleControlPlane, prev
+			}
+			vmKey, err := b.machine(pool, i, role, after)
+			if err != nil {
+				return fmt.Errorf("machine pool %s: %w", pool.Name, err)
+			}
+			prev = vmKey
+		}
+	}
+	return nil
+}
+
+// machine adds the NIC and VM of a pool's i-th machine, the VM after the node after (if any),
+// and returns the VM's key.
+func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, after string) (string, error) {
+	sub, rg, loc := b.az.SubscriptionID, b.az.ResourceGroup, new(b.az.Location)
+	np := b.netPlan()
+	name := fmt.Sprintf("%s-%s-%d", b.name(), pool.Name, i)
+	nodeRole, subnetKey, subnet := RoleNodes, keySubnetWorkers, np.wkSubnet
+	if pool.ControlPlane {
+		nodeRole, subnetKey, subnet = RoleControlPlane, keySubnetControl, np.cpSubnet
+	}
+
+	ipConfig := &armnetwork.InterfaceIPConfigurationPropertiesFormat{
+		Subnet:                    &armnetwork.Subnet{ID: new(subnetID(sub, np.rg, np.vnet, subnet))},
+		PrivateIPAllocationMethod: new(armnetwork.IPAllocationMethodDynamic),
+		PrivateIPAddressVersion:   new(armnetwork.IPVersionIPv4),
+		Primary:                   new(true),
+	}
+	nicDeps := []string{subnetKey}
+	if pool.ControlPlane {
+		ipConfig.LoadBalancerBackendAddressPools = []*armnetwork.BackendAddressPool{{ID: new(b.apiServerNames().poolID)}}
+		nicDeps = append(nicDeps, keyAPIServerLB)
+	}
+	nicKey := fmt.Sprintf("%s%s-%d", keyNICPrefix, pool.Name, i)
+	nicID := networkID(sub, rg, "networkInterfaces", name+"-nic")
+	b.add(&Node{Key: nicKey, Kind: KindNetworkInterface, ID: nicID,
+		DependsOn: nicDeps, Managed: true, Role: nodeRole,
+		Spec: armnetwork.Interface{
+			Location: loc, Tags: b.tags(nodeRole),
+			Properties: &armnetwork.InterfacePropertiesFormat{
+				IPConfigurations: []*armnetwork.InterfaceIPConfiguration{{
+					Name:       new("ipconfig1"),
+					Properties: ipConfig,
+				}},
+			},
+		}})
+
+	data, err := b.cloudInit(pool, role)
+	if err != nil {
+		return "", err
+	}
+	var zones []*string
+	if z := poolZones(pool, b.sizeZones(pool.InstanceType)); len(z) > 0 {
+		zones = []*string{new(z[i%len(z)])}
+	}
+	vmKey := fmt.Sprintf("%s%s-%d", keyVirtualMachinePfx, pool.Name, i)
+	b.add(&Node{Key: vmKey, Kind: KindVirtualMachine,
+		ID:        resourceID(sub, rg, "Microsoft.Compute", "virtualMachines", name),
+		DependsOn: deps(nicKey, keyImage, after), Managed: true, Role: nodeRole,
+		Spec: armcompute.VirtualMachine{
+			Location: loc, Tags: b.tags(nodeRole), Zones: zones,
+			Properties: &armcompute.VirtualMachineProperties{
+				HardwareProfile: &armcompute.HardwareProfile{VMSize: new(armcompute.VirtualMachineSizeTypes(pool.InstanceType))},
+				StorageProfile: &armcompute.StorageProfile{
+					ImageReference: &armcompute.ImageReference{ID: new(b.imageID())},
+					OSDisk: &armcompute.OSDisk{
+						Name:         new(name + "_OSDisk"),
+						OSType:       new(armcompute.OperatingSystemTypesLinux),
+						CreateOption: new(armcompute.DiskCreateOptionTypesFromImage),
+						Caching:      new(armcompute.CachingTypesReadWrite),
+						DiskSizeGB:   new(int32(pool.OSDisk.SizeGB)),
+						DeleteOption: new(armcompute.DiskDeleteOptionTypesDelete),
+						ManagedDisk: &armcompute.ManagedDiskParameters{
+							StorageAccountType: new(armcompute.StorageAccountTypes(pool.OSDisk.Type)),
+						},
+					},
+				},
+				OSProfile: &armcompute.OSProfile{
+					ComputerName:  new(name),
+					AdminUsername: new(AdminUsername),
+					CustomData:    new(base64.StdEncoding.EncodeToString([]byte(data))),
+					LinuxConfiguration: &armcompute.LinuxConfiguration{
+						DisablePasswordAuthentication: new(true),
+						SSH: &armcompute.SSHConfiguration{PublicKeys: []*armcompute.SSHPublicKey{{
+							Path:    new(sshKeyPath),
+							KeyData: new(b.az.SSHPublicKey),
+						}}},
+					},
+				},
+				NetworkProfile: &armcompute.NetworkProfile{
+					NetworkInterfaces: []*armcompute.NetworkInterfaceReference{{
+						ID: new(nicID),
+						Properties: &armcompute.NetworkInterfaceReferenceProperties{
+							Primary:      new(true),
+							DeleteOption: new(armcompute.DeleteOptionsDelete),
+						},
+					}},
+				},
+			},
+		}})
+	return vmKey, nil
+}
+
+// poolZones are the zones a pool's machines are spread over, round-robin: the pool's own, or
+// else every zone of its size in the region. An empty zone ("") means no zone.
+func poolZones(pool *v1alpha1.MachinePool, regionZones []string) []string {
+	var out []string
+	for _, z := range pool.Zones {
+		if z != "" {
+			out = append(out, z)
+		}
+	}
+	if len(pool.Zones) > 0 {
+		return out
+	}
+	return regionZones
+}
