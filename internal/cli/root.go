@@ -93,6 +93,7 @@ YAML files, check them offline with 'strata validate', send them to a strata ser
 		newDeleteCommand(o),
 		newValidateCommand(o),
 		newAPIResourcesCommand(o),
+		newLookupCommand(o),
 		newVersionCommand(o),
 	)
 	return root

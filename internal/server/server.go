@@ -107,6 +107,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(APIPath+"/{plural}/{key}", s.api(methodNotAllowed("GET, PUT, DELETE")))
 	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/events", s.api(s.events))
 	mux.HandleFunc(APIPath+"/{plural}/{key}/events", s.api(methodNotAllowed("GET")))
+	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/lookups/{what}", s.api(s.lookup))
+	mux.HandleFunc(APIPath+"/{plural}/{key}/lookups/{what}", s.api(methodNotAllowed("GET")))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})

@@ -1,0 +1,237 @@
+package azure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// blobCopyService makes KindBlobCopy nodes real: the destination blob exists and its copy
+// status is success. It starts a server-side copy (StartCopyFromURL) from SourceURL when the
+// blob is absent (or its last copy failed or was aborted), then polls the blob's properties
+// until the copy succeeds; a pending copy found on a later Apply is waited for, not restarted.
+// The blob service is reached with the account's shared key (from ARM listKeys, kept for the
+// life of the Clients). Node.ID's resource group names the account's group.
+type blobCopyService struct{ c *Clients }
+
+func (c *Clients) blobCopyService() service { return &blobCopyService{c: c} }
+
+func (s *blobCopyService) spec(n *plan.Node) (*plan.BlobCopy, string, error) {
+	var bc *plan.BlobCopy
+	switch v := n.Spec.(type) {
+	case *plan.BlobCopy:
+		bc = v
+	case plan.BlobCopy:
+		bc = &v
+	}
+	if bc == nil || bc.Account == "" || bc.Container == "" || bc.Blob == "" {
+		return nil, "", fmt.Errorf("azure: %s %s: spec is %T, want a complete *plan.BlobCopy", n.Kind, n.Key, n.Spec)
+	}
+	rg := ""
+	segs := strings.Split(strings.Trim(n.ID, "/"), "/")
+	for i := 0; i+1 < len(segs); i++ {
+		if strings.EqualFold(segs[i], "resourceGroups") {
+			rg = segs[i+1]
+		}
+	}
+	if rg == "" {
+		return nil, "", fmt.Errorf("azure: %s %s: ID %q names no resource group", n.Kind, n.Key, n.ID)
+	}
+	return bc, rg, nil
+}
+
+// client returns a blob client of the destination blob, authorized with the account key.
+func (s *blobCopyService) client(ctx context.Context, rg string, bc *plan.BlobCopy) (*blob.Client, error) {
+	c := s.c
+	c.mu.Lock()
+	key, haveKey := c.keys[strings.ToLower(bc.Account)]
+	_, haveEP := c.endpoints[strings.ToLower(bc.Account)]
+	c.mu.Unlock()
+	accounts := c.Storage.NewAccountsClient()
+	if !haveEP {
+		r, err := accounts.GetProperties(ctx, rg, bc.Account, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading storage account %s: %w", bc.Account, err)
+		}
+		c.rememberEndpoint(bc.Account, &r.Account)
+	}
+	if !haveKey {
+		r, err := accounts.ListKeys(ctx, rg, bc.Account, nil)
+		if err != nil {
+			return nil, fmt.Errorf("listing the keys of storage account %s: %w", bc.Account, err)
+		}
+		for _, k := range r.Keys {
+			if k != nil && k.Value != nil {
+				key = *k.Value
+				break
+			}
+		}
+		if key == "" {
+			return nil, fmt.Errorf("storage account %s has no key", bc.Account)
+		}
+		c.mu.Lock()
+		c.keys[strings.ToLower(bc.Account)] = key
+		c.mu.Unlock()
+	}
+	cred, err := blob.NewSharedKeyCredential(bc.Account, key)
+	if err != nil {
+		return nil, fmt.Errorf("storage account %s key: %w", bc.Account, err)
+	}
+	u := c.BlobEndpoint(bc.Account) + url.PathEscape(bc.Container) + "/" + url.PathEscape(bc.Blob)
+	return blob.NewClientWithSharedKeyCredential(u, cred, c.blobOpts)
+}
+
+// forget drops the cached key and endpoint of an account (after the account was made again
+// with new keys).
+func (s *blobCopyService) forget(account string) {
+	s.c.mu.Lock()
+	delete(s.c.keys, strings.ToLower(account))
+	delete(s.c.endpoints, strings.ToLower(account))
+	s.c.mu.Unlock()
+}
+
+// statusOf reads the destination's copy status, refreshing a stale cached account key once.
+func (s *blobCopyService) statusOf(ctx context.Context, rg string, bc *plan.BlobCopy) (*blob.Client, blob.CopyStatusType, bool, error) {
+	for attempt := 0; ; attempt++ {
+		bl, err := s.client(ctx, rg, bc)
+		if err != nil {
+			return nil, "", false, err
+		}
+		st, exists, err := status(ctx, bl)
+		if code, _, _ := ErrorCode(err); code == "AuthenticationFailed" && attempt == 0 {
+			s.c.log.InfoContext(ctx, "refreshing the storage account key", "account", bc.Account)
+			s.forget(bc.Account)
+			continue
+		}
+		return bl, st, exists, err
+	}
+}
+
+// status reads the blob's copy status; "" with exists false when the blob is absent.
+func status(ctx context.Context, bl *blob.Client) (st blob.CopyStatusType, exists bool, err error) {
+	p, err := bl.GetProperties(ctx, nil)
+	if err != nil {
+		if isNotFound(err) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	if p.CopyStatus == nil {
+		// A blob not made by a copy: it is there, treat it as complete.
+		return blob.CopyStatusTypeSuccess, true, nil
+	}
+	return *p.CopyStatus, true, nil
+}
+
+func (s *blobCopyService) apply(ctx context.Context, n *plan.Node, _ ResumeTokens) (Result, error) {
+	bc, rg, err := s.spec(n)
+	if err != nil {
+		return Result{}, err
+	}
+	fail := func(err error) (Result, error) {
+		return Result{}, fmt.Errorf("azure: blob copy %s to %s/%s/%s: %w", n.Key, bc.Account, bc.Container, bc.Blob, err)
+	}
+	bl, st, exists, err := s.statusOf(ctx, rg, bc)
+	if err != nil {
+		return fail(err)
+	}
+	if !n.Managed {
+		if !exists {
+			return Result{}, &AdoptedError{Kind: n.Kind, ID: n.ID}
+		}
+		return Result{}, nil
+	}
+	var res Result
+	switch {
+	case exists && st == blob.CopyStatusTypeSuccess:
+		return res, nil
+	case exists && st == blob.CopyStatusTypePending:
+	default:
+		if bc.SourceURL == "" {
+			return fail(errors.New("no source URL"))
+		}
+		s.c.log.InfoContext(ctx, "starting blob copy", "key", n.Key, "source", bc.SourceURL, "previous", string(st))
+		if _, err := bl.StartCopyFromURL(ctx, bc.SourceURL, nil); err != nil {
+			return fail(err)
+		}
+		res.Wrote = true
+	}
+	if err := s.waitCopy(ctx, bl); err != nil {
+		return res, fmt.Errorf("azure: blob copy %s to %s/%s/%s: %w", n.Key, bc.Account, bc.Container, bc.Blob, err)
+	}
+	return res, nil
+}
+
+// waitCopy polls the blob until its copy ends.
+func (s *blobCopyService) waitCopy(ctx context.Context, bl *blob.Client) error {
+	for {
+		p, err := bl.GetProperties(ctx, nil)
+		if err != nil {
+			return err
+		}
+		st := blob.CopyStatusTypeSuccess
+		if p.CopyStatus != nil {
+			st = *p.CopyStatus
+		}
+		switch st {
+		case blob.CopyStatusTypeSuccess:
+			return nil
+		case blob.CopyStatusTypeFailed, blob.CopyStatusTypeAborted:
+			return fmt.Errorf("copy %s: %s", st, strings.TrimSpace(deref(p.CopyStatusDescription)))
+		}
+		t := time.NewTimer(s.c.poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (s *blobCopyService) delete(ctx context.Context, n *plan.Node, _ ResumeTokens) error {
+	bc, rg, err := s.spec(n)
+	if err != nil {
+		return err
+	}
+	bl, err := s.client(ctx, rg, bc)
+	if err != nil {
+		if isNotFound(err) {
+			return nil // the account is gone, and the blob with it
+		}
+		return fmt.Errorf("azure: deleting blob %s/%s/%s: %w", bc.Account, bc.Container, bc.Blob, err)
+	}
+	if _, err := bl.Delete(ctx, nil); err != nil && !isNotFound(err) {
+		return fmt.Errorf("azure: deleting blob %s/%s/%s: %w", bc.Account, bc.Container, bc.Blob, err)
+	}
+	return nil
+}
+
+func (s *blobCopyService) observe(ctx context.Context, n *plan.Node) (Observation, error) {
+	bc, rg, err := s.spec(n)
+	if err != nil {
+		return Observation{}, err
+	}
+	_, st, exists, err := s.statusOf(ctx, rg, bc)
+	if isNotFound(err) {
+		return Observation{}, nil // the account is gone
+	}
+	if err != nil {
+		return Observation{}, fmt.Errorf("azure: reading blob %s/%s/%s: %w", bc.Account, bc.Container, bc.Blob, err)
+	}
+	return Observation{Exists: exists, UpToDate: exists && st == blob.CopyStatusTypeSuccess}, nil
+}

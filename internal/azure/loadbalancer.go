@@ -1,0 +1,37 @@
+package azure
+
+import (
+	"context"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// loadBalancerService makes KindLoadBalancer nodes real (frontends, pools, probes and rules by name).
+func (c *Clients) loadBalancerService() service {
+	cl := c.Network.NewLoadBalancersClient()
+	return &armService[armnetwork.LoadBalancer, armnetwork.LoadBalancer]{
+		c: c, kind: plan.KindLoadBalancer,
+		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.LoadBalancer, error) {
+			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
+			if r == nil {
+				return nil, err
+			}
+			return &r.LoadBalancer, nil
+		},
+		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.LoadBalancer, resume string) (lro, error) {
+			var b armnetwork.LoadBalancer
+			if body != nil {
+				b = *body
+			}
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+				&armnetwork.LoadBalancersClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
+		},
+		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
+			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
+				&armnetwork.LoadBalancersClientBeginDeleteOptions{ResumeToken: resume}))
+		},
+	}
+}

@@ -1,0 +1,308 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+)
+
+// Location is an Azure region of the subscription.
+type Location struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"displayName"`
+	Zones       []string `json:"zones,omitempty"`
+}
+
+// VMSize is a virtual machine size offered in a location.
+type VMSize struct {
+	Name     string   `json:"name"`
+	VCPUs    int      `json:"vCPUs"`
+	MemoryGB float64  `json:"memoryGB"`
+	Zones    []string `json:"zones,omitempty"`
+}
+
+// VNet is a virtual network with its subnets.
+type VNet struct {
+	Name          string   `json:"name"`
+	ID            string   `json:"id"`
+	Location      string   `json:"location"`
+	AddressSpaces []string `json:"addressSpaces"`
+	Subnets       []Subnet `json:"subnets"`
+}
+
+// Subnet is a subnet of a VNet; NSG is the ID of its network security group, if any.
+type Subnet struct {
+	Name string `json:"name"`
+	CIDR string `json:"cidr"`
+	NSG  string `json:"nsg,omitempty"`
+}
+
+// StorageAccount is a storage account of a resource group.
+type StorageAccount struct {
+	Name         string `json:"name"`
+	ID           string `json:"id"`
+	Location     string `json:"location"`
+	BlobEndpoint string `json:"blobEndpoint,omitempty"`
+}
+
+// locationsAPIVersion is the Microsoft.Resources subscriptions API version of Locations
+// (armresources/v4 has no subscriptions client, so the call is made on the ARM pipeline).
+const locationsAPIVersion = "2022-12-01"
+
+// Locations lists the subscription's regions with their availability zones.
+func (c *Clients) Locations(ctx context.Context) ([]Location, error) {
+	cl, err := arm.NewClient("strata/azure", "v1.0.0", c.cred, c.armOpts)
+	if err != nil {
+		return nil, fmt.Errorf("azure: locations client: %w", err)
+	}
+	u := runtime.JoinPaths(cl.Endpoint(), "subscriptions", c.sub, "locations")
+	var out []Location
+	for u != "" {
+		req, err := runtime.NewRequest(ctx, http.MethodGet, u)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing locations: %w", err)
+		}
+		if !strings.Contains(u, "api-version=") {
+			q := req.Raw().URL.Query()
+			q.Set("api-version", locationsAPIVersion)
+			req.Raw().URL.RawQuery = q.Encode()
+		}
+		resp, err := cl.Pipeline().Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing locations: %w", err)
+		}
+		if !runtime.HasStatusCode(resp, http.StatusOK) {
+			return nil, fmt.Errorf("azure: listing locations: %w", runtime.NewResponseError(resp))
+		}
+		var page struct {
+			Value []struct {
+				Name                     string `json:"name"`
+				DisplayName              string `json:"displayName"`
+				AvailabilityZoneMappings []struct {
+					LogicalZone string `json:"logicalZone"`
+				} `json:"availabilityZoneMappings"`
+			} `json:"value"`
+			NextLink string `json:"nextLink"`
+		}
+		if err := runtime.UnmarshalAsJSON(resp, &page); err != nil {
+			return nil, fmt.Errorf("azure: listing locations: %w", err)
+		}
+		for _, v := range page.Value {
+			l := Location{Name: v.Name, DisplayName: v.DisplayName}
+			for _, z := range v.AvailabilityZoneMappings {
+				l.Zones = append(l.Zones, z.LogicalZone)
+			}
+			sort.Strings(l.Zones)
+			out = append(out, l)
+		}
+		u = page.NextLink
+	}
+	return out, nil
+}
+
+// VMSizes lists the virtual machine sizes offered in a location (from the resource SKU list),
+// with the zones the subscription may use for each.
+func (c *Clients) VMSizes(ctx context.Context, location string) ([]VMSize, error) {
+	pager := c.Compute.NewResourceSKUsClient().NewListPager(&armcompute.ResourceSKUsClientListOptions{
+		Filter: toPtr("location eq '" + location + "'"),
+	})
+	var out []VMSize
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing the VM sizes of %s: %w", location, err)
+		}
+		for _, sku := range page.Value {
+			if sku == nil || sku.Name == nil || sku.ResourceType == nil || !strings.EqualFold(*sku.ResourceType, "virtualMachines") {
+				continue
+			}
+			if !offeredIn(sku, location) {
+				continue
+			}
+			out = append(out, vmSize(sku, location))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func offeredIn(sku *armcompute.ResourceSKU, location string) bool {
+	for _, l := range sku.Locations {
+		if l != nil && sameValue("location", *l, location) {
+			return true
+		}
+	}
+	for _, li := range sku.LocationInfo {
+		if li != nil && li.Location != nil && sameValue("location", *li.Location, location) {
+			return true
+		}
+	}
+	return false
+}
+
+func vmSize(sku *armcompute.ResourceSKU, location string) VMSize {
+	s := VMSize{Name: *sku.Name}
+	for _, cap := range sku.Capabilities {
+		if cap == nil || cap.Name == nil || cap.Value == nil {
+			continue
+		}
+		switch *cap.Name {
+		case "vCPUs":
+			s.VCPUs, _ = strconv.Atoi(*cap.Value)
+		case "MemoryGB":
+			s.MemoryGB, _ = strconv.ParseFloat(*cap.Value, 64)
+		}
+	}
+	restricted := map[string]bool{}
+	for _, r := range sku.Restrictions {
+		if r == nil || r.Type == nil || *r.Type != armcompute.ResourceSKURestrictionsTypeZone || r.RestrictionInfo == nil {
+			continue
+		}
+		for _, z := range r.RestrictionInfo.Zones {
+			if z != nil {
+				restricted[*z] = true
+			}
+		}
+	}
+	for _, li := range sku.LocationInfo {
+		if li == nil || li.Location == nil || !sameValue("location", *li.Location, location) {
+			continue
+		}
+		for _, z := range li.Zones {
+			if z != nil && !restricted[*z] && !slices.Contains(s.Zones, *z) {
+				s.Zones = append(s.Zones, *z)
+			}
+		}
+	}
+	sort.Strings(s.Zones)
+	return s
+}
+
+// ZonesBySize maps each VM size of a location to the zones it is offered in, for
+// plan.Environment.Zones.
+func (c *Clients) ZonesBySize(ctx context.Context, location string) (map[string][]string, error) {
+	sizes, err := c.VMSizes(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string][]string, len(sizes))
+	for _, s := range sizes {
+		m[s.Name] = s.Zones
+	}
+	return m, nil
+}
+
+// ResourceGroups lists the names of the subscription's resource groups.
+func (c *Clients) ResourceGroups(ctx context.Context) ([]string, error) {
+	pager := c.Resources.NewResourceGroupsClient().NewListPager(nil)
+	var out []string
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing resource groups: %w", err)
+		}
+		for _, g := range page.Value {
+			if g != nil && g.Name != nil {
+				out = append(out, *g.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// VirtualNetworks lists the virtual networks of a resource group with their subnets.
+func (c *Clients) VirtualNetworks(ctx context.Context, rg string) ([]VNet, error) {
+	pager := c.Network.NewVirtualNetworksClient().NewListPager(rg, nil)
+	var out []VNet
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing the virtual networks of %s: %w", rg, err)
+		}
+		for _, v := range page.Value {
+			if v == nil {
+				continue
+			}
+			n := VNet{Name: deref(v.Name), ID: deref(v.ID), Location: deref(v.Location)}
+			if p := v.Properties; p != nil {
+				if p.AddressSpace != nil {
+					for _, a := range p.AddressSpace.AddressPrefixes {
+						if a != nil {
+							n.AddressSpaces = append(n.AddressSpaces, *a)
+						}
+					}
+				}
+				for _, s := range p.Subnets {
+					if s == nil {
+						continue
+					}
+					sn := Subnet{Name: deref(s.Name)}
+					if sp := s.Properties; sp != nil {
+						sn.CIDR = deref(sp.AddressPrefix)
+						if sn.CIDR == "" && len(sp.AddressPrefixes) > 0 {
+							sn.CIDR = deref(sp.AddressPrefixes[0])
+						}
+						if sp.NetworkSecurityGroup != nil {
+							sn.NSG = deref(sp.NetworkSecurityGroup.ID)
+						}
+					}
+					n.Subnets = append(n.Subnets, sn)
+				}
+			}
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// StorageAccounts lists the storage accounts of a resource group.
+func (c *Clients) StorageAccounts(ctx context.Context, rg string) ([]StorageAccount, error) {
+	pager := c.Storage.NewAccountsClient().NewListByResourceGroupPager(rg, nil)
+	var out []StorageAccount
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing the storage accounts of %s: %w", rg, err)
+		}
+		for _, a := range page.Value {
+			if a == nil {
+				continue
+			}
+			sa := StorageAccount{Name: deref(a.Name), ID: deref(a.ID), Location: deref(a.Location)}
+			if a.Properties != nil && a.Properties.PrimaryEndpoints != nil {
+				sa.BlobEndpoint = deref(a.Properties.PrimaryEndpoints.Blob)
+				c.rememberEndpoint(sa.Name, a)
+			}
+			out = append(out, sa)
+		}
+	}
+	return out, nil
+}
+
+// Containers lists the blob containers of a storage account (through ARM).
+func (c *Clients) Containers(ctx context.Context, rg, account string) ([]string, error) {
+	pager := c.Storage.NewBlobContainersClient().NewListPager(rg, account, nil)
+	var out []string
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing the containers of %s/%s: %w", rg, account, err)
+		}
+		for _, ct := range page.Value {
+			if ct != nil && ct.Name != nil {
+				out = append(out, *ct.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+func toPtr[T any](v T) *T { return &v }

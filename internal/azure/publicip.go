@@ -1,0 +1,37 @@
+package azure
+
+import (
+	"context"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// publicIPService makes KindPublicIPAddress nodes real (the address Azure assigns is server-filled and ignored).
+func (c *Clients) publicIPService() service {
+	cl := c.Network.NewPublicIPAddressesClient()
+	return &armService[armnetwork.PublicIPAddress, armnetwork.PublicIPAddress]{
+		c: c, kind: plan.KindPublicIPAddress,
+		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.PublicIPAddress, error) {
+			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
+			if r == nil {
+				return nil, err
+			}
+			return &r.PublicIPAddress, nil
+		},
+		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.PublicIPAddress, resume string) (lro, error) {
+			var b armnetwork.PublicIPAddress
+			if body != nil {
+				b = *body
+			}
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+				&armnetwork.PublicIPAddressesClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
+		},
+		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
+			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
+				&armnetwork.PublicIPAddressesClientBeginDeleteOptions{ResumeToken: resume}))
+		},
+	}
+}

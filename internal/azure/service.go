@@ -1,0 +1,600 @@
+package azure
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// service makes the nodes of one kind real.
+type service interface {
+	apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error)
+	delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error
+	observe(ctx context.Context, n *plan.Node) (Observation, error)
+}
+
+// dispatcher is the Applier of a Clients: one service per plan.Kind.
+type dispatcher struct {
+	c        *Clients
+	services map[plan.Kind]service
+}
+
+// Applier returns the Applier that makes plan nodes real with these clients.
+func (c *Clients) Applier() Applier {
+	return &dispatcher{c: c, services: map[plan.Kind]service{
+		plan.KindResourceGroup:        c.resourceGroupService(),
+		plan.KindVirtualNetwork:       c.vnetService(),
+		plan.KindSubnet:               c.subnetService(),
+		plan.KindNetworkSecurityGroup: c.nsgService(),
+		plan.KindPublicIPAddress:      c.publicIPService(),
+		plan.KindNatGateway:           c.natGatewayService(),
+		plan.KindLoadBalancer:         c.loadBalancerService(),
+		plan.KindNetworkInterface:     c.nicService(),
+		plan.KindStorageAccount:       c.storageAccountService(),
+		plan.KindBlobContainer:        c.containerService(),
+		plan.KindBlobCopy:             c.blobCopyService(),
+		plan.KindImage:                c.imageService(),
+		plan.KindVirtualMachine:       c.vmService(),
+	}}
+}
+
+func (d *dispatcher) service(n *plan.Node) (service, error) {
+	if n == nil {
+		return nil, errors.New("azure: nil node")
+	}
+	s, ok := d.services[n.Kind]
+	if !ok {
+		return nil, fmt.Errorf("azure: node %s: unknown kind %q", n.Key, n.Kind)
+	}
+	return s, nil
+}
+
+// Apply implements Applier.
+func (d *dispatcher) Apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error) {
+	s, err := d.service(n)
+	if err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	r, err := s.apply(ctx, n, tokens)
+	d.c.log.LogAttrs(ctx, slog.LevelDebug, "apply", slog.String("key", n.Key), slog.String("kind", string(n.Kind)),
+		slog.Bool("wrote", r.Wrote), slog.Duration("took", time.Since(start)), slog.Any("error", err))
+	return r, err
+}
+
+// Delete implements Applier.
+func (d *dispatcher) Delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error {
+	s, err := d.service(n)
+	if err != nil {
+		return err
+	}
+	if !n.Managed || n.Kind == plan.KindResourceGroup {
+		return fmt.Errorf("azure: %s %s is adopted: strata never deletes it", n.Kind, n.ID)
+	}
+	err = s.delete(ctx, n, tokens)
+	d.c.log.LogAttrs(ctx, slog.LevelDebug, "delete", slog.String("key", n.Key), slog.String("kind", string(n.Kind)), slog.Any("error", err))
+	return err
+}
+
+// Observe implements Applier.
+func (d *dispatcher) Observe(ctx context.Context, n *plan.Node) (Observation, error) {
+	s, err := d.service(n)
+	if err != nil {
+		return Observation{}, err
+	}
+	return s.observe(ctx, n)
+}
+
+// lro is a started or resumed long-running operation of any SDK poller type.
+type lro interface {
+	token() (string, error)
+	wait(ctx context.Context, freq time.Duration) error
+}
+
+type pollerLRO[R any] struct{ p *runtime.Poller[R] }
+
+func (p pollerLRO[R]) token() (string, error) {
+	if p.p.Done() {
+		return "", nil
+	}
+	return p.p.ResumeToken()
+}
+
+func (p pollerLRO[R]) wait(ctx context.Context, freq time.Duration) error {
+	_, err := p.p.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: freq})
+	return err
+}
+
+// asLRO adapts a Begin… call's result.
+func asLRO[R any](p *runtime.Poller[R], err error) (lro, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pollerLRO[R]{p}, nil
+}
+
+// errNoResume answers a resume token given to a synchronous operation: the token is dropped
+// and the operation runs afresh.
+var errNoResume = errors.New("synchronous operation: nothing to resume")
+
+// doneLRO is a synchronous write that already completed.
+type doneLRO struct{}
+
+func (doneLRO) token() (string, error)                    { return "", nil }
+func (doneLRO) wait(context.Context, time.Duration) error { return nil }
+
+// armService is the generic service of an ARM resource whose desired model is D and live
+// model L (the same type but for storage accounts).
+type armService[D, L any] struct {
+	c    *Clients
+	kind plan.Kind
+	// get returns the live resource, or nil when it does not exist.
+	get func(ctx context.Context, id *arm.ResourceID) (*L, error)
+	// put creates or updates; resume, when not empty, resumes the saved operation instead.
+	put func(ctx context.Context, id *arm.ResourceID, body *D, resume string) (lro, error)
+	// del deletes; resume as for put.
+	del func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error)
+	// body computes what to send from desired and the live resource (nil when absent);
+	// nil means desired as it is.
+	body func(desired *D, live *L) *D
+	// tags, when set, repairs a resource whose only drift is its tags (a VM PATCH rather than
+	// a PUT).
+	tags func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, resume string) (lro, error)
+	// running reports a VM's power state.
+	running func(ctx context.Context, id *arm.ResourceID) (bool, error)
+	// adoptedOnly: the kind is never written (resource groups), whatever Node.Managed says.
+	adoptedOnly bool
+}
+
+func (s *armService[D, L]) parse(n *plan.Node) (*arm.ResourceID, error) {
+	id, err := arm.ParseResourceID(n.ID)
+	if err != nil {
+		return nil, fmt.Errorf("azure: %s %s: bad resource ID %q: %w", n.Kind, n.Key, n.ID, err)
+	}
+	return id, nil
+}
+
+func (s *armService[D, L]) desired(n *plan.Node) (*D, error) {
+	switch v := n.Spec.(type) {
+	case *D:
+		if v != nil {
+			return v, nil
+		}
+	case D:
+		return &v, nil
+	}
+	var zero D
+	return nil, fmt.Errorf("azure: %s %s: spec is %T, want %T", n.Kind, n.Key, n.Spec, &zero)
+}
+
+// run waits for an operation, keeping its resume token saved meanwhile.
+func (c *Clients) run(ctx context.Context, n *plan.Node, tokens ResumeTokens, op lro) error {
+	tok, err := op.token()
+	if err != nil {
+		return fmt.Errorf("azure: %s %s: resume token: %w", n.Kind, n.ID, err)
+	}
+	if tok != "" && tokens != nil {
+		if err := tokens.SaveToken(ctx, n.Key, tok); err != nil {
+			return fmt.Errorf("azure: %s %s: saving the resume token: %w", n.Kind, n.ID, err)
+		}
+	}
+	if err := op.wait(ctx, c.poll); err != nil {
+		if ctx.Err() == nil && tokens != nil {
+			// The operation is over (failed): a later attempt starts afresh.
+			_ = tokens.SaveToken(context.WithoutCancel(ctx), n.Key, "")
+		}
+		return err
+	}
+	if tokens != nil {
+		if err := tokens.SaveToken(ctx, n.Key, ""); err != nil {
+			return fmt.Errorf("azure: %s %s: clearing the resume token: %w", n.Kind, n.ID, err)
+		}
+	}
+	return nil
+}
+
+// savedToken returns the node's saved token, if any.
+func savedToken(tokens ResumeTokens, n *plan.Node) string {
+	if tokens == nil {
+		return ""
+	}
+	return tokens.Token(n.Key)
+}
+
+func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error) {
+	id, err := s.parse(n)
+	if err != nil {
+		return Result{}, err
+	}
+	if !n.Managed || s.adoptedOnly {
+		return Result{}, s.verify(ctx, n, id)
+	}
+	if tok := savedToken(tokens, n); tok != "" {
+		op, err := s.put(ctx, id, nil, tok)
+		if err == nil {
+			s.c.log.InfoContext(ctx, "resuming operation", "key", n.Key, "kind", n.Kind)
+			if err := s.c.run(ctx, n, tokens, op); err != nil {
+				return Result{Wrote: true}, fmt.Errorf("azure: %s %s: resumed operation: %w", n.Kind, n.ID, err)
+			}
+			return Result{Wrote: true}, nil
+		}
+		// A token that does not resume this operation (e.g. a delete's) is dropped.
+		s.c.log.WarnContext(ctx, "dropping an unusable resume token", "key", n.Key, "error", err)
+		if err := tokens.SaveToken(ctx, n.Key, ""); err != nil {
+			return Result{}, fmt.Errorf("azure: %s %s: clearing the resume token: %w", n.Kind, n.ID, err)
+		}
+	}
+	desired, err := s.desired(n)
+	if err != nil {
+		return Result{}, err
+	}
+	live, err := s.get(ctx, id)
+	if err != nil {
+		return Result{}, fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
+	}
+	var op lro
+	if live != nil {
+		diff := drift(desired, live)
+		if len(diff) == 0 {
+			return Result{}, nil
+		}
+		s.c.log.InfoContext(ctx, "repairing drift", "key", n.Key, "kind", n.Kind, "fields", diff)
+		if s.tags != nil && len(diff) == 1 && diff[0] == "tags" {
+			op, err = s.tags(ctx, id, tagsOf(desired), "")
+		}
+	} else {
+		s.c.log.InfoContext(ctx, "creating", "key", n.Key, "kind", n.Kind)
+	}
+	if op == nil && err == nil {
+		body := desired
+		if s.body != nil {
+			body = s.body(desired, live)
+		}
+		op, err = s.put(ctx, id, body, "")
+	}
+	if err != nil {
+		return Result{Wrote: true}, fmt.Errorf("azure: writing %s %s: %w", n.Kind, n.ID, err)
+	}
+	if err := s.c.run(ctx, n, tokens, op); err != nil {
+		return Result{Wrote: true}, fmt.Errorf("azure: writing %s %s: %w", n.Kind, n.ID, err)
+	}
+	return Result{Wrote: true}, nil
+}
+
+func (s *armService[D, L]) verify(ctx context.Context, n *plan.Node, id *arm.ResourceID) error {
+	live, err := s.get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("azure: reading adopted %s %s: %w", n.Kind, n.ID, err)
+	}
+	return checkAdopted(n, live)
+}
+
+// checkAdopted checks that an adopted resource exists and holds what n.Expect says.
+func checkAdopted[L any](n *plan.Node, live *L) error {
+	if live == nil {
+		return &AdoptedError{Kind: n.Kind, ID: n.ID}
+	}
+	m := toMap(live)
+	keys := make([]string, 0, len(n.Expect))
+	for k := range n.Expect {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, field := range keys {
+		want := n.Expect[field]
+		got, _ := lookupField(m, field)
+		if !sameValue(field, want, got) {
+			return &AdoptedError{Kind: n.Kind, ID: n.ID, Field: field, Want: want, Got: got}
+		}
+	}
+	return nil
+}
+
+func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error {
+	id, err := s.parse(n)
+	if err != nil {
+		return err
+	}
+	if tok := savedToken(tokens, n); tok != "" {
+		op, err := s.del(ctx, id, tok)
+		if err == nil {
+			if err := s.c.run(ctx, n, tokens, op); err != nil && !isNotFound(err) {
+				return fmt.Errorf("azure: deleting %s %s (resumed): %w", n.Kind, n.ID, err)
+			}
+			return nil
+		}
+		s.c.log.WarnContext(ctx, "dropping an unusable resume token", "key", n.Key, "error", err)
+		if err := tokens.SaveToken(ctx, n.Key, ""); err != nil {
+			return fmt.Errorf("azure: %s %s: clearing the resume token: %w", n.Kind, n.ID, err)
+		}
+	}
+	live, err := s.get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
+	}
+	if live == nil {
+		return nil
+	}
+	s.c.log.InfoContext(ctx, "deleting", "key", n.Key, "kind", n.Kind)
+	op, err := s.del(ctx, id, "")
+	if err == nil {
+		err = s.c.run(ctx, n, tokens, op)
+	}
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("azure: deleting %s %s: %w", n.Kind, n.ID, err)
+	}
+	return nil
+}
+
+func (s *armService[D, L]) observe(ctx context.Context, n *plan.Node) (Observation, error) {
+	id, err := s.parse(n)
+	if err != nil {
+		return Observation{}, err
+	}
+	live, err := s.get(ctx, id)
+	if err != nil {
+		return Observation{}, fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
+	}
+	if live == nil {
+		return Observation{}, nil
+	}
+	o := Observation{Exists: true}
+	if n.Managed && !s.adoptedOnly {
+		if d, err := s.desired(n); err == nil {
+			o.UpToDate = len(drift(d, live)) == 0
+		}
+	} else {
+		o.UpToDate = checkAdopted(n, live) == nil
+	}
+	if s.running != nil {
+		if o.Running, err = s.running(ctx, id); err != nil {
+			return o, fmt.Errorf("azure: reading the instance view of %s %s: %w", n.Kind, n.ID, err)
+		}
+	}
+	return o, nil
+}
+
+// getOrNil turns a 404 into (nil, nil).
+func getOrNil[T any](v T, err error) (*T, error) {
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &v, nil
+}
+
+// toMap is the JSON form of an SDK model.
+func toMap(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// tagsOf returns the tags of an SDK model.
+func tagsOf(v any) map[string]*string {
+	m := toMap(v)
+	tags := map[string]*string{}
+	if t, ok := m["tags"].(map[string]any); ok {
+		for k, v := range t {
+			s, _ := v.(string)
+			tags[k] = &s
+		}
+	}
+	return tags
+}
+
+// neverReturned are the fields Azure accepts but never returns: their absence is no drift.
+var neverReturned = map[string]bool{
+	"customData": true, "adminPassword": true, "userData": true, "etag": true,
+	"provisioningState": true, "protectedSettings": true,
+}
+
+// drift returns the top-level fields (of the JSON form, "tags" or "properties.x...") where
+// live differs from desired. Only what desired sets is compared, so read-only and
+// server-filled fields never count; tags must match exactly; strings compare
+// case-insensitively (Azure's names, enums and IDs are) but tag values.
+func drift(desired, live any) []string {
+	d, l := toMap(desired), toMap(live)
+	var out []string
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if neverReturned[k] || k == "id" || k == "name" || k == "type" {
+			continue
+		}
+		if k == "tags" {
+			if !sameTags(d[k], l[k]) {
+				out = append(out, "tags")
+			}
+			continue
+		}
+		if k == "properties" {
+			dp, _ := d[k].(map[string]any)
+			lp, _ := l[k].(map[string]any)
+			pk := make([]string, 0, len(dp))
+			for p := range dp {
+				pk = append(pk, p)
+			}
+			sort.Strings(pk)
+			for _, p := range pk {
+				if !neverReturned[p] && !covers(p, dp[p], lp[p]) {
+					out = append(out, "properties."+p)
+				}
+			}
+			continue
+		}
+		if !covers(k, d[k], l[k]) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func sameTags(d, l any) bool {
+	dm, _ := d.(map[string]any)
+	lm, _ := l.(map[string]any)
+	if len(dm) != len(lm) {
+		return false
+	}
+	for k, v := range dm {
+		lv, ok := lm[k]
+		if !ok {
+			// Tag names are case-insensitive.
+			for lk, x := range lm {
+				if strings.EqualFold(lk, k) {
+					lv, ok = x, true
+				}
+			}
+		}
+		if !ok || lv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// covers reports whether live holds everything desired sets.
+func covers(key string, desired, live any) bool {
+	switch d := desired.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		if len(d) == 0 {
+			return true
+		}
+		l, ok := live.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range d {
+			if neverReturned[k] {
+				continue
+			}
+			if k == "tags" {
+				if !sameTags(v, l[k]) {
+					return false
+				}
+				continue
+			}
+			if !covers(k, v, lookupFold(l, k)) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, _ := live.([]any)
+		if len(d) != len(l) {
+			return false
+		}
+		for i, dv := range d {
+			lv := l[i]
+			if name := nameOf(dv); name != "" {
+				lv = nil
+				for _, x := range l {
+					if strings.EqualFold(nameOf(x), name) {
+						lv = x
+					}
+				}
+			}
+			if !covers(key, dv, lv) {
+				return false
+			}
+		}
+		return true
+	case string:
+		l, ok := live.(string)
+		return ok && sameValue(key, d, l)
+	default:
+		return desired == live
+	}
+}
+
+func nameOf(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		s, _ := m["name"].(string)
+		return s
+	}
+	return ""
+}
+
+func lookupFold(m map[string]any, k string) any {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	for mk, v := range m {
+		if strings.EqualFold(mk, k) {
+			return v
+		}
+	}
+	return nil
+}
+
+// sameValue compares two strings as Azure does: case-insensitively, locations without spaces.
+func sameValue(key, want, got string) bool {
+	if strings.EqualFold(key, "location") {
+		norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+		return norm(want) == norm(got)
+	}
+	return strings.EqualFold(want, got)
+}
+
+// lookupField finds an Expect field in a resource's JSON form: a top-level key, a key of
+// properties, or a dotted path ("addressSpace.addressPrefixes"); lists are joined with ",".
+func lookupField(m map[string]any, field string) (string, bool) {
+	try := func(root map[string]any) (any, bool) {
+		var cur any = root
+		for part := range strings.SplitSeq(field, ".") {
+			mm, ok := cur.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if cur = lookupFold(mm, part); cur == nil {
+				return nil, false
+			}
+		}
+		return cur, true
+	}
+	v, ok := try(m)
+	if !ok {
+		if p, isMap := m["properties"].(map[string]any); isMap {
+			v, ok = try(p)
+		}
+	}
+	if !ok {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, fmt.Sprint(e))
+		}
+		return strings.Join(parts, ","), true
+	default:
+		b, _ := json.Marshal(x)
+		return string(b), true
+	}
+}

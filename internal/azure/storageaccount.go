@@ -1,0 +1,49 @@
+package azure
+
+import (
+	"context"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// storageAccountService makes KindStorageAccount nodes real. Creation is Azure's 202 +
+// Location operation, followed by the SDK's poller (resumable); a name taken elsewhere
+// surfaces as Azure's error (409 StorageAccountAlreadyTaken). Tag drift is repaired with a
+// PATCH; other drift with the create PUT, which updates an existing account. Deletion is
+// synchronous.
+func (c *Clients) storageAccountService() service {
+	cl := c.Storage.NewAccountsClient()
+	return &armService[armstorage.AccountCreateParameters, armstorage.Account]{
+		c: c, kind: plan.KindStorageAccount,
+		get: func(ctx context.Context, id *arm.ResourceID) (*armstorage.Account, error) {
+			r, err := getOrNil(cl.GetProperties(ctx, id.ResourceGroupName, id.Name, nil))
+			if r == nil {
+				return nil, err
+			}
+			c.rememberEndpoint(id.Name, &r.Account)
+			return &r.Account, nil
+		},
+		put: func(ctx context.Context, id *arm.ResourceID, body *armstorage.AccountCreateParameters, resume string) (lro, error) {
+			var b armstorage.AccountCreateParameters
+			if body != nil {
+				b = *body
+			}
+			return asLRO(cl.BeginCreate(ctx, id.ResourceGroupName, id.Name, b,
+				&armstorage.AccountsClientBeginCreateOptions{ResumeToken: resume}))
+		},
+		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, _ string) (lro, error) {
+			_, err := cl.Update(ctx, id.ResourceGroupName, id.Name, armstorage.AccountUpdateParameters{Tags: tags}, nil)
+			return doneLRO{}, err
+		},
+		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
+			if resume != "" {
+				return nil, errNoResume
+			}
+			_, err := cl.Delete(ctx, id.ResourceGroupName, id.Name, nil)
+			return doneLRO{}, err
+		},
+	}
+}

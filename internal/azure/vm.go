@@ -1,0 +1,60 @@
+package azure
+
+import (
+	"context"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+
+	"github.com/strata-dev/strata/internal/plan"
+)
+
+// vmService makes KindVirtualMachine nodes real. Only what the plan sets is compared, so
+// read-only fields (instance view, disk names Azure picks, provisioning state) never cause a
+// PUT, and customData/adminPassword, which GET never returns, are not drift. Drift of the tags
+// alone is repaired with a PATCH (BeginUpdate), never a full PUT.
+func (c *Clients) vmService() service {
+	cl := c.Compute.NewVirtualMachinesClient()
+	return &armService[armcompute.VirtualMachine, armcompute.VirtualMachine]{
+		c: c, kind: plan.KindVirtualMachine,
+		get: func(ctx context.Context, id *arm.ResourceID) (*armcompute.VirtualMachine, error) {
+			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
+			if r == nil {
+				return nil, err
+			}
+			return &r.VirtualMachine, nil
+		},
+		put: func(ctx context.Context, id *arm.ResourceID, body *armcompute.VirtualMachine, resume string) (lro, error) {
+			var b armcompute.VirtualMachine
+			if body != nil {
+				b = *body
+			}
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+				&armcompute.VirtualMachinesClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
+		},
+		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, resume string) (lro, error) {
+			return asLRO(cl.BeginUpdate(ctx, id.ResourceGroupName, id.Name, armcompute.VirtualMachineUpdate{Tags: tags},
+				&armcompute.VirtualMachinesClientBeginUpdateOptions{ResumeToken: resume}))
+		},
+		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
+			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
+				&armcompute.VirtualMachinesClientBeginDeleteOptions{ResumeToken: resume}))
+		},
+		running: func(ctx context.Context, id *arm.ResourceID) (bool, error) {
+			r, err := cl.InstanceView(ctx, id.ResourceGroupName, id.Name, nil)
+			if err != nil {
+				if isNotFound(err) {
+					return false, nil
+				}
+				return false, err
+			}
+			for _, s := range r.Statuses {
+				if s != nil && s.Code != nil && strings.EqualFold(*s.Code, "PowerState/running") {
+					return true, nil
+				}
+			}
+			return false, nil
+		},
+	}
+}

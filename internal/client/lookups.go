@@ -1,0 +1,69 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The lookups the server answers under /cloudaccounts/{name}/lookups/{what}: what exists in
+// an Azure subscription, seen through a cloud account's service principal.
+const (
+	LookupLocations       = "locations"       // the subscription's regions
+	LookupVMSizes         = "vmsizes"         // the VM sizes of a location
+	LookupResourceGroups  = "resourcegroups"  // the subscription's resource groups
+	LookupVirtualNetworks = "virtualnetworks" // the virtual networks of a resource group
+	LookupStorageAccounts = "storageaccounts" // the storage accounts of a resource group
+	LookupContainers      = "containers"      // the blob containers of a storage account
+)
+
+// Lookups lists every lookup, in the order the CLI documents them.
+var Lookups = []string{LookupLocations, LookupVMSizes, LookupResourceGroups, LookupVirtualNetworks, LookupStorageAccounts, LookupContainers}
+
+// LookupOptions are the parameters of a lookup. SubscriptionID is always required; the
+// others only where the lookup needs them.
+type LookupOptions struct {
+	SubscriptionID string
+	// Location is required by vmsizes.
+	Location string
+	// ResourceGroup is required by virtualnetworks, storageaccounts and containers.
+	ResourceGroup string
+	// StorageAccount is required by containers.
+	StorageAccount string
+}
+
+// Lookup asks the server what exists in Azure for a cloud account: what is one of Lookups.
+// The items come back as the server sent them, one JSON object each. An Azure error comes
+// back as an *APIError with code 502 whose message starts with the Azure error code.
+func (c *Client) Lookup(ctx context.Context, account, what string, opts LookupOptions) ([]json.RawMessage, error) {
+	if account == "" || strings.ContainsAny(account, "/?#") {
+		return nil, fmt.Errorf("lookup %s: invalid cloud account name %q", what, account)
+	}
+	if what == "" || strings.ContainsAny(what, "/?#") {
+		return nil, fmt.Errorf("lookup: invalid lookup %q", what)
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{
+		"subscriptionID": opts.SubscriptionID,
+		"location":       opts.Location,
+		"resourceGroup":  opts.ResourceGroup,
+		"storageAccount": opts.StorageAccount,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var body struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, "/cloudaccounts/"+account+"/lookups/"+what, q, nil, &body); err != nil {
+		return nil, fmt.Errorf("lookup %s of cloud account %q: %w", what, account, err)
+	}
+	if body.Items == nil {
+		body.Items = []json.RawMessage{}
+	}
+	return body.Items, nil
+}
