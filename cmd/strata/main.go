@@ -16,6 +16,7 @@ func main() {
 	root := cli.NewRoot(cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	root.AddCommand(newServerCommand())
 	root.AddCommand(newEmulatorCommand())
+	root.AddCommand(newQuickstartCommand())
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	os.Exit(code)

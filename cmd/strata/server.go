@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store"
@@ -34,6 +35,7 @@ type serverOptions struct {
 	datastore         string
 	encryptionKeyFile string
 	logFormat         string
+	controllers       bool
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -79,6 +81,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.StringVar(&o.datastore, "datastore", "", "empty for SQLite in <data-dir>/strata.db, or a postgres:// URL")
 	f.StringVar(&o.encryptionKeyFile, "encryption-key-file", "", "file of the base64 key that encrypts secrets at rest (default <data-dir>/encryption.key, created with mode 0600); env "+encryptionKeyEnv+" wins")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&o.controllers, "controllers", true, "run the cluster reconciler, which provisions and deletes clusters in Azure (--controllers=false serves the API only)")
 	return cmd
 }
 
@@ -129,11 +132,34 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	srv := server.New(server.Config{Store: st, Logger: logger})
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
-	if err := srv.Serve(ctx, ln); err != nil {
+	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Logger: logger.With("component", "controller")})
+	err = srv.Serve(ctx, ln)
+	stopControllers()
+	if err != nil {
 		return err
 	}
 	logger.Info("server stopped")
 	return nil
+}
+
+// startControllers runs the cluster reconciler until ctx ends when enabled; the returned
+// function waits for it to stop.
+func startControllers(ctx context.Context, enabled bool, cfg controller.Config) func() {
+	if !enabled {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := controller.New(cfg).Run(ctx); err != nil {
+			cfg.Logger.Error("controller stopped", "error", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // loadSealer builds the secret sealer from $STRATA_ENCRYPTION_KEY or the key file.

@@ -1,0 +1,462 @@
+// Package controller is the cluster reconciler: it claims clusters with leases in the store,
+// plans their Azure resources (internal/plan), runs the plan's graph with internal/flow through
+// the Azure services (internal/azure), and writes what it observed back as the cluster's status:
+// inventory, progress, conditions, phase and events.
+//
+// The controller knows nothing of the HTTP server. It reads and writes objects only through the
+// Store interface and reaches Azure only through the Clients interface, so the same engine can
+// run inside a private cloud gateway that talks to the server over a remote stream.
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// Finalizer is set on a cluster before strata's first write to Azure and removed once every
+// Azure resource strata created for it is gone.
+const Finalizer = "strata.dev/azure-resources"
+
+// Condition types of a cluster.
+const (
+	ConditionAccountValid      = "AccountValid"
+	ConditionNetworkReady      = "NetworkReady"
+	ConditionStorageReady      = "StorageReady"
+	ConditionControlPlaneReady = "ControlPlaneReady"
+	ConditionNodePoolsReady    = "NodePoolsReady"
+	ConditionReady             = "Ready"
+)
+
+// Phases of a cluster.
+const (
+	PhasePending      = "Pending"
+	PhaseProvisioning = "Provisioning"
+	PhaseRunning      = "Running"
+	PhaseUpdating     = "Updating"
+	PhaseDeleting     = "Deleting"
+	PhaseFailed       = "Failed"
+)
+
+// Store is what the controller needs of the object store; every store.Store is one. A gateway
+// implements it over its stream to the server.
+type Store interface {
+	Get(ctx context.Context, kind, key string) (v1alpha1.Object, error)
+	List(ctx context.Context, kind string, opts store.ListOptions) (store.ListResult, error)
+	Update(ctx context.Context, obj v1alpha1.Object) error
+	Delete(ctx context.Context, kind, key, resourceVersion string) error
+	RecordEvent(ctx context.Context, ev store.Event) error
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+	PutSecret(ctx context.Context, name string, plaintext []byte) error
+	GetSecret(ctx context.Context, name string) ([]byte, error)
+	DeleteSecret(ctx context.Context, name string) error
+}
+
+// Clients is what the controller needs of one account's Azure clients in one subscription;
+// *azure.Clients is one.
+type Clients interface {
+	// Applier makes plan nodes real.
+	Applier() azure.Applier
+	// ZonesBySize maps VM sizes to the zones the location offers them in.
+	ZonesBySize(ctx context.Context, location string) (map[string][]string, error)
+	// BlobEndpoint is a storage account's blob endpoint.
+	BlobEndpoint(account string) string
+}
+
+// Config configures a Controller.
+type Config struct {
+	// Store keeps the clusters, their accounts and profiles, leases and secrets. Required.
+	Store Store
+	// Holder names this controller in leases; default hostname, pid and a random suffix.
+	Holder string
+	// Logger receives the controller's logs; nil discards them.
+	Logger *slog.Logger
+	// Resync is how often a Running cluster is compared with Azure again (default 5 min).
+	Resync time.Duration
+	// LeaseTTL is how long a claim on a cluster lasts unless renewed (default 30 s); it is
+	// renewed every third of it while the cluster is worked on.
+	LeaseTTL time.Duration
+	// Workers is how many clusters are worked on at once (default 4).
+	Workers int
+	// PollInterval is how often the store is listed for clusters needing work (default 1 s).
+	PollInterval time.Duration
+	// BackoffBase and BackoffMax bound the exponential backoff after a failed pass
+	// (default 5 s and 5 min).
+	BackoffBase, BackoffMax time.Duration
+	// TaskTimeout bounds each resource's create, update or delete (default 30 min).
+	TaskTimeout time.Duration
+	// Parallelism caps the resources of one cluster worked on at once (default 16).
+	Parallelism int
+	// AzureOptions are given to azure.NewClients by the default NewClients.
+	AzureOptions azure.Options
+	// NewClients builds an account's clients for a subscription; default azure.NewClients.
+	// Clients are cached per account version and subscription.
+	NewClients func(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID string) (Clients, error)
+	// ImageBaseURL says where an account's cloud serves the OS layers' base VHDs; default
+	// DefaultImageBaseURL.
+	ImageBaseURL func(acct *v1alpha1.CloudAccount) string
+}
+
+// DefaultImageBaseURL is where base VHDs are read from: for the Custom environment the
+// "strataimages" account's public "vhds" container on the Resource Manager host (what the
+// strata emulator serves), for the public clouds https://strataimages.blob.core.windows.net/vhds/.
+func DefaultImageBaseURL(acct *v1alpha1.CloudAccount) string {
+	if acct.Spec.Azure.Environment == v1alpha1.EnvironmentCustom && acct.Spec.Azure.Endpoints != nil {
+		if u, err := url.Parse(acct.Spec.Azure.Endpoints.ResourceManager); err == nil && u.Host != "" {
+			return "https://" + u.Host + "/strataimages/vhds/"
+		}
+	}
+	return "https://strataimages.blob.core.windows.net/vhds/"
+}
+
+// Controller reconciles clusters. Create it with New and start it with Run.
+type Controller struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	states   map[string]*clusterState // by cluster name
+	clients  map[string]Clients       // by account key, resourceVersion and subscription
+	inFlight map[string]bool
+}
+
+// clusterState is when a cluster is due again.
+type clusterState struct {
+	next     time.Time
+	lastSync time.Time
+	failures int
+	// seen is the cluster's resourceVersion when the last pass ended: a cluster changed since
+	// (a new spec, a deletion request) is due at once, whatever next says.
+	seen string
+}
+
+// New returns a controller; it panics when cfg.Store is nil.
+func New(cfg Config) *Controller {
+	if cfg.Store == nil {
+		panic("controller.New: Config.Store is nil")
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = DefaultHolder()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = 5 * time.Minute
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = 5 * time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	if cfg.TaskTimeout <= 0 {
+		cfg.TaskTimeout = 30 * time.Minute
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 16
+	}
+	if cfg.NewClients == nil {
+		opts := cfg.AzureOptions
+		cfg.NewClients = func(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
+			c, err := azure.NewClients(ctx, acct, sub, opts)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+	}
+	if cfg.ImageBaseURL == nil {
+		cfg.ImageBaseURL = DefaultImageBaseURL
+	}
+	return &Controller{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		states:   map[string]*clusterState{},
+		clients:  map[string]Clients{},
+		inFlight: map[string]bool{},
+	}
+}
+
+// DefaultHolder names this process in leases: hostname, pid and a random suffix.
+func DefaultHolder() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "strata"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Run works on the clusters that need it until ctx ends, then waits for the passes under way
+// to stop and returns nil.
+func (c *Controller) Run(ctx context.Context) error {
+	c.log.Info("controller started", "holder", c.cfg.Holder, "workers", c.cfg.Workers, "resync", c.cfg.Resync)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range c.cfg.Workers {
+		wg.Go(func() {
+			for name := range work {
+				c.process(ctx, name)
+			}
+		})
+	}
+	ticker := time.NewTicker(c.cfg.PollInterval)
+	defer ticker.Stop()
+	for {
+		c.scan(ctx, work)
+		select {
+		case <-ctx.Done():
+			close(work)
+			wg.Wait()
+			c.log.Info("controller stopped")
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// scan lists the clusters and hands those due to the workers.
+func (c *Controller) scan(ctx context.Context, work chan<- string) {
+	var opts store.ListOptions
+	now := time.Now()
+	seen := map[string]bool{}
+	for {
+		page, err := c.cfg.Store.List(ctx, v1alpha1.KindCluster, opts)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Error("list clusters", "error", err)
+			}
+			return
+		}
+		for _, obj := range page.Items {
+			cl, ok := obj.(*v1alpha1.Cluster)
+			if !ok {
+				continue
+			}
+			seen[cl.Key()] = true
+			if !c.claim(cl, now) {
+				continue
+			}
+			select {
+			case work <- cl.Key():
+			case <-ctx.Done():
+				c.release(cl.Key())
+				return
+			}
+		}
+		if page.Continue == "" {
+			break
+		}
+		opts.Continue = page.Continue
+	}
+	c.mu.Lock()
+	for name := range c.states {
+		if !seen[name] && !c.inFlight[name] {
+			delete(c.states, name)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// claim marks a cluster in flight when it needs work now.
+func (c *Controller) claim(cl *v1alpha1.Cluster, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	name := cl.Key()
+	if c.inFlight[name] {
+		return false
+	}
+	st := c.states[name]
+	if st == nil {
+		st = &clusterState{}
+		c.states[name] = st
+	}
+	// A cluster is due at its requeue time, or at once when it changed since the last pass or
+	// waits for a new generation or its deletion without being in backoff.
+	changed := cl.Metadata.ResourceVersion != st.seen
+	pending := st.failures == 0 && (cl.Metadata.DeletionTimestamp != nil || cl.Metadata.Generation != cl.Status.ObservedGeneration)
+	if now.Before(st.next) && !changed && !pending {
+		return false
+	}
+	if !needsWork(cl, st, now, c.cfg.Resync) {
+		return false
+	}
+	c.inFlight[name] = true
+	return true
+}
+
+// release clears a cluster's in-flight mark.
+func (c *Controller) release(name string) {
+	c.mu.Lock()
+	delete(c.inFlight, name)
+	c.mu.Unlock()
+}
+
+// needsWork reports whether a cluster (already past its requeue time) needs a pass.
+func needsWork(cl *v1alpha1.Cluster, st *clusterState, now time.Time, resync time.Duration) bool {
+	m := cl.Metadata
+	switch {
+	case m.DeletionTimestamp != nil:
+		return true
+	case m.Generation != cl.Status.ObservedGeneration:
+		return true
+	case cl.Status.Phase != PhaseRunning && cl.Status.Phase != PhasePending:
+		return true
+	}
+	return st.lastSync.IsZero() || now.Sub(st.lastSync) >= resync
+}
+
+// process claims the cluster's lease, runs one pass and schedules the next.
+func (c *Controller) process(ctx context.Context, name string) {
+	defer c.release(name)
+	lease := "cluster/" + name
+	ok, err := c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
+	if err != nil || !ok {
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("acquire lease", "cluster", name, "error", err)
+		}
+		c.schedule(name, c.cfg.LeaseTTL/3, nil, false, "")
+		return
+	}
+	workCtx, cancel := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(c.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-workCtx.Done():
+				return
+			case <-t.C:
+				ok, err := c.cfg.Store.AcquireLease(workCtx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
+				if workCtx.Err() != nil {
+					return
+				}
+				if err != nil || !ok {
+					c.log.Warn("lost the lease: stopping work on the cluster", "cluster", name, "error", err)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	after, seen, err := c.reconcile(workCtx, name)
+	cancel()
+	<-renewed
+	if err := c.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease, c.cfg.Holder); err != nil {
+		c.log.Warn("release lease", "cluster", name, "error", err)
+	}
+	if err != nil && ctx.Err() == nil {
+		c.log.Warn("reconcile failed", "cluster", name, "error", err, "permanent", azure.IsPermanent(err))
+	}
+	c.schedule(name, after, err, err == nil && after >= c.cfg.Resync, seen)
+}
+
+// schedule sets when a cluster is due again: after a failure with exponential backoff.
+func (c *Controller) schedule(name string, after time.Duration, err error, synced bool, seen string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.states[name]
+	if st == nil {
+		st = &clusterState{}
+		c.states[name] = st
+	}
+	now := time.Now()
+	if err != nil {
+		st.failures++
+		after = c.backoff(st.failures)
+	} else {
+		st.failures = 0
+	}
+	if synced {
+		st.lastSync = now
+	}
+	st.next = now.Add(after)
+	st.seen = seen
+}
+
+// backoff is the delay after the n-th failure in a row.
+func (c *Controller) backoff(n int) time.Duration {
+	d := c.cfg.BackoffBase
+	for i := 1; i < n && d < c.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, c.cfg.BackoffMax)
+}
+
+// clientsFor returns the cached clients of an account version in a subscription.
+func (c *Controller) clientsFor(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
+	key := acct.Key() + "\x00" + acct.Metadata.ResourceVersion + "\x00" + sub
+	c.mu.Lock()
+	cl, ok := c.clients[key]
+	c.mu.Unlock()
+	if ok {
+		return cl, nil
+	}
+	cl, err := c.cfg.NewClients(ctx, acct, sub)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.clients[key] = cl
+	c.mu.Unlock()
+	return cl, nil
+}
+
+// forgetClients drops cached clients that failed, so the next pass builds them again.
+func (c *Controller) forgetClients(acct *v1alpha1.CloudAccount, sub string) {
+	c.mu.Lock()
+	delete(c.clients, acct.Key()+"\x00"+acct.Metadata.ResourceVersion+"\x00"+sub)
+	c.mu.Unlock()
+}
+
+// reconcile runs one pass over a cluster and says when it is due again and the cluster's
+// resourceVersion at the end of the pass.
+func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration, string, error) {
+	obj, err := c.cfg.Store.Get(ctx, v1alpha1.KindCluster, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.cfg.Resync, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("read cluster %q: %w", name, err)
+	}
+	cl, ok := obj.(*v1alpha1.Cluster)
+	if !ok {
+		return 0, "", fmt.Errorf("read cluster %q: unexpected %T", name, obj)
+	}
+	p := newPass(c, cl)
+	var after time.Duration
+	if cl.Metadata.DeletionTimestamp != nil {
+		after, err = p.delete(ctx)
+	} else {
+		after, err = p.provision(ctx)
+	}
+	p.mu.Lock()
+	seen := p.cur.Metadata.ResourceVersion
+	p.mu.Unlock()
+	return after, seen, err
+}

@@ -1,0 +1,194 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// pass is one reconciliation of one cluster. It keeps the status being built and writes it to
+// the store; the controller holds the cluster's lease, so the status is its alone and a
+// conflicting write (a user changing the spec meanwhile) is retried over the newer object.
+type pass struct {
+	c   *Controller
+	log *slog.Logger
+
+	mu        sync.Mutex
+	cur       *v1alpha1.Cluster // the object as last read or written
+	status    v1alpha1.ClusterStatus
+	finalizer int // +1: ours must be present, -1: must be absent, 0: keep as is
+}
+
+func newPass(c *Controller, cl *v1alpha1.Cluster) *pass {
+	return &pass{c: c, log: c.log.With("cluster", cl.Key()), cur: cl, status: cloneStatus(cl.Status)}
+}
+
+// cloneStatus deep-copies a cluster status.
+func cloneStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
+	out := s
+	out.Conditions = slices.Clone(s.Conditions)
+	out.Inventory = slices.Clone(s.Inventory)
+	if s.Progress != nil {
+		p := *s.Progress
+		out.Progress = &p
+	}
+	return out
+}
+
+// update changes the status under the lock and writes it when it changed.
+func (p *pass) update(ctx context.Context, f func(s *v1alpha1.ClusterStatus)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.status)
+	return p.persistLocked(ctx)
+}
+
+// persist writes the status (and finalizer change) when they differ from the stored object.
+func (p *pass) persist(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.persistLocked(ctx)
+}
+
+func (p *pass) persistLocked(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		obj := p.cur
+		finalizers := obj.Metadata.Finalizers
+		switch has := slices.Contains(finalizers, Finalizer); {
+		case p.finalizer > 0 && !has:
+			finalizers = append(slices.Clone(finalizers), Finalizer)
+		case p.finalizer < 0 && has:
+			finalizers = slices.DeleteFunc(slices.Clone(finalizers), func(f string) bool { return f == Finalizer })
+		}
+		if reflect.DeepEqual(obj.Status, p.status) && slices.Equal(finalizers, obj.Metadata.Finalizers) {
+			return nil
+		}
+		next := *obj
+		next.Metadata.Finalizers = finalizers
+		next.Status = cloneStatus(p.status)
+		err := p.c.cfg.Store.Update(ctx, &next)
+		if err == nil {
+			p.cur = &next
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
+			return fmt.Errorf("write the status of cluster %q: %w", obj.Key(), err)
+		}
+		fresh, err := p.c.cfg.Store.Get(ctx, v1alpha1.KindCluster, obj.Key())
+		if err != nil {
+			return fmt.Errorf("reread cluster %q: %w", obj.Key(), err)
+		}
+		cl, ok := fresh.(*v1alpha1.Cluster)
+		if !ok {
+			return fmt.Errorf("reread cluster %q: unexpected %T", obj.Key(), fresh)
+		}
+		p.cur = cl
+	}
+}
+
+// event records an event on the cluster; failures are only logged. Messages never carry
+// secrets: they name resources and repeat Azure's error codes and messages.
+func (p *pass) event(ctx context.Context, typ, reason, msg string) {
+	p.mu.Lock()
+	key, uid := p.cur.Key(), p.cur.Metadata.UID
+	p.mu.Unlock()
+	err := p.c.cfg.Store.RecordEvent(ctx, store.Event{
+		Kind: v1alpha1.KindCluster, Key: key, UID: uid, Type: typ, Reason: reason, Message: msg, Time: time.Now().UTC(),
+	})
+	if err != nil {
+		p.log.Warn("record event", "reason", reason, "error", err)
+	}
+}
+
+// setCondition sets a condition, keeping its transition time when its status is unchanged.
+func setCondition(s *v1alpha1.ClusterStatus, typ, status, reason, msg string) {
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		if c.Type != typ {
+			continue
+		}
+		if c.Status != status {
+			now := time.Now().UTC().Truncate(time.Second)
+			c.LastTransitionTime = &now
+		}
+		c.Status, c.Reason, c.Message = status, reason, msg
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	s.Conditions = append(s.Conditions, v1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, LastTransitionTime: &now})
+}
+
+// condition returns the condition of the type, or nil.
+func condition(s *v1alpha1.ClusterStatus, typ string) *v1alpha1.Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// failure is the reason and message of a condition for an error: Azure's error code and
+// message when Azure refused, AdoptedResourceNotFound or AdoptedResourceMismatch when a user's
+// resource is missing or not as described, else fallback and the error's text.
+func failure(err error, fallback string) (reason, msg string) {
+	var adopted *azure.AdoptedError
+	if errors.As(err, &adopted) {
+		if adopted.Field == "" {
+			return "AdoptedResourceNotFound", err.Error()
+		}
+		return "AdoptedResourceMismatch", err.Error()
+	}
+	if code, m, ok := azure.ErrorCode(err); ok && code != "" {
+		if m == "" {
+			m = err.Error()
+		}
+		return code, m
+	}
+	return fallback, err.Error()
+}
+
+// item returns the inventory entry of a key, or nil.
+func item(s *v1alpha1.ClusterStatus, key string) *v1alpha1.InventoryItem {
+	for i := range s.Inventory {
+		if s.Inventory[i].Key == key {
+			return &s.Inventory[i]
+		}
+	}
+	return nil
+}
+
+// removeItem drops the inventory entry of a key.
+func removeItem(s *v1alpha1.ClusterStatus, key string) {
+	s.Inventory = slices.DeleteFunc(s.Inventory, func(it v1alpha1.InventoryItem) bool { return it.Key == key })
+}
+
+// Token returns a node's saved resume token (azure.ResumeTokens).
+func (p *pass) Token(key string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if it := item(&p.status, key); it != nil {
+		return it.ResumeToken
+	}
+	return ""
+}
+
+// SaveToken persists a node's resume token in its inventory entry (azure.ResumeTokens).
+func (p *pass) SaveToken(ctx context.Context, key, token string) error {
+	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+		if it := item(s, key); it != nil {
+			it.ResumeToken = token
+		}
+	})
+}
+
+var _ azure.ResumeTokens = (*pass)(nil)
