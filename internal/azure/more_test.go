@@ -116,6 +116,10 @@ func TestAdopted(t *testing.T) {
 		{"subnet prefix", &plan.Node{Key: "subnet", Kind: plan.KindSubnet, ID: subnetID, Expect: map[string]string{"addressPrefix": "10.1.3.0/24"}}, `addressPrefix is "10.1.2.0/24", expected "10.1.3.0/24"`},
 		{"subnet missing", &plan.Node{Key: "subnet", Kind: plan.KindSubnet, ID: vnet.ID + "/subnets/gone"}, "subnets/gone does not exist"},
 		{"vnet space", &plan.Node{Key: "vnet", Kind: plan.KindVirtualNetwork, ID: vnet.ID, Expect: map[string]string{"addressSpace.addressPrefixes": "10.9.0.0/16"}}, `addressSpace.addressPrefixes is "10.1.0.0/16"`},
+		// The plan's own vocabulary (plan.Expect*).
+		{"vnet exists, prefix among its address space", &plan.Node{Key: "vnet", Kind: plan.KindVirtualNetwork, ID: vnet.ID, Expect: map[string]string{plan.ExpectExists: "true", plan.ExpectAddressPrefix: "10.1.0.0/16"}}, ""},
+		{"vnet prefix not in its address space", &plan.Node{Key: "vnet", Kind: plan.KindVirtualNetwork, ID: vnet.ID, Expect: map[string]string{plan.ExpectAddressPrefix: "10.2.0.0/16"}}, `addressSpace.addressPrefixes is "10.1.0.0/16", expected "10.2.0.0/16"`},
+		{"subnet without the expected NSG", &plan.Node{Key: "subnet", Kind: plan.KindSubnet, ID: subnetID, Expect: map[string]string{plan.ExpectAddressPrefix: "10.1.2.0/24", plan.ExpectNetworkSecurityGroup: rgID + "/providers/Microsoft.Network/networkSecurityGroups/cp-nsg"}}, "networkSecurityGroup.id is"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := c.Writes()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -290,14 +291,37 @@ func checkAdopted[L any](n *plan.Node, live *L) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, field := range keys {
-		want := n.Expect[field]
+	for _, key := range keys {
+		want := n.Expect[key]
+		field, anyOf := expectedField(n.Kind, key)
+		if field == "" {
+			continue // existence alone, checked above
+		}
 		got, _ := lookupField(m, field)
+		if anyOf && slices.ContainsFunc(strings.Split(got, ","), func(g string) bool { return sameValue(field, want, g) }) {
+			continue
+		}
 		if !sameValue(field, want, got) {
 			return &AdoptedError{Kind: n.Kind, ID: n.ID, Field: field, Want: want, Got: got}
 		}
 	}
 	return nil
+}
+
+// expectedField maps a key of plan.Node.Expect to the field of the live resource it speaks of:
+// a VNet's expected prefix is one of addressSpace.addressPrefixes (anyOf), a subnet's is its
+// addressPrefix, its NSG the ID under networkSecurityGroup.id; ExpectExists names no field.
+// Other keys are field paths themselves.
+func expectedField(kind plan.Kind, key string) (field string, anyOf bool) {
+	switch {
+	case key == plan.ExpectExists:
+		return "", false
+	case key == plan.ExpectAddressPrefix && kind == plan.KindVirtualNetwork:
+		return "addressSpace.addressPrefixes", true
+	case key == plan.ExpectNetworkSecurityGroup:
+		return "networkSecurityGroup.id", false
+	}
+	return key, false
 }
 
 func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error {

@@ -61,22 +61,5 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestWithFieldExpect(t *testing.T) {
-	n := &plan.Node{Key: "vnet", Kind: plan.KindVirtualNetwork, Expect: map[string]string{
-		plan.ExpectExists: "true", plan.ExpectAddressPrefix: "10.0.0.0/16",
-	}}
-	got := withFieldExpect(n)
-	if len(got.Expect) != 1 || got.Expect["addressSpace.addressPrefixes"] != "10.0.0.0/16" {
-		t.Errorf("expect %v", got.Expect)
-	}
-	if len(n.Expect) != 2 {
-		t.Error("the plan's node was changed")
-	}
-	s := &plan.Node{Key: "subnet/a", Kind: plan.KindSubnet, Expect: map[string]string{plan.ExpectNetworkSecurityGroup: "/x", plan.ExpectAddressPrefix: "10.0.0.0/24"}}
-	if e := withFieldExpect(s).Expect; e["networkSecurityGroup.id"] != "/x" || e[plan.ExpectAddressPrefix] != "10.0.0.0/24" {
-		t.Errorf("expect %v", e)
-	}
-}
-
 // nilStore satisfies Store for tests that never reach it.
 type nilStore struct{ Store }

@@ -264,7 +264,7 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 				if err != nil {
 					return err
 				}
-				res, err := applier.Apply(ctx, withFieldExpect(n), p)
+				res, err := applier.Apply(ctx, n, p)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", n.Kind, n.Key, err)
 				}
@@ -472,32 +472,4 @@ func (p *pass) recordDone(ctx context.Context, n *plan.Node) error {
 			s.Progress.Step = n.Key + " ready"
 		}
 	})
-}
-
-// withFieldExpect returns an adopted node with its Expect keys (plan's names: exists,
-// addressPrefix, networkSecurityGroup, location) turned into the field paths of the live
-// resource that internal/azure compares: existence alone needs no field, a VNet's address
-// prefix is addressSpace.addressPrefixes, a subnet's NSG is networkSecurityGroup.id. Managed
-// nodes are returned as they are.
-//
-// This bridges two vocabularies that ought to be one; it belongs in internal/azure.
-func withFieldExpect(n *plan.Node) *plan.Node {
-	if n.Managed || len(n.Expect) == 0 {
-		return n
-	}
-	c := *n
-	c.Expect = make(map[string]string, len(n.Expect))
-	for k, v := range n.Expect {
-		switch {
-		case k == plan.ExpectExists:
-			// Apply reports a missing adopted resource without any field.
-		case k == plan.ExpectAddressPrefix && n.Kind == plan.KindVirtualNetwork:
-			c.Expect["addressSpace.addressPrefixes"] = v
-		case k == plan.ExpectNetworkSecurityGroup:
-			c.Expect["networkSecurityGroup.id"] = v
-		default:
-			c.Expect[k] = v
-		}
-	}
-	return &c
 }
