@@ -52,22 +52,9 @@ func (m *memTokens) SaveToken(_ context.Context, key, token string) error {
 	return nil
 }
 
-// account is a Custom CloudAccount for the emulator.
-func account(env *emulatortest.Env) *v1alpha1.CloudAccount {
-	return &v1alpha1.CloudAccount{
-		Metadata: v1alpha1.ObjectMeta{Name: "emulator"},
-		Spec: v1alpha1.CloudAccountSpec{Azure: v1alpha1.AzureCredentials{
-			TenantID: env.TenantID, ClientID: env.ClientID, ClientSecret: v1alpha1.NewSecret(env.ClientSecret),
-			Environment: v1alpha1.EnvironmentCustom,
-			Endpoints: &v1alpha1.CloudEndpoints{ResourceManager: env.URL, ActiveDirectory: env.URL + "/",
-				StorageSuffix: "localhost", CABundle: string(env.Emulator.CACertPEM())},
-		}},
-	}
-}
-
 func newClients(t *testing.T, env *emulatortest.Env) *Clients {
 	t.Helper()
-	c, err := NewClients(context.Background(), account(env), env.SubscriptionID,
+	c, err := NewClients(context.Background(), env.CloudAccount(t, "emulator"), env.SubscriptionID,
 		Options{PollFrequency: 20 * time.Millisecond, Writes: 1000, Reads: 1000})
 	if err != nil {
 		t.Fatal(err)

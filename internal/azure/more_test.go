@@ -44,7 +44,7 @@ func TestClientFactory(t *testing.T) {
 	}
 
 	t.Run("wrong secret", func(t *testing.T) {
-		acct := account(env)
+		acct := env.CloudAccount(t, "emulator")
 		acct.Spec.Azure.ClientSecret = secretOf("nope")
 		c, err := NewClients(ctx, acct, env.SubscriptionID, Options{})
 		if err != nil {
@@ -55,7 +55,7 @@ func TestClientFactory(t *testing.T) {
 		}
 	})
 	t.Run("CA not trusted", func(t *testing.T) {
-		acct := account(env)
+		acct := env.CloudAccount(t, "emulator")
 		acct.Spec.Azure.Endpoints.CABundle = ""
 		c, err := NewClients(ctx, acct, env.SubscriptionID, Options{})
 		if err != nil {
@@ -74,7 +74,7 @@ func TestClientFactory(t *testing.T) {
 		resp.Body.Close()
 	})
 	t.Run("bad CA bundle", func(t *testing.T) {
-		acct := account(env)
+		acct := env.CloudAccount(t, "emulator")
 		acct.Spec.Azure.Endpoints.CABundle = "not PEM"
 		if _, err := NewClients(ctx, acct, env.SubscriptionID, Options{}); err == nil {
 			t.Error("want an error")

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+
 	"github.com/strata-dev/strata/internal/client"
 )
 

@@ -14,7 +14,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 
-	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 	"github.com/strata-dev/strata/internal/secrets"
@@ -105,14 +104,7 @@ func lookupServer(t *testing.T) (string, string) {
 		hs.Close()
 		_ = st.Close()
 	})
-	acct := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
-	acct.Metadata.Name = "emu"
-	acct.Spec.Azure = v1alpha1.AzureCredentials{
-		TenantID: env.TenantID, ClientID: env.ClientID, ClientSecret: v1alpha1.NewSecret(env.ClientSecret),
-		Environment: v1alpha1.EnvironmentCustom,
-		Endpoints: &v1alpha1.CloudEndpoints{ResourceManager: env.URL, ActiveDirectory: env.URL + "/",
-			StorageSuffix: "localhost", CABundle: string(env.Emulator.CACertPEM())},
-	}
+	acct := env.CloudAccount(t, "emu")
 	c, err := client.New(hs.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/strata-dev/strata/api/v1alpha1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
 // none is what tables show for an empty value, as kubectl does.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
 	"github.com/strata-dev/strata/api/v1alpha1"
 )
 

@@ -76,18 +76,7 @@ func newHarness(t *testing.T, opts ...func(*emulator.Options)) *harness {
 		}
 	})
 
-	acct := &v1alpha1.CloudAccount{
-		TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindCloudAccount},
-		Metadata: v1alpha1.ObjectMeta{Name: "emulator"},
-		Spec: v1alpha1.CloudAccountSpec{Azure: v1alpha1.AzureCredentials{
-			TenantID: env.TenantID, ClientID: env.ClientID, ClientSecret: v1alpha1.NewSecret(env.ClientSecret),
-			Environment: v1alpha1.EnvironmentCustom,
-			Endpoints: &v1alpha1.CloudEndpoints{
-				ResourceManager: env.URL, ActiveDirectory: env.URL + "/", StorageSuffix: "localhost",
-				CABundle: string(env.Emulator.CACertPEM()),
-			},
-		}},
-	}
+	acct := env.CloudAccount(t, "emulator")
 	if err := st.Create(ctx, acct); err != nil {
 		t.Fatal(err)
 	}

@@ -19,25 +19,6 @@ import (
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
 
-// emulatorAccount is a CloudAccount of the emulator's default service principal.
-func emulatorAccount(env *emulatortest.Env, name string) *v1alpha1.CloudAccount {
-	o := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
-	o.Metadata.Name = name
-	o.Spec.Azure = v1alpha1.AzureCredentials{
-		TenantID:     env.TenantID,
-		ClientID:     env.ClientID,
-		ClientSecret: v1alpha1.NewSecret(env.ClientSecret),
-		Environment:  v1alpha1.EnvironmentCustom,
-		Endpoints: &v1alpha1.CloudEndpoints{
-			ResourceManager: env.URL,
-			ActiveDirectory: env.URL + "/",
-			StorageSuffix:   "localhost",
-			CABundle:        string(env.Emulator.CACertPEM()),
-		},
-	}
-	return o
-}
-
 // seedAzure creates a resource group with a virtual network, and a storage account with a
 // container, in the emulator through the SDK.
 func seedAzure(t *testing.T, env *emulatortest.Env, rg, vnet, account, container string) {
@@ -126,8 +107,8 @@ func lookupPath(account, what string, q url.Values) string {
 func TestLookups(t *testing.T) {
 	env := emulatortest.Start(t)
 	ts := newTestServer(t)
-	ts.create(emulatorAccount(env, "emu"))
-	wrong := emulatorAccount(env, "wrong-secret")
+	ts.create(env.CloudAccount(t, "emu"))
+	wrong := env.CloudAccount(t, "wrong-secret")
 	wrong.Spec.Azure.ClientSecret = v1alpha1.NewSecret("not-the-secret")
 	ts.create(wrong)
 	seedAzure(t, env, "lookup-rg", "lookup-vnet", "strlookup1", "backups")

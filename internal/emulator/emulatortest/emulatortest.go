@@ -24,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
 
+	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/emulator"
 )
 
@@ -244,4 +245,17 @@ func Must[T any](t testing.TB) func(T, error) T {
 		}
 		return v
 	}
+}
+
+// CloudAccount returns the strata CloudAccount of the emulator's default service principal
+// (environment Custom, the emulator's endpoints and CA), decoded from the YAML that
+// `strata emulator` prints, so tests use what users get.
+func (e *Env) CloudAccount(t testing.TB, name string) *v1alpha1.CloudAccount {
+	t.Helper()
+	obj, errs := v1alpha1.DecodeObject([]byte(e.Emulator.CloudAccountYAML(name)))
+	if errs != nil {
+		t.Fatalf("the emulator's CloudAccount does not decode: %v", errs)
+	}
+	v1alpha1.Default(obj)
+	return obj.(*v1alpha1.CloudAccount)
 }
