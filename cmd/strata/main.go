@@ -17,6 +17,7 @@ func main() {
 	root.AddCommand(newServerCommand())
 	root.AddCommand(newEmulatorCommand())
 	root.AddCommand(newQuickstartCommand())
+	root.AddCommand(newBenchCommand())
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,7 @@ type serverOptions struct {
 	encryptionKeyFile string
 	logFormat         string
 	controllers       bool
+	leaseTTL          time.Duration
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -82,6 +84,8 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.StringVar(&o.encryptionKeyFile, "encryption-key-file", "", "file of the base64 key that encrypts secrets at rest (default <data-dir>/encryption.key, created with mode 0600); env "+encryptionKeyEnv+" wins")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.controllers, "controllers", true, "run the cluster reconciler, which provisions and deletes clusters in Azure (--controllers=false serves the API only)")
+	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
+	_ = f.MarkHidden("lease-ttl")
 	return cmd
 }
 
@@ -132,7 +136,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	srv := server.New(server.Config{Store: st, Logger: logger})
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
-	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Logger: logger.With("component", "controller")})
+	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
 	err = srv.Serve(ctx, ln)
 	stopControllers()
 	if err != nil {

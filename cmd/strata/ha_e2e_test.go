@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/strata-dev/strata/internal/emulator"
+	"github.com/strata-dev/strata/internal/emulator/emulatortest"
+)
+
+// testPostgresURL is the PostgreSQL server of the tests: $STRATA_TEST_POSTGRES or a local one.
+func testPostgresURL() string {
+	if u := os.Getenv("STRATA_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// postgresSchema creates a schema of its own, dropped when the test ends, and returns the URL
+// whose search_path selects it. Without PostgreSQL the test is skipped, or fails under CI.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	base := testPostgresURL()
+	redacted := "the configured server"
+	if u, err := url.Parse(base); err == nil {
+		redacted = u.Redacted()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL not reachable at %s: %v", redacted, err)
+		}
+		t.Skipf("PostgreSQL not reachable at %s (set STRATA_TEST_POSTGRES): %v", redacted, err)
+	}
+	defer conn.Close(context.Background())
+	suffix := make([]byte, 6)
+	if _, err := rand.Read(suffix); err != nil {
+		t.Fatal(err)
+	}
+	schema := "strata_e2e_" + hex.EncodeToString(suffix)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestTwoServersShareOnePostgres runs two `strata server` processes on one PostgreSQL database
+// and provisions 20 small IaaS clusters through one of them: the servers claim clusters with
+// leases, so every Azure resource must be written exactly once.
+func TestTwoServersShareOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow end-to-end test")
+	}
+	datastore := postgresSchema(t)
+	env := emulatortest.Start(t, func(o *emulator.Options) { o.Latency = "fast" })
+
+	const n = 20
+	names := make([]string, n)
+	clusters := map[string]string{}
+	for i := range names {
+		names[i] = fmt.Sprintf("ha-%02d", i)
+		env.ResourceGroup(t, names[i]+"-rg")
+		clusters[names[i]] = iaasClusterYAML(t, names[i], env.SubscriptionID, names[i]+"-rg", 1, 1)
+	}
+	basePUTs, baseAll := successfulPUTs(t, env)
+	dir := writeManifests(t, env, clusters)
+
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	keyEnv := []string{encryptionKeyEnv + "=" + base64.StdEncoding.EncodeToString(key)}
+	a := newRestartableServer(t, "server A", []string{"--data-dir", t.TempDir(), "--datastore", datastore}, keyEnv)
+	b := newRestartableServer(t, "server B", []string{"--data-dir", t.TempDir(), "--datastore", datastore}, keyEnv)
+
+	start := time.Now()
+	if r := strata(t, a.URL, "", "apply", "-f", dir); r.Code != 0 {
+		t.Fatalf("apply through server A: %s", r)
+	}
+	// B sees what A stored, and reads the account's secret with the shared key.
+	waitRunning(t, b.URL, names, 90*time.Second, multiLogs{a.logs, b.logs})
+	t.Logf("%d clusters Running after %s", n, time.Since(start).Round(100*time.Millisecond))
+
+	byRG := rgResources(env)
+	created := 0
+	for _, name := range names {
+		rs := byRG[name+"-rg"]
+		created += written(rs)
+		got, want := countByType(rs), expectedResources(2)
+		for typ := range mergeKeys(got, want) {
+			if got[typ] != want[typ] {
+				t.Errorf("cluster %s: %d %s, want %d", name, got[typ], typ, want[typ])
+			}
+		}
+	}
+	okPUTs, allPUTs := successfulPUTs(t, env)
+	t.Logf("%d resources, %d successful ARM PUTs (%d in all)", created, okPUTs-basePUTs, allPUTs-baseAll)
+	if okPUTs-basePUTs != int64(created) {
+		t.Errorf("%d successful ARM PUTs for %d resources: each resource must be written exactly once", okPUTs-basePUTs, created)
+	}
+
+	// Which server worked which cluster shows in their request logs only indirectly; the
+	// Azure calls do not. What can be told: both controllers ran on the shared database.
+	for _, s := range []*restartableServer{a, b} {
+		if !strings.Contains(s.logs.String(), "controller started") {
+			t.Errorf("%s: its controller did not start", s.name)
+		}
+	}
+}
+
+// multiLogs prints the logs of several servers.
+type multiLogs []*syncBuffer
+
+func (m multiLogs) String() string {
+	var b strings.Builder
+	for i, l := range m {
+		fmt.Fprintf(&b, "--- server %d:\n%s", i, l)
+	}
+	return b.String()
+}

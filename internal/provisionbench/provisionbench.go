@@ -1,0 +1,712 @@
+// Package provisionbench measures how strata provisions IaaS clusters: it runs an embedded
+// Azure emulator with the realistic latency model scaled down, a strata server and its cluster
+// reconciler on SQLite in a temporary directory, creates N copies of the example IaaS cluster,
+// waits until every one is Running and reports
+//
+//   - the makespan of each cluster and of the whole run, against the critical-path lower bound
+//     of one cluster's graph (each node costing the emulator's latency for its create);
+//   - the ARM requests the emulator answered, by method and type, and the ARM writes per
+//     resource created (1.0 when nothing is sent twice);
+//   - the ARM writes of an idle resync of every cluster (0 when nothing drifted).
+//
+// Requests are counted at the emulator, which sees every request that reached "Azure",
+// retries included. `strata bench provision` and BenchmarkProvision run it.
+package provisionbench
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	examplefiles "github.com/strata-dev/strata/examples"
+	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/client"
+	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/emulator"
+	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/flow"
+	"github.com/strata-dev/strata/internal/plan"
+	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/store"
+	"github.com/strata-dev/strata/internal/store/sqlite"
+)
+
+// accountName is the CloudAccount made for the emulator.
+const accountName = "emulator"
+
+// Options configure a run.
+type Options struct {
+	// Clusters is how many IaaS clusters are provisioned at once (default 20).
+	Clusters int
+	// LatencyScale multiplies the emulator's realistic latency model (default 0.02).
+	LatencyScale float64
+	// Parallelism caps the resources of one cluster worked on at once (controller default
+	// when 0).
+	Parallelism int
+	// Workers is how many clusters the controller works on at once (default Clusters).
+	Workers int
+	// Writes and Reads are the per-second rates of strata's per-subscription rate limiter
+	// (azure.Options); zero means the product's defaults (8 and 20 per second), which are not
+	// scaled with the latency.
+	Writes, Reads float64
+	// PollFrequency is how often strata polls what Azure gives no Retry-After for (the blob
+	// copy); zero means azure's default, 2 s, which is not scaled with the latency.
+	PollFrequency time.Duration
+	// Timeout bounds the provisioning and the resync (default 10 min).
+	Timeout time.Duration
+	// Dir is where the emulator's state and the SQLite database are kept; default a new
+	// temporary directory, removed at the end.
+	Dir string
+	// Logger receives the components' logs; nil discards them.
+	Logger *slog.Logger
+	// Progress, when set, receives a line each time a cluster is Running.
+	Progress io.Writer
+}
+
+// RequestCount is how many ARM requests of one method and type the emulator answered during a
+// phase, and how many of them failed (status 0 or >= 400, e.g. throttled with 429).
+type RequestCount struct {
+	Method string
+	Type   string
+	Count  int64
+	Failed int64
+}
+
+// Result is what a run measured.
+type Result struct {
+	Clusters     int
+	LatencyScale float64
+	// Limits describes strata's rate limits and poll frequency during the run.
+	Limits string
+	// Nodes is the number of nodes of one cluster's graph, Managed those strata creates.
+	Nodes, Managed int
+	// CriticalPath is the longest path through one cluster's graph, each node costing the
+	// emulator's nominal latency of its create at this scale; CriticalPathKeys its nodes.
+	CriticalPath     time.Duration
+	CriticalPathKeys []string
+	// Makespans are each cluster's time from its creation in the API to Running, in the
+	// order the clusters were created; Makespan is from the first creation to the last Running.
+	Makespans []time.Duration
+	Makespan  time.Duration
+	// Requests are the ARM requests answered while the clusters were provisioned.
+	Requests []RequestCount
+	// Writes are the PUT, PATCH and DELETE requests answered with success while provisioning,
+	// WriteAttempts all of them (failed ones, e.g. throttled, included).
+	Writes, WriteAttempts int64
+	// Created is the number of ARM resources that appeared in the emulator while provisioning.
+	Created int
+	// Implicit is the number of resources Azure made as a consequence (a VM's OS disk).
+	Implicit int
+	// ResyncRequests are the ARM requests of one idle resync of every cluster, ResyncWrites
+	// the write attempts among them, ResyncTime how long the resync took.
+	ResyncRequests []RequestCount
+	ResyncWrites   int64
+	ResyncTime     time.Duration
+}
+
+// WritesPerResource is Writes divided by Created.
+func (r *Result) WritesPerResource() float64 {
+	if r.Created == 0 {
+		return 0
+	}
+	return float64(r.Writes) / float64(r.Created)
+}
+
+// Ratio is a makespan divided by the critical path.
+func (r *Result) Ratio(makespan time.Duration) float64 {
+	if r.CriticalPath == 0 {
+		return 0
+	}
+	return float64(makespan) / float64(r.CriticalPath)
+}
+
+// MakespanStats returns the minimum, median and maximum of the clusters' makespans.
+func (r *Result) MakespanStats() (lo, median, hi time.Duration) {
+	if len(r.Makespans) == 0 {
+		return 0, 0, 0
+	}
+	s := slices.Clone(r.Makespans)
+	slices.Sort(s)
+	return s[0], s[len(s)/2], s[len(s)-1]
+}
+
+// Run provisions the clusters and measures them. It stops everything it started before
+// returning.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Clusters <= 0 {
+		o.Clusters = 20
+	}
+	if o.LatencyScale <= 0 {
+		o.LatencyScale = 0.02
+	}
+	if o.Workers <= 0 {
+		o.Workers = o.Clusters
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "strata-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("create a temporary directory: %w", err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+
+	em, err := emulator.New(emulator.Options{
+		StateDir:     dir + "/emulator",
+		Listen:       "127.0.0.1:0",
+		Latency:      arm.LatencyRealistic,
+		LatencyScale: o.LatencyScale,
+		Throttling:   true,
+		Logger:       logger.With("component", "emulator"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	if err := em.Start(ctx); err != nil {
+		_ = em.Close()
+		return nil, fmt.Errorf("start the emulator: %w", err)
+	}
+	defer func() { _ = em.Close() }()
+
+	key, err := secrets.LoadOrCreateKeyFile(dir + "/encryption.key")
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	sealer, err := secrets.NewSealer(key)
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	st, err := sqlite.Open(ctx, dir+"/strata.db", sealer)
+	if err != nil {
+		return nil, fmt.Errorf("open the SQLite store: %w", err)
+	}
+	defer func() { _ = st.Close() }()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API: %w", err)
+	}
+	srvCtx, stopServer := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() {
+		served <- server.New(server.Config{Store: st, Logger: logger.With("component", "server")}).Serve(srvCtx, ln)
+	}()
+	defer func() {
+		stopServer()
+		<-served
+	}()
+	api, err := client.New("http://" + ln.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("API client: %w", err)
+	}
+	if err := waitHealthy(ctx, api); err != nil {
+		return nil, err
+	}
+
+	b := &bench{o: o, em: em, api: api, log: logger}
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
+	}
+	obs := &observer{Store: st, progress: o.Progress, start: time.Now(), running: map[string]time.Time{}, passes: map[string]int{}}
+	cfg := controller.Config{
+		Store:        obs,
+		Logger:       logger.With("component", "controller"),
+		Resync:       time.Hour, // no resync while provisioning; the idle resync is run below
+		Workers:      o.Workers,
+		PollInterval: 50 * time.Millisecond,
+		Parallelism:  o.Parallelism,
+		AzureOptions: azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
+	}
+	res, err := b.provision(ctx, cfg, obs)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.resync(ctx, cfg, obs, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// bench is one run.
+type bench struct {
+	o        Options
+	em       *emulator.Emulator
+	api      *client.Client
+	log      *slog.Logger
+	acct     *v1alpha1.CloudAccount
+	profile  *v1alpha1.ClusterProfile
+	template *v1alpha1.Cluster
+	az       *azure.Clients
+	names    []string
+}
+
+// prepare applies the emulator's account and the example IaaS profile, and makes the
+// clusters' resource groups in the emulator.
+func (b *bench) prepare(ctx context.Context) error {
+	objs, err := v1alpha1.Decode([]byte(b.em.CloudAccountYAML(accountName)))
+	if err != nil || len(objs) != 1 {
+		return fmt.Errorf("the emulator's cloud account: %w", errors.Join(err, errors.New("want one object")))
+	}
+	acct, ok := objs[0].(*v1alpha1.CloudAccount)
+	if !ok {
+		return fmt.Errorf("the emulator's cloud account is a %T", objs[0])
+	}
+	b.acct = acct
+	if _, _, err := b.api.Apply(ctx, acct, client.WriteOptions{}); err != nil {
+		return fmt.Errorf("apply the cloud account: %w", err)
+	}
+	if b.profile, err = exampleObject[*v1alpha1.ClusterProfile]("profile-iaas.yaml"); err != nil {
+		return err
+	}
+	if _, _, err := b.api.Apply(ctx, b.profile, client.WriteOptions{}); err != nil {
+		return fmt.Errorf("apply the profile: %w", err)
+	}
+	if b.template, err = exampleObject[*v1alpha1.Cluster]("cluster-iaas-dynamic.yaml"); err != nil {
+		return err
+	}
+	sub := b.em.Subscriptions()[0]
+	if b.az, err = azure.NewClients(ctx, acct, sub, azure.Options{Logger: b.log}); err != nil {
+		return fmt.Errorf("clients of the emulator: %w", err)
+	}
+	groups, err := armresources.NewResourceGroupsClient(sub, b.az.Credential(), b.az.ARMClientOptions())
+	if err != nil {
+		return fmt.Errorf("resource groups client: %w", err)
+	}
+	for i := range b.o.Clusters {
+		name := fmt.Sprintf("bench-%03d", i)
+		b.names = append(b.names, name)
+		if _, err := groups.CreateOrUpdate(ctx, name+"-rg", armresources.ResourceGroup{Location: to.Ptr("westeurope")}, nil); err != nil {
+			return fmt.Errorf("create resource group %s-rg: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// cluster returns the i-th cluster: the example, named and placed for the emulator.
+func (b *bench) cluster(i int) *v1alpha1.Cluster {
+	c := *b.template
+	c.Metadata.Name = b.names[i]
+	c.Spec.CloudAccount = accountName
+	c.Spec.Azure.SubscriptionID = b.em.Subscriptions()[0]
+	c.Spec.Azure.Location = "westeurope"
+	c.Spec.Azure.ResourceGroup = b.names[i] + "-rg"
+	return &c
+}
+
+// exampleObject decodes the one object of type T in an embedded example file.
+func exampleObject[T v1alpha1.Object](file string) (T, error) {
+	var zero T
+	data, err := fs.ReadFile(examplefiles.FS, file)
+	if err != nil {
+		return zero, fmt.Errorf("example %s: %w", file, err)
+	}
+	objs, err := v1alpha1.Decode(data)
+	if err != nil {
+		return zero, fmt.Errorf("example %s: %w", file, err)
+	}
+	for _, obj := range objs {
+		if t, ok := obj.(T); ok {
+			return t, nil
+		}
+	}
+	return zero, fmt.Errorf("example %s: no %T in it", file, zero)
+}
+
+// provision creates the clusters, waits until all are Running and measures the run.
+func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *observer) (*Result, error) {
+	res := &Result{Clusters: b.o.Clusters, LatencyScale: b.o.LatencyScale}
+	res.Limits = fmt.Sprintf("%s writes/s, %s reads/s, polls without Retry-After every %s", rate(b.o.Writes, 8), rate(b.o.Reads, 20), pollDesc(b.o.PollFrequency))
+	before := b.em.Engine().Counters()
+	existed := map[string]bool{}
+	for _, r := range b.em.Engine().Snapshot().Resources {
+		existed[r.ID] = true
+	}
+
+	stop := startController(ctx, cfg)
+	defer stop()
+	created := make([]time.Time, len(b.names))
+	for i := range b.names {
+		created[i] = time.Now()
+		if _, _, err := b.api.Apply(ctx, b.cluster(i), client.WriteOptions{}); err != nil {
+			return nil, fmt.Errorf("apply cluster %s: %w", b.names[i], err)
+		}
+	}
+	if err := b.wait(ctx, "provisioning", func() bool { return obs.runningCount() == len(b.names) }); err != nil {
+		return nil, err
+	}
+	stop()
+
+	last := time.Time{}
+	for i, name := range b.names {
+		t := obs.runningAt(name)
+		res.Makespans = append(res.Makespans, t.Sub(created[i]))
+		if t.After(last) {
+			last = t
+		}
+	}
+	res.Makespan = last.Sub(created[0])
+	res.Requests = diffCounters(before, b.em.Engine().Counters())
+	for _, r := range res.Requests {
+		if isWrite(r.Method) {
+			res.WriteAttempts += r.Count
+			res.Writes += r.Count - r.Failed
+		}
+	}
+	// Created counts the new resources of the types strata wrote; the others (the VMs' OS
+	// disks, a storage account's blob service) were made by Azure as a consequence.
+	written := map[string]bool{}
+	for _, r := range res.Requests {
+		if r.Method == "PUT" {
+			written[strings.ToLower(r.Type)] = true
+		}
+	}
+	for _, r := range b.em.Engine().Snapshot().Resources {
+		switch {
+		case existed[r.ID]:
+		case written[strings.ToLower(r.Type)]:
+			res.Created++
+		default:
+			res.Implicit++
+		}
+	}
+
+	g, err := b.graph(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Nodes = len(g.Nodes)
+	for _, n := range g.Nodes {
+		if n.Managed {
+			res.Managed++
+		}
+	}
+	res.CriticalPath, res.CriticalPathKeys, err = criticalPath(g, b.em.Engine().Latency())
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// resync runs one idle pass over every cluster with a fresh controller (which resyncs every
+// Running cluster at once) and counts the ARM requests it sends.
+func (b *bench) resync(ctx context.Context, cfg controller.Config, obs *observer, res *Result) error {
+	passes := make(map[string]int, len(b.names))
+	for _, name := range b.names {
+		passes[name] = obs.passCount(name)
+	}
+	before := b.em.Engine().Counters()
+	start := time.Now()
+	stop := startController(ctx, cfg)
+	defer stop()
+	err := b.wait(ctx, "the idle resync", func() bool {
+		for _, name := range b.names {
+			if obs.passCount(name) <= passes[name] {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	stop()
+	res.ResyncTime = time.Since(start)
+	res.ResyncRequests = diffCounters(before, b.em.Engine().Counters())
+	for _, r := range res.ResyncRequests {
+		if isWrite(r.Method) {
+			res.ResyncWrites += r.Count
+		}
+	}
+	return nil
+}
+
+// wait polls done until it holds or ctx ends.
+func (b *bench) wait(ctx context.Context, what string, done func() bool) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// graph plans the first cluster as the controller does (its zones looked up in the emulator).
+func (b *bench) graph(ctx context.Context) (*plan.Graph, error) {
+	obj, err := b.api.Get(ctx, v1alpha1.KindCluster, b.names[0])
+	if err != nil {
+		return nil, fmt.Errorf("read cluster %s: %w", b.names[0], err)
+	}
+	cl, ok := obj.(*v1alpha1.Cluster)
+	if !ok {
+		return nil, fmt.Errorf("read cluster %s: unexpected %T", b.names[0], obj)
+	}
+	zones, err := b.az.ZonesBySize(ctx, cl.Spec.Azure.Location)
+	if err != nil {
+		return nil, fmt.Errorf("look up the zones: %w", err)
+	}
+	sec, err := plan.NewBootstrapSecrets(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap secrets: %w", err)
+	}
+	g, err := plan.Build(plan.Input{
+		Cluster:  cl,
+		Profiles: []*v1alpha1.ClusterProfile{b.profile},
+		Env: plan.Environment{
+			Zones:        zones,
+			ImageBaseURL: controller.DefaultImageBaseURL(b.acct),
+			BlobEndpoint: b.az.BlobEndpoint,
+		},
+		Secrets: sec,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan cluster %s: %w", cl.Key(), err)
+	}
+	return g, nil
+}
+
+// operations maps a plan kind to the emulator's latency-model operation of its create; kinds
+// absent (the adopted resource group, a blob container, answered at once) cost nothing.
+var operations = map[plan.Kind]string{
+	plan.KindVirtualNetwork:       "Microsoft.Network/virtualNetworks.create",
+	plan.KindSubnet:               "Microsoft.Network/virtualNetworks/subnets.create",
+	plan.KindNetworkSecurityGroup: "Microsoft.Network/networkSecurityGroups.create",
+	plan.KindPublicIPAddress:      "Microsoft.Network/publicIPAddresses.create",
+	plan.KindNatGateway:           "Microsoft.Network/natGateways.create",
+	plan.KindLoadBalancer:         "Microsoft.Network/loadBalancers.create",
+	plan.KindNetworkInterface:     "Microsoft.Network/networkInterfaces.create",
+	plan.KindStorageAccount:       "storage.create",
+	plan.KindBlobCopy:             "blob.copy",
+	plan.KindImage:                "image.create",
+	plan.KindVirtualMachine:       "vm.create",
+}
+
+// criticalPath is the longest path through g when each node costs the model's nominal
+// duration of its create (jitter 0.5 is the nominal time).
+func criticalPath(g *plan.Graph, model *arm.LatencyModel) (time.Duration, []string, error) {
+	cost := map[string]time.Duration{}
+	tasks := make([]flow.Task, 0, len(g.Nodes))
+	for _, n := range g.Nodes {
+		if op, ok := operations[n.Kind]; ok && n.Managed {
+			cost[n.Key] = model.Duration(op, 0.5)
+		}
+		tasks = append(tasks, flow.Task{ID: n.Key, DependsOn: n.DependsOn})
+	}
+	fg, err := flow.New(tasks...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("graph of the plan: %w", err)
+	}
+	d, keys := fg.CriticalPath(func(id string) time.Duration { return cost[id] })
+	return d, keys, nil
+}
+
+// isWrite reports whether an HTTP method writes.
+func isWrite(method string) bool {
+	switch strings.ToUpper(method) {
+	case "PUT", "PATCH", "DELETE":
+		return true
+	}
+	return false
+}
+
+// diffCounters returns after minus before, by method and type.
+func diffCounters(before, after []arm.Counter) []RequestCount {
+	type key struct{ method, typ string }
+	type val struct{ n, failed int64 }
+	m := map[key]val{}
+	add := func(cs []arm.Counter, sign int64) {
+		for _, c := range cs {
+			k := key{c.Method, c.Type}
+			v := m[k]
+			v.n += sign * c.Count
+			if c.Status == 0 || c.Status >= 400 {
+				v.failed += sign * c.Count
+			}
+			m[k] = v
+		}
+	}
+	add(after, 1)
+	add(before, -1)
+	var out []RequestCount
+	for k, v := range m {
+		if v.n != 0 {
+			out = append(out, RequestCount{Method: k.method, Type: k.typ, Count: v.n, Failed: v.failed})
+		}
+	}
+	slices.SortFunc(out, func(a, b RequestCount) int {
+		if c := strings.Compare(a.Type, b.Type); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
+	return out
+}
+
+// startController runs a controller until the returned function is called (idempotent).
+func startController(ctx context.Context, cfg controller.Config) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = controller.New(cfg).Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// waitHealthy waits until the API answers /healthz.
+func waitHealthy(ctx context.Context, api *client.Client) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := api.Healthz(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("the API did not become healthy: %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// observer is the controller's store, watched: it records when each cluster is first written
+// Running and counts the controller's passes (one lease release each).
+type observer struct {
+	store.Store
+	progress io.Writer // nil: no progress lines
+	start    time.Time
+
+	mu      sync.Mutex
+	running map[string]time.Time
+	passes  map[string]int
+}
+
+// Update records the first time a cluster is written Running.
+func (o *observer) Update(ctx context.Context, obj v1alpha1.Object) error {
+	err := o.Store.Update(ctx, obj)
+	if cl, ok := obj.(*v1alpha1.Cluster); ok && err == nil && cl.Status.Phase == controller.PhaseRunning {
+		o.mu.Lock()
+		if _, seen := o.running[cl.Key()]; !seen {
+			now := time.Now()
+			o.running[cl.Key()] = now
+			if o.progress != nil {
+				fmt.Fprintf(o.progress, "  %-10s Running after %s (%d running)\n", cl.Key(), now.Sub(o.start).Round(time.Millisecond), len(o.running))
+			}
+		}
+		o.mu.Unlock()
+	}
+	return err
+}
+
+// ReleaseLease counts the end of a pass over a cluster.
+func (o *observer) ReleaseLease(ctx context.Context, name, holder string) error {
+	err := o.Store.ReleaseLease(ctx, name, holder)
+	if cluster, ok := strings.CutPrefix(name, "cluster/"); ok {
+		o.mu.Lock()
+		o.passes[cluster]++
+		o.mu.Unlock()
+	}
+	return err
+}
+
+func (o *observer) runningCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.running)
+}
+
+func (o *observer) runningAt(name string) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.running[name]
+}
+
+func (o *observer) passCount(name string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.passes[name]
+}
+
+// Print writes the result as a human-readable report.
+func (r *Result) Print(w io.Writer) {
+	lo, med, hi := r.MakespanStats()
+	fmt.Fprintf(w, "clusters            %d (latency: realistic x %g; strata's limits %s)\n", r.Clusters, r.LatencyScale, r.Limits)
+	fmt.Fprintf(w, "graph of a cluster  %d nodes, %d created by strata\n", r.Nodes, r.Managed)
+	fmt.Fprintf(w, "critical path       %s: %s\n", r.CriticalPath.Round(time.Millisecond), strings.Join(r.CriticalPathKeys, " -> "))
+	fmt.Fprintf(w, "makespan            overall %s (%.2f x critical path)\n", r.Makespan.Round(time.Millisecond), r.Ratio(r.Makespan))
+	fmt.Fprintf(w, "  per cluster       min %s (%.2f), median %s (%.2f), max %s (%.2f)\n",
+		lo.Round(time.Millisecond), r.Ratio(lo), med.Round(time.Millisecond), r.Ratio(med), hi.Round(time.Millisecond), r.Ratio(hi))
+	fmt.Fprintf(w, "ARM requests while provisioning (per cluster; failed ones in brackets):\n")
+	printRequests(w, r.Requests, r.Clusters)
+	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created (and %d made by Azure, e.g. OS disks): %.2f writes per created resource\n",
+		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
+	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
+		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))
+	printRequests(w, r.ResyncRequests, r.Clusters)
+}
+
+// printRequests writes request counts, divided by the number of clusters.
+func printRequests(w io.Writer, rs []RequestCount, clusters int) {
+	for _, rc := range rs {
+		failed := ""
+		if rc.Failed > 0 {
+			failed = fmt.Sprintf(" (%.2f)", float64(rc.Failed)/float64(clusters))
+		}
+		fmt.Fprintf(w, "  %8.2f%s  %-6s %s\n", float64(rc.Count)/float64(clusters), failed, rc.Method, rc.Type)
+	}
+}
+
+// total is the sum of the counts.
+func total(rs []RequestCount) int64 {
+	var n int64
+	for _, r := range rs {
+		n += r.Count
+	}
+	return n
+}
+
+// rate describes a rate limit; 0 is the product's default.
+func rate(r, def float64) string {
+	if r == 0 {
+		return fmt.Sprintf("%g (default)", def)
+	}
+	return fmt.Sprintf("%g", r)
+}
+
+// pollDesc describes the poll frequency; 0 is the default.
+func pollDesc(d time.Duration) string {
+	if d == 0 {
+		return "2s (default)"
+	}
+	return d.String()
+}

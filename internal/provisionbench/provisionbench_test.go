@@ -1,0 +1,59 @@
+package provisionbench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestProvisionWritesOncePerResource provisions two clusters with a tiny latency scale and
+// checks that each created resource was written exactly once and that an idle resync writes
+// nothing.
+func TestProvisionWritesOncePerResource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("provisions clusters in an emulator")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{Clusters: 2, LatencyScale: 0.002, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created != 2*(res.Managed-1) { // every managed node but the blob copy is an ARM resource
+		t.Errorf("created %d ARM resources, want %d", res.Created, 2*(res.Managed-1))
+	}
+	if got := res.WritesPerResource(); got != 1.0 {
+		t.Errorf("%.3f ARM writes per created resource (%d writes, %d attempted, %d resources), want 1.0", got, res.Writes, res.WriteAttempts, res.Created)
+	}
+	if res.ResyncWrites != 0 {
+		t.Errorf("the idle resync sent %d ARM writes, want 0: %+v", res.ResyncWrites, res.ResyncRequests)
+	}
+	if res.CriticalPath <= 0 || len(res.Makespans) != 2 {
+		t.Errorf("critical path %s, makespans %v", res.CriticalPath, res.Makespans)
+	}
+}
+
+// BenchmarkProvision provisions 20 clusters per iteration (realistic latency x 0.02) and
+// reports the makespan over the critical path, the ARM writes per created resource and the
+// ARM writes of an idle resync.
+//
+//	go test -run '^$' -bench Provision -benchtime 1x ./internal/provisionbench/
+func BenchmarkProvision(b *testing.B) {
+	var ratio, worst, writes, resync float64
+	for b.Loop() {
+		res, err := Run(b.Context(), Options{Clusters: 20, LatencyScale: 0.02, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _, hi := res.MakespanStats()
+		ratio += res.Ratio(res.Makespan)
+		worst += res.Ratio(hi)
+		writes += res.WritesPerResource()
+		resync += float64(res.ResyncWrites)
+	}
+	n := float64(b.N)
+	b.ReportMetric(ratio/n, "makespan/criticalpath")
+	b.ReportMetric(worst/n, "worst-cluster/criticalpath")
+	b.ReportMetric(writes/n, "writes/resource")
+	b.ReportMetric(resync/n, "idle-resync-writes")
+}
