@@ -224,7 +224,7 @@ func (s *Service) putBlob(req *request) error {
 	case "":
 		return errMissingHeader("x-ms-blob-type")
 	case "AppendBlob":
-		return errNotImplemented("append blobs")
+		return errUnsupported("append blobs")
 	default:
 		return errInvalidHeader("x-ms-blob-type")
 	}

@@ -151,7 +151,7 @@ func (s *Service) setContainerACL(req *request) error {
 		return err
 	}
 	if strings.Contains(string(body), "<SignedIdentifier>") {
-		return errNotImplemented("stored access policies")
+		return errUnsupported("stored access policies")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -73,9 +73,11 @@ func errInvalidBlobType() *storageError {
 	return newError(http.StatusConflict, "InvalidBlobType", "The blob type is invalid for this operation.")
 }
 
-func errNotImplemented(what string) *storageError {
+// errUnsupported answers 501 NotImplemented, as the service does, for a blob feature the
+// emulator does not offer (append blobs, stored access policies).
+func errUnsupported(what string) *storageError {
 	return newError(http.StatusNotImplemented, "NotImplemented",
-		"The requested operation is not implemented by the emulator: %s.", what)
+		"The strata emulator does not support this operation: %s.", what)
 }
 
 // xmlDeclaration starts every XML body, as the service writes it.

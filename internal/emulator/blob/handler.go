@@ -105,7 +105,7 @@ func route(req *request) (operation, error) {
 		m = http.MethodGet
 	}
 	unsupported := func() (operation, error) {
-		return operation{}, errNotImplemented(fmt.Sprintf("%s with comp=%q restype=%q", r.Method, comp, restype))
+		return operation{}, errUnsupported(fmt.Sprintf("%s with comp=%q restype=%q", r.Method, comp, restype))
 	}
 	read := func(lvl level, public string) access {
 		return access{level: lvl, perms: "r", public: public, read: true}
