@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -99,16 +98,10 @@ SIGINT or SIGTERM stops the emulator gracefully and saves its state.`,
 // runEmulator starts the emulator, prints where it is and how to use it to out, and serves
 // until ctx ends; it logs to errOut.
 func runEmulator(ctx context.Context, o *emulatorOptions, out, errOut io.Writer) error {
-	var handler slog.Handler
-	switch o.logFormat {
-	case "text":
-		handler = slog.NewTextHandler(errOut, nil)
-	case "json":
-		handler = slog.NewJSONHandler(errOut, nil)
-	default:
-		return fmt.Errorf("invalid --log-format %q: use text or json", o.logFormat)
+	logger, err := newLogger(o.logFormat, errOut)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(handler)
 	if o.stateDir == "" {
 		return errors.New("--state-dir must not be empty")
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -92,16 +91,10 @@ SIGINT or SIGTERM stops the server gracefully.`,
 // runServer opens the store, listens and serves until ctx ends. It prints one line saying where
 // it listens to out, and logs to errOut.
 func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) error {
-	var handler slog.Handler
-	switch o.logFormat {
-	case "text":
-		handler = slog.NewTextHandler(errOut, nil)
-	case "json":
-		handler = slog.NewJSONHandler(errOut, nil)
-	default:
-		return fmt.Errorf("invalid --log-format %q: use text or json", o.logFormat)
+	logger, err := newLogger(o.logFormat, errOut)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(handler)
 
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")

@@ -226,3 +226,35 @@ func (c Codec) OpenSecret(name string, sealed []byte) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+// Rows is what List reads: database/sql's and pgx's result rows both have these methods.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+}
+
+// ListPage decodes the rows of a List query (key, data, secret; ordered by key, at most
+// limit+1 of them when limit > 0) into a page, setting Continue when the extra row shows that
+// more follow. The caller closes the rows and checks their Err afterwards (pgx allows Err
+// only once the rows are closed).
+func (c Codec) ListPage(kind string, rows Rows, limit int) (ListResult, error) {
+	var res ListResult
+	for rows.Next() {
+		if limit > 0 && len(res.Items) == limit {
+			res.Continue = res.Items[len(res.Items)-1].Key()
+			break
+		}
+		row := Row{Kind: kind}
+		var data string
+		if err := rows.Scan(&row.Key, &data, &row.Secret); err != nil {
+			return ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		row.Data = []byte(data)
+		obj, err := c.Decode(row)
+		if err != nil {
+			return ListResult{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		res.Items = append(res.Items, obj)
+	}
+	return res, nil
+}

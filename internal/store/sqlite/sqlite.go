@@ -292,23 +292,9 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
 	}
 	defer rows.Close()
-	var res store.ListResult
-	for rows.Next() {
-		if opts.Limit > 0 && len(res.Items) == opts.Limit {
-			res.Continue = res.Items[len(res.Items)-1].Key()
-			break
-		}
-		row := store.Row{Kind: kind}
-		var data string
-		if err := rows.Scan(&row.Key, &data, &row.Secret); err != nil {
-			return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
-		}
-		row.Data = []byte(data)
-		obj, err := s.codec.Decode(row)
-		if err != nil {
-			return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
-		}
-		res.Items = append(res.Items, obj)
+	res, err := s.codec.ListPage(kind, rows, opts.Limit)
+	if err != nil {
+		return store.ListResult{}, err
 	}
 	if err := rows.Err(); err != nil {
 		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
