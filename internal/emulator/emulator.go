@@ -51,6 +51,9 @@ type Options struct {
 	// sizes and refill rates (0 means 1).
 	Throttling    bool
 	ThrottleScale float64
+	// ThrottleTimeScale divides the throttling's refill rates, to compress time as
+	// LatencyScale does (0 means 1).
+	ThrottleTimeScale float64
 	// ServicePrincipals may get tokens; they are added to those kept in the state. When there
 	// are none at all, one is generated (and kept).
 	ServicePrincipals []ServicePrincipal
@@ -149,7 +152,7 @@ func New(opts Options) (*Emulator, error) {
 		Logger:        opts.Logger.With("component", "arm"),
 		Seed:          opts.Seed,
 		Latency:       arm.NewLatencyModel(profile, opts.LatencyScale),
-		Throttle:      arm.ThrottleOptions{Enabled: opts.Throttling, Scale: opts.ThrottleScale},
+		Throttle:      arm.ThrottleOptions{Enabled: opts.Throttling, Scale: opts.ThrottleScale, TimeScale: opts.ThrottleTimeScale},
 		Subscriptions: subs,
 		Authenticate:  em.authenticate,
 		OnChange:      em.scheduleSave,

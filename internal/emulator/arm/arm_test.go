@@ -154,6 +154,17 @@ func TestThrottler(t *testing.T) {
 	if rem, _ := th.take(now, bucketKey{"s", "p", classWrites}); rem != 3 {
 		t.Fatalf("writes: %d", rem)
 	}
+	// Compressed time refills faster and keeps the bucket size.
+	fast := newThrottler(ThrottleOptions{Enabled: true, Scale: 0.02, TimeScale: 0.1}) // 5 reads, 5/s
+	for range 5 {
+		fast.take(now, k)
+	}
+	if _, wait := fast.take(now, k); wait != 200*time.Millisecond {
+		t.Fatalf("compressed time, empty bucket: wait %v, want 200 ms", wait)
+	}
+	if rem, wait := fast.take(now.Add(time.Second), k); rem != 4 || wait != 0 {
+		t.Fatalf("compressed time, after 1 s: %d %v, want a full bucket less one", rem, wait)
+	}
 	off := newThrottler(ThrottleOptions{})
 	for range 1000 {
 		if rem, wait := off.take(now, k); rem != 249 || wait != 0 {

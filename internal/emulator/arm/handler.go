@@ -136,6 +136,9 @@ func (e *Engine) serve(w http.ResponseWriter, r *http.Request, typ *string) {
 		secs := int(wait.Seconds() + 0.999)
 		secs = max(secs, 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		if ts := e.throttle.opts.TimeScale; ts > 0 && ts != 1 {
+			w.Header().Set("Retry-After-Ms", strconv.FormatInt(max(wait.Milliseconds(), 1), 10))
+		}
 		writeError(w, Errorf(http.StatusTooManyRequests, "TooManyRequests",
 			"Number of '%s' requests for subscription '%s' actor '%s' exceeded. Please try again after '%d' seconds after the additional tokens are replenished. Please refer to https://aka.ms/arm-throttling for additional information.",
 			strings.TrimSuffix(class, "s"), sub, p.ObjectID, secs))
