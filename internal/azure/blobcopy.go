@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,8 +170,12 @@ func (s *blobCopyService) apply(ctx context.Context, n *plan.Node, _ ResumeToken
 	return res, nil
 }
 
-// waitCopy polls the blob until its copy ends.
+// waitCopy polls the blob until its copy ends. Azure gives no Retry-After for a copy, so the
+// next poll is planned from the copy's own progress (x-ms-copy-progress: bytes copied of
+// total): when it can be estimated, at the time the copy should end; until then after a
+// delay that doubles from minCopyPoll. Every wait is capped at the clients' poll frequency.
 func (s *blobCopyService) waitCopy(ctx context.Context, bl *blob.Client) error {
+	var est copyEstimator
 	for {
 		p, err := bl.GetProperties(ctx, nil)
 		if err != nil {
@@ -186,7 +191,7 @@ func (s *blobCopyService) waitCopy(ctx context.Context, bl *blob.Client) error {
 		case blob.CopyStatusTypeFailed, blob.CopyStatusTypeAborted:
 			return fmt.Errorf("copy %s: %s", st, strings.TrimSpace(deref(p.CopyStatusDescription)))
 		}
-		t := time.NewTimer(s.c.poll)
+		t := time.NewTimer(est.next(time.Now(), deref(p.CopyProgress), s.c.poll))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -194,6 +199,55 @@ func (s *blobCopyService) waitCopy(ctx context.Context, bl *blob.Client) error {
 		case <-t.C:
 		}
 	}
+}
+
+// minCopyPoll is the first and shortest wait between two polls of a pending copy.
+const minCopyPoll = 20 * time.Millisecond
+
+// copyEstimator plans the polls of one pending copy from its progress.
+type copyEstimator struct {
+	first       time.Time // when progress was first seen
+	firstCopied int64
+	backoff     time.Duration // the wait when the end cannot be estimated yet
+}
+
+// next returns how long to wait before the next poll, given the copy's progress
+// ("copied/total") read at now; maxWait caps it.
+func (e *copyEstimator) next(now time.Time, progress string, maxWait time.Duration) time.Duration {
+	if e.backoff == 0 {
+		e.backoff = minCopyPoll
+	} else {
+		e.backoff = min(2*e.backoff, maxWait)
+	}
+	copied, total, ok := parseCopyProgress(progress)
+	if !ok {
+		return min(e.backoff, maxWait)
+	}
+	if e.first.IsZero() {
+		e.first, e.firstCopied = now, copied
+		return min(e.backoff, maxWait)
+	}
+	elapsed := now.Sub(e.first)
+	done := copied - e.firstCopied
+	if done <= 0 || elapsed <= 0 {
+		return min(e.backoff, maxWait)
+	}
+	left := time.Duration(float64(elapsed) * float64(total-copied) / float64(done))
+	return min(max(left, minCopyPoll), maxWait)
+}
+
+// parseCopyProgress reads x-ms-copy-progress, "bytes copied/total bytes".
+func parseCopyProgress(s string) (copied, total int64, ok bool) {
+	a, b, found := strings.Cut(strings.TrimSpace(s), "/")
+	if !found {
+		return 0, 0, false
+	}
+	copied, err1 := strconv.ParseInt(a, 10, 64)
+	total, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || copied < 0 || total <= 0 || copied > total {
+		return 0, 0, false
+	}
+	return copied, total, true
 }
 
 func deref(p *string) string {

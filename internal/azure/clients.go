@@ -36,7 +36,8 @@ type Options struct {
 	// 20 reads/s.
 	Writes, Reads float64
 	// PollFrequency is how often long-running operations are polled when Azure gives no
-	// Retry-After (default 2 s).
+	// Retry-After (default 2 s), and the longest wait
+	// between two polls of a blob copy.
 	PollFrequency time.Duration
 }
 
@@ -64,6 +65,8 @@ type Clients struct {
 	rmURL    *url.URL
 	suffix   string
 	counter  *counter
+	// durations are the recent durations of long-running operations, for their polls.
+	durations opDurations
 
 	// network, compute, storage, resources client factories.
 	Network   *armnetwork.ClientFactory
@@ -72,8 +75,9 @@ type Clients struct {
 	Resources *armresources.ClientFactory
 
 	mu        sync.Mutex
-	endpoints map[string]string // storage account → primary blob endpoint
-	keys      map[string]string // storage account → key1
+	endpoints map[string]string     // storage account → primary blob endpoint
+	keys      map[string]string     // storage account → key1
+	zones     map[string]zonesEntry // location → zones by VM size
 }
 
 // limiters are the token buckets by subscription (and rates), shared by every Clients of the
@@ -102,7 +106,7 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 	}
 	log = log.With("cloudAccount", acct.Metadata.Name, "subscription", subscriptionID)
 	c := &Clients{sub: subscriptionID, log: log, poll: opts.PollFrequency, counter: newCounter(),
-		endpoints: map[string]string{}, keys: map[string]string{}}
+		endpoints: map[string]string{}, keys: map[string]string{}, zones: map[string]zonesEntry{}}
 	if c.poll <= 0 {
 		c.poll = defaultPollPeriod
 	}
@@ -194,7 +198,11 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 	}
 	c.cred = cred
 	c.armOpts = &arm.ClientOptions{ClientOptions: co}
-	c.blobOpts = &blob.ClientOptions{ClientOptions: co}
+	// The blob service is not Resource Manager: its requests count, but do not spend the
+	// subscription's ARM budget (a storage account has its own, far larger, limits).
+	bo := co
+	bo.PerCallPolicies = []policy.Policy{&countPolicy{c: c.counter}}
+	c.blobOpts = &blob.ClientOptions{ClientOptions: bo}
 
 	if c.Network, err = armnetwork.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
 		return nil, fmt.Errorf("azure: network clients: %w", err)

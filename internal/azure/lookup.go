@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -186,16 +187,40 @@ func vmSize(sku *armcompute.ResourceSKU, location string) VMSize {
 	return s
 }
 
+// zonesTTL is how long ZonesBySize keeps a location's answer: the SKU list is a large read
+// that changes a few times a year, and every reconciliation of every cluster needs it.
+const zonesTTL = 10 * time.Minute
+
+// zonesEntry is a location's zones by VM size, as read at a time.
+type zonesEntry struct {
+	at    time.Time
+	zones map[string][]string
+}
+
 // ZonesBySize maps each VM size of a location to the zones it is offered in, for
-// plan.Environment.Zones.
+// plan.Environment.Zones. Answers are kept for zonesTTL; the caller may change the map it
+// gets.
 func (c *Clients) ZonesBySize(ctx context.Context, location string) (map[string][]string, error) {
-	sizes, err := c.VMSizes(ctx, location)
-	if err != nil {
-		return nil, err
+	key := strings.ToLower(location)
+	c.mu.Lock()
+	e, ok := c.zones[key]
+	c.mu.Unlock()
+	if !ok || time.Since(e.at) > zonesTTL {
+		sizes, err := c.VMSizes(ctx, location)
+		if err != nil {
+			return nil, err
+		}
+		e = zonesEntry{at: time.Now(), zones: make(map[string][]string, len(sizes))}
+		for _, s := range sizes {
+			e.zones[s.Name] = s.Zones
+		}
+		c.mu.Lock()
+		c.zones[key] = e
+		c.mu.Unlock()
 	}
-	m := make(map[string][]string, len(sizes))
-	for _, s := range sizes {
-		m[s.Name] = s.Zones
+	m := make(map[string][]string, len(e.zones))
+	for size, zones := range e.zones {
+		m[size] = slices.Clone(zones)
 	}
 	return m, nil
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/strata-dev/strata/internal/plan"
 )
@@ -96,44 +95,6 @@ func (d *dispatcher) Observe(ctx context.Context, n *plan.Node) (Observation, er
 	return s.observe(ctx, n)
 }
 
-// lro is a started or resumed long-running operation of any SDK poller type.
-type lro interface {
-	token() (string, error)
-	wait(ctx context.Context, freq time.Duration) error
-}
-
-type pollerLRO[R any] struct{ p *runtime.Poller[R] }
-
-func (p pollerLRO[R]) token() (string, error) {
-	if p.p.Done() {
-		return "", nil
-	}
-	return p.p.ResumeToken()
-}
-
-func (p pollerLRO[R]) wait(ctx context.Context, freq time.Duration) error {
-	_, err := p.p.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: freq})
-	return err
-}
-
-// asLRO adapts a Begin… call's result.
-func asLRO[R any](p *runtime.Poller[R], err error) (lro, error) {
-	if err != nil {
-		return nil, err
-	}
-	return pollerLRO[R]{p}, nil
-}
-
-// errNoResume answers a resume token given to a synchronous operation: the token is dropped
-// and the operation runs afresh.
-var errNoResume = errors.New("synchronous operation: nothing to resume")
-
-// doneLRO is a synchronous write that already completed.
-type doneLRO struct{}
-
-func (doneLRO) token() (string, error)                    { return "", nil }
-func (doneLRO) wait(context.Context, time.Duration) error { return nil }
-
 // armService is the generic service of an ARM resource whose desired model is D and live
 // model L (the same type but for storage accounts).
 type armService[D, L any] struct {
@@ -151,8 +112,9 @@ type armService[D, L any] struct {
 	// tags, when set, repairs a resource whose only drift is its tags (a VM PATCH rather than
 	// a PUT).
 	tags func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, resume string) (lro, error)
-	// running reports a VM's power state.
-	running func(ctx context.Context, id *arm.ResourceID) (bool, error)
+	// running reports a VM's power state from the live resource (read with its instance
+	// view).
+	running func(live *L) bool
 	// adoptedOnly: the kind is never written (resource groups), whatever Node.Managed says.
 	adoptedOnly bool
 }
@@ -178,8 +140,11 @@ func (s *armService[D, L]) desired(n *plan.Node) (*D, error) {
 	return nil, fmt.Errorf("azure: %s %s: spec is %T, want %T", n.Kind, n.Key, n.Spec, &zero)
 }
 
-// run waits for an operation, keeping its resume token saved meanwhile.
-func (c *Clients) run(ctx context.Context, n *plan.Node, tokens ResumeTokens, op lro) error {
+// run waits for an operation, keeping its resume token saved meanwhile. verb (create, update,
+// delete) names what the operation does, for its poll schedule; resumed says it was started
+// by an earlier attempt, so that its duration is unknown.
+func (c *Clients) run(ctx context.Context, n *plan.Node, tokens ResumeTokens, op lro, verb string, resumed bool) error {
+	started := time.Now()
 	tok, err := op.token()
 	if err != nil {
 		return fmt.Errorf("azure: %s %s: resume token: %w", n.Kind, n.ID, err)
@@ -189,7 +154,8 @@ func (c *Clients) run(ctx context.Context, n *plan.Node, tokens ResumeTokens, op
 			return fmt.Errorf("azure: %s %s: saving the resume token: %w", n.Kind, n.ID, err)
 		}
 	}
-	if err := op.wait(ctx, c.poll); err != nil {
+	sched := c.durations.schedule(string(n.Kind)+" "+verb, started, resumed)
+	if err := op.wait(ctx, sched, c.poll); err != nil {
 		if ctx.Err() == nil && tokens != nil {
 			// The operation is over (failed): a later attempt starts afresh.
 			_ = tokens.SaveToken(context.WithoutCancel(ctx), n.Key, "")
@@ -224,7 +190,7 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 		op, err := s.put(ctx, id, nil, tok)
 		if err == nil {
 			s.c.log.InfoContext(ctx, "resuming operation", "key", n.Key, "kind", n.Kind)
-			if err := s.c.run(ctx, n, tokens, op); err != nil {
+			if err := s.c.run(ctx, n, tokens, op, "create", true); err != nil {
 				return Result{Wrote: true}, fmt.Errorf("azure: %s %s: resumed operation: %w", n.Kind, n.ID, err)
 			}
 			return Result{Wrote: true}, nil
@@ -266,7 +232,11 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 	if err != nil {
 		return Result{Wrote: true}, fmt.Errorf("azure: writing %s %s: %w", n.Kind, n.ID, err)
 	}
-	if err := s.c.run(ctx, n, tokens, op); err != nil {
+	verb := "create"
+	if live != nil {
+		verb = "update"
+	}
+	if err := s.c.run(ctx, n, tokens, op, verb, false); err != nil {
 		return Result{Wrote: true}, fmt.Errorf("azure: writing %s %s: %w", n.Kind, n.ID, err)
 	}
 	return Result{Wrote: true}, nil
@@ -332,7 +302,7 @@ func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, tokens Resu
 	if tok := savedToken(tokens, n); tok != "" {
 		op, err := s.del(ctx, id, tok)
 		if err == nil {
-			if err := s.c.run(ctx, n, tokens, op); err != nil && !isNotFound(err) {
+			if err := s.c.run(ctx, n, tokens, op, "delete", true); err != nil && !isNotFound(err) {
 				return fmt.Errorf("azure: deleting %s %s (resumed): %w", n.Kind, n.ID, err)
 			}
 			return nil
@@ -352,7 +322,7 @@ func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, tokens Resu
 	s.c.log.InfoContext(ctx, "deleting", "key", n.Key, "kind", n.Kind)
 	op, err := s.del(ctx, id, "")
 	if err == nil {
-		err = s.c.run(ctx, n, tokens, op)
+		err = s.c.run(ctx, n, tokens, op, "delete", false)
 	}
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("azure: deleting %s %s: %w", n.Kind, n.ID, err)
@@ -381,9 +351,7 @@ func (s *armService[D, L]) observe(ctx context.Context, n *plan.Node) (Observati
 		o.UpToDate = checkAdopted(n, live) == nil
 	}
 	if s.running != nil {
-		if o.Running, err = s.running(ctx, id); err != nil {
-			return o, fmt.Errorf("azure: reading the instance view of %s %s: %w", n.Kind, n.ID, err)
-		}
+		o.Running = s.running(live)
 	}
 	return o, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 
 	"github.com/strata-dev/strata/internal/plan"
@@ -19,7 +20,9 @@ func (c *Clients) vmService() service {
 	return &armService[armcompute.VirtualMachine, armcompute.VirtualMachine]{
 		c: c, kind: plan.KindVirtualMachine,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armcompute.VirtualMachine, error) {
-			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
+			// The instance view comes with the VM, so that observing a VM is one read.
+			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name,
+				&armcompute.VirtualMachinesClientGetOptions{Expand: to.Ptr(armcompute.InstanceViewTypesInstanceView)}))
 			if r == nil {
 				return nil, err
 			}
@@ -41,20 +44,16 @@ func (c *Clients) vmService() service {
 			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
 				&armcompute.VirtualMachinesClientBeginDeleteOptions{ResumeToken: resume}))
 		},
-		running: func(ctx context.Context, id *arm.ResourceID) (bool, error) {
-			r, err := cl.InstanceView(ctx, id.ResourceGroupName, id.Name, nil)
-			if err != nil {
-				if isNotFound(err) {
-					return false, nil
-				}
-				return false, err
+		running: func(vm *armcompute.VirtualMachine) bool {
+			if vm.Properties == nil || vm.Properties.InstanceView == nil {
+				return false
 			}
-			for _, s := range r.Statuses {
+			for _, s := range vm.Properties.InstanceView.Statuses {
 				if s != nil && s.Code != nil && strings.EqualFold(*s.Code, "PowerState/running") {
-					return true, nil
+					return true
 				}
 			}
-			return false, nil
+			return false
 		},
 	}
 }
