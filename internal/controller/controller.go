@@ -95,6 +95,9 @@ type Config struct {
 	// BackoffBase and BackoffMax bound the exponential backoff after a failed pass
 	// (default 5 s and 5 min).
 	BackoffBase, BackoffMax time.Duration
+	// BootingRequeue is how soon a cluster whose resources all exist is looked at again
+	// while its VMs are not all running yet (default 2 s).
+	BootingRequeue time.Duration
 	// TaskTimeout bounds each resource's create, update or delete (default 30 min).
 	TaskTimeout time.Duration
 	// Parallelism caps the resources of one cluster worked on at once (default 16).
@@ -164,6 +167,9 @@ func New(cfg Config) *Controller {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.BootingRequeue <= 0 {
+		cfg.BootingRequeue = 2 * time.Second
 	}
 	if cfg.BackoffBase <= 0 {
 		cfg.BackoffBase = 5 * time.Second

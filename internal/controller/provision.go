@@ -18,10 +18,6 @@ import (
 	"github.com/strata-dev/strata/internal/store"
 )
 
-// bootingRequeue is how soon a cluster whose resources all exist is looked at again while its
-// VMs are not all running yet.
-const bootingRequeue = 2 * time.Second
-
 // bootstrapSecretName is the store name of a cluster's sealed bootstrap secrets.
 func bootstrapSecretName(uid string) string { return "cluster/" + uid + "/bootstrap" }
 
@@ -432,7 +428,7 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		return 0, e
 	}
 	if !allRunning {
-		return bootingRequeue, nil
+		return p.c.cfg.BootingRequeue, nil
 	}
 	return p.c.cfg.Resync, nil
 }

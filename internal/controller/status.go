@@ -25,7 +25,14 @@ type pass struct {
 	mu        sync.Mutex
 	cur       *v1alpha1.Cluster // the object as last read or written
 	status    v1alpha1.ClusterStatus
-	finalizer int // +1: ours must be present, -1: must be absent, 0: keep as is
+	finalizer int    // +1: ours must be present, -1: must be absent, 0: keep as is
+	changes   uint64 // how many changes were made to status and finalizer
+	written   uint64 // how many of them the store holds
+
+	// writeMu lets one status write out at a time: changes made meanwhile by the pass's other
+	// tasks wait and go out together in the next write (a group commit), rather than one
+	// synchronous write each.
+	writeMu sync.Mutex
 }
 
 func newPass(c *Controller, cl *v1alpha1.Cluster) *pass {
@@ -44,40 +51,61 @@ func cloneStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
 	return out
 }
 
-// update changes the status under the lock and writes it when it changed.
+// update changes the status under the lock and returns once the store holds the change.
 func (p *pass) update(ctx context.Context, f func(s *v1alpha1.ClusterStatus)) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	f(&p.status)
-	return p.persistLocked(ctx)
+	p.changes++
+	want := p.changes
+	p.mu.Unlock()
+	return p.flush(ctx, want)
 }
 
 // persist writes the status (and finalizer change) when they differ from the stored object.
 func (p *pass) persist(ctx context.Context) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.persistLocked(ctx)
+	p.changes++
+	want := p.changes
+	p.mu.Unlock()
+	return p.flush(ctx, want)
 }
 
-func (p *pass) persistLocked(ctx context.Context) error {
+// flush returns once the store holds the first want changes: at once when a write made while
+// this one waited for its turn covered them, otherwise after writing every change made so far.
+func (p *pass) flush(ctx context.Context, want uint64) error {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	for attempt := 0; ; attempt++ {
-		obj := p.cur
+		p.mu.Lock()
+		if p.written >= want {
+			p.mu.Unlock()
+			return nil
+		}
+		obj, seq, fin := p.cur, p.changes, p.finalizer
+		status := cloneStatus(p.status)
+		p.mu.Unlock()
+
 		finalizers := obj.Metadata.Finalizers
 		switch has := slices.Contains(finalizers, Finalizer); {
-		case p.finalizer > 0 && !has:
+		case fin > 0 && !has:
 			finalizers = append(slices.Clone(finalizers), Finalizer)
-		case p.finalizer < 0 && has:
+		case fin < 0 && has:
 			finalizers = slices.DeleteFunc(slices.Clone(finalizers), func(f string) bool { return f == Finalizer })
 		}
-		if reflect.DeepEqual(obj.Status, p.status) && slices.Equal(finalizers, obj.Metadata.Finalizers) {
+		if reflect.DeepEqual(obj.Status, status) && slices.Equal(finalizers, obj.Metadata.Finalizers) {
+			p.mu.Lock()
+			p.written = seq
+			p.mu.Unlock()
 			return nil
 		}
 		next := *obj
 		next.Metadata.Finalizers = finalizers
-		next.Status = cloneStatus(p.status)
+		next.Status = status
 		err := p.c.cfg.Store.Update(ctx, &next)
 		if err == nil {
-			p.cur = &next
+			p.mu.Lock()
+			p.cur, p.written = &next, seq
+			p.mu.Unlock()
 			return nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
@@ -91,7 +119,9 @@ func (p *pass) persistLocked(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("reread cluster %q: unexpected %T", obj.Key(), fresh)
 		}
+		p.mu.Lock()
 		p.cur = cl
+		p.mu.Unlock()
 	}
 }
 
@@ -182,13 +212,24 @@ func (p *pass) Token(key string) string {
 	return ""
 }
 
-// SaveToken persists a node's resume token in its inventory entry (azure.ResumeTokens).
+// SaveToken persists a node's resume token in its inventory entry (azure.ResumeTokens). A
+// token is written before it returns; clearing one (the operation ended) is left to the next
+// status write, which every pass makes: a stale token left by a crash meanwhile resumes an
+// operation that is over, which answers at once.
 func (p *pass) SaveToken(ctx context.Context, key, token string) error {
-	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+	set := func(s *v1alpha1.ClusterStatus) {
 		if it := item(s, key); it != nil {
 			it.ResumeToken = token
 		}
-	})
+	}
+	if token == "" {
+		p.mu.Lock()
+		set(&p.status)
+		p.changes++
+		p.mu.Unlock()
+		return nil
+	}
+	return p.update(ctx, set)
 }
 
 var _ azure.ResumeTokens = (*pass)(nil)
