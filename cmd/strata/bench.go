@@ -26,7 +26,7 @@ func newBenchCommand() *cobra.Command {
 // newBenchProvisionCommand returns `strata bench provision`.
 func newBenchProvisionCommand() *cobra.Command {
 	o := provisionbench.Options{}
-	var verbose bool
+	var verbose, timeline bool
 	cmd := &cobra.Command{
 		Use:   "provision",
 		Short: "Provision N IaaS clusters at once and report makespan, ARM requests and resync writes",
@@ -60,18 +60,22 @@ all are Running, then resync every cluster once with nothing changed. Reports:
 				return err
 			}
 			res.Print(cmd.OutOrStdout())
+			if timeline {
+				res.PrintTimeline(cmd.OutOrStdout())
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.Clusters, "clusters", "n", 20, "number of clusters provisioned at once")
-	f.Float64Var(&o.LatencyScale, "latency-scale", 0.02, "multiplies the emulator's realistic latency model")
+	f.Float64Var(&o.LatencyScale, "latency-scale", 0.05, "multiplies the emulator's realistic latency model")
 	f.IntVar(&o.Parallelism, "parallel", 0, "resources of one cluster worked on at once (0: the controller's default, 16)")
 	f.IntVar(&o.Workers, "workers", 0, "clusters worked on at once (0: all of them)")
-	f.Float64Var(&o.Writes, "writes-per-second", 0, "strata's ARM write rate limit per subscription (0: the default, 8/s)")
-	f.Float64Var(&o.Reads, "reads-per-second", 0, "strata's ARM read rate limit per subscription (0: the default, 20/s)")
-	f.DurationVar(&o.PollFrequency, "poll-frequency", 0, "how often strata polls what Azure gives no Retry-After for, e.g. the blob copy (0: the default, 2s)")
+	f.Float64Var(&o.Writes, "writes-per-second", 0, "strata's ARM write rate limit per subscription (0: the default, 8/s, divided by the latency scale)")
+	f.Float64Var(&o.Reads, "reads-per-second", 0, "strata's ARM read rate limit per subscription (0: the default, 20/s, divided by the latency scale)")
+	f.DurationVar(&o.PollFrequency, "poll-frequency", 0, "longest wait between polls of what Azure gives no Retry-After for, e.g. the blob copy (0: the default, 2s, times the latency scale)")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	f.BoolVar(&timeline, "timeline", false, "print when each resource of the first cluster was started and ready")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
 	return cmd
 }

@@ -14,6 +14,7 @@
 package provisionbench
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -53,7 +54,9 @@ const accountName = "emulator"
 type Options struct {
 	// Clusters is how many IaaS clusters are provisioned at once (default 20).
 	Clusters int
-	// LatencyScale multiplies the emulator's realistic latency model (default 0.02).
+	// LatencyScale multiplies the emulator's realistic latency model, and compresses every
+	// other time of the run with it (default 0.05: at smaller scales the fixed costs of this
+	// machine, about a millisecond a request, stand for too much of Azure's time).
 	LatencyScale float64
 	// Parallelism caps the resources of one cluster worked on at once (controller default
 	// when 0).
@@ -61,11 +64,11 @@ type Options struct {
 	// Workers is how many clusters the controller works on at once (default Clusters).
 	Workers int
 	// Writes and Reads are the per-second rates of strata's per-subscription rate limiter
-	// (azure.Options); zero means the product's defaults (8 and 20 per second), which are not
-	// scaled with the latency.
+	// (azure.Options); zero means the product's defaults (8 and 20 per second) divided by
+	// LatencyScale, as time runs that much faster.
 	Writes, Reads float64
-	// PollFrequency is how often strata polls what Azure gives no Retry-After for (the blob
-	// copy); zero means azure's default, 2 s, which is not scaled with the latency.
+	// PollFrequency caps how long strata waits between polls of what Azure gives no
+	// Retry-After for (the blob copy); zero means azure's default, 2 s, times LatencyScale.
 	PollFrequency time.Duration
 	// Timeout bounds the provisioning and the resync (default 10 min).
 	Timeout time.Duration
@@ -99,6 +102,10 @@ type Result struct {
 	// emulator's nominal latency of its create at this scale; CriticalPathKeys its nodes.
 	CriticalPath     time.Duration
 	CriticalPathKeys []string
+	// RunCriticalPath is the same longest path with each node costing what Azure's operation
+	// on it actually took in this run (the latency model's jitter included), the longest of
+	// the clusters': no schedule of that work could end sooner. Ratios are taken against it.
+	RunCriticalPath time.Duration
 	// Makespans are each cluster's time from its creation in the API to Running, in the
 	// order the clusters were created; Makespan is from the first creation to the last Running.
 	Makespans []time.Duration
@@ -117,6 +124,20 @@ type Result struct {
 	ResyncRequests []RequestCount
 	ResyncWrites   int64
 	ResyncTime     time.Duration
+	// Timeline is the nodes of the slowest cluster, TimelineOf, in the order strata started
+	// them.
+	Timeline   []NodeTiming
+	TimelineOf string
+	names      []string // of the clusters, in the order of Makespans
+}
+
+// NodeTiming is when strata started a node of a cluster (its inventory item written) and
+// when it was ready, from the cluster's creation in the API, and how long Azure's own operation on
+// it took (0 for what Azure answers at once).
+type NodeTiming struct {
+	Key          string
+	Start, Ready time.Duration
+	Azure        time.Duration
 }
 
 // WritesPerResource is Writes divided by Created.
@@ -127,12 +148,17 @@ func (r *Result) WritesPerResource() float64 {
 	return float64(r.Writes) / float64(r.Created)
 }
 
-// Ratio is a makespan divided by the critical path.
+// Ratio is a makespan divided by the run's critical path (the nominal one when the run's is
+// unknown).
 func (r *Result) Ratio(makespan time.Duration) float64 {
-	if r.CriticalPath == 0 {
+	cp := r.RunCriticalPath
+	if cp == 0 {
+		cp = r.CriticalPath
+	}
+	if cp == 0 {
 		return 0
 	}
-	return float64(makespan) / float64(r.CriticalPath)
+	return float64(makespan) / float64(cp)
 }
 
 // MakespanStats returns the minimum, median and maximum of the clusters' makespans.
@@ -152,7 +178,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Clusters = 20
 	}
 	if o.LatencyScale <= 0 {
-		o.LatencyScale = 0.02
+		o.LatencyScale = 0.05
 	}
 	if o.Workers <= 0 {
 		o.Workers = o.Clusters
@@ -176,13 +202,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
+	// Time runs 1/LatencyScale times faster for everything: Azure's operations and its
+	// throttling's refill rates, strata's rate limits, polls and requeues.
+	scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) * o.LatencyScale) }
+	if o.Writes <= 0 {
+		o.Writes = 8 / o.LatencyScale
+	}
+	if o.Reads <= 0 {
+		o.Reads = 20 / o.LatencyScale
+	}
+	if o.PollFrequency <= 0 {
+		o.PollFrequency = scaled(2 * time.Second)
+	}
 	em, err := emulator.New(emulator.Options{
-		StateDir:     dir + "/emulator",
-		Listen:       "127.0.0.1:0",
-		Latency:      arm.LatencyRealistic,
-		LatencyScale: o.LatencyScale,
-		Throttling:   true,
-		Logger:       logger.With("component", "emulator"),
+		StateDir:          dir + "/emulator",
+		Listen:            "127.0.0.1:0",
+		Latency:           arm.LatencyRealistic,
+		LatencyScale:      o.LatencyScale,
+		Throttling:        true,
+		ThrottleTimeScale: o.LatencyScale,
+		Logger:            logger.With("component", "emulator"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
@@ -234,13 +273,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	obs := &observer{Store: st, progress: o.Progress, start: time.Now(), running: map[string]time.Time{}, passes: map[string]int{}}
 	cfg := controller.Config{
-		Store:        obs,
-		Logger:       logger.With("component", "controller"),
-		Resync:       time.Hour, // no resync while provisioning; the idle resync is run below
-		Workers:      o.Workers,
-		PollInterval: 50 * time.Millisecond,
-		Parallelism:  o.Parallelism,
-		AzureOptions: azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
+		Store:          obs,
+		Logger:         logger.With("component", "controller"),
+		Resync:         time.Hour, // no resync while provisioning; the idle resync is run below
+		Workers:        o.Workers,
+		PollInterval:   scaled(time.Second),
+		BootingRequeue: scaled(2 * time.Second),
+		BackoffBase:    scaled(5 * time.Second),
+		BackoffMax:     scaled(5 * time.Minute),
+		Parallelism:    o.Parallelism,
+		AzureOptions:   azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
 	}
 	res, err := b.provision(ctx, cfg, obs)
 	if err != nil {
@@ -339,8 +381,8 @@ func exampleObject[T v1alpha1.Object](file string) (T, error) {
 
 // provision creates the clusters, waits until all are Running and measures the run.
 func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *observer) (*Result, error) {
-	res := &Result{Clusters: b.o.Clusters, LatencyScale: b.o.LatencyScale}
-	res.Limits = fmt.Sprintf("%s writes/s, %s reads/s, polls without Retry-After every %s", rate(b.o.Writes, 8), rate(b.o.Reads, 20), pollDesc(b.o.PollFrequency))
+	res := &Result{Clusters: b.o.Clusters, LatencyScale: b.o.LatencyScale, names: b.names}
+	res.Limits = fmt.Sprintf("%g writes/s, %g reads/s, polls without Retry-After at most %s apart", b.o.Writes, b.o.Reads, b.o.PollFrequency)
 	before := b.em.Engine().Counters()
 	existed := map[string]bool{}
 	for _, r := range b.em.Engine().Snapshot().Resources {
@@ -349,12 +391,21 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 
 	stop := startController(ctx, cfg)
 	defer stop()
+	// The clusters are created at once, as many users (or one script) would.
 	created := make([]time.Time, len(b.names))
+	errs := make([]error, len(b.names))
+	var wg sync.WaitGroup
 	for i := range b.names {
-		created[i] = time.Now()
-		if _, _, err := b.api.Apply(ctx, b.cluster(i), client.WriteOptions{}); err != nil {
-			return nil, fmt.Errorf("apply cluster %s: %w", b.names[i], err)
-		}
+		wg.Go(func() {
+			created[i] = time.Now()
+			if _, _, err := b.api.Apply(ctx, b.cluster(i), client.WriteOptions{}); err != nil {
+				errs[i] = fmt.Errorf("apply cluster %s: %w", b.names[i], err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if err := b.wait(ctx, "provisioning", func() bool { return obs.runningCount() == len(b.names) }); err != nil {
 		return nil, err
@@ -369,7 +420,7 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 			last = t
 		}
 	}
-	res.Makespan = last.Sub(created[0])
+	res.Makespan = last.Sub(slices.MinFunc(created, time.Time.Compare))
 	res.Requests = diffCounters(before, b.em.Engine().Counters())
 	for _, r := range res.Requests {
 		if isWrite(r.Method) {
@@ -406,6 +457,22 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 		}
 	}
 	res.CriticalPath, res.CriticalPathKeys, err = criticalPath(g, b.em.Engine().Latency())
+	if err != nil {
+		return nil, err
+	}
+	slowest := 0
+	for i, d := range res.Makespans {
+		if d > res.Makespans[slowest] {
+			slowest = i
+		}
+	}
+	res.TimelineOf = b.names[slowest]
+	sg, err := b.clusterGraph(ctx, res.TimelineOf, g)
+	if err != nil {
+		return nil, err
+	}
+	res.Timeline = obs.timeline(res.TimelineOf, created[slowest], sg, azureTimes(sg, b.em.Engine().Snapshot().Operations, b.em.Engine().Latency()))
+	res.RunCriticalPath, err = b.runCriticalPath(ctx, g, b.em.Engine().Snapshot().Operations)
 	if err != nil {
 		return nil, err
 	}
@@ -528,6 +595,76 @@ func criticalPath(g *plan.Graph, model *arm.LatencyModel) (time.Duration, []stri
 	return d, keys, nil
 }
 
+// azureTimes returns how long Azure worked on each managed node of g: the duration of the
+// create operation the emulator ran for its resource, and the nominal time of a blob copy.
+func azureTimes(g *plan.Graph, ops []*arm.Operation, model *arm.LatencyModel) map[string]time.Duration {
+	byID := map[string]time.Duration{}
+	for _, op := range ops {
+		if op.Verb == "create" {
+			byID[strings.ToLower(op.ResourceID)] = op.Deadline.Sub(op.Start)
+		}
+	}
+	out := map[string]time.Duration{}
+	for _, n := range g.Nodes {
+		switch {
+		case !n.Managed:
+		case n.Kind == plan.KindBlobCopy:
+			out[n.Key] = model.Duration(operations[plan.KindBlobCopy], 0.5)
+		default:
+			out[n.Key] = byID[strings.ToLower(n.ID)]
+		}
+	}
+	return out
+}
+
+// runCriticalPath returns the longest of the clusters' critical paths when each node costs
+// what Azure's operation on it took in this run.
+func (b *bench) runCriticalPath(ctx context.Context, g *plan.Graph, ops []*arm.Operation) (time.Duration, error) {
+	var longest time.Duration
+	for _, name := range b.names {
+		h, err := b.clusterGraph(ctx, name, g)
+		if err != nil {
+			return 0, err
+		}
+		cost := azureTimes(h, ops, b.em.Engine().Latency())
+		tasks := make([]flow.Task, 0, len(h.Nodes))
+		for _, n := range h.Nodes {
+			tasks = append(tasks, flow.Task{ID: n.Key, DependsOn: n.DependsOn})
+		}
+		fg, err := flow.New(tasks...)
+		if err != nil {
+			return 0, fmt.Errorf("graph of the plan: %w", err)
+		}
+		d, _ := fg.CriticalPath(func(id string) time.Duration { return cost[id] })
+		longest = max(longest, d)
+	}
+	return longest, nil
+}
+
+// clusterGraph returns g, which has the shape of every cluster's graph, with the resource IDs
+// of the named cluster, read from its inventory.
+func (b *bench) clusterGraph(ctx context.Context, name string, g *plan.Graph) (*plan.Graph, error) {
+	obj, err := b.api.Get(ctx, v1alpha1.KindCluster, name)
+	if err != nil {
+		return nil, fmt.Errorf("read cluster %s: %w", name, err)
+	}
+	cl, ok := obj.(*v1alpha1.Cluster)
+	if !ok {
+		return nil, fmt.Errorf("read cluster %s: unexpected %T", name, obj)
+	}
+	ids := map[string]string{}
+	for _, it := range cl.Status.Inventory {
+		ids[it.Key] = it.ID
+	}
+	h := &plan.Graph{Cluster: name, Nodes: make([]*plan.Node, len(g.Nodes))}
+	for i, n := range g.Nodes {
+		c := *n
+		c.ID = ids[n.Key]
+		h.Nodes[i] = &c
+	}
+	return h, nil
+}
+
 // isWrite reports whether an HTTP method writes.
 func isWrite(method string) bool {
 	switch strings.ToUpper(method) {
@@ -609,12 +746,19 @@ type observer struct {
 	mu      sync.Mutex
 	running map[string]time.Time
 	passes  map[string]int
+	// started and ready are when each node of each cluster first appeared in the inventory
+	// and when it was first marked ready (cluster → key → time).
+	started, ready map[string]map[string]time.Time
 }
 
 // Update records the first time a cluster is written Running.
 func (o *observer) Update(ctx context.Context, obj v1alpha1.Object) error {
 	err := o.Store.Update(ctx, obj)
-	if cl, ok := obj.(*v1alpha1.Cluster); ok && err == nil && cl.Status.Phase == controller.PhaseRunning {
+	cl, ok := obj.(*v1alpha1.Cluster)
+	if ok && err == nil {
+		o.recordInventory(cl)
+	}
+	if ok && err == nil && cl.Status.Phase == controller.PhaseRunning {
 		o.mu.Lock()
 		if _, seen := o.running[cl.Key()]; !seen {
 			now := time.Now()
@@ -637,6 +781,51 @@ func (o *observer) ReleaseLease(ctx context.Context, name, holder string) error 
 		o.mu.Unlock()
 	}
 	return err
+}
+
+// recordInventory notes when each inventory item of a cluster is first seen and first ready.
+func (o *observer) recordInventory(cl *v1alpha1.Cluster) {
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.started == nil {
+		o.started, o.ready = map[string]map[string]time.Time{}, map[string]map[string]time.Time{}
+	}
+	st, rd := o.started[cl.Key()], o.ready[cl.Key()]
+	if st == nil {
+		st, rd = map[string]time.Time{}, map[string]time.Time{}
+		o.started[cl.Key()], o.ready[cl.Key()] = st, rd
+	}
+	for _, it := range cl.Status.Inventory {
+		if _, seen := st[it.Key]; !seen {
+			st[it.Key] = now
+		}
+		if _, seen := rd[it.Key]; it.Ready && !seen {
+			rd[it.Key] = now
+		}
+	}
+}
+
+// timeline returns the nodes of one cluster in the order they started, with when each was
+// started and ready (from t0, the cluster's creation) and how long Azure worked on it.
+func (o *observer) timeline(cluster string, t0 time.Time, g *plan.Graph, azureTime map[string]time.Duration) []NodeTiming {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st, rd := o.started[cluster], o.ready[cluster]
+	var out []NodeTiming
+	for _, n := range g.Nodes {
+		s, ok := st[n.Key]
+		if !ok {
+			continue
+		}
+		nt := NodeTiming{Key: n.Key, Start: s.Sub(t0), Azure: azureTime[n.Key]}
+		if r, ok := rd[n.Key]; ok {
+			nt.Ready = r.Sub(t0)
+		}
+		out = append(out, nt)
+	}
+	slices.SortFunc(out, func(a, b NodeTiming) int { return cmp.Compare(a.Start, b.Start) })
+	return out
 }
 
 func (o *observer) runningCount() int {
@@ -662,7 +851,8 @@ func (r *Result) Print(w io.Writer) {
 	lo, med, hi := r.MakespanStats()
 	fmt.Fprintf(w, "clusters            %d (latency: realistic x %g; strata's limits %s)\n", r.Clusters, r.LatencyScale, r.Limits)
 	fmt.Fprintf(w, "graph of a cluster  %d nodes, %d created by strata\n", r.Nodes, r.Managed)
-	fmt.Fprintf(w, "critical path       %s: %s\n", r.CriticalPath.Round(time.Millisecond), strings.Join(r.CriticalPathKeys, " -> "))
+	fmt.Fprintf(w, "critical path       %s nominal: %s\n", r.CriticalPath.Round(time.Millisecond), strings.Join(r.CriticalPathKeys, " -> "))
+	fmt.Fprintf(w, "                    %s as Azure's operations took in this run (longest cluster); ratios below are against it\n", r.RunCriticalPath.Round(time.Millisecond))
 	fmt.Fprintf(w, "makespan            overall %s (%.2f x critical path)\n", r.Makespan.Round(time.Millisecond), r.Ratio(r.Makespan))
 	fmt.Fprintf(w, "  per cluster       min %s (%.2f), median %s (%.2f), max %s (%.2f)\n",
 		lo.Round(time.Millisecond), r.Ratio(lo), med.Round(time.Millisecond), r.Ratio(med), hi.Round(time.Millisecond), r.Ratio(hi))
@@ -673,6 +863,20 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))
 	printRequests(w, r.ResyncRequests, r.Clusters)
+}
+
+// PrintTimeline writes the first cluster's timeline.
+func (r *Result) PrintTimeline(w io.Writer) {
+	fmt.Fprintf(w, "timeline of %s, the slowest cluster: %d nodes (start, ready, strata's time, Azure's time):\n", r.TimelineOf, len(r.Timeline))
+	for _, n := range r.Timeline {
+		fmt.Fprintf(w, "  %-32s %8s %8s %8s %8s\n", n.Key, n.Start.Round(time.Millisecond), n.Ready.Round(time.Millisecond),
+			(n.Ready - n.Start).Round(time.Millisecond), n.Azure.Round(time.Millisecond))
+	}
+	for i, name := range r.names {
+		if name == r.TimelineOf {
+			fmt.Fprintf(w, "  %-32s %8s\n", "Running", r.Makespans[i].Round(time.Millisecond))
+		}
+	}
 }
 
 // printRequests writes request counts, divided by the number of clusters.
@@ -693,20 +897,4 @@ func total(rs []RequestCount) int64 {
 		n += r.Count
 	}
 	return n
-}
-
-// rate describes a rate limit; 0 is the product's default.
-func rate(r, def float64) string {
-	if r == 0 {
-		return fmt.Sprintf("%g (default)", def)
-	}
-	return fmt.Sprintf("%g", r)
-}
-
-// pollDesc describes the poll frequency; 0 is the default.
-func pollDesc(d time.Duration) string {
-	if d == 0 {
-		return "2s (default)"
-	}
-	return d.String()
 }

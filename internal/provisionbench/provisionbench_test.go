@@ -33,7 +33,7 @@ func TestProvisionWritesOncePerResource(t *testing.T) {
 	}
 }
 
-// BenchmarkProvision provisions 20 clusters per iteration (realistic latency x 0.02) and
+// BenchmarkProvision provisions 20 clusters per iteration (realistic latency x 0.05) and
 // reports the makespan over the critical path, the ARM writes per created resource and the
 // ARM writes of an idle resync.
 //
@@ -41,7 +41,7 @@ func TestProvisionWritesOncePerResource(t *testing.T) {
 func BenchmarkProvision(b *testing.B) {
 	var ratio, worst, writes, resync float64
 	for b.Loop() {
-		res, err := Run(b.Context(), Options{Clusters: 20, LatencyScale: 0.02, Dir: b.TempDir()})
+		res, err := Run(b.Context(), Options{Clusters: 20, LatencyScale: 0.05, Dir: b.TempDir()})
 		if err != nil {
 			b.Fatal(err)
 		}
