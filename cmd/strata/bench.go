@@ -30,20 +30,22 @@ func newBenchProvisionCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "provision",
 		Short: "Provision N IaaS clusters at once and report makespan, ARM requests and resync writes",
-		Long: `Start an embedded Azure emulator with the realistic latency model scaled down, a strata
+		Long: `Start an embedded Azure emulator with the realistic latency model scaled down (and every
+other time with it: Azure's throttling, strata's rate limits and polls), a strata
 server and its reconciler on SQLite in a temporary directory, create N copies of the example
 IaaS cluster (examples/cluster-iaas-dynamic.yaml, each in its own resource group), wait until
 all are Running, then resync every cluster once with nothing changed. Reports:
 
   - each cluster's makespan (creation to Running) and the whole run's, against the
-    critical-path lower bound of one cluster's graph (every node costing the emulator's
-    latency for its create at this scale);
+    critical-path lower bound of a cluster's graph (every node costing what Azure's
+    operation on it took in this run);
   - the ARM requests the emulator answered, by method and type, per cluster, and the ARM
     writes per resource created (1.0: nothing sent twice);
   - the ARM writes of the idle resync (0: nothing drifted, nothing sent).`,
 		Example: `  strata bench provision -n 1
   strata bench provision -n 20 --latency-scale 0.02
-  strata bench provision -n 100 --latency-scale 0.01 --timeout 15m`,
+  strata bench provision -n 100 --timeout 15m
+  strata bench provision -n 20 --timeline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SilenceUsage = true
@@ -75,7 +77,7 @@ all are Running, then resync every cluster once with nothing changed. Reports:
 	f.Float64Var(&o.Reads, "reads-per-second", 0, "strata's ARM read rate limit per subscription (0: the default, 20/s, divided by the latency scale)")
 	f.DurationVar(&o.PollFrequency, "poll-frequency", 0, "longest wait between polls of what Azure gives no Retry-After for, e.g. the blob copy (0: the default, 2s, times the latency scale)")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
-	f.BoolVar(&timeline, "timeline", false, "print when each resource of the first cluster was started and ready")
+	f.BoolVar(&timeline, "timeline", false, "print when each resource of the slowest cluster was started and ready")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
 	return cmd
 }

@@ -1,10 +1,11 @@
 // Package provisionbench measures how strata provisions IaaS clusters: it runs an embedded
-// Azure emulator with the realistic latency model scaled down, a strata server and its cluster
+// Azure emulator with the realistic latency model scaled down (and every other time with it:
+// Azure's throttling, strata's rate limits, polls and requeues), a strata server and its cluster
 // reconciler on SQLite in a temporary directory, creates N copies of the example IaaS cluster,
 // waits until every one is Running and reports
 //
 //   - the makespan of each cluster and of the whole run, against the critical-path lower bound
-//     of one cluster's graph (each node costing the emulator's latency for its create);
+//     of a cluster's graph (each node costing what Azure's operation on it took in the run);
 //   - the ARM requests the emulator answered, by method and type, and the ARM writes per
 //     resource created (1.0 when nothing is sent twice);
 //   - the ARM writes of an idle resync of every cluster (0 when nothing drifted).
