@@ -436,7 +436,7 @@ func wrapPoller[R any](p *runtime.Poller[R], err error) (*runtimePoller[R], erro
 
 func (p *runtimePoller[R]) wait(t *testing.T, ctx context.Context) {
 	t.Helper()
-	if err := p.l.wait(ctx, pollSchedule{done: func() {}}, 20*time.Millisecond); err != nil {
+	if err := p.l.wait(ctx, pollSchedule{}, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 }

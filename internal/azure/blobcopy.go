@@ -191,12 +191,8 @@ func (s *blobCopyService) waitCopy(ctx context.Context, bl *blob.Client) error {
 		case blob.CopyStatusTypeFailed, blob.CopyStatusTypeAborted:
 			return fmt.Errorf("copy %s: %s", st, strings.TrimSpace(deref(p.CopyStatusDescription)))
 		}
-		t := time.NewTimer(est.next(time.Now(), deref(p.CopyProgress), s.c.poll))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, est.next(time.Now(), deref(p.CopyProgress), s.c.poll)); err != nil {
+			return err
 		}
 	}
 }
@@ -214,23 +210,18 @@ type copyEstimator struct {
 // next returns how long to wait before the next poll, given the copy's progress
 // ("copied/total") read at now; maxWait caps it.
 func (e *copyEstimator) next(now time.Time, progress string, maxWait time.Duration) time.Duration {
-	if e.backoff == 0 {
-		e.backoff = minCopyPoll
-	} else {
-		e.backoff = min(2*e.backoff, maxWait)
-	}
+	e.backoff = min(max(2*e.backoff, minCopyPoll), maxWait)
 	copied, total, ok := parseCopyProgress(progress)
-	if !ok {
-		return min(e.backoff, maxWait)
-	}
-	if e.first.IsZero() {
+	switch {
+	case !ok:
+		return e.backoff
+	case e.first.IsZero():
 		e.first, e.firstCopied = now, copied
-		return min(e.backoff, maxWait)
+		return e.backoff
 	}
-	elapsed := now.Sub(e.first)
-	done := copied - e.firstCopied
+	elapsed, done := now.Sub(e.first), copied-e.firstCopied
 	if done <= 0 || elapsed <= 0 {
-		return min(e.backoff, maxWait)
+		return e.backoff
 	}
 	left := time.Duration(float64(elapsed) * float64(total-copied) / float64(done))
 	return min(max(left, minCopyPoll), maxWait)

@@ -388,15 +388,11 @@ func (b *bucket) wait(ctx context.Context) error {
 	if d == 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	if err := sleep(ctx, d); err != nil {
 		b.mu.Lock()
 		b.tokens++ // give back the token never used
 		b.mu.Unlock()
-		return ctx.Err()
+		return err
 	}
+	return nil
 }

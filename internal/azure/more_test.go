@@ -289,6 +289,20 @@ func TestLookups(t *testing.T) {
 	if got := zones["Standard_NC6s_v3"]; !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("NC6s_v3 zones = %v", got)
 	}
+	// The SKU list is kept: a second look-up reads nothing, and what a caller changes in its
+	// answer does not change the next one.
+	skus := c.Requests()["GET Microsoft.Compute/skus"]
+	if skus == 0 {
+		t.Fatalf("no SKU list read counted: %v", c.Requests())
+	}
+	zones["Standard_NC6s_v3"][0] = "9"
+	again, err := c.ZonesBySize(ctx, "westeurope")
+	if err != nil || !slices.Equal(again["Standard_NC6s_v3"], []string{"1", "2"}) {
+		t.Errorf("second look-up = %v, %v", again["Standard_NC6s_v3"], err)
+	}
+	if n := c.Requests()["GET Microsoft.Compute/skus"]; n != skus {
+		t.Errorf("the second look-up read the SKU list again (%d reads, then %d)", skus, n)
+	}
 	if z, err := c.ZonesBySize(ctx, "westcentralus"); err != nil || len(z["Standard_B2s"]) != 0 {
 		t.Errorf("westcentralus zones = %v, %v", z, err)
 	}

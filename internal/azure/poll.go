@@ -53,7 +53,7 @@ func (p pollerLRO[R]) wait(ctx context.Context, sched pollSchedule, freq time.Du
 	}
 	_, err := p.p.Result(ctx)
 	if err == nil {
-		sched.done()
+		sched.finished()
 	}
 	return err
 }
@@ -141,8 +141,13 @@ func timeLeft(resp *http.Response, elapsed time.Duration) time.Duration {
 // Azure answers a long-running operation's first polls with "in progress" for most of its
 // duration, and each poll is a read from the subscription's budget (the fleet's scarcest
 // resource). opDurations learns how long each kind of operation takes, so that its first poll
-// waits until the quickest of the recent ones would have ended; every later poll follows
-// Azure's Retry-After. Waiting longer than Retry-After is always allowed.
+// waits until the quickest of the recent ones would have ended; later polls follow Azure's
+// Retry-After, or wait longer when percentComplete says so (timeLeft). Waiting longer than
+// Retry-After is always allowed.
+type opDurations struct {
+	mu      sync.Mutex
+	samples map[string][]time.Duration // by kind of operation ("VirtualMachine create")
+}
 
 // durationSamples is how many recent durations of one kind of operation are kept.
 const durationSamples = 16
@@ -151,17 +156,13 @@ const durationSamples = 16
 // schedule follows operations that get quicker.
 const earlyFactor = 0.9
 
-// opDurations are the recent durations of each kind of operation ("VirtualMachine create").
-type opDurations struct {
-	mu      sync.Mutex
-	samples map[string][]time.Duration
-}
-
-// pollSchedule is the plan of one operation's polls.
+// pollSchedule is the plan of one operation's polls. The zero schedule polls at once and
+// learns nothing.
 type pollSchedule struct {
-	start time.Time     // when the operation started; zero when unknown (resumed)
 	first time.Duration // wait before the first poll
-	done  func()        // records the operation's duration once it succeeded
+	start time.Time     // when the operation started; zero when unknown (resumed)
+	kind  string
+	learn *opDurations // where the operation's duration goes once it succeeded
 }
 
 // schedule returns the poll schedule of an operation of that kind started at start. A
@@ -169,7 +170,7 @@ type pollSchedule struct {
 // teaches nothing.
 func (d *opDurations) schedule(kind string, start time.Time, resumed bool) pollSchedule {
 	if resumed {
-		return pollSchedule{done: func() {}}
+		return pollSchedule{}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -177,7 +178,14 @@ func (d *opDurations) schedule(kind string, start time.Time, resumed bool) pollS
 	if s := d.samples[kind]; len(s) > 0 {
 		first = time.Duration(float64(slices.Min(s)) * earlyFactor)
 	}
-	return pollSchedule{start: start, first: first, done: func() { d.record(kind, time.Since(start)) }}
+	return pollSchedule{first: first, start: start, kind: kind, learn: d}
+}
+
+// finished records the duration of the schedule's operation, which succeeded.
+func (s pollSchedule) finished() {
+	if s.learn != nil && !s.start.IsZero() {
+		s.learn.record(s.kind, time.Since(s.start))
+	}
 }
 
 // record keeps one more duration of a kind, forgetting the oldest beyond durationSamples.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 
@@ -102,7 +103,7 @@ func TestOpDurationsSchedule(t *testing.T) {
 	}
 	// done records the time since start.
 	s := d.schedule("Disk create", time.Now().Add(-2*time.Second), false)
-	s.done()
+	s.finished()
 	if s := d.schedule("Disk create", start, false); s.first < 1800*time.Millisecond || s.first > 1900*time.Millisecond {
 		t.Errorf("after one 2 s disk: first poll after %v, want 0.9 x 2s", s.first)
 	}
@@ -178,5 +179,29 @@ func TestLearnedPollsAreFewer(t *testing.T) {
 	}
 	if sum(learned) >= sum(cold) {
 		t.Errorf("creates with the duration learned were polled %v times, with nothing learned %v: want fewer", learned, cold)
+	}
+}
+
+// TestBlobRequestsSpendNoARMBudget checks that the blob data plane goes through the request
+// counter but not through the subscription's ARM rate limiter, which ARM requests do.
+func TestBlobRequestsSpendNoARMBudget(t *testing.T) {
+	env := emulatortest.Start(t)
+	c := newClients(t, env)
+	limited := func(ps []policy.Policy) (limit, count bool) {
+		for _, p := range ps {
+			switch p.(type) {
+			case *limitPolicy:
+				limit = true
+			case *countPolicy:
+				count = true
+			}
+		}
+		return limit, count
+	}
+	if limit, count := limited(c.armOpts.PerCallPolicies); !limit || !count {
+		t.Errorf("ARM clients: rate limited %v, counted %v; want both", limit, count)
+	}
+	if limit, count := limited(c.blobOpts.PerCallPolicies); limit || !count {
+		t.Errorf("blob clients: rate limited %v, counted %v; want counted only", limit, count)
 	}
 }

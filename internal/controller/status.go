@@ -53,21 +53,24 @@ func cloneStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
 
 // update changes the status under the lock and returns once the store holds the change.
 func (p *pass) update(ctx context.Context, f func(s *v1alpha1.ClusterStatus)) error {
-	p.mu.Lock()
-	f(&p.status)
-	p.changes++
-	want := p.changes
-	p.mu.Unlock()
-	return p.flush(ctx, want)
+	return p.flush(ctx, p.change(f))
 }
 
 // persist writes the status (and finalizer change) when they differ from the stored object.
 func (p *pass) persist(ctx context.Context) error {
+	return p.flush(ctx, p.change(nil))
+}
+
+// change applies f (when not nil) to the status under the lock and returns the change's
+// number, for flush.
+func (p *pass) change(f func(s *v1alpha1.ClusterStatus)) uint64 {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f != nil {
+		f(&p.status)
+	}
 	p.changes++
-	want := p.changes
-	p.mu.Unlock()
-	return p.flush(ctx, want)
+	return p.changes
 }
 
 // flush returns once the store holds the first want changes: at once when a write made while
@@ -223,10 +226,7 @@ func (p *pass) SaveToken(ctx context.Context, key, token string) error {
 		}
 	}
 	if token == "" {
-		p.mu.Lock()
-		set(&p.status)
-		p.changes++
-		p.mu.Unlock()
+		p.change(set)
 		return nil
 	}
 	return p.update(ctx, set)

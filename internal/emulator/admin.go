@@ -22,7 +22,7 @@ import (
 //	POST   /_emulator/faults       add rules: a rule, a list of rules, or {"spec": "method=PUT,..."}
 //	PUT    /_emulator/faults       replace the rules (a list)
 //	DELETE /_emulator/faults       remove every rule
-//	GET    /_emulator/throttling   {"enabled", "scale"}
+//	GET    /_emulator/throttling   {"enabled", "scale", "timeScale"}
 //	PUT    /_emulator/throttling   change them (buckets refill)
 //	GET    /_emulator/latency      {"profile", "scale"}
 //	PUT    /_emulator/latency      change them

@@ -745,6 +745,9 @@ func TestThrottling(t *testing.T) {
 	if !strings.Contains(err.Error(), "Please try again after") {
 		t.Errorf("throttling message: %v", err)
 	}
+	if ms := resp.Header.Get("Retry-After-Ms"); ms != "" {
+		t.Errorf("Retry-After-Ms %q in real time: Azure's ARM sends whole seconds only", ms)
+	}
 	// Writes have their own bucket.
 	if _, err := c.CreateOrUpdate(ctx, "rg2", armresources.ResourceGroup{Location: to.Ptr("westeurope")}, nil); err != nil {
 		t.Fatalf("a write while reads are throttled: %v", err)
@@ -755,6 +758,17 @@ func TestThrottling(t *testing.T) {
 	// An SDK client that honours Retry-After gets through.
 	if _, err := rgClient(t, env, nil).Get(bg, "rg", nil); err != nil {
 		t.Fatalf("with retries: %v", err)
+	}
+	// Compressed time: refills ten times faster (5 reads/s), and the 429 says the exact wait.
+	env.Admin(t, http.MethodPut, "/_emulator/throttling", arm.ThrottleOptions{Enabled: true, Scale: 0.02, TimeScale: 0.1}, nil)
+	for range 20 {
+		if _, err = c.Get(ctx, "rg", nil); err != nil {
+			break
+		}
+	}
+	wantCode(t, err, 429, "TooManyRequests")
+	if ms, perr := strconv.Atoi(resp.Header.Get("Retry-After-Ms")); perr != nil || ms < 1 || ms > 200 {
+		t.Errorf("compressed time: Retry-After-Ms %q, want at most 200 (one read at 5/s)", resp.Header.Get("Retry-After-Ms"))
 	}
 	// Throttling off: every answer still has the header.
 	env.Admin(t, http.MethodPut, "/_emulator/throttling", arm.ThrottleOptions{Enabled: false}, nil)

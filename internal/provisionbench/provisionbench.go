@@ -437,7 +437,8 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 			written[strings.ToLower(r.Type)] = true
 		}
 	}
-	for _, r := range b.em.Engine().Snapshot().Resources {
+	snap := b.em.Engine().Snapshot()
+	for _, r := range snap.Resources {
 		switch {
 		case existed[r.ID]:
 		case written[strings.ToLower(r.Type)]:
@@ -457,26 +458,34 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 			res.Managed++
 		}
 	}
-	res.CriticalPath, res.CriticalPathKeys, err = criticalPath(g, b.em.Engine().Latency())
+	model := b.em.Engine().Latency()
+	res.CriticalPath, res.CriticalPathKeys, err = longestPath(g, nominalTimes(g, model))
 	if err != nil {
 		return nil, err
 	}
+	// Each cluster's own critical path, its nodes costing what Azure's operations on them
+	// took; the longest is the bound of the run.
+	ops := createTimes(snap.Operations)
 	slowest := 0
-	for i, d := range res.Makespans {
-		if d > res.Makespans[slowest] {
+	var costs []map[string]time.Duration
+	for i, name := range b.names {
+		cg, err := b.clusterGraph(ctx, name, g)
+		if err != nil {
+			return nil, err
+		}
+		cost := azureTimes(cg, ops, model)
+		d, _, err := longestPath(cg, cost)
+		if err != nil {
+			return nil, err
+		}
+		res.RunCriticalPath = max(res.RunCriticalPath, d)
+		costs = append(costs, cost)
+		if res.Makespans[i] > res.Makespans[slowest] {
 			slowest = i
 		}
 	}
 	res.TimelineOf = b.names[slowest]
-	sg, err := b.clusterGraph(ctx, res.TimelineOf, g)
-	if err != nil {
-		return nil, err
-	}
-	res.Timeline = obs.timeline(res.TimelineOf, created[slowest], sg, azureTimes(sg, b.em.Engine().Snapshot().Operations, b.em.Engine().Latency()))
-	res.RunCriticalPath, err = b.runCriticalPath(ctx, g, b.em.Engine().Snapshot().Operations)
-	if err != nil {
-		return nil, err
-	}
+	res.Timeline = obs.timeline(res.TimelineOf, created[slowest], g, costs[slowest])
 	return res, nil
 }
 
@@ -577,15 +586,22 @@ var operations = map[plan.Kind]string{
 	plan.KindVirtualMachine:       "vm.create",
 }
 
-// criticalPath is the longest path through g when each node costs the model's nominal
-// duration of its create (jitter 0.5 is the nominal time).
-func criticalPath(g *plan.Graph, model *arm.LatencyModel) (time.Duration, []string, error) {
+// nominalTimes returns what each managed node of g costs in the model: its create's nominal
+// duration (jitter 0.5 is the nominal time).
+func nominalTimes(g *plan.Graph, model *arm.LatencyModel) map[string]time.Duration {
 	cost := map[string]time.Duration{}
-	tasks := make([]flow.Task, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		if op, ok := operations[n.Kind]; ok && n.Managed {
 			cost[n.Key] = model.Duration(op, 0.5)
 		}
+	}
+	return cost
+}
+
+// longestPath returns the longest path through g when each node costs cost[key].
+func longestPath(g *plan.Graph, cost map[string]time.Duration) (time.Duration, []string, error) {
+	tasks := make([]flow.Task, 0, len(g.Nodes))
+	for _, n := range g.Nodes {
 		tasks = append(tasks, flow.Task{ID: n.Key, DependsOn: n.DependsOn})
 	}
 	fg, err := flow.New(tasks...)
@@ -596,15 +612,22 @@ func criticalPath(g *plan.Graph, model *arm.LatencyModel) (time.Duration, []stri
 	return d, keys, nil
 }
 
-// azureTimes returns how long Azure worked on each managed node of g: the duration of the
-// create operation the emulator ran for its resource, and the nominal time of a blob copy.
-func azureTimes(g *plan.Graph, ops []*arm.Operation, model *arm.LatencyModel) map[string]time.Duration {
+// createTimes returns how long each create operation the emulator ran took, by lower-case
+// resource ID.
+func createTimes(ops []*arm.Operation) map[string]time.Duration {
 	byID := map[string]time.Duration{}
 	for _, op := range ops {
 		if op.Verb == "create" {
 			byID[strings.ToLower(op.ResourceID)] = op.Deadline.Sub(op.Start)
 		}
 	}
+	return byID
+}
+
+// azureTimes returns how long Azure worked on each managed node of g: the duration of the
+// create operation the emulator ran for its resource (ops, from createTimes), and the nominal
+// time of a blob copy.
+func azureTimes(g *plan.Graph, ops map[string]time.Duration, model *arm.LatencyModel) map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for _, n := range g.Nodes {
 		switch {
@@ -612,34 +635,10 @@ func azureTimes(g *plan.Graph, ops []*arm.Operation, model *arm.LatencyModel) ma
 		case n.Kind == plan.KindBlobCopy:
 			out[n.Key] = model.Duration(operations[plan.KindBlobCopy], 0.5)
 		default:
-			out[n.Key] = byID[strings.ToLower(n.ID)]
+			out[n.Key] = ops[strings.ToLower(n.ID)]
 		}
 	}
 	return out
-}
-
-// runCriticalPath returns the longest of the clusters' critical paths when each node costs
-// what Azure's operation on it took in this run.
-func (b *bench) runCriticalPath(ctx context.Context, g *plan.Graph, ops []*arm.Operation) (time.Duration, error) {
-	var longest time.Duration
-	for _, name := range b.names {
-		h, err := b.clusterGraph(ctx, name, g)
-		if err != nil {
-			return 0, err
-		}
-		cost := azureTimes(h, ops, b.em.Engine().Latency())
-		tasks := make([]flow.Task, 0, len(h.Nodes))
-		for _, n := range h.Nodes {
-			tasks = append(tasks, flow.Task{ID: n.Key, DependsOn: n.DependsOn})
-		}
-		fg, err := flow.New(tasks...)
-		if err != nil {
-			return 0, fmt.Errorf("graph of the plan: %w", err)
-		}
-		d, _ := fg.CriticalPath(func(id string) time.Duration { return cost[id] })
-		longest = max(longest, d)
-	}
-	return longest, nil
 }
 
 // clusterGraph returns g, which has the shape of every cluster's graph, with the resource IDs
