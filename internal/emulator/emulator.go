@@ -143,11 +143,6 @@ func New(opts Options) (*Emulator, error) {
 	if len(subs) == 0 {
 		subs = []arm.Subscription{{ID: uuid.NewString(), TenantID: tenant}}
 	}
-	for i := range subs {
-		if subs[i].DisplayName == "" {
-			subs[i].DisplayName = "Strata emulator subscription"
-		}
-	}
 	em.engine = arm.NewEngine(arm.EngineOptions{
 		Logger:        opts.Logger.With("component", "arm"),
 		Seed:          opts.Seed,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -85,23 +83,10 @@ func genericClient(t testing.TB, env *emulatortest.Env, co *azarm.ClientOptions)
 	return c
 }
 
-// respErr returns the ResponseError of err, failing the test without one.
-func respErr(t testing.TB, err error) *azcore.ResponseError {
-	t.Helper()
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("want an *azcore.ResponseError, got %v", err)
-	}
-	return re
-}
-
+// wantCode fails the test unless err is an Azure error with the status and error code.
 func wantCode(t testing.TB, err error, status int, code string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("want %d %s, got success", status, code)
-	}
-	re := respErr(t, err)
-	if re.StatusCode != status || re.ErrorCode != code {
+	if re := emulatortest.WantCode(t, err, code); re.StatusCode != status {
 		t.Fatalf("want %d %s, got %d %s: %v", status, code, re.StatusCode, re.ErrorCode, err)
 	}
 }
@@ -553,7 +538,7 @@ func TestConsistency(t *testing.T) {
 	}
 	_, err := g.GetByID(bg, w, testAPI, nil)
 	wantCode(t, err, 404, "ResourceNotFound")
-	if re := respErr(t, err); !strings.Contains(string(must(io.ReadAll(re.RawResponse.Body))), "The Resource 'Test.Emulator/widgets/w1' under resource group 'rg' was not found.") {
+	if re := emulatortest.ResponseError(t, err); !strings.Contains(string(must(io.ReadAll(re.RawResponse.Body))), "The Resource 'Test.Emulator/widgets/w1' under resource group 'rg' was not found.") {
 		t.Errorf("not-found message: %v", err)
 	}
 
@@ -561,13 +546,6 @@ func TestConsistency(t *testing.T) {
 	if err := put(w, widgetBody("westeurope")); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := g.GetByID(bg, w, testAPI, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw map[string]any
-	b, _ := json.Marshal(cur.GenericResource)
-	_ = json.Unmarshal(b, &raw)
 	var resp *http.Response
 	ctx := policy.WithCaptureResponse(bg, &resp)
 	if _, err := g.GetByID(ctx, w, testAPI, nil); err != nil || resp.Header.Get("ETag") == "" {
@@ -585,8 +563,9 @@ func TestConsistency(t *testing.T) {
 	if _, err := p.PollUntilDone(bg, nil); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := g.GetByID(ctx, w, testAPI, nil)
-	_ = after
+	if _, err := g.GetByID(ctx, w, testAPI, nil); err != nil {
+		t.Fatalf("GET after the update: %v", err)
+	}
 	if resp.Header.Get("ETag") == etag {
 		t.Fatal("the ETag did not change on update")
 	}
@@ -872,7 +851,7 @@ func TestLROFailedFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.PollUntilDone(bg, nil)
-	re := respErr(t, err)
+	re := emulatortest.ResponseError(t, err)
 	if re.ErrorCode != "InjectedFailure" || !strings.Contains(err.Error(), "the widget broke") {
 		t.Fatalf("async failure: %v", err)
 	}
@@ -885,7 +864,7 @@ func TestLROFailedFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.PollUntilDone(bg, nil)
-	if re := respErr(t, err); re.ErrorCode != "ThingFailed" {
+	if re := emulatortest.ResponseError(t, err); re.ErrorCode != "ThingFailed" {
 		t.Fatalf("Location-mode failure: %v", err)
 	}
 }

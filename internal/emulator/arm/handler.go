@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // maxBody is the largest request body the engine reads.
@@ -700,10 +702,7 @@ func (c *call) lroHeaders(op *Operation, mode LROMode) {
 
 // mergePatch applies a JSON merge patch (RFC 7396) to a copy of doc.
 func mergePatch(doc map[string]any, patch map[string]any) map[string]any {
-	out := deepCopyMap(doc)
-	if out == nil {
-		out = map[string]any{}
-	}
+	out := jsonmap.CopyMap(doc)
 	for k, v := range patch {
 		switch pv := v.(type) {
 		case nil:
@@ -715,7 +714,7 @@ func mergePatch(doc map[string]any, patch map[string]any) map[string]any {
 				out[k] = mergePatch(nil, pv)
 			}
 		default:
-			out[k] = deepCopy(v)
+			out[k] = jsonmap.DeepCopy(v)
 		}
 	}
 	return out
@@ -763,7 +762,7 @@ func (c *call) patch() {
 	if !onlyTags {
 		merged := mergePatch(en.res.Body, p)
 		if tags, ok := p["tags"]; ok {
-			merged["tags"] = deepCopy(tags)
+			merged["tags"] = jsonmap.DeepCopy(tags)
 		}
 		c.write(merged, true)
 		return
@@ -778,7 +777,7 @@ func (c *call) patch() {
 		if tags == nil {
 			tags = map[string]any{}
 		}
-		n.res.Body["tags"] = deepCopy(tags)
+		n.res.Body["tags"] = jsonmap.DeepCopy(tags)
 	}
 	if rt.ETag {
 		n.res.Body["etag"] = e.newETag()
@@ -861,30 +860,20 @@ func (c *call) delete() {
 
 func (c *call) list() {
 	e, t, rt := c.e, c.t, c.t.rt
-	scope := ParseID(t.scope)
-	var es []*entry
-	switch {
-	case scope.ResourceGroup == "":
-		if strings.EqualFold(rt.Type, TypeResourceGroup) {
-			es = e.st.childrenOf(Key(t.scope), rt.Type)
-		} else {
-			es = e.st.ofType(rt.Type, Key(t.scope)+"/")
-		}
-	default:
-		if scope.Namespace == "" {
-			if e.st.get(Key(t.scope)) == nil {
-				c.fail(notFound(scope))
+	// A resource group or a parent resource must exist; a subscription was checked before.
+	if scope := ParseID(t.scope); scope.ResourceGroup != "" {
+		if scope.Namespace != "" {
+			if err := c.checkScope(scope, nil, false); err != nil {
+				c.fail(err)
 				return
 			}
-		} else if err := c.checkScope(scope, nil, false); err != nil {
-			c.fail(err)
-			return
-		} else if e.st.get(Key(t.scope)) == nil {
+		}
+		if e.st.get(Key(t.scope)) == nil {
 			c.fail(notFound(scope))
 			return
 		}
-		es = e.st.childrenOf(Key(t.scope), rt.Type)
 	}
+	es := e.st.inScope(t.scope, rt.Type)
 	tx := c.readTx()
 	out := make([]any, 0, len(es))
 	for _, en := range es {
@@ -954,9 +943,15 @@ func (c *call) doAction() {
 	}
 	tx := e.newTx(c.r.Host)
 	status, v, aerr := act(tx, copyResource(en.res), body)
-	if aerr != nil {
+	c.finish(tx, status, v, aerr)
+}
+
+// finish ends an action or a route: it rolls tx back and answers err, or commits tx and
+// answers v with status (200 when 0).
+func (c *call) finish(tx *txn, status int, v any, err *Error) {
+	if err != nil {
 		tx.rollback()
-		c.fail(aerr)
+		c.fail(err)
 		return
 	}
 	c.changed = tx.commit() || c.changed
@@ -978,16 +973,7 @@ func (c *call) route() {
 		tx = e.newTx(c.r.Host)
 	}
 	status, v, rerr := t.route.Handle(tx, &RouteRequest{Params: t.params, Query: c.r.URL.Query(), Body: body, Tenant: c.principal.TenantID})
-	if rerr != nil {
-		tx.rollback()
-		c.fail(rerr)
-		return
-	}
-	c.changed = tx.commit() || c.changed
-	if status == 0 {
-		status = http.StatusOK
-	}
-	writeJSON(c.w, status, v)
+	c.finish(tx, status, v, rerr)
 }
 
 func (c *call) operation() {

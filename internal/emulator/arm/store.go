@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // entry is one stored resource.
@@ -124,6 +126,22 @@ func (s *store) ofType(typ, prefix string) []*entry {
 	return out
 }
 
+// inScope returns the entries of type typ directly under scopeID (a resource group or a parent
+// resource), anywhere in the subscription when scopeID is a subscription's ID (resource groups
+// excepted: they are the subscription's children), or anywhere when scopeID is empty; in
+// creation order.
+func (s *store) inScope(scopeID, typ string) []*entry {
+	scope := ParseID(scopeID)
+	switch {
+	case strings.Trim(scopeID, "/") == "":
+		return s.ofType(typ, "")
+	case scope.ResourceGroup == "" && scope.Subscription != "" && !strings.EqualFold(typ, TypeResourceGroup):
+		return s.ofType(typ, Key(scopeID)+"/")
+	default:
+		return s.childrenOf(Key(scopeID), typ)
+	}
+}
+
 func (s *store) all() []*entry {
 	out := make([]*entry, 0, len(s.m))
 	for _, e := range s.m {
@@ -162,37 +180,12 @@ func normalizeJSON(m map[string]any) map[string]any {
 	return out
 }
 
+// deepCopyMap deep-copies a body; nil stays nil.
 func deepCopyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = deepCopy(v)
-	}
-	return out
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return deepCopyMap(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	case []string:
-		return append([]string(nil), x...)
-	case map[string]string:
-		out := make(map[string]string, len(x))
-		for k, s := range x {
-			out[k] = s
-		}
-		return out
-	}
-	return v
+	return jsonmap.CopyMap(m)
 }
 
 func copyResource(r *Resource) *Resource {

@@ -36,20 +36,7 @@ func (t *txn) Get(id string) *Resource {
 // or a parent resource), or anywhere in the subscription when scopeID is a subscription's ID
 // (/subscriptions/{s}), or anywhere in the cloud when scopeID is empty.
 func (t *txn) List(scopeID, typ string) []*Resource {
-	var es []*entry
-	scope := ParseID(scopeID)
-	switch {
-	case strings.Trim(scopeID, "/") == "":
-		es = t.e.st.ofType(typ, "")
-	case scope.ResourceGroup == "" && scope.Subscription != "":
-		if strings.EqualFold(typ, TypeResourceGroup) {
-			es = t.e.st.childrenOf(Key(scopeID), typ)
-		} else {
-			es = t.e.st.ofType(typ, Key(scopeID)+"/")
-		}
-	default:
-		es = t.e.st.childrenOf(Key(scopeID), typ)
-	}
+	es := t.e.st.inScope(scopeID, typ)
 	out := make([]*Resource, len(es))
 	for i, en := range es {
 		out[i] = copyResource(en.res)

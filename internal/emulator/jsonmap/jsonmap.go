@@ -4,6 +4,8 @@ package jsonmap
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 )
 
@@ -83,7 +85,9 @@ func Bool(m map[string]any, key string, def bool) bool {
 	return b
 }
 
-// DeepCopy copies a JSON value so that hooks never change a stored resource in place.
+// DeepCopy copies a JSON value so that hooks never change a stored resource in place. Besides
+// the decoded JSON shapes it copies the []string and map[string]string values Go code puts in
+// a body.
 func DeepCopy(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
@@ -98,6 +102,10 @@ func DeepCopy(v any) any {
 			c[i] = DeepCopy(e)
 		}
 		return c
+	case []string:
+		return slices.Clone(t)
+	case map[string]string:
+		return maps.Clone(t)
 	}
 	return v
 }
@@ -121,6 +129,24 @@ func Merge(dst, src map[string]any) {
 			}
 		}
 		dst[k] = DeepCopy(v)
+	}
+}
+
+// Underlay completes m with base: what m sets wins (objects merge, arrays and scalars
+// replace), what only base has is added; base is not changed. It gives m the content of
+// Merge(CopyMap(base), m) without copying m.
+func Underlay(m, base map[string]any) {
+	for k, bv := range base {
+		mv, ok := m[k]
+		if !ok {
+			m[k] = DeepCopy(bv)
+			continue
+		}
+		if mm, ok := mv.(map[string]any); ok {
+			if bm, ok := bv.(map[string]any); ok {
+				Underlay(mm, bm)
+			}
+		}
 	}
 }
 

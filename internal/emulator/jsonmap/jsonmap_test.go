@@ -59,3 +59,73 @@ func TestCopyAndMerge(t *testing.T) {
 		t.Fatalf("Merge = %v, want %v", stored, want)
 	}
 }
+
+func TestUnderlay(t *testing.T) {
+	tests := []struct {
+		name, m, base, want string
+	}{
+		{"empty base", `{"a":1}`, `{}`, `{"a":1}`},
+		{"empty m", `{}`, `{"a":{"b":[1]}}`, `{"a":{"b":[1]}}`},
+		{"scalar wins", `{"a":1}`, `{"a":2,"b":3}`, `{"a":1,"b":3}`},
+		{"null wins", `{"a":null}`, `{"a":2}`, `{"a":null}`},
+		{"objects merge", `{"p":{"x":1,"o":{"k":"m"}}}`, `{"p":{"x":0,"y":2,"o":{"k":"b","l":"b"}}}`, `{"p":{"x":1,"y":2,"o":{"k":"m","l":"b"}}}`},
+		{"array replaces", `{"a":[3]}`, `{"a":[1,2]}`, `{"a":[3]}`},
+		{"object over scalar", `{"a":{"b":1}}`, `{"a":"s"}`, `{"a":{"b":1}}`},
+		{"scalar over object", `{"a":"s"}`, `{"a":{"b":1}}`, `{"a":"s"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, base := decode(t, tc.m), decode(t, tc.base)
+			want := CopyMap(base)
+			Merge(want, decode(t, tc.m))
+			if !reflect.DeepEqual(want, decode(t, tc.want)) {
+				t.Fatalf("test table disagrees with Merge: %v", want)
+			}
+			Underlay(m, base)
+			if !reflect.DeepEqual(m, want) {
+				t.Errorf("Underlay = %v, want %v", m, want)
+			}
+			if !reflect.DeepEqual(base, decode(t, tc.base)) {
+				t.Errorf("Underlay changed base: %v", base)
+			}
+			// What Underlay added from base is a copy.
+			for _, v := range m {
+				if o, ok := v.(map[string]any); ok {
+					o["added"] = true
+				}
+			}
+			if !reflect.DeepEqual(base, decode(t, tc.base)) {
+				t.Errorf("editing the result changed base: %v", base)
+			}
+		})
+	}
+	Underlay(map[string]any{"a": 1}, nil) // a nil base adds nothing
+}
+
+func TestDeepCopyGoShapes(t *testing.T) {
+	src := map[string]any{
+		"list": []string{"a", "b"},
+		"tags": map[string]string{"k": "v"},
+		"nest": []any{map[string]any{"zones": []string{"1"}}},
+		"nil":  []string(nil),
+	}
+	c := DeepCopy(src).(map[string]any)
+	if !reflect.DeepEqual(c, src) {
+		t.Fatalf("DeepCopy = %#v, want %#v", c, src)
+	}
+	c["list"].([]string)[0] = "x"
+	c["tags"].(map[string]string)["k"] = "x"
+	c["nest"].([]any)[0].(map[string]any)["zones"].([]string)[0] = "x"
+	want := map[string]any{
+		"list": []string{"a", "b"},
+		"tags": map[string]string{"k": "v"},
+		"nest": []any{map[string]any{"zones": []string{"1"}}},
+		"nil":  []string(nil),
+	}
+	if !reflect.DeepEqual(src, want) {
+		t.Errorf("editing a copy changed the original: %#v", src)
+	}
+	if c["nil"].([]string) != nil {
+		t.Error("a nil []string became non-nil")
+	}
+}

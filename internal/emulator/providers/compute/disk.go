@@ -102,12 +102,7 @@ func prepareDisk(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if n, ok := jsonmap.Num(jsonmap.Obj(body, "properties")["diskSizeGB"]); ok && n < oldGB {
 			return invalidParam("diskSizeGB", "Disk size can only be increased: the disk is %d GB and %d GB was requested.", oldGB, n)
 		}
-		merged := jsonmap.CopyMap(req.Existing.Body)
-		jsonmap.Merge(merged, body)
-		clear(body)
-		for k, v := range merged {
-			body[k] = v
-		}
+		jsonmap.Underlay(body, req.Existing.Body)
 		if n, ok := jsonmap.Num(jsonmap.Obj(body, "properties")["diskSizeGB"]); ok {
 			jsonmap.Obj(body, "properties")["diskSizeBytes"] = n << 30
 		}

@@ -50,12 +50,7 @@ func blobAccount(tx arm.Tx, subscription, uri string) *arm.Resource {
 func prepareImage(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	body := req.Body
 	if req.Existing != nil {
-		merged := jsonmap.CopyMap(req.Existing.Body)
-		jsonmap.Merge(merged, body)
-		clear(body)
-		for k, v := range merged {
-			body[k] = v
-		}
+		jsonmap.Underlay(body, req.Existing.Body)
 		return nil
 	}
 	props := jsonmap.Ensure(body, "properties")

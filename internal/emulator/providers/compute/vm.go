@@ -117,12 +117,7 @@ func prepareVM(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 			return err
 		}
 		// Microsoft.Compute applies PATCH semantics to PUT updates: absent properties stay.
-		merged := jsonmap.CopyMap(req.Existing.Body)
-		jsonmap.Merge(merged, body)
-		clear(body)
-		for k, v := range merged {
-			body[k] = v
-		}
+		jsonmap.Underlay(body, req.Existing.Body)
 	}
 	props := jsonmap.Ensure(body, "properties")
 	delete(props, "instanceView") // read-only; a GET-modify-PUT sends it back

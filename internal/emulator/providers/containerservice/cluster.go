@@ -203,20 +203,15 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if n, ok := jsonmap.Obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, jsonmap.Str(old, "nodeResourceGroup")) {
 			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed.")
 		}
-		merged := jsonmap.CopyMap(req.Existing.Body)
-		jsonmap.Merge(merged, body)
+		jsonmap.Underlay(body, req.Existing.Body)
 		// Read-only properties a GET-modify-PUT sends back stay as they were.
 		for _, k := range []string{"fqdn", "azurePortalFQDN", "privateFQDN", "identityProfile"} {
 			if v, ok := old[k]; ok {
-				jsonmap.Obj(merged, "properties")[k] = jsonmap.DeepCopy(v)
+				jsonmap.Obj(body, "properties")[k] = jsonmap.DeepCopy(v)
 			}
 		}
-		if id := jsonmap.Obj(req.Existing.Body, "identity"); id != nil && jsonmap.Obj(merged, "identity") != nil {
-			jsonmap.Obj(merged, "identity")["principalId"] = id["principalId"]
-		}
-		clear(body)
-		for k, v := range merged {
-			body[k] = v
+		if id := jsonmap.Obj(req.Existing.Body, "identity"); id != nil && jsonmap.Obj(body, "identity") != nil {
+			jsonmap.Obj(body, "identity")["principalId"] = id["principalId"]
 		}
 	}
 	props := jsonmap.Ensure(body, "properties")

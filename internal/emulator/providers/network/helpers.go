@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // JSON bodies are map[string]any as decoded by encoding/json: objects are map[string]any,
@@ -47,16 +48,6 @@ func num(v any) (float64, bool) {
 	return 0, false
 }
 
-// propsOf returns body["properties"], creating it when absent.
-func propsOf(body map[string]any) map[string]any {
-	p := obj(body["properties"])
-	if p == nil {
-		p = map[string]any{}
-		body["properties"] = p
-	}
-	return p
-}
-
 // refID returns m[key].id: the ID of a {"id": ...} reference, or "".
 func refID(m map[string]any, key string) string {
 	return str(obj(m[key])["id"])
@@ -95,36 +86,6 @@ func setOrDelete(m map[string]any, key string, v []any) {
 		return
 	}
 	m[key] = v
-}
-
-// stringList returns the string items of an array.
-func stringList(v any) []string {
-	var out []string
-	for _, x := range list(v) {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// clone deep-copies a JSON value.
-func clone(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[k] = clone(x)
-		}
-		return m
-	case []any:
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = clone(x)
-		}
-		return l
-	}
-	return v
 }
 
 // sameID compares two ARM IDs the way ARM does (case-insensitively).
@@ -184,7 +145,7 @@ func subResources(props map[string]any, key, owner, collection, typ string) map[
 		id := subID(owner, collection, name)
 		s["id"] = id
 		s["type"] = typ
-		propsOf(s)["provisioningState"] = "Succeeded"
+		jsonmap.Ensure(s, "properties")["provisioningState"] = "Succeeded"
 		byID[arm.Key(id)] = s
 	}
 	return byID
@@ -207,20 +168,14 @@ func withEtag(body map[string]any, etag any, keys ...string) {
 
 // renderBase deep-copies a stored body for Render.
 func renderBase(r *arm.Resource) (body, props map[string]any) {
-	body, _ = clone(r.Body).(map[string]any)
-	if body == nil {
-		body = map[string]any{}
-	}
-	return body, propsOf(body)
+	body = jsonmap.CopyMap(r.Body)
+	return body, jsonmap.Ensure(body, "properties")
 }
 
 // childBody builds the stored body of an inline child: its name and properties, without
 // read-only values the client echoed back.
 func childBody(item map[string]any, readOnly ...string) map[string]any {
-	p, _ := clone(obj(item["properties"])).(map[string]any)
-	if p == nil {
-		p = map[string]any{}
-	}
+	p := jsonmap.CopyMap(obj(item["properties"]))
 	for _, k := range readOnly {
 		delete(p, k)
 	}

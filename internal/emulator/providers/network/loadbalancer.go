@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // The sub-resource collections of a load balancer and their types.
@@ -34,7 +35,7 @@ func prepareLoadBalancer(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
 	body := req.Body
 	location := str(body["location"])
-	p := propsOf(body)
+	p := jsonmap.Ensure(body, "properties")
 
 	sku := canonical(str(obj(body["sku"])["name"]), "Basic", "Standard", "Gateway")
 	if sku == "" {
@@ -53,7 +54,7 @@ func prepareLoadBalancer(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		byKey[c.key] = subResources(p, c.key, id, c.key, c.typ)
 		for _, s := range byKey[c.key] {
 			for _, k := range lbBackRefs {
-				delete(propsOf(s), k)
+				delete(jsonmap.Ensure(s, "properties"), k)
 			}
 		}
 	}
@@ -72,12 +73,12 @@ func prepareLoadBalancer(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	}
 	// backRef records that rule (of kind, e.g. loadBalancingRules) uses sub-resource s.
 	backRef := func(s map[string]any, kind, rule string) {
-		sp := propsOf(s)
+		sp := jsonmap.Ensure(s, "properties")
 		sp[kind] = append(list(sp[kind]), ref(rule))
 	}
 
 	for _, rule := range objects(p, "loadBalancingRules") {
-		rid, rp := str(rule["id"]), propsOf(rule)
+		rid, rp := str(rule["id"]), jsonmap.Ensure(rule, "properties")
 		fe, err := lookup("frontendIPConfigurations", refID(rp, "frontendIPConfiguration"), rid)
 		if err != nil {
 			return err
@@ -103,7 +104,7 @@ func prepareLoadBalancer(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		}
 	}
 	for _, rule := range objects(p, "outboundRules") {
-		rid, rp := str(rule["id"]), propsOf(rule)
+		rid, rp := str(rule["id"]), jsonmap.Ensure(rule, "properties")
 		for _, feID := range refIDs(rp, "frontendIPConfigurations") {
 			fe, err := lookup("frontendIPConfigurations", feID, rid)
 			if err != nil {
@@ -118,7 +119,7 @@ func prepareLoadBalancer(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		backRef(pool, "outboundRules", rid)
 	}
 	for _, rule := range objects(p, "inboundNatRules") {
-		rid, rp := str(rule["id"]), propsOf(rule)
+		rid, rp := str(rule["id"]), jsonmap.Ensure(rule, "properties")
 		fe, err := lookup("frontendIPConfigurations", refID(rp, "frontendIPConfiguration"), rid)
 		if err != nil {
 			return err
@@ -142,9 +143,9 @@ func prepareFrontends(tx arm.Tx, req *arm.PutRequest, sku, location string) *arm
 	}
 	plan := ipPlan{}
 	seenPIP := map[string]bool{}
-	for _, fe := range objects(propsOf(req.Body), "frontendIPConfigurations") {
-		feID, fp := str(fe["id"]), propsOf(fe)
-		zones := stringList(fe["zones"])
+	for _, fe := range objects(jsonmap.Ensure(req.Body, "properties"), "frontendIPConfigurations") {
+		feID, fp := str(fe["id"]), jsonmap.Ensure(fe, "properties")
+		zones := jsonmap.StringList(fe["zones"])
 		switch pip, subnet := refID(fp, "publicIPAddress"), refID(fp, "subnet"); {
 		case pip != "":
 			if len(zones) > 0 {
@@ -184,7 +185,7 @@ func prepareFrontends(tx arm.Tx, req *arm.PutRequest, sku, location string) *arm
 func renderLoadBalancer(tx arm.Tx, r *arm.Resource) map[string]any {
 	body, p := renderBase(r)
 	for _, pool := range objects(p, "backendAddressPools") {
-		setOrDelete(propsOf(pool), "backendIPConfigurations", refs(poolUsers(tx, str(pool["id"]))))
+		setOrDelete(jsonmap.Ensure(pool, "properties"), "backendIPConfigurations", refs(poolUsers(tx, str(pool["id"]))))
 	}
 	keys := make([]string, len(lbCollections))
 	for i, c := range lbCollections {

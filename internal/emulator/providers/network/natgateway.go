@@ -2,6 +2,7 @@ package network
 
 import (
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 func natGatewayType() arm.ResourceType {
@@ -19,7 +20,7 @@ func prepareNatGateway(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
 	body := req.Body
 	location := str(body["location"])
-	p := propsOf(body)
+	p := jsonmap.Ensure(body, "properties")
 
 	sku := canonical(str(obj(body["sku"])["name"]), "Standard", "StandardV2")
 	if sku == "" {
@@ -27,7 +28,7 @@ func prepareNatGateway(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	}
 	body["sku"] = map[string]any{"name": sku}
 
-	zones := stringList(body["zones"])
+	zones := jsonmap.StringList(body["zones"])
 	if len(zones) > 1 && sku == "Standard" {
 		return errMultipleZones(id, len(zones))
 	}

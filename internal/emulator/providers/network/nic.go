@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 const typeNICIPConfig = typeNIC + "/ipConfigurations"
@@ -23,7 +24,7 @@ func nicType() arm.ResourceType {
 func prepareNIC(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
 	location := str(req.Body["location"])
-	p := propsOf(req.Body)
+	p := jsonmap.Ensure(req.Body, "properties")
 
 	var old map[string]any
 	if req.Existing != nil {
@@ -60,14 +61,14 @@ func prepareNIC(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if b, _ := obj(c["properties"])["primary"].(bool); b && !primary {
 			primary = true
 		} else {
-			propsOf(c)["primary"] = false
+			jsonmap.Ensure(c, "properties")["primary"] = false
 		}
 	}
 	plan := ipPlan{}
 	seenPIP := map[string]bool{}
 	for i, c := range cfgs {
 		cfg := str(c["id"])
-		cp := propsOf(c)
+		cp := jsonmap.Ensure(c, "properties")
 		if i == 0 && !primary {
 			cp["primary"] = true
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 func nsgType() arm.ResourceType {
@@ -77,7 +78,7 @@ type plannedRule struct {
 // (the request's rules replace the NSG's), and sets Azure's default rules.
 func prepareNSG(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
-	p := propsOf(req.Body)
+	p := jsonmap.Ensure(req.Body, "properties")
 	var planned []plannedRule
 	for _, v := range list(p["securityRules"]) {
 		item := obj(v)
@@ -89,7 +90,7 @@ func prepareNSG(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 			return err
 		}
 		r := plannedRule{id: req.ID.Child("securityRules", name).String(), name: name, body: childBody(item)}
-		if err := checkRule(propsOf(r.body), r.id); err != nil {
+		if err := checkRule(jsonmap.Ensure(r.body, "properties"), r.id); err != nil {
 			return err
 		}
 		kept := planned[:0]
@@ -97,7 +98,7 @@ func prepareNSG(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 			if strings.EqualFold(other.name, name) {
 				continue // a later entry of the same name wins
 			}
-			if ruleClash(propsOf(other.body), propsOf(r.body)) {
+			if ruleClash(jsonmap.Ensure(other.body, "properties"), jsonmap.Ensure(r.body, "properties")) {
 				return errRuleConflict(other.name, name)
 			}
 			kept = append(kept, other)
@@ -125,7 +126,7 @@ func prepareNSG(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 // prepareSecurityRule checks a rule written through its own API against its siblings.
 func prepareSecurityRule(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
-	p := propsOf(req.Body)
+	p := jsonmap.Ensure(req.Body, "properties")
 	delete(p, "provisioningState")
 	if err := checkRule(p, id); err != nil {
 		return err
@@ -259,7 +260,7 @@ func routeNSG(tx arm.Tx, params map[string]string) (*arm.Resource, *arm.Error) {
 
 // defaultRulesOf returns an NSG's default rules with its etag.
 func defaultRulesOf(nsg *arm.Resource) []any {
-	rules, _ := clone(obj(nsg.Body["properties"])["defaultSecurityRules"]).([]any)
+	rules, _ := jsonmap.DeepCopy(obj(nsg.Body["properties"])["defaultSecurityRules"]).([]any)
 	if rules == nil {
 		rules = defaultRuleBodies(nsg.ID)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 func publicIPType() arm.ResourceType {
@@ -21,7 +22,7 @@ func publicIPType() arm.ResourceType {
 func preparePublicIP(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
 	body := req.Body
-	p := propsOf(body)
+	p := jsonmap.Ensure(body, "properties")
 
 	sku := canonical(str(obj(body["sku"])["name"]), "Basic", "Standard", "StandardV2")
 	if sku == "" {
@@ -50,7 +51,7 @@ func preparePublicIP(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	}
 	p["publicIPAllocationMethod"] = method
 
-	zones := stringList(body["zones"])
+	zones := jsonmap.StringList(body["zones"])
 	if len(zones) > 0 && sku == "Basic" {
 		return errZonesInBasicSku(id)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 func routeTableType() arm.ResourceType {
@@ -24,7 +25,7 @@ func routeType() arm.ResourceType {
 // resources (the request's routes replace the table's).
 func prepareRouteTable(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
-	p := propsOf(req.Body)
+	p := jsonmap.Ensure(req.Body, "properties")
 	type planned struct {
 		id   string
 		body map[string]any
@@ -37,7 +38,7 @@ func prepareRouteTable(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 			return err
 		}
 		r := planned{id: req.ID.Child("routes", name).String(), body: childBody(item)}
-		if err := checkRoute(propsOf(r.body), r.id); err != nil {
+		if err := checkRoute(jsonmap.Ensure(r.body, "properties"), r.id); err != nil {
 			return err
 		}
 		if i, ok := names[strings.ToLower(name)]; ok {
@@ -64,7 +65,7 @@ func prepareRouteTable(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 
 // prepareRoute checks a route written through its own API.
 func prepareRoute(_ arm.Tx, req *arm.PutRequest) *arm.Error {
-	p := propsOf(req.Body)
+	p := jsonmap.Ensure(req.Body, "properties")
 	delete(p, "provisioningState")
 	return checkRoute(p, req.ID.String())
 }

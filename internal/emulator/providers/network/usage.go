@@ -77,6 +77,19 @@ func subnetUsers(tx arm.Tx, subnet string) []string {
 	return ids
 }
 
+// usersBySubnet returns the IP configurations of the subscription keyed by the folded ID of
+// their subnet; each list is in the order subnetUsers gives.
+func usersBySubnet(tx arm.Tx, subscription string) map[string][]string {
+	by := map[string][]string{}
+	for _, c := range allIPConfigs(tx, subscription, "") {
+		if c.Subnet != "" {
+			k := arm.Key(c.Subnet)
+			by[k] = append(by[k], c.ID)
+		}
+	}
+	return by
+}
+
 // subnetsReferencing returns the subnets whose properties[key] references id (key is
 // networkSecurityGroup, routeTable or natGateway).
 func subnetsReferencing(tx arm.Tx, key, id string) []string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // subnetReadOnly are the subnet properties Azure computes; a client echoing them back
@@ -42,8 +43,8 @@ type plannedSubnet struct {
 // the request leaves out deleted (refused while in use, as Azure does).
 func prepareVNet(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()
-	p := propsOf(req.Body)
-	space, err := parsePrefixes(stringList(obj(p["addressSpace"])["addressPrefixes"]), id)
+	p := jsonmap.Ensure(req.Body, "properties")
+	space, err := parsePrefixes(jsonmap.StringList(obj(p["addressSpace"])["addressPrefixes"]), id)
 	if err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func prepareVNet(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		}
 		s := plannedSubnet{id: req.ID.Child("subnets", name).String(), name: name, body: childBody(item, subnetReadOnly...)}
 		planned = slicesDeleteName(planned, name)
-		if s.prefixes, err = checkSubnet(tx, propsOf(s.body), s.id, name, req.ID.Name, location, space); err != nil {
+		if s.prefixes, err = checkSubnet(tx, jsonmap.Ensure(s.body, "properties"), s.id, name, req.ID.Name, location, space); err != nil {
 			return err
 		}
 		for _, other := range planned {
@@ -106,12 +107,12 @@ func prepareSubnet(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if vnet == nil {
 		return errInvalidReference(req.ID.Parent(), id)
 	}
-	p := propsOf(req.Body)
+	p := jsonmap.Ensure(req.Body, "properties")
 	for _, k := range subnetReadOnly {
 		delete(p, k)
 	}
 	vp := obj(vnet.Body["properties"])
-	space, _ := parsePrefixes(stringList(obj(vp["addressSpace"])["addressPrefixes"]), vnet.ID)
+	space, _ := parsePrefixes(jsonmap.StringList(obj(vp["addressSpace"])["addressPrefixes"]), vnet.ID)
 	prefixes, err := checkSubnet(tx, p, id, req.ID.Name, vnet.Name(), str(vnet.Body["location"]), space)
 	if err != nil {
 		return err
@@ -131,7 +132,7 @@ func prepareSubnet(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 // inside the VNet's space, and the NSG, route table and NAT gateway it names exist in the
 // VNet's region. It fills Azure's defaults in p and returns the prefixes.
 func checkSubnet(tx arm.Tx, p map[string]any, id, name, vnetName, location string, space []netip.Prefix) ([]netip.Prefix, *arm.Error) {
-	raw := stringList(p["addressPrefixes"])
+	raw := jsonmap.StringList(p["addressPrefixes"])
 	if s := str(p["addressPrefix"]); s != "" {
 		raw = append([]string{s}, raw...)
 	}
@@ -188,8 +189,14 @@ func checkDeleteSubnet(tx arm.Tx, r *arm.Resource) *arm.Error {
 func renderVNet(tx arm.Tx, r *arm.Resource) map[string]any {
 	body, p := renderBase(r)
 	subnets := []any{}
-	for _, s := range children(tx, r.ID, typeSubnet) {
-		subnets = append(subnets, renderChild(renderSubnet(tx, s)))
+	kids := children(tx, r.ID, typeSubnet)
+	var users map[string][]string
+	if len(kids) > 0 {
+		// One pass over the NICs and load balancers for all the subnets.
+		users = usersBySubnet(tx, arm.ParseID(r.ID).Subscription)
+	}
+	for _, s := range kids {
+		subnets = append(subnets, renderChild(subnetWithUsers(s, users[arm.Key(s.ID)])))
 	}
 	p["subnets"] = subnets
 	return body
@@ -197,15 +204,20 @@ func renderVNet(tx arm.Tx, r *arm.Resource) map[string]any {
 
 // renderSubnet shows a subnet with the IP configurations that use it.
 func renderSubnet(tx arm.Tx, r *arm.Resource) map[string]any {
+	return subnetWithUsers(r, subnetUsers(tx, r.ID))
+}
+
+// subnetWithUsers renders a subnet whose users (IP configuration IDs) are known.
+func subnetWithUsers(r *arm.Resource, users []string) map[string]any {
 	body, p := renderBase(r)
-	setOrDelete(p, "ipConfigurations", refs(subnetUsers(tx, r.ID)))
+	setOrDelete(p, "ipConfigurations", refs(users))
 	return body
 }
 
 // storedPrefixes returns the prefixes of a stored subnet.
 func storedPrefixes(s *arm.Resource) []netip.Prefix {
 	p := obj(s.Body["properties"])
-	raw := stringList(p["addressPrefixes"])
+	raw := jsonmap.StringList(p["addressPrefixes"])
 	if a := str(p["addressPrefix"]); a != "" {
 		raw = append([]string{a}, raw...)
 	}

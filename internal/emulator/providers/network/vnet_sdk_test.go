@@ -181,6 +181,16 @@ func TestSubnetsInUse(t *testing.T) {
 	if len(s.Properties.IPConfigurations) != 1 || *s.Properties.IPConfigurations[0].ID != wantCfg {
 		t.Errorf("subnet ipConfigurations = %v, want %s", s.Properties.IPConfigurations, wantCfg)
 	}
+	v, err := vnets.Get(ctx, rgName, "vnet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vs := range v.Properties.Subnets {
+		cfgs := vs.Properties.IPConfigurations
+		if used := *vs.Name == "used"; used && (len(cfgs) != 1 || *cfgs[0].ID != wantCfg) || !used && len(cfgs) != 0 {
+			t.Errorf("VNet subnet %s ipConfigurations = %v", *vs.Name, cfgs)
+		}
+	}
 
 	err = outcome(subnets.BeginDelete(ctx, rgName, "vnet", "used", nil))
 	wantError(t, "delete a used subnet", err, http.StatusBadRequest, "InUseSubnetCannotBeDeleted")

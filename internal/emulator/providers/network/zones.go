@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/jsonmap"
 )
 
 // checkZones checks zones against the location: the region must offer availability zones
@@ -31,7 +32,7 @@ func checkZonesUnchanged(existing *arm.Resource, zones []string, id string) *arm
 	if existing == nil {
 		return nil
 	}
-	was := stringList(existing.Body["zones"])
+	was := jsonmap.StringList(existing.Body["zones"])
 	if !sameSet(was, zones) {
 		return errZonesChanged(id, was, zones)
 	}

@@ -103,12 +103,7 @@ func prepareAccount(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.Err
 	if req.Existing != nil {
 		// (The engine refuses a change of location with InvalidResourceLocation.)
 		// An update keeps what the request leaves out (the RP's create-or-update semantics).
-		merged := jsonmap.CopyMap(req.Existing.Body)
-		jsonmap.Merge(merged, body)
-		clear(body)
-		for k, v := range merged {
-			body[k] = v
-		}
+		jsonmap.Underlay(body, req.Existing.Body)
 		// Read-only properties a GET-modify-PUT sends back stay as they were.
 		oldProps, props := jsonmap.Obj(req.Existing.Body, "properties"), jsonmap.Ensure(body, "properties")
 		for _, k := range []string{"primaryEndpoints", "primaryLocation", "statusOfPrimary", "creationTime", "keyCreationTime"} {

@@ -67,13 +67,9 @@ func prepareBlobService(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		base = defaultBlobService(acct.Body)
 	}
 	if req.Existing != nil {
-		base = jsonmap.CopyMap(req.Existing.Body)
+		base = req.Existing.Body
 	}
-	jsonmap.Merge(base, req.Body)
-	clear(req.Body)
-	for k, v := range base {
-		req.Body[k] = v
-	}
+	jsonmap.Underlay(req.Body, base)
 	return nil
 }
 
@@ -120,10 +116,7 @@ func prepareContainer(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.E
 	}
 	props := jsonmap.Ensure(req.Body, "properties")
 	if req.Existing != nil {
-		merged := jsonmap.CopyMap(jsonmap.Obj(req.Existing.Body, "properties"))
-		jsonmap.Merge(merged, props)
-		req.Body["properties"] = merged
-		props = merged
+		jsonmap.Underlay(props, jsonmap.Obj(req.Existing.Body, "properties"))
 	}
 	access := jsonmap.Str(props, "publicAccess")
 	switch {
