@@ -2,9 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,9 +45,7 @@ all are Running, then resync every cluster once with nothing changed. Reports:
   strata bench provision -n 20 --timeline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cmd.SilenceUsage = true
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx := cmd.Context()         // ends on SIGINT or SIGTERM (main)
 			level := slog.LevelError + 4 // silent
 			if verbose {
 				level = slog.LevelWarn

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"syscall"
 
@@ -67,10 +66,7 @@ SIGINT or SIGTERM stops the emulator gracefully and saves its state.`,
   strata emulator --tenant 11111111-1111-1111-1111-111111111111 --client-id app --client-secret s3cret`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cmd.SilenceUsage = true
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runEmulator(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runEmulator(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	defaultStateDir := filepath.Join(".strata", "emulator")

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -70,10 +69,7 @@ SIGINT or SIGTERM stops everything; the data directory keeps the objects and the
   strata quickstart --data-dir /tmp/strata-demo --listen 127.0.0.1:7081`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cmd.SilenceUsage = true
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runQuickstart(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runQuickstart(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	defaultDataDir := ".strata"

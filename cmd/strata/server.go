@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -66,10 +65,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
     --datastore 'postgres://strata@db.example:5432/strata?sslmode=require' --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cmd.SilenceUsage = true
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runServer(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runServer(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	defaultDataDir := ".strata"

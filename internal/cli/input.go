@@ -140,11 +140,8 @@ func decodeSources(srcs []source) ([]item, []inputError) {
 	for _, src := range srcs {
 		data := src.Data
 		objs, err := v1alpha1.Decode(data)
-		var derrs v1alpha1.DecodeErrors
-		if err != nil && !errors.As(err, &derrs) {
-			problems = append(problems, inputError{Source: src.Name, Errors: v1alpha1.ErrorList{{Rule: v1alpha1.RuleSyntax, Message: err.Error()}}})
-			continue
-		}
+		var derrs v1alpha1.DecodeErrors // Decode fails with DecodeErrors only
+		errors.As(err, &derrs)
 		single := len(objs)+len(derrs) == 1
 		for _, de := range derrs {
 			ie := inputError{Source: src.Name, Errors: de.Errors}

@@ -29,12 +29,6 @@ const ApplyResultHeader = "Strata-Apply-Result"
 // maxErrorBody bounds how much of a non-JSON error response is kept in an APIError message.
 const maxErrorBody = 512
 
-// Plural returns the path segment of a kind ("clusters" for Cluster), or false for an unknown kind.
-func Plural(kind string) (string, bool) {
-	p := v1alpha1.Plural(kind)
-	return p, p != ""
-}
-
 // Client talks to one strata server. It is safe for concurrent use.
 type Client struct {
 	base *url.URL
@@ -143,8 +137,8 @@ func (c *Client) Get(ctx context.Context, kind, key string) (v1alpha1.Object, er
 
 // List returns one page of the objects of a kind.
 func (c *Client) List(ctx context.Context, kind string, opts ListOptions) (*List, error) {
-	plural, ok := Plural(kind)
-	if !ok {
+	plural := v1alpha1.Plural(kind)
+	if plural == "" {
 		return nil, fmt.Errorf("list: unknown kind %q", kind)
 	}
 	q := url.Values{}
@@ -200,8 +194,8 @@ func (c *Client) ListAll(ctx context.Context, kind string, opts ListOptions) ([]
 // Create stores a new object (POST). It fails with an AlreadyExists APIError when the key is taken.
 func (c *Client) Create(ctx context.Context, obj v1alpha1.Object, opts WriteOptions) (v1alpha1.Object, error) {
 	kind := obj.GetTypeMeta().Kind
-	plural, ok := Plural(kind)
-	if !ok {
+	plural := v1alpha1.Plural(kind)
+	if plural == "" {
 		return nil, fmt.Errorf("create: unknown kind %q", kind)
 	}
 	body, err := v1alpha1.MarshalWithSecret(obj)
@@ -322,13 +316,6 @@ func (c *Client) probe(ctx context.Context, path string) error {
 // decodeObject decodes an object the server returned. It is lenient, unlike v1alpha1.Decode:
 // a newer server may add fields this client does not know.
 func decodeObject(kind string, raw json.RawMessage) (v1alpha1.Object, error) {
-	var tm v1alpha1.TypeMeta
-	if err := json.Unmarshal(raw, &tm); err != nil {
-		return nil, fmt.Errorf("decode the server's response: %w", err)
-	}
-	if tm.Kind != "" && tm.Kind != kind {
-		return nil, fmt.Errorf("decode the server's response: got kind %q, want %q", tm.Kind, kind)
-	}
 	obj := v1alpha1.New(kind)
 	if obj == nil {
 		return nil, fmt.Errorf("decode the server's response: unknown kind %q", kind)
@@ -337,6 +324,9 @@ func decodeObject(kind string, raw json.RawMessage) (v1alpha1.Object, error) {
 		return nil, fmt.Errorf("decode the server's %s: %w", kind, err)
 	}
 	tmeta := obj.GetTypeMeta()
+	if tmeta.Kind != "" && tmeta.Kind != kind {
+		return nil, fmt.Errorf("decode the server's response: got kind %q, want %q", tmeta.Kind, kind)
+	}
 	tmeta.APIVersion, tmeta.Kind = v1alpha1.GroupVersion, kind
 	return obj, nil
 }
@@ -349,8 +339,8 @@ func writeQuery(opts WriteOptions) url.Values {
 }
 
 func (c *Client) objectPath(kind, key string) (string, error) {
-	plural, ok := Plural(kind)
-	if !ok {
+	plural := v1alpha1.Plural(kind)
+	if plural == "" {
 		return "", fmt.Errorf("unknown kind %q", kind)
 	}
 	if key == "" || strings.ContainsAny(key, "/?#") {

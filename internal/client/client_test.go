@@ -253,3 +253,40 @@ func TestCreate(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// TestDecodeObject checks that a returned object decodes leniently, with its kind checked.
+func TestDecodeObject(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     string
+		wantErr string // empty when the object must decode
+	}{
+		{"same kind", `{"apiVersion":"strata.dev/v1alpha1","kind":"PrivateCloudGateway","metadata":{"name":"pcg"}}`, ""},
+		{"no kind", `{"metadata":{"name":"pcg"}}`, ""},
+		{"empty kind", `{"kind":"","metadata":{"name":"pcg"}}`, ""},
+		{"unknown field", `{"kind":"PrivateCloudGateway","metadata":{"name":"pcg"},"newField":1}`, ""},
+		{"other kind", `{"kind":"Cluster","metadata":{"name":"pcg"}}`, `got kind "Cluster", want "PrivateCloudGateway"`},
+		{"malformed", `{"kind":`, "decode the server's"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj, err := decodeObject(v1alpha1.KindPrivateCloudGateway, json.RawMessage(tt.raw))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tm := obj.GetTypeMeta()
+			if tm.Kind != v1alpha1.KindPrivateCloudGateway || tm.APIVersion != v1alpha1.GroupVersion || obj.Key() != "pcg" {
+				t.Errorf("decoded %s %s %q", tm.APIVersion, tm.Kind, obj.Key())
+			}
+		})
+	}
+	if _, err := decodeObject("Pod", json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), `unknown kind "Pod"`) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}

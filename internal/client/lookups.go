@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
 // The lookups the server answers under /cloudaccounts/{name}/lookups/{what}: what exists in
@@ -39,8 +41,9 @@ type LookupOptions struct {
 // The items come back as the server sent them, one JSON object each. An Azure error comes
 // back as an *APIError with code 502 whose message starts with the Azure error code.
 func (c *Client) Lookup(ctx context.Context, account, what string, opts LookupOptions) ([]json.RawMessage, error) {
-	if account == "" || strings.ContainsAny(account, "/?#") {
-		return nil, fmt.Errorf("lookup %s: invalid cloud account name %q", what, account)
+	accountPath, err := c.objectPath(v1alpha1.KindCloudAccount, account)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", what, err)
 	}
 	if what == "" || strings.ContainsAny(what, "/?#") {
 		return nil, fmt.Errorf("lookup: invalid lookup %q", what)
@@ -59,7 +62,7 @@ func (c *Client) Lookup(ctx context.Context, account, what string, opts LookupOp
 	var body struct {
 		Items []json.RawMessage `json:"items"`
 	}
-	if _, err := c.do(ctx, http.MethodGet, "/cloudaccounts/"+account+"/lookups/"+what, q, nil, &body); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, accountPath+"/lookups/"+what, q, nil, &body); err != nil {
 		return nil, fmt.Errorf("lookup %s of cloud account %q: %w", what, account, err)
 	}
 	if body.Items == nil {

@@ -141,8 +141,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 		return err
 	}
 	precondition := obj.GetMetadata().ResourceVersion
-	clearServerFields(obj)
-	v1alpha1.Default(obj)
+	v1alpha1.Default(obj) // applyOnce sets or clears every server-owned field
 	if obj.Key() != key {
 		return &apiError{code: http.StatusBadRequest, reason: ReasonBadRequest,
 			message: fmt.Sprintf("the path names %s %q but the body is %s %q", kind, key, kind, obj.Key()),

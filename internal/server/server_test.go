@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -915,6 +916,119 @@ func TestServeShutsDown(t *testing.T) {
 	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
 		t.Errorf("the server still answers after shutdown")
 	}
+}
+
+// TestServeShutsDownInFlight checks that Serve, when its context ends, lets a request in flight
+// finish with its normal answer: a request whose body is still arriving when the context ends
+// is created, and Serve returns nil once it is answered.
+func TestServeShutsDownInFlight(t *testing.T) {
+	ts := newTestServer(t)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &readNotifyListener{Listener: inner, read: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ts.srv.Serve(ctx, ln) }()
+
+	body := encode(t, gateway("slow"))
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+kindPath(v1alpha1.KindPrivateCloudGateway), pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	type result struct {
+		code int
+		body []byte
+		err  error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			answered <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		answered <- result{code: resp.StatusCode, body: data, err: err}
+	}()
+	half := len(body) / 2
+	if _, err := pw.Write(body[:half]); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ln.read: // the server is reading the request
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not read the request")
+	}
+
+	cancel()
+	time.Sleep(100 * time.Millisecond) // let the shutdown begin
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v with a request in flight", err)
+	default:
+	}
+	if _, err := pw.Write(body[half:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+
+	select {
+	case r := <-answered:
+		if r.err != nil {
+			t.Fatalf("the request in flight at shutdown failed: %v", r.err)
+		}
+		if r.code != http.StatusCreated {
+			t.Errorf("the request in flight at shutdown: %d %s, want 201", r.code, r.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request in flight at shutdown got no answer")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its last request")
+	}
+}
+
+// readNotifyListener closes read once a connection it accepted has read some bytes.
+type readNotifyListener struct {
+	net.Listener
+	read chan struct{}
+	once sync.Once
+}
+
+// Accept implements net.Listener.
+func (l *readNotifyListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &readNotifyConn{Conn: c, l: l}, nil
+}
+
+type readNotifyConn struct {
+	net.Conn
+	l *readNotifyListener
+}
+
+// Read implements net.Conn.
+func (c *readNotifyConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.l.once.Do(func() { close(c.l.read) })
+	}
+	return n, err
 }
 
 // TestResolverStoreFailure checks that a store failure during validation is a 500, not a 422.

@@ -22,8 +22,6 @@ type Row struct {
 	UID             string
 	Generation      int64
 	ResourceVersion int64
-	// Spec is the JSON of the spec alone, compared to decide whether generation moves.
-	Spec []byte
 	// Data is the JSON of the whole object. It never holds a secret.
 	Data []byte
 	// Secret is the sealed secret, or nil when the object carries none.
@@ -42,17 +40,12 @@ func (c Codec) Encode(obj v1alpha1.Object) (Row, error) {
 	if err != nil {
 		return Row{}, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
 	}
-	spec, err := specJSON(data)
-	if err != nil {
-		return Row{}, err
-	}
 	row := Row{
 		Kind:       obj.GetTypeMeta().Kind,
 		Key:        obj.Key(),
 		Name:       meta.Name,
 		UID:        meta.UID,
 		Generation: meta.Generation,
-		Spec:       spec,
 		Data:       data,
 	}
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok && !sc.SecretField().Empty() {
@@ -89,10 +82,18 @@ func (c Codec) Decode(row Row) (v1alpha1.Object, error) {
 	return obj, nil
 }
 
-// SpecChanged reports whether two rows differ in spec or secret, which moves the generation.
+// specChanged reports whether two rows differ in spec or secret, which moves the generation.
 // A row without a secret keeps the stored one, so it never counts as a secret change.
-func (c Codec) SpecChanged(stored, updated Row) (bool, error) {
-	if !bytes.Equal(stored.Spec, updated.Spec) {
+func (c Codec) specChanged(stored, updated Row) (bool, error) {
+	oldSpec, err := specJSON(stored.Data)
+	if err != nil {
+		return false, fmt.Errorf("%s %s: stored object: %w", stored.Kind, stored.Key, err)
+	}
+	newSpec, err := specJSON(updated.Data)
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(oldSpec, newSpec) {
 		return true, nil
 	}
 	if updated.Secret == nil {
@@ -124,11 +125,11 @@ func specJSON(data []byte) ([]byte, error) {
 	return doc.Spec, nil
 }
 
-// MarkSecretPresent records on obj, when its kind carries a secret, whether one is stored.
+// markSecretPresent records on obj, when its kind carries a secret, whether one is stored.
 // Implementations clear the mark before Encode, so that the server-reported
 // spec.azure.clientSecretSet never reaches the stored spec (where it would make an unchanged
 // spec compare as changed), and set it to the truth once the write is done.
-func MarkSecretPresent(obj v1alpha1.Object, present bool) {
+func markSecretPresent(obj v1alpha1.Object, present bool) {
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
 		sc.SetSecretPresent(present)
 	}
@@ -146,33 +147,33 @@ func (c Codec) UpdatedRow(obj v1alpha1.Object, stored Row, created time.Time, ne
 	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
 		return Row{}, fmt.Errorf("update %s: resourceVersion %q, stored %d: %w", what, meta.ResourceVersion, stored.ResourceVersion, ErrConflict)
 	}
-	var err error
-	if stored.Spec, err = specJSON(stored.Data); err != nil {
-		return Row{}, fmt.Errorf("update %s: stored object: %w", what, err)
+	rv, err := nextRV()
+	if err != nil {
+		return Row{}, fmt.Errorf("update %s: %w", what, err)
 	}
 	created = created.UTC()
 	meta.UID = stored.UID // the secret is sealed for the stored uid
 	meta.CreationTimestamp = &created
-	MarkSecretPresent(obj, false)
+	// Encode with the generation kept: a status-only change, the common case, needs no second
+	// encoding. The generation sits in metadata, outside the compared spec.
+	meta.Generation = stored.Generation
+	meta.ResourceVersion = strconv.FormatInt(rv, 10)
+	markSecretPresent(obj, false)
 	row, err := c.Encode(obj)
 	if err != nil {
 		return Row{}, fmt.Errorf("update: %w", err)
 	}
-	changed, err := c.SpecChanged(stored, row)
+	row.ResourceVersion = rv
+	changed, err := c.specChanged(stored, row)
 	if err != nil {
 		return Row{}, fmt.Errorf("update: %w", err)
 	}
-	meta.Generation = stored.Generation
 	if changed {
 		meta.Generation++
-	}
-	if row.ResourceVersion, err = nextRV(); err != nil {
-		return Row{}, fmt.Errorf("update %s: %w", what, err)
-	}
-	meta.ResourceVersion = strconv.FormatInt(row.ResourceVersion, 10)
-	row.Generation = meta.Generation
-	if row.Data, err = json.Marshal(obj); err != nil {
-		return Row{}, fmt.Errorf("update %s: encode: %w", what, err)
+		row.Generation = meta.Generation
+		if row.Data, err = json.Marshal(obj); err != nil {
+			return Row{}, fmt.Errorf("update %s: encode: %w", what, err)
+		}
 	}
 	if row.Secret == nil {
 		row.Secret = stored.Secret
@@ -191,7 +192,7 @@ func Write(obj v1alpha1.Object, write func() (secretStored bool, err error)) err
 		*meta = saved
 		return err
 	}
-	MarkSecretPresent(obj, stored)
+	markSecretPresent(obj, stored)
 	return nil
 }
 
@@ -205,8 +206,21 @@ func PrepareNew(obj v1alpha1.Object) time.Time {
 	meta.Generation = 1
 	meta.CreationTimestamp = &now
 	meta.DeletionTimestamp = nil
-	MarkSecretPresent(obj, false)
+	markSecretPresent(obj, false)
 	return now
+}
+
+// PrepareEvent checks an event about to be recorded and sets its time as the implementations
+// keep it: now when unset, in UTC, to the microsecond.
+func PrepareEvent(ev *Event) error {
+	if ev.Kind == "" || ev.Key == "" {
+		return fmt.Errorf("record event: kind and key are required")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
+	return nil
 }
 
 // SealSecret seals an internal secret, bound to its name.

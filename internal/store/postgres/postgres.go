@@ -295,13 +295,9 @@ func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) e
 // RecordEvent implements store.Store. An event without a time is stamped now; times are kept to
 // the microsecond, in UTC.
 func (s *Store) RecordEvent(ctx context.Context, ev store.Event) error {
-	if ev.Kind == "" || ev.Key == "" {
-		return fmt.Errorf("record event: kind and key are required")
+	if err := store.PrepareEvent(&ev); err != nil {
+		return err
 	}
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
-	}
-	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Serialize the writers of one object's events, so that each prune sees every
 		// event committed before it and the bound holds under concurrent writers.

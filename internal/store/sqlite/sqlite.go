@@ -380,13 +380,9 @@ func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) e
 // RecordEvent implements store.Store. An event without a time is stamped now; times are kept to
 // the microsecond, in UTC.
 func (s *Store) RecordEvent(ctx context.Context, ev store.Event) error {
-	if ev.Kind == "" || ev.Key == "" {
-		return fmt.Errorf("record event: kind and key are required")
+	if err := store.PrepareEvent(&ev); err != nil {
+		return err
 	}
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
-	}
-	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record event for %s %s: begin: %w", ev.Kind, ev.Key, err)
