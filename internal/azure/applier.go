@@ -27,6 +27,9 @@ type Result struct {
 	// Wrote is true when a write was sent (or resumed); false when the live resource was
 	// already as desired, or the node is adopted.
 	Wrote bool
+	// Observed is what the read that found nothing to write saw (nil otherwise), so that the
+	// caller need not read the resource again to Observe it.
+	Observed *Observation
 }
 
 // Observation is the live state of a node's resource.

@@ -31,6 +31,8 @@ func (s *blobCopyService) spec(n *plan.Node) (*plan.BlobCopy, string, error) {
 		bc = v
 	case plan.BlobCopy:
 		bc = &v
+	case nil:
+		bc = blobCopyFromID(n.ID) // a node rebuilt from the inventory, to be deleted
 	}
 	if bc == nil || bc.Account == "" || bc.Container == "" || bc.Blob == "" {
 		return nil, "", fmt.Errorf("azure: %s %s: spec is %T, want a complete *plan.BlobCopy", n.Kind, n.Key, n.Spec)
@@ -46,6 +48,26 @@ func (s *blobCopyService) spec(n *plan.Node) (*plan.BlobCopy, string, error) {
 		return nil, "", fmt.Errorf("azure: %s %s: ID %q names no resource group", n.Kind, n.Key, n.ID)
 	}
 	return bc, rg, nil
+}
+
+// blobCopyFromID names a copied blob from its inventory ID,
+// .../storageAccounts/{a}/blobServices/default/containers/{c}/blobs/{b}, for a node
+// without its plan (deletion from the inventory).
+func blobCopyFromID(id string) *plan.BlobCopy {
+	bc := &plan.BlobCopy{}
+	segs := strings.Split(strings.Trim(id, "/"), "/")
+	for i := 0; i+1 < len(segs); i++ {
+		switch strings.ToLower(segs[i]) {
+		case "storageaccounts":
+			bc.Account = segs[i+1]
+		case "containers":
+			bc.Container = segs[i+1]
+		case "blobs":
+			bc.Blob = strings.Join(segs[i+1:], "/")
+			return bc
+		}
+	}
+	return bc
 }
 
 // client returns a blob client of the destination blob, authorized with the account key.

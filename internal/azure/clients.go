@@ -219,9 +219,6 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 	return c, nil
 }
 
-// SubscriptionID is the subscription the clients work in.
-func (c *Clients) SubscriptionID() string { return c.sub }
-
 // Credential is the account's token credential.
 func (c *Clients) Credential() azcore.TokenCredential { return c.cred }
 
@@ -330,8 +327,6 @@ func resourceType(path string) string {
 			return "Microsoft.Resources/resourceGroups"
 		case len(segs) >= 3:
 			return "Microsoft.Resources/" + segs[2]
-		case len(segs) == 1:
-			return "Microsoft.Resources/subscriptions"
 		}
 		return "Microsoft.Resources/subscriptions"
 	}

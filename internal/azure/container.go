@@ -6,8 +6,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // containerService makes KindBlobContainer nodes real through ARM
@@ -21,7 +19,7 @@ func (c *Clients) containerService() service {
 		return id.Parent.Parent.Name, nil
 	}
 	return &armService[armstorage.BlobContainer, armstorage.BlobContainer]{
-		c: c, kind: plan.KindBlobContainer,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armstorage.BlobContainer, error) {
 			a, err := account(id)
 			if err != nil {

@@ -5,15 +5,13 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // imageService makes KindImage nodes real: a managed image from the copied VHD blob.
 func (c *Clients) imageService() service {
 	cl := c.Compute.NewImagesClient()
 	return &armService[armcompute.Image, armcompute.Image]{
-		c: c, kind: plan.KindImage,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armcompute.Image, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
 			if r == nil {
@@ -22,11 +20,7 @@ func (c *Clients) imageService() service {
 			return &r.Image, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armcompute.Image, resume string) (lro, error) {
-			var b armcompute.Image
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armcompute.ImagesClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {

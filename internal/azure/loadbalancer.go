@@ -5,15 +5,13 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // loadBalancerService makes KindLoadBalancer nodes real (frontends, pools, probes and rules by name).
 func (c *Clients) loadBalancerService() service {
 	cl := c.Network.NewLoadBalancersClient()
 	return &armService[armnetwork.LoadBalancer, armnetwork.LoadBalancer]{
-		c: c, kind: plan.KindLoadBalancer,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.LoadBalancer, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
 			if r == nil {
@@ -22,11 +20,7 @@ func (c *Clients) loadBalancerService() service {
 			return &r.LoadBalancer, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.LoadBalancer, resume string) (lro, error) {
-			var b armnetwork.LoadBalancer
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armnetwork.LoadBalancersClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {

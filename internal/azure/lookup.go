@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 )
 
@@ -113,7 +114,7 @@ func (c *Clients) Locations(ctx context.Context) ([]Location, error) {
 // with the zones the subscription may use for each.
 func (c *Clients) VMSizes(ctx context.Context, location string) ([]VMSize, error) {
 	pager := c.Compute.NewResourceSKUsClient().NewListPager(&armcompute.ResourceSKUsClientListOptions{
-		Filter: toPtr("location eq '" + location + "'"),
+		Filter: to.Ptr("location eq '" + location + "'"),
 	})
 	var out []VMSize
 	for pager.More() {
@@ -329,5 +330,3 @@ func (c *Clients) Containers(ctx context.Context, rg, account string) ([]string,
 	}
 	return out, nil
 }
-
-func toPtr[T any](v T) *T { return &v }

@@ -5,15 +5,13 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // natGatewayService makes KindNatGateway nodes real (its public IP references are compared).
 func (c *Clients) natGatewayService() service {
 	cl := c.Network.NewNatGatewaysClient()
 	return &armService[armnetwork.NatGateway, armnetwork.NatGateway]{
-		c: c, kind: plan.KindNatGateway,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.NatGateway, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
 			if r == nil {
@@ -22,11 +20,7 @@ func (c *Clients) natGatewayService() service {
 			return &r.NatGateway, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.NatGateway, resume string) (lro, error) {
-			var b armnetwork.NatGateway
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armnetwork.NatGatewaysClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {

@@ -5,15 +5,13 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // publicIPService makes KindPublicIPAddress nodes real (the address Azure assigns is server-filled and ignored).
 func (c *Clients) publicIPService() service {
 	cl := c.Network.NewPublicIPAddressesClient()
 	return &armService[armnetwork.PublicIPAddress, armnetwork.PublicIPAddress]{
-		c: c, kind: plan.KindPublicIPAddress,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.PublicIPAddress, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
 			if r == nil {
@@ -22,11 +20,7 @@ func (c *Clients) publicIPService() service {
 			return &r.PublicIPAddress, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.PublicIPAddress, resume string) (lro, error) {
-			var b armnetwork.PublicIPAddress
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armnetwork.PublicIPAddressesClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {

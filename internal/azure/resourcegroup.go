@@ -6,8 +6,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 var errNeverWritten = errors.New("resource groups are adopted: strata never writes them")
@@ -17,7 +15,7 @@ var errNeverWritten = errors.New("resource groups are adopted: strata never writ
 func (c *Clients) resourceGroupService() service {
 	cl := c.Resources.NewResourceGroupsClient()
 	return &armService[armresources.ResourceGroup, armresources.ResourceGroup]{
-		c: c, kind: plan.KindResourceGroup, adoptedOnly: true,
+		c: c, adoptedOnly: true,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armresources.ResourceGroup, error) {
 			r, err := getOrNil(cl.Get(ctx, resourceGroupName(id), nil))
 			if r == nil {

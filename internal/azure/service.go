@@ -98,8 +98,7 @@ func (d *dispatcher) Observe(ctx context.Context, n *plan.Node) (Observation, er
 // armService is the generic service of an ARM resource whose desired model is D and live
 // model L (the same type but for storage accounts).
 type armService[D, L any] struct {
-	c    *Clients
-	kind plan.Kind
+	c *Clients
 	// get returns the live resource, or nil when it does not exist.
 	get func(ctx context.Context, id *arm.ResourceID) (*L, error)
 	// put creates or updates; resume, when not empty, resumes the saved operation instead.
@@ -111,7 +110,7 @@ type armService[D, L any] struct {
 	body func(desired *D, live *L) *D
 	// tags, when set, repairs a resource whose only drift is its tags (a VM PATCH rather than
 	// a PUT).
-	tags func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, resume string) (lro, error)
+	tags func(ctx context.Context, id *arm.ResourceID, tags map[string]*string) (lro, error)
 	// running reports a VM's power state from the live resource (read with its instance
 	// view).
 	running func(live *L) bool
@@ -187,7 +186,7 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 		return Result{}, s.verify(ctx, n, id)
 	}
 	if tok := savedToken(tokens, n); tok != "" {
-		op, err := s.put(ctx, id, nil, tok)
+		op, err := s.put(ctx, id, new(D), tok) // the body is not sent: the token resumes
 		if err == nil {
 			s.c.log.InfoContext(ctx, "resuming operation", "key", n.Key, "kind", n.Kind)
 			if err := s.c.run(ctx, n, tokens, op, "create", true); err != nil {
@@ -213,11 +212,12 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 	if live != nil {
 		diff := drift(desired, live)
 		if len(diff) == 0 {
-			return Result{}, nil
+			o := s.observed(n, live)
+			return Result{Observed: &o}, nil
 		}
 		s.c.log.InfoContext(ctx, "repairing drift", "key", n.Key, "kind", n.Kind, "fields", diff)
 		if s.tags != nil && len(diff) == 1 && diff[0] == "tags" {
-			op, err = s.tags(ctx, id, tagsOf(desired), "")
+			op, err = s.tags(ctx, id, tagsOf(desired))
 		}
 	} else {
 		s.c.log.InfoContext(ctx, "creating", "key", n.Key, "kind", n.Kind)
@@ -342,6 +342,11 @@ func (s *armService[D, L]) observe(ctx context.Context, n *plan.Node) (Observati
 	if live == nil {
 		return Observation{}, nil
 	}
+	return s.observed(n, live), nil
+}
+
+// observed is what a live resource says of its node.
+func (s *armService[D, L]) observed(n *plan.Node, live *L) Observation {
 	o := Observation{Exists: true}
 	if n.Managed && !s.adoptedOnly {
 		if d, err := s.desired(n); err == nil {
@@ -353,7 +358,7 @@ func (s *armService[D, L]) observe(ctx context.Context, n *plan.Node) (Observati
 	if s.running != nil {
 		o.Running = s.running(live)
 	}
-	return o, nil
+	return o
 }
 
 // getOrNil turns a 404 into (nil, nil).

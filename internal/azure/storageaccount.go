@@ -5,8 +5,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // storageAccountService makes KindStorageAccount nodes real. Creation is Azure's 202 +
@@ -17,7 +15,7 @@ import (
 func (c *Clients) storageAccountService() service {
 	cl := c.Storage.NewAccountsClient()
 	return &armService[armstorage.AccountCreateParameters, armstorage.Account]{
-		c: c, kind: plan.KindStorageAccount,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armstorage.Account, error) {
 			r, err := getOrNil(cl.GetProperties(ctx, id.ResourceGroupName, id.Name, nil))
 			if r == nil {
@@ -27,14 +25,10 @@ func (c *Clients) storageAccountService() service {
 			return &r.Account, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armstorage.AccountCreateParameters, resume string) (lro, error) {
-			var b armstorage.AccountCreateParameters
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armstorage.AccountsClientBeginCreateOptions{ResumeToken: resume}))
 		},
-		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, _ string) (lro, error) {
+		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string) (lro, error) {
 			_, err := cl.Update(ctx, id.ResourceGroupName, id.Name, armstorage.AccountUpdateParameters{Tags: tags}, nil)
 			return doneLRO{}, err
 		},

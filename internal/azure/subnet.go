@@ -5,15 +5,13 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // subnetService makes KindSubnet nodes real (a child of its virtual network; its NSG, NAT gateway and route table references are compared).
 func (c *Clients) subnetService() service {
 	cl := c.Network.NewSubnetsClient()
 	return &armService[armnetwork.Subnet, armnetwork.Subnet]{
-		c: c, kind: plan.KindSubnet,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.Subnet, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, nil))
 			if r == nil {
@@ -22,11 +20,7 @@ func (c *Clients) subnetService() service {
 			return &r.Subnet, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.Subnet, resume string) (lro, error) {
-			var b armnetwork.Subnet
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, *body,
 				&armnetwork.SubnetsClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {

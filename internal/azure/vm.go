@@ -7,8 +7,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // vmService makes KindVirtualMachine nodes real. Only what the plan sets is compared, so
@@ -18,7 +16,7 @@ import (
 func (c *Clients) vmService() service {
 	cl := c.Compute.NewVirtualMachinesClient()
 	return &armService[armcompute.VirtualMachine, armcompute.VirtualMachine]{
-		c: c, kind: plan.KindVirtualMachine,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armcompute.VirtualMachine, error) {
 			// The instance view comes with the VM, so that observing a VM is one read.
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name,
@@ -29,16 +27,11 @@ func (c *Clients) vmService() service {
 			return &r.VirtualMachine, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armcompute.VirtualMachine, resume string) (lro, error) {
-			var b armcompute.VirtualMachine
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armcompute.VirtualMachinesClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
-		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string, resume string) (lro, error) {
-			return asLRO(cl.BeginUpdate(ctx, id.ResourceGroupName, id.Name, armcompute.VirtualMachineUpdate{Tags: tags},
-				&armcompute.VirtualMachinesClientBeginUpdateOptions{ResumeToken: resume}))
+		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string) (lro, error) {
+			return asLRO(cl.BeginUpdate(ctx, id.ResourceGroupName, id.Name, armcompute.VirtualMachineUpdate{Tags: tags}, nil))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
 			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,

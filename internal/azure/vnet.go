@@ -5,8 +5,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // vnetService makes KindVirtualNetwork nodes real. The plan's VNet has no inline subnets
@@ -15,7 +13,7 @@ import (
 func (c *Clients) vnetService() service {
 	cl := c.Network.NewVirtualNetworksClient()
 	return &armService[armnetwork.VirtualNetwork, armnetwork.VirtualNetwork]{
-		c: c, kind: plan.KindVirtualNetwork,
+		c: c,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.VirtualNetwork, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
 			if r == nil {
@@ -24,11 +22,7 @@ func (c *Clients) vnetService() service {
 			return &r.VirtualNetwork, nil
 		},
 		put: func(ctx context.Context, id *arm.ResourceID, body *armnetwork.VirtualNetwork, resume string) (lro, error) {
-			var b armnetwork.VirtualNetwork
-			if body != nil {
-				b = *body
-			}
-			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, b,
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armnetwork.VirtualNetworksClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
 		},
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -513,15 +512,11 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 			t.Errorf("event %s carries a secret", e.Reason)
 		}
 	}
-	for _, r := range []string{"Provisioning", "Running", "Deleting", "Deleted"} {
+	for _, r := range []string{"Provisioning", "Running", "Deleting", "Deleted", "DriftRepaired", "ResourcesRemoved", "Updating"} {
 		if !slices.Contains(reasons, r) {
 			t.Errorf("events %v lack %s", reasons, r)
 		}
 	}
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
 }
 
 // userResources makes the static example's network and storage, as a user would have them.

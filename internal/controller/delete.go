@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -183,9 +182,6 @@ func (p *pass) deleteItems(ctx context.Context, items []v1alpha1.InventoryItem, 
 	tasks := make([]flow.Task, 0, len(managed))
 	for _, it := range managed {
 		n := &plan.Node{Key: it.Key, Kind: plan.Kind(it.Kind), ID: it.ID, Managed: true}
-		if n.Kind == plan.KindBlobCopy {
-			n.Spec = blobCopyFromID(it.ID)
-		}
 		if g != nil {
 			if gn := g.Node(it.Key); gn != nil && gn.ID == it.ID && gn.Managed {
 				n = gn
@@ -267,24 +263,4 @@ func creationDeps(items []v1alpha1.InventoryItem, g *plan.Graph) map[string][]st
 		}
 	}
 	return deps
-}
-
-// blobCopyFromID names a copied blob from its inventory ID,
-// .../storageAccounts/{a}/blobServices/default/containers/{c}/blobs/{b}, for deleting it
-// without the plan.
-func blobCopyFromID(id string) *plan.BlobCopy {
-	bc := &plan.BlobCopy{}
-	segs := strings.Split(strings.Trim(id, "/"), "/")
-	for i := 0; i+1 < len(segs); i++ {
-		switch strings.ToLower(segs[i]) {
-		case "storageaccounts":
-			bc.Account = segs[i+1]
-		case "containers":
-			bc.Container = segs[i+1]
-		case "blobs":
-			bc.Blob = strings.Join(segs[i+1:], "/")
-			return bc
-		}
-	}
-	return bc
 }

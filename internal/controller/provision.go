@@ -5,9 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -188,11 +185,8 @@ func (p *pass) fail(ctx context.Context, cond, fallback string, err error, azure
 // Categories of nodes, one per condition.
 var categoryConditions = []string{ConditionNetworkReady, ConditionStorageReady, ConditionControlPlaneReady, ConditionNodePoolsReady}
 
-// machineIndex strips the machine number from a NIC's or VM's key.
-var machineIndex = regexp.MustCompile(`-\d+$`)
-
 // category is the condition a node counts towards.
-func category(n *plan.Node, controlPlanePools map[string]bool) string {
+func category(n *plan.Node) string {
 	switch n.Kind {
 	case plan.KindStorageAccount, plan.KindBlobContainer, plan.KindBlobCopy, plan.KindImage:
 		return ConditionStorageReady
@@ -204,21 +198,12 @@ func category(n *plan.Node, controlPlanePools map[string]bool) string {
 		}
 		return ConditionNetworkReady
 	case plan.KindNetworkInterface, plan.KindVirtualMachine:
-		if isControlPlane(n, controlPlanePools) {
+		if n.Role == plan.RoleControlPlane {
 			return ConditionControlPlaneReady
 		}
 		return ConditionNodePoolsReady
 	}
 	return ConditionNetworkReady
-}
-
-// isControlPlane reports whether a NIC or VM node belongs to a control-plane pool.
-func isControlPlane(n *plan.Node, controlPlanePools map[string]bool) bool {
-	if n.Role == plan.RoleControlPlane {
-		return true
-	}
-	_, name, _ := strings.Cut(n.Key, "/")
-	return controlPlanePools[machineIndex.ReplaceAllString(name, "")]
 }
 
 // applyGraph applies every node with flow, removes the managed resources that left the
@@ -247,8 +232,9 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		return 0, err
 	}
 
-	var repairedMu sync.Mutex
+	var resultsMu sync.Mutex
 	var repaired []string
+	observed := map[string]*azure.Observation{} // by key, what an Apply that wrote nothing saw
 	tasks := make([]flow.Task, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		tasks = append(tasks, flow.Task{
@@ -264,11 +250,14 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", n.Kind, n.Key, err)
 				}
+				resultsMu.Lock()
 				if res.Wrote && wasReady {
-					repairedMu.Lock()
 					repaired = append(repaired, n.Key)
-					repairedMu.Unlock()
 				}
+				if res.Observed != nil {
+					observed[n.Key] = res.Observed
+				}
+				resultsMu.Unlock()
 				return p.recordDone(ctx, n)
 			},
 		})
@@ -303,16 +292,14 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		}
 	}
 
-	// Observe the VMs.
-	cpPools := map[string]bool{}
-	for _, mp := range p.cur.Spec.MachinePools {
-		if mp.ControlPlane {
-			cpPools[mp.Name] = true
-		}
-	}
+	// Observe the VMs: those that needed no write were seen by their Apply already.
 	failed := map[string]bool{}
 	for _, k := range result.Failed {
 		failed[k] = true
+	}
+	succeeded := map[string]bool{}
+	for _, k := range result.Succeeded {
+		succeeded[k] = true
 	}
 	vmTotal := map[string]int{}
 	vmRunning := map[string]int{}
@@ -322,12 +309,16 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 			if n.Kind != plan.KindVirtualMachine {
 				continue
 			}
-			cat := category(n, cpPools)
+			cat := category(n)
 			vmTotal[cat]++
-			obs, err := applier.Observe(ctx, n)
-			if err != nil {
-				observeErr = errors.Join(observeErr, fmt.Errorf("observe %s: %w", n.Key, err))
-				continue
+			obs := observed[n.Key]
+			if obs == nil {
+				o, err := applier.Observe(ctx, n)
+				if err != nil {
+					observeErr = errors.Join(observeErr, fmt.Errorf("observe %s: %w", n.Key, err))
+					continue
+				}
+				obs = &o
 			}
 			if obs.Running {
 				vmRunning[cat]++
@@ -355,14 +346,14 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 			var errs []error
 			waiting, total := 0, 0
 			for _, n := range g.Nodes {
-				if category(n, cpPools) != cat {
+				if category(n) != cat {
 					continue
 				}
 				total++
 				switch {
 				case failed[n.Key]:
 					errs = append(errs, result.Errors[n.Key])
-				case !slices.Contains(result.Succeeded, n.Key):
+				case !succeeded[n.Key]:
 					waiting++
 				}
 			}

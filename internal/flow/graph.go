@@ -45,8 +45,7 @@ type Task struct {
 // Graph is a validated, acyclic set of tasks. Build it with New or
 // NewReversed.
 type Graph struct {
-	tasks []Task         // declaration order; DependsOn deduplicated
-	index map[string]int // ID -> position in tasks
+	tasks []Task // declaration order; DependsOn deduplicated
 	// dependants[i] are the positions of the tasks that depend on task i,
 	// in declaration order.
 	dependants [][]int
@@ -60,18 +59,18 @@ type Graph struct {
 func New(tasks ...Task) (*Graph, error) {
 	g := &Graph{
 		tasks:      make([]Task, len(tasks)),
-		index:      make(map[string]int, len(tasks)),
 		dependants: make([][]int, len(tasks)),
 		deps:       make([][]int, len(tasks)),
 	}
+	index := make(map[string]int, len(tasks)) // ID -> position in tasks
 	for i, t := range tasks {
 		if t.ID == "" {
 			return nil, fmt.Errorf("flow: task #%d: %w", i, ErrEmptyID)
 		}
-		if _, dup := g.index[t.ID]; dup {
+		if _, dup := index[t.ID]; dup {
 			return nil, fmt.Errorf("flow: task %q: %w", t.ID, ErrDuplicateTask)
 		}
-		g.index[t.ID] = i
+		index[t.ID] = i
 		g.tasks[i] = t
 	}
 	for i, t := range tasks {
@@ -82,7 +81,7 @@ func New(tasks ...Task) (*Graph, error) {
 				continue
 			}
 			seen[d] = true
-			j, ok := g.index[d]
+			j, ok := index[d]
 			if !ok {
 				return nil, fmt.Errorf("flow: task %q depends on %q: %w", t.ID, d, ErrUnknownDependency)
 			}
@@ -118,12 +117,10 @@ func NewReversed(tasks ...Task) (*Graph, error) {
 func (g *Graph) Reverse() *Graph {
 	r := &Graph{
 		tasks:      make([]Task, len(g.tasks)),
-		index:      make(map[string]int, len(g.tasks)),
 		dependants: make([][]int, len(g.tasks)),
 		deps:       make([][]int, len(g.tasks)),
 	}
 	for i, t := range g.tasks {
-		r.index[t.ID] = i
 		t.DependsOn = nil
 		for _, j := range g.dependants[i] {
 			t.DependsOn = append(t.DependsOn, g.tasks[j].ID)

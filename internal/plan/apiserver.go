@@ -30,9 +30,9 @@ const (
 
 // apiServerNames are the names of the API server's public IP and load balancer.
 type apiServerNames struct {
-	pip, lb, frontend, pool string
-	pipID, lbID, poolID     string
-	fqdn                    string
+	frontend, pool      string
+	pipID, lbID, poolID string
+	dnsLabel, fqdn      string
 }
 
 func (b *builder) apiServerNames() apiServerNames {
@@ -41,14 +41,13 @@ func (b *builder) apiServerNames() apiServerNames {
 	lbID := networkID(sub, rg, "loadBalancers", lb)
 	pool := lb + "-backendPool"
 	return apiServerNames{
-		pip:      "pip-" + n + "-apiserver",
 		pipID:    networkID(sub, rg, "publicIPAddresses", "pip-"+n+"-apiserver"),
-		lb:       lb,
 		lbID:     lbID,
 		frontend: lb + "-frontEnd",
 		pool:     pool,
 		poolID:   lbID + "/backendAddressPools/" + pool,
-		fqdn:     DNSLabel(sub, rg, n) + "." + b.az.Location + ".cloudapp.azure.com",
+		dnsLabel: DNSLabel(sub, rg, n),
+		fqdn:     apiServerFQDN(b.c),
 	}
 }
 
@@ -58,8 +57,14 @@ func (b *builder) endpoint() string { return APIServerEndpoint(b.c) }
 // APIServerEndpoint is the address of an IaaS cluster's API server, "{fqdn}:6443", where fqdn
 // is the DNS name of its load balancer's public IP: the status's controlPlaneEndpoint.
 func APIServerEndpoint(c *v1alpha1.Cluster) string {
+	return fmt.Sprintf("%s:%d", apiServerFQDN(c), APIServerPort)
+}
+
+// apiServerFQDN is the DNS name of an IaaS cluster's API server public IP: the endpoint and
+// the API server certificate's SAN.
+func apiServerFQDN(c *v1alpha1.Cluster) string {
 	az := &c.Spec.Azure
-	return fmt.Sprintf("%s.%s.cloudapp.azure.com:%d", DNSLabel(az.SubscriptionID, az.ResourceGroup, c.Metadata.Name), az.Location, APIServerPort)
+	return DNSLabel(az.SubscriptionID, az.ResourceGroup, c.Metadata.Name) + "." + az.Location + ".cloudapp.azure.com"
 }
 
 // DNSLabel is the API server public IP's domain name label: the cluster's name and a short
@@ -97,7 +102,7 @@ func (b *builder) apiServer() {
 				PublicIPAllocationMethod: new(armnetwork.IPAllocationMethodStatic),
 				PublicIPAddressVersion:   new(armnetwork.IPVersionIPv4),
 				DNSSettings: &armnetwork.PublicIPAddressDNSSettings{
-					DomainNameLabel: new(DNSLabel(b.az.SubscriptionID, b.az.ResourceGroup, b.name())),
+					DomainNameLabel: new(names.dnsLabel),
 				},
 			},
 		}})

@@ -54,6 +54,9 @@ func Build(in Input) (*Graph, error) {
 	if err := b.storage(); err != nil {
 		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
 	}
+	if err := b.bootstrap(); err != nil {
+		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
+	}
 	if err := b.machines(); err != nil {
 		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
 	}
@@ -68,6 +71,9 @@ type builder struct {
 	az     *v1alpha1.ClusterAzure
 	layers layers
 	graph  *Graph
+	// kubeadmAPI and caHash are what every machine's cloud-init needs of the Kubernetes
+	// version and the bootstrap secrets (see bootstrap).
+	kubeadmAPI, caHash string
 }
 
 // add appends a node, panicking on a programming error (a duplicate key or a dependency not

@@ -51,18 +51,31 @@ type writeFile struct {
 	Content     string `json:"content"`
 }
 
+// bootstrap checks the bootstrap secrets and reads, once for every machine, the kubeadm API
+// version of the Kubernetes version and the hash of the cluster CA joiners pin.
+func (b *builder) bootstrap() error {
+	s := b.in.Secrets
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	v, err := kubeadmAPIVersion(b.layers.kubernetesVersion)
+	if err != nil {
+		return err
+	}
+	hash, err := s.CACertHash()
+	if err != nil {
+		return err
+	}
+	b.kubeadmAPI, b.caHash = v, hash
+	return nil
+}
+
 // cloudInit returns the #cloud-config of a VM of the pool: the kubeadm configuration and the
 // kubeadm command. Only the first control-plane machine gets the CA key; the others get the
 // control-plane certificates through kubeadm's upload-certs.
 func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (string, error) {
 	s := b.in.Secrets
-	if err := s.Validate(); err != nil {
-		return "", err
-	}
-	apiVersion, err := kubeadmAPIVersion(b.layers.kubernetesVersion)
-	if err != nil {
-		return "", err
-	}
+	apiVersion := b.kubeadmAPI
 	reg := nodeRegistration(apiVersion, pool)
 	var docs []map[string]any
 	var files []writeFile
@@ -97,10 +110,6 @@ func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (strin
 		})
 		cmd = []string{"kubeadm", "init", "--config", kubeadmConfigPath, "--upload-certs"}
 	default:
-		hash, err := s.CACertHash()
-		if err != nil {
-			return "", err
-		}
 		join := map[string]any{
 			"apiVersion": apiVersion,
 			"kind":       "JoinConfiguration",
@@ -108,7 +117,7 @@ func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (strin
 				"bootstrapToken": map[string]any{
 					"apiServerEndpoint": b.endpoint(),
 					"token":             s.Token,
-					"caCertHashes":      []string{hash},
+					"caCertHashes":      []string{b.caHash},
 				},
 			},
 			"nodeRegistration": reg,
