@@ -8,6 +8,8 @@ const (
 	DefaultInstanceType   = "Standard_D2s_v3"
 	DefaultOSDiskSizeGB   = 60
 	DefaultOSDiskType     = "Standard_LRS"
+	// DefaultAKSOSDiskType is the OS disk type of an AKS node pool.
+	DefaultAKSOSDiskType = "Managed"
 )
 
 // Default fills the fields a user may leave out. It runs after decoding and before validation,
@@ -49,6 +51,9 @@ func Default(obj Object) {
 			}
 			if mp.OSDisk.Type == "" {
 				mp.OSDisk.Type = DefaultOSDiskType
+				if o.Spec.Azure.Type == ClusterTypeAKS {
+					mp.OSDisk.Type = DefaultAKSOSDiskType
+				}
 			}
 		}
 	}

@@ -170,23 +170,63 @@ func (o *ClusterProfile) GetMetadata() *ObjectMeta { return &o.Metadata }
 // GetStatus returns the object's status.
 func (o *ClusterProfile) GetStatus() *Status { return &o.Status }
 
-// ManagedControlPlane is the managedControlPlane block of an AKS profile's kubernetes layer.
+// ManagedControlPlane is the managedControlPlane block of an AKS profile's kubernetes layer:
+// the options of the control plane that Azure runs. docs/aks.md documents every key and how
+// strata maps it to the managedCluster.
 type ManagedControlPlane struct {
 	// SKU is Free or Standard (the SLA-backed tier).
 	SKU                string              `json:"sku,omitempty"`
 	AADProfile         *AADProfile         `json:"aadProfile,omitempty"`
 	AutoUpgradeProfile *AutoUpgradeProfile `json:"autoUpgradeProfile,omitempty"`
+	// OIDCIssuerProfile publishes the cluster's service-account issuer; it cannot be turned
+	// off once on.
+	OIDCIssuerProfile *Toggle `json:"oidcIssuerProfile,omitempty"`
+	// SecurityProfile holds Entra Workload ID, which needs the OIDC issuer.
+	SecurityProfile *ManagedSecurityProfile `json:"securityProfile,omitempty"`
+	// WorkloadAutoScalerProfile holds the KEDA add-on (event-driven autoscaling).
+	WorkloadAutoScalerProfile *WorkloadAutoScalerProfile `json:"workloadAutoScalerProfile,omitempty"`
+	// AddonProfiles are AKS add-ons by name, e.g. azurepolicy (Azure Policy enforcement).
+	AddonProfiles []AddonProfile `json:"addonProfiles,omitempty"`
 }
 
 // AADProfile enables Entra ID integration of an AKS cluster.
 type AADProfile struct {
+	// Managed turns on AKS-managed Entra ID integration with Azure RBAC; false leaves the
+	// cluster on local accounts and Kubernetes RBAC (Azure no longer offers the legacy,
+	// unmanaged integration).
 	Managed             bool     `json:"managed"`
 	AdminGroupObjectIDs []string `json:"adminGroupObjectIDs,omitempty"`
+	// DisableLocalAccounts removes the static admin credentials: only Entra ID users get in.
+	DisableLocalAccounts bool `json:"disableLocalAccounts,omitempty"`
 }
 
 // AutoUpgradeProfile selects an AKS upgrade channel.
 type AutoUpgradeProfile struct {
 	UpgradeChannel string `json:"upgradeChannel,omitempty"`
+}
+
+// Toggle is an option that is on or off.
+type Toggle struct {
+	Enabled bool `json:"enabled"`
+}
+
+// ManagedSecurityProfile is the security profile of an AKS cluster.
+type ManagedSecurityProfile struct {
+	// WorkloadIdentity lets pods use Entra Workload ID; disable it with enabled: false, never
+	// by removing the block.
+	WorkloadIdentity *Toggle `json:"workloadIdentity,omitempty"`
+}
+
+// WorkloadAutoScalerProfile is the event-driven autoscaling of an AKS cluster.
+type WorkloadAutoScalerProfile struct {
+	KEDA *Toggle `json:"keda,omitempty"`
+}
+
+// AddonProfile turns an AKS add-on on or off, with its configuration.
+type AddonProfile struct {
+	Name    string            `json:"name"`
+	Enabled bool              `json:"enabled"`
+	Config  map[string]string `json:"config,omitempty"`
 }
 
 // Cluster types.
@@ -213,6 +253,23 @@ type ClusterStatus struct {
 	Progress *Progress `json:"progress,omitempty"`
 	// ControlPlaneEndpoint is the API server's address (the load balancer's DNS name and port).
 	ControlPlaneEndpoint string `json:"controlPlaneEndpoint,omitempty"`
+	// ManagedControlPlane is what Azure reports of an AKS cluster's control plane.
+	ManagedControlPlane *ManagedControlPlaneStatus `json:"managedControlPlane,omitempty"`
+}
+
+// ManagedControlPlaneStatus is an AKS control plane as Azure reports it: the effective values,
+// which may differ from the profile's (an auto-upgraded version).
+type ManagedControlPlaneStatus struct {
+	// KubernetesVersion is the version the control plane runs (currentKubernetesVersion).
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// PowerState is Running or Stopped.
+	PowerState string `json:"powerState,omitempty"`
+	// ProvisioningState is Azure's state of the last operation (Succeeded, Updating, ...).
+	ProvisioningState string `json:"provisioningState,omitempty"`
+	// FQDN is the API server's public DNS name.
+	FQDN           string `json:"fqdn,omitempty"`
+	SKUTier        string `json:"skuTier,omitempty"`
+	UpgradeChannel string `json:"upgradeChannel,omitempty"`
 }
 
 // InventoryItem is one Azure resource of a cluster.
@@ -303,16 +360,22 @@ type MachinePool struct {
 	System bool `json:"system,omitempty"`
 	Count  int  `json:"count"`
 	// Min and Max bound the autoscaler; both default to Count (no autoscaling).
-	Min          *int              `json:"min,omitempty"`
-	Max          *int              `json:"max,omitempty"`
-	InstanceType string            `json:"instanceType,omitempty"`
-	Zones        []string          `json:"zones,omitempty"`
-	OSDisk       OSDisk            `json:"osDisk,omitzero"`
-	Taints       []Taint           `json:"taints,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
+	Min          *int   `json:"min,omitempty"`
+	Max          *int   `json:"max,omitempty"`
+	InstanceType string `json:"instanceType,omitempty"`
+	// Zones are the availability zones of the pool's nodes; when empty, every zone the region
+	// offers the VM size in.
+	Zones []string `json:"zones,omitempty"`
+	// MaxPods is the most pods a node of an AKS pool runs (10-250); Azure's default for the
+	// network plugin when unset.
+	MaxPods *int              `json:"maxPods,omitempty"`
+	OSDisk  OSDisk            `json:"osDisk,omitzero"`
+	Taints  []Taint           `json:"taints,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
 }
 
-// OSDisk is a node's OS disk.
+// OSDisk is a node's OS disk. Its type is a managed disk type on iaas clusters and Managed or
+// Ephemeral on aks clusters (AKS picks the disk SKU from the VM size).
 type OSDisk struct {
 	SizeGB int    `json:"sizeGB,omitempty"`
 	Type   string `json:"type,omitempty"`

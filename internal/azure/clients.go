@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
@@ -68,11 +69,12 @@ type Clients struct {
 	// durations are the recent durations of long-running operations, for their polls.
 	durations opDurations
 
-	// network, compute, storage, resources client factories.
-	Network   *armnetwork.ClientFactory
-	Compute   *armcompute.ClientFactory
-	Storage   *armstorage.ClientFactory
-	Resources *armresources.ClientFactory
+	// network, compute, storage, resources and container service (AKS) client factories.
+	Network          *armnetwork.ClientFactory
+	Compute          *armcompute.ClientFactory
+	Storage          *armstorage.ClientFactory
+	Resources        *armresources.ClientFactory
+	ContainerService *armcontainerservice.ClientFactory
 
 	mu        sync.Mutex
 	endpoints map[string]string     // storage account → primary blob endpoint
@@ -215,6 +217,9 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 	}
 	if c.Resources, err = armresources.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
 		return nil, fmt.Errorf("azure: resource clients: %w", err)
+	}
+	if c.ContainerService, err = armcontainerservice.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
+		return nil, fmt.Errorf("azure: container service clients: %w", err)
 	}
 	return c, nil
 }
