@@ -26,6 +26,12 @@ const (
 	KindVirtualMachine       Kind = "VirtualMachine"       // Spec: armcompute.VirtualMachine
 )
 
+// The kinds of an AKS cluster's graph, besides the resource group and the network kinds.
+const (
+	KindManagedCluster Kind = "ManagedCluster" // Spec: armcontainerservice.ManagedCluster
+	KindAgentPool      Kind = "AgentPool"      // Spec: armcontainerservice.AgentPool
+)
+
 // Node is one Azure resource of the desired graph.
 type Node struct {
 	// Key is the node's stable name within its cluster's graph, e.g. "vnet",
