@@ -20,10 +20,12 @@ const (
 	RoleImage         = "image"
 )
 
-// Build returns the desired graph of an IaaS cluster: the adopted resource group, the network
-// (created with dynamic placement, adopted with static placement), the API server's public load
-// balancer, the storage holding the node image, and one NIC and VM per machine of each pool.
-// It does no I/O and is deterministic: the same input always gives the same graph.
+// Build returns the desired graph of a cluster. For an IaaS cluster: the adopted resource
+// group, the network (created with dynamic placement, adopted with static placement), the API
+// server's public load balancer, the storage holding the node image, and one NIC and VM per
+// machine of each pool. For an AKS cluster: the resource group, the node subnet, the managed
+// cluster and its agent pools (see buildAKS). It does no I/O and is deterministic: the same
+// input always gives the same graph.
 func Build(in Input) (*Graph, error) {
 	c := in.Cluster
 	if c == nil {
@@ -32,7 +34,7 @@ func Build(in Input) (*Graph, error) {
 	switch c.Spec.Azure.Type {
 	case v1alpha1.ClusterTypeIaaS:
 	case v1alpha1.ClusterTypeAKS:
-		return nil, fmt.Errorf("plan: cluster %s is of type aks: AKS clusters are planned by the AKS planner", c.Metadata.Name)
+		return buildAKS(in)
 	default:
 		return nil, fmt.Errorf("plan: cluster %s has unknown type %q", c.Metadata.Name, c.Spec.Azure.Type)
 	}

@@ -31,7 +31,45 @@ type layers struct {
 // reads their merged values.
 func readLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (layers, error) {
 	var out layers
-	var haveOS, haveK8s bool
+	os, err := findLayer(c, profiles, v1alpha1.LayerOS)
+	if err != nil {
+		return out, err
+	}
+	if os == nil {
+		return out, errors.New("no pinned profile has an os layer")
+	}
+	out.vhdURL = stringAt(os.values, "image", "vhdURL")
+	out.vhd = stringAt(os.values, "image", "vhd")
+	out.hyperVGeneration = "V2"
+	if g := stringAt(os.values, "image", "hyperVGeneration"); strings.EqualFold(g, "V1") {
+		out.hyperVGeneration = "V1"
+	}
+	if out.vhdURL == "" && out.vhd == "" {
+		return out, fmt.Errorf("profile %s, layer %s: the values set neither image.vhd nor image.vhdURL", os.profile, os.name)
+	}
+	k8s, err := findLayer(c, profiles, v1alpha1.LayerKubernetes)
+	if err != nil {
+		return out, err
+	}
+	if k8s == nil {
+		return out, errors.New("no pinned profile has a kubernetes layer")
+	}
+	out.kubernetesVersion = "v" + strings.TrimPrefix(k8s.version, "v")
+	out.podCIDR = orDefault(stringAt(k8s.values, "pack", "podCIDR"), DefaultPodCIDR)
+	out.serviceCIDR = orDefault(stringAt(k8s.values, "pack", "serviceClusterIpRange"), DefaultServiceCIDR)
+	return out, nil
+}
+
+// foundLayer is a layer of a pinned profile with the cluster's override merged over its
+// values.
+type foundLayer struct {
+	profile, name, version string
+	values                 map[string]any
+}
+
+// findLayer returns the first layer of the type in the pinned profiles, or nil when none has
+// one.
+func findLayer(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile, layerType string) (*foundLayer, error) {
 	for i, prof := range profiles {
 		if prof == nil {
 			continue
@@ -41,42 +79,17 @@ func readLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (layer
 			overrides = c.Spec.Profiles[i].Values
 		}
 		for _, l := range prof.Spec.Layers {
-			if (l.Type == v1alpha1.LayerOS && haveOS) || (l.Type == v1alpha1.LayerKubernetes && haveK8s) {
-				continue
-			}
-			if l.Type != v1alpha1.LayerOS && l.Type != v1alpha1.LayerKubernetes {
+			if l.Type != layerType {
 				continue
 			}
 			values, err := mergedValues(l, overrides[l.Name])
 			if err != nil {
-				return out, fmt.Errorf("profile %s, layer %s: %w", prof.Key(), l.Name, err)
+				return nil, fmt.Errorf("profile %s, layer %s: %w", prof.Key(), l.Name, err)
 			}
-			if l.Type == v1alpha1.LayerOS {
-				haveOS = true
-				out.vhdURL = stringAt(values, "image", "vhdURL")
-				out.vhd = stringAt(values, "image", "vhd")
-				out.hyperVGeneration = "V2"
-				if g := stringAt(values, "image", "hyperVGeneration"); strings.EqualFold(g, "V1") {
-					out.hyperVGeneration = "V1"
-				}
-				if out.vhdURL == "" && out.vhd == "" {
-					return out, fmt.Errorf("profile %s, layer %s: the values set neither image.vhd nor image.vhdURL", prof.Key(), l.Name)
-				}
-				continue
-			}
-			haveK8s = true
-			out.kubernetesVersion = "v" + strings.TrimPrefix(l.Version, "v")
-			out.podCIDR = orDefault(stringAt(values, "pack", "podCIDR"), DefaultPodCIDR)
-			out.serviceCIDR = orDefault(stringAt(values, "pack", "serviceClusterIpRange"), DefaultServiceCIDR)
+			return &foundLayer{profile: prof.Key(), name: l.Name, version: l.Version, values: values}, nil
 		}
 	}
-	switch {
-	case !haveOS:
-		return out, errors.New("no pinned profile has an os layer")
-	case !haveK8s:
-		return out, errors.New("no pinned profile has a kubernetes layer")
-	}
-	return out, nil
+	return nil, nil
 }
 
 // mergedValues parses a layer's values and merges the cluster's override over them.

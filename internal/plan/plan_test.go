@@ -106,12 +106,12 @@ func testCases(t *testing.T) []testCase {
 		noZones.Spec.MachinePools[i].Zones = nil
 	}
 
-	return []testCase{
+	return append([]testCase{
 		{"dynamic", Input{Cluster: dynamic, Profiles: profiles, Env: testEnv(true), Secrets: secrets}},
 		{"static", Input{Cluster: static, Profiles: profiles, Env: testEnv(true), Secrets: secrets}},
 		{"five-vms-three-zones", Input{Cluster: five, Profiles: profiles, Env: testEnv(true), Secrets: secrets}},
 		{"no-zones", Input{Cluster: noZones, Profiles: profiles, Env: testEnv(false), Secrets: secrets}},
-	}
+	}, aksTestCases(t)...)
 }
 
 func build(t *testing.T, in Input) *Graph {
@@ -251,7 +251,6 @@ func TestBuildErrors(t *testing.T) {
 		modify func(*Input)
 		want   string
 	}{
-		{"aks", func(in *Input) { in.Cluster.Spec.Azure.Type = v1alpha1.ClusterTypeAKS }, "is of type aks: AKS clusters are planned by the AKS planner"},
 		{"no profile", func(in *Input) { in.Profiles = nil }, "no pinned profile has an os layer"},
 		{"pods overlap vnet", func(in *Input) {
 			in.Cluster.Spec.Profiles[0].Values = map[string]string{"kubernetes": "pack:\n  podCIDR: 10.0.0.0/8\n"}

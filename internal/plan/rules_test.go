@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -36,6 +37,10 @@ func specTags(spec any) (map[string]*string, bool) {
 		return s.Tags, true
 	case armcompute.VirtualMachine:
 		return s.Tags, true
+	case armcontainerservice.ManagedCluster:
+		return s.Tags, true
+	case armcontainerservice.AgentPool:
+		return s.Properties.Tags, true
 	}
 	return nil, false // subnets, containers and blob copies have no tags
 }
@@ -50,13 +55,16 @@ func customData(t *testing.T, n *Node) string {
 	return string(data)
 }
 
-// TestRules checks the rules every IaaS graph obeys, on every test case.
+// TestRules checks the rules every graph obeys, on every test case: the rules of IaaS graphs,
+// of AKS graphs, and of both.
 func TestRules(t *testing.T) {
+	const iaas, aks, both = 1, 2, 3
 	rules := []struct {
-		name  string
-		check func(t *testing.T, tc testCase, g *Graph)
+		name    string
+		applies int
+		check   func(t *testing.T, tc testCase, g *Graph)
 	}{
-		{"no NIC has a public IP", func(t *testing.T, _ testCase, g *Graph) {
+		{"no NIC has a public IP", iaas, func(t *testing.T, _ testCase, g *Graph) {
 			for _, n := range g.Nodes {
 				if nic, ok := n.Spec.(armnetwork.Interface); ok {
 					for _, ip := range nic.Properties.IPConfigurations {
@@ -67,7 +75,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"each subnet has its own NSG", func(t *testing.T, _ testCase, g *Graph) {
+		{"each subnet has its own NSG", iaas, func(t *testing.T, _ testCase, g *Graph) {
 			nsg := func(key string) string {
 				n := g.Node(key)
 				if s, ok := n.Spec.(armnetwork.Subnet); ok {
@@ -80,7 +88,7 @@ func TestRules(t *testing.T) {
 				t.Errorf("control-plane subnet NSG %q, workers subnet NSG %q", cp, wk)
 			}
 		}},
-		{"control-plane NSG has one inbound rule, on 6443", func(t *testing.T, tc testCase, g *Graph) {
+		{"control-plane NSG has one inbound rule, on 6443", iaas, func(t *testing.T, tc testCase, g *Graph) {
 			n := g.Node(keyNSGControl)
 			if tc.in.Cluster.Spec.Azure.Placement != nil {
 				return // adopted
@@ -94,7 +102,7 @@ func TestRules(t *testing.T) {
 				t.Error("the workers NSG has rules")
 			}
 		}},
-		{"LB rule on 6443, zones on the PIP only", func(t *testing.T, _ testCase, g *Graph) {
+		{"LB rule on 6443, zones on the PIP only", iaas, func(t *testing.T, _ testCase, g *Graph) {
 			lb := g.Node(keyAPIServerLB).Spec.(armnetwork.LoadBalancer)
 			r := lb.Properties.LoadBalancingRules
 			if len(r) != 1 || *r[0].Properties.FrontendPort != 6443 || *r[0].Properties.BackendPort != 6443 || !*r[0].Properties.DisableOutboundSnat {
@@ -106,7 +114,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"control-plane NICs in the backend pool", func(t *testing.T, _ testCase, g *Graph) {
+		{"control-plane NICs in the backend pool", iaas, func(t *testing.T, _ testCase, g *Graph) {
 			for _, n := range g.Nodes {
 				if n.Kind != KindNetworkInterface {
 					continue
@@ -117,7 +125,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"zones round-robin", func(t *testing.T, tc testCase, g *Graph) {
+		{"zones round-robin", iaas, func(t *testing.T, tc testCase, g *Graph) {
 			for _, pool := range tc.in.Cluster.Spec.MachinePools {
 				want := poolZones(&pool, tc.in.Env.Zones[pool.InstanceType])
 				want = sortedIfRegion(pool, want)
@@ -132,7 +140,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"managed nodes tagged with the cluster's tags, owner and role", func(t *testing.T, tc testCase, g *Graph) {
+		{"managed nodes tagged with the cluster's tags, owner and role", both, func(t *testing.T, tc testCase, g *Graph) {
 			c := tc.in.Cluster
 			for _, n := range g.Nodes {
 				tags, ok := specTags(n.Spec)
@@ -153,7 +161,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"adopted nodes have nil Spec and an Expect", func(t *testing.T, _ testCase, g *Graph) {
+		{"adopted nodes have nil Spec and an Expect", both, func(t *testing.T, _ testCase, g *Graph) {
 			for _, n := range g.Nodes {
 				if !n.Managed && (n.Spec != nil || len(n.Expect) == 0) {
 					t.Errorf("adopted %s: spec %v, expect %v", n.Key, n.Spec, n.Expect)
@@ -163,7 +171,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"CA key only in the first control-plane VM", func(t *testing.T, tc testCase, g *Graph) {
+		{"CA key only in the first control-plane VM", iaas, func(t *testing.T, tc testCase, g *Graph) {
 			key := strings.TrimSpace(string(tc.in.Secrets.CAKeyPEM))
 			key = strings.Split(key, "\n")[1] // a line of the key's base64
 			for _, n := range g.Nodes {
@@ -176,7 +184,7 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
-		{"no public IP but the API server's and the NAT gateway's", func(t *testing.T, _ testCase, g *Graph) {
+		{"no public IP but the API server's and the NAT gateway's", iaas, func(t *testing.T, _ testCase, g *Graph) {
 			for _, n := range g.Nodes {
 				if n.Kind == KindPublicIPAddress && n.Key != keyAPIServerIP && n.Key != keyNATGatewayIP {
 					t.Errorf("unexpected public IP %s", n.Key)
@@ -184,9 +192,55 @@ func TestRules(t *testing.T) {
 			}
 		}},
 	}
+	rules = append(rules, []struct {
+		name    string
+		applies int
+		check   func(t *testing.T, tc testCase, g *Graph)
+	}{
+		{"no node has a public IP, every pool is in the node subnet", aks, func(t *testing.T, _ testCase, g *Graph) {
+			subnet := g.Node(keySubnetWorkers).ID
+			for _, n := range g.Nodes {
+				if ap, ok := n.Spec.(armcontainerservice.AgentPool); ok {
+					if *ap.Properties.EnableNodePublicIP || *ap.Properties.VnetSubnetID != subnet {
+						t.Errorf("%s: public IP %v, subnet %s", n.Key, *ap.Properties.EnableNodePublicIP, *ap.Properties.VnetSubnetID)
+					}
+				}
+			}
+		}},
+		{"pools in their zones, or every zone of the region", aks, func(t *testing.T, tc testCase, g *Graph) {
+			for _, pool := range tc.in.Cluster.Spec.MachinePools {
+				want := sortedIfRegion(pool, poolZones(&pool, tc.in.Env.Zones[pool.InstanceType]))
+				ap := g.Node(keyAgentPoolPfx + pool.Name).Spec.(armcontainerservice.AgentPool)
+				got := make([]string, len(ap.Properties.AvailabilityZones))
+				for i, z := range ap.Properties.AvailabilityZones {
+					got[i] = *z
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("pool %s in zones %v, want %v", pool.Name, got, want)
+				}
+			}
+		}},
+		{"the managed cluster only after the node subnet, pools after it", aks, func(t *testing.T, _ testCase, g *Graph) {
+			if mc := g.Node(keyManagedCluster); !slices.Contains(mc.DependsOn, keySubnetWorkers) {
+				t.Errorf("managed cluster depends on %v", mc.DependsOn)
+			}
+			for _, n := range g.Nodes {
+				if n.Kind == KindAgentPool && !slices.Equal(n.DependsOn, []string{keyManagedCluster}) {
+					t.Errorf("%s depends on %v", n.Key, n.DependsOn)
+				}
+			}
+		}},
+	}...)
 	for _, tc := range testCases(t) {
 		g := build(t, tc.in)
+		kind := iaas
+		if tc.in.Cluster.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
+			kind = aks
+		}
 		for _, r := range rules {
+			if r.applies&kind == 0 {
+				continue
+			}
 			t.Run(tc.name+"/"+r.name, func(t *testing.T) { r.check(t, tc, g) })
 		}
 	}

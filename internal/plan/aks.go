@@ -1,0 +1,391 @@
+package plan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// Graph keys of an AKS cluster's own nodes.
+const (
+	keyManagedCluster = "managed-cluster"
+	keyAgentPoolPfx   = "pool/"
+)
+
+// AKS settings strata fixes.
+const (
+	// AKSAdminUsername is the Linux admin user of the nodes, who holds the SSH key.
+	AKSAdminUsername = "azureuser"
+	// aksDNSPrefixMax is the longest DNS prefix AKS accepts.
+	aksDNSPrefixMax = 54
+)
+
+// aksLayers is what an AKS graph needs of the cluster's profiles.
+type aksLayers struct {
+	kubernetesVersion string // "1.30.9", as AKS takes it (no "v")
+	podCIDR           string
+	serviceCIDR       string
+	mcp               *v1alpha1.ManagedControlPlane // nil: no managedControlPlane block
+	// From the network layer (all optional): networkPlugin, networkPluginMode, networkPolicy.
+	networkPlugin, networkPluginMode, networkPolicy string
+}
+
+// readAKSLayers reads the kubernetes layer (version, pod and service ranges, the
+// managedControlPlane block) and the network layer of an AKS cluster's profiles.
+func readAKSLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (aksLayers, error) {
+	var out aksLayers
+	k8s, err := findLayer(c, profiles, v1alpha1.LayerKubernetes)
+	if err != nil {
+		return out, err
+	}
+	if k8s == nil {
+		return out, errors.New("no pinned profile has a kubernetes layer")
+	}
+	out.kubernetesVersion = strings.TrimPrefix(k8s.version, "v")
+	out.podCIDR = orDefault(stringAt(k8s.values, "pack", "podCIDR"), DefaultPodCIDR)
+	out.serviceCIDR = orDefault(stringAt(k8s.values, "pack", "serviceClusterIpRange"), DefaultServiceCIDR)
+	var errs v1alpha1.ErrorList
+	out.mcp = v1alpha1.ParseManagedControlPlane(&errs, v1alpha1.Path("values"), k8s.values)
+	if len(errs) > 0 {
+		return out, fmt.Errorf("profile %s, layer %s: %w", k8s.profile, k8s.name, errs)
+	}
+	net, err := findLayer(c, profiles, v1alpha1.LayerNetwork)
+	if err != nil {
+		return out, err
+	}
+	if net != nil {
+		out.networkPlugin = stringAt(net.values, "networkPlugin")
+		out.networkPluginMode = stringAt(net.values, "networkPluginMode")
+		out.networkPolicy = stringAt(net.values, "networkPolicy")
+	}
+	return out, nil
+}
+
+// buildAKS returns the desired graph of an AKS cluster: the adopted resource group, the node
+// subnet (with its VNet and NSG, created with dynamic placement and adopted with static
+// placement), the managed cluster and one agent pool per machine pool.
+func buildAKS(in Input) (*Graph, error) {
+	c := in.Cluster
+	al, err := readAKSLayers(c, in.Profiles)
+	if err != nil {
+		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
+	}
+	c = withAKSPoolDefaults(c)
+	b := &builder{in: in, c: c, az: &c.Spec.Azure, graph: &Graph{Cluster: c.Metadata.Name},
+		layers: layers{podCIDR: al.podCIDR, serviceCIDR: al.serviceCIDR}}
+	if err := b.checkRanges(); err != nil {
+		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
+	}
+	np, err := aksNetworkProfile(al)
+	if err != nil {
+		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
+	}
+	b.resourceGroup()
+	b.aksNetwork()
+	b.managedCluster(al, np)
+	return b.graph, nil
+}
+
+// withAKSPoolDefaults returns a copy of the cluster whose pools have the defaults of AKS pools
+// where they leave them out (v1alpha1.Default does the same when objects are stored).
+func withAKSPoolDefaults(c *v1alpha1.Cluster) *v1alpha1.Cluster {
+	cc := *c
+	cc.Spec.MachinePools = slices.Clone(c.Spec.MachinePools)
+	for i := range cc.Spec.MachinePools {
+		mp := &cc.Spec.MachinePools[i]
+		mp.InstanceType = orDefault(mp.InstanceType, v1alpha1.DefaultInstanceType)
+		mp.OSDisk.Type = orDefault(mp.OSDisk.Type, v1alpha1.DefaultAKSOSDiskType)
+		if mp.OSDisk.SizeGB == 0 {
+			mp.OSDisk.SizeGB = v1alpha1.DefaultOSDiskSizeGB
+		}
+	}
+	return &cc
+}
+
+// aksNetwork adds the subnet the node pools live in: the user's worker subnet (adopted, with
+// its VNet and NSG) under static placement; under dynamic placement a VNet, an NSG and a
+// subnet strata creates. AKS makes its own load balancer and outbound IP, so there is no NAT
+// gateway.
+func (b *builder) aksNetwork() {
+	np := b.netPlan()
+	sub := b.az.SubscriptionID
+	nsgID := networkID(sub, np.rg, "networkSecurityGroups", np.wkNSG)
+	if b.az.Placement != nil {
+		b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(sub, np.rg, "virtualNetworks", np.vnet),
+			Role: RoleNetwork, Expect: map[string]string{ExpectAddressPrefix: np.vnetCIDR}})
+		b.add(&Node{Key: keyNSGWorkers, Kind: KindNetworkSecurityGroup, ID: nsgID, Role: RoleNodes, Expect: existsOnly()})
+		b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.wkSubnet),
+			DependsOn: []string{keyVNet, keyNSGWorkers}, Role: RoleNodes,
+			Expect: map[string]string{ExpectAddressPrefix: np.wkCIDR, ExpectNetworkSecurityGroup: nsgID}})
+		return
+	}
+	loc := new(b.az.Location)
+	b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(sub, np.rg, "virtualNetworks", np.vnet),
+		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNetwork,
+		Spec: armnetwork.VirtualNetwork{
+			Location: loc, Tags: b.tags(RoleNetwork),
+			Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+				AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{new(np.vnetCIDR)}},
+			},
+		}})
+	b.add(&Node{Key: keyNSGWorkers, Kind: KindNetworkSecurityGroup, ID: nsgID,
+		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNodes,
+		Spec: armnetwork.SecurityGroup{
+			Location: loc, Tags: b.tags(RoleNodes),
+			Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: []*armnetwork.SecurityRule{}},
+		}})
+	b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.wkSubnet),
+		DependsOn: []string{keyVNet, keyNSGWorkers}, Managed: true, Role: RoleNodes,
+		Spec: armnetwork.Subnet{
+			Name: new(np.wkSubnet),
+			Properties: &armnetwork.SubnetPropertiesFormat{
+				AddressPrefix:        new(np.wkCIDR),
+				NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: new(nsgID)},
+			},
+		}})
+}
+
+// ManagedClusterID is the ARM ID of an AKS cluster's managed cluster.
+func ManagedClusterID(c *v1alpha1.Cluster) string {
+	az := &c.Spec.Azure
+	return resourceID(az.SubscriptionID, az.ResourceGroup, "Microsoft.ContainerService", "managedClusters", c.Metadata.Name)
+}
+
+// AKSDNSPrefix is the DNS prefix of a cluster's API server name: the cluster's name, cut to
+// the 54 characters AKS allows (AKS adds a hash and the region to make the FQDN unique).
+func AKSDNSPrefix(name string) string {
+	p := strings.TrimRight(name[:min(len(name), aksDNSPrefixMax)], "-")
+	if len(p) < 2 { // AKS wants at least two characters
+		p += "-aks"
+	}
+	return p
+}
+
+// managedCluster adds the managed cluster, created with every pool inline (AKS needs its
+// system pool at creation), and one AgentPool node per pool, through which later changes of a
+// pool (count, autoscaler bounds, labels) are made and pools are added and removed.
+func (b *builder) managedCluster(al aksLayers, np *armcontainerservice.NetworkProfile) {
+	c, az := b.c, b.az
+	mcID := ManagedClusterID(c)
+	subnet := subnetID(az.SubscriptionID, b.netPlan().rg, b.netPlan().vnet, b.netPlan().wkSubnet)
+	props := &armcontainerservice.ManagedClusterProperties{
+		KubernetesVersion: new(al.kubernetesVersion),
+		DNSPrefix:         new(AKSDNSPrefix(c.Metadata.Name)),
+		EnableRBAC:        new(true),
+		LinuxProfile: &armcontainerservice.LinuxProfile{
+			AdminUsername: new(AKSAdminUsername),
+			SSH: &armcontainerservice.SSHConfiguration{
+				PublicKeys: []*armcontainerservice.SSHPublicKey{{KeyData: new(strings.TrimSpace(az.SSHPublicKey))}},
+			},
+		},
+		NetworkProfile:       np,
+		DisableLocalAccounts: new(false),
+	}
+	sku := &armcontainerservice.ManagedClusterSKU{
+		Name: new(armcontainerservice.ManagedClusterSKUNameBase),
+		Tier: new(armcontainerservice.ManagedClusterSKUTierFree),
+	}
+	if m := al.mcp; m != nil {
+		if m.SKU != "" {
+			sku.Tier = new(armcontainerservice.ManagedClusterSKUTier(m.SKU))
+		}
+		if aad := m.AADProfile; aad != nil && aad.Managed {
+			props.AADProfile = &armcontainerservice.ManagedClusterAADProfile{
+				Managed:             new(true),
+				EnableAzureRBAC:     new(true),
+				AdminGroupObjectIDs: ptrs(aad.AdminGroupObjectIDs),
+			}
+			props.DisableLocalAccounts = new(aad.DisableLocalAccounts)
+		}
+		if up := m.AutoUpgradeProfile; up != nil {
+			props.AutoUpgradeProfile = &armcontainerservice.ManagedClusterAutoUpgradeProfile{
+				UpgradeChannel: new(armcontainerservice.UpgradeChannel(up.UpgradeChannel)),
+			}
+		}
+		if o := m.OIDCIssuerProfile; o != nil {
+			props.OidcIssuerProfile = &armcontainerservice.ManagedClusterOIDCIssuerProfile{Enabled: new(o.Enabled)}
+		}
+		if s := m.SecurityProfile; s != nil && s.WorkloadIdentity != nil {
+			props.SecurityProfile = &armcontainerservice.ManagedClusterSecurityProfile{
+				WorkloadIdentity: &armcontainerservice.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: new(s.WorkloadIdentity.Enabled)},
+			}
+		}
+		if w := m.WorkloadAutoScalerProfile; w != nil && w.KEDA != nil {
+			props.WorkloadAutoScalerProfile = &armcontainerservice.ManagedClusterWorkloadAutoScalerProfile{
+				Keda: &armcontainerservice.ManagedClusterWorkloadAutoScalerProfileKeda{Enabled: new(w.KEDA.Enabled)},
+			}
+		}
+		if len(m.AddonProfiles) > 0 {
+			props.AddonProfiles = map[string]*armcontainerservice.ManagedClusterAddonProfile{}
+			for _, a := range m.AddonProfiles {
+				ap := &armcontainerservice.ManagedClusterAddonProfile{Enabled: new(a.Enabled)}
+				if len(a.Config) > 0 {
+					ap.Config = map[string]*string{}
+					for k, v := range a.Config {
+						ap.Config[k] = new(v)
+					}
+				}
+				props.AddonProfiles[a.Name] = ap
+			}
+		}
+	}
+	pools := make([]*armcontainerservice.ManagedClusterAgentPoolProfileProperties, len(c.Spec.MachinePools))
+	for i := range c.Spec.MachinePools {
+		pools[i] = b.agentPool(&c.Spec.MachinePools[i], al.kubernetesVersion, subnet)
+		props.AgentPoolProfiles = append(props.AgentPoolProfiles, inlinePool(c.Spec.MachinePools[i].Name, pools[i]))
+	}
+	b.add(&Node{Key: keyManagedCluster, Kind: KindManagedCluster, ID: mcID,
+		DependsOn: []string{keyResourceGroup, keySubnetWorkers}, Managed: true, Role: RoleControlPlane,
+		Spec: armcontainerservice.ManagedCluster{
+			Location:   new(az.Location),
+			Tags:       b.tags(RoleControlPlane),
+			SKU:        sku,
+			Identity:   &armcontainerservice.ManagedClusterIdentity{Type: new(armcontainerservice.ResourceIdentityTypeSystemAssigned)},
+			Properties: props,
+		}})
+	for i, mp := range c.Spec.MachinePools {
+		b.add(&Node{Key: keyAgentPoolPfx + mp.Name, Kind: KindAgentPool, ID: mcID + "/agentPools/" + mp.Name,
+			DependsOn: []string{keyManagedCluster}, Managed: true, Role: RoleNodes,
+			Spec: armcontainerservice.AgentPool{Properties: pools[i]}})
+	}
+}
+
+// agentPool is the desired agent pool of a machine pool.
+func (b *builder) agentPool(mp *v1alpha1.MachinePool, version, subnet string) *armcontainerservice.ManagedClusterAgentPoolProfileProperties {
+	mode := armcontainerservice.AgentPoolModeUser
+	if mp.System {
+		mode = armcontainerservice.AgentPoolModeSystem
+	}
+	p := &armcontainerservice.ManagedClusterAgentPoolProfileProperties{
+		Mode:                new(mode),
+		Type:                new(armcontainerservice.AgentPoolTypeVirtualMachineScaleSets),
+		OSType:              new(armcontainerservice.OSTypeLinux),
+		VMSize:              new(mp.InstanceType),
+		Count:               new(int32(mp.Count)),
+		EnableAutoScaling:   new(false),
+		AvailabilityZones:   ptrs(b.poolZones(mp)),
+		OSDiskSizeGB:        new(int32(mp.OSDisk.SizeGB)),
+		OSDiskType:          new(armcontainerservice.OSDiskType(mp.OSDisk.Type)),
+		OrchestratorVersion: new(version),
+		VnetSubnetID:        new(subnet),
+		EnableNodePublicIP:  new(false),
+		NodeLabels:          map[string]*string{},
+		NodeTaints:          []*string{},
+		Tags:                b.tags(RoleNodes),
+	}
+	if mp.MaxPods != nil {
+		p.MaxPods = new(int32(*mp.MaxPods))
+	}
+	if lo, hi := poolBound(mp.Min, mp.Count), poolBound(mp.Max, mp.Count); lo != hi {
+		p.EnableAutoScaling = new(true)
+		p.MinCount, p.MaxCount = new(int32(lo)), new(int32(hi))
+	}
+	for k, v := range mp.Labels {
+		p.NodeLabels[k] = new(v)
+	}
+	for _, t := range mp.Taints {
+		p.NodeTaints = append(p.NodeTaints, new(fmt.Sprintf("%s=%s:%s", t.Key, t.Value, t.Effect)))
+	}
+	return p
+}
+
+// poolBound is an autoscaler bound, count when unset.
+func poolBound(v *int, count int) int {
+	if v == nil {
+		return count
+	}
+	return *v
+}
+
+// poolZones are the pool's zones, or every zone the region offers its VM size in.
+func (b *builder) poolZones(mp *v1alpha1.MachinePool) []string {
+	if len(mp.Zones) > 0 {
+		return mp.Zones
+	}
+	z := slices.Clone(b.in.Env.Zones[mp.InstanceType])
+	slices.Sort(z)
+	return z
+}
+
+// inlinePool is a pool as the managed cluster's agentPoolProfiles list holds it: the same
+// fields as the agent pool's properties, with the pool's name.
+func inlinePool(name string, p *armcontainerservice.ManagedClusterAgentPoolProfileProperties) *armcontainerservice.ManagedClusterAgentPoolProfile {
+	data, err := json.Marshal(p)
+	if err != nil {
+		panic("plan: agent pool: " + err.Error()) // SDK models always marshal
+	}
+	var out armcontainerservice.ManagedClusterAgentPoolProfile
+	if err := json.Unmarshal(data, &out); err != nil {
+		panic("plan: agent pool: " + err.Error())
+	}
+	out.Name = new(name)
+	return &out
+}
+
+// aksNetworkProfile is the cluster's network profile: the network layer's plugin (Azure CNI
+// by default, in overlay mode so that pods do not take the subnet's addresses), its policy,
+// the kubernetes layer's pod and service ranges, and AKS's standard load balancer for egress.
+func aksNetworkProfile(al aksLayers) (*armcontainerservice.NetworkProfile, error) {
+	svc, err := netip.ParsePrefix(al.serviceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("the service range %q is not a CIDR: %w", al.serviceCIDR, err)
+	}
+	plugin := orDefault(al.networkPlugin, string(armcontainerservice.NetworkPluginAzure))
+	if !slices.Contains([]string{"azure", "kubenet", "none"}, plugin) {
+		return nil, fmt.Errorf("the network layer's networkPlugin %q is not one of azure, kubenet, none", plugin)
+	}
+	np := &armcontainerservice.NetworkProfile{
+		NetworkPlugin:   new(armcontainerservice.NetworkPlugin(plugin)),
+		ServiceCidr:     new(svc.Masked().String()),
+		DNSServiceIP:    new(dnsServiceIP(svc)),
+		LoadBalancerSKU: new(armcontainerservice.LoadBalancerSKUStandard),
+		OutboundType:    new(armcontainerservice.OutboundTypeLoadBalancer),
+	}
+	mode := al.networkPluginMode
+	if mode == "" && plugin == "azure" {
+		mode = string(armcontainerservice.NetworkPluginModeOverlay)
+	}
+	if mode != "" {
+		if mode != "overlay" {
+			return nil, fmt.Errorf("the network layer's networkPluginMode %q is not overlay", mode)
+		}
+		np.NetworkPluginMode = new(armcontainerservice.NetworkPluginMode(mode))
+	}
+	if mode == "overlay" || plugin == "kubenet" {
+		np.PodCidr = new(al.podCIDR)
+	}
+	if p := al.networkPolicy; p != "" {
+		if !slices.Contains([]string{"azure", "calico", "cilium", "none"}, p) {
+			return nil, fmt.Errorf("the network layer's networkPolicy %q is not one of azure, calico, cilium, none", p)
+		}
+		np.NetworkPolicy = new(armcontainerservice.NetworkPolicy(p))
+	}
+	return np, nil
+}
+
+// dnsServiceIP is the cluster DNS service's address: the tenth of the service range, as AKS
+// and kubeadm choose it.
+func dnsServiceIP(svc netip.Prefix) string {
+	a := svc.Masked().Addr()
+	for range 10 {
+		a = a.Next()
+	}
+	return a.String()
+}
+
+// ptrs turns strings into the SDK's pointer lists.
+func ptrs(s []string) []*string {
+	out := make([]*string, len(s))
+	for i := range s {
+		out[i] = new(s[i])
+	}
+	return out
+}
