@@ -38,8 +38,22 @@ type Observation struct {
 	// UpToDate: the live resource is as the node desires (tags included); for adopted nodes,
 	// as Expect describes.
 	UpToDate bool
-	// Running is set for virtual machines whose power state is running.
+	// Running is set for virtual machines whose power state is running, and AKS clusters and
+	// agent pools that run and whose last operation succeeded.
 	Running bool
+	// ControlPlane is what Azure reports of an AKS cluster's control plane (nil for other
+	// kinds).
+	ControlPlane *ControlPlaneObservation
+}
+
+// ControlPlaneObservation is an AKS control plane as Azure reports it.
+type ControlPlaneObservation struct {
+	KubernetesVersion string // currentKubernetesVersion
+	PowerState        string // Running, Stopped
+	ProvisioningState string
+	FQDN              string
+	SKUTier           string
+	UpgradeChannel    string
 }
 
 // Applier makes plan nodes real. Implementations dispatch on Node.Kind.

@@ -263,13 +263,6 @@ func parseCopyProgress(s string) (copied, total int64, ok bool) {
 	return copied, total, true
 }
 
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 func (s *blobCopyService) delete(ctx context.Context, n *plan.Node, _ ResumeTokens) error {
 	bc, rg, err := s.spec(n)
 	if err != nil {

@@ -45,6 +45,8 @@ func (c *Clients) Applier() Applier {
 		plan.KindBlobCopy:             c.blobCopyService(),
 		plan.KindImage:                c.imageService(),
 		plan.KindVirtualMachine:       c.vmService(),
+		plan.KindManagedCluster:       c.managedClusterService(),
+		plan.KindAgentPool:            c.agentPoolService(),
 	}}
 }
 
@@ -111,9 +113,14 @@ type armService[D, L any] struct {
 	// tags, when set, repairs a resource whose only drift is its tags (a VM PATCH rather than
 	// a PUT).
 	tags func(ctx context.Context, id *arm.ResourceID, tags map[string]*string) (lro, error)
-	// running reports a VM's power state from the live resource (read with its instance
-	// view).
-	running func(live *L) bool
+	// compare, when set, replaces drift: the fields where live differs from desired, for
+	// kinds where some differences are not drift (an autoscaled pool's count, a version Azure
+	// upgraded on its own).
+	compare func(desired *D, live *L) []string
+	// describe fills what the live resource says beyond existence and drift: whether it runs
+	// (a VM's power state, read with its instance view; an AKS cluster's) and what Azure
+	// reports of a managed control plane.
+	describe func(live *L, o *Observation)
 	// adoptedOnly: the kind is never written (resource groups), whatever Node.Managed says.
 	adoptedOnly bool
 }
@@ -210,7 +217,7 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 	}
 	var op lro
 	if live != nil {
-		diff := drift(desired, live)
+		diff := s.diff(desired, live)
 		if len(diff) == 0 {
 			o := s.observed(n, live)
 			return Result{Observed: &o}, nil
@@ -350,15 +357,23 @@ func (s *armService[D, L]) observed(n *plan.Node, live *L) Observation {
 	o := Observation{Exists: true}
 	if n.Managed && !s.adoptedOnly {
 		if d, err := s.desired(n); err == nil {
-			o.UpToDate = len(drift(d, live)) == 0
+			o.UpToDate = len(s.diff(d, live)) == 0
 		}
 	} else {
 		o.UpToDate = checkAdopted(n, live) == nil
 	}
-	if s.running != nil {
-		o.Running = s.running(live)
+	if s.describe != nil {
+		s.describe(live, &o)
 	}
 	return o
+}
+
+// diff is compare, or drift when the kind has no compare of its own.
+func (s *armService[D, L]) diff(desired *D, live *L) []string {
+	if s.compare != nil {
+		return s.compare(desired, live)
+	}
+	return drift(desired, live)
 }
 
 // getOrNil turns a 404 into (nil, nil).

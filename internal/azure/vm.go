@@ -37,16 +37,15 @@ func (c *Clients) vmService() service {
 			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
 				&armcompute.VirtualMachinesClientBeginDeleteOptions{ResumeToken: resume}))
 		},
-		running: func(vm *armcompute.VirtualMachine) bool {
+		describe: func(vm *armcompute.VirtualMachine, o *Observation) {
 			if vm.Properties == nil || vm.Properties.InstanceView == nil {
-				return false
+				return
 			}
 			for _, s := range vm.Properties.InstanceView.Statuses {
 				if s != nil && s.Code != nil && strings.EqualFold(*s.Code, "PowerState/running") {
-					return true
+					o.Running = true
 				}
 			}
-			return false
 		},
 	}
 }

@@ -79,9 +79,11 @@ func newHarness(t *testing.T, opts ...func(*emulator.Options)) *harness {
 	if err := st.Create(ctx, acct); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range decodeExample(t, "profile-iaas.yaml") {
-		if err := st.Create(ctx, o); err != nil {
-			t.Fatal(err)
+	for _, file := range []string{"profile-iaas.yaml", "profile-aks.yaml"} {
+		for _, o := range decodeExample(t, file) {
+			if err := st.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 
@@ -673,16 +675,20 @@ func faults(t *testing.T, specs ...string) func(*emulator.Options) {
 }
 
 func TestTransientFaultsConverge(t *testing.T) {
-	h := start(t, faults(t,
-		"method=PUT,status=500,rate=0.1",
-		"method=GET,status=429,rate=0.1,retry-after=0",
-		"method=PUT,kind=lro-failed,rate=0.05",
-	))
-	cl := h.cluster(t, "cluster-iaas-dynamic.yaml")
-	if err := h.st.Create(context.Background(), cl); err != nil {
-		t.Fatal(err)
+	for _, file := range []string{"cluster-iaas-dynamic.yaml", "cluster-aks.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			h := start(t, faults(t,
+				"method=PUT,status=500,rate=0.1",
+				"method=GET,status=429,rate=0.1,retry-after=0",
+				"method=PUT,kind=lro-failed,rate=0.05",
+			))
+			cl := h.cluster(t, file)
+			if err := h.st.Create(context.Background(), cl); err != nil {
+				t.Fatal(err)
+			}
+			h.waitRunning(t, cl.Key())
+		})
 	}
-	h.waitRunning(t, cl.Key())
 }
 
 func TestPermanentErrorShowsAndBacksOff(t *testing.T) {

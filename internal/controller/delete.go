@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -31,6 +32,8 @@ var creationRank = map[string]int{
 	string(plan.KindLoadBalancer):         10,
 	string(plan.KindNetworkInterface):     11,
 	string(plan.KindVirtualMachine):       12,
+	string(plan.KindManagedCluster):       13,
+	string(plan.KindAgentPool):            14,
 }
 
 // delete removes every Azure resource strata created for the cluster, then its secrets, its
@@ -139,13 +142,15 @@ func (p *pass) planForDeletion(ctx context.Context, clients Clients, acct *v1alp
 		p.log.Info("no plan for the order of deletion: using the kind order", "error", err)
 		return nil
 	}
-	b, err := p.c.cfg.Store.GetSecret(ctx, bootstrapSecretName(p.cur.Metadata.UID))
-	if err != nil {
-		return nil
-	}
-	secrets, err := plan.UnmarshalBootstrapSecrets(b)
-	if err != nil {
-		return nil
+	var secrets plan.BootstrapSecrets
+	if p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeIaaS {
+		b, err := p.c.cfg.Store.GetSecret(ctx, bootstrapSecretName(p.cur.Metadata.UID))
+		if err != nil {
+			return nil
+		}
+		if secrets, err = plan.UnmarshalBootstrapSecrets(b); err != nil {
+			return nil
+		}
 	}
 	zones, err := clients.ZonesBySize(ctx, p.cur.Spec.Azure.Location)
 	if err != nil {
@@ -179,6 +184,7 @@ func (p *pass) deleteItems(ctx context.Context, items []v1alpha1.InventoryItem, 
 		return nil
 	}
 	deps := creationDeps(managed, g)
+	goesWithParent := withParent(managed)
 	tasks := make([]flow.Task, 0, len(managed))
 	for _, it := range managed {
 		n := &plan.Node{Key: it.Key, Kind: plan.Kind(it.Kind), ID: it.ID, Managed: true}
@@ -197,7 +203,9 @@ func (p *pass) deleteItems(ctx context.Context, items []v1alpha1.InventoryItem, 
 						s.Progress.Step = "deleting " + it.Key
 					}
 				})
-				if err := applier.Delete(ctx, n, p); err != nil {
+				if goesWithParent[it.Key] {
+					// Deleted with its parent, which is deleted in this same walk (after it).
+				} else if err := applier.Delete(ctx, n, p); err != nil {
 					return fmt.Errorf("delete %s %s: %w", it.Kind, it.Key, err)
 				}
 				return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
@@ -214,6 +222,28 @@ func (p *pass) deleteItems(ctx context.Context, items []v1alpha1.InventoryItem, 
 		return fmt.Errorf("order of deletion: %w", err)
 	}
 	return fg.Run(ctx, flow.Options{Parallelism: p.c.cfg.Parallelism}).Err()
+}
+
+// withParent returns the keys of the items that Azure deletes with a parent resource that is
+// among items too: an AKS cluster's agent pools go with the managed cluster (deleting them one
+// by one would be slower, and AKS refuses to delete the last system pool).
+func withParent(items []v1alpha1.InventoryItem) map[string]bool {
+	clusters := map[string]bool{}
+	for _, it := range items {
+		if it.Kind == string(plan.KindManagedCluster) {
+			clusters[strings.ToLower(it.ID)] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, it := range items {
+		if it.Kind != string(plan.KindAgentPool) {
+			continue
+		}
+		if parent, _, ok := strings.Cut(strings.ToLower(it.ID), "/agentpools/"); ok && clusters[parent] {
+			out[it.Key] = true
+		}
+	}
+	return out
 }
 
 // creationDeps gives each item the items it was created after: through g's dependencies

@@ -22,15 +22,6 @@ func bootstrapSecretName(uid string) string { return "cluster/" + uid + "/bootst
 func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 	cl := p.cur
 	gen := cl.Metadata.Generation
-	if cl.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
-		err := p.update(ctx, func(s *v1alpha1.ClusterStatus) {
-			s.Phase = PhasePending
-			s.ObservedGeneration = gen
-			setCondition(s, ConditionReady, "False", "NotSupported", "AKS clusters are not provisioned by this version of strata yet")
-		})
-		return p.c.cfg.Resync, err
-	}
-
 	// The phase of this pass.
 	switch st := p.status.Phase; {
 	case st == PhaseRunning && gen != p.status.ObservedGeneration:
@@ -64,9 +55,12 @@ func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 
-	secrets, err := p.bootstrapSecrets(ctx)
-	if err != nil {
-		return 0, err
+	// AKS makes its own nodes join: only IaaS clusters have bootstrap secrets.
+	var secrets plan.BootstrapSecrets
+	if cl.Spec.Azure.Type == v1alpha1.ClusterTypeIaaS {
+		if secrets, err = p.bootstrapSecrets(ctx); err != nil {
+			return 0, err
+		}
 	}
 	g, err := plan.Build(plan.Input{
 		Cluster:  p.cur,
@@ -190,8 +184,10 @@ func category(n *plan.Node) string {
 	switch n.Kind {
 	case plan.KindStorageAccount, plan.KindBlobContainer, plan.KindBlobCopy, plan.KindImage:
 		return ConditionStorageReady
-	case plan.KindLoadBalancer:
+	case plan.KindLoadBalancer, plan.KindManagedCluster:
 		return ConditionControlPlaneReady
+	case plan.KindAgentPool:
+		return ConditionNodePoolsReady
 	case plan.KindPublicIPAddress:
 		if n.Role == plan.RoleAPIServer {
 			return ConditionControlPlaneReady
@@ -204,6 +200,12 @@ func category(n *plan.Node) string {
 		return ConditionNodePoolsReady
 	}
 	return ConditionNetworkReady
+}
+
+// runs reports whether nodes of the kind run, so that a cluster is Running only once each one
+// does: VMs, and an AKS cluster's managed cluster and agent pools.
+func runs(k plan.Kind) bool {
+	return k == plan.KindVirtualMachine || k == plan.KindManagedCluster || k == plan.KindAgentPool
 }
 
 // applyGraph applies every node with flow, removes the managed resources that left the
@@ -292,7 +294,8 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		}
 	}
 
-	// Observe the VMs: those that needed no write were seen by their Apply already.
+	// Observe what runs (VMs, the managed cluster, agent pools): those that needed no write
+	// were seen by their Apply already.
 	failed := map[string]bool{}
 	for _, k := range result.Failed {
 		failed[k] = true
@@ -303,10 +306,11 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 	}
 	vmTotal := map[string]int{}
 	vmRunning := map[string]int{}
+	var controlPlane *azure.ControlPlaneObservation
 	var observeErr error
 	if runErr == nil {
 		for _, n := range g.Nodes {
-			if n.Kind != plan.KindVirtualMachine {
+			if !runs(n.Kind) {
 				continue
 			}
 			cat := category(n)
@@ -322,6 +326,9 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 			}
 			if obs.Running {
 				vmRunning[cat]++
+			}
+			if obs.ControlPlane != nil {
+				controlPlane = obs.ControlPlane
 			}
 		}
 	}
@@ -339,6 +346,12 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		}
 	}
 	endpoint := plan.APIServerEndpoint(p.cur)
+	if p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
+		endpoint = ""
+		if controlPlane != nil && controlPlane.FQDN != "" {
+			endpoint = controlPlane.FQDN + ":443"
+		}
+	}
 	prevPhase := p.status.Phase
 	var firstReason, firstMsg string
 	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
@@ -357,6 +370,9 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 					waiting++
 				}
 			}
+			if total == 0 && p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
+				continue // AKS stores no node image: StorageReady does not apply
+			}
 			switch {
 			case len(errs) > 0:
 				reason, msg := failure(errs[0], "ProvisioningFailed")
@@ -366,6 +382,8 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 				setCondition(s, cat, "False", reason, msg)
 			case waiting > 0:
 				setCondition(s, cat, "False", "WaitingForDependencies", fmt.Sprintf("%d of %d resource(s) wait for a failed dependency", waiting, total))
+			case vmRunning[cat] < vmTotal[cat] && p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS:
+				setCondition(s, cat, "False", "NotRunning", fmt.Sprintf("%d of %d running and not busy in Azure", vmRunning[cat], vmTotal[cat]))
 			case vmRunning[cat] < vmTotal[cat]:
 				setCondition(s, cat, "False", "VirtualMachinesStarting", fmt.Sprintf("%d of %d virtual machine(s) running", vmRunning[cat], vmTotal[cat]))
 			default:
@@ -398,6 +416,16 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 				s.Phase = PhaseFailed
 			case s.Phase == PhaseFailed || s.Phase == PhaseRunning:
 				s.Phase = PhaseProvisioning
+			}
+		}
+		if controlPlane != nil {
+			s.ManagedControlPlane = &v1alpha1.ManagedControlPlaneStatus{
+				KubernetesVersion: controlPlane.KubernetesVersion,
+				PowerState:        controlPlane.PowerState,
+				ProvisioningState: controlPlane.ProvisioningState,
+				FQDN:              controlPlane.FQDN,
+				SKUTier:           controlPlane.SKUTier,
+				UpgradeChannel:    controlPlane.UpgradeChannel,
 			}
 		}
 		s.ObservedGeneration = gen

@@ -35,6 +35,7 @@ var sizes = []Size{
 	{Name: "Standard_D8s_v3", Family: "standardDSv3Family", VCPUs: 8, MemoryGB: 32, MaxDataDiskCount: 16, MaxNICs: 4, ACUs: 160, PremiumIO: true, AcceleratedNet: true},
 	{Name: "Standard_D2s_v5", Family: "standardDSv5Family", VCPUs: 2, MemoryGB: 8, MaxDataDiskCount: 4, MaxNICs: 2, ACUs: 195, PremiumIO: true, AcceleratedNet: true},
 	{Name: "Standard_D4s_v5", Family: "standardDSv5Family", VCPUs: 4, MemoryGB: 16, MaxDataDiskCount: 8, MaxNICs: 2, ACUs: 195, PremiumIO: true, AcceleratedNet: true},
+	{Name: "Standard_D8s_v5", Family: "standardDSv5Family", VCPUs: 8, MemoryGB: 32, MaxDataDiskCount: 16, MaxNICs: 4, ACUs: 195, PremiumIO: true, AcceleratedNet: true},
 	{Name: "Standard_E4s_v3", Family: "standardESv3Family", VCPUs: 4, MemoryGB: 32, MaxDataDiskCount: 8, MaxNICs: 2, ACUs: 160, PremiumIO: true, AcceleratedNet: true},
 	{Name: "Standard_F4s_v2", Family: "standardFSv2Family", VCPUs: 4, MemoryGB: 8, MaxDataDiskCount: 8, MaxNICs: 2, ACUs: 195, PremiumIO: true, AcceleratedNet: true},
 	{Name: "Standard_NC6s_v3", Family: "standardNCSv3Family", VCPUs: 6, MemoryGB: 112, MaxDataDiskCount: 12, MaxNICs: 4, ACUs: 0, GPUs: 1, PremiumIO: true},

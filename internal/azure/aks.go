@@ -1,0 +1,188 @@
+package azure
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
+)
+
+// managedClusterService makes KindManagedCluster nodes real. The plan's managed cluster holds
+// every pool inline, which AKS needs at creation; afterwards each pool is its own AgentPool
+// node, so the inline pools are neither compared nor sent again (sending them would reset what
+// the autoscaler did). A version Azure upgraded on its own (an upgrade channel) is not drift,
+// and an update never sends a lower one. Drift of the tags alone is repaired with a PATCH.
+func (c *Clients) managedClusterService() service {
+	cl := c.ContainerService.NewManagedClustersClient()
+	return &armService[armcontainerservice.ManagedCluster, armcontainerservice.ManagedCluster]{
+		c: c,
+		get: func(ctx context.Context, id *arm.ResourceID) (*armcontainerservice.ManagedCluster, error) {
+			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
+			if r == nil {
+				return nil, err
+			}
+			return &r.ManagedCluster, nil
+		},
+		put: func(ctx context.Context, id *arm.ResourceID, body *armcontainerservice.ManagedCluster, resume string) (lro, error) {
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Name, *body,
+				&armcontainerservice.ManagedClustersClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
+		},
+		tags: func(ctx context.Context, id *arm.ResourceID, tags map[string]*string) (lro, error) {
+			return asLRO(cl.BeginUpdateTags(ctx, id.ResourceGroupName, id.Name, armcontainerservice.TagsObject{Tags: tags}, nil))
+		},
+		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
+			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
+				&armcontainerservice.ManagedClustersClientBeginDeleteOptions{ResumeToken: resume}))
+		},
+		compare: func(desired, live *armcontainerservice.ManagedCluster) []string {
+			return drift(clusterForCompare(desired, live), live)
+		},
+		body: func(desired, live *armcontainerservice.ManagedCluster) *armcontainerservice.ManagedCluster {
+			if live == nil {
+				return desired
+			}
+			return clusterForCompare(desired, live)
+		},
+		describe: func(live *armcontainerservice.ManagedCluster, o *Observation) {
+			cp := &ControlPlaneObservation{}
+			if p := live.Properties; p != nil {
+				cp.KubernetesVersion = deref(p.CurrentKubernetesVersion)
+				cp.FQDN = deref(p.Fqdn)
+				cp.ProvisioningState = deref(p.ProvisioningState)
+				if p.PowerState != nil && p.PowerState.Code != nil {
+					cp.PowerState = string(*p.PowerState.Code)
+				}
+				if p.AutoUpgradeProfile != nil && p.AutoUpgradeProfile.UpgradeChannel != nil {
+					cp.UpgradeChannel = string(*p.AutoUpgradeProfile.UpgradeChannel)
+				}
+			}
+			if live.SKU != nil && live.SKU.Tier != nil {
+				cp.SKUTier = string(*live.SKU.Tier)
+			}
+			o.ControlPlane = cp
+			o.Running = strings.EqualFold(cp.PowerState, "Running") && strings.EqualFold(cp.ProvisioningState, "Succeeded")
+		},
+	}
+}
+
+// clusterForCompare is the desired managed cluster as it is compared with (and, on update, sent
+// over) the live one: without the inline pools, and with the live version when the control
+// plane already runs the desired one or a later one (Azure upgraded it on its own).
+func clusterForCompare(desired, live *armcontainerservice.ManagedCluster) *armcontainerservice.ManagedCluster {
+	d := *desired
+	if d.Properties == nil {
+		return &d
+	}
+	p := *d.Properties
+	p.AgentPoolProfiles = nil
+	if live != nil && live.Properties != nil {
+		p.KubernetesVersion = keptVersion(p.KubernetesVersion, live.Properties.KubernetesVersion, live.Properties.CurrentKubernetesVersion)
+	}
+	d.Properties = &p
+	return &d
+}
+
+// agentPoolService makes KindAgentPool nodes real: a pool added after creation, or changed
+// (count, autoscaler bounds, labels, taints, tags, version). The count of an autoscaled pool
+// is the autoscaler's, never reset; a version Azure upgraded on its own is kept.
+func (c *Clients) agentPoolService() service {
+	cl := c.ContainerService.NewAgentPoolsClient()
+	return &armService[armcontainerservice.AgentPool, armcontainerservice.AgentPool]{
+		c: c,
+		get: func(ctx context.Context, id *arm.ResourceID) (*armcontainerservice.AgentPool, error) {
+			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, nil))
+			if r == nil {
+				return nil, err
+			}
+			return &r.AgentPool, nil
+		},
+		put: func(ctx context.Context, id *arm.ResourceID, body *armcontainerservice.AgentPool, resume string) (lro, error) {
+			return asLRO(cl.BeginCreateOrUpdate(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, *body,
+				&armcontainerservice.AgentPoolsClientBeginCreateOrUpdateOptions{ResumeToken: resume}))
+		},
+		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
+			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Parent.Name, id.Name,
+				&armcontainerservice.AgentPoolsClientBeginDeleteOptions{ResumeToken: resume}))
+		},
+		compare: func(desired, live *armcontainerservice.AgentPool) []string {
+			return drift(poolForCompare(desired, live), live)
+		},
+		body: func(desired, live *armcontainerservice.AgentPool) *armcontainerservice.AgentPool {
+			return poolForCompare(desired, live)
+		},
+		describe: func(live *armcontainerservice.AgentPool, o *Observation) {
+			p := live.Properties
+			if p == nil {
+				return
+			}
+			running := p.PowerState != nil && p.PowerState.Code != nil && strings.EqualFold(string(*p.PowerState.Code), "Running")
+			o.Running = running && strings.EqualFold(deref(p.ProvisioningState), "Succeeded")
+		},
+	}
+}
+
+// poolForCompare is the desired pool as compared with (and sent over) the live one: an
+// autoscaled pool keeps the live count, and the live version when Azure upgraded past the
+// desired one.
+func poolForCompare(desired, live *armcontainerservice.AgentPool) *armcontainerservice.AgentPool {
+	d := *desired
+	if d.Properties == nil || live == nil || live.Properties == nil {
+		return &d
+	}
+	p := *d.Properties
+	lp := live.Properties
+	if p.EnableAutoScaling != nil && *p.EnableAutoScaling && lp.Count != nil {
+		n := *lp.Count
+		if p.MinCount != nil && n < *p.MinCount {
+			n = *p.MinCount
+		}
+		if p.MaxCount != nil && n > *p.MaxCount {
+			n = *p.MaxCount
+		}
+		p.Count = new(n)
+	}
+	p.OrchestratorVersion = keptVersion(p.OrchestratorVersion, lp.OrchestratorVersion, lp.CurrentOrchestratorVersion)
+	d.Properties = &p
+	return &d
+}
+
+// keptVersion is the version to compare and send: the live one (as it was asked for) when what
+// runs is already at the desired version or past it, else the desired one.
+func keptVersion(desired, liveAsked, liveCurrent *string) *string {
+	cur := deref(liveCurrent)
+	if cur == "" || desired == nil || compareVersions(cur, *desired) < 0 {
+		return desired
+	}
+	if deref(liveAsked) != "" {
+		return liveAsked
+	}
+	return liveCurrent
+}
+
+// compareVersions orders two Kubernetes versions ("1.30", "1.30.9", "v1.31.2") numerically;
+// missing parts count as 0.
+func compareVersions(a, b string) int {
+	parse := func(v string) []int {
+		var out []int
+		for part := range strings.SplitSeq(strings.TrimPrefix(v, "v"), ".") {
+			n, _ := strconv.Atoi(part)
+			out = append(out, n)
+		}
+		for len(out) < 3 {
+			out = append(out, 0)
+		}
+		return out
+	}
+	return slices.Compare(parse(a), parse(b))
+}
+
+// deref is the string a pointer holds, or "".
+func deref[S ~string](p *S) string {
+	if p == nil {
+		return ""
+	}
+	return string(*p)
+}
