@@ -36,6 +36,8 @@ type serverOptions struct {
 	logFormat         string
 	controllers       bool
 	leaseTTL          time.Duration
+	// allowAdminKubeconfig lets clients get AKS clusters' admin kubeconfigs.
+	allowAdminKubeconfig bool
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -81,6 +83,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.BoolVar(&o.controllers, "controllers", true, "run the cluster reconciler, which provisions and deletes clusters in Azure (--controllers=false serves the API only)")
 	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
 	_ = f.MarkHidden("lease-ttl")
+	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve AKS clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
 	return cmd
 }
 
@@ -122,9 +125,12 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		}
 	}()
 
-	srv := server.New(server.Config{Store: st, Logger: logger})
+	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig})
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
+	if o.allowAdminKubeconfig {
+		logger.Warn("admin kubeconfigs are served (--allow-admin-kubeconfig): anyone who reaches the API gets cluster-admin on the AKS clusters")
+	}
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
 	err = srv.Serve(ctx, ln)
 	stopControllers()

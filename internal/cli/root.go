@@ -95,6 +95,7 @@ YAML files, check them offline with 'strata validate', send them to a strata ser
 		newValidateCommand(o),
 		newAPIResourcesCommand(o),
 		newLookupCommand(o),
+		newKubeconfigCommand(o),
 		newVersionCommand(o),
 	)
 	return root

@@ -45,6 +45,10 @@ type Config struct {
 	// registry that also holds the Go runtime and process collectors. A registry can serve
 	// one Server only: registering the metrics twice panics.
 	Registry *prometheus.Registry
+	// AllowAdminKubeconfig lets GET /clusters/{name}/kubeconfig?admin=true serve an AKS
+	// cluster's admin kubeconfig. strata has no per-user authentication yet, so it is off
+	// unless the operator turns it on; the user kubeconfig is always served.
+	AllowAdminKubeconfig bool
 }
 
 // Server serves the REST API. Create it with New.
@@ -55,6 +59,8 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	handler  http.Handler
+	// allowAdminKubeconfig is Config.AllowAdminKubeconfig.
+	allowAdminKubeconfig bool
 }
 
 // New builds a Server from cfg.
@@ -62,7 +68,7 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil {
 		panic("server.New: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, log: cfg.Logger, registry: cfg.Registry}
+	s := &Server{store: cfg.Store, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -109,6 +115,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(APIPath+"/{plural}/{key}/events", s.api(methodNotAllowed("GET")))
 	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/lookups/{what}", s.api(s.lookup))
 	mux.HandleFunc(APIPath+"/{plural}/{key}/lookups/{what}", s.api(methodNotAllowed("GET")))
+	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/kubeconfig", s.api(s.kubeconfig))
+	mux.HandleFunc(APIPath+"/{plural}/{key}/kubeconfig", s.api(methodNotAllowed("GET")))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+type kubeconfigOptions struct {
+	admin bool
+	file  string
+}
+
+func newKubeconfigCommand(o *rootOptions) *cobra.Command {
+	ko := &kubeconfigOptions{}
+	cmd := &cobra.Command{
+		Use:   "kubeconfig CLUSTER [--admin] [-o FILE]",
+		Short: "Print or save the kubeconfig of an AKS cluster",
+		Long: `Get the kubeconfig of an AKS cluster from Azure, through the strata server, and print it
+or write it to a file.
+
+The user kubeconfig is the default. On a cluster with Entra ID integration it signs in with
+kubelogin, which must be installed. --admin asks for the admin kubeconfig (static
+cluster-admin credentials) instead: the server refuses it unless it was started with
+--allow-admin-kubeconfig, since strata has no per-user authentication yet. A cluster whose
+local accounts are disabled has no admin kubeconfig at all.
+
+The cluster must be of type aks and provisioned. With -o (--output-file) the kubeconfig is
+written to a file with mode 0600; an existing file is replaced and set to mode 0600. The
+kubeconfig holds credentials: keep it private.`,
+		Example: `  # Print the user kubeconfig
+  strata kubeconfig prod-aks
+
+  # Save it and use it
+  strata kubeconfig prod-aks -o prod-aks.kubeconfig
+  kubectl --kubeconfig prod-aks.kubeconfig get nodes
+
+  # The admin kubeconfig, from a server started with --allow-admin-kubeconfig
+  strata kubeconfig prod-aks --admin -o admin.kubeconfig`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKubeconfig(cmd.Context(), o, ko, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&ko.admin, "admin", false, "get the admin kubeconfig (cluster-admin) instead of the user one")
+	f.StringVarP(&ko.file, "output-file", "o", "", "write the kubeconfig to this file (mode 0600) instead of standard output")
+	return cmd
+}
+
+func runKubeconfig(ctx context.Context, o *rootOptions, ko *kubeconfigOptions, cluster string) error {
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	kc, err := c.Kubeconfig(ctx, cluster, ko.admin)
+	if err != nil {
+		return err
+	}
+	if ko.file == "" || ko.file == "-" {
+		_, err := o.streams.Out.Write(kc)
+		return err
+	}
+	if err := writePrivateFile(ko.file, kc); err != nil {
+		return fmt.Errorf("write the kubeconfig: %w", err)
+	}
+	which := "user"
+	if ko.admin {
+		which = "admin"
+	}
+	fmt.Fprintf(o.streams.Err, "Wrote the %s kubeconfig of cluster %s to %s.\n", which, cluster, ko.file)
+	return nil
+}
+
+// writePrivateFile writes data to path with mode 0600. An existing file is truncated and set
+// to mode 0600 before anything is written to it.
+func writePrivateFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}

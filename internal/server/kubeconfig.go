@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/plan"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// Reasons of the kubeconfig endpoint's refusals.
+const (
+	// ReasonForbidden (403): an admin kubeconfig from a server started without
+	// --allow-admin-kubeconfig.
+	ReasonForbidden = "Forbidden"
+	// ReasonNotSupported (409): a kubeconfig of a cluster that is not of type aks.
+	ReasonNotSupported = "NotSupported"
+	// ReasonNotReady (409): the cluster has no managed cluster in Azure yet.
+	ReasonNotReady = "NotReady"
+	// ReasonLocalAccountsDisabled (409): an admin kubeconfig of a cluster whose local accounts
+	// are disabled.
+	ReasonLocalAccountsDisabled = "LocalAccountsDisabled"
+)
+
+// KubeconfigContentType is the media type of a kubeconfig response.
+const KubeconfigContentType = "application/yaml"
+
+// managedClusterChain is the resource-type chain of an AKS cluster's ARM ID.
+var managedClusterChain = []arm.ResourceType{
+	arm.TenantResourceType, arm.SubscriptionResourceType, arm.ResourceGroupResourceType,
+	arm.NewResourceType("Microsoft.ContainerService", "managedClusters"),
+}
+
+// kubeconfig answers GET /clusters/{key}/kubeconfig[?admin=true]: the kubeconfig Azure lists
+// for an AKS cluster, fetched with the cluster's cloud account. The user kubeconfig is the
+// default; the admin one needs a server started with AllowAdminKubeconfig, since strata has no
+// per-user authentication yet. The kubeconfig is a secret: it is sent and forgotten, never
+// logged, stored or put in an event.
+func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string) error {
+	ctx := r.Context()
+	key := r.PathValue("key")
+	if kind != v1alpha1.KindCluster {
+		return &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
+			message: fmt.Sprintf("no kubeconfig for %s: kubeconfigs are under %s/%s/{name}/kubeconfig", v1alpha1.Plural(kind), APIPath, v1alpha1.Plural(v1alpha1.KindCluster))}
+	}
+	admin, err := adminParam(r)
+	if err != nil {
+		return err
+	}
+	if admin && !s.allowAdminKubeconfig {
+		return &apiError{code: http.StatusForbidden, reason: ReasonForbidden,
+			message: "admin kubeconfigs are off on this server: strata has no per-user authentication yet, so admin credentials are off unless the operator starts the server with --allow-admin-kubeconfig; ask for the user kubeconfig instead (without admin=true)"}
+	}
+
+	obj, err := s.store.Get(ctx, kind, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(kind, key)
+	}
+	if err != nil {
+		return internal(err, "get %s %q", kind, key)
+	}
+	c := obj.(*v1alpha1.Cluster)
+	if c.Spec.Azure.Type != v1alpha1.ClusterTypeAKS {
+		return conflict(ReasonNotSupported, "cluster %q is of type %s: kubeconfigs are served for aks clusters only", key, c.Spec.Azure.Type)
+	}
+	if admin {
+		res := &storeResolver{store: s.store}
+		mcp, _ := v1alpha1.EffectiveManagedControlPlane(ctx, c, res)
+		if res.err != nil {
+			return internal(res.err, "read the managed control plane of cluster %q", key)
+		}
+		if mcp != nil && mcp.AADProfile != nil && mcp.AADProfile.DisableLocalAccounts {
+			return localAccountsDisabled(key)
+		}
+	}
+	id, err := managedClusterID(c)
+	if err != nil {
+		return err
+	}
+
+	acctKey := c.Spec.CloudAccount
+	ao, err := s.store.Get(ctx, v1alpha1.KindCloudAccount, acctKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return conflict(ReasonConflict, "cluster %q uses %s %q, which does not exist", key, v1alpha1.KindCloudAccount, acctKey)
+	}
+	if err != nil {
+		return internal(err, "get %s %q", v1alpha1.KindCloudAccount, acctKey)
+	}
+	acct := ao.(*v1alpha1.CloudAccount)
+	if acct.Spec.Azure.ClientSecret.Empty() {
+		return conflict(ReasonConflict, "%s %q of cluster %q has no client secret: apply it with spec.azure.clientSecret", v1alpha1.KindCloudAccount, acctKey, key)
+	}
+	clients, err := azure.NewClients(ctx, acct, c.Spec.Azure.SubscriptionID, azure.Options{Logger: s.log})
+	if err != nil {
+		return conflict(ReasonConflict, "%s %q of cluster %q cannot be used: %v", v1alpha1.KindCloudAccount, acctKey, key, err)
+	}
+	kctx, cancel := context.WithTimeout(ctx, LookupTimeout)
+	defer cancel()
+	kc, err := clients.Kubeconfig(kctx, id.ResourceGroupName, id.Name, admin)
+	if errors.Is(err, azure.ErrLocalAccountsDisabled) {
+		return localAccountsDisabled(key)
+	}
+	if err != nil {
+		s.writeKubeconfigError(w, r, key, acctKey, err)
+		return nil
+	}
+	h := w.Header()
+	h.Set("Content-Type", KubeconfigContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(kc)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(kc)
+	return nil
+}
+
+// adminParam reads the kubeconfig's query: admin, at most once, true or false. Other
+// parameters are refused.
+func adminParam(r *http.Request) (bool, error) {
+	q := r.URL.Query()
+	for name := range q {
+		if name != "admin" {
+			return false, badRequest("unknown query parameter %q: the kubeconfig takes admin=true|false", name)
+		}
+	}
+	if len(q["admin"]) > 1 {
+		return false, badRequest("query parameter admin is given %d times", len(q["admin"]))
+	}
+	v := q.Get("admin")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("invalid admin %q: use true or false", v)
+	}
+	return b, nil
+}
+
+func localAccountsDisabled(key string) *apiError {
+	return conflict(ReasonLocalAccountsDisabled, "cluster %q has local accounts disabled (aadProfile.disableLocalAccounts): there is no admin kubeconfig; use the user kubeconfig and sign in with Entra ID", key)
+}
+
+// managedClusterID returns the parsed ARM ID of the cluster's managed cluster: its inventory's
+// ready ManagedCluster item.
+func managedClusterID(c *v1alpha1.Cluster) (*arm.ResourceID, error) {
+	key := c.Metadata.Name
+	i := slices.IndexFunc(c.Status.Inventory, func(it v1alpha1.InventoryItem) bool {
+		return it.Kind == string(plan.KindManagedCluster) && it.Ready
+	})
+	if i < 0 {
+		phase := c.Status.Phase
+		if phase == "" {
+			phase = "Pending"
+		}
+		return nil, conflict(ReasonNotReady, "cluster %q has no managed cluster in Azure yet (phase %s): try again once it is provisioned", key, phase)
+	}
+	item := c.Status.Inventory[i]
+	id, err := arm.ParseResourceID(item.ID)
+	if err == nil {
+		err = id.ValidateResourceTypeChain(managedClusterChain)
+	}
+	if err == nil && !strings.EqualFold(id.SubscriptionID, c.Spec.Azure.SubscriptionID) {
+		err = fmt.Errorf("it is not in the cluster's subscription %s", c.Spec.Azure.SubscriptionID)
+	}
+	if err != nil {
+		return nil, internal(err, "cluster %q: inventory item %q has an unusable managed cluster ID %q", key, item.Key, item.ID)
+	}
+	return id, nil
+}
+
+// writeKubeconfigError writes a failed kubeconfig request to Azure as a 502 Status whose
+// message starts with Azure's error code, as lookups do.
+func (s *Server) writeKubeconfigError(w http.ResponseWriter, r *http.Request, key, acct string, err error) {
+	code, msg := azureError(err)
+	s.log.LogAttrs(r.Context(), slog.LevelWarn, "kubeconfig failed",
+		slog.String("cluster", key), slog.String("cloudAccount", acct),
+		slog.String("azureCode", code), slog.String("error", err.Error()))
+	s.writeJSON(w, r, http.StatusBadGateway, Status{
+		APIVersion: v1alpha1.GroupVersion,
+		Kind:       "Status",
+		Code:       http.StatusBadGateway,
+		Reason:     ReasonAzureError,
+		Message:    fmt.Sprintf("%s: kubeconfig of cluster %q with cloud account %q: %s", code, key, acct, msg),
+	})
+}
