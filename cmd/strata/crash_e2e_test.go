@@ -181,13 +181,13 @@ spec:
 func writeManifests(t *testing.T, env *emulatortest.Env, clusters map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	profile, err := os.ReadFile(filepath.Join(examples, "profile-iaas.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{
-		"1-account.yaml": env.Emulator.CloudAccountYAML("emulator"),
-		"2-profile.yaml": string(profile),
+	files := map[string]string{"1-account.yaml": env.Emulator.CloudAccountYAML("emulator")}
+	for _, name := range []string{"profile-iaas.yaml", "profile-aks.yaml"} {
+		profile, err := os.ReadFile(filepath.Join(examples, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["2-"+name] = string(profile)
 	}
 	for name, body := range clusters {
 		files["3-cluster-"+name+".yaml"] = body
@@ -214,9 +214,20 @@ func expectedResources(machines int) map[string]int {
 	}
 }
 
+// expectedAKSResources is what strata creates for a dynamic AKS cluster of two pools.
+func expectedAKSResources() map[string]int {
+	return map[string]int{
+		"Microsoft.Network/virtualNetworks": 1, "Microsoft.Network/virtualNetworks/subnets": 1,
+		"Microsoft.Network/networkSecurityGroups": 1, "Microsoft.ContainerService/managedClusters": 1,
+		"Microsoft.ContainerService/managedClusters/agentPools": 2,
+	}
+}
+
 // sideEffectTypes are resources that Azure makes as part of another resource's PUT (a VM's OS
-// disk, an NSG's inline rules): strata sends no PUT of its own for them.
-var sideEffectTypes = map[string]bool{"Microsoft.Compute/disks": true, "Microsoft.Network/networkSecurityGroups/securityRules": true}
+// disk, an NSG's inline rules, the agent pools inline in a managed cluster's creation): strata
+// sends no PUT of its own for them.
+var sideEffectTypes = map[string]bool{"Microsoft.Compute/disks": true, "Microsoft.Network/networkSecurityGroups/securityRules": true,
+	"Microsoft.ContainerService/managedClusters/agentPools": true}
 
 // written is how many of rs strata must have written with a PUT of their own.
 func written(rs []emulatorResource) int {
@@ -351,22 +362,23 @@ func inFlight(env *emulatortest.Env) int {
 	return n
 }
 
-// TestServerSurvivesSIGKILL provisions two dynamic IaaS clusters while the server is killed
-// with SIGKILL and restarted on the same data directory over and over, then deletes them under
-// the same treatment: every planned resource must exist exactly once, each written about once,
-// and after deletion nothing strata created may remain.
+// TestServerSurvivesSIGKILL provisions two dynamic IaaS clusters and an AKS cluster while the
+// server is killed with SIGKILL and restarted on the same data directory over and over, then
+// deletes them under the same treatment: every planned resource must exist exactly once, each
+// written about once, and after deletion nothing strata created may remain.
 func TestServerSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
 	}
 	env := emulatortest.Start(t, func(o *emulator.Options) { o.Latency = "fast" })
-	names := []string{"crash-a", "crash-b"}
+	names := []string{"crash-a", "crash-b", "crash-aks"}
 	const cp, workers = 3, 2
 	clusters := map[string]string{}
 	for _, n := range names {
 		env.ResourceGroup(t, n+"-rg")
 		clusters[n] = iaasClusterYAML(t, n, env.SubscriptionID, n+"-rg", cp, workers)
 	}
+	clusters["crash-aks"] = aksClusterYAML(t, "crash-aks", env.SubscriptionID, "crash-aks-rg", "aks-base", "", "")
 	basePUTs, _ := successfulPUTs(t, env)
 	dir := writeManifests(t, env, clusters)
 
@@ -407,6 +419,9 @@ func TestServerSurvivesSIGKILL(t *testing.T) {
 		rs := byRG[n+"-rg"]
 		created += written(rs)
 		got, want := countByType(rs), expectedResources(cp+workers)
+		if n == "crash-aks" {
+			want = expectedAKSResources()
+		}
 		for typ := range mergeKeys(got, want) {
 			if got[typ] != want[typ] {
 				t.Errorf("cluster %s: %d %s, want %d", n, got[typ], typ, want[typ])

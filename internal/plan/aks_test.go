@@ -15,10 +15,10 @@ import (
 const seedAdminGroup = "6a4f0d8e-3b2c-4e1f-9a7d-5c8b2e0f1a34"
 
 // seedProfile is the example AKS profile whose kubernetes layer's values are one of the seed's
-// managedControlPlane blocks (testdata/seed), verbatim but for the group ID placeholder.
+// managedControlPlane blocks (testdata/seed at the repository root), verbatim but for the group ID placeholder.
 func seedProfile(t *testing.T, block string) *v1alpha1.ClusterProfile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "seed", block+".yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seed", block+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
