@@ -56,13 +56,13 @@ func newQuickstartCommand() *cobra.Command {
 		Short: "Provision the example clusters in an embedded Azure emulator",
 		Long: `Start an embedded Azure emulator (fast latency), a strata server with its cluster
 reconciler on SQLite in the data directory, and a cloud account for the emulator; apply the
-example profiles and the example IaaS clusters (embedded in the binary, the same files as
-examples/), show each cluster's progress until it is Running, print what was created in the
-emulated Azure and where the API is, and keep serving until interrupted.
+example profiles and the example clusters — IaaS clusters on VMs and a managed AKS cluster
+(embedded in the binary, the same files as examples/) — show each cluster's progress until it
+is Running, print what was created in the emulated Azure and where the API is, and keep serving
+until interrupted.
 
 For the static-placement example, the user's network (VNet, subnets, NSGs) and storage account
-and container are first made in the emulator, as a user would have them. The AKS example is not
-applied: AKS clusters are not provisioned by this version.
+and container are first made in the emulator, as a user would have them.
 
 SIGINT or SIGTERM stops everything; the data directory keeps the objects and the emulated cloud.`,
 		Example: `  strata quickstart
@@ -199,8 +199,8 @@ func waitHealthy(ctx context.Context, cl *client.Client) error {
 }
 
 // applyQuickstartObjects applies the emulator's account, the example profiles and the example
-// IaaS cluster (pointed at the emulator, in resource groups made there), and returns the names
-// of the clusters applied.
+// clusters (pointed at the emulator, in resource groups made there), and returns the names of
+// the clusters applied.
 func applyQuickstartObjects(ctx context.Context, cl *client.Client, em *emulator.Emulator, out io.Writer) ([]string, error) {
 	acctObjs, err := v1alpha1.Decode([]byte(em.CloudAccountYAML(quickstartAccount)))
 	if err != nil {
@@ -228,12 +228,7 @@ func applyQuickstartObjects(ctx context.Context, cl *client.Client, em *emulator
 			case *v1alpha1.ClusterProfile:
 				profiles = append(profiles, o)
 			case *v1alpha1.Cluster:
-				switch {
-				case o.Spec.Azure.Type == v1alpha1.ClusterTypeAKS:
-					fmt.Fprintf(out, "skipped cluster %s (%s): AKS clusters are not provisioned by the quickstart\n", o.Key(), name)
-				default:
-					clusters = append(clusters, o)
-				}
+				clusters = append(clusters, o)
 			}
 		}
 	}

@@ -31,7 +31,8 @@ func (s *syncBuffer) String() string {
 }
 
 // TestQuickstartEndToEnd runs `strata quickstart` in a fresh data directory, waits for the
-// example IaaS cluster to be Running, checks it through the CLI, and stops it with SIGTERM.
+// example IaaS cluster and the example AKS cluster to be Running, checks them through the CLI,
+// and stops it with SIGTERM.
 func TestQuickstartEndToEnd(t *testing.T) {
 	addr := freeAddress(t)
 	cmd := exec.Command(strataBin, "quickstart", "--data-dir", t.TempDir(), "--listen", addr)
@@ -49,13 +50,17 @@ func TestQuickstartEndToEnd(t *testing.T) {
 	running := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		found := false
+		waiting := map[string]bool{"iaas-dynamic": true, "aks-prod": true}
 		for sc.Scan() {
 			line := sc.Text()
 			out.Write([]byte(line + "\n"))
-			if !found && strings.Contains(line, "iaas-dynamic") && strings.Contains(line, "Running") {
-				found = true
-				close(running)
+			for name := range waiting {
+				if strings.Contains(line, name) && strings.Contains(line, "Running") {
+					delete(waiting, name)
+					if len(waiting) == 0 {
+						close(running)
+					}
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
@@ -76,12 +81,15 @@ func TestQuickstartEndToEnd(t *testing.T) {
 		stopped = true
 		t.Fatalf("quickstart exited before the cluster was Running: %v\nstdout:\n%s\nstderr:\n%s", err, out, logs)
 	case <-time.After(90 * time.Second):
-		t.Fatalf("the example cluster was not Running within 90s\nstdout:\n%s\nstderr:\n%s", out, logs)
+		t.Fatalf("the example clusters were not Running within 90s\nstdout:\n%s\nstderr:\n%s", out, logs)
 	}
 
 	r := strata(t, "http://"+addr, "", "get", "clusters")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "iaas-dynamic") || !strings.Contains(r.Stdout, "Running") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "iaas-dynamic") || !strings.Contains(r.Stdout, "aks-prod") || !strings.Contains(r.Stdout, "Running") {
 		t.Errorf("strata get clusters: %s", r)
+	}
+	if r := strata(t, "http://"+addr, "", "kubeconfig", "aks-prod"); r.Code != 0 || !strings.Contains(r.Stdout, "azmk8s.io") {
+		t.Errorf("strata kubeconfig aks-prod: %s", r)
 	}
 
 	_ = cmd.Process.Signal(syscall.SIGTERM)
