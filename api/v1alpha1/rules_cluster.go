@@ -36,8 +36,21 @@ var ReservedTagNames = []string{"azure", "microsoft", "windows"}
 // Zones are the availability zones a pool may name.
 var Zones = []string{"1", "2", "3"}
 
-// OSDiskTypes are the managed disk types of an OS disk.
+// OSDiskTypes are the managed disk types of an OS disk of an iaas cluster's node.
 var OSDiskTypes = []string{"Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "StandardSSD_ZRS", "Premium_ZRS"}
+
+// AKSOSDiskTypes are the OS disk types of an AKS node pool: AKS picks the disk SKU itself.
+var AKSOSDiskTypes = []string{"Managed", "Ephemeral"}
+
+// Limits of a node's OS disk in GB, and of the pods an AKS node runs.
+const (
+	minOSDiskSizeGB         = 30
+	maxOSDiskSizeGB         = 4095
+	maxAKSOSDiskSizeGB      = 2048
+	minAKSMaxPods           = 10
+	maxAKSMaxPods           = 250
+	minAKSSystemPoolMaxPods = 30
+)
 
 // TaintEffects are the effects of a Kubernetes taint.
 var TaintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
@@ -306,16 +319,16 @@ func checkPools(errs *ErrorList, p Path, clusterType string, pools []MachinePool
 			zones[z] = true
 			checkEnum(errs, pp.Child("zones").Index(j), z, Zones...)
 		}
-		if d := mp.OSDisk.SizeGB; d < 30 || d > 4095 {
-			errs.Add(pp.Child("osDisk").Child("sizeGB"), RuleRange, "%d is outside 30-4095 GB", d)
-		}
-		checkEnum(errs, pp.Child("osDisk").Child("type"), mp.OSDisk.Type, OSDiskTypes...)
+		checkOSDisk(errs, pp.Child("osDisk"), clusterType, mp.OSDisk)
 		checkTaints(errs, pp.Child("taints"), mp.Taints)
 		checkLabels(errs, pp.Child("labels"), mp.Labels)
 		switch clusterType {
 		case ClusterTypeIaaS:
 			if mp.System {
 				errs.Add(pp.Child("system"), RuleForbidden, "system pools are an AKS notion; an iaas cluster marks its control-plane pool with controlPlane: true")
+			}
+			if mp.MaxPods != nil {
+				errs.Add(pp.Child("maxPods"), RuleForbidden, "maxPods applies to AKS node pools: strata does not set the pod limit of an iaas cluster's nodes")
 			}
 			if mp.ControlPlane {
 				controlPlanes++
@@ -329,6 +342,14 @@ func checkPools(errs *ErrorList, p Path, clusterType string, pools []MachinePool
 		case ClusterTypeAKS:
 			if mp.ControlPlane {
 				errs.Add(pp.Child("controlPlane"), RuleForbidden, "AKS runs the control plane itself; mark a node pool system: true instead")
+			}
+			if n := mp.MaxPods; n != nil {
+				switch {
+				case *n < minAKSMaxPods || *n > maxAKSMaxPods:
+					errs.Add(pp.Child("maxPods"), RuleRange, "MaxPods must be between %d and %d, got %d", minAKSMaxPods, maxAKSMaxPods, *n)
+				case mp.System && *n < minAKSSystemPoolMaxPods:
+					errs.Add(pp.Child("maxPods"), RuleRange, "AKS system pools need room for at least %d pods: the cluster's system pods run there, got %d", minAKSSystemPoolMaxPods, *n)
+				}
 			}
 			for k := range mp.Labels {
 				if strings.HasPrefix(k, "kubernetes.azure.com") {
@@ -358,6 +379,19 @@ func checkPools(errs *ErrorList, p Path, clusterType string, pools []MachinePool
 			errs.Add(p, RuleCount, "an aks cluster needs at least one pool with system: true and count of 1 or more")
 		}
 	}
+}
+
+// checkOSDisk checks a pool's OS disk: a managed disk type on iaas clusters, Managed or
+// Ephemeral on aks clusters, where the disk is also smaller.
+func checkOSDisk(errs *ErrorList, p Path, clusterType string, d OSDisk) {
+	types, maxSize := OSDiskTypes, maxOSDiskSizeGB
+	if clusterType == ClusterTypeAKS {
+		types, maxSize = AKSOSDiskTypes, maxAKSOSDiskSizeGB
+	}
+	if d.SizeGB < minOSDiskSizeGB || d.SizeGB > maxSize {
+		errs.Add(p.Child("sizeGB"), RuleRange, "%d is outside %d-%d GB", d.SizeGB, minOSDiskSizeGB, maxSize)
+	}
+	checkEnum(errs, p.Child("type"), d.Type, types...)
 }
 
 // checkPoolSize checks 0 <= min <= count <= max <= 1000.

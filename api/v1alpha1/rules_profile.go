@@ -6,15 +6,44 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
+	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
 
-// AKS SKU tiers and upgrade channels accepted in managedControlPlane.
+// AKS SKU tiers, upgrade channels and add-ons accepted in managedControlPlane.
 var (
 	AKSSKUs            = []string{"Free", "Standard"}
 	AKSUpgradeChannels = []string{"none", "patch", "stable", "rapid", "node-image"}
+	AKSAddons          = []string{addonAzurePolicy, addonKeyVaultSecretsProvider, addonOMSAgent}
 )
+
+// AKS add-on names and their config keys.
+const (
+	addonAzurePolicy             = "azurepolicy"
+	addonKeyVaultSecretsProvider = "azureKeyvaultSecretsProvider"
+	addonOMSAgent                = "omsagent"
+
+	// configLogAnalyticsWorkspace is the Log Analytics workspace omsagent sends to.
+	configLogAnalyticsWorkspace = "logAnalyticsWorkspaceResourceID"
+	// configSecretRotation ("true" or "false") and configRotationPollInterval (a duration
+	// such as 2m) configure the Key Vault secrets provider.
+	configSecretRotation       = "enableSecretRotation"
+	configRotationPollInterval = "rotationPollInterval"
+)
+
+// aksAddonConfig lists the config keys each add-on takes.
+var aksAddonConfig = map[string][]string{
+	addonAzurePolicy:             nil,
+	addonKeyVaultSecretsProvider: {configSecretRotation, configRotationPollInterval},
+	addonOMSAgent:                {configLogAnalyticsWorkspace},
+}
+
+// logAnalyticsWorkspaceID matches the ARM ID of a Log Analytics workspace; Azure compares
+// resource IDs without regard to case.
+var logAnalyticsWorkspaceID = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourceGroups/[-\w.()]+/providers/Microsoft\.OperationalInsights/workspaces/[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // layerRank orders layer types: a profile lists its layers in this order.
 var layerRank = map[string]int{LayerOS: 0, LayerKubernetes: 1, LayerNetwork: 2, LayerStorage: 3, LayerAddon: 4}
@@ -165,6 +194,22 @@ func ParseValues(text string) (map[string]any, error) {
 // ParseManagedControlPlane decodes and validates the managedControlPlane block of parsed layer
 // values, reporting errors below valuesPath. It returns nil when the block is absent or invalid.
 func ParseManagedControlPlane(errs *ErrorList, valuesPath Path, values map[string]any) *ManagedControlPlane {
+	before := len(*errs)
+	mcp := decodeManagedControlPlane(errs, valuesPath, values)
+	if mcp == nil {
+		return nil
+	}
+	checkManagedControlPlane(errs, valuesPath.Child("managedControlPlane"), mcp)
+	if len(*errs) > before {
+		return nil
+	}
+	return mcp
+}
+
+// decodeManagedControlPlane decodes the managedControlPlane block of parsed layer values,
+// reporting the fields of the wrong shape below valuesPath. It returns nil when the block is
+// absent or does not decode; it does not check the values.
+func decodeManagedControlPlane(errs *ErrorList, valuesPath Path, values map[string]any) *ManagedControlPlane {
 	raw, ok := values["managedControlPlane"]
 	if !ok || raw == nil {
 		return nil
@@ -185,6 +230,11 @@ func ParseManagedControlPlane(errs *ErrorList, valuesPath Path, values map[strin
 		errs.Add(p, RuleType, "cannot be read: %v", err)
 		return nil
 	}
+	return &mcp
+}
+
+// checkManagedControlPlane checks the values of a decoded managedControlPlane block at p.
+func checkManagedControlPlane(errs *ErrorList, p Path, mcp *ManagedControlPlane) {
 	if mcp.SKU != "" {
 		checkEnum(errs, p.Child("sku"), mcp.SKU, AKSSKUs...)
 	}
@@ -202,6 +252,9 @@ func ParseManagedControlPlane(errs *ErrorList, valuesPath Path, values map[strin
 			}
 			seen[id] = true
 		}
+		if aad.DisableLocalAccounts && !aad.Managed {
+			errs.Add(p.Child("aadProfile").Child("disableLocalAccounts"), RuleForbidden, "DisableLocalAccounts can be set only for AAD enabled clusters: without Entra ID integration (aadProfile.managed: true) the local accounts are the only way in")
+		}
 	}
 	if up := mcp.AutoUpgradeProfile; up != nil {
 		cp := p.Child("autoUpgradeProfile").Child("upgradeChannel")
@@ -211,10 +264,68 @@ func ParseManagedControlPlane(errs *ErrorList, valuesPath Path, values map[strin
 			checkEnum(errs, cp, up.UpgradeChannel, AKSUpgradeChannels...)
 		}
 	}
-	if len(*errs) > before {
-		return nil
+	if workloadIdentityEnabled(mcp) && !oidcIssuerEnabled(mcp) {
+		errs.Add(p.Child("securityProfile").Child("workloadIdentity").Child("enabled"), RuleForbidden, "workload identity cannot be enabled when the OIDC issuer is disabled: set oidcIssuerProfile.enabled: true")
 	}
-	return &mcp
+	checkAddonProfiles(errs, p.Child("addonProfiles"), mcp.AddonProfiles)
+}
+
+func oidcIssuerEnabled(mcp *ManagedControlPlane) bool {
+	return mcp.OIDCIssuerProfile != nil && mcp.OIDCIssuerProfile.Enabled
+}
+
+func workloadIdentityEnabled(mcp *ManagedControlPlane) bool {
+	sp := mcp.SecurityProfile
+	return sp != nil && sp.WorkloadIdentity != nil && sp.WorkloadIdentity.Enabled
+}
+
+// checkAddonProfiles checks AKS add-ons: known names, each once, with the config keys the add-on
+// takes.
+func checkAddonProfiles(errs *ErrorList, p Path, addons []AddonProfile) {
+	seen := map[string]int{}
+	for i, a := range addons {
+		ap := p.Index(i)
+		if !required(errs, ap.Child("name"), a.Name) {
+			continue
+		}
+		keys, known := aksAddonConfig[a.Name]
+		if !known {
+			checkEnum(errs, ap.Child("name"), a.Name, AKSAddons...)
+			continue
+		}
+		if j, dup := seen[a.Name]; dup {
+			errs.Add(ap.Child("name"), RuleDuplicate, "add-on %s is already configured by addonProfiles[%d]", a.Name, j)
+			continue
+		}
+		seen[a.Name] = i
+		cp := ap.Child("config")
+		for _, k := range sortedKeysOf(a.Config) {
+			if !slices.Contains(keys, k) {
+				if len(keys) == 0 {
+					errs.Add(cp.Key(k), RuleUnknownField, "the %s add-on takes no config", a.Name)
+				} else {
+					errs.Add(cp.Key(k), RuleUnknownField, "unknown config key %q of the %s add-on: it takes %s", k, a.Name, strings.Join(keys, ", "))
+				}
+				continue
+			}
+			v := a.Config[k]
+			switch k {
+			case configLogAnalyticsWorkspace:
+				if v != "" && !logAnalyticsWorkspaceID.MatchString(v) {
+					errs.Add(cp.Key(k), RuleFormat, "%q must be the resource ID of a Log Analytics workspace: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.OperationalInsights/workspaces/{name}", v)
+				}
+			case configSecretRotation:
+				checkEnum(errs, cp.Key(k), v, "true", "false")
+			case configRotationPollInterval:
+				if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+					errs.Add(cp.Key(k), RuleFormat, "%q must be a positive duration such as 2m or 30s", v)
+				}
+			}
+		}
+		if a.Name == addonOMSAgent && a.Enabled && a.Config[configLogAnalyticsWorkspace] == "" {
+			errs.Add(cp.Key(configLogAnalyticsWorkspace), RuleRequired, "required when the omsagent add-on is enabled: the resource ID of the Log Analytics workspace that receives the cluster's logs and metrics")
+		}
+	}
 }
 
 // MergeValues returns base with override merged over it: mappings merge key by key, any other

@@ -154,3 +154,92 @@ func TestExamplesAreValid(t *testing.T) {
 		}
 	}
 }
+
+// TestValidUpdates checks that the changes AKS makes in place are accepted: each case validates
+// the fixture Base patched with New as an update of Base patched with Old.
+func TestValidUpdates(t *testing.T) {
+	f := v1alpha1test.LoadFixtures(t)
+	override := func(values string) map[string]any {
+		return map[string]any{"spec": map[string]any{"profiles": []any{
+			map[string]any{"name": "aks", "version": "1.0.0", "values": map[string]any{"kubernetes": "managedControlPlane:\n" + values}},
+		}}}
+	}
+	pools := func(p ...map[string]any) map[string]any {
+		list := make([]any, len(p))
+		for i := range p {
+			list[i] = p[i]
+		}
+		return map[string]any{"spec": map[string]any{"machinePools": list}}
+	}
+	system := map[string]any{"name": "system", "system": true, "count": 3, "zones": []any{"1", "2", "3"}}
+	user := map[string]any{"name": "user", "count": 0, "min": 0, "max": 10, "maxPods": 110}
+	with := func(pool map[string]any, kv ...any) map[string]any {
+		out := map[string]any{}
+		for k, v := range pool {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		base     string
+		old, new map[string]any
+	}{
+		{name: "nothing changed", base: "Cluster/aks"},
+		{name: "iaas cluster scaled", base: "Cluster/iaas", new: map[string]any{"spec": map[string]any{"machinePools": []any{
+			map[string]any{"name": "control-plane", "controlPlane": true, "count": 3, "zones": []any{"1", "2", "3"}},
+			map[string]any{"name": "workers", "count": 4, "min": 2, "max": 8},
+		}}}},
+		{name: "SKU Free to Standard", base: "Cluster/aks", old: override("  sku: Free\n")},
+		{name: "SKU Standard to Free", base: "Cluster/aks", new: override("  sku: Free\n")},
+		{name: "upgrade channel rapid to stable", base: "Cluster/aks", new: override("  autoUpgradeProfile:\n    upgradeChannel: stable\n")},
+		{name: "auto upgrades turned off with channel none", base: "Cluster/aks", new: override("  autoUpgradeProfile:\n    upgradeChannel: none\n")},
+		{name: "auto upgrades set up", base: "Cluster/aks", old: override("  autoUpgradeProfile: null\n")},
+		{name: "admin group changed", base: "Cluster/aks", new: override("  aadProfile:\n    adminGroupObjectIDs:\n      - 0b9a3f1e-7c2d-4e5f-8a6b-9c0d1e2f3a4b\n")},
+		{name: "Entra ID turned on", base: "Cluster/aks", old: override("  aadProfile: null\n")},
+		{name: "local accounts turned back on", base: "Cluster/aks", new: override("  aadProfile:\n    disableLocalAccounts: false\n")},
+		{name: "OIDC issuer turned on", base: "Cluster/aks", old: override("  oidcIssuerProfile: null\n  securityProfile: null\n")},
+		{name: "workload identity disabled with enabled false", base: "Cluster/aks", new: override("  securityProfile:\n    workloadIdentity:\n      enabled: false\n")},
+		{name: "disabled workload identity block removed", base: "Cluster/aks",
+			old: override("  securityProfile:\n    workloadIdentity:\n      enabled: false\n"), new: override("  securityProfile: null\n")},
+		{name: "add-on disabled with enabled false", base: "Cluster/aks", new: override("  addonProfiles:\n    - name: azurepolicy\n      enabled: false\n    - name: omsagent\n      enabled: false\n    - name: azureKeyvaultSecretsProvider\n      enabled: false\n")},
+		{name: "add-on added and the list reordered", base: "Cluster/aks",
+			old: override("  addonProfiles:\n    - name: omsagent\n      enabled: false\n"),
+			new: override("  addonProfiles:\n    - name: azurepolicy\n      enabled: true\n    - name: omsagent\n      enabled: false\n")},
+		{name: "Kubernetes upgraded one minor version", base: "Cluster/aks", new: map[string]any{"spec": map[string]any{"profiles": []any{map[string]any{"name": "aks", "version": "1.1.0"}}}}},
+		{name: "Kubernetes upgraded from a v-prefixed version", base: "Cluster/aks",
+			old: map[string]any{"spec": map[string]any{"profiles": []any{map[string]any{"name": "aks", "version": "0.9.0"}}}}},
+		{name: "pool count, min and max changed", base: "Cluster/aks", new: pools(with(system, "count", 5, "min", 3, "max", 9), with(user, "count", 2, "min", 1, "max", 20))},
+		{name: "pool labels and taints changed", base: "Cluster/aks", new: pools(with(system, "labels", map[string]any{"tier": "system"}),
+			with(user, "labels", map[string]any{"workload": "batch"}, "taints", []any{map[string]any{"key": "batch", "effect": "NoSchedule"}}))},
+		{name: "pool zones reordered", base: "Cluster/aks", new: pools(with(system, "zones", []any{"3", "1", "2"}), user)},
+		{name: "pool added", base: "Cluster/aks", new: pools(system, user, map[string]any{"name": "gpu", "count": 1, "instanceType": "Standard_NC6s_v3", "maxPods": 30})},
+		{name: "user pool removed", base: "Cluster/aks", new: pools(system)},
+		{name: "system pool removed while another remains", base: "Cluster/aks",
+			old: pools(system, map[string]any{"name": "systemb", "system": true, "count": 2}, user), new: pools(system, user)},
+		{name: "user pool made a system pool", base: "Cluster/aks", new: pools(system, with(user, "system", true, "count", 2, "min", 2))},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			decode := func(patch map[string]any) v1alpha1.Object {
+				t.Helper()
+				obj, errs := v1alpha1.DecodeObject(v1alpha1test.Case{Base: tc.base, Patch: patch}.Apply(t, f))
+				if errs != nil {
+					t.Fatal(errs)
+				}
+				v1alpha1.Default(obj)
+				return obj
+			}
+			old, obj := decode(tc.old), decode(tc.new)
+			if errs := v1alpha1.Validate(context.Background(), old, f); len(errs) > 0 {
+				t.Fatalf("old object invalid: %v", errs)
+			}
+			if errs := v1alpha1.ValidateUpdate(context.Background(), old, obj, f); len(errs) > 0 {
+				t.Fatalf("update refused: %v", errs)
+			}
+		})
+	}
+}
