@@ -1,6 +1,7 @@
 package containerservice
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -56,10 +57,26 @@ func isSystem(p map[string]any) bool { return strings.EqualFold(jsonmap.Str(p, "
 // preparePool checks and completes the properties p of agent pool name; old is the stored
 // pool's properties on update, nil on create.
 func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error {
+	// A null is as if the property had not been sent: the stored value or the default stays.
+	for k, v := range p {
+		if v == nil {
+			delete(p, k)
+		}
+	}
 	if old != nil {
-		for _, prop := range []string{"vmSize", "osType", "vnetSubnetID"} {
+		for _, prop := range []string{"vmSize", "osType", "vnetSubnetID", "osDiskType"} {
 			if v, ok := p[prop].(string); ok && jsonmap.Str(old, prop) != "" && !strings.EqualFold(v, jsonmap.Str(old, prop)) {
-				return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property '%s' is not allowed.", prop)
+				return propertyChangeNotAllowed(prop)
+			}
+		}
+		for _, prop := range []string{"maxPods", "osDiskSizeGB"} {
+			v, sent := jsonmap.Num(p[prop])
+			if prop == "osDiskSizeGB" && sent && v == 0 {
+				sent = false // 0 asks for the default size: the pool keeps its own
+				delete(p, prop)
+			}
+			if was, ok := jsonmap.Num(old[prop]); sent && ok && v != was {
+				return propertyChangeNotAllowed(prop)
 			}
 		}
 		if z, ok := p["availabilityZones"]; ok && !slices.Equal(jsonmap.StringList(z), jsonmap.StringList(old["availabilityZones"])) {
@@ -174,6 +191,10 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 	p["orchestratorVersion"] = want
 	p["currentOrchestratorVersion"] = v
 
+	if err := checkPoolSettings(p); err != nil {
+		return err
+	}
+
 	// Subnet.
 	if sub := jsonmap.Str(p, "vnetSubnetID"); sub != "" {
 		if s := c.tx.Get(sub); s == nil || !strings.EqualFold(s.Type, "Microsoft.Network/virtualNetworks/subnets") {
@@ -197,4 +218,89 @@ func (c poolContext) preparePool(name string, p, old map[string]any) *arm.Error 
 	p["powerState"] = map[string]any{"code": "Running"}
 	p["provisioningState"] = "Succeeded"
 	return nil
+}
+
+func propertyChangeNotAllowed(prop string) *arm.Error {
+	return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property '%s' is not allowed.", prop)
+}
+
+// Limits of an agent pool's settings.
+const (
+	minMaxPods, maxMaxPods   = 10, 250
+	minOSDiskGB, maxOSDiskGB = 30, 2048
+)
+
+// taintEffects are the effects a node taint may have.
+var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
+
+// taintKeyRe is a Kubernetes label key: an optional DNS subdomain prefix and a name.
+var taintKeyRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+
+// checkPoolSettings checks maxPods, the OS disk, the pool's tags, node labels and node taints,
+// and puts osDiskType in AKS's casing.
+func checkPoolSettings(p map[string]any) *arm.Error {
+	if v, ok := p["maxPods"]; ok && v != nil {
+		n, ok := jsonmap.Num(v)
+		if !ok || n < minMaxPods || n > maxMaxPods {
+			return invalidValue("agentPoolProfile.maxPods", fmt.Sprintf("The value %v of maxPods must be between %d and %d.", v, minMaxPods, maxMaxPods))
+		}
+	}
+	if v, ok := p["osDiskSizeGB"]; ok && v != nil {
+		n, ok := jsonmap.Num(v)
+		switch {
+		case ok && n == 0:
+			delete(p, "osDiskSizeGB") // the default size
+		case !ok || n < minOSDiskGB || n > maxOSDiskGB:
+			return invalidValue("agentPoolProfile.osDiskSizeGB", fmt.Sprintf("The value %v of osDiskSizeGB must be between %d and %d.", v, minOSDiskGB, maxOSDiskGB))
+		}
+	}
+	if v, ok := p["osDiskType"]; ok && v != nil {
+		s, _ := v.(string)
+		switch {
+		case strings.EqualFold(s, "Managed"):
+			p["osDiskType"] = "Managed"
+		case strings.EqualFold(s, "Ephemeral"):
+			p["osDiskType"] = "Ephemeral"
+		default:
+			return invalidValue("agentPoolProfile.osDiskType", "Allowed values are 'Managed' and 'Ephemeral'.")
+		}
+	}
+	if err := arm.CheckTags(arm.TagRule{}, p["tags"]); err != nil {
+		return err
+	}
+	if v, ok := p["nodeLabels"]; ok && v != nil {
+		labels, ok := v.(map[string]any)
+		if !ok {
+			return invalidValue("agentPoolProfile.nodeLabels", "Node labels must be an object of strings.")
+		}
+		for k, l := range labels {
+			if _, ok := l.(string); !ok || !taintKeyRe.MatchString(k) {
+				return invalidValue("agentPoolProfile.nodeLabels", fmt.Sprintf("The node label %q is not a valid Kubernetes label.", k))
+			}
+		}
+	}
+	if v, ok := p["nodeTaints"]; ok && v != nil {
+		taints, ok := v.([]any)
+		if !ok {
+			return invalidValue("agentPoolProfile.nodeTaints", "Node taints must be an array of strings.")
+		}
+		for _, t := range taints {
+			s, _ := t.(string)
+			if !validTaint(s) {
+				return invalidValue("agentPoolProfile.nodeTaints",
+					fmt.Sprintf("The taint %q is invalid: a taint is key=value:effect or key:effect, with the effect NoSchedule, PreferNoSchedule or NoExecute.", s))
+			}
+		}
+	}
+	return nil
+}
+
+// validTaint reports whether s is a node taint, key[=value]:effect.
+func validTaint(s string) bool {
+	kv, effect, ok := strings.Cut(s, ":")
+	if !ok || !slices.Contains(taintEffects, effect) {
+		return false
+	}
+	key, _, _ := strings.Cut(kv, "=")
+	return taintKeyRe.MatchString(key)
 }

@@ -194,6 +194,13 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID
 	clusterID := id.String()
 	rnd := arm.NewRand(tx.Seed(), 0x616b73)
+	// The OIDC issuer and the add-on identities draw from a stream of their own, so that they
+	// leave the values drawn from rnd as they were.
+	frnd := arm.NewRand(tx.Seed(), 0x6f696463)
+	tenant := callerTenant(req.Header)
+	if err := normalizeAddons(jsonmap.Ensure(body, "properties")); err != nil {
+		return err
+	}
 	var old map[string]any
 	if req.Existing != nil {
 		old = jsonmap.Obj(req.Existing.Body, "properties")
@@ -203,7 +210,23 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if n, ok := jsonmap.Obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, jsonmap.Str(old, "nodeResourceGroup")) {
 			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed.")
 		}
+		// Underlay fills the request's objects in place: keep copies of those a PUT replaces.
+		tags, sentTags := body["tags"]
+		tags = jsonmap.DeepCopy(tags)
+		sentAddons := jsonmap.CopyMap(jsonmap.Obj(body, "properties", "addonProfiles"))
 		jsonmap.Underlay(body, req.Existing.Body)
+		// A PUT replaces the tags: those it leaves out are gone (Underlay would keep them).
+		if sentTags {
+			if tags == nil {
+				tags = map[string]any{}
+			}
+			body["tags"] = tags
+		}
+		// An add-on the PUT names is as the PUT says (its config is not merged with the stored
+		// one); the add-ons it leaves out stay as they were.
+		for name, prof := range sentAddons {
+			jsonmap.Obj(body, "properties", "addonProfiles")[name] = prof
+		}
 		// Read-only properties a GET-modify-PUT sends back stay as they were.
 		for _, k := range []string{"fqdn", "azurePortalFQDN", "privateFQDN", "identityProfile"} {
 			if v, ok := old[k]; ok {
@@ -284,15 +307,25 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if err := checkSSHKeys(jsonmap.Obj(props, "linuxProfile")); err != nil {
 		return err
 	}
-	if aad := jsonmap.Obj(props, "aadProfile"); aad != nil {
-		for _, g := range jsonmap.StringList(aad["adminGroupObjectIDs"]) {
-			if !guidRe.MatchString(g) {
-				return arm.Errorf(http.StatusBadRequest, "InvalidAdminGroupObjectID", "The admin group object ID '%s' is not a valid GUID.", g)
-			}
-		}
-		if jsonmap.Bool(aad, "enableAzureRBAC", false) && !jsonmap.Bool(aad, "managed", false) {
-			return invalidValue("aadProfile.enableAzureRBAC", "Azure RBAC requires managed AAD integration (aadProfile.managed).")
-		}
+	if err := prepareAAD(props, old, tenant); err != nil {
+		return err
+	}
+	issuerTenant := tenant
+	if issuerTenant == "" {
+		issuerTenant = jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID")
+	}
+	oidc, err := prepareOIDC(props, old, frnd, loc.Name, issuerTenant)
+	if err != nil {
+		return err
+	}
+	if err := checkSecurityProfile(props, oidc); err != nil {
+		return err
+	}
+	if err := checkWorkloadAutoScaler(props); err != nil {
+		return err
+	}
+	if err := checkAddons(props); err != nil {
+		return err
 	}
 	up := jsonmap.Ensure(props, "autoUpgradeProfile")
 	if ch, ok := up["upgradeChannel"].(string); ok {
@@ -401,7 +434,12 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if identity != nil {
 			if strings.EqualFold(jsonmap.Str(identity, "type"), "SystemAssigned") {
 				identity["principalId"] = arm.RandomGUID(rnd)
-				if t := jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID"); t != "" {
+				// The identity lives in the subscription's tenant.
+				t := tenant
+				if t == "" {
+					t = jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID")
+				}
+				if t != "" {
 					identity["tenantId"] = t
 				}
 			}
@@ -427,6 +465,7 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		}
 	}
 	props["powerState"] = map[string]any{"code": "Running"}
+	addonIdentities(props, old, frnd, id)
 	for _, p := range pools {
 		tx.Put(&arm.Resource{ID: id.Child("agentPools", p.name).String(), Type: TypeAgentPool,
 			Body: map[string]any{"properties": p.props}})

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -155,5 +156,57 @@ func TestKubeconfig(t *testing.T) {
 	}
 	if strings.Contains(s, "client-certificate-data") || strings.Contains(s, "token:") {
 		t.Errorf("AAD kubeconfig holds static credentials:\n%s", s)
+	}
+}
+
+func TestCallerTenant(t *testing.T) {
+	const tid = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+	tok := func(claims string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + "."
+	}
+	cases := map[string]string{
+		"Bearer " + tok(`{"tid":"`+tid+`","aud":"https://management.azure.com/"}`): tid,
+		"bearer " + tok(`{"tid":"`+tid+`"}`):                                       tid,
+		"Bearer " + tok(`{"tid":"common"}`):                                        "",
+		"Bearer " + tok(`{}`):                                                      "",
+		"Bearer not-a-jwt":                                                         "",
+		"Basic " + tok(`{"tid":"`+tid+`"}`):                                        "",
+		"":                                                                         "",
+	}
+	for auth, want := range cases {
+		h := http.Header{}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		if got := callerTenant(h); got != want {
+			t.Errorf("callerTenant(%q) = %q, want %q", auth, got, want)
+		}
+	}
+	if callerTenant(nil) != "" {
+		t.Error("callerTenant(nil)")
+	}
+}
+
+func TestTaints(t *testing.T) {
+	for _, ok := range []string{"a=b:NoSchedule", "CriticalAddonsOnly=true:NoSchedule", "spot:PreferNoSchedule", "nvidia.com/gpu=present:NoExecute", "k=:NoSchedule"} {
+		if !validTaint(ok) {
+			t.Errorf("taint %q refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "a=b", "a=b:noschedule", "=b:NoSchedule", "a b=c:NoSchedule", "a=b:NoSchedule:x"} {
+		if validTaint(bad) {
+			t.Errorf("taint %q accepted", bad)
+		}
+	}
+}
+
+func TestCanonicalAddon(t *testing.T) {
+	for in, want := range map[string]string{"AzurePolicy": "azurepolicy", "AZUREKEYVAULTSECRETSPROVIDER": "azureKeyvaultSecretsProvider", "omsAgent": "omsagent"} {
+		if got, ok := canonicalAddon(in); !ok || got != want {
+			t.Errorf("canonicalAddon(%q) = %q, %v", in, got, ok)
+		}
+	}
+	if _, ok := canonicalAddon("kubeDashboard"); ok {
+		t.Error("kubeDashboard is not offered")
 	}
 }
