@@ -94,6 +94,12 @@ func TestAKSLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := cl.Key()
+	next := decodeExample(t, "profile-aks.yaml")[0].(*v1alpha1.ClusterProfile)
+	next.Spec.Version = "1.1.0"
+	next.Spec.Layers[0].Version = "1.31.5"
+	if err := h.st.Create(ctx, next); err != nil {
+		t.Fatal(err)
+	}
 	cl = h.settle(t, name)
 
 	mcp := cl.Status.ManagedControlPlane
@@ -184,6 +190,19 @@ func TestAKSLifecycle(t *testing.T) {
 		{"a pool removed", func(c *v1alpha1.Cluster) {
 			c.Spec.MachinePools = slices.DeleteFunc(c.Spec.MachinePools, func(p v1alpha1.MachinePool) bool { return p.Name == "batch" })
 		}, map[[2]string]int64{{"DELETE", typeAgentPool}: 1}, nil},
+		{"a new profile version upgrades Kubernetes: the control plane, then each pool", func(c *v1alpha1.Cluster) {
+			c.Spec.Profiles[0].Version = "1.1.0"
+		}, map[[2]string]int64{{"PUT", typeManagedCluster}: 1, {"PUT", typeAgentPool}: 2},
+			func(t *testing.T, c *v1alpha1.Cluster) {
+				if v := c.Status.ManagedControlPlane.KubernetesVersion; v != "1.31.5" {
+					t.Errorf("control plane runs %s", v)
+				}
+				for _, r := range inGroup(h.resources()[typeAgentPool], rg) {
+					if v := path(r.Body, "properties", "currentOrchestratorVersion"); v != "1.31.5" {
+						t.Errorf("pool %s runs %v", r.ID, v)
+					}
+				}
+			}},
 	}
 	counted := [][2]string{{"PUT", typeManagedCluster}, {"PATCH", typeManagedCluster}, {"DELETE", typeManagedCluster},
 		{"PUT", typeAgentPool}, {"DELETE", typeAgentPool}, {"PUT", typeVNet}, {"PUT", typeSubnet}, {"PUT", typeNSG}}
