@@ -218,7 +218,6 @@ func TestServerProvisionsAKS(t *testing.T) {
 		env.ResourceGroup(t, rg)
 	}
 	userIDs := userNetwork(t, env, "corp-network-rg")
-	userBefore := map[string]map[string]any{}
 	snapshot := func() map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, r := range env.Emulator.Engine().Snapshot().Resources {
@@ -230,7 +229,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 		}
 		return out
 	}
-	userBefore = snapshot()
+	userBefore := snapshot()
 
 	dataDir := t.TempDir()
 	srv := newRestartableServer(t, "server", []string{"--data-dir", dataDir, "--allow-admin-kubeconfig"}, nil)
