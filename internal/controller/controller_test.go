@@ -252,6 +252,16 @@ func (h *harness) resources() map[string][]arm.StoredResource {
 	return out
 }
 
+// groupExists reports whether the resource group rg exists.
+func (h *harness) groupExists(rg string) bool {
+	for _, r := range h.resources()["microsoft.resources/resourcegroups"] {
+		if strings.HasSuffix(strings.ToLower(r.ID), "/resourcegroups/"+strings.ToLower(rg)) {
+			return true
+		}
+	}
+	return false
+}
+
 // inGroup keeps the resources whose ID is in the resource group.
 func inGroup(rs []arm.StoredResource, rg string) []arm.StoredResource {
 	var out []arm.StoredResource
@@ -491,13 +501,7 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 			t.Errorf("left behind: %s", r.ID)
 		}
 	}
-	var rgLeft bool
-	for _, r := range res["microsoft.resources/resourcegroups"] {
-		if strings.EqualFold(path(r.Body, "name").(string), rg) || strings.HasSuffix(strings.ToLower(r.ID), "/resourcegroups/"+strings.ToLower(rg)) {
-			rgLeft = true
-		}
-	}
-	if !rgLeft {
+	if !h.groupExists(rg) {
 		t.Error("the resource group was deleted")
 	}
 	if _, err := h.st.GetSecret(ctx, "cluster/"+cl.Metadata.UID+"/bootstrap"); !errors.Is(err, store.ErrNotFound) {
@@ -692,56 +696,66 @@ func TestTransientFaultsConverge(t *testing.T) {
 }
 
 func TestPermanentErrorShowsAndBacksOff(t *testing.T) {
-	h := start(t, faults(t, "method=PUT,type=Microsoft.Network/virtualNetworks,status=409,code=QuotaExceeded,message=too many networks,rate=1"))
-	ctx := context.Background()
-	cl := h.cluster(t, "cluster-iaas-dynamic.yaml")
-	if err := h.st.Create(ctx, cl); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		file, typ, condition string
+	}{
+		{"cluster-iaas-dynamic.yaml", "Microsoft.Network/virtualNetworks", controller.ConditionNetworkReady},
+		{"cluster-aks.yaml", "Microsoft.ContainerService/managedClusters", controller.ConditionControlPlaneReady},
 	}
-	cl = h.waitFor(t, cl.Key(), "Failed with QuotaExceeded", 30*time.Second, func(cl *v1alpha1.Cluster) bool {
-		for _, c := range cl.Status.Conditions {
-			if c.Type == controller.ConditionNetworkReady && c.Status == "False" && c.Reason == "QuotaExceeded" {
-				return cl.Status.Phase == controller.PhaseFailed
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			h := start(t, faults(t, "method=PUT,type="+tt.typ+",status=409,code=QuotaExceeded,message=too many of them,rate=1"))
+			ctx := context.Background()
+			cl := h.cluster(t, tt.file)
+			if err := h.st.Create(ctx, cl); err != nil {
+				t.Fatal(err)
 			}
-		}
-		return false
-	})
-	for _, c := range cl.Status.Conditions {
-		if c.Type == controller.ConditionNetworkReady && !strings.Contains(c.Message, "too many networks") {
-			t.Errorf("NetworkReady message %q lacks Azure's message", c.Message)
-		}
+			cl = h.waitFor(t, cl.Key(), "Failed with QuotaExceeded", 30*time.Second, func(cl *v1alpha1.Cluster) bool {
+				for _, c := range cl.Status.Conditions {
+					if c.Type == tt.condition && c.Status == "False" && c.Reason == "QuotaExceeded" {
+						return cl.Status.Phase == controller.PhaseFailed
+					}
+				}
+				return false
+			})
+			for _, c := range cl.Status.Conditions {
+				if c.Type == tt.condition && !strings.Contains(c.Message, "too many of them") {
+					t.Errorf("%s message %q lacks Azure's message", tt.condition, c.Message)
+				}
+			}
+			// Backoff (200 ms doubling to 2 s here): a few attempts in 4 s, not a hot loop.
+			counter := func() int {
+				n := 0
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				for _, c := range h.clients {
+					n += c.Requests()["PUT "+tt.typ]
+				}
+				return n
+			}
+			before := counter()
+			time.Sleep(4 * time.Second)
+			if tries := counter() - before; tries > 6 {
+				t.Errorf("%d PUTs in 4 s: not backing off", tries)
+			}
+			evs, err := h.st.ListEvents(ctx, v1alpha1.KindCluster, cl.Key())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed bool
+			for _, e := range evs {
+				if e.Reason == "Failed" && strings.Contains(e.Message, "QuotaExceeded") {
+					failed = true
+				}
+			}
+			if !failed {
+				t.Errorf("no Failed event with the code: %+v", evs)
+			}
+			// Once Azure accepts, the cluster recovers.
+			h.env.Admin(t, "DELETE", "/_emulator/faults", nil, nil)
+			h.waitRunning(t, cl.Key())
+		})
 	}
-	// Backoff (200 ms doubling to 2 s here): a few attempts in 4 s, not a hot loop.
-	counter := func() int {
-		n := 0
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, c := range h.clients {
-			n += c.Requests()["PUT Microsoft.Network/virtualNetworks"]
-		}
-		return n
-	}
-	before := counter()
-	time.Sleep(4 * time.Second)
-	if tries := counter() - before; tries > 6 {
-		t.Errorf("%d VNet PUTs in 4 s: not backing off", tries)
-	}
-	evs, err := h.st.ListEvents(ctx, v1alpha1.KindCluster, cl.Key())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var failed bool
-	for _, e := range evs {
-		if e.Reason == "Failed" && strings.Contains(e.Message, "QuotaExceeded") {
-			failed = true
-		}
-	}
-	if !failed {
-		t.Errorf("no Failed event with the code: %+v", evs)
-	}
-	// Once Azure accepts, the cluster recovers.
-	h.env.Admin(t, "DELETE", "/_emulator/faults", nil, nil)
-	h.waitRunning(t, cl.Key())
 }
 
 func TestTwoControllersNoDuplicateWrite(t *testing.T) {
@@ -749,8 +763,8 @@ func TestTwoControllersNoDuplicateWrite(t *testing.T) {
 	h.runController(t, "second")
 	ctx := context.Background()
 	var names []string
-	for i := range 4 {
-		cl := h.cluster(t, "cluster-iaas-dynamic.yaml")
+	for i, file := range []string{"cluster-iaas-dynamic.yaml", "cluster-aks.yaml", "cluster-iaas-dynamic.yaml", "cluster-aks.yaml"} {
+		cl := h.cluster(t, file)
 		cl.Metadata.Name = fmt.Sprintf("c%d", i)
 		cl.Spec.Azure.ResourceGroup = fmt.Sprintf("rg-%d", i)
 		h.env.ResourceGroup(t, cl.Spec.Azure.ResourceGroup)
@@ -759,104 +773,156 @@ func TestTwoControllersNoDuplicateWrite(t *testing.T) {
 		}
 		names = append(names, cl.Key())
 	}
-	managed := 0
+	written := 0
 	for _, n := range names {
 		cl := h.waitRunning(t, n)
-		for _, it := range cl.Status.Inventory {
-			if it.Managed {
-				managed++
-			}
-		}
+		written += ownWrites(cl)
 	}
-	if w := h.writes(); w != managed {
+	if w := h.writes(); w != written {
 		h.mu.Lock()
 		for _, c := range h.clients {
 			t.Logf("requests: %v", c.Requests())
 		}
 		h.mu.Unlock()
-		t.Errorf("%d ARM writes for %d created resources", w, managed)
+		t.Errorf("%d ARM writes for %d created resources", w, written)
 	}
 }
 
-func TestRestartsConverge(t *testing.T) {
-	h := newHarness(t, func(o *emulator.Options) { o.Latency = arm.LatencyFast; o.LatencyScale = 0.5 })
-	ctx := context.Background()
-	cl := h.cluster(t, "cluster-iaas-dynamic.yaml")
-	rg := cl.Spec.Azure.ResourceGroup
-	if err := h.st.Create(ctx, cl); err != nil {
-		t.Fatal(err)
-	}
-	// Stop the controller at several points of provisioning and start a new one each time.
-	for i, done := range []int{3, 10, 18} {
-		stop := h.runController(t, fmt.Sprintf("provision-%d", i))
-		h.waitFor(t, cl.Key(), fmt.Sprintf("%d resources done", done), 60*time.Second, func(cl *v1alpha1.Cluster) bool {
-			return cl.Status.Progress != nil && cl.Status.Progress.Done >= done || cl.Status.Phase == controller.PhaseRunning
-		})
-		stop()
-	}
-	stop := h.runController(t, "provision-last")
-	cl = h.waitRunning(t, cl.Key())
-	stop()
-	res := h.resources()
-	want := map[string]int{typeVNet: 1, typeSubnet: 2, typeNSG: 2, typeNATGW: 1, typePIP: 2, typeLB: 1, typeNIC: 6, typeVM: 6, typeImage: 1, typeStorage: 1, typeContainer: 1}
-	for typ, n := range want {
-		if got := len(inGroup(res[typ], rg)); got != n {
-			t.Errorf("%d resources of type %s after restarts, want %d", got, typ, n)
-		}
-	}
-	managed := 0
+// ownWrites is how many of a cluster's resources strata created with a write of their own:
+// every managed one but the agent pools, which AKS creates inline with the managed cluster.
+func ownWrites(cl *v1alpha1.Cluster) int {
+	n := 0
 	for _, it := range cl.Status.Inventory {
-		if it.Managed {
-			managed++
+		if it.Managed && it.Kind != "AgentPool" {
+			n++
 		}
 	}
-	t.Logf("%d ARM writes for %d created resources across restarts", h.writes(), managed)
+	return n
+}
 
-	// Deletion with restarts too.
-	h.requestDelete(t, cl.Key())
-	for i := range 2 {
-		stop := h.runController(t, fmt.Sprintf("delete-%d", i))
-		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			obj, err := h.st.Get(ctx, v1alpha1.KindCluster, cl.Key())
-			if err != nil || len(obj.(*v1alpha1.Cluster).Status.Inventory) < len(cl.Status.Inventory)-5*(i+1) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		stop()
+// TestRestartsConverge stops the controller at several points of provisioning and of deletion
+// and starts a new one each time: every resource ends up created once and, after deletion,
+// nothing strata created is left.
+func TestRestartsConverge(t *testing.T) {
+	tests := []struct {
+		file string
+		// stops are the counts of done resources at which provisioning is interrupted.
+		stops []int
+		// deleteStep is how many inventory items each interrupted deletion pass waits for.
+		deleteStep int
+		want       map[string]int
+	}{
+		{"cluster-iaas-dynamic.yaml", []int{3, 10, 18}, 5, map[string]int{typeVNet: 1, typeSubnet: 2, typeNSG: 2, typeNATGW: 1,
+			typePIP: 2, typeLB: 1, typeNIC: 6, typeVM: 6, typeImage: 1, typeStorage: 1, typeContainer: 1}},
+		{"cluster-aks.yaml", []int{1, 3, 4}, 1, map[string]int{typeVNet: 1, typeSubnet: 1, typeNSG: 1,
+			typeManagedCluster: 1, typeAgentPool: 2}},
 	}
-	h.runController(t, "delete-last")
-	h.waitGone(t, cl.Key())
-	res = h.resources()
-	for _, typ := range strataTypes {
-		for _, r := range inGroup(res[typ], rg) {
-			t.Errorf("orphaned: %s", r.ID)
-		}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			h := newHarness(t, func(o *emulator.Options) { o.Latency = arm.LatencyFast; o.LatencyScale = 0.5 })
+			ctx := context.Background()
+			cl := h.cluster(t, tt.file)
+			rg := cl.Spec.Azure.ResourceGroup
+			if err := h.st.Create(ctx, cl); err != nil {
+				t.Fatal(err)
+			}
+			midOperation := 0
+			for i, done := range tt.stops {
+				stop := h.runController(t, fmt.Sprintf("provision-%d", i))
+				h.waitFor(t, cl.Key(), fmt.Sprintf("%d resources done", done), 60*time.Second, func(cl *v1alpha1.Cluster) bool {
+					return cl.Status.Progress != nil && cl.Status.Progress.Done >= done || cl.Status.Phase == controller.PhaseRunning
+				})
+				stop()
+				for _, it := range h.get(t, cl.Key()).Status.Inventory {
+					if it.ResumeToken != "" {
+						midOperation++
+						break
+					}
+				}
+			}
+			if midOperation == 0 {
+				t.Error("no stop left an Azure operation in flight: the test proves nothing")
+			}
+			stop := h.runController(t, "provision-last")
+			cl = h.waitRunning(t, cl.Key())
+			stop()
+			res := h.resources()
+			for typ, n := range tt.want {
+				if got := len(inGroup(res[typ], rg)); got != n {
+					t.Errorf("%d resources of type %s after restarts, want %d", got, typ, n)
+				}
+			}
+			t.Logf("%d ARM writes for %d created resources across restarts", h.writes(), ownWrites(cl))
+
+			// Deletion with restarts too.
+			h.requestDelete(t, cl.Key())
+			for i := range 2 {
+				stop := h.runController(t, fmt.Sprintf("delete-%d", i))
+				deadline := time.Now().Add(60 * time.Second)
+				for time.Now().Before(deadline) {
+					obj, err := h.st.Get(ctx, v1alpha1.KindCluster, cl.Key())
+					if err != nil || len(obj.(*v1alpha1.Cluster).Status.Inventory) <= len(cl.Status.Inventory)-tt.deleteStep*(i+1) {
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				stop()
+			}
+			h.runController(t, "delete-last")
+			h.waitGone(t, cl.Key())
+			res = h.resources()
+			for typ := range tt.want {
+				for _, r := range inGroup(res[typ], rg) {
+					t.Errorf("orphaned: %s", r.ID)
+				}
+			}
+			if !h.groupExists(rg) {
+				t.Errorf("the user's resource group %s is gone", rg)
+			}
+			for _, r := range res["microsoft.resources/resourcegroups"] {
+				if by, _ := path(r.Body, "managedBy").(string); by != "" {
+					t.Errorf("AKS's node resource group %s is left", r.ID)
+				}
+			}
+		})
 	}
 }
 
 // Without its profile the plan cannot be rebuilt: deletion falls back on the kind order and
 // still removes everything.
 func TestDeleteInKindOrderWithoutPlan(t *testing.T) {
-	h := start(t)
-	ctx := context.Background()
-	cl := h.cluster(t, "cluster-iaas-dynamic.yaml")
-	rg := cl.Spec.Azure.ResourceGroup
-	if err := h.st.Create(ctx, cl); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		file  string
+		types []string
+	}{
+		{"cluster-iaas-dynamic.yaml", strataTypes},
+		{"cluster-aks.yaml", []string{typeManagedCluster, typeAgentPool, typeVNet, typeSubnet, typeNSG}},
 	}
-	cl = h.waitRunning(t, cl.Key())
-	ref := cl.Spec.Profiles[0]
-	if err := h.st.Delete(ctx, v1alpha1.KindClusterProfile, v1alpha1.ProfileKey(ref.Name, ref.Version), ""); err != nil {
-		t.Fatal(err)
-	}
-	h.requestDelete(t, cl.Key())
-	h.waitGone(t, cl.Key())
-	res := h.resources()
-	for _, typ := range strataTypes {
-		for _, r := range inGroup(res[typ], rg) {
-			t.Errorf("left behind: %s", r.ID)
-		}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			h := start(t)
+			ctx := context.Background()
+			cl := h.cluster(t, tt.file)
+			rg := cl.Spec.Azure.ResourceGroup
+			if err := h.st.Create(ctx, cl); err != nil {
+				t.Fatal(err)
+			}
+			cl = h.waitRunning(t, cl.Key())
+			ref := cl.Spec.Profiles[0]
+			if err := h.st.Delete(ctx, v1alpha1.KindClusterProfile, v1alpha1.ProfileKey(ref.Name, ref.Version), ""); err != nil {
+				t.Fatal(err)
+			}
+			h.requestDelete(t, cl.Key())
+			h.waitGone(t, cl.Key())
+			res := h.resources()
+			for _, typ := range tt.types {
+				for _, r := range inGroup(res[typ], rg) {
+					t.Errorf("left behind: %s", r.ID)
+				}
+			}
+			if !h.groupExists(rg) {
+				t.Errorf("the user's resource group %s is gone", rg)
+			}
+		})
 	}
 }
