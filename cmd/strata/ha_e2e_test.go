@@ -77,8 +77,8 @@ func postgresSchema(t *testing.T) string {
 }
 
 // TestTwoServersShareOnePostgres runs two `strata server` processes on one PostgreSQL database
-// and provisions 20 small IaaS clusters through one of them: the servers claim clusters with
-// leases, so every Azure resource must be written exactly once.
+// and provisions 20 small clusters (15 IaaS, 5 AKS) through one of them: the servers claim
+// clusters with leases, so every Azure resource must be written exactly once.
 func TestTwoServersShareOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
@@ -92,7 +92,11 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	for i := range names {
 		names[i] = fmt.Sprintf("ha-%02d", i)
 		env.ResourceGroup(t, names[i]+"-rg")
-		clusters[names[i]] = iaasClusterYAML(t, names[i], env.SubscriptionID, names[i]+"-rg", 1, 1)
+		if isAKS(i) {
+			clusters[names[i]] = aksClusterYAML(t, names[i], env.SubscriptionID, names[i]+"-rg", "aks-base", "", "")
+		} else {
+			clusters[names[i]] = iaasClusterYAML(t, names[i], env.SubscriptionID, names[i]+"-rg", 1, 1)
+		}
 	}
 	basePUTs, baseAll := successfulPUTs(t, env)
 	dir := writeManifests(t, env, clusters)
@@ -115,10 +119,13 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 
 	byRG := rgResources(env)
 	created := 0
-	for _, name := range names {
+	for i, name := range names {
 		rs := byRG[name+"-rg"]
 		created += written(rs)
 		got, want := countByType(rs), expectedResources(2)
+		if isAKS(i) {
+			want = expectedAKSResources()
+		}
 		for typ := range mergeKeys(got, want) {
 			if got[typ] != want[typ] {
 				t.Errorf("cluster %s: %d %s, want %d", name, got[typ], typ, want[typ])
@@ -139,6 +146,9 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 		}
 	}
 }
+
+// isAKS tells which of the HA test's clusters are AKS clusters: every fourth.
+func isAKS(i int) bool { return i%4 == 3 }
 
 // multiLogs prints the logs of several servers.
 type multiLogs []*syncBuffer
