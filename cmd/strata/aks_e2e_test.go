@@ -101,32 +101,6 @@ spec:
 `
 }
 
-// armRequests counts the emulator's ARM requests of a method and type ("" for any), by status
-// class: ok (2xx) and all.
-func armRequests(t *testing.T, env *emulatortest.Env, method, typ string) (ok, all int64) {
-	t.Helper()
-	var out struct {
-		Counters []struct {
-			Method string `json:"method"`
-			Type   string `json:"type"`
-			Status int    `json:"status"`
-			Count  int64  `json:"count"`
-		} `json:"counters"`
-	}
-	if code := env.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out); code != http.StatusOK {
-		t.Fatalf("counters: status %d", code)
-	}
-	for _, c := range out.Counters {
-		if (method == "" || c.Method == method) && (typ == "" || strings.EqualFold(c.Type, typ)) {
-			all += c.Count
-			if c.Status < 300 {
-				ok += c.Count
-			}
-		}
-	}
-	return ok, all
-}
-
 // managedClusterBody is the emulator's body of the managed cluster in rg.
 func managedClusterBody(env *emulatortest.Env, rg string) map[string]any {
 	for _, r := range env.Emulator.Engine().Snapshot().Resources {
@@ -255,7 +229,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 	}
 
 	t.Run("invalid values are refused with the field path and nothing reaches Azure", func(t *testing.T) {
-		_, before := armRequests(t, env, "", "")
+		_, before := env.Requests(t, "", "")
 		cases := []struct{ name, body, path string }{
 			{"sku Premium", aksClusterYAML(t, "bad-sku", env.SubscriptionID, "aks-std-rg", "aks-standard", "managedControlPlane:\n  sku: Premium\n", ""),
 				`spec.profiles[0].values["kubernetes"].managedControlPlane.sku`},
@@ -276,7 +250,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 			t.Errorf("a refused cluster was stored: %s", r)
 		}
 		time.Sleep(500 * time.Millisecond) // a controller pass, had anything been stored
-		if _, after := armRequests(t, env, "", ""); after != before {
+		if _, after := env.Requests(t, "", ""); after != before {
 			t.Errorf("%d ARM requests reached the emulator for refused objects", after-before)
 		}
 	})
@@ -323,7 +297,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ch := range v1alpha1.AKSUpgradeChannels {
-			puts, _ := armRequests(t, env, http.MethodPut, "Microsoft.ContainerService/managedClusters")
+			puts, _ := env.Requests(t, http.MethodPut, "Microsoft.ContainerService/managedClusters")
 			if r := apply("std.yaml", aksClusterYAML(t, "aks-std", env.SubscriptionID, "aks-std-rg", "aks-standard",
 				"managedControlPlane:\n  autoUpgradeProfile:\n    upgradeChannel: "+ch+"\n", "")); r.Code != 0 {
 				t.Fatalf("apply channel %s: %s", ch, r)
@@ -346,7 +320,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 			if got := field(managedClusterBody(env, "aks-std-rg"), "properties", "autoUpgradeProfile", "upgradeChannel"); got != ch {
 				t.Errorf("Azure holds channel %v, want %s", got, ch)
 			}
-			if after, _ := armRequests(t, env, http.MethodPut, "Microsoft.ContainerService/managedClusters"); after-puts != 1 {
+			if after, _ := env.Requests(t, http.MethodPut, "Microsoft.ContainerService/managedClusters"); after-puts != 1 {
 				t.Errorf("channel %s: %d managed cluster PUTs, want 1", ch, after-puts)
 			}
 		}

@@ -278,32 +278,6 @@ func countByType(rs []emulatorResource) map[string]int {
 	return n
 }
 
-// successfulPUTs returns the ARM PUTs the emulator answered with success, and all PUTs.
-func successfulPUTs(t *testing.T, env *emulatortest.Env) (ok, all int64) {
-	t.Helper()
-	var out struct {
-		Counters []struct {
-			Method string `json:"method"`
-			Type   string `json:"type"`
-			Status int    `json:"status"`
-			Count  int64  `json:"count"`
-		} `json:"counters"`
-	}
-	if code := env.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out); code != http.StatusOK {
-		t.Fatalf("counters: status %d", code)
-	}
-	for _, c := range out.Counters {
-		if c.Method != http.MethodPut {
-			continue
-		}
-		all += c.Count
-		if c.Status >= 200 && c.Status < 300 {
-			ok += c.Count
-		}
-	}
-	return ok, all
-}
-
 // clusterPhases returns the phase of each cluster by name, from a server that may be down
 // (then nil).
 func clusterPhases(url string) map[string]v1alpha1.Cluster {
@@ -379,7 +353,7 @@ func TestServerSurvivesSIGKILL(t *testing.T) {
 		clusters[n] = iaasClusterYAML(t, n, env.SubscriptionID, n+"-rg", cp, workers)
 	}
 	clusters["crash-aks"] = aksClusterYAML(t, "crash-aks", env.SubscriptionID, "crash-aks-rg", "aks-base", "", "")
-	basePUTs, _ := successfulPUTs(t, env)
+	basePUTs, _ := env.Requests(t, http.MethodPut, "")
 	dir := writeManifests(t, env, clusters)
 
 	// A short lease: a restarted server is a new holder and waits for the dead one's claim
@@ -433,7 +407,7 @@ func TestServerSurvivesSIGKILL(t *testing.T) {
 			}
 		}
 	}
-	okPUTs, allPUTs := successfulPUTs(t, env)
+	okPUTs, allPUTs := env.Requests(t, http.MethodPut, "")
 	puts := okPUTs - basePUTs
 	ratio := float64(puts) / float64(created)
 	t.Logf("provisioning under SIGKILL: %d resources, %d successful ARM PUTs (%d PUTs in all): %.2f writes per resource", created, puts, allPUTs-basePUTs, ratio)

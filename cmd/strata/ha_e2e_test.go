@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -98,7 +99,7 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 			clusters[names[i]] = iaasClusterYAML(t, names[i], env.SubscriptionID, names[i]+"-rg", 1, 1)
 		}
 	}
-	basePUTs, baseAll := successfulPUTs(t, env)
+	basePUTs, baseAll := env.Requests(t, http.MethodPut, "")
 	dir := writeManifests(t, env, clusters)
 
 	key := make([]byte, 32)
@@ -132,7 +133,7 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 			}
 		}
 	}
-	okPUTs, allPUTs := successfulPUTs(t, env)
+	okPUTs, allPUTs := env.Requests(t, http.MethodPut, "")
 	t.Logf("%d resources, %d successful ARM PUTs (%d in all)", created, okPUTs-basePUTs, allPUTs-baseAll)
 	if okPUTs-basePUTs != int64(created) {
 		t.Errorf("%d successful ARM PUTs for %d resources: each resource must be written exactly once", okPUTs-basePUTs, created)

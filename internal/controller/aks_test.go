@@ -23,24 +23,8 @@ const (
 // armCalls counts the emulator's successful ARM requests of a method on a resource type.
 func (h *harness) armCalls(t *testing.T, method, typ string) int64 {
 	t.Helper()
-	var out struct {
-		Counters []struct {
-			Method string `json:"method"`
-			Type   string `json:"type"`
-			Status int    `json:"status"`
-			Count  int64  `json:"count"`
-		} `json:"counters"`
-	}
-	if code := h.env.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out); code != http.StatusOK {
-		t.Fatalf("counters: status %d", code)
-	}
-	var n int64
-	for _, c := range out.Counters {
-		if c.Method == method && strings.EqualFold(c.Type, typ) && c.Status < 300 {
-			n += c.Count
-		}
-	}
-	return n
+	ok, _ := h.env.Requests(t, method, typ)
+	return ok
 }
 
 // update applies change to the stored cluster (retrying on conflicts) and returns the new

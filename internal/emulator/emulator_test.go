@@ -764,10 +764,8 @@ func TestThrottling(t *testing.T) {
 // counters returns the admin counters as "METHOD type status" -> count.
 func counters(t testing.TB, env *emulatortest.Env) map[string]int64 {
 	t.Helper()
-	var out struct{ Counters []arm.Counter }
-	env.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out)
 	m := map[string]int64{}
-	for _, c := range out.Counters {
+	for _, c := range env.Counters(t) {
 		m[fmt.Sprintf("%s %s %d", c.Method, c.Type, c.Status)] += c.Count
 	}
 	return m

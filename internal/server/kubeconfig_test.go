@@ -145,19 +145,8 @@ func (ts *testServer) setInventory(t *testing.T, name, phase, id string, ready b
 // armRequests returns how many requests the emulator's resource manager has answered.
 func armRequests(t *testing.T, env *emulatortest.Env) int64 {
 	t.Helper()
-	var out struct {
-		Counters []struct {
-			Count int64 `json:"count"`
-		} `json:"counters"`
-	}
-	if code := env.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out); code != http.StatusOK {
-		t.Fatalf("emulator counters: HTTP %d", code)
-	}
-	var n int64
-	for _, c := range out.Counters {
-		n += c.Count
-	}
-	return n
+	_, all := env.Requests(t, "", "")
+	return all
 }
 
 func kubeconfigPath(cluster string, q url.Values) string {

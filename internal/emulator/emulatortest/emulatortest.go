@@ -26,6 +26,7 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/emulator"
+	"github.com/strata-dev/strata/internal/emulator/arm"
 )
 
 // DefaultLocation is the region Env.ResourceGroup uses.
@@ -193,6 +194,31 @@ func (e *Env) Admin(t testing.TB, method, path string, in, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// Counters returns the resource manager's request counters (GET /_emulator/counters).
+func (e *Env) Counters(t testing.TB) []arm.Counter {
+	t.Helper()
+	var out struct{ Counters []arm.Counter }
+	if code := e.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out); code != http.StatusOK {
+		t.Fatalf("emulator counters: HTTP %d", code)
+	}
+	return out.Counters
+}
+
+// Requests counts the resource manager's requests of a method and a resource type ("" for
+// any; the type compared case-insensitively): ok those it answered with a 2xx, all of them.
+func (e *Env) Requests(t testing.TB, method, typ string) (ok, all int64) {
+	t.Helper()
+	for _, c := range e.Counters(t) {
+		if (method == "" || c.Method == method) && (typ == "" || strings.EqualFold(c.Type, typ)) {
+			all += c.Count
+			if c.Status >= 200 && c.Status < 300 {
+				ok += c.Count
+			}
+		}
+	}
+	return ok, all
 }
 
 // Restart closes the emulator and starts a new one on the same state directory and port;

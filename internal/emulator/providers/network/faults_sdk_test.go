@@ -3,7 +3,6 @@ package network_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -64,10 +63,8 @@ func TestLongRunningOperationsConvergeUnderFaults(t *testing.T) {
 		pn, err := nsgs.BeginDelete(ctx, rgName, fmt.Sprintf("nsg-%d", i), nil)
 		done(pn, err)(t, fmt.Sprintf("delete nsg-%d", i))
 	}
-	var out struct{ Counters []arm.Counter }
-	env.Admin(t, http.MethodGet, "/_emulator/counters", nil, &out)
 	injected := map[int]int64{}
-	for _, c := range out.Counters {
+	for _, c := range env.Counters(t) {
 		injected[c.Status] += c.Count
 	}
 	if injected[503] == 0 || injected[500] == 0 || injected[0] == 0 {
