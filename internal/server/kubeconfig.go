@@ -111,7 +111,8 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 		return localAccountsDisabled(key)
 	}
 	if err != nil {
-		s.writeKubeconfigError(w, r, key, acctKey, err)
+		s.writeAzureError(w, r, fmt.Sprintf("kubeconfig of cluster %q with cloud account %q", key, acctKey), err,
+			slog.String("cluster", key), slog.String("cloudAccount", acctKey))
 		return nil
 	}
 	h := w.Header()
@@ -177,20 +178,4 @@ func managedClusterID(c *v1alpha1.Cluster) (*arm.ResourceID, error) {
 		return nil, internal(err, "cluster %q: inventory item %q has an unusable managed cluster ID %q", key, item.Key, item.ID)
 	}
 	return id, nil
-}
-
-// writeKubeconfigError writes a failed kubeconfig request to Azure as a 502 Status whose
-// message starts with Azure's error code, as lookups do.
-func (s *Server) writeKubeconfigError(w http.ResponseWriter, r *http.Request, key, acct string, err error) {
-	code, msg := azureError(err)
-	s.log.LogAttrs(r.Context(), slog.LevelWarn, "kubeconfig failed",
-		slog.String("cluster", key), slog.String("cloudAccount", acct),
-		slog.String("azureCode", code), slog.String("error", err.Error()))
-	s.writeJSON(w, r, http.StatusBadGateway, Status{
-		APIVersion: v1alpha1.GroupVersion,
-		Kind:       "Status",
-		Code:       http.StatusBadGateway,
-		Reason:     ReasonAzureError,
-		Message:    fmt.Sprintf("%s: kubeconfig of cluster %q with cloud account %q: %s", code, key, acct, msg),
-	})
 }

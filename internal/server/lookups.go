@@ -149,26 +149,28 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, kind string) err
 	defer cancel()
 	out, err := l.run(lctx, clients, lookupQuery{location: q.Get("location"), resourceGroup: q.Get("resourceGroup"), storageAccount: q.Get("storageAccount")})
 	if err != nil {
-		s.writeAzureError(w, r, what, key, err)
+		s.writeAzureError(w, r, fmt.Sprintf("lookup %s with cloud account %q", what, key), err,
+			slog.String("lookup", what), slog.String("cloudAccount", key))
 		return nil
 	}
 	s.writeJSON(w, r, http.StatusOK, LookupList{Items: out})
 	return nil
 }
 
-// writeAzureError writes a failed lookup as a 502 Status whose message starts with Azure's
-// error code. Unlike other 5xx answers, the message is sent: it is Azure's, not the server's.
-func (s *Server) writeAzureError(w http.ResponseWriter, r *http.Request, what, key string, err error) {
+// writeAzureError writes a request that Azure failed as a 502 Status whose message starts
+// with Azure's error code, then says what was asked (request). Unlike other 5xx answers, the
+// message is sent: it is Azure's, not the server's. The warning logged carries attrs, which
+// say what was asked in fields of their own.
+func (s *Server) writeAzureError(w http.ResponseWriter, r *http.Request, request string, err error, attrs ...slog.Attr) {
 	code, msg := azureError(err)
-	s.log.LogAttrs(r.Context(), slog.LevelWarn, "lookup failed",
-		slog.String("lookup", what), slog.String("cloudAccount", key),
-		slog.String("azureCode", code), slog.String("error", err.Error()))
+	attrs = append(attrs, slog.String("azureCode", code), slog.String("error", err.Error()))
+	s.log.LogAttrs(r.Context(), slog.LevelWarn, "azure request failed", attrs...)
 	s.writeJSON(w, r, http.StatusBadGateway, Status{
 		APIVersion: v1alpha1.GroupVersion,
 		Kind:       "Status",
 		Code:       http.StatusBadGateway,
 		Reason:     ReasonAzureError,
-		Message:    fmt.Sprintf("%s: lookup %s with cloud account %q: %s", code, what, key, msg),
+		Message:    fmt.Sprintf("%s: %s: %s", code, request, msg),
 	})
 }
 
