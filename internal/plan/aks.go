@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 )
@@ -78,7 +77,7 @@ func buildAKS(in Input) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
 	}
-	c = withAKSPoolDefaults(c)
+	c = withPoolDefaults(c, v1alpha1.DefaultAKSOSDiskType)
 	b := &builder{in: in, c: c, az: &c.Spec.Azure, graph: &Graph{Cluster: c.Metadata.Name},
 		layers: layers{podCIDR: al.podCIDR, serviceCIDR: al.serviceCIDR}}
 	if err := b.checkRanges(); err != nil {
@@ -94,63 +93,23 @@ func buildAKS(in Input) (*Graph, error) {
 	return b.graph, nil
 }
 
-// withAKSPoolDefaults returns a copy of the cluster whose pools have the defaults of AKS pools
-// where they leave them out (v1alpha1.Default does the same when objects are stored).
-func withAKSPoolDefaults(c *v1alpha1.Cluster) *v1alpha1.Cluster {
-	cc := *c
-	cc.Spec.MachinePools = slices.Clone(c.Spec.MachinePools)
-	for i := range cc.Spec.MachinePools {
-		mp := &cc.Spec.MachinePools[i]
-		mp.InstanceType = orDefault(mp.InstanceType, v1alpha1.DefaultInstanceType)
-		mp.OSDisk.Type = orDefault(mp.OSDisk.Type, v1alpha1.DefaultAKSOSDiskType)
-		if mp.OSDisk.SizeGB == 0 {
-			mp.OSDisk.SizeGB = v1alpha1.DefaultOSDiskSizeGB
-		}
-	}
-	return &cc
-}
-
 // aksNetwork adds the subnet the node pools live in: the user's worker subnet (adopted, with
 // its VNet and NSG) under static placement; under dynamic placement a VNet, an NSG and a
 // subnet strata creates. AKS makes its own load balancer and outbound IP, so there is no NAT
 // gateway.
 func (b *builder) aksNetwork() {
 	np := b.netPlan()
-	sub := b.az.SubscriptionID
-	nsgID := networkID(sub, np.rg, "networkSecurityGroups", np.wkNSG)
 	if b.az.Placement != nil {
-		b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(sub, np.rg, "virtualNetworks", np.vnet),
-			Role: RoleNetwork, Expect: map[string]string{ExpectAddressPrefix: np.vnetCIDR}})
-		b.add(&Node{Key: keyNSGWorkers, Kind: KindNetworkSecurityGroup, ID: nsgID, Role: RoleNodes, Expect: existsOnly()})
-		b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.wkSubnet),
-			DependsOn: []string{keyVNet, keyNSGWorkers}, Role: RoleNodes,
-			Expect: map[string]string{ExpectAddressPrefix: np.wkCIDR, ExpectNetworkSecurityGroup: nsgID}})
+		b.adoptedVNet(np)
+		b.adoptedNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
+		b.adoptedSubnet(np, keySubnetWorkers, keyNSGWorkers, RoleNodes, np.wkSubnet, np.wkCIDR, np.wkNSG)
 		return
 	}
-	loc := new(b.az.Location)
-	b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(sub, np.rg, "virtualNetworks", np.vnet),
-		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNetwork,
-		Spec: armnetwork.VirtualNetwork{
-			Location: loc, Tags: b.tags(RoleNetwork),
-			Properties: &armnetwork.VirtualNetworkPropertiesFormat{
-				AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{new(np.vnetCIDR)}},
-			},
-		}})
-	b.add(&Node{Key: keyNSGWorkers, Kind: KindNetworkSecurityGroup, ID: nsgID,
-		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNodes,
-		Spec: armnetwork.SecurityGroup{
-			Location: loc, Tags: b.tags(RoleNodes),
-			Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: []*armnetwork.SecurityRule{}},
-		}})
-	b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.wkSubnet),
+	b.createdVNet(np)
+	nsgID := b.createdNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
+	b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(b.az.SubscriptionID, np.rg, np.vnet, np.wkSubnet),
 		DependsOn: []string{keyVNet, keyNSGWorkers}, Managed: true, Role: RoleNodes,
-		Spec: armnetwork.Subnet{
-			Name: new(np.wkSubnet),
-			Properties: &armnetwork.SubnetPropertiesFormat{
-				AddressPrefix:        new(np.wkCIDR),
-				NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: new(nsgID)},
-			},
-		}})
+		Spec: subnetSpec(np.wkSubnet, np.wkCIDR, nsgID, "")})
 }
 
 // ManagedClusterID is the ARM ID of an AKS cluster's managed cluster.

@@ -45,7 +45,7 @@ func Build(in Input) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
 	}
-	c = withPoolDefaults(c)
+	c = withPoolDefaults(c, v1alpha1.DefaultOSDiskType)
 	b := &builder{in: in, c: c, az: &c.Spec.Azure, layers: layers, graph: &Graph{Cluster: c.Metadata.Name}}
 	if err := b.checkRanges(); err != nil {
 		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
@@ -132,15 +132,16 @@ func deps(keys ...string) []string {
 	return slices.DeleteFunc(keys, func(k string) bool { return k == "" })
 }
 
-// withPoolDefaults returns a copy of the cluster whose pools have the default instance type and
-// OS disk where they leave them out (v1alpha1.Default does the same when objects are stored).
-func withPoolDefaults(c *v1alpha1.Cluster) *v1alpha1.Cluster {
+// withPoolDefaults returns a copy of the cluster whose pools have the default instance type,
+// OS disk size and the given OS disk type (IaaS and AKS differ) where they leave them out
+// (v1alpha1.Default does the same when objects are stored).
+func withPoolDefaults(c *v1alpha1.Cluster, diskType string) *v1alpha1.Cluster {
 	cc := *c
 	cc.Spec.MachinePools = slices.Clone(c.Spec.MachinePools)
 	for i := range cc.Spec.MachinePools {
 		mp := &cc.Spec.MachinePools[i]
 		mp.InstanceType = orDefault(mp.InstanceType, v1alpha1.DefaultInstanceType)
-		mp.OSDisk.Type = orDefault(mp.OSDisk.Type, v1alpha1.DefaultOSDiskType)
+		mp.OSDisk.Type = orDefault(mp.OSDisk.Type, diskType)
 		if mp.OSDisk.SizeGB == 0 {
 			mp.OSDisk.SizeGB = v1alpha1.DefaultOSDiskSizeGB
 		}

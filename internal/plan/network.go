@@ -77,46 +77,18 @@ func (b *builder) network() {
 	np := b.netPlan()
 	sub := b.az.SubscriptionID
 	if b.az.Placement != nil {
-		b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(sub, np.rg, "virtualNetworks", np.vnet),
-			Role: RoleNetwork, Expect: map[string]string{ExpectAddressPrefix: np.vnetCIDR}})
-		b.add(&Node{Key: keyNSGControl, Kind: KindNetworkSecurityGroup, ID: networkID(sub, np.rg, "networkSecurityGroups", np.cpNSG),
-			Role: RoleControlPlane, Expect: existsOnly()})
-		b.add(&Node{Key: keyNSGWorkers, Kind: KindNetworkSecurityGroup, ID: networkID(sub, np.rg, "networkSecurityGroups", np.wkNSG),
-			Role: RoleNodes, Expect: existsOnly()})
-		b.add(&Node{Key: keySubnetControl, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.cpSubnet),
-			DependsOn: []string{keyVNet, keyNSGControl}, Role: RoleControlPlane,
-			Expect: map[string]string{ExpectAddressPrefix: np.cpCIDR, ExpectNetworkSecurityGroup: networkID(sub, np.rg, "networkSecurityGroups", np.cpNSG)}})
-		b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.wkSubnet),
-			DependsOn: []string{keyVNet, keyNSGWorkers}, Role: RoleNodes,
-			Expect: map[string]string{ExpectAddressPrefix: np.wkCIDR, ExpectNetworkSecurityGroup: networkID(sub, np.rg, "networkSecurityGroups", np.wkNSG)}})
+		b.adoptedVNet(np)
+		b.adoptedNSG(keyNSGControl, np.rg, np.cpNSG, RoleControlPlane)
+		b.adoptedNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
+		b.adoptedSubnet(np, keySubnetControl, keyNSGControl, RoleControlPlane, np.cpSubnet, np.cpCIDR, np.cpNSG)
+		b.adoptedSubnet(np, keySubnetWorkers, keyNSGWorkers, RoleNodes, np.wkSubnet, np.wkCIDR, np.wkNSG)
 		return
 	}
 
 	loc := new(b.az.Location)
-	b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(sub, np.rg, "virtualNetworks", np.vnet),
-		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNetwork,
-		Spec: armnetwork.VirtualNetwork{
-			Location: loc, Tags: b.tags(RoleNetwork),
-			Properties: &armnetwork.VirtualNetworkPropertiesFormat{
-				AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{new(np.vnetCIDR)}},
-			},
-		}})
-	cpNSG := networkID(sub, np.rg, "networkSecurityGroups", np.cpNSG)
-	b.add(&Node{Key: keyNSGControl, Kind: KindNetworkSecurityGroup, ID: cpNSG,
-		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleControlPlane,
-		Spec: armnetwork.SecurityGroup{
-			Location: loc, Tags: b.tags(RoleControlPlane),
-			Properties: &armnetwork.SecurityGroupPropertiesFormat{
-				SecurityRules: []*armnetwork.SecurityRule{apiServerRule()},
-			},
-		}})
-	wkNSG := networkID(sub, np.rg, "networkSecurityGroups", np.wkNSG)
-	b.add(&Node{Key: keyNSGWorkers, Kind: KindNetworkSecurityGroup, ID: wkNSG,
-		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNodes,
-		Spec: armnetwork.SecurityGroup{
-			Location: loc, Tags: b.tags(RoleNodes),
-			Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: []*armnetwork.SecurityRule{}},
-		}})
+	b.createdVNet(np)
+	cpNSG := b.createdNSG(keyNSGControl, np.rg, np.cpNSG, RoleControlPlane, apiServerRule())
+	wkNSG := b.createdNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
 
 	natName := b.name() + "-node-natgw"
 	pipID := networkID(sub, np.rg, "publicIPAddresses", "pip-"+natName)
@@ -149,17 +121,68 @@ func (b *builder) network() {
 		Spec: subnetSpec(np.wkSubnet, np.wkCIDR, wkNSG, natID)})
 }
 
-// subnetSpec is a created subnet wired to its NSG and the NAT gateway. Subnets carry no tags:
-// Azure has none on them.
+// adoptedVNet adds the user's VNet, verified by its address space, never written.
+func (b *builder) adoptedVNet(np networkPlan) {
+	b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(b.az.SubscriptionID, np.rg, "virtualNetworks", np.vnet),
+		Role: RoleNetwork, Expect: map[string]string{ExpectAddressPrefix: np.vnetCIDR}})
+}
+
+// adoptedNSG adds one of the user's NSGs, verified to exist, never written.
+func (b *builder) adoptedNSG(key, rg, name string, role string) {
+	b.add(&Node{Key: key, Kind: KindNetworkSecurityGroup, ID: networkID(b.az.SubscriptionID, rg, "networkSecurityGroups", name),
+		Role: role, Expect: existsOnly()})
+}
+
+// adoptedSubnet adds one of the user's subnets, verified by its address prefix and its NSG
+// (the node nsgKey), never written.
+func (b *builder) adoptedSubnet(np networkPlan, key, nsgKey string, role string, name, cidr, nsg string) {
+	sub := b.az.SubscriptionID
+	b.add(&Node{Key: key, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, name),
+		DependsOn: []string{keyVNet, nsgKey}, Role: role,
+		Expect: map[string]string{ExpectAddressPrefix: cidr, ExpectNetworkSecurityGroup: networkID(sub, np.rg, "networkSecurityGroups", nsg)}})
+}
+
+// createdVNet adds the VNet strata creates, without inline subnets.
+func (b *builder) createdVNet(np networkPlan) {
+	b.add(&Node{Key: keyVNet, Kind: KindVirtualNetwork, ID: networkID(b.az.SubscriptionID, np.rg, "virtualNetworks", np.vnet),
+		DependsOn: []string{keyResourceGroup}, Managed: true, Role: RoleNetwork,
+		Spec: armnetwork.VirtualNetwork{
+			Location: new(b.az.Location), Tags: b.tags(RoleNetwork),
+			Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+				AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{new(np.vnetCIDR)}},
+			},
+		}})
+}
+
+// createdNSG adds an NSG strata creates with the given rules, and returns its ID.
+func (b *builder) createdNSG(key, rg, name string, role string, rules ...*armnetwork.SecurityRule) string {
+	id := networkID(b.az.SubscriptionID, rg, "networkSecurityGroups", name)
+	if rules == nil {
+		rules = []*armnetwork.SecurityRule{}
+	}
+	b.add(&Node{Key: key, Kind: KindNetworkSecurityGroup, ID: id,
+		DependsOn: []string{keyResourceGroup}, Managed: true, Role: role,
+		Spec: armnetwork.SecurityGroup{
+			Location: new(b.az.Location), Tags: b.tags(role),
+			Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: rules},
+		}})
+	return id
+}
+
+// subnetSpec is a created subnet wired to its NSG and, when natID is not empty, the NAT
+// gateway. Subnets carry no tags: Azure has none on them.
 func subnetSpec(name, cidr, nsgID, natID string) armnetwork.Subnet {
-	return armnetwork.Subnet{
+	s := armnetwork.Subnet{
 		Name: new(name),
 		Properties: &armnetwork.SubnetPropertiesFormat{
 			AddressPrefix:        new(cidr),
 			NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: new(nsgID)},
-			NatGateway:           &armnetwork.SubResource{ID: new(natID)},
 		},
 	}
+	if natID != "" {
+		s.Properties.NatGateway = &armnetwork.SubResource{ID: new(natID)}
+	}
+	return s
 }
 
 // apiServerRule opens the API server's port to the Internet, like CAPZ's allow_apiserver: the
