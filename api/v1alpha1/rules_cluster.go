@@ -440,8 +440,8 @@ func checkTaints(errs *ErrorList, p Path, taints []Taint) {
 }
 
 // checkProfileRefs checks the pinned profiles: they exist, fit the cluster's type, hold exactly
-// one kubernetes layer between them, the value overrides name their layers, and the effective
-// managedControlPlane of an AKS cluster is valid.
+// one kubernetes layer between them, the value overrides name their layers, and the values
+// strata reads from a layer are valid once the overrides are merged over the profile's.
 func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Cluster) {
 	p := Path("spec.profiles")
 	if len(o.Spec.Profiles) == 0 {
@@ -489,14 +489,15 @@ func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Clust
 			}
 		}
 		for _, l := range prof.Spec.Layers {
-			if l.Type != LayerKubernetes || o.Spec.Azure.Type != ClusterTypeAKS {
-				continue
+			over, ok := overrides[l.Name]
+			if !ok {
+				continue // the profile's own validation checked its values
 			}
 			base, err := ParseValues(l.Values)
 			if err != nil {
 				continue // the profile's own validation reports it
 			}
-			ParseManagedControlPlane(errs, pp.Child("values").Key(l.Name), MergeValues(base, overrides[l.Name]))
+			checkLayerValues(errs, pp.Child("values").Key(l.Name), prof.Spec.Cloud, l.Type, MergeValues(base, over))
 		}
 	}
 	if allResolved && kubernetesLayers != 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"slices"
@@ -86,15 +87,8 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 		if required(errs, p.Child("version"), l.Version) && (len(l.Version) > 64 || !layerVersion.MatchString(l.Version)) {
 			errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most 64 letters, digits, '.', '_', '+' and '-'", l.Version)
 		}
-		values, ok := parseValues(errs, p.Child("values"), l.Values)
-		if ok && l.Type == LayerKubernetes {
-			if _, present := values["managedControlPlane"]; present {
-				if s.Cloud != ProfileCloudAKS {
-					errs.Add(p.Child("values").Child("managedControlPlane"), RuleForbidden, "managedControlPlane applies only to profiles for cloud aks")
-				} else {
-					ParseManagedControlPlane(errs, p.Child("values"), values)
-				}
-			}
+		if values, ok := parseValues(errs, p.Child("values"), l.Values); ok {
+			checkLayerValues(errs, p.Child("values"), s.Cloud, l.Type, values)
 		}
 		mnames := map[string]bool{}
 		for j, m := range l.Manifests {
@@ -189,6 +183,94 @@ func ParseValues(text string) (map[string]any, error) {
 		return nil, fmt.Errorf("values must be a YAML mapping (key: value), not %s", jsonType(v))
 	}
 	return m, nil
+}
+
+// AKS network plugins, plugin modes and network policies a network layer may name.
+var (
+	AKSNetworkPlugins     = []string{"azure", "kubenet", "none"}
+	AKSNetworkPluginModes = []string{"overlay"}
+	AKSNetworkPolicies    = []string{"azure", "calico", "cilium", "none"}
+)
+
+// Defaults of a kubernetes layer's pod and service ranges (pack.podCIDR,
+// pack.serviceClusterIpRange).
+const (
+	DefaultPodCIDR     = "192.168.0.0/16"
+	DefaultServiceCIDR = "10.96.0.0/12"
+)
+
+// checkLayerValues checks the values strata itself reads from a layer of a profile for cloud:
+// a kubernetes layer's managedControlPlane block (aks profiles only) and its pod and service
+// ranges (pack.podCIDR, pack.serviceClusterIpRange), and the network plugin, plugin mode and
+// policy of an aks profile's network layer. p is the path of the values.
+func checkLayerValues(errs *ErrorList, p Path, cloud, layerType string, values map[string]any) {
+	switch layerType {
+	case LayerKubernetes:
+		if _, present := values["managedControlPlane"]; present {
+			if cloud != ProfileCloudAKS {
+				errs.Add(p.Child("managedControlPlane"), RuleForbidden, "managedControlPlane applies only to profiles for cloud aks")
+			} else {
+				ParseManagedControlPlane(errs, p, values)
+			}
+		}
+		pack, ok := values["pack"].(map[string]any)
+		if !ok && values["pack"] != nil {
+			errs.Add(p.Child("pack"), RuleType, "must be a mapping")
+			return
+		}
+		pod, podOK := valueCIDR(errs, p.Child("pack"), pack, "podCIDR", DefaultPodCIDR)
+		svc, svcOK := valueCIDR(errs, p.Child("pack"), pack, "serviceClusterIpRange", DefaultServiceCIDR)
+		if podOK && svcOK && pod.Overlaps(svc) {
+			errs.Add(p.Child("pack").Child("serviceClusterIpRange"), RuleOverlap, "the service range %s overlaps the pod range %s (pack.podCIDR)", svc, pod)
+		}
+	case LayerNetwork:
+		if cloud != ProfileCloudAKS {
+			return
+		}
+		plugin := valueString(errs, p, values, "networkPlugin")
+		if plugin != "" {
+			checkEnum(errs, p.Child("networkPlugin"), plugin, AKSNetworkPlugins...)
+		}
+		if mode := valueString(errs, p, values, "networkPluginMode"); mode != "" {
+			checkEnum(errs, p.Child("networkPluginMode"), mode, AKSNetworkPluginModes...)
+			if plugin != "" && plugin != "azure" {
+				errs.Add(p.Child("networkPluginMode"), RuleForbidden, "networkPluginMode %s works only with networkPlugin azure, not %s", mode, plugin)
+			}
+		}
+		if policy := valueString(errs, p, values, "networkPolicy"); policy != "" {
+			checkEnum(errs, p.Child("networkPolicy"), policy, AKSNetworkPolicies...)
+		}
+	}
+}
+
+// valueString returns the string values holds at key, "" when it holds none; anything other
+// than a string is reported.
+func valueString(errs *ErrorList, p Path, values map[string]any, key string) string {
+	v := values[key]
+	s, ok := v.(string)
+	if !ok && v != nil {
+		errs.Add(p.Child(key), RuleType, "must be a string")
+	}
+	return s
+}
+
+// valueCIDR returns the IPv4 CIDR values holds at key, or def when it holds none; false when
+// what it holds is not one (which it reports).
+func valueCIDR(errs *ErrorList, p Path, values map[string]any, key, def string) (netip.Prefix, bool) {
+	before := len(*errs)
+	s := valueString(errs, p, values, key)
+	if len(*errs) > before {
+		return netip.Prefix{}, false
+	}
+	if s == "" {
+		s = def
+	}
+	prefix, err := netip.ParsePrefix(s)
+	if err != nil || !prefix.Addr().Is4() {
+		errs.Add(p.Child(key), RuleFormat, "%q must be an IPv4 CIDR such as %s", s, def)
+		return netip.Prefix{}, false
+	}
+	return prefix.Masked(), true
 }
 
 // ParseManagedControlPlane decodes and validates the managedControlPlane block of parsed layer

@@ -49,8 +49,8 @@ func readAKSLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (ak
 		return out, errors.New("no pinned profile has a kubernetes layer")
 	}
 	out.kubernetesVersion = strings.TrimPrefix(k8s.version, "v")
-	out.podCIDR = orDefault(stringAt(k8s.values, "pack", "podCIDR"), DefaultPodCIDR)
-	out.serviceCIDR = orDefault(stringAt(k8s.values, "pack", "serviceClusterIpRange"), DefaultServiceCIDR)
+	out.podCIDR = orDefault(stringAt(k8s.values, "pack", "podCIDR"), v1alpha1.DefaultPodCIDR)
+	out.serviceCIDR = orDefault(stringAt(k8s.values, "pack", "serviceClusterIpRange"), v1alpha1.DefaultServiceCIDR)
 	var errs v1alpha1.ErrorList
 	out.mcp = v1alpha1.ParseManagedControlPlane(&errs, v1alpha1.Path("values"), k8s.values)
 	if len(errs) > 0 {
@@ -298,8 +298,8 @@ func aksNetworkProfile(al aksLayers) (*armcontainerservice.NetworkProfile, error
 		return nil, fmt.Errorf("the service range %q is not a CIDR: %w", al.serviceCIDR, err)
 	}
 	plugin := orDefault(al.networkPlugin, string(armcontainerservice.NetworkPluginAzure))
-	if !slices.Contains([]string{"azure", "kubenet", "none"}, plugin) {
-		return nil, fmt.Errorf("the network layer's networkPlugin %q is not one of azure, kubenet, none", plugin)
+	if !slices.Contains(v1alpha1.AKSNetworkPlugins, plugin) {
+		return nil, fmt.Errorf("the network layer's networkPlugin %q is not one of %s", plugin, strings.Join(v1alpha1.AKSNetworkPlugins, ", "))
 	}
 	np := &armcontainerservice.NetworkProfile{
 		NetworkPlugin:   new(armcontainerservice.NetworkPlugin(plugin)),
@@ -322,8 +322,8 @@ func aksNetworkProfile(al aksLayers) (*armcontainerservice.NetworkProfile, error
 		np.PodCidr = new(al.podCIDR)
 	}
 	if p := al.networkPolicy; p != "" {
-		if !slices.Contains([]string{"azure", "calico", "cilium", "none"}, p) {
-			return nil, fmt.Errorf("the network layer's networkPolicy %q is not one of azure, calico, cilium, none", p)
+		if !slices.Contains(v1alpha1.AKSNetworkPolicies, p) {
+			return nil, fmt.Errorf("the network layer's networkPolicy %q is not one of %s", p, strings.Join(v1alpha1.AKSNetworkPolicies, ", "))
 		}
 		np.NetworkPolicy = new(armcontainerservice.NetworkPolicy(p))
 	}

@@ -8,12 +8,6 @@ import (
 	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
-// Defaults of the kubernetes layer's values.
-const (
-	DefaultPodCIDR     = "192.168.0.0/16"
-	DefaultServiceCIDR = "10.96.0.0/12"
-)
-
 // layers is what the graph needs of the cluster's profiles: the OS and kubernetes layers, with
 // the cluster's overrides merged over their values.
 type layers struct {
@@ -55,8 +49,8 @@ func readLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (layer
 		return out, errors.New("no pinned profile has a kubernetes layer")
 	}
 	out.kubernetesVersion = "v" + strings.TrimPrefix(k8s.version, "v")
-	out.podCIDR = orDefault(stringAt(k8s.values, "pack", "podCIDR"), DefaultPodCIDR)
-	out.serviceCIDR = orDefault(stringAt(k8s.values, "pack", "serviceClusterIpRange"), DefaultServiceCIDR)
+	out.podCIDR = orDefault(stringAt(k8s.values, "pack", "podCIDR"), v1alpha1.DefaultPodCIDR)
+	out.serviceCIDR = orDefault(stringAt(k8s.values, "pack", "serviceClusterIpRange"), v1alpha1.DefaultServiceCIDR)
 	return out, nil
 }
 
