@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -88,6 +89,37 @@ func TestKeyFile(t *testing.T) {
 	}
 	if _, err := LoadOrCreateKeyFile(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("world-readable key file: err = %v", err)
+	}
+}
+
+// TestKeyFileConcurrentCreate starts several servers' worth of callers on one fresh data
+// directory at once: every one must get the same key, none an empty or partial file.
+func TestKeyFileConcurrentCreate(t *testing.T) {
+	for round := range 50 {
+		path := filepath.Join(t.TempDir(), "encryption.key")
+		const callers = 8
+		keys := make([][]byte, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() { keys[i], errs[i] = LoadOrCreateKeyFile(path) })
+		}
+		wg.Wait()
+		for i := range callers {
+			if errs[i] != nil {
+				t.Fatalf("round %d, caller %d: %v", round, i, errs[i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("round %d: callers got different keys", round)
+			}
+		}
+		entries, err := os.ReadDir(filepath.Dir(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			t.Fatalf("round %d: the directory holds %d files, want only the key file", round, len(entries))
+		}
 	}
 }
 
