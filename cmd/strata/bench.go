@@ -26,12 +26,13 @@ func newBenchProvisionCommand() *cobra.Command {
 	var verbose, timeline bool
 	cmd := &cobra.Command{
 		Use:   "provision",
-		Short: "Provision N IaaS clusters at once and report makespan, ARM requests and resync writes",
+		Short: "Provision N clusters at once and report makespan, ARM requests and resync writes",
 		Long: `Start an embedded Azure emulator with the realistic latency model scaled down (and every
 other time with it: Azure's throttling, strata's rate limits and polls), a strata
 server and its reconciler on SQLite in a temporary directory, create N copies of the example
-IaaS cluster (examples/cluster-iaas-dynamic.yaml, each in its own resource group), wait until
-all are Running, then resync every cluster once with nothing changed. Reports:
+IaaS cluster (examples/cluster-iaas-dynamic.yaml; with --type aks, examples/cluster-aks.yaml),
+each in its own resource group, wait until all are Running, then resync every cluster once
+with nothing changed. Reports:
 
   - each cluster's makespan (creation to Running) and the whole run's, against the
     critical-path lower bound of a cluster's graph (every node costing what Azure's
@@ -42,7 +43,8 @@ all are Running, then resync every cluster once with nothing changed. Reports:
 		Example: `  strata bench provision -n 1
   strata bench provision -n 20 --latency-scale 0.02
   strata bench provision -n 100 --timeout 15m
-  strata bench provision -n 20 --timeline`,
+  strata bench provision -n 20 --timeline
+  strata bench provision --type aks`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()         // ends on SIGINT or SIGTERM (main)
@@ -65,6 +67,7 @@ all are Running, then resync every cluster once with nothing changed. Reports:
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.Clusters, "clusters", "n", 20, "number of clusters provisioned at once")
+	f.StringVar(&o.Type, "type", "iaas", "type of the clusters: iaas or aks")
 	f.Float64Var(&o.LatencyScale, "latency-scale", 0.05, "multiplies the emulator's realistic latency model")
 	f.IntVar(&o.Parallelism, "parallel", 0, "resources of one cluster worked on at once (0: the controller's default, 16)")
 	f.IntVar(&o.Workers, "workers", 0, "clusters worked on at once (0: all of them)")

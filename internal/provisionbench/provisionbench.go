@@ -1,8 +1,8 @@
-// Package provisionbench measures how strata provisions IaaS clusters: it runs an embedded
-// Azure emulator with the realistic latency model scaled down (and every other time with it:
-// Azure's throttling, strata's rate limits, polls and requeues), a strata server and its cluster
-// reconciler on SQLite in a temporary directory, creates N copies of the example IaaS cluster,
-// waits until every one is Running and reports
+// Package provisionbench measures how strata provisions clusters: it runs an embedded Azure
+// emulator with the realistic latency model scaled down (and every other time with it: Azure's
+// throttling, strata's rate limits, polls and requeues), a strata server and its cluster
+// reconciler on SQLite in a temporary directory, creates N copies of the example IaaS (or AKS)
+// cluster, waits until every one is Running and reports
 //
 //   - the makespan of each cluster and of the whole run, against the critical-path lower bound
 //     of a cluster's graph (each node costing what Azure's operation on it took in the run);
@@ -53,8 +53,12 @@ const accountName = "emulator"
 
 // Options configure a run.
 type Options struct {
-	// Clusters is how many IaaS clusters are provisioned at once (default 20).
+	// Clusters is how many clusters are provisioned at once (default 20).
 	Clusters int
+	// Type is the clusters' type: v1alpha1.ClusterTypeIaaS (the default), copies of
+	// examples/cluster-iaas-dynamic.yaml, or v1alpha1.ClusterTypeAKS, copies of
+	// examples/cluster-aks.yaml.
+	Type string
 	// LatencyScale multiplies the emulator's realistic latency model, and compresses every
 	// other time of the run with it (default 0.05: at smaller scales the fixed costs of this
 	// machine, about a millisecond a request, stand for too much of Azure's time).
@@ -94,6 +98,7 @@ type RequestCount struct {
 // Result is what a run measured.
 type Result struct {
 	Clusters     int
+	Type         string
 	LatencyScale float64
 	// Limits describes strata's rate limits and poll frequency during the run.
 	Limits string
@@ -177,6 +182,12 @@ func (r *Result) MakespanStats() (lo, median, hi time.Duration) {
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Clusters <= 0 {
 		o.Clusters = 20
+	}
+	if o.Type == "" {
+		o.Type = v1alpha1.ClusterTypeIaaS
+	}
+	if _, ok := examples[o.Type]; !ok {
+		return nil, fmt.Errorf("cluster type %q: must be %s or %s", o.Type, v1alpha1.ClusterTypeIaaS, v1alpha1.ClusterTypeAKS)
 	}
 	if o.LatencyScale <= 0 {
 		o.LatencyScale = 0.05
@@ -308,8 +319,14 @@ type bench struct {
 	names    []string
 }
 
-// prepare applies the emulator's account and the example IaaS profile, and makes the
-// clusters' resource groups in the emulator.
+// examples are the example files of each cluster type: its profile and the cluster copied.
+var examples = map[string]struct{ profile, cluster string }{
+	v1alpha1.ClusterTypeIaaS: {"profile-iaas.yaml", "cluster-iaas-dynamic.yaml"},
+	v1alpha1.ClusterTypeAKS:  {"profile-aks.yaml", "cluster-aks.yaml"},
+}
+
+// prepare applies the emulator's account and the example profile of the clusters' type, and
+// makes the clusters' resource groups in the emulator.
 func (b *bench) prepare(ctx context.Context) error {
 	objs, err := v1alpha1.Decode([]byte(b.em.CloudAccountYAML(accountName)))
 	if err != nil || len(objs) != 1 {
@@ -323,13 +340,14 @@ func (b *bench) prepare(ctx context.Context) error {
 	if _, _, err := b.api.Apply(ctx, acct, client.WriteOptions{}); err != nil {
 		return fmt.Errorf("apply the cloud account: %w", err)
 	}
-	if b.profile, err = exampleObject[*v1alpha1.ClusterProfile]("profile-iaas.yaml"); err != nil {
+	files := examples[b.o.Type]
+	if b.profile, err = exampleObject[*v1alpha1.ClusterProfile](files.profile); err != nil {
 		return err
 	}
 	if _, _, err := b.api.Apply(ctx, b.profile, client.WriteOptions{}); err != nil {
 		return fmt.Errorf("apply the profile: %w", err)
 	}
-	if b.template, err = exampleObject[*v1alpha1.Cluster]("cluster-iaas-dynamic.yaml"); err != nil {
+	if b.template, err = exampleObject[*v1alpha1.Cluster](files.cluster); err != nil {
 		return err
 	}
 	sub := b.em.Subscriptions()[0]
@@ -382,7 +400,7 @@ func exampleObject[T v1alpha1.Object](file string) (T, error) {
 
 // provision creates the clusters, waits until all are Running and measures the run.
 func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *observer) (*Result, error) {
-	res := &Result{Clusters: b.o.Clusters, LatencyScale: b.o.LatencyScale, names: b.names}
+	res := &Result{Clusters: b.o.Clusters, Type: b.o.Type, LatencyScale: b.o.LatencyScale, names: b.names}
 	res.Limits = fmt.Sprintf("%g writes/s, %g reads/s, polls without Retry-After at most %s apart", b.o.Writes, b.o.Reads, b.o.PollFrequency)
 	before := b.em.Engine().Counters()
 	existed := map[string]bool{}
@@ -430,7 +448,8 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 		}
 	}
 	// Created counts the new resources of the types strata wrote; the others (the VMs' OS
-	// disks, a storage account's blob service) were made by Azure as a consequence.
+	// disks, a storage account's blob service, the agent pools created inline with their
+	// managed cluster) were made by Azure as a consequence.
 	written := map[string]bool{}
 	for _, r := range res.Requests {
 		if r.Method == "PUT" {
@@ -571,7 +590,8 @@ func (b *bench) graph(ctx context.Context) (*plan.Graph, error) {
 }
 
 // operations maps a plan kind to the emulator's latency-model operation of its create; kinds
-// absent (the adopted resource group, a blob container, answered at once) cost nothing.
+// absent (the adopted resource group, a blob container, answered at once; an agent pool,
+// created inline with its managed cluster) cost nothing.
 var operations = map[plan.Kind]string{
 	plan.KindVirtualNetwork:       "Microsoft.Network/virtualNetworks.create",
 	plan.KindSubnet:               "Microsoft.Network/virtualNetworks/subnets.create",
@@ -584,6 +604,7 @@ var operations = map[plan.Kind]string{
 	plan.KindBlobCopy:             "blob.copy",
 	plan.KindImage:                "image.create",
 	plan.KindVirtualMachine:       "vm.create",
+	plan.KindManagedCluster:       "aks.create",
 }
 
 // nominalTimes returns what each managed node of g costs in the model: its create's nominal
@@ -849,7 +870,7 @@ func (o *observer) passCount(name string) int {
 // Print writes the result as a human-readable report.
 func (r *Result) Print(w io.Writer) {
 	lo, med, hi := r.MakespanStats()
-	fmt.Fprintf(w, "clusters            %d (latency: realistic x %g; strata's limits %s)\n", r.Clusters, r.LatencyScale, r.Limits)
+	fmt.Fprintf(w, "clusters            %d of type %s (latency: realistic x %g; strata's limits %s)\n", r.Clusters, r.Type, r.LatencyScale, r.Limits)
 	fmt.Fprintf(w, "graph of a cluster  %d nodes, %d created by strata\n", r.Nodes, r.Managed)
 	fmt.Fprintf(w, "critical path       %s nominal: %s\n", r.CriticalPath.Round(time.Millisecond), strings.Join(r.CriticalPathKeys, " -> "))
 	fmt.Fprintf(w, "                    %s as Azure's operations took in this run (longest cluster); ratios below are against it\n", r.RunCriticalPath.Round(time.Millisecond))
@@ -858,7 +879,7 @@ func (r *Result) Print(w io.Writer) {
 		lo.Round(time.Millisecond), r.Ratio(lo), med.Round(time.Millisecond), r.Ratio(med), hi.Round(time.Millisecond), r.Ratio(hi))
 	fmt.Fprintf(w, "ARM requests while provisioning (per cluster; failed ones in brackets):\n")
 	printRequests(w, r.Requests, r.Clusters)
-	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created (and %d made by Azure, e.g. OS disks): %.2f writes per created resource\n",
+	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created (and %d made by Azure, e.g. OS disks, inline agent pools): %.2f writes per created resource\n",
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))

@@ -2,34 +2,54 @@ package provisionbench
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
-// TestProvisionWritesOncePerResource provisions two clusters with a tiny latency scale and
-// checks that each created resource was written exactly once and that an idle resync writes
-// nothing.
+// TestProvisionWritesOncePerResource provisions two clusters of each type with a tiny latency
+// scale and checks that each created resource was written exactly once and that an idle
+// resync writes nothing.
 func TestProvisionWritesOncePerResource(t *testing.T) {
 	if testing.Short() {
 		t.Skip("provisions clusters in an emulator")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, Options{Clusters: 2, LatencyScale: 0.002, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		typ string
+		// notResources is how many of a cluster's managed nodes are no ARM resource that
+		// strata writes: the blob copy; the two agent pools, created inline with the managed
+		// cluster.
+		notResources int
+	}{
+		{v1alpha1.ClusterTypeIaaS, 1},
+		{v1alpha1.ClusterTypeAKS, 2},
 	}
-	if res.Created != 2*(res.Managed-1) { // every managed node but the blob copy is an ARM resource
-		t.Errorf("created %d ARM resources, want %d", res.Created, 2*(res.Managed-1))
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			res, err := Run(ctx, Options{Clusters: 2, Type: tt.typ, LatencyScale: 0.002, Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := 2 * (res.Managed - tt.notResources); res.Created != want {
+				t.Errorf("created %d ARM resources, want %d", res.Created, want)
+			}
+			if got := res.WritesPerResource(); got != 1.0 {
+				t.Errorf("%.3f ARM writes per created resource (%d writes, %d attempted, %d resources), want 1.0", got, res.Writes, res.WriteAttempts, res.Created)
+			}
+			if res.ResyncWrites != 0 {
+				t.Errorf("the idle resync sent %d ARM writes, want 0: %+v", res.ResyncWrites, res.ResyncRequests)
+			}
+			if res.CriticalPath <= 0 || res.RunCriticalPath <= 0 || len(res.Makespans) != 2 {
+				t.Errorf("critical path %s (in this run %s), makespans %v", res.CriticalPath, res.RunCriticalPath, res.Makespans)
+			}
+		})
 	}
-	if got := res.WritesPerResource(); got != 1.0 {
-		t.Errorf("%.3f ARM writes per created resource (%d writes, %d attempted, %d resources), want 1.0", got, res.Writes, res.WriteAttempts, res.Created)
-	}
-	if res.ResyncWrites != 0 {
-		t.Errorf("the idle resync sent %d ARM writes, want 0: %+v", res.ResyncWrites, res.ResyncRequests)
-	}
-	if res.CriticalPath <= 0 || len(res.Makespans) != 2 {
-		t.Errorf("critical path %s, makespans %v", res.CriticalPath, res.Makespans)
+	if _, err := Run(t.Context(), Options{Type: "gke", Dir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), `"gke"`) {
+		t.Errorf("type gke: err = %v", err)
 	}
 }
 
