@@ -157,6 +157,42 @@ func TestAKSLifecycle(t *testing.T) {
 					t.Errorf("admin groups %v", g)
 				}
 			}},
+		{"OIDC issuer, workload identity, KEDA and Azure Policy turned on together", kubernetesValues(`managedControlPlane:
+  sku: Free
+  autoUpgradeProfile:
+    upgradeChannel: stable
+  aadProfile:
+    managed: true
+    adminGroupObjectIDs: [0e5b1f3a-9c2d-4b7e-8f6a-1d3c5e7a9b20]
+  oidcIssuerProfile:
+    enabled: true
+  securityProfile:
+    workloadIdentity:
+      enabled: true
+  workloadAutoScalerProfile:
+    keda:
+      enabled: true
+  addonProfiles:
+    - name: azurepolicy
+      enabled: true
+`),
+			map[[2]string]int64{{"PUT", typeManagedCluster}: 1},
+			func(t *testing.T, _ *v1alpha1.Cluster) {
+				mc := inGroup(h.resources()[typeManagedCluster], rg)[0].Body
+				for what, v := range map[string]any{
+					"OIDC issuer":       path(mc, "properties", "oidcIssuerProfile", "enabled"),
+					"workload identity": path(mc, "properties", "securityProfile", "workloadIdentity", "enabled"),
+					"KEDA":              path(mc, "properties", "workloadAutoScalerProfile", "keda", "enabled"),
+					"Azure Policy":      path(mc, "properties", "addonProfiles", "azurepolicy", "enabled"),
+				} {
+					if v != true {
+						t.Errorf("%s: enabled %v", what, v)
+					}
+				}
+				if u, _ := path(mc, "properties", "oidcIssuerProfile", "issuerURL").(string); u == "" {
+					t.Error("no OIDC issuer URL")
+				}
+			}},
 		{"system pool count 2 to 3", pool("system", func(p *v1alpha1.MachinePool) { p.Count, p.Min, p.Max = 3, new(3), new(3) }),
 			map[[2]string]int64{{"PUT", typeAgentPool}: 1}, nil},
 		{"autoscaler bounds of the user pool", pool("user", func(p *v1alpha1.MachinePool) { p.Max = new(20) }),
