@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
@@ -122,6 +124,64 @@ func TestBucket(t *testing.T) {
 	_ = b2.wait(ctx)
 	if err := b2.wait(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("wait on a cancelled context = %v", err)
+	}
+}
+
+// answerWith is a transport that answers every request with a status and headers.
+type answerWith struct {
+	status int
+	header http.Header
+}
+
+func (a answerWith) Do(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: a.status, Header: a.header, Body: http.NoBody, Request: req}, nil
+}
+
+// TestLimitFollowsAzureBudget checks that the limiter keeps no more tokens than Azure reports
+// left of its own bucket of the request's class, and waits out a 429's Retry-After.
+func TestLimitFollowsAzureBudget(t *testing.T) {
+	tests := []struct {
+		name, method string
+		status       int
+		header       http.Header
+		// wantReads and wantWrites bound the buckets' tokens after the request.
+		wantReads, wantWrites float64
+	}{
+		{"reads left", http.MethodGet, http.StatusOK, http.Header{"X-Ms-Ratelimit-Remaining-Subscription-Reads": {"3"}}, 3, 100},
+		{"more left than the bucket holds", http.MethodGet, http.StatusOK, http.Header{"X-Ms-Ratelimit-Remaining-Subscription-Reads": {"5000"}}, 99, 100},
+		{"writes left", http.MethodPut, http.StatusCreated, http.Header{"X-Ms-Ratelimit-Remaining-Subscription-Writes": {"7"}}, 100, 7},
+		{"deletes left", http.MethodDelete, http.StatusAccepted, http.Header{"X-Ms-Ratelimit-Remaining-Subscription-Deletes": {"2"}}, 100, 2},
+		{"another class's header", http.MethodGet, http.StatusOK, http.Header{"X-Ms-Ratelimit-Remaining-Subscription-Writes": {"1"}}, 99, 100},
+		{"throttled for 2 s", http.MethodGet, http.StatusTooManyRequests, http.Header{"Retry-After": {"2"}, "X-Ms-Ratelimit-Remaining-Subscription-Reads": {"0"}}, -20, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &limiter{reads: newBucket(10, 100), writes: newBucket(10, 100)}
+			pl := runtime.NewPipeline("strata-test", "v0", runtime.PipelineOptions{PerCall: []policy.Policy{&limitPolicy{l: l}}},
+				&policy.ClientOptions{Transport: answerWith{tt.status, tt.header}, Retry: policy.RetryOptions{MaxRetries: -1}})
+			req, err := runtime.NewRequest(context.Background(), tt.method, "https://management.azure.com/subscriptions/s/resourceGroups/rg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := pl.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for _, b := range []struct {
+				name string
+				b    *bucket
+				want float64
+			}{{"reads", l.reads, tt.wantReads}, {"writes", l.writes, tt.wantWrites}} {
+				b.b.mu.Lock()
+				got := b.b.tokens
+				b.b.mu.Unlock()
+				// Refill while the test runs adds a little; 0.5 token is 50 ms at 10/s.
+				if got > b.want+0.5 || got < b.want-1.5 {
+					t.Errorf("%s bucket holds %.2f tokens, want about %g", b.name, got, b.want)
+				}
+			}
+		})
 	}
 }
 

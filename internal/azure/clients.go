@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -346,31 +347,71 @@ func resourceType(path string) string {
 // limiter holds a subscription's read and write buckets.
 type limiter struct{ writes, reads *bucket }
 
+// limitPolicy paces a subscription's ARM requests with its buckets, and keeps each bucket no
+// fuller than what Azure says is left of its own: servers, or other tools, that share the
+// principal spend Azure's budget too, and requests bunched on their way (a new connection, a
+// token fetch) can reach Azure faster than they left.
 type limitPolicy struct{ l *limiter }
 
 func (p *limitPolicy) Do(req *policy.Request) (*http.Response, error) {
-	b := p.l.reads
+	b, class := p.l.reads, "reads"
 	switch req.Raw().Method {
-	case http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost:
-		b = p.l.writes
+	case http.MethodDelete:
+		b, class = p.l.writes, "deletes"
+	case http.MethodPut, http.MethodPatch, http.MethodPost:
+		b, class = p.l.writes, "writes"
 	}
-	if err := b.wait(req.Raw().Context()); err != nil {
+	if err := b.take(req.Raw().Context()); err != nil {
 		return nil, err
 	}
-	return req.Next()
+	resp, err := req.Next()
+	inFlight := b.done()
+	if resp != nil {
+		if n, err := strconv.Atoi(resp.Header.Get("x-ms-ratelimit-remaining-subscription-" + class)); err == nil {
+			// The requests still on their way will spend Azure's tokens too.
+			b.atMost(float64(n - inFlight))
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			// Azure processes nothing of this class before Retry-After is up.
+			b.atMost(-retryAfter(resp).Seconds() * b.rate)
+		}
+	}
+	return resp, err
 }
 
-// bucket is a token bucket: rate tokens a second, at most burst kept.
+// bucket is a token bucket: rate tokens a second, at most burst kept. inFlight counts the
+// requests that took a token and have not been answered yet.
 type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
+	mu       sync.Mutex
+	rate     float64
+	burst    float64
+	tokens   float64
+	last     time.Time
+	inFlight int
 }
 
 func newBucket(rate float64, burst int) *bucket {
 	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+// done records the answer to a request that took a token, and returns how many are still
+// waiting for theirs.
+func (b *bucket) done() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inFlight--
+	return b.inFlight
+}
+
+// atMost lowers the tokens to n when there are more (a negative n makes the next callers wait
+// until the bucket has refilled to zero).
+func (b *bucket) atMost(n float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens = min(b.tokens, n)
 }
 
 // wait takes a token, waiting for one when the bucket is empty.
@@ -394,5 +435,16 @@ func (b *bucket) wait(ctx context.Context) error {
 		b.mu.Unlock()
 		return err
 	}
+	return nil
+}
+
+// take takes a token as wait does, and counts the request in flight until done.
+func (b *bucket) take(ctx context.Context) error {
+	if err := b.wait(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.inFlight++
+	b.mu.Unlock()
 	return nil
 }
