@@ -101,15 +101,13 @@ func (b *builder) aksNetwork() {
 	np := b.netPlan()
 	if b.az.Placement != nil {
 		b.adoptedVNet(np)
-		b.adoptedNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
-		b.adoptedSubnet(np, keySubnetWorkers, keyNSGWorkers, RoleNodes, np.wkSubnet, np.wkCIDR, np.wkNSG)
+		b.adoptedNSG(np, np.workers)
+		b.adoptedSubnet(np, np.workers)
 		return
 	}
 	b.createdVNet(np)
-	nsgID := b.createdNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
-	b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(b.az.SubscriptionID, np.rg, np.vnet, np.wkSubnet),
-		DependsOn: []string{keyVNet, keyNSGWorkers}, Managed: true, Role: RoleNodes,
-		Spec: subnetSpec(np.wkSubnet, np.wkCIDR, nsgID, "")})
+	b.createdNSG(np, np.workers)
+	b.createdSubnet(np, np.workers, "")
 }
 
 // ManagedClusterID is the ARM ID of an AKS cluster's managed cluster.
@@ -134,7 +132,7 @@ func AKSDNSPrefix(name string) string {
 func (b *builder) managedCluster(al aksLayers, np *armcontainerservice.NetworkProfile) {
 	c, az := b.c, b.az
 	mcID := ManagedClusterID(c)
-	subnet := subnetID(az.SubscriptionID, b.netPlan().rg, b.netPlan().vnet, b.netPlan().wkSubnet)
+	subnet := b.graph.Node(keySubnetWorkers).ID
 	props := &armcontainerservice.ManagedClusterProperties{
 		KubernetesVersion: new(al.kubernetesVersion),
 		DNSPrefix:         new(AKSDNSPrefix(c.Metadata.Name)),
@@ -292,15 +290,13 @@ func inlinePool(name string, p *armcontainerservice.ManagedClusterAgentPoolProfi
 // aksNetworkProfile is the cluster's network profile: the network layer's plugin (Azure CNI
 // by default, in overlay mode so that pods do not take the subnet's addresses), its policy,
 // the kubernetes layer's pod and service ranges, and AKS's standard load balancer for egress.
+// The values were validated with the profile and the cluster (v1alpha1's layer value rules).
 func aksNetworkProfile(al aksLayers) (*armcontainerservice.NetworkProfile, error) {
 	svc, err := netip.ParsePrefix(al.serviceCIDR)
 	if err != nil {
 		return nil, fmt.Errorf("the service range %q is not a CIDR: %w", al.serviceCIDR, err)
 	}
 	plugin := orDefault(al.networkPlugin, string(armcontainerservice.NetworkPluginAzure))
-	if !slices.Contains(v1alpha1.AKSNetworkPlugins, plugin) {
-		return nil, fmt.Errorf("the network layer's networkPlugin %q is not one of %s", plugin, strings.Join(v1alpha1.AKSNetworkPlugins, ", "))
-	}
 	np := &armcontainerservice.NetworkProfile{
 		NetworkPlugin:   new(armcontainerservice.NetworkPlugin(plugin)),
 		ServiceCidr:     new(svc.Masked().String()),
@@ -313,18 +309,12 @@ func aksNetworkProfile(al aksLayers) (*armcontainerservice.NetworkProfile, error
 		mode = string(armcontainerservice.NetworkPluginModeOverlay)
 	}
 	if mode != "" {
-		if mode != "overlay" {
-			return nil, fmt.Errorf("the network layer's networkPluginMode %q is not overlay", mode)
-		}
 		np.NetworkPluginMode = new(armcontainerservice.NetworkPluginMode(mode))
 	}
 	if mode == "overlay" || plugin == "kubenet" {
 		np.PodCidr = new(al.podCIDR)
 	}
 	if p := al.networkPolicy; p != "" {
-		if !slices.Contains(v1alpha1.AKSNetworkPolicies, p) {
-			return nil, fmt.Errorf("the network layer's networkPolicy %q is not one of %s", p, strings.Join(v1alpha1.AKSNetworkPolicies, ", "))
-		}
 		np.NetworkPolicy = new(armcontainerservice.NetworkPolicy(p))
 	}
 	return np, nil

@@ -66,15 +66,14 @@ func (b *builder) machines() error {
 // and returns the VM's key.
 func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, after string) (string, error) {
 	sub, rg, loc := b.az.SubscriptionID, b.az.ResourceGroup, new(b.az.Location)
-	np := b.netPlan()
 	name := fmt.Sprintf("%s-%s-%d", b.name(), pool.Name, i)
-	nodeRole, subnetKey, subnet := RoleNodes, keySubnetWorkers, np.wkSubnet
+	nodeRole, subnetKey := RoleNodes, keySubnetWorkers
 	if pool.ControlPlane {
-		nodeRole, subnetKey, subnet = RoleControlPlane, keySubnetControl, np.cpSubnet
+		nodeRole, subnetKey = RoleControlPlane, keySubnetControl
 	}
 
 	ipConfig := &armnetwork.InterfaceIPConfigurationPropertiesFormat{
-		Subnet:                    &armnetwork.Subnet{ID: new(subnetID(sub, np.rg, np.vnet, subnet))},
+		Subnet:                    &armnetwork.Subnet{ID: new(b.graph.Node(subnetKey).ID)},
 		PrivateIPAllocationMethod: new(armnetwork.IPAllocationMethodDynamic),
 		PrivateIPAddressVersion:   new(armnetwork.IPVersionIPv4),
 		Primary:                   new(true),

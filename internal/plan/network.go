@@ -22,27 +22,30 @@ const natIdleTimeoutMinutes = 4
 
 // networkPlan names the network the nodes are placed in, whether strata makes it or not.
 type networkPlan struct {
-	rg                      string // resource group of the network
-	vnet, vnetCIDR          string
-	cpSubnet, cpCIDR, cpNSG string
-	wkSubnet, wkCIDR, wkNSG string
+	rg               string // resource group of the network
+	vnet, vnetCIDR   string
+	control, workers subnetPlan
+}
+
+// subnetPlan is one of the two subnets: its graph keys and role, and its name, range and NSG.
+type subnetPlan struct {
+	key, nsgKey, role string
+	name, cidr, nsg   string
 }
 
 // netPlan returns the network of the cluster's placement.
 func (b *builder) netPlan() networkPlan {
+	control := subnetPlan{key: keySubnetControl, nsgKey: keyNSGControl, role: RoleControlPlane}
+	workers := subnetPlan{key: keySubnetWorkers, nsgKey: keyNSGWorkers, role: RoleNodes}
 	if p := b.az.Placement; p != nil {
-		return networkPlan{
-			rg: p.ResourceGroup, vnet: p.VirtualNetwork, vnetCIDR: p.CIDR,
-			cpSubnet: p.ControlPlaneSubnet.Name, cpCIDR: p.ControlPlaneSubnet.CIDR, cpNSG: p.ControlPlaneSubnet.SecurityGroup,
-			wkSubnet: p.WorkerSubnet.Name, wkCIDR: p.WorkerSubnet.CIDR, wkNSG: p.WorkerSubnet.SecurityGroup,
-		}
+		control.name, control.cidr, control.nsg = p.ControlPlaneSubnet.Name, p.ControlPlaneSubnet.CIDR, p.ControlPlaneSubnet.SecurityGroup
+		workers.name, workers.cidr, workers.nsg = p.WorkerSubnet.Name, p.WorkerSubnet.CIDR, p.WorkerSubnet.SecurityGroup
+		return networkPlan{rg: p.ResourceGroup, vnet: p.VirtualNetwork, vnetCIDR: p.CIDR, control: control, workers: workers}
 	}
 	n := b.name()
-	return networkPlan{
-		rg: b.az.ResourceGroup, vnet: n + "-vnet", vnetCIDR: DynamicVNetCIDR,
-		cpSubnet: n + "-controlplane-subnet", cpCIDR: DynamicControlPlaneCIDR, cpNSG: n + "-controlplane-nsg",
-		wkSubnet: n + "-node-subnet", wkCIDR: DynamicWorkersCIDR, wkNSG: n + "-node-nsg",
-	}
+	control.name, control.cidr, control.nsg = n+"-controlplane-subnet", DynamicControlPlaneCIDR, n+"-controlplane-nsg"
+	workers.name, workers.cidr, workers.nsg = n+"-node-subnet", DynamicWorkersCIDR, n+"-node-nsg"
+	return networkPlan{rg: b.az.ResourceGroup, vnet: n + "-vnet", vnetCIDR: DynamicVNetCIDR, control: control, workers: workers}
 }
 
 // checkRanges refuses pod or service ranges that overlap the nodes' network or each other.
@@ -78,17 +81,17 @@ func (b *builder) network() {
 	sub := b.az.SubscriptionID
 	if b.az.Placement != nil {
 		b.adoptedVNet(np)
-		b.adoptedNSG(keyNSGControl, np.rg, np.cpNSG, RoleControlPlane)
-		b.adoptedNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
-		b.adoptedSubnet(np, keySubnetControl, keyNSGControl, RoleControlPlane, np.cpSubnet, np.cpCIDR, np.cpNSG)
-		b.adoptedSubnet(np, keySubnetWorkers, keyNSGWorkers, RoleNodes, np.wkSubnet, np.wkCIDR, np.wkNSG)
+		b.adoptedNSG(np, np.control)
+		b.adoptedNSG(np, np.workers)
+		b.adoptedSubnet(np, np.control)
+		b.adoptedSubnet(np, np.workers)
 		return
 	}
 
 	loc := new(b.az.Location)
 	b.createdVNet(np)
-	cpNSG := b.createdNSG(keyNSGControl, np.rg, np.cpNSG, RoleControlPlane, apiServerRule())
-	wkNSG := b.createdNSG(keyNSGWorkers, np.rg, np.wkNSG, RoleNodes)
+	b.createdNSG(np, np.control, apiServerRule())
+	b.createdNSG(np, np.workers)
 
 	natName := b.name() + "-node-natgw"
 	pipID := networkID(sub, np.rg, "publicIPAddresses", "pip-"+natName)
@@ -102,8 +105,7 @@ func (b *builder) network() {
 				PublicIPAddressVersion:   new(armnetwork.IPVersionIPv4),
 			},
 		}})
-	natID := networkID(sub, np.rg, "natGateways", natName)
-	b.add(&Node{Key: keyNATGateway, Kind: KindNatGateway, ID: natID,
+	b.add(&Node{Key: keyNATGateway, Kind: KindNatGateway, ID: networkID(sub, np.rg, "natGateways", natName),
 		DependsOn: []string{keyNATGatewayIP}, Managed: true, Role: RoleNodeOutbound,
 		Spec: armnetwork.NatGateway{
 			Location: loc, Tags: b.tags(RoleNodeOutbound),
@@ -113,12 +115,8 @@ func (b *builder) network() {
 				PublicIPAddresses:    []*armnetwork.SubResource{{ID: new(pipID)}},
 			},
 		}})
-	b.add(&Node{Key: keySubnetControl, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.cpSubnet),
-		DependsOn: []string{keyVNet, keyNSGControl, keyNATGateway}, Managed: true, Role: RoleControlPlane,
-		Spec: subnetSpec(np.cpSubnet, np.cpCIDR, cpNSG, natID)})
-	b.add(&Node{Key: keySubnetWorkers, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, np.wkSubnet),
-		DependsOn: []string{keyVNet, keyNSGWorkers, keyNATGateway}, Managed: true, Role: RoleNodes,
-		Spec: subnetSpec(np.wkSubnet, np.wkCIDR, wkNSG, natID)})
+	b.createdSubnet(np, np.control, keyNATGateway)
+	b.createdSubnet(np, np.workers, keyNATGateway)
 }
 
 // adoptedVNet adds the user's VNet, verified by its address space, never written.
@@ -127,19 +125,18 @@ func (b *builder) adoptedVNet(np networkPlan) {
 		Role: RoleNetwork, Expect: map[string]string{ExpectAddressPrefix: np.vnetCIDR}})
 }
 
-// adoptedNSG adds one of the user's NSGs, verified to exist, never written.
-func (b *builder) adoptedNSG(key, rg, name string, role string) {
-	b.add(&Node{Key: key, Kind: KindNetworkSecurityGroup, ID: networkID(b.az.SubscriptionID, rg, "networkSecurityGroups", name),
-		Role: role, Expect: existsOnly()})
+// adoptedNSG adds the user's NSG of subnet s, verified to exist, never written.
+func (b *builder) adoptedNSG(np networkPlan, s subnetPlan) {
+	b.add(&Node{Key: s.nsgKey, Kind: KindNetworkSecurityGroup, ID: networkID(b.az.SubscriptionID, np.rg, "networkSecurityGroups", s.nsg),
+		Role: s.role, Expect: existsOnly()})
 }
 
-// adoptedSubnet adds one of the user's subnets, verified by its address prefix and its NSG
-// (the node nsgKey), never written.
-func (b *builder) adoptedSubnet(np networkPlan, key, nsgKey string, role string, name, cidr, nsg string) {
-	sub := b.az.SubscriptionID
-	b.add(&Node{Key: key, Kind: KindSubnet, ID: subnetID(sub, np.rg, np.vnet, name),
-		DependsOn: []string{keyVNet, nsgKey}, Role: role,
-		Expect: map[string]string{ExpectAddressPrefix: cidr, ExpectNetworkSecurityGroup: networkID(sub, np.rg, "networkSecurityGroups", nsg)}})
+// adoptedSubnet adds the user's subnet s, verified by its address prefix and its NSG (added
+// before it), never written.
+func (b *builder) adoptedSubnet(np networkPlan, s subnetPlan) {
+	b.add(&Node{Key: s.key, Kind: KindSubnet, ID: subnetID(b.az.SubscriptionID, np.rg, np.vnet, s.name),
+		DependsOn: []string{keyVNet, s.nsgKey}, Role: s.role,
+		Expect: map[string]string{ExpectAddressPrefix: s.cidr, ExpectNetworkSecurityGroup: b.graph.Node(s.nsgKey).ID}})
 }
 
 // createdVNet adds the VNet strata creates, without inline subnets.
@@ -154,35 +151,35 @@ func (b *builder) createdVNet(np networkPlan) {
 		}})
 }
 
-// createdNSG adds an NSG strata creates with the given rules, and returns its ID.
-func (b *builder) createdNSG(key, rg, name string, role string, rules ...*armnetwork.SecurityRule) string {
-	id := networkID(b.az.SubscriptionID, rg, "networkSecurityGroups", name)
+// createdNSG adds the NSG of subnet s, which strata creates with the given rules.
+func (b *builder) createdNSG(np networkPlan, s subnetPlan, rules ...*armnetwork.SecurityRule) {
 	if rules == nil {
 		rules = []*armnetwork.SecurityRule{}
 	}
-	b.add(&Node{Key: key, Kind: KindNetworkSecurityGroup, ID: id,
-		DependsOn: []string{keyResourceGroup}, Managed: true, Role: role,
+	b.add(&Node{Key: s.nsgKey, Kind: KindNetworkSecurityGroup, ID: networkID(b.az.SubscriptionID, np.rg, "networkSecurityGroups", s.nsg),
+		DependsOn: []string{keyResourceGroup}, Managed: true, Role: s.role,
 		Spec: armnetwork.SecurityGroup{
-			Location: new(b.az.Location), Tags: b.tags(role),
+			Location: new(b.az.Location), Tags: b.tags(s.role),
 			Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: rules},
 		}})
-	return id
 }
 
-// subnetSpec is a created subnet wired to its NSG and, when natID is not empty, the NAT
-// gateway. Subnets carry no tags: Azure has none on them.
-func subnetSpec(name, cidr, nsgID, natID string) armnetwork.Subnet {
-	s := armnetwork.Subnet{
-		Name: new(name),
+// createdSubnet adds subnet s, which strata creates wired to its NSG and, unless natKey is
+// empty, to that NAT gateway (both added before it). Subnets carry no tags: Azure has none on
+// them.
+func (b *builder) createdSubnet(np networkPlan, s subnetPlan, natKey string) {
+	spec := armnetwork.Subnet{
+		Name: new(s.name),
 		Properties: &armnetwork.SubnetPropertiesFormat{
-			AddressPrefix:        new(cidr),
-			NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: new(nsgID)},
+			AddressPrefix:        new(s.cidr),
+			NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: new(b.graph.Node(s.nsgKey).ID)},
 		},
 	}
-	if natID != "" {
-		s.Properties.NatGateway = &armnetwork.SubResource{ID: new(natID)}
+	if natKey != "" {
+		spec.Properties.NatGateway = &armnetwork.SubResource{ID: new(b.graph.Node(natKey).ID)}
 	}
-	return s
+	b.add(&Node{Key: s.key, Kind: KindSubnet, ID: subnetID(b.az.SubscriptionID, np.rg, np.vnet, s.name),
+		DependsOn: deps(keyVNet, s.nsgKey, natKey), Managed: true, Role: s.role, Spec: spec})
 }
 
 // apiServerRule opens the API server's port to the Internet, like CAPZ's allow_apiserver: the
