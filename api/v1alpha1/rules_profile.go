@@ -227,39 +227,39 @@ func checkLayerValues(errs *ErrorList, p Path, cloud, layerType string, values m
 		if cloud != ProfileCloudAKS {
 			return
 		}
-		plugin := valueString(errs, p, values, "networkPlugin")
+		plugin, _ := valueString(errs, p, values, "networkPlugin")
 		if plugin != "" {
 			checkEnum(errs, p.Child("networkPlugin"), plugin, AKSNetworkPlugins...)
 		}
-		if mode := valueString(errs, p, values, "networkPluginMode"); mode != "" {
+		if mode, _ := valueString(errs, p, values, "networkPluginMode"); mode != "" {
 			checkEnum(errs, p.Child("networkPluginMode"), mode, AKSNetworkPluginModes...)
 			if plugin != "" && plugin != "azure" {
 				errs.Add(p.Child("networkPluginMode"), RuleForbidden, "networkPluginMode %s works only with networkPlugin azure, not %s", mode, plugin)
 			}
 		}
-		if policy := valueString(errs, p, values, "networkPolicy"); policy != "" {
+		if policy, _ := valueString(errs, p, values, "networkPolicy"); policy != "" {
 			checkEnum(errs, p.Child("networkPolicy"), policy, AKSNetworkPolicies...)
 		}
 	}
 }
 
 // valueString returns the string values holds at key, "" when it holds none; anything other
-// than a string is reported.
-func valueString(errs *ErrorList, p Path, values map[string]any, key string) string {
+// than a string is reported, and false.
+func valueString(errs *ErrorList, p Path, values map[string]any, key string) (string, bool) {
 	v := values[key]
 	s, ok := v.(string)
 	if !ok && v != nil {
 		errs.Add(p.Child(key), RuleType, "must be a string")
+		return "", false
 	}
-	return s
+	return s, true
 }
 
 // valueCIDR returns the IPv4 CIDR values holds at key, or def when it holds none; false when
 // what it holds is not one (which it reports).
 func valueCIDR(errs *ErrorList, p Path, values map[string]any, key, def string) (netip.Prefix, bool) {
-	before := len(*errs)
-	s := valueString(errs, p, values, key)
-	if len(*errs) > before {
+	s, ok := valueString(errs, p, values, key)
+	if !ok {
 		return netip.Prefix{}, false
 	}
 	if s == "" {
