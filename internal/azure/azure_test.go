@@ -111,7 +111,7 @@ func TestBucket(t *testing.T) {
 	b := newBucket(100, 2)
 	start := time.Now()
 	for range 4 {
-		if err := b.wait(context.Background()); err != nil {
+		if err := b.take(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -121,8 +121,8 @@ func TestBucket(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	b2 := newBucket(0.001, 1)
-	_ = b2.wait(ctx)
-	if err := b2.wait(ctx); !errors.Is(err, context.Canceled) {
+	_ = b2.take(ctx)
+	if err := b2.take(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("wait on a cancelled context = %v", err)
 	}
 }
@@ -182,6 +182,72 @@ func TestLimitFollowsAzureBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// blockSlow answers /slow only once release is closed, and everything else at once with
+// remaining reads.
+type blockSlow struct {
+	release   chan struct{}
+	remaining string
+}
+
+func (b blockSlow) Do(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/slow") {
+		<-b.release
+	}
+	h := http.Header{"X-Ms-Ratelimit-Remaining-Subscription-Reads": {b.remaining}}
+	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: http.NoBody, Request: req}, nil
+}
+
+// TestLimitCountsRequestsInFlight checks that what Azure reports left is shared with the
+// requests still on their way: with one in flight, 10 left leaves at most 9 tokens.
+func TestLimitCountsRequestsInFlight(t *testing.T) {
+	l := &limiter{reads: newBucket(10, 100), writes: newBucket(10, 100)}
+	tr := blockSlow{release: make(chan struct{}), remaining: "10"}
+	pl := runtime.NewPipeline("strata-test", "v0", runtime.PipelineOptions{PerCall: []policy.Policy{&limitPolicy{l: l}}},
+		&policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}})
+	do := func(path string) error {
+		req, err := runtime.NewRequest(context.Background(), http.MethodGet, "https://management.azure.com/subscriptions/s"+path)
+		if err != nil {
+			return err
+		}
+		resp, err := pl.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	slow := make(chan error, 1)
+	go func() { slow <- do("/slow") }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		l.reads.mu.Lock()
+		n := l.reads.inFlight
+		l.reads.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request never went out")
+		}
+	}
+	if err := do("/fast"); err != nil {
+		t.Fatal(err)
+	}
+	l.reads.mu.Lock()
+	got := l.reads.tokens
+	l.reads.mu.Unlock()
+	if got > 9.5 {
+		t.Errorf("%.2f read tokens with Azure reporting 10 left and 1 request in flight, want at most 9", got)
+	}
+	close(tr.release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	l.reads.mu.Lock()
+	defer l.reads.mu.Unlock()
+	if l.reads.inFlight != 0 {
+		t.Errorf("%d requests in flight after both were answered", l.reads.inFlight)
 	}
 }
 

@@ -403,48 +403,43 @@ func (b *bucket) done() int {
 	return b.inFlight
 }
 
+// refill adds the tokens earned since the last change; b.mu is held.
+func (b *bucket) refill() {
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+}
+
 // atMost lowers the tokens to n when there are more (a negative n makes the next callers wait
 // until the bucket has refilled to zero).
 func (b *bucket) atMost(n float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
+	b.refill()
 	b.tokens = min(b.tokens, n)
 }
 
-// wait takes a token, waiting for one when the bucket is empty.
-func (b *bucket) wait(ctx context.Context) error {
+// take takes a token, waiting for one when the bucket is empty, and counts the request in
+// flight until done.
+func (b *bucket) take(ctx context.Context) error {
 	b.mu.Lock()
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
+	b.refill()
 	b.tokens--
 	var d time.Duration
 	if b.tokens < 0 {
 		d = time.Duration(-b.tokens / b.rate * float64(time.Second))
 	}
 	b.mu.Unlock()
-	if d == 0 {
-		return nil
-	}
-	if err := sleep(ctx, d); err != nil {
-		b.mu.Lock()
-		b.tokens++ // give back the token never used
-		b.mu.Unlock()
-		return err
-	}
-	return nil
-}
-
-// take takes a token as wait does, and counts the request in flight until done.
-func (b *bucket) take(ctx context.Context) error {
-	if err := b.wait(ctx); err != nil {
-		return err
+	var err error
+	if d > 0 {
+		err = sleep(ctx, d)
 	}
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		b.tokens++ // give back the token never used
+		return err
+	}
 	b.inFlight++
-	b.mu.Unlock()
 	return nil
 }

@@ -93,9 +93,6 @@ func createKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("write key file: %w", err)
 	}
 	if err := os.Link(f.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil { // make the new name durable too
