@@ -325,17 +325,6 @@ func waitRunning(t *testing.T, url string, names []string, timeout time.Duration
 	}
 }
 
-// inFlight is how many emulator operations are not finished.
-func inFlight(env *emulatortest.Env) int {
-	n := 0
-	for _, r := range env.Emulator.Engine().Snapshot().Resources {
-		if r.Operation != "" {
-			n++
-		}
-	}
-	return n
-}
-
 // TestServerSurvivesSIGKILL provisions two dynamic IaaS clusters and an AKS cluster while the
 // server is killed with SIGKILL and restarted on the same data directory over and over, then
 // deletes them under the same treatment: every planned resource must exist exactly once, each
@@ -369,7 +358,7 @@ func TestServerSurvivesSIGKILL(t *testing.T) {
 	killLoop := func(kills int, phase string) (midOperation int) {
 		for i := range kills {
 			time.Sleep(leaseTTL + time.Duration(300+(i*137)%400)*time.Millisecond)
-			if inFlight(env) > 0 {
+			if env.OperationsInFlight() > 0 {
 				midOperation++
 			}
 			srv.kill()

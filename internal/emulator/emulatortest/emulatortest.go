@@ -221,6 +221,17 @@ func (e *Env) Requests(t testing.TB, method, typ string) (ok, all int64) {
 	return ok, all
 }
 
+// OperationsInFlight counts the resources with a long-running operation under way.
+func (e *Env) OperationsInFlight() int {
+	n := 0
+	for _, r := range e.Emulator.Engine().Snapshot().Resources {
+		if r.Operation != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // Restart closes the emulator and starts a new one on the same state directory and port;
 // Env's fields then describe the new one.
 func (e *Env) Restart(t testing.TB) {
