@@ -9,20 +9,15 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/store"
-	"github.com/strata-dev/strata/internal/store/postgres"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
 
@@ -60,49 +55,9 @@ func BenchmarkAPI(b *testing.B) {
 		benchAPI(b, st)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		st := openBenchPostgres(b, sealer)
+		st := openPostgres(b, sealer)
 		benchAPI(b, st)
 	})
-}
-
-// openBenchPostgres opens a postgres store in a new schema, dropped when the benchmark ends.
-func openBenchPostgres(b *testing.B, sealer *secrets.Sealer) store.Store {
-	base := os.Getenv("STRATA_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(b.Context(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		b.Skipf("PostgreSQL is not reachable at $STRATA_TEST_POSTGRES: %v", err)
-	}
-	schema := fmt.Sprintf("strata_bench_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = conn.Close(context.Background())
-		b.Fatalf("create schema: %v", err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = conn.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatalf("parse $STRATA_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	st, err := postgres.Open(b.Context(), u.String(), sealer)
-	if err != nil {
-		b.Fatalf("open postgres: %v", err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	return st
 }
 
 func benchAPI(b *testing.B, st store.Store) {

@@ -25,10 +25,6 @@ const (
 	MaxListLimit = 5000
 )
 
-// maxWriteAttempts bounds the read-modify-write retries of an apply or delete that meets a
-// concurrent write.
-const maxWriteAttempts = 5
-
 // The apply results sent in the ApplyResultHeader.
 const (
 	ApplyCreated    = "created"
@@ -57,9 +53,6 @@ type List struct {
 type EventList struct {
 	Items []store.Event `json:"items"`
 }
-
-// errRetry makes a read-modify-write start again after a concurrent write.
-var errRetry = errors.New("concurrent write: retry")
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error {
 	q := r.URL.Query()
@@ -152,23 +145,25 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 		given := *sc.SecretField()
 		secret = &given
 	}
-	for range maxWriteAttempts {
-		result, out, err := s.applyOnce(ctx, obj, secret, precondition, dryRun)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		w.Header().Set(ApplyResultHeader, result)
-		code := http.StatusOK
-		if result == ApplyCreated && !dryRun {
-			code = http.StatusCreated
-		}
-		s.writeJSON(w, r, code, out)
-		return nil
+	var result string
+	var out v1alpha1.Object
+	err = retryWrites(ctx, func() (err error) {
+		result, out, err = s.applyOnce(ctx, obj, secret, precondition, dryRun)
+		return err
+	})
+	if errors.Is(err, errRetry) {
+		return conflict(ReasonConflict, "%s %q kept changing while it was being applied: try again", kind, key)
 	}
-	return conflict(ReasonConflict, "%s %q kept changing while it was being applied: try again", kind, key)
+	if err != nil {
+		return err
+	}
+	w.Header().Set(ApplyResultHeader, result)
+	code := http.StatusOK
+	if result == ApplyCreated && !dryRun {
+		code = http.StatusCreated
+	}
+	s.writeJSON(w, r, code, out)
+	return nil
 }
 
 // applyOnce is one read-modify-write of an apply. obj is the decoded, defaulted body; secret is
@@ -298,18 +293,19 @@ func specJSON(obj v1alpha1.Object) ([]byte, error) {
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
 	key := r.PathValue("key")
-	for range maxWriteAttempts {
-		obj, err := s.deleteOnce(ctx, kind, key)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.writeJSON(w, r, http.StatusOK, obj)
-		return nil
+	var obj v1alpha1.Object
+	err := retryWrites(ctx, func() (err error) {
+		obj, err = s.deleteOnce(ctx, kind, key)
+		return err
+	})
+	if errors.Is(err, errRetry) {
+		return conflict(ReasonConflict, "%s %q kept changing while it was being deleted: try again", kind, key)
 	}
-	return conflict(ReasonConflict, "%s %q kept changing while it was being deleted: try again", kind, key)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, obj)
+	return nil
 }
 
 func (s *Server) deleteOnce(ctx context.Context, kind, key string) (v1alpha1.Object, error) {

@@ -4,17 +4,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/store"
+	"github.com/strata-dev/strata/internal/store/postgres"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
 
@@ -132,7 +140,7 @@ func (b *syncBuffer) String() string {
 type testServer struct {
 	t      testing.TB
 	srv    *Server
-	store  *sqlite.Store
+	store  store.Store
 	url    string
 	logs   *syncBuffer
 	mu     sync.Mutex
@@ -141,23 +149,99 @@ type testServer struct {
 
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	ctx := context.Background()
+	return newTestServerOn(t, openSQLite(t))
+}
+
+// testSealer is the sealer of the test stores.
+func testSealer(t testing.TB) *secrets.Sealer {
+	t.Helper()
 	sealer, err := secrets.NewSealer(bytes.Repeat([]byte{7}, secrets.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "strata.db"), sealer)
+	return sealer
+}
+
+// openSQLite opens a store in a fresh SQLite file, closed when the test ends.
+func openSQLite(t testing.TB) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "strata.db"), testSealer(t))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// testStores are the stores a test runs on: SQLite, and PostgreSQL in a schema of its own.
+var testStores = []struct {
+	name string
+	open func(t testing.TB) store.Store
+}{
+	{"sqlite", openSQLite},
+	{"postgres", func(t testing.TB) store.Store { return openPostgres(t, testSealer(t)) }},
+}
+
+// openPostgres opens a postgres store in a new schema, dropped when the test ends. Without
+// PostgreSQL at $STRATA_TEST_POSTGRES the test is skipped, or fails under CI=true.
+func openPostgres(t testing.TB, sealer *secrets.Sealer) store.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), postgresSchema(t), sealer)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// postgresSchema creates a schema, dropped when the test ends, and returns the URL whose
+// search_path selects it.
+func postgresSchema(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("STRATA_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is not reachable at $STRATA_TEST_POSTGRES: %v", err)
+		}
+		t.Skipf("PostgreSQL is not reachable at $STRATA_TEST_POSTGRES: %v", err)
+	}
+	schema := fmt.Sprintf("strata_server_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		_ = conn.Close(context.Background())
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		_ = conn.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse $STRATA_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// newTestServerOn serves st over real HTTP.
+func newTestServerOn(t testing.TB, st store.Store) *testServer {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := New(Config{Store: st, Logger: logger})
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		_ = st.Close()
-	})
+	t.Cleanup(hs.Close)
 	return &testServer{t: t, srv: srv, store: st, url: hs.URL, logs: logs}
 }
 

@@ -1040,47 +1040,6 @@ func TestResolverStoreFailure(t *testing.T) {
 	}
 }
 
-// TestConcurrentApplies checks that concurrent applies without a resourceVersion lose no update:
-// each one either lands or is refused, and the generation counts the ones that landed.
-func TestConcurrentApplies(t *testing.T) {
-	ts := newTestServer(t)
-	ts.create(gateway("pcg"))
-	const writers, rounds = 4, 5
-	results := make(chan *response, writers*rounds)
-	done := make(chan struct{})
-	for w := range writers {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			for i := range rounds {
-				gw := gateway("pcg")
-				gw.Spec.Network.VirtualNetwork = fmt.Sprintf("vnet-%d-%d", w, i)
-				results <- ts.apply(gw, "")
-			}
-		}()
-	}
-	for range writers {
-		<-done
-	}
-	close(results)
-	landed := 0
-	for r := range results {
-		switch {
-		case r.code == http.StatusOK && r.header.Get(ApplyResultHeader) == ApplyConfigured:
-			landed++
-		case r.code == http.StatusConflict && r.status(t).Reason == ReasonConflict:
-		default:
-			t.Errorf("concurrent apply: %d %q %s", r.code, r.header.Get(ApplyResultHeader), r.body)
-		}
-	}
-	got := ts.get(v1alpha1.KindPrivateCloudGateway, "pcg", http.StatusOK).object(t, v1alpha1.KindPrivateCloudGateway)
-	if g := got.GetMetadata().Generation; g != int64(1+landed) {
-		t.Errorf("generation %d after %d landed updates", g, landed)
-	}
-	if landed < writers*rounds/2 {
-		t.Errorf("only %d of %d concurrent applies landed", landed, writers*rounds)
-	}
-}
-
 // TestUpdateKeepsClusterStatus checks that a user's replacement of a Cluster keeps the whole
 // stored status, inventory included, and that a status sent by the user is ignored.
 func TestUpdateKeepsClusterStatus(t *testing.T) {
