@@ -507,7 +507,7 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 	if _, err := h.st.GetSecret(ctx, "cluster/"+cl.Metadata.UID+"/bootstrap"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("bootstrap secret after deletion: %v", err)
 	}
-	evs, err := h.st.ListEvents(ctx, v1alpha1.KindCluster, cl.Key())
+	evs, err := h.st.ListEvents(ctx, v1alpha1.KindCluster, cl.Key(), cl.Metadata.UID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -738,7 +738,7 @@ func TestPermanentErrorShowsAndBacksOff(t *testing.T) {
 			if tries := counter() - before; tries > 6 {
 				t.Errorf("%d PUTs in 4 s: not backing off", tries)
 			}
-			evs, err := h.st.ListEvents(ctx, v1alpha1.KindCluster, cl.Key())
+			evs, err := h.st.ListEvents(ctx, v1alpha1.KindCluster, cl.Key(), cl.Metadata.UID)
 			if err != nil {
 				t.Fatal(err)
 			}

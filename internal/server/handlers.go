@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -394,24 +396,67 @@ func describe(names []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
 }
 
+// events answers the events of the object stored under the key, by its UID; with ?uid=, those
+// of the object with that UID, stored or deleted; when nothing is stored under the key, those of
+// the last object that was.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
 	key := r.PathValue("key")
-	evs, err := s.store.ListEvents(ctx, kind, key)
+	uid, err := uidParam(r)
+	if err != nil {
+		return err
+	}
+	if uid == "" {
+		obj, err := s.store.Get(ctx, kind, key)
+		switch {
+		case err == nil:
+			uid = obj.GetMetadata().UID
+		case !errors.Is(err, store.ErrNotFound):
+			return internal(err, "get %s %q", kind, key)
+		}
+	}
+	evs, err := s.store.ListEvents(ctx, kind, key, uid)
 	if err != nil {
 		return internal(err, "list the events of %s %q", kind, key)
 	}
-	if len(evs) == 0 {
-		// No events: tell a missing object apart from a quiet one.
-		if _, err := s.store.Get(ctx, kind, key); errors.Is(err, store.ErrNotFound) {
+	if uid == "" {
+		if evs = lastObjectEvents(evs); len(evs) == 0 {
 			return notFound(kind, key)
-		} else if err != nil {
-			return internal(err, "get %s %q", kind, key)
 		}
+	}
+	if evs == nil {
 		evs = []store.Event{}
 	}
 	s.writeJSON(w, r, http.StatusOK, EventList{Items: evs})
 	return nil
+}
+
+// uidParam reads the uid query parameter, a UUID.
+func uidParam(r *http.Request) (string, error) {
+	v := r.URL.Query().Get("uid")
+	if v == "" {
+		return "", nil
+	}
+	if _, err := uuid.Parse(v); err != nil {
+		return "", badRequest("invalid uid %q: an object's metadata.uid is a UUID", v)
+	}
+	return v, nil
+}
+
+// lastObjectEvents keeps, of the events of every object that had a key (oldest first), those
+// of the object whose event is the newest: the last one stored under the key.
+func lastObjectEvents(evs []store.Event) []store.Event {
+	if len(evs) == 0 {
+		return nil
+	}
+	uid := evs[len(evs)-1].UID
+	var out []store.Event
+	for _, ev := range evs {
+		if ev.UID == uid {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // recordEvent appends a Normal event. It runs even when the client has gone, since the write it

@@ -213,8 +213,8 @@ func PrepareNew(obj v1alpha1.Object) time.Time {
 // PrepareEvent checks an event about to be recorded and sets its time as the implementations
 // keep it: now when unset, in UTC, to the microsecond.
 func PrepareEvent(ev *Event) error {
-	if ev.Kind == "" || ev.Key == "" {
-		return fmt.Errorf("record event: kind and key are required")
+	if ev.Kind == "" || ev.Key == "" || ev.UID == "" {
+		return fmt.Errorf("record event: kind, key and uid are required")
 	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()

@@ -44,11 +44,15 @@ type Store interface {
 	// Delete removes the object when resourceVersion is the stored one (ErrConflict otherwise);
 	// an empty resourceVersion deletes unconditionally. Its events are kept.
 	Delete(ctx context.Context, kind, key, resourceVersion string) error
-	// RecordEvent appends an event. Only the newest MaxEventsPerObject events of an object
-	// are kept.
+	// RecordEvent appends an event about the object with ev.UID, which is required. Only the
+	// newest MaxEventsPerObject events of a kind and key are kept, whichever objects of that
+	// key they belong to.
 	RecordEvent(ctx context.Context, ev Event) error
-	// ListEvents returns an object's events, oldest first.
-	ListEvents(ctx context.Context, kind, key string) ([]Event, error)
+	// ListEvents returns the events of the object with uid that is or was stored as kind/key,
+	// oldest first: events outlive their object, and an object created with the name of a
+	// deleted one starts with none. An empty uid returns the events of every object that had
+	// the key.
+	ListEvents(ctx context.Context, kind, key, uid string) ([]Event, error)
 	// AcquireLease takes or renews the lease name for holder until ttl from now, and reports
 	// whether holder has it: false while another holder's lease has not expired. Several
 	// servers sharing one database use leases so that no cluster is worked on twice.
@@ -97,8 +101,9 @@ const (
 
 // Event is something that happened to an object.
 type Event struct {
-	Kind    string    `json:"kind"`
-	Key     string    `json:"key"`
+	Kind string `json:"kind"`
+	Key  string `json:"key"`
+	// UID is the object's metadata.uid: an event belongs to one object, not to its name.
 	UID     string    `json:"uid,omitempty"`
 	Type    string    `json:"type"`
 	Reason  string    `json:"reason"`

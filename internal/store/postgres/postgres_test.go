@@ -180,6 +180,7 @@ func TestStore(t *testing.T) {
 		return s
 	})
 	storetest.RunStorage(t, func(t *testing.T) storetest.Storage { return newStorage(t) })
+	storetest.RunMigrations(t, func(t *testing.T) storetest.Legacy { return newStorage(t) })
 }
 
 // testSearchPath checks that the tables are made in the schema named by search_path, not in

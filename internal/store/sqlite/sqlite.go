@@ -405,9 +405,9 @@ func (s *Store) RecordEvent(ctx context.Context, ev store.Event) error {
 }
 
 // ListEvents implements store.Store.
-func (s *Store) ListEvents(ctx context.Context, kind, key string) ([]store.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, kind, key, uid string) ([]store.Event, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT uid, type, reason, message, time FROM events
-		WHERE kind = ? AND key = ? ORDER BY id`, kind, key)
+		WHERE kind = ?1 AND key = ?2 AND (?3 = '' OR uid = ?3) ORDER BY id`, kind, key, uid)
 	if err != nil {
 		return nil, fmt.Errorf("list events of %s %s: %w", kind, key, err)
 	}

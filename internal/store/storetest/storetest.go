@@ -52,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Paging", testPaging},
 		{"Delete", testDelete},
 		{"Events", testEvents},
+		{"EventsOfOneObject", testEventsOfOneObject},
+		{"EventsNeedUID", testEventsNeedUID},
 		{"EventsPruned", testEventsPruned},
 		{"Leases", testLeases},
 		{"ConcurrentLeases", testConcurrentLeases},
@@ -403,7 +405,7 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 					t.Errorf("writer %d round %d: update: %v", i, r, err)
 					return
 				}
-				ev := store.Event{Kind: v1alpha1.KindClusterProfile, Key: obj.Key(), Type: store.EventNormal, Reason: "Round", Message: strconv.Itoa(r)}
+				ev := store.Event{Kind: v1alpha1.KindClusterProfile, Key: obj.Key(), UID: obj.GetMetadata().UID, Type: store.EventNormal, Reason: "Round", Message: strconv.Itoa(r)}
 				if err := s.RecordEvent(c, ev); err != nil {
 					t.Errorf("writer %d round %d: record event: %v", i, r, err)
 					return
@@ -418,7 +420,7 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 		if g := got.GetMetadata().Generation; g != rounds+1 {
 			t.Errorf("%s: generation %d, want %d", obj.Key(), g, rounds+1)
 		}
-		if evs, err := s.ListEvents(ctx(t), v1alpha1.KindClusterProfile, obj.Key()); err != nil || len(evs) != rounds {
+		if evs, err := s.ListEvents(ctx(t), v1alpha1.KindClusterProfile, obj.Key(), obj.GetMetadata().UID); err != nil || len(evs) != rounds {
 			t.Errorf("%s: %d events (%v), want %d", obj.Key(), len(evs), err, rounds)
 		}
 	}
@@ -796,136 +798,6 @@ func testDelete(t *testing.T, s store.Store) {
 	}
 }
 
-func testEvents(t *testing.T, s store.Store) {
-	obj := NewObject(v1alpha1.KindCluster, "evented")
-	mustCreate(t, s, obj)
-	base := time.Date(2025, 6, 1, 12, 0, 0, 123456000, time.UTC)
-	want := []store.Event{
-		{Type: store.EventNormal, Reason: "Created", Message: "cluster created", Time: base},
-		{Type: store.EventWarning, Reason: "QuotaExceeded", Message: "not enough cores in westeurope: 24 > 20", Time: base.Add(time.Second)},
-		// Older time, recorded later: events are kept in recording order.
-		{Type: store.EventNormal, Reason: "Retry", Message: "ünïcödé ✓", Time: base.Add(-time.Hour)},
-	}
-	for i := range want {
-		want[i].Kind, want[i].Key, want[i].UID = v1alpha1.KindCluster, "evented", obj.GetMetadata().UID
-		if err := s.RecordEvent(ctx(t), want[i]); err != nil {
-			t.Fatalf("record event %d: %v", i, err)
-		}
-	}
-	// An event of another object, and one of another kind with the same key.
-	other := store.Event{Kind: v1alpha1.KindCluster, Key: "other", Type: store.EventNormal, Reason: "X", Message: "x", Time: base}
-	if err := s.RecordEvent(ctx(t), other); err != nil {
-		t.Fatal(err)
-	}
-	other.Kind = v1alpha1.KindCloudAccount
-	other.Key = "evented"
-	if err := s.RecordEvent(ctx(t), other); err != nil {
-		t.Fatal(err)
-	}
-
-	check := func(what string) {
-		t.Helper()
-		got, err := s.ListEvents(ctx(t), v1alpha1.KindCluster, "evented")
-		if err != nil {
-			t.Fatalf("%s: list events: %v", what, err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d events, want %d: %+v", what, len(got), len(want), got)
-		}
-		for i := range want {
-			if !got[i].Time.Equal(want[i].Time) || got[i].Time.Location() != time.UTC {
-				t.Errorf("%s: event %d time %v, want %v in UTC", what, i, got[i].Time, want[i].Time)
-			}
-			g, w := got[i], want[i]
-			g.Time, w.Time = time.Time{}, time.Time{}
-			if g != w {
-				t.Errorf("%s: event %d = %+v, want %+v", what, i, g, w)
-			}
-		}
-	}
-	check("recorded")
-
-	// An event without a time is stamped when it is recorded.
-	before := time.Now().Add(-time.Millisecond)
-	if err := s.RecordEvent(ctx(t), store.Event{Kind: v1alpha1.KindCluster, Key: "stamped", Type: store.EventNormal, Reason: "R"}); err != nil {
-		t.Fatal(err)
-	}
-	after := time.Now().Add(time.Millisecond)
-	stamped, err := s.ListEvents(ctx(t), v1alpha1.KindCluster, "stamped")
-	if err != nil || len(stamped) != 1 {
-		t.Fatalf("list stamped events: %v %v", stamped, err)
-	}
-	if tm := stamped[0].Time; tm.Before(before) || tm.After(after) || tm.Location() != time.UTC {
-		t.Errorf("event without time stamped %v, want between %v and %v, in UTC", tm, before, after)
-	}
-
-	// Events outlive their object.
-	if err := s.Delete(ctx(t), v1alpha1.KindCluster, "evented", ""); err != nil {
-		t.Fatal(err)
-	}
-	check("after delete")
-
-	none, err := s.ListEvents(ctx(t), v1alpha1.KindCluster, "never")
-	if err != nil || len(none) != 0 {
-		t.Errorf("events of an unknown object: %v %v", none, err)
-	}
-}
-
-func testEventsPruned(t *testing.T, s store.Store) {
-	const extra = 15
-	record := func(key string, i int) {
-		t.Helper()
-		ev := store.Event{Kind: v1alpha1.KindCloudAccount, Key: key, Type: store.EventNormal,
-			Reason: "Step", Message: strconv.Itoa(i), Time: time.Unix(int64(1_700_000_000+i), 0).UTC()}
-		if err := s.RecordEvent(ctx(t), ev); err != nil {
-			t.Fatalf("record event %d: %v", i, err)
-		}
-	}
-	record("neighbour", -1)
-	for i := range store.MaxEventsPerObject + extra {
-		record("busy", i)
-	}
-	got, err := s.ListEvents(ctx(t), v1alpha1.KindCloudAccount, "busy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != store.MaxEventsPerObject {
-		t.Fatalf("%d events kept, want %d", len(got), store.MaxEventsPerObject)
-	}
-	for i, ev := range got {
-		if want := strconv.Itoa(extra + i); ev.Message != want {
-			t.Fatalf("event %d is %q, want %q: the newest must be kept, oldest first", i, ev.Message, want)
-		}
-	}
-	if n, err := s.ListEvents(ctx(t), v1alpha1.KindCloudAccount, "neighbour"); err != nil || len(n) != 1 {
-		t.Errorf("pruning touched another object's events: %v %v", n, err)
-	}
-
-	// Writers recording at once still leave at most the bound.
-	var wg sync.WaitGroup
-	c := ctx(t)
-	for w := range 8 {
-		wg.Go(func() {
-			for i := range 20 {
-				ev := store.Event{Kind: v1alpha1.KindCloudAccount, Key: "busy", Type: store.EventNormal,
-					Reason: "Parallel", Message: fmt.Sprintf("%d/%d", w, i)}
-				if err := s.RecordEvent(c, ev); err != nil {
-					t.Errorf("record event: %v", err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	got, err = s.ListEvents(ctx(t), v1alpha1.KindCloudAccount, "busy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != store.MaxEventsPerObject {
-		t.Errorf("%d events kept after parallel recording, want %d", len(got), store.MaxEventsPerObject)
-	}
-}
-
 // Storage is a place where a store keeps its data, which can be opened several times and read
 // raw.
 type Storage interface {
@@ -987,7 +859,8 @@ func testReopen(t *testing.T, st Storage) {
 		mustUpdate(t, s, obj)
 		objs = append(objs, obj)
 	}
-	ev := store.Event{Kind: v1alpha1.KindCluster, Key: "kept", Type: store.EventNormal, Reason: "Kept", Message: "m"}
+	clusterUID := objs[slices.Index(v1alpha1.Kinds, v1alpha1.KindCluster)].GetMetadata().UID
+	ev := store.Event{Kind: v1alpha1.KindCluster, Key: "kept", UID: clusterUID, Type: store.EventNormal, Reason: "Kept", Message: "m"}
 	if err := s.RecordEvent(ctx(t), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -1001,7 +874,7 @@ func testReopen(t *testing.T, st Storage) {
 			sameObject(t, "after reopening", got, obj)
 			last = max(last, rvOf(t, obj))
 		}
-		if evs, err := s.ListEvents(ctx(t), v1alpha1.KindCluster, "kept"); err != nil || len(evs) != 1 || evs[0].Reason != "Kept" {
+		if evs, err := s.ListEvents(ctx(t), v1alpha1.KindCluster, "kept", clusterUID); err != nil || len(evs) != 1 || evs[0].Reason != "Kept" {
 			t.Errorf("events after reopening: %+v %v", evs, err)
 		}
 		fresh := NewObject(v1alpha1.KindPrivateCloudGateway, "after-reopen-"+strconv.Itoa(round))

@@ -1,0 +1,10 @@
+-- Events belong to an object's UID, not to its name: an object created with the name of a
+-- deleted one starts with no history. Events recorded without a UID are given the UID of the
+-- object now stored under their key when they were recorded after its creation; older ones
+-- belonged to an earlier object of that name and keep no UID.
+UPDATE events SET uid = COALESCE((
+    SELECT o.uid FROM objects o
+    WHERE o.kind = events.kind AND o.key = events.key AND julianday(o.created_at) <= julianday(events.time)
+), '')
+WHERE uid = '';
+CREATE INDEX events_kind_key_uid_id ON events (kind, key, uid, id);

@@ -1,0 +1,75 @@
+package storetest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// Legacy is storage that can be brought to the schema of an earlier strata and written to as
+// that strata did, to check what the later migrations make of its rows.
+type Legacy interface {
+	Storage
+	// MigrateTo applies the implementation's migrations up to version, and records them as
+	// applied.
+	MigrateTo(t *testing.T, version int)
+	// InsertObject stores a row of the objects table as written at that version: the key,
+	// name, uid, generation 1, resourceVersion rv, creation time and JSON document of obj,
+	// which carries no secret.
+	InsertObject(t *testing.T, obj v1alpha1.Object, rv int64)
+	// InsertEvent stores a row of the events table as written at that version.
+	InsertEvent(t *testing.T, ev store.Event)
+}
+
+// RunMigrations checks what the migrations make of the rows of an earlier schema.
+// newLegacy must return fresh, empty storage each time it is called.
+func RunMigrations(t *testing.T, newLegacy func(t *testing.T) Legacy) {
+	t.Run("EventsGetTheirObjectsUID", func(t *testing.T) { testMigrateEventUIDs(t, newLegacy(t)) })
+}
+
+// legacyObject returns obj with the metadata an earlier strata stored: a uid and a creation
+// time.
+func legacyObject(obj v1alpha1.Object, uid string, created time.Time) v1alpha1.Object {
+	m := obj.GetMetadata()
+	m.UID, m.Generation, m.CreationTimestamp = uid, 1, &created
+	return obj
+}
+
+// LegacyData is the JSON document an earlier strata stored for obj.
+func LegacyData(t *testing.T, obj v1alpha1.Object) []byte {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// testMigrateEventUIDs stores events without a UID as version 2 did: those recorded since the
+// stored object was created get its UID, older ones (an earlier object of the name) none.
+func testMigrateEventUIDs(t *testing.T, st Legacy) {
+	st.MigrateTo(t, 2)
+	created := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	const uid = "3b0c6f1e-2a4d-4c8e-9f7a-5d1e2c3b4a59"
+	st.InsertObject(t, legacyObject(NewObject(v1alpha1.KindPrivateCloudGateway, "gw"), uid, created), 1)
+	ev := func(when time.Time, reason string) store.Event {
+		return store.Event{Kind: v1alpha1.KindPrivateCloudGateway, Key: "gw", Type: store.EventNormal, Reason: reason, Message: reason, Time: when}
+	}
+	before := ev(created.Add(-time.Minute), "Earlier")
+	at := ev(created.Add(123*time.Millisecond), "Created")
+	later := ev(created.Add(time.Hour), "Updated")
+	other := store.Event{Kind: v1alpha1.KindCluster, Key: "gone", Type: store.EventNormal, Reason: "Deleted", Message: "m", Time: created}
+	for _, e := range []store.Event{before, at, later, other} {
+		st.InsertEvent(t, e)
+	}
+
+	s := mustOpen(t, st, NewSealer(t))
+	defer closeStore(t, s)
+	at.UID, later.UID = uid, uid
+	sameEvents(t, "the object's events", mustListEvents(t, s, v1alpha1.KindPrivateCloudGateway, "gw", uid), []store.Event{at, later})
+	sameEvents(t, "every event of the key", mustListEvents(t, s, v1alpha1.KindPrivateCloudGateway, "gw", ""), []store.Event{before, at, later})
+	sameEvents(t, "events of a deleted object", mustListEvents(t, s, v1alpha1.KindCluster, "gone", ""), []store.Event{other})
+}
