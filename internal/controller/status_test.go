@@ -48,8 +48,14 @@ func TestStatusWritesAreGroupCommitted(t *testing.T) {
 	}
 	defer sq.Close()
 	st := &slowStore{Store: sq}
+	acct := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
+	acct.Metadata.Name = "a1"
+	if err := sq.Create(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
 	cl := v1alpha1.New(v1alpha1.KindCluster).(*v1alpha1.Cluster)
 	cl.Metadata.Name = "c1"
+	cl.Spec.CloudAccount = "a1" // the store keeps a cluster only with its account
 	if err := sq.Create(ctx, cl); err != nil {
 		t.Fatal(err)
 	}

@@ -116,6 +116,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, kind string) err
 		if errors.Is(err, store.ErrAlreadyExists) {
 			return conflict(ReasonAlreadyExists, "%s %q already exists", kind, obj.Key())
 		}
+		if refused := writeRefused(obj, err); refused != nil {
+			return refused
+		}
 		return internal(err, "create %s %q", kind, obj.Key())
 	}
 	s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, obj.Key()))
@@ -193,6 +196,9 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 			if errors.Is(err, store.ErrAlreadyExists) {
 				return "", nil, errRetry
 			}
+			if refused := writeRefused(obj, err); refused != nil {
+				return "", nil, refused
+			}
 			return "", nil, internal(err, "create %s %q", kind, key)
 		}
 		s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, key))
@@ -236,7 +242,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 			return "", nil, err
 		}
 		if len(users) > 0 {
-			return "", nil, conflict(ReasonInUse, "%s %q is pinned by %s: the spec of a profile version in use cannot change; publish a new version (a new spec.version) and move the clusters to it", kind, key, describe(users))
+			return "", nil, conflict(ReasonInUse, "%s %q is pinned by %s: the spec of a profile version in use cannot change; publish a new version (a new spec.version) and move the clusters to it", kind, key, describeRefs(users))
 		}
 	}
 	if err := s.validate(ctx, old, obj); err != nil {
@@ -251,6 +257,9 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 			return "", nil, staleVersion(kind, key, precondition)
 		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
 			return "", nil, errRetry
+		}
+		if refused := writeRefused(obj, err); refused != nil {
+			return "", nil, refused
 		}
 		return "", nil, internal(err, "update %s %q", kind, key)
 	}
@@ -322,13 +331,7 @@ func (s *Server) deleteOnce(ctx context.Context, kind, key string) (v1alpha1.Obj
 	if m.DeletionTimestamp != nil {
 		return obj, nil // already requested: it waits for its finalizers
 	}
-	users, err := s.referrers(ctx, kind, key)
-	if err != nil {
-		return nil, err
-	}
-	if len(users) > 0 {
-		return nil, conflict(ReasonInUse, "%s %q is in use by %s: delete them or change their references first", kind, key, describe(users))
-	}
+	// The store refuses to mark or delete an object others refer to (InUse).
 	now := time.Now().UTC().Truncate(time.Second)
 	m.DeletionTimestamp = &now
 	if len(m.Finalizers) > 0 {
@@ -336,6 +339,9 @@ func (s *Server) deleteOnce(ctx context.Context, kind, key string) (v1alpha1.Obj
 		if err := s.store.Update(ctx, obj); err != nil {
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 				return nil, errRetry
+			}
+			if refused := writeRefused(obj, err); refused != nil {
+				return nil, refused
 			}
 			return nil, internal(err, "mark %s %q as being deleted", kind, key)
 		}
@@ -348,52 +354,14 @@ func (s *Server) deleteOnce(ctx context.Context, kind, key string) (v1alpha1.Obj
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			return nil, errRetry
 		}
+		if refused := writeRefused(obj, err); refused != nil {
+			return nil, refused
+		}
 		return nil, internal(err, "delete %s %q", kind, key)
 	}
 	s.recordEvent(ctx, obj, EventDeletionRequested, fmt.Sprintf("deletion of %s %q requested", kind, key))
 	s.recordEvent(ctx, obj, EventDeleted, fmt.Sprintf("%s %q deleted", kind, key))
 	return obj, nil
-}
-
-// referrerKinds lists, for each kind, the kinds whose objects can refer to it (see
-// v1alpha1.References).
-var referrerKinds = map[string][]string{
-	v1alpha1.KindPrivateCloudGateway: {v1alpha1.KindCloudAccount},
-	v1alpha1.KindCloudAccount:        {v1alpha1.KindCluster},
-	v1alpha1.KindClusterProfile:      {v1alpha1.KindCluster},
-}
-
-// referrers returns the objects that refer to kind/key, as `Kind "key"` strings.
-func (s *Server) referrers(ctx context.Context, kind, key string) ([]string, error) {
-	var users []string
-	for _, rk := range referrerKinds[kind] {
-		opts := store.ListOptions{Limit: 1000}
-		for {
-			page, err := s.store.List(ctx, rk, opts)
-			if err != nil {
-				return nil, internal(err, "list %s to find the users of %s %q", v1alpha1.Plural(rk), kind, key)
-			}
-			for _, o := range page.Items {
-				if slices.Contains(v1alpha1.References(o), v1alpha1.Ref{Kind: kind, Key: key}) {
-					users = append(users, fmt.Sprintf("%s %q", rk, o.Key()))
-				}
-			}
-			if page.Continue == "" {
-				break
-			}
-			opts.Continue = page.Continue
-		}
-	}
-	return users, nil
-}
-
-// describe lists at most ten names.
-func describe(names []string) string {
-	const shown = 10
-	if len(names) <= shown {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
 }
 
 // events answers the events of the object stored under the key, by its UID; with ?uid=, those

@@ -135,49 +135,61 @@ func markSecretPresent(obj v1alpha1.Object, present bool) {
 	}
 }
 
-// UpdatedRow checks obj against the stored row and builds the row that replaces it, with the
-// update semantics every implementation shares: obj's resourceVersion must be the stored one
-// (ErrConflict otherwise); uid and creation time are kept; the generation moves only when the
-// spec or the secret changed; the resource version is the one nextRV hands out; an object that
-// carries no secret keeps the stored one. stored needs Kind, Key, UID, Generation,
-// ResourceVersion, Data and Secret. obj's metadata is set to match the new row.
-func (c Codec) UpdatedRow(obj v1alpha1.Object, stored Row, created time.Time, nextRV func() (int64, error)) (Row, error) {
+// pendingUpdate is an update checked against the stored row, waiting for its resourceVersion.
+type pendingUpdate struct {
+	obj v1alpha1.Object
+	// row is the new row without its resourceVersion; its Data is encoded again by finish.
+	row Row
+	// changed says that the spec or the secret changed: the generation moves.
+	changed bool
+}
+
+// prepareUpdate checks obj against the stored row, with the update semantics every
+// implementation shares: obj's resourceVersion must be the stored one (ErrConflict otherwise);
+// uid and creation time are kept; the generation moves only when the spec or the secret
+// changed; an object that carries no secret keeps the stored one. stored needs Kind, Key, UID,
+// Generation, ResourceVersion, Data and Secret. obj's metadata is set to match the new row but
+// for the resourceVersion, which finish sets.
+func (c Codec) prepareUpdate(obj v1alpha1.Object, stored Row, created time.Time) (*pendingUpdate, error) {
 	meta := obj.GetMetadata()
 	what := stored.Kind + " " + stored.Key
 	if meta.ResourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
-		return Row{}, fmt.Errorf("update %s: resourceVersion %q, stored %d: %w", what, meta.ResourceVersion, stored.ResourceVersion, ErrConflict)
-	}
-	rv, err := nextRV()
-	if err != nil {
-		return Row{}, fmt.Errorf("update %s: %w", what, err)
+		return nil, fmt.Errorf("update %s: resourceVersion %q, stored %d: %w", what, meta.ResourceVersion, stored.ResourceVersion, ErrConflict)
 	}
 	created = created.UTC()
 	meta.UID = stored.UID // the secret is sealed for the stored uid
 	meta.CreationTimestamp = &created
-	// Encode with the generation kept: a status-only change, the common case, needs no second
-	// encoding. The generation sits in metadata, outside the compared spec.
+	// The generation sits in metadata, outside the compared spec.
 	meta.Generation = stored.Generation
-	meta.ResourceVersion = strconv.FormatInt(rv, 10)
 	markSecretPresent(obj, false)
 	row, err := c.Encode(obj)
 	if err != nil {
-		return Row{}, fmt.Errorf("update: %w", err)
+		return nil, fmt.Errorf("update: %w", err)
 	}
-	row.ResourceVersion = rv
 	changed, err := c.specChanged(stored, row)
 	if err != nil {
-		return Row{}, fmt.Errorf("update: %w", err)
+		return nil, fmt.Errorf("update: %w", err)
 	}
 	if changed {
 		meta.Generation++
 		row.Generation = meta.Generation
-		if row.Data, err = json.Marshal(obj); err != nil {
-			return Row{}, fmt.Errorf("update %s: encode: %w", what, err)
-		}
 	}
 	if row.Secret == nil {
 		row.Secret = stored.Secret
 	}
+	return &pendingUpdate{obj: obj, row: row, changed: changed}, nil
+}
+
+// finish sets the resourceVersion of the update on its object and returns the row to store.
+func (p *pendingUpdate) finish(rv int64) (Row, error) {
+	p.obj.GetMetadata().ResourceVersion = strconv.FormatInt(rv, 10)
+	row := p.row
+	row.ResourceVersion = rv
+	data, err := json.Marshal(p.obj)
+	if err != nil {
+		return Row{}, fmt.Errorf("update %s %s: encode: %w", row.Kind, row.Key, err)
+	}
+	row.Data = data
 	return row, nil
 }
 

@@ -27,10 +27,18 @@ var (
 // with AES-256-GCM in a column of its own and never written to the JSON; reads open it again and
 // report it as set. Resource versions come from one counter shared by all kinds, so they grow
 // with every write.
+//
+// The store keeps the references between objects (v1alpha1.References: a cluster's account
+// and profile versions, an account's gateway), written in the same transaction as the object,
+// and keeps them whole whatever the writers do at once: an object is never stored referring to
+// one that does not exist or is being deleted, and an object others refer to is neither
+// deleted nor marked for deletion. The write that would break this fails with a
+// *ReferenceError (ErrBrokenReference) or an *InUseError (ErrInUse).
 type Store interface {
 	// Create stores a new object. It sets metadata.uid, generation 1, resourceVersion and
 	// creationTimestamp on obj, clears deletionTimestamp, and keeps the status as given.
-	// It returns ErrAlreadyExists when the key is taken.
+	// It returns ErrAlreadyExists when the key is taken, and a *ReferenceError when obj refers
+	// to an object that does not exist or is being deleted.
 	Create(ctx context.Context, obj v1alpha1.Object) error
 	// Get returns the object, with its secret opened, or ErrNotFound.
 	Get(ctx context.Context, kind, key string) (v1alpha1.Object, error)
@@ -39,11 +47,18 @@ type Store interface {
 	// Update replaces a stored object when obj's resourceVersion is the stored one, and returns
 	// ErrConflict otherwise (or ErrNotFound). It keeps uid and creationTimestamp, bumps
 	// generation when the spec or the secret changed, sets a new resourceVersion on obj, and
-	// keeps the stored secret when obj carries none.
+	// keeps the stored secret when obj carries none. An update that sets deletionTimestamp
+	// fails with an *InUseError while other objects refer to the object; one whose spec now
+	// refers to an object that does not exist or is being deleted fails with a
+	// *ReferenceError. An update that keeps the spec, such as a status write, touches no
+	// other object.
 	Update(ctx context.Context, obj v1alpha1.Object) error
 	// Delete removes the object when resourceVersion is the stored one (ErrConflict otherwise);
-	// an empty resourceVersion deletes unconditionally. Its events are kept.
+	// an empty resourceVersion deletes unconditionally. It fails with an *InUseError while
+	// other objects refer to it. Its events are kept.
 	Delete(ctx context.Context, kind, key, resourceVersion string) error
+	// Referrers returns the objects that refer to kind/key, sorted by kind and key.
+	Referrers(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error)
 	// RecordEvent appends an event about the object with ev.UID, which is required. Only the
 	// newest MaxEventsPerObject events of a kind and key are kept, whichever objects of that
 	// key they belong to.

@@ -68,14 +68,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range ms {
-		if err := s.applyMigration(ctx, m.Version, m.SQL); err != nil {
+		if err := s.applyMigration(ctx, m.Version, m.SQL, fillSteps[m.Version]); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+// fillSteps run after the SQL of the migration of their version, in its transaction, to fill
+// what SQL alone cannot.
+var fillSteps = map[int]func(context.Context, pgx.Tx) error{
+	4: fillRefs,
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string, fill func(context.Context, pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var schema *string
 		if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
@@ -104,6 +110,11 @@ func (s *Store) applyMigration(ctx context.Context, version int, body string) er
 		}
 		if _, err := tx.Exec(ctx, body, pgx.QueryExecModeSimpleProtocol); err != nil {
 			return fmt.Errorf("apply: %w", err)
+		}
+		if fill != nil {
+			if err := fill(ctx, tx); err != nil {
+				return fmt.Errorf("fill: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
 			return fmt.Errorf("record: %w", err)
@@ -139,28 +150,12 @@ func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
 	})
 }
 
-func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (bool, error) {
-	rv, err := nextResourceVersion(ctx, s.pool)
-	if err != nil {
-		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
-	}
-	obj.GetMetadata().ResourceVersion = strconv.FormatInt(rv, 10)
-	row, err := s.codec.Encode(obj)
-	if err != nil {
-		return false, fmt.Errorf("create: %w", err)
-	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO objects
-		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
-		ON CONFLICT (kind, key) DO NOTHING`,
-		row.Kind, row.Key, row.Name, row.UID, row.Generation, rv, now, string(row.Data), row.Secret)
-	if err != nil {
-		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return false, fmt.Errorf("create %s %s: %w", kind, key, store.ErrAlreadyExists)
-	}
-	return row.Secret != nil, nil
+func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (secretStored bool, err error) {
+	err = s.write(ctx, "create "+kind+" "+key, func(tx writeTx) (err error) {
+		secretStored, err = s.codec.CreateIn(ctx, tx, obj, now)
+		return err
+	})
+	return secretStored, err
 }
 
 // Get implements store.Store.
@@ -219,77 +214,28 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	return store.Write(obj, func() (secretStored bool, err error) {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			secretStored, err = s.update(ctx, tx, obj, kind, key)
+		err = s.write(ctx, "update "+kind+" "+key, func(tx writeTx) (err error) {
+			secretStored, err = s.codec.UpdateIn(ctx, tx, obj)
 			return err
 		})
 		return secretStored, err
 	})
 }
 
-func (s *Store) update(ctx context.Context, tx pgx.Tx, obj v1alpha1.Object, kind, key string) (bool, error) {
-	meta := obj.GetMetadata()
-	stored := store.Row{Kind: kind, Key: key}
-	var created time.Time
-	var data string
-	// FOR UPDATE holds concurrent updates of the row until this transaction ends; they then
-	// read the new resourceVersion and fail with ErrConflict.
-	err := tx.QueryRow(ctx, `SELECT uid::text, generation, resource_version, created_at, data, secret
-		FROM objects WHERE kind = $1 AND key = $2 FOR UPDATE`, kind, key).
-		Scan(&stored.UID, &stored.Generation, &stored.ResourceVersion, &created, &data, &stored.Secret)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, store.ErrNotFound)
-	}
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
-	}
-	stored.Data = []byte(data)
-	row, err := s.codec.UpdatedRow(obj, stored, created, func() (int64, error) { return nextResourceVersion(ctx, tx) })
-	if err != nil {
-		return false, err
-	}
-	var deleted *time.Time
-	if meta.DeletionTimestamp != nil {
-		t := meta.DeletionTimestamp.UTC()
-		deleted = &t
-	}
-	_, err = tx.Exec(ctx, `UPDATE objects SET name = $1, generation = $2, resource_version = $3,
-		deleted_at = $4, data = $5, secret = $6 WHERE kind = $7 AND key = $8`,
-		row.Name, row.Generation, row.ResourceVersion, deleted, string(row.Data), row.Secret, kind, key)
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
-	}
-	return row.Secret != nil, nil
-}
-
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) error {
-	var rv int64
-	if resourceVersion != "" {
-		var err error
-		if rv, err = strconv.ParseInt(resourceVersion, 10, 64); err != nil || rv <= 0 {
-			// No stored object has such a resourceVersion: stale if the object exists.
-			rv = -1
-		}
-	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM objects
-		WHERE kind = $1 AND key = $2 AND ($3 = 0 OR resource_version = $3)`, kind, key, rv)
+	return s.write(ctx, "delete "+kind+" "+key, func(tx writeTx) error {
+		return store.DeleteIn(ctx, tx, kind, key, resourceVersion)
+	})
+}
+
+// Referrers implements store.Store.
+func (s *Store) Referrers(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error) {
+	refs, err := referrers(ctx, s.pool, kind, key)
 	if err != nil {
-		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+		return nil, fmt.Errorf("referrers of %s %s: %w", kind, key, err)
 	}
-	if tag.RowsAffected() > 0 {
-		return nil
-	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE kind = $1 AND key = $2)`,
-		kind, key).Scan(&exists); err != nil {
-		return fmt.Errorf("delete %s %s: %w", kind, key, err)
-	}
-	if exists {
-		return fmt.Errorf("delete %s %s: resourceVersion %q is not the stored one: %w",
-			kind, key, resourceVersion, store.ErrConflict)
-	}
-	return fmt.Errorf("delete %s %s: %w", kind, key, store.ErrNotFound)
+	return refs, nil
 }
 
 // RecordEvent implements store.Store. An event without a time is stamped now; times are kept to

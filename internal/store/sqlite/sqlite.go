@@ -145,14 +145,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range ms {
-		if err := s.applyMigration(ctx, m.Version, m.SQL); err != nil {
+		if err := s.applyMigration(ctx, m.Version, m.SQL, fillSteps[m.Version]); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+// fillSteps run after the SQL of the migration of their version, in its transaction, to fill
+// what SQL alone cannot.
+var fillSteps = map[int]func(context.Context, *sql.Tx) error{
+	4: fillRefs,
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string, fill func(context.Context, *sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -174,6 +180,11 @@ func (s *Store) applyMigration(ctx context.Context, version int, body string) er
 	}
 	if _, err := tx.ExecContext(ctx, body); err != nil {
 		return fmt.Errorf("apply: %w", err)
+	}
+	if fill != nil {
+		if err := fill(ctx, tx); err != nil {
+			return fmt.Errorf("fill: %w", err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
@@ -216,40 +227,12 @@ func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
 	})
 }
 
-func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (bool, error) {
-	meta := obj.GetMetadata()
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("create %s %s: begin: %w", kind, key, err)
-	}
-	defer tx.Rollback()
-	rv, err := nextResourceVersion(ctx, tx)
-	if err != nil {
-		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
-	}
-	meta.ResourceVersion = strconv.FormatInt(rv, 10)
-	row, err := s.codec.Encode(obj)
-	if err != nil {
-		return false, fmt.Errorf("create: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO objects
-		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
-		VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
-		ON CONFLICT (kind, key) DO NOTHING`,
-		row.Kind, row.Key, row.Name, row.UID, row.Generation, rv, now.Format(timeFormat),
-		string(row.Data), row.Secret)
-	if err != nil {
-		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
-	} else if n == 0 {
-		return false, fmt.Errorf("create %s %s: %w", kind, key, store.ErrAlreadyExists)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("create %s %s: commit: %w", kind, key, err)
-	}
-	return row.Secret != nil, nil
+func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (secretStored bool, err error) {
+	err = s.write(ctx, "create "+kind+" "+key, func(tx writeTx) (err error) {
+		secretStored, err = s.codec.CreateIn(ctx, tx, obj, now)
+		return err
+	})
+	return secretStored, err
 }
 
 // Get implements store.Store.
@@ -308,73 +291,28 @@ func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
 	return store.Write(obj, func() (bool, error) { return s.update(ctx, obj, kind, key) })
 }
 
-func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key string) (bool, error) {
-	meta := obj.GetMetadata()
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: begin: %w", kind, key, err)
-	}
-	defer tx.Rollback()
-	stored := store.Row{Kind: kind, Key: key}
-	var createdAt, data string
-	err = tx.QueryRowContext(ctx, `SELECT uid, generation, resource_version, created_at, data, secret
-		FROM objects WHERE kind = ? AND key = ?`, kind, key).
-		Scan(&stored.UID, &stored.Generation, &stored.ResourceVersion, &createdAt, &data, &stored.Secret)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, store.ErrNotFound)
-	}
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
-	}
-	created, err := time.Parse(timeFormat, createdAt)
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: stored creation time: %w", kind, key, err)
-	}
-	stored.Data = []byte(data)
-	row, err := s.codec.UpdatedRow(obj, stored, created, func() (int64, error) { return nextResourceVersion(ctx, tx) })
-	if err != nil {
-		return false, err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE objects SET name = ?, generation = ?, resource_version = ?,
-		deleted_at = ?, data = ?, secret = ? WHERE kind = ? AND key = ?`,
-		row.Name, row.Generation, row.ResourceVersion, formatTime(meta.DeletionTimestamp), string(row.Data), row.Secret,
-		kind, key)
-	if err != nil {
-		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("update %s %s: commit: %w", kind, key, err)
-	}
-	return row.Secret != nil, nil
+func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key string) (secretStored bool, err error) {
+	err = s.write(ctx, "update "+kind+" "+key, func(tx writeTx) (err error) {
+		secretStored, err = s.codec.UpdateIn(ctx, tx, obj)
+		return err
+	})
+	return secretStored, err
 }
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	return s.write(ctx, "delete "+kind+" "+key, func(tx writeTx) error {
+		return store.DeleteIn(ctx, tx, kind, key, resourceVersion)
+	})
+}
+
+// Referrers implements store.Store.
+func (s *Store) Referrers(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error) {
+	refs, err := referrers(ctx, s.reader, kind, key)
 	if err != nil {
-		return fmt.Errorf("delete %s %s: begin: %w", kind, key, err)
+		return nil, fmt.Errorf("referrers of %s %s: %w", kind, key, err)
 	}
-	defer tx.Rollback()
-	var stored int64
-	err = tx.QueryRowContext(ctx, `SELECT resource_version FROM objects WHERE kind = ? AND key = ?`,
-		kind, key).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("delete %s %s: %w", kind, key, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("delete %s %s: %w", kind, key, err)
-	}
-	if resourceVersion != "" && resourceVersion != strconv.FormatInt(stored, 10) {
-		return fmt.Errorf("delete %s %s: resourceVersion %q, stored %d: %w",
-			kind, key, resourceVersion, stored, store.ErrConflict)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE kind = ? AND key = ?`, kind, key); err != nil {
-		return fmt.Errorf("delete %s %s: %w", kind, key, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("delete %s %s: commit: %w", kind, key, err)
-	}
-	return nil
+	return refs, nil
 }
 
 // RecordEvent implements store.Store. An event without a time is stamped now; times are kept to

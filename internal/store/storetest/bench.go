@@ -17,6 +17,7 @@ const benchObjects = 1000
 // percentile latency as p99-ns. It does not close s.
 func BenchGet(b *testing.B, s store.Store) {
 	ctx := b.Context()
+	CreateTargets(b, s)
 	keys := make([]string, benchObjects)
 	for i := range keys {
 		obj := NewObject(v1alpha1.KindCluster, "bench-get-"+strconv.Itoa(i))
@@ -41,6 +42,7 @@ func BenchGet(b *testing.B, s store.Store) {
 // p99-ns. It does not close s.
 func BenchCreate(b *testing.B, s store.Store) {
 	ctx := b.Context()
+	CreateTargets(b, s)
 	var lat []time.Duration
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ type Legacy interface {
 // newLegacy must return fresh, empty storage each time it is called.
 func RunMigrations(t *testing.T, newLegacy func(t *testing.T) Legacy) {
 	t.Run("EventsGetTheirObjectsUID", func(t *testing.T) { testMigrateEventUIDs(t, newLegacy(t)) })
+	t.Run("ReferencesOfStoredObjects", func(t *testing.T) { testMigrateRefs(t, newLegacy(t)) })
 }
 
 // legacyObject returns obj with the metadata an earlier strata stored: a uid and a creation
@@ -72,4 +75,39 @@ func testMigrateEventUIDs(t *testing.T, st Legacy) {
 	sameEvents(t, "the object's events", mustListEvents(t, s, v1alpha1.KindPrivateCloudGateway, "gw", uid), []store.Event{at, later})
 	sameEvents(t, "every event of the key", mustListEvents(t, s, v1alpha1.KindPrivateCloudGateway, "gw", ""), []store.Event{before, at, later})
 	sameEvents(t, "events of a deleted object", mustListEvents(t, s, v1alpha1.KindCluster, "gone", ""), []store.Event{other})
+}
+
+// testMigrateRefs stores objects as version 3 did, before the store kept references: opening
+// the store fills their references, which then hold.
+func testMigrateRefs(t *testing.T, st Legacy) {
+	st.MigrateTo(t, 3)
+	created := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	gw := NewObject(v1alpha1.KindPrivateCloudGateway, "gw")
+	acct := NewObject(v1alpha1.KindCloudAccount, TargetAccount)
+	acct.(*v1alpha1.CloudAccount).Spec.Gateway = "gw"
+	prof := NewObject(v1alpha1.KindClusterProfile, TargetProfile)
+	cl := NewObject(v1alpha1.KindCluster, "web")
+	// A cluster that pins the same profile twice has one reference to it.
+	twice := NewObject(v1alpha1.KindCluster, "twice").(*v1alpha1.Cluster)
+	twice.Spec.Profiles = append(twice.Spec.Profiles, twice.Spec.Profiles[0])
+	for i, obj := range []v1alpha1.Object{gw, acct, prof, cl, twice} {
+		st.InsertObject(t, legacyObject(obj, fmt.Sprintf("00000000-0000-4000-8000-%012d", i), created), int64(i+1))
+	}
+
+	s := mustOpen(t, st, NewSealer(t))
+	defer closeStore(t, s)
+	users := []v1alpha1.Ref{refOf(twice), refOf(cl)}
+	if got := mustReferrers(t, s, accountRef); !slices.Equal(got, users) {
+		t.Errorf("referrers of the account: %v, want %v", got, users)
+	}
+	if got := mustReferrers(t, s, profileRef); !slices.Equal(got, users) {
+		t.Errorf("referrers of the profile: %v, want %v", got, users)
+	}
+	wantInUse(t, "delete the gateway", s.Delete(ctx(t), gw.GetTypeMeta().Kind, gw.Key(), ""), refOf(acct))
+	wantInUse(t, "delete the account", s.Delete(ctx(t), accountRef.Kind, accountRef.Key, ""), users...)
+	for _, obj := range []v1alpha1.Object{twice, cl, prof, acct, gw} {
+		if err := s.Delete(ctx(t), obj.GetTypeMeta().Kind, obj.Key(), ""); err != nil {
+			t.Errorf("delete %s %s in dependency order: %v", obj.GetTypeMeta().Kind, obj.Key(), err)
+		}
+	}
 }

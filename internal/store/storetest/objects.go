@@ -8,11 +8,13 @@ package storetest
 
 import (
 	"crypto/rand"
+	"errors"
 	"strconv"
 	"testing"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/store"
 )
 
 // NewSealer returns a sealer with a fresh random key.
@@ -29,8 +31,16 @@ func NewSealer(tb testing.TB) *secrets.Sealer {
 	return s
 }
 
+// The objects a cluster of NewObject refers to; CreateTargets stores them.
+const (
+	TargetAccount = "acct-1"
+	TargetProfile = "base"
+)
+
 // NewObject returns a valid-looking object of kind named name, with a spec worth storing. A
-// CloudAccount carries no secret; a ClusterProfile has version 1.0.0.
+// CloudAccount carries no secret and uses no gateway; a ClusterProfile has version 1.0.0; a
+// Cluster refers to the account TargetAccount and the profile TargetProfile 1.0.0, which must
+// be stored first (CreateTargets).
 func NewObject(kind, name string) v1alpha1.Object {
 	tm := v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: kind}
 	meta := v1alpha1.ObjectMeta{Name: name, Labels: map[string]string{"team": "platform"}}
@@ -42,7 +52,6 @@ func NewObject(kind, name string) v1alpha1.Object {
 				ClientID:    "client-" + name,
 				Environment: v1alpha1.EnvironmentPublic,
 			},
-			Gateway: "gw-1",
 		}}
 	case v1alpha1.KindPrivateCloudGateway:
 		return &v1alpha1.PrivateCloudGateway{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.PrivateCloudGatewaySpec{
@@ -68,8 +77,8 @@ func NewObject(kind, name string) v1alpha1.Object {
 		}}
 	case v1alpha1.KindCluster:
 		return &v1alpha1.Cluster{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.ClusterSpec{
-			CloudAccount: "acct-1",
-			Profiles:     []v1alpha1.ProfileRef{{Name: "base", Version: "1.0.0"}},
+			CloudAccount: TargetAccount,
+			Profiles:     []v1alpha1.ProfileRef{{Name: TargetProfile, Version: "1.0.0"}},
 			Tags:         []string{"env:test"},
 			Azure: v1alpha1.ClusterAzure{
 				Type:           v1alpha1.ClusterTypeIaaS,
@@ -101,5 +110,16 @@ func changeSpec(obj v1alpha1.Object, n int) {
 		o.Spec.MachinePools[1].Count += n + 1
 	default:
 		panic("storetest: unknown object type")
+	}
+}
+
+// CreateTargets stores the account and the profile that the clusters of NewObject refer to,
+// unless they are stored already.
+func CreateTargets(tb testing.TB, s store.Store) {
+	tb.Helper()
+	for _, obj := range []v1alpha1.Object{NewObject(v1alpha1.KindCloudAccount, TargetAccount), NewObject(v1alpha1.KindClusterProfile, TargetProfile)} {
+		if err := s.Create(tb.Context(), obj); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			tb.Fatalf("create %s %s: %v", obj.GetTypeMeta().Kind, obj.Key(), err)
+		}
 	}
 }

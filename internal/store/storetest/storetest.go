@@ -55,6 +55,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EventsOfOneObject", testEventsOfOneObject},
 		{"EventsNeedUID", testEventsNeedUID},
 		{"EventsPruned", testEventsPruned},
+		{"ReferencesMustExist", testReferencesMustExist},
+		{"ReferencesBlockDeletion", testReferencesBlockDeletion},
+		{"ReferencesToDeleting", testReferencesToDeleting},
+		{"ReferencesOnUpdate", testReferencesOnUpdate},
+		{"ReferenceRaces", testReferenceRaces},
 		{"Leases", testLeases},
 		{"ConcurrentLeases", testConcurrentLeases},
 		{"InternalSecrets", testInternalSecrets},
@@ -171,6 +176,7 @@ func testPing(t *testing.T, s store.Store) {
 
 // testRoundTrip creates an object of every kind and reads it back with Get and List.
 func testRoundTrip(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	for _, kind := range v1alpha1.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			obj := NewObject(kind, "round-trip")
@@ -215,7 +221,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 				t.Errorf("creationTimestamp read back in %v, want UTC", got.GetMetadata().CreationTimestamp.Location())
 			}
 
-			list := mustList(t, s, kind, store.ListOptions{})
+			list := mustList(t, s, kind, store.ListOptions{Name: "round-trip"})
 			if len(list.Items) != 1 || list.Continue != "" {
 				t.Fatalf("list %s: %d items, continue %q; want the one created", kind, len(list.Items), list.Continue)
 			}
@@ -224,13 +230,14 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	}
 	// Each kind's list holds only its own objects.
 	for _, kind := range v1alpha1.Kinds {
-		if n := len(mustList(t, s, kind, store.ListOptions{}).Items); n != 1 {
+		if n := len(mustList(t, s, kind, store.ListOptions{Name: "round-trip"}).Items); n != 1 {
 			t.Errorf("list %s: %d items, want 1", kind, n)
 		}
 	}
 }
 
 func testAlreadyExists(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	for _, kind := range v1alpha1.Kinds {
 		first := NewObject(kind, "taken")
 		mustCreate(t, s, first)
@@ -260,6 +267,7 @@ func testNotFound(t *testing.T, s store.Store) {
 		}
 	}
 	// A key of another kind is not found either.
+	CreateTargets(t, s)
 	mustCreate(t, s, NewObject(v1alpha1.KindCluster, "only-cluster"))
 	_, err := s.Get(ctx(t), v1alpha1.KindCloudAccount, "only-cluster")
 	wantErr(t, "get under another kind", err, store.ErrNotFound)
@@ -270,6 +278,7 @@ func testNotFound(t *testing.T, s store.Store) {
 // testStaleUpdate checks that an update from an old resourceVersion is refused and loses
 // nothing.
 func testStaleUpdate(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	for _, kind := range v1alpha1.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			obj := NewObject(kind, "stale")
@@ -302,6 +311,7 @@ func testStaleUpdate(t *testing.T, s store.Store) {
 // testConcurrentUpdates runs several updates from the same resourceVersion at once: exactly
 // one wins and its content is what is stored.
 func testConcurrentUpdates(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	const writers = 8
 	for _, kind := range v1alpha1.Kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -350,6 +360,7 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 // testConcurrentCreates creates objects from many goroutines: distinct keys all succeed, and of
 // several creates of one key exactly one does.
 func testConcurrentCreates(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	const writers = 16
 	errs := make([]error, writers)
 	same := make([]error, writers)
@@ -429,6 +440,7 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 // testUpdateMetadata checks what Update keeps from the stored object and what it takes from
 // the object given.
 func testUpdateMetadata(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	obj := NewObject(v1alpha1.KindCluster, "meta")
 	mustCreate(t, s, obj)
 	created := clone(t, obj)
@@ -475,6 +487,7 @@ func testUpdateMetadata(t *testing.T, s store.Store) {
 
 // testGeneration checks that the generation moves on spec changes only.
 func testGeneration(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	for _, kind := range v1alpha1.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			obj := NewObject(kind, "gen")
@@ -517,6 +530,7 @@ func testGeneration(t *testing.T, s store.Store) {
 // testResourceVersionIncreases checks that every write of any kind takes a larger
 // resourceVersion.
 func testResourceVersionIncreases(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	var last int64
 	next := func(what string, obj v1alpha1.Object) {
 		t.Helper()
@@ -697,6 +711,7 @@ func testProfileVersions(t *testing.T, s store.Store) {
 
 // testPaging checks that pages of every size cover every object once, in key order.
 func testPaging(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	const kind = v1alpha1.KindCluster
 	var want []string
 	for i := range 23 {
@@ -761,6 +776,7 @@ func testPaging(t *testing.T, s store.Store) {
 }
 
 func testDelete(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
 	for _, kind := range v1alpha1.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			obj := NewObject(kind, "doomed")
@@ -791,7 +807,7 @@ func testDelete(t *testing.T, s store.Store) {
 			if err := s.Delete(ctx(t), kind, again.Key(), ""); err != nil {
 				t.Fatalf("unconditional delete: %v", err)
 			}
-			if res := mustList(t, s, kind, store.ListOptions{}); len(res.Items) != 0 {
+			if res := mustList(t, s, kind, store.ListOptions{Name: "doomed"}); len(res.Items) != 0 {
 				t.Errorf("list after delete: %d items", len(res.Items))
 			}
 		})
@@ -848,6 +864,7 @@ func closeStore(t *testing.T, s store.Store) {
 func testReopen(t *testing.T, st Storage) {
 	sealer := NewSealer(t)
 	s := mustOpen(t, st, sealer)
+	CreateTargets(t, s)
 	var objs []v1alpha1.Object
 	for _, kind := range v1alpha1.Kinds {
 		obj := NewObject(kind, "kept")
@@ -909,6 +926,7 @@ func testConcurrentOpen(t *testing.T, st Storage) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	CreateTargets(t, stores[0])
 	for i, s := range stores {
 		mustCreate(t, s, NewObject(v1alpha1.KindCluster, "from-"+strconv.Itoa(i)))
 	}

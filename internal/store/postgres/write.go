@@ -1,0 +1,206 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// writeTx is a store.WriteTx in a READ COMMITTED transaction. Writers of one object wait for
+// each other on its row lock; a writer of a referrer holds its targets' rows FOR KEY SHARE,
+// which a deleter's FOR UPDATE waits for (and the other way round), so that whichever commits
+// first is seen by the other's next statement.
+type writeTx struct{ tx pgx.Tx }
+
+var _ store.WriteTx = writeTx{}
+
+// write runs fn in a write transaction and commits it when fn succeeds. what names the write
+// in the errors of the transaction; fn's errors are returned as they are.
+func (s *Store) write(ctx context.Context, what string, fn func(tx writeTx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", what, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(writeTx{tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
+func (w writeTx) Lock(ctx context.Context, kind, key string, forDelete bool) (store.StoredRow, error) {
+	// FOR UPDATE conflicts with the FOR KEY SHARE of a referrer's writer; FOR NO KEY UPDATE
+	// lets those go on while holding other writes of the row.
+	lock := "FOR NO KEY UPDATE"
+	if forDelete {
+		lock = "FOR UPDATE"
+	}
+	stored := store.StoredRow{Row: store.Row{Kind: kind, Key: key}}
+	var data string
+	err := w.tx.QueryRow(ctx, `SELECT uid::text, generation, resource_version, created_at,
+		deleted_at IS NOT NULL, data, secret FROM objects WHERE kind = $1 AND key = $2 `+lock, kind, key).
+		Scan(&stored.UID, &stored.Generation, &stored.ResourceVersion, &stored.Created, &stored.Deleting, &data, &stored.Secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return stored, store.ErrNotFound
+	}
+	if err != nil {
+		return stored, err
+	}
+	stored.Data = []byte(data)
+	return stored, nil
+}
+
+func (w writeTx) Targets(ctx context.Context, refs []v1alpha1.Ref) (map[v1alpha1.Ref]store.TargetState, error) {
+	kinds, keys := splitRefs(refs)
+	// Under READ COMMITTED a locking read that waited for a deleter sees its outcome: a
+	// deleted row is not returned, a row marked for deletion is returned as marked.
+	rows, err := w.tx.Query(ctx, `SELECT kind, key, deleted_at IS NOT NULL FROM objects
+		WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY kind, key FOR KEY SHARE`, kinds, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := map[v1alpha1.Ref]store.TargetState{}
+	for rows.Next() {
+		var r v1alpha1.Ref
+		var deleting bool
+		if err := rows.Scan(&r.Kind, &r.Key, &deleting); err != nil {
+			return nil, err
+		}
+		found[r] = store.TargetPresent
+		if deleting {
+			found[r] = store.TargetDeleting
+		}
+	}
+	return found, rows.Err()
+}
+
+func splitRefs(refs []v1alpha1.Ref) (kinds, keys []string) {
+	for _, r := range refs {
+		kinds = append(kinds, r.Kind)
+		keys = append(keys, r.Key)
+	}
+	return kinds, keys
+}
+
+func (w writeTx) RefsFrom(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error) {
+	return queryRefs(ctx, w.tx, `SELECT target_kind, target_key FROM refs WHERE kind = $1 AND key = $2
+		ORDER BY target_kind, target_key`, kind, key)
+}
+
+func (w writeTx) Referrers(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error) {
+	return referrers(ctx, w.tx, kind, key)
+}
+
+// rowsQuerier is a pool or a transaction.
+type rowsQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func referrers(ctx context.Context, q rowsQuerier, kind, key string) ([]v1alpha1.Ref, error) {
+	return queryRefs(ctx, q, `SELECT kind, key FROM refs WHERE target_kind = $1 AND target_key = $2
+		ORDER BY kind, key`, kind, key)
+}
+
+// queryRefs reads (kind, key) rows.
+func queryRefs(ctx context.Context, q rowsQuerier, query string, args ...any) ([]v1alpha1.Ref, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (v1alpha1.Ref, error) {
+		var r v1alpha1.Ref
+		err := row.Scan(&r.Kind, &r.Key)
+		return r, err
+	})
+	if len(refs) == 0 {
+		refs = nil
+	}
+	return refs, err
+}
+
+func (w writeTx) NextResourceVersion(ctx context.Context) (int64, error) {
+	return nextResourceVersion(ctx, w.tx)
+}
+
+func (w writeTx) Insert(ctx context.Context, row store.Row, created time.Time) (bool, error) {
+	tag, err := w.tx.Exec(ctx, `INSERT INTO objects
+		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
+		ON CONFLICT (kind, key) DO NOTHING`,
+		row.Kind, row.Key, row.Name, row.UID, row.Generation, row.ResourceVersion, created, string(row.Data), row.Secret)
+	return tag.RowsAffected() == 1, err
+}
+
+func (w writeTx) Update(ctx context.Context, row store.Row, deleted *time.Time) error {
+	if deleted != nil {
+		t := deleted.UTC()
+		deleted = &t
+	}
+	_, err := w.tx.Exec(ctx, `UPDATE objects SET name = $1, generation = $2, resource_version = $3,
+		deleted_at = $4, data = $5, secret = $6 WHERE kind = $7 AND key = $8`,
+		row.Name, row.Generation, row.ResourceVersion, deleted, string(row.Data), row.Secret, row.Kind, row.Key)
+	return err
+}
+
+func (w writeTx) Delete(ctx context.Context, kind, key string) error {
+	_, err := w.tx.Exec(ctx, `DELETE FROM objects WHERE kind = $1 AND key = $2`, kind, key)
+	return err
+}
+
+func (w writeTx) SetRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error {
+	if _, err := w.tx.Exec(ctx, `DELETE FROM refs WHERE kind = $1 AND key = $2`, kind, key); err != nil {
+		return err
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	kinds, keys := splitRefs(refs)
+	_, err := w.tx.Exec(ctx, `INSERT INTO refs (kind, key, target_kind, target_key)
+		SELECT $1, $2, * FROM unnest($3::text[], $4::text[])`, kind, key, kinds, keys)
+	return err
+}
+
+// fillRefs writes the references of every stored object: migration 4 made the table they go in.
+func fillRefs(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT kind, key, data FROM objects`)
+	if err != nil {
+		return err
+	}
+	type object struct {
+		kind, key string
+		refs      []v1alpha1.Ref
+	}
+	objs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (object, error) {
+		var o object
+		var data string
+		if err := row.Scan(&o.kind, &o.key, &data); err != nil {
+			return o, err
+		}
+		o.refs, err = store.RefsOfData(o.kind, []byte(data))
+		if err != nil {
+			return o, fmt.Errorf("%s %s: %w", o.kind, o.key, err)
+		}
+		return o, nil
+	})
+	if err != nil {
+		return err
+	}
+	w := writeTx{tx}
+	for _, o := range objs {
+		if err := w.SetRefs(ctx, o.kind, o.key, o.refs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+var (
+	accountRef = v1alpha1.Ref{Kind: v1alpha1.KindCloudAccount, Key: TargetAccount}
+	profileRef = v1alpha1.Ref{Kind: v1alpha1.KindClusterProfile, Key: TargetProfile + "@1.0.0"}
+)
+
+func wantReferenceError(t *testing.T, what string, err error, missing, deleting []v1alpha1.Ref) {
+	t.Helper()
+	var re *store.ReferenceError
+	if !errors.As(err, &re) || !errors.Is(err, store.ErrBrokenReference) {
+		t.Fatalf("%s: got %v, want a *store.ReferenceError", what, err)
+	}
+	if !slices.Equal(re.Missing, missing) || !slices.Equal(re.Deleting, deleting) {
+		t.Errorf("%s: missing %v and deleting %v, want %v and %v", what, re.Missing, re.Deleting, missing, deleting)
+	}
+}
+
+func wantInUse(t *testing.T, what string, err error, users ...v1alpha1.Ref) {
+	t.Helper()
+	var ie *store.InUseError
+	if !errors.As(err, &ie) || !errors.Is(err, store.ErrInUse) {
+		t.Fatalf("%s: got %v, want a *store.InUseError", what, err)
+	}
+	if !slices.Equal(ie.Referrers, users) {
+		t.Errorf("%s: referrers %v, want %v", what, ie.Referrers, users)
+	}
+}
+
+func refOf(obj v1alpha1.Object) v1alpha1.Ref {
+	return v1alpha1.Ref{Kind: obj.GetTypeMeta().Kind, Key: obj.Key()}
+}
+
+func mustReferrers(t *testing.T, s store.Store, ref v1alpha1.Ref) []v1alpha1.Ref {
+	t.Helper()
+	users, err := s.Referrers(ctx(t), ref.Kind, ref.Key)
+	if err != nil {
+		t.Fatalf("referrers of %v: %v", ref, err)
+	}
+	return users
+}
+
+// testReferencesMustExist checks that an object referring to objects that do not exist is
+// not stored.
+func testReferencesMustExist(t *testing.T, s store.Store) {
+	cl := NewObject(v1alpha1.KindCluster, "orphan")
+	err := s.Create(ctx(t), cl)
+	wantReferenceError(t, "create a cluster without its account and profile", err, []v1alpha1.Ref{accountRef, profileRef}, nil)
+	if cl.GetMetadata().UID != "" {
+		t.Errorf("a refused create set the uid %q", cl.GetMetadata().UID)
+	}
+	mustCreate(t, s, NewObject(v1alpha1.KindCloudAccount, TargetAccount))
+	err = s.Create(ctx(t), NewObject(v1alpha1.KindCluster, "orphan"))
+	wantReferenceError(t, "create a cluster without its profile", err, []v1alpha1.Ref{profileRef}, nil)
+	if _, err := s.Get(ctx(t), v1alpha1.KindCluster, "orphan"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused cluster was stored: %v", err)
+	}
+
+	acct := NewObject(v1alpha1.KindCloudAccount, "behind-gateway").(*v1alpha1.CloudAccount)
+	acct.Spec.Gateway = "no-such-gateway"
+	err = s.Create(ctx(t), acct)
+	wantReferenceError(t, "create an account whose gateway does not exist", err,
+		[]v1alpha1.Ref{{Kind: v1alpha1.KindPrivateCloudGateway, Key: "no-such-gateway"}}, nil)
+
+	mustCreate(t, s, NewObject(v1alpha1.KindPrivateCloudGateway, "no-such-gateway"))
+	mustCreate(t, s, acct)
+	if users := mustReferrers(t, s, v1alpha1.Ref{Kind: v1alpha1.KindPrivateCloudGateway, Key: "no-such-gateway"}); !slices.Equal(users, []v1alpha1.Ref{refOf(acct)}) {
+		t.Errorf("referrers of the gateway: %v", users)
+	}
+}
+
+// testReferencesBlockDeletion checks that an object others refer to is neither deleted nor
+// marked for deletion, until they are gone.
+func testReferencesBlockDeletion(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
+	b, a := NewObject(v1alpha1.KindCluster, "b-user"), NewObject(v1alpha1.KindCluster, "a-user")
+	mustCreate(t, s, b)
+	mustCreate(t, s, a)
+	users := []v1alpha1.Ref{refOf(a), refOf(b)}
+	for _, target := range []v1alpha1.Ref{accountRef, profileRef} {
+		if got := mustReferrers(t, s, target); !slices.Equal(got, users) {
+			t.Errorf("referrers of %v: %v, want %v", target, got, users)
+		}
+		wantInUse(t, "delete "+target.Key, s.Delete(ctx(t), target.Kind, target.Key, ""), users...)
+		obj := mustGet(t, s, target.Kind, target.Key)
+		now := time.Now().UTC().Truncate(time.Second)
+		obj.GetMetadata().DeletionTimestamp = &now
+		rv := obj.GetMetadata().ResourceVersion
+		wantInUse(t, "mark "+target.Key+" for deletion", s.Update(ctx(t), obj), users...)
+		if obj.GetMetadata().ResourceVersion != rv {
+			t.Errorf("a refused update changed the resourceVersion")
+		}
+		if got := mustGet(t, s, target.Kind, target.Key); got.GetMetadata().DeletionTimestamp != nil {
+			t.Errorf("%s was marked for deletion while in use", target.Key)
+		}
+	}
+	if err := s.Delete(ctx(t), v1alpha1.KindCluster, "a-user", ""); err != nil {
+		t.Fatal(err)
+	}
+	wantInUse(t, "delete the account used by one cluster", s.Delete(ctx(t), accountRef.Kind, accountRef.Key, ""), refOf(b))
+	if err := s.Delete(ctx(t), v1alpha1.KindCluster, "b-user", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustReferrers(t, s, accountRef); len(got) != 0 {
+		t.Errorf("referrers after the users were deleted: %v", got)
+	}
+	if err := s.Delete(ctx(t), accountRef.Kind, accountRef.Key, ""); err != nil {
+		t.Errorf("delete of an account no longer used: %v", err)
+	}
+}
+
+// testReferencesToDeleting checks that nothing new may refer to an object being deleted.
+func testReferencesToDeleting(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
+	acct := mustGet(t, s, accountRef.Kind, accountRef.Key)
+	now := time.Now().UTC().Truncate(time.Second)
+	acct.GetMetadata().DeletionTimestamp = &now
+	acct.GetMetadata().Finalizers = []string{"strata.dev/test"}
+	mustUpdate(t, s, acct)
+	err := s.Create(ctx(t), NewObject(v1alpha1.KindCluster, "late"))
+	wantReferenceError(t, "create a cluster whose account is being deleted", err, nil, []v1alpha1.Ref{accountRef})
+	// The object being deleted may still be written (its finalizers removed, its status).
+	acct.GetMetadata().Finalizers = nil
+	mustUpdate(t, s, acct)
+	if err := s.Delete(ctx(t), accountRef.Kind, accountRef.Key, acct.GetMetadata().ResourceVersion); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testReferencesOnUpdate checks that a spec change is held to its new references, and that the
+// stored references follow it.
+func testReferencesOnUpdate(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
+	cl := NewObject(v1alpha1.KindCluster, "moving").(*v1alpha1.Cluster)
+	mustCreate(t, s, cl)
+	stored := clone(t, cl)
+
+	cl.Spec.CloudAccount = "elsewhere"
+	wantReferenceError(t, "move to an account that does not exist", s.Update(ctx(t), cl),
+		[]v1alpha1.Ref{{Kind: v1alpha1.KindCloudAccount, Key: "elsewhere"}}, nil)
+	sameObject(t, "after a refused move", mustGet(t, s, v1alpha1.KindCluster, "moving"), stored)
+
+	mustCreate(t, s, NewObject(v1alpha1.KindCloudAccount, "elsewhere"))
+	mustUpdate(t, s, cl)
+	if got := mustReferrers(t, s, accountRef); len(got) != 0 {
+		t.Errorf("the old account is still referred to by %v", got)
+	}
+	if got := mustReferrers(t, s, v1alpha1.Ref{Kind: v1alpha1.KindCloudAccount, Key: "elsewhere"}); !slices.Equal(got, []v1alpha1.Ref{refOf(cl)}) {
+		t.Errorf("referrers of the new account: %v", got)
+	}
+	if err := s.Delete(ctx(t), accountRef.Kind, accountRef.Key, ""); err != nil {
+		t.Errorf("delete of the account the cluster left: %v", err)
+	}
+
+	// Without a spec change no reference is checked: the status of a cluster is written
+	// whatever happens to the objects it refers to.
+	cl.Status.Phase = "Provisioning"
+	mustUpdate(t, s, cl)
+	// A cluster being deleted keeps its references until it is gone.
+	now := time.Now().UTC().Truncate(time.Second)
+	cl.Metadata.DeletionTimestamp = &now
+	mustUpdate(t, s, cl)
+	wantInUse(t, "delete the account of a cluster being deleted",
+		s.Delete(ctx(t), v1alpha1.KindCloudAccount, "elsewhere", ""), refOf(cl))
+}
+
+// testReferenceRaces deletes an account and a profile while clusters that refer to them are
+// created, many times over: whichever wins, no cluster may be left referring to an object that
+// is gone, and each loser gets the error that says why.
+func testReferenceRaces(t *testing.T, s store.Store) {
+	const rounds = 50
+	c := ctx(t)
+	for i := range rounds {
+		acct := NewObject(v1alpha1.KindCloudAccount, fmt.Sprintf("acct-%d", i))
+		prof := NewObject(v1alpha1.KindClusterProfile, fmt.Sprintf("prof-%d", i))
+		mustCreate(t, s, acct)
+		mustCreate(t, s, prof)
+		cl := NewObject(v1alpha1.KindCluster, fmt.Sprintf("cl-%d", i)).(*v1alpha1.Cluster)
+		cl.Spec.CloudAccount = acct.Key()
+		cl.Spec.Profiles[0].Name = prof.GetMetadata().Name
+		errs := make([]error, 3)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; errs[0] = s.Delete(c, acct.GetTypeMeta().Kind, acct.Key(), "") })
+		wg.Go(func() { <-start; errs[1] = s.Delete(c, prof.GetTypeMeta().Kind, prof.Key(), "") })
+		wg.Go(func() { <-start; errs[2] = s.Create(c, cl) })
+		close(start)
+		wg.Wait()
+		for j, err := range errs[:2] {
+			if err != nil && !errors.Is(err, store.ErrInUse) {
+				t.Errorf("round %d: delete %d: %v", i, j, err)
+			}
+		}
+		if errs[2] != nil && !errors.Is(errs[2], store.ErrBrokenReference) {
+			t.Errorf("round %d: create: %v", i, errs[2])
+		}
+		created := errs[2] == nil
+		if created && (errs[0] == nil || errs[1] == nil) {
+			t.Errorf("round %d: the cluster was created and its account (%v) or profile (%v) deleted", i, errs[0], errs[1])
+		}
+		for _, target := range []v1alpha1.Ref{refOf(acct), refOf(prof)} {
+			_, err := s.Get(c, target.Kind, target.Key)
+			if created && err != nil {
+				t.Errorf("round %d: the cluster refers to %v: %v", i, target, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// WriteTx is one write transaction of an implementation: the statements that the writes of
+// every implementation are made of. CreateIn, UpdateIn and DeleteIn run them in the same order
+// on every implementation: first the reads that lock rows, then the resourceVersion, then the
+// writes.
+type WriteTx interface {
+	// Lock reads the stored row of kind/key and locks it until the transaction ends: against
+	// every other write and new referrers when forDelete (a deletion, or an update that sets
+	// deletionTimestamp), against other writes of the row only otherwise. ErrNotFound when
+	// there is no such row.
+	Lock(ctx context.Context, kind, key string, forDelete bool) (StoredRow, error)
+	// Targets reads the objects of refs and keeps them from being deleted until the
+	// transaction ends; referrers do not keep each other waiting. An object not found has no
+	// entry.
+	Targets(ctx context.Context, refs []v1alpha1.Ref) (map[v1alpha1.Ref]TargetState, error)
+	// RefsFrom returns the stored references of kind/key, sorted by kind and key.
+	RefsFrom(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error)
+	// Referrers returns the objects that refer to kind/key, sorted by kind and key.
+	Referrers(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error)
+	// NextResourceVersion takes the resourceVersion of this write, after the reads and
+	// before the writes.
+	NextResourceVersion(ctx context.Context) (int64, error)
+	// Insert adds row, created at created, unless its key is taken: false then.
+	Insert(ctx context.Context, row Row, created time.Time) (bool, error)
+	// Update replaces the stored row of row's kind and key, with its deletion time.
+	Update(ctx context.Context, row Row, deleted *time.Time) error
+	// Delete removes the row of kind/key.
+	Delete(ctx context.Context, kind, key string) error
+	// SetRefs replaces the stored references of kind/key with refs.
+	SetRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error
+}
+
+// StoredRow is a row read by WriteTx.Lock.
+type StoredRow struct {
+	Row
+	Created time.Time
+	// Deleting says that the stored object has a deletionTimestamp.
+	Deleting bool
+}
+
+// CreateIn stores obj, whose metadata PrepareNew set, in tx and reports whether a secret is
+// stored with it. It fails with a *ReferenceError when obj refers to an object that does not
+// exist or is being deleted, with ErrAlreadyExists when the key is taken.
+func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, created time.Time) (bool, error) {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	refs := RefsOf(obj)
+	if err := lockTargets(ctx, tx, kind, key, refs); err != nil {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
+	}
+	rv, err := tx.NextResourceVersion(ctx)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
+	}
+	obj.GetMetadata().ResourceVersion = strconv.FormatInt(rv, 10)
+	row, err := c.Encode(obj)
+	if err != nil {
+		return false, fmt.Errorf("create: %w", err)
+	}
+	row.ResourceVersion = rv
+	inserted, err := tx.Insert(ctx, row, created)
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
+	}
+	if !inserted {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, ErrAlreadyExists)
+	}
+	if err := tx.SetRefs(ctx, kind, key, refs); err != nil {
+		return false, fmt.Errorf("create %s %s: references: %w", kind, key, err)
+	}
+	return row.Secret != nil, nil
+}
+
+// UpdateIn replaces the stored object in tx with the semantics of Store.Update and reports
+// whether a secret is stored with it. Setting deletionTimestamp fails with an *InUseError
+// while other objects refer to the object; a spec change whose new references name objects
+// that do not exist or are being deleted fails with a *ReferenceError. An update that keeps
+// the spec, such as a status write, reads and locks nothing but the object's own row.
+func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (bool, error) {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	deleted := obj.GetMetadata().DeletionTimestamp
+	stored, err := tx.Lock(ctx, kind, key, deleted != nil)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	pending, err := c.prepareUpdate(obj, stored.Row, stored.Created)
+	if err != nil {
+		return false, err
+	}
+	if deleted != nil && !stored.Deleting {
+		if err := refuseInUse(ctx, tx, kind, key); err != nil {
+			return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+		}
+	}
+	var refs []v1alpha1.Ref
+	refsChanged := false
+	if pending.changed {
+		if refs, refsChanged, err = changedRefs(ctx, tx, obj); err != nil {
+			return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+		}
+	}
+	rv, err := tx.NextResourceVersion(ctx)
+	if err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	row, err := pending.finish(rv)
+	if err != nil {
+		return false, err
+	}
+	if err := tx.Update(ctx, row, deleted); err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
+	}
+	if refsChanged {
+		if err := tx.SetRefs(ctx, kind, key, refs); err != nil {
+			return false, fmt.Errorf("update %s %s: references: %w", kind, key, err)
+		}
+	}
+	return row.Secret != nil, nil
+}
+
+// DeleteIn removes kind/key in tx with the semantics of Store.Delete. It fails with an
+// *InUseError while other objects refer to it.
+func DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string) error {
+	stored, err := tx.Lock(ctx, kind, key, true)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if resourceVersion != "" && resourceVersion != strconv.FormatInt(stored.ResourceVersion, 10) {
+		return fmt.Errorf("delete %s %s: resourceVersion %q, stored %d: %w",
+			kind, key, resourceVersion, stored.ResourceVersion, ErrConflict)
+	}
+	if err := refuseInUse(ctx, tx, kind, key); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if _, err := tx.NextResourceVersion(ctx); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if err := tx.Delete(ctx, kind, key); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	if err := tx.SetRefs(ctx, kind, key, nil); err != nil {
+		return fmt.Errorf("delete %s %s: references: %w", kind, key, err)
+	}
+	return nil
+}
+
+// lockTargets checks that refs name objects that exist and are not being deleted, and keeps
+// them so until the transaction ends.
+func lockTargets(ctx context.Context, tx WriteTx, kind, key string, refs []v1alpha1.Ref) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	found, err := tx.Targets(ctx, refs)
+	if err != nil {
+		return fmt.Errorf("read the referenced objects: %w", err)
+	}
+	return checkTargets(kind, key, refs, found)
+}
+
+// changedRefs compares obj's references with the stored ones and, when they differ, checks
+// and locks the objects it now refers to in addition.
+func changedRefs(ctx context.Context, tx WriteTx, obj v1alpha1.Object) ([]v1alpha1.Ref, bool, error) {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	refs := RefsOf(obj)
+	old, err := tx.RefsFrom(ctx, kind, key)
+	if err != nil {
+		return nil, false, fmt.Errorf("read references: %w", err)
+	}
+	if slices.Equal(old, refs) {
+		return refs, false, nil
+	}
+	if err := lockTargets(ctx, tx, kind, key, addedRefs(old, refs)); err != nil {
+		return nil, false, err
+	}
+	return refs, true, nil
+}
+
+// refuseInUse returns an *InUseError when other objects refer to kind/key.
+func refuseInUse(ctx context.Context, tx WriteTx, kind, key string) error {
+	users, err := tx.Referrers(ctx, kind, key)
+	if err != nil {
+		return fmt.Errorf("read referrers: %w", err)
+	}
+	if len(users) > 0 {
+		return &InUseError{Kind: kind, Key: key, Referrers: users}
+	}
+	return nil
+}
