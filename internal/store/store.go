@@ -42,7 +42,8 @@ type Store interface {
 	Create(ctx context.Context, obj v1alpha1.Object) error
 	// Get returns the object, with its secret opened, or ErrNotFound.
 	Get(ctx context.Context, kind, key string) (v1alpha1.Object, error)
-	// List returns the objects of a kind in key order.
+	// List returns the objects of a kind in key order, and the resourceVersion the page
+	// reflects.
 	List(ctx context.Context, kind string, opts ListOptions) (ListResult, error)
 	// Update replaces a stored object when obj's resourceVersion is the stored one, and returns
 	// ErrConflict otherwise (or ErrNotFound). It keeps uid and creationTimestamp, bumps
@@ -59,6 +60,23 @@ type Store interface {
 	Delete(ctx context.Context, kind, key, resourceVersion string) error
 	// Referrers returns the objects that refer to kind/key, sorted by kind and key.
 	Referrers(ctx context.Context, kind, key string) ([]v1alpha1.Ref, error)
+
+	// ResourceVersion returns the resourceVersion of the last write committed.
+	ResourceVersion(ctx context.Context) (int64, error)
+	// Changes returns the change feed after resourceVersion after, oldest first, at most
+	// limit changes (0: all). Every write of an object (Create, Update, Delete) is one change,
+	// in the order of the commits, whichever process made it. Changes are kept for
+	// ChangeRetention; after a resourceVersion whose later changes were pruned in part, it
+	// fails with an *ExpiredError (ErrExpired).
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// Changed returns a channel that is closed once a change is committed after the call: at
+	// once for a write of this process; for another process's write on a shared PostgreSQL
+	// database, when PostgreSQL notifies it. Other processes' writes to a SQLite file are seen
+	// only by reading Changes.
+	Changed() <-chan struct{}
+	// PruneChanges drops the changes committed before before; writes do it by themselves for
+	// the changes older than ChangeRetention.
+	PruneChanges(ctx context.Context, before time.Time) error
 	// RecordEvent appends an event about the object with ev.UID, which is required. Only the
 	// newest MaxEventsPerObject events of a kind and key are kept, whichever objects of that
 	// key they belong to.
@@ -106,6 +124,9 @@ type ListResult struct {
 	Items []v1alpha1.Object
 	// Continue is set when more objects follow; pass it in ListOptions.Continue.
 	Continue string
+	// ResourceVersion is the resourceVersion of the last write the page reflects: the
+	// changes after it (Changes) are those the page does not show.
+	ResourceVersion int64
 }
 
 // Event types.

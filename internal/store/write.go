@@ -39,6 +39,8 @@ type WriteTx interface {
 	Delete(ctx context.Context, kind, key string) error
 	// SetRefs replaces the stored references of kind/key with refs.
 	SetRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error
+	// AppendChange adds a change to the change feed.
+	AppendChange(ctx context.Context, c ChangeRow) error
 }
 
 // StoredRow is a row read by WriteTx.Lock.
@@ -77,6 +79,9 @@ func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, cr
 	}
 	if err := tx.SetRefs(ctx, kind, key, refs); err != nil {
 		return false, fmt.Errorf("create %s %s: references: %w", kind, key, err)
+	}
+	if err := tx.AppendChange(ctx, changeRow(ChangeAdded, row, rv)); err != nil {
+		return false, fmt.Errorf("create %s %s: change feed: %w", kind, key, err)
 	}
 	return row.Secret != nil, nil
 }
@@ -125,6 +130,9 @@ func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (b
 			return false, fmt.Errorf("update %s %s: references: %w", kind, key, err)
 		}
 	}
+	if err := tx.AppendChange(ctx, changeRow(ChangeModified, row, rv)); err != nil {
+		return false, fmt.Errorf("update %s %s: change feed: %w", kind, key, err)
+	}
 	return row.Secret != nil, nil
 }
 
@@ -142,7 +150,8 @@ func DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string
 	if err := refuseInUse(ctx, tx, kind, key); err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
-	if _, err := tx.NextResourceVersion(ctx); err != nil {
+	rv, err := tx.NextResourceVersion(ctx)
+	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
 	if err := tx.Delete(ctx, kind, key); err != nil {
@@ -150,6 +159,9 @@ func DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string
 	}
 	if err := tx.SetRefs(ctx, kind, key, nil); err != nil {
 		return fmt.Errorf("delete %s %s: references: %w", kind, key, err)
+	}
+	if err := tx.AppendChange(ctx, changeRow(ChangeDeleted, stored.Row, rv)); err != nil {
+		return fmt.Errorf("delete %s %s: change feed: %w", kind, key, err)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func (st storage) InsertObject(t *testing.T, obj v1alpha1.Object, rv int64) {
 	m := obj.GetMetadata()
 	st.exec(t, `INSERT INTO objects (kind, key, name, uid, generation, resource_version, created_at, data)
 		VALUES ($1, $2, $3, $4, 1, $5, $6, $7)`, obj.GetTypeMeta().Kind, obj.Key(), m.Name, m.UID, rv,
-		*m.CreationTimestamp, string(storetest.LegacyData(t, obj)))
+		*m.CreationTimestamp, string(storetest.LegacyData(t, obj, rv)))
 	st.exec(t, `SELECT setval('resource_version_seq', greatest($1::bigint, (SELECT last_value FROM resource_version_seq)))`, rv)
 }
 

@@ -138,3 +138,39 @@ func TestStatusWriteLocksNoTarget(t *testing.T) {
 		t.Fatalf("spec change with the same references while the account is held: %v", err)
 	}
 }
+
+// TestChangedByAnotherServer checks that a write committed by one store closes the Changed
+// channel of another on the same database: PostgreSQL notifies it.
+func TestChangedByAnotherServer(t *testing.T) {
+	requirePostgres(t)
+	st := newStorage(t)
+	sealer := storetest.NewSealer(t)
+	open := func() store.Store {
+		s, err := st.Open(t.Context(), sealer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	wait := func(what string, ch <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the other store's Changed was not closed", what)
+		}
+	}
+	// The first signal comes once b listens: from its connection or from the write.
+	first := b.Changed()
+	if err := a.Create(t.Context(), storetest.NewObject(v1alpha1.KindPrivateCloudGateway, "one")); err != nil {
+		t.Fatal(err)
+	}
+	wait("first write", first)
+	next := b.Changed()
+	if err := a.Create(t.Context(), storetest.NewObject(v1alpha1.KindPrivateCloudGateway, "two")); err != nil {
+		t.Fatal(err)
+	}
+	wait("second write", next)
+}

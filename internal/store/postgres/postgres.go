@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,19 @@ var migrations embed.FS
 type Store struct {
 	codec store.Codec
 	pool  *pgxpool.Pool
+	// schema is the schema of the tables, which keys the lock that orders the writes and the
+	// notifications of the change feed.
+	schema string
+	// changed is notified after each write this store commits, and when another server's
+	// write is notified.
+	changed store.Signal
+	// pruneDue spaces the prunes of the change feed.
+	pruneDue store.PruneDue
+	// listenOnce starts the listener; closing ends it and listening waits for it.
+	listenOnce sync.Once
+	listening  sync.WaitGroup
+	closing    context.Context
+	close      context.CancelFunc
 }
 
 var _ store.Store = (*Store)(nil)
@@ -48,13 +62,18 @@ func Open(ctx context.Context, url string, sealer *secrets.Sealer) (*Store, erro
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	s := &Store{codec: store.Codec{Sealer: sealer}, pool: pool}
+	s.closing, s.close = context.WithCancel(context.Background())
 	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("open postgres store: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("migrate postgres database: %w", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.schema); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres store: read the schema: %w", err)
 	}
 	return s, nil
 }
@@ -123,21 +142,6 @@ func (s *Store) applyMigration(ctx context.Context, version int, body string, fi
 	})
 }
 
-// querier is a pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// nextResourceVersion takes the next value of the global counter. A sequence is not
-// transactional: a failed write leaves a gap, never a reused value.
-func nextResourceVersion(ctx context.Context, q querier) (int64, error) {
-	var rv int64
-	if err := q.QueryRow(ctx, `SELECT nextval('resource_version_seq')`).Scan(&rv); err != nil {
-		return 0, fmt.Errorf("next resourceVersion: %w", err)
-	}
-	return rv, nil
-}
-
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
@@ -178,7 +182,7 @@ func (s *Store) Get(ctx context.Context, kind, key string) (v1alpha1.Object, err
 	return obj, nil
 }
 
-// List implements store.Store.
+// List implements store.Store. The page and its resourceVersion are read in one snapshot.
 func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (store.ListResult, error) {
 	if opts.Limit < 0 {
 		return store.ListResult{}, fmt.Errorf("list %s: negative limit %d", kind, opts.Limit)
@@ -194,17 +198,25 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 		args = append(args, opts.Limit+1) // one more tells whether a next page exists
 		query += ` LIMIT $` + strconv.Itoa(len(args))
 	}
-	rows, err := s.pool.Query(ctx, query, args...)
+	var res store.ListResult
+	err := s.snapshot(ctx, func(tx pgx.Tx) error {
+		var rv int64
+		if err := tx.QueryRow(ctx, currentRV).Scan(&rv); err != nil {
+			return fmt.Errorf("resourceVersion: %w", err)
+		}
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if res, err = s.codec.ListPage(kind, rows, opts.Limit); err != nil {
+			return err
+		}
+		rows.Close()
+		res.ResourceVersion = rv
+		return rows.Err()
+	})
 	if err != nil {
-		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
-	}
-	defer rows.Close()
-	res, err := s.codec.ListPage(kind, rows, opts.Limit)
-	if err != nil {
-		return store.ListResult{}, err
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
 	}
 	return res, nil
@@ -302,6 +314,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
+	s.close()
+	s.listening.Wait()
 	s.pool.Close()
 	return nil
 }

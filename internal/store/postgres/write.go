@@ -16,7 +16,11 @@ import (
 // each other on its row lock; a writer of a referrer holds its targets' rows FOR KEY SHARE,
 // which a deleter's FOR UPDATE waits for (and the other way round), so that whichever commits
 // first is seen by the other's next statement.
-type writeTx struct{ tx pgx.Tx }
+type writeTx struct {
+	tx pgx.Tx
+	// schema keys the lock that orders the writes, and the notifications.
+	schema string
+}
 
 var _ store.WriteTx = writeTx{}
 
@@ -28,12 +32,18 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx writeTx) erro
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(writeTx{tx}); err != nil {
+	if err := fn(writeTx{tx: tx, schema: s.schema}); err != nil {
 		return err
+	}
+	if now := time.Now(); s.pruneDue.Now(now) {
+		if err := pruneChanges(ctx, tx, now.Add(-store.ChangeRetention)); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
+	s.changed.Notify()
 	return nil
 }
 
@@ -129,8 +139,18 @@ func queryRefs(ctx context.Context, q rowsQuerier, query string, args ...any) ([
 	return refs, err
 }
 
+// NextResourceVersion takes the resourceVersion under a lock of the schema held until the
+// transaction ends, so that writes commit in the order of their resourceVersions and a reader of
+// the change feed never sees a later change before an earlier one. Every lock a write needs of
+// a row is taken before, so no write waits for a row while holding it.
 func (w writeTx) NextResourceVersion(ctx context.Context) (int64, error) {
-	return nextResourceVersion(ctx, w.tx)
+	var rv int64
+	err := w.tx.QueryRow(ctx, `SELECT nextval('resource_version_seq')
+		FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS ordered`, "strata.writes."+w.schema).Scan(&rv)
+	if err != nil {
+		return 0, fmt.Errorf("next resourceVersion: %w", err)
+	}
+	return rv, nil
 }
 
 func (w writeTx) Insert(ctx context.Context, row store.Row, created time.Time) (bool, error) {
@@ -196,7 +216,7 @@ func fillRefs(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	w := writeTx{tx}
+	w := writeTx{tx: tx}
 	for _, o := range objs {
 		if err := w.SetRefs(ctx, o.kind, o.key, o.refs); err != nil {
 			return err

@@ -46,7 +46,7 @@ func (st storage) InsertObject(t *testing.T, obj v1alpha1.Object, rv int64) {
 	m := obj.GetMetadata()
 	st.exec(t, `INSERT INTO objects (kind, key, name, uid, generation, resource_version, created_at, data)
 		VALUES (?, ?, ?, ?, 1, ?, ?, ?)`, obj.GetTypeMeta().Kind, obj.Key(), m.Name, m.UID, rv,
-		m.CreationTimestamp.UTC().Format(time.RFC3339Nano), string(storetest.LegacyData(t, obj)))
+		m.CreationTimestamp.UTC().Format(time.RFC3339Nano), string(storetest.LegacyData(t, obj, rv)))
 	st.exec(t, `UPDATE resource_version SET value = max(value, ?)`, rv)
 }
 

@@ -43,6 +43,10 @@ type Store struct {
 	writer *sql.DB // one connection, transactions BEGIN IMMEDIATE
 	reader *sql.DB // read-only connections
 	get    *sql.Stmt
+	// changed is notified after each write this store commits.
+	changed store.Signal
+	// pruneDue spaces the prunes of the change feed.
+	pruneDue store.PruneDue
 }
 
 var _ store.Store = (*Store)(nil)
@@ -254,7 +258,8 @@ func (s *Store) Get(ctx context.Context, kind, key string) (v1alpha1.Object, err
 	return obj, nil
 }
 
-// List implements store.Store.
+// List implements store.Store. The page and its resourceVersion are read in one transaction,
+// which sees one snapshot of the database.
 func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (store.ListResult, error) {
 	if opts.Limit < 0 {
 		return store.ListResult{}, fmt.Errorf("list %s: negative limit %d", kind, opts.Limit)
@@ -270,7 +275,16 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 		query += ` LIMIT ?`
 		args = append(args, opts.Limit+1) // one more tells whether a next page exists
 	}
-	rows, err := s.reader.QueryContext(ctx, query, args...)
+	tx, err := s.reader.BeginTx(ctx, nil)
+	if err != nil {
+		return store.ListResult{}, fmt.Errorf("list %s: begin: %w", kind, err)
+	}
+	defer tx.Rollback()
+	rv, err := currentResourceVersion(ctx, tx)
+	if err != nil {
+		return store.ListResult{}, fmt.Errorf("list %s: resourceVersion: %w", kind, err)
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
 	}
@@ -282,6 +296,7 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 	if err := rows.Err(); err != nil {
 		return store.ListResult{}, fmt.Errorf("list %s: %w", kind, err)
 	}
+	res.ResourceVersion = rv
 	return res, nil
 }
 

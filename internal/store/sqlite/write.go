@@ -29,9 +29,15 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx writeTx) erro
 	if err := fn(writeTx{tx}); err != nil {
 		return err
 	}
+	if now := time.Now(); s.pruneDue.Now(now) {
+		if err := pruneChanges(ctx, tx, now.Add(-store.ChangeRetention)); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
+	s.changed.Notify()
 	return nil
 }
 

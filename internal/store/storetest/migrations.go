@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,6 +33,7 @@ type Legacy interface {
 func RunMigrations(t *testing.T, newLegacy func(t *testing.T) Legacy) {
 	t.Run("EventsGetTheirObjectsUID", func(t *testing.T) { testMigrateEventUIDs(t, newLegacy(t)) })
 	t.Run("ReferencesOfStoredObjects", func(t *testing.T) { testMigrateRefs(t, newLegacy(t)) })
+	t.Run("ChangesStartAfterStoredWrites", func(t *testing.T) { testMigrateChanges(t, newLegacy(t)) })
 }
 
 // legacyObject returns obj with the metadata an earlier strata stored: a uid and a creation
@@ -41,9 +44,11 @@ func legacyObject(obj v1alpha1.Object, uid string, created time.Time) v1alpha1.O
 	return obj
 }
 
-// LegacyData is the JSON document an earlier strata stored for obj.
-func LegacyData(t *testing.T, obj v1alpha1.Object) []byte {
+// LegacyData is the JSON document an earlier strata stored for obj written at resourceVersion
+// rv.
+func LegacyData(t *testing.T, obj v1alpha1.Object, rv int64) []byte {
 	t.Helper()
+	obj.GetMetadata().ResourceVersion = strconv.FormatInt(rv, 10)
 	data, err := json.Marshal(obj)
 	if err != nil {
 		t.Fatal(err)
@@ -109,5 +114,31 @@ func testMigrateRefs(t *testing.T, st Legacy) {
 		if err := s.Delete(ctx(t), obj.GetTypeMeta().Kind, obj.Key(), ""); err != nil {
 			t.Errorf("delete %s %s in dependency order: %v", obj.GetTypeMeta().Kind, obj.Key(), err)
 		}
+	}
+}
+
+// testMigrateChanges stores objects as version 4 did, before the change feed: the feed starts
+// after their writes, and a watch from before them must list instead.
+func testMigrateChanges(t *testing.T, st Legacy) {
+	st.MigrateTo(t, 4)
+	gw := legacyObject(NewObject(v1alpha1.KindPrivateCloudGateway, "gw"), "00000000-0000-4000-8000-000000000001", time.Now().UTC().Truncate(time.Second))
+	st.InsertObject(t, gw, 7)
+
+	s := mustOpen(t, st, NewSealer(t))
+	defer closeStore(t, s)
+	if rv := mustRV(t, s); rv != 7 {
+		t.Errorf("resourceVersion %d, want the last stored write's, 7", rv)
+	}
+	if _, err := s.Changes(ctx(t), 6, 0); !errors.Is(err, store.ErrExpired) {
+		t.Errorf("changes after 6: %v, want ErrExpired", err)
+	}
+	if cs := mustChanges(t, s, 7, 0); len(cs) != 0 {
+		t.Errorf("changes after 7: %v", describeChanges(cs))
+	}
+	got := mustGet(t, s, gw.GetTypeMeta().Kind, gw.Key())
+	got.GetStatus().Phase = "Ready"
+	mustUpdate(t, s, got)
+	if cs := describeChanges(mustChanges(t, s, 7, 0)); !slices.Equal(cs, []string{"MODIFIED PrivateCloudGateway/gw@8"}) {
+		t.Errorf("changes after the first write: %v", cs)
 	}
 }

@@ -60,6 +60,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReferencesToDeleting", testReferencesToDeleting},
 		{"ReferencesOnUpdate", testReferencesOnUpdate},
 		{"ReferenceRaces", testReferenceRaces},
+		{"Changes", testChanges},
+		{"ChangesSignal", testChangesSignal},
+		{"ChangesInCommitOrder", testChangesInCommitOrder},
+		{"ChangesExpire", testChangesExpire},
 		{"Leases", testLeases},
 		{"ConcurrentLeases", testConcurrentLeases},
 		{"InternalSecrets", testInternalSecrets},
@@ -837,6 +841,7 @@ func RunStorage(t *testing.T, newStorage func(t *testing.T) Storage) {
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"WrongKey", testWrongKey},
 		{"SecretNotStoredInPlainText", testSecretAtRest},
+		{"ChangesOfAnotherStore", testChangesOfAnotherStore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStorage(t)) })
