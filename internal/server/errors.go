@@ -21,6 +21,12 @@ const (
 	ReasonUnsupportedMedia = "UnsupportedMediaType"
 	ReasonInvalid          = "Invalid"  // 422: the object breaks validation rules
 	ReasonInternal         = "Internal" // 500: details are in the server's log
+	// ReasonExpired (410): a watch from a resourceVersion whose changes are no longer kept.
+	ReasonExpired = "Expired"
+	// ReasonTooManyRequests (429): the server has as many watches as it serves.
+	ReasonTooManyRequests = "TooManyRequests"
+	// ReasonServiceUnavailable (503): the server does not serve watches, or is stopping.
+	ReasonServiceUnavailable = "ServiceUnavailable"
 )
 
 // Status is the body of every error response.

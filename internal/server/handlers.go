@@ -49,6 +49,9 @@ type List struct {
 	Items      []v1alpha1.Object `json:"items"`
 	// Continue is set when more objects follow: pass it as the continue query parameter.
 	Continue string `json:"continue,omitempty"`
+	// ResourceVersion is the resourceVersion of the last write the list reflects: watch from
+	// it to get the changes that followed.
+	ResourceVersion string `json:"resourceVersion,omitempty"`
 }
 
 // EventList is the body of an events response.
@@ -57,6 +60,12 @@ type EventList struct {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error {
+	if watch, err := watchParam(r); err != nil || watch {
+		if err != nil {
+			return err
+		}
+		return s.watch(w, r, kind)
+	}
 	q := r.URL.Query()
 	opts := store.ListOptions{Name: q.Get("name"), Continue: q.Get("continue"), Limit: DefaultListLimit}
 	if v := q.Get("limit"); v != "" {
@@ -76,7 +85,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error
 	if items == nil {
 		items = []v1alpha1.Object{}
 	}
-	s.writeJSON(w, r, http.StatusOK, List{APIVersion: v1alpha1.GroupVersion, Kind: "List", Items: items, Continue: res.Continue})
+	s.writeJSON(w, r, http.StatusOK, List{APIVersion: v1alpha1.GroupVersion, Kind: "List", Items: items, Continue: res.Continue,
+		ResourceVersion: strconv.FormatInt(res.ResourceVersion, 10)})
 	return nil
 }
 

@@ -4,26 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/postgres"
 	"github.com/strata-dev/strata/internal/store/sqlite"
+	"github.com/strata-dev/strata/internal/store/storetest"
 )
 
 // sshKey is a valid 2048-bit RSA public key (the private half is not kept anywhere).
@@ -138,13 +135,15 @@ func (b *syncBuffer) String() string {
 
 // testServer is a Server on a fresh SQLite store, served over real HTTP.
 type testServer struct {
-	t      testing.TB
-	srv    *Server
-	store  store.Store
-	url    string
-	logs   *syncBuffer
-	mu     sync.Mutex
-	bodies []string // every response body, for the secret test
+	t     testing.TB
+	srv   *Server
+	store store.Store
+	url   string
+	logs  *syncBuffer
+	// stopFeed stops the server's change feed, as a shutdown does.
+	stopFeed func()
+	mu       sync.Mutex
+	bodies   []string // every response body, for the secret test
 }
 
 func newTestServer(t testing.TB) *testServer {
@@ -186,7 +185,7 @@ var testStores = []struct {
 // PostgreSQL at $STRATA_TEST_POSTGRES the test is skipped, or fails under CI=true.
 func openPostgres(t testing.TB, sealer *secrets.Sealer) store.Store {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), postgresSchema(t), sealer)
+	st, err := postgres.Open(context.Background(), storetest.PostgresSchema(t), sealer)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
@@ -194,55 +193,28 @@ func openPostgres(t testing.TB, sealer *secrets.Sealer) store.Store {
 	return st
 }
 
-// postgresSchema creates a schema, dropped when the test ends, and returns the URL whose
-// search_path selects it.
-func postgresSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("STRATA_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is not reachable at $STRATA_TEST_POSTGRES: %v", err)
-		}
-		t.Skipf("PostgreSQL is not reachable at $STRATA_TEST_POSTGRES: %v", err)
-	}
-	schema := fmt.Sprintf("strata_server_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = conn.Close(context.Background())
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = conn.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse $STRATA_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // newTestServerOn serves st over real HTTP.
 func newTestServerOn(t testing.TB, st store.Store) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := New(Config{Store: st, Logger: logger})
+	changes := feed.New(st, feed.Config{Logger: logger, PollInterval: 100 * time.Millisecond})
+	srv := New(Config{Store: st, Logger: logger, Feed: changes})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, srv: srv, store: st, url: hs.URL, logs: logs}
+	// The feed stops first, which ends the watches that hs.Close would wait for.
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		_ = srv.RunFeed(ctx)
+	}()
+	stopFeed := func() {
+		stop()
+		<-ran
+	}
+	t.Cleanup(stopFeed)
+	return &testServer{t: t, srv: srv, store: st, url: hs.URL, logs: logs, stopFeed: stopFeed}
 }
 
 // response is what a request got back.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -39,6 +40,10 @@ const ShutdownTimeout = 15 * time.Second
 type Config struct {
 	// Store keeps the objects and their events. Required.
 	Store store.Store
+	// Feed streams the store's changes to watches (GET ?watch=true). Nil means a feed of
+	// Store with the defaults of package feed. Serve runs it; whoever serves Handler without
+	// Serve runs it with RunFeed.
+	Feed *feed.Feed
 	// Logger receives one line per request and the errors. Nil discards the logs.
 	Logger *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics. Nil means a new
@@ -54,6 +59,7 @@ type Config struct {
 // Server serves the REST API. Create it with New.
 type Server struct {
 	store    store.Store
+	feed     *feed.Feed
 	log      *slog.Logger
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -68,9 +74,12 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil {
 		panic("server.New: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig}
+	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.feed == nil {
+		s.feed = feed.New(cfg.Store, feed.Config{Logger: s.log.With("component", "feed")})
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
@@ -94,7 +103,12 @@ func New(cfg Config) *Server {
 }
 
 // Handler returns the HTTP handler of the whole server: the API, /healthz, /readyz and /metrics.
+// Its watches need the change feed running (RunFeed).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// RunFeed runs the change feed of the watches until ctx ends; Serve does it. When it ends, the
+// watches end.
+func (s *Server) RunFeed(ctx context.Context) error { return s.feed.Run(ctx) }
 
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -157,6 +171,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// Requests keep the values of ctx but are not cancelled with it: Shutdown lets them end.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		_ = s.RunFeed(feedCtx)
+	}()
+	// The watches end with the feed, so that Shutdown does not wait for them.
+	defer func() {
+		stopFeed()
+		<-feedDone
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
