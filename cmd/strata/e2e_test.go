@@ -64,14 +64,14 @@ func freeAddress(t *testing.T) string {
 	return addr
 }
 
-// startServer starts `strata server` on a free port with a fresh data directory, waits for
-// /healthz, and stops it (SIGTERM, then wait) when the test ends.
-func startServer(t *testing.T) *serverProcess {
+// startServer starts `strata server` on a free port with a fresh data directory and the
+// flags args, waits for /healthz, and stops it (SIGTERM, then wait) when the test ends.
+func startServer(t *testing.T, args ...string) *serverProcess {
 	t.Helper()
 	addr := freeAddress(t)
 	logs := &bytes.Buffer{}
 	dataDir := t.TempDir()
-	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", dataDir)
+	cmd := exec.Command(strataBin, append([]string{"server", "--listen", addr, "--data-dir", dataDir}, args...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start server: %v", err)

@@ -19,6 +19,7 @@ var outputFormats = []string{"table", "yaml", "json", "name"}
 
 func newGetCommand(o *rootOptions) *cobra.Command {
 	var output string
+	var watch, watchEvents bool
 	cmd := &cobra.Command{
 		Use:   "get KIND [NAME...]",
 		Short: "List the objects of a kind, or show some of them",
@@ -26,27 +27,47 @@ func newGetCommand(o *rootOptions) *cobra.Command {
 
 KIND is one of ` + kindList() + `.
 A ClusterProfile is named NAME@VERSION for one version, or NAME for all of its versions.
-Objects may also be named KIND/NAME.`,
+Objects may also be named KIND/NAME.
+
+With --watch (-w), get prints the objects, then a line for each change the server streams
+(added, modified, deleted) until interrupted, as kubectl get -w does; --output-watch-events
+adds the type of each change.`,
 		Example: `  strata get clusters
   strata get cl iaas-static -o yaml
   strata get profiles iaas-base            # every version of the profile "iaas-base"
-  strata get profile iaas-base@1.0.0 -o json`,
+  strata get profile iaas-base@1.0.0 -o json
+  strata get clusters -w                   # follow every cluster's changes
+  strata get cluster web -w --output-watch-events`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if watch || watchEvents {
+				return runGetWatch(cmd.Context(), o, args, output, watchEvents)
+			}
 			return runGet(cmd.Context(), o, args, output)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(outputFormats, ", "))
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after the objects, print their changes until interrupted")
+	cmd.Flags().BoolVar(&watchEvents, "output-watch-events", false, "with --watch, print the type of each change (ADDED, MODIFIED, DELETED); implies --watch")
 	return cmd
 }
 
-func runGet(ctx context.Context, o *rootOptions, args []string, output string) error {
+// getTargets checks the output format and reads the targets of `get`.
+func getTargets(args []string, output string) ([]target, error) {
 	if !slices.Contains(outputFormats, output) {
-		return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", output, strings.Join(outputFormats, ", "))}
+		return nil, &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", output, strings.Join(outputFormats, ", "))}
 	}
 	targets, err := parseTargets("get", args, true)
 	if err != nil {
-		return &usageError{cmd: "strata get", err: err}
+		return nil, &usageError{cmd: "strata get", err: err}
+	}
+	return targets, nil
+}
+
+func runGet(ctx context.Context, o *rootOptions, args []string, output string) error {
+	targets, err := getTargets(args, output)
+	if err != nil {
+		return err
 	}
 	c, err := o.client()
 	if err != nil {
@@ -79,6 +100,15 @@ func runGet(ctx context.Context, o *rootOptions, args []string, output string) e
 		return &reportedError{msg: fmt.Sprintf("%d of %d objects not shown", failed, len(targets))}
 	}
 	return nil
+}
+
+// runGetWatch checks the arguments of `get --watch` and runs the watch.
+func runGetWatch(ctx context.Context, o *rootOptions, args []string, output string, events bool) error {
+	targets, err := getTargets(args, output)
+	if err != nil {
+		return err
+	}
+	return runWatch(ctx, o, targets, output, events)
 }
 
 // fetch returns the objects a target names: every object of its kind, every version of a

@@ -89,6 +89,9 @@ type List struct {
 	Items []v1alpha1.Object
 	// Continue is set when more objects follow.
 	Continue string
+	// ResourceVersion is the resourceVersion of the last write the page reflects: a Watch
+	// from it gets the changes that followed.
+	ResourceVersion string
 }
 
 // WriteOptions modify a create or an apply.
@@ -152,14 +155,15 @@ func (c *Client) List(ctx context.Context, kind string, opts ListOptions) (*List
 		q.Set("continue", opts.Continue)
 	}
 	var body struct {
-		Kind     string            `json:"kind"`
-		Items    []json.RawMessage `json:"items"`
-		Continue string            `json:"continue"`
+		Kind            string            `json:"kind"`
+		Items           []json.RawMessage `json:"items"`
+		Continue        string            `json:"continue"`
+		ResourceVersion string            `json:"resourceVersion"`
 	}
 	if _, err := c.do(ctx, http.MethodGet, "/"+plural, q, nil, &body); err != nil {
 		return nil, fmt.Errorf("list %s: %w", plural, err)
 	}
-	list := &List{Continue: body.Continue, Items: make([]v1alpha1.Object, 0, len(body.Items))}
+	list := &List{Continue: body.Continue, ResourceVersion: body.ResourceVersion, Items: make([]v1alpha1.Object, 0, len(body.Items))}
 	for i, raw := range body.Items {
 		obj, err := decodeObject(kind, raw)
 		if err != nil {
@@ -172,19 +176,30 @@ func (c *Client) List(ctx context.Context, kind string, opts ListOptions) (*List
 
 // ListAll returns every object of a kind, following the pages.
 func (c *Client) ListAll(ctx context.Context, kind string, opts ListOptions) ([]v1alpha1.Object, error) {
+	all, _, err := c.ListAllWithVersion(ctx, kind, opts)
+	return all, err
+}
+
+// ListAllWithVersion returns every object of a kind, following the pages, and the
+// resourceVersion of the first page: a Watch from it misses no change made since.
+func (c *Client) ListAllWithVersion(ctx context.Context, kind string, opts ListOptions) ([]v1alpha1.Object, string, error) {
 	var all []v1alpha1.Object
+	var rv string
 	seen := map[string]bool{}
 	for {
 		page, err := c.List(ctx, kind, opts)
 		if err != nil {
-			return nil, err
+			return nil, "", err
+		}
+		if rv == "" {
+			rv = page.ResourceVersion
 		}
 		all = append(all, page.Items...)
 		if page.Continue == "" {
-			return all, nil
+			return all, rv, nil
 		}
 		if seen[page.Continue] {
-			return nil, fmt.Errorf("list %s: the server returned the continue token %q twice", kind, page.Continue)
+			return nil, "", fmt.Errorf("list %s: the server returned the continue token %q twice", kind, page.Continue)
 		}
 		seen[page.Continue] = true
 		opts.Continue = page.Continue

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/postgres"
 	"github.com/strata-dev/strata/internal/store/storetest"
@@ -22,9 +24,10 @@ import (
 
 // watchStream is a watch response being read.
 type watchStream struct {
-	t     *testing.T
-	resp  *http.Response
-	lines chan string
+	t      *testing.T
+	resp   *http.Response
+	cancel context.CancelFunc
+	lines  chan string
 	// raw holds every line read, for the secret check.
 	raw []string
 }
@@ -55,7 +58,7 @@ func (ts *testServer) startWatch(t *testing.T, kind, query string) *watchStream 
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("watch Content-Type %q", ct)
 	}
-	ws := &watchStream{t: t, resp: resp, lines: make(chan string, 100)}
+	ws := &watchStream{t: t, resp: resp, cancel: cancel, lines: make(chan string, 100)}
 	go func() {
 		defer close(ws.lines)
 		sc := bufio.NewScanner(resp.Body)
@@ -64,11 +67,14 @@ func (ts *testServer) startWatch(t *testing.T, kind, query string) *watchStream 
 			ws.lines <- sc.Text()
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		resp.Body.Close()
-	})
+	t.Cleanup(ws.close)
 	return ws
+}
+
+// close ends the watch on the client's side.
+func (ws *watchStream) close() {
+	ws.cancel()
+	ws.resp.Body.Close()
 }
 
 // next reads n events, as "TYPE key@rv" (the key from the object's name, and version for a
@@ -234,6 +240,55 @@ func TestWatchErrors(t *testing.T) {
 	ws := ts.startWatch(t, v1alpha1.KindPrivateCloudGateway, "&resourceVersion="+now)
 	ts.stopFeed()
 	ws.ended()
+	r := ts.do(http.MethodGet, kindPath(v1alpha1.KindPrivateCloudGateway)+"?watch=true", nil, "")
+	if st := r.status(t); r.code != http.StatusServiceUnavailable || st.Reason != ReasonServiceUnavailable {
+		t.Errorf("watch of a stopped server: %d %s", r.code, r.body)
+	}
+}
+
+// TestWatchTooMany checks that a server with as many watches as its feed allows refuses one
+// more with 429, and takes it again once a watch ends.
+func TestWatchTooMany(t *testing.T) {
+	st := openSQLite(t)
+	srv := New(Config{Store: st, Feed: feed.New(st, feed.Config{MaxWatchers: 1})})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go func() { _ = srv.RunFeed(ctx) }()
+	ts := &testServer{t: t, srv: srv, store: st, url: hs.URL}
+	first := ts.startWatch(t, v1alpha1.KindCluster, "")
+	r := ts.do(http.MethodGet, kindPath(v1alpha1.KindCluster)+"?watch=true", nil, "")
+	if st := r.status(t); r.code != http.StatusTooManyRequests || st.Reason != ReasonTooManyRequests {
+		t.Fatalf("a second watch: %d %s", r.code, r.body)
+	}
+	first.close()
+	// The server sees the client go, and ends its watch.
+	deadline := time.Now().Add(10 * time.Second)
+	for code := 0; code != http.StatusOK; {
+		code = ts.watchStatus(t, v1alpha1.KindCluster)
+		if code != http.StatusOK && code != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("a watch after the first ended: %d", code)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// watchStatus starts a watch and returns its status code, closing it at once.
+func (ts *testServer) watchStatus(t *testing.T, kind string) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ts.url+kindPath(kind)+"?watch=true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestWatchOtherServer runs two servers on one PostgreSQL database: a change written through

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/feed"
+	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/store"
+	"github.com/strata-dev/strata/internal/store/sqlite"
+	"github.com/strata-dev/strata/internal/store/storetest"
+)
+
+// lockedBuffer is a bytes.Buffer written by a command while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitLines waits until out holds n lines and returns them, each with its spaces collapsed.
+func waitLines(t *testing.T, out *lockedBuffer, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+		if len(lines) >= n && out.String() != "" {
+			for i, l := range lines {
+				lines[i] = strings.Join(strings.Fields(l), " ")
+			}
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want %d lines of output within 10s, got:\n%s", n, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// watchServer is a real server on a SQLite file whose feed reads the store only when the
+// server's store writes, and a second store on the same file ("another server") whose writes
+// stay unread until then.
+type watchServer struct {
+	url           string
+	st, elsewhere store.Store
+}
+
+func newWatchServer(t *testing.T, cfg feed.Config) *watchServer {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "strata.db")
+	sealer := storetest.NewSealer(t)
+	open := func() store.Store {
+		st, err := sqlite.Open(t.Context(), path, sealer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st, elsewhere := open(), open()
+	cfg.PollInterval = time.Hour
+	srv := server.New(server.Config{Store: st, Feed: feed.New(st, cfg)})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	t.Cleanup(stopFeed)
+	go func() { _ = srv.RunFeed(feedCtx) }()
+	return &watchServer{url: hs.URL, st: st, elsewhere: elsewhere}
+}
+
+// startGetWatch runs strata with args until the test ends, and returns its output.
+func startGetWatch(t *testing.T, args ...string) (out, errOut *lockedBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut = &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		root := NewRoot(Streams{In: strings.NewReader(""), Out: out, Err: errOut})
+		done <- Execute(ctx, root, args)
+	}()
+	code := -1
+	stop = func() int {
+		if code < 0 {
+			cancel()
+			code = <-done
+		}
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return out, errOut, stop
+}
+
+func gatewayObj(name string) v1alpha1.Object {
+	return storetest.NewObject(v1alpha1.KindPrivateCloudGateway, name)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstFields keeps the first two fields of each line.
+func firstFields(lines []string) string {
+	var got []string
+	for _, l := range lines {
+		f := strings.Fields(l)
+		got = append(got, f[0]+" "+f[1])
+	}
+	return strings.Join(got, "\n")
+}
+
+// TestGetWatchListsAgainWhenExpired runs `get -w` against a real server whose feed falls
+// behind the store's retention: the server ends the watch with 410 Expired, and get lists again
+// and prints what changed meanwhile (added, modified, deleted) before it goes on watching.
+func TestGetWatchListsAgainWhenExpired(t *testing.T) {
+	ws := newWatchServer(t, feed.Config{})
+	a := gatewayObj("a")
+	must(t, ws.st.Create(t.Context(), a))
+	must(t, ws.st.Create(t.Context(), gatewayObj("c")))
+	out, errOut, stop := startGetWatch(t, "--server", ws.url, "get", "gateways", "-w", "--output-watch-events")
+	waitLines(t, out, 3)
+	// Wait until the watch runs: a write through the server's store shows.
+	must(t, ws.st.Create(t.Context(), gatewayObj("first")))
+	waitLines(t, out, 4)
+
+	// Written elsewhere and pruned before the feed reads it.
+	must(t, ws.elsewhere.Create(t.Context(), gatewayObj("b")))
+	a.GetStatus().Phase = "Ready"
+	must(t, ws.elsewhere.Update(t.Context(), a))
+	must(t, ws.elsewhere.Delete(t.Context(), v1alpha1.KindPrivateCloudGateway, "c", ""))
+	must(t, ws.elsewhere.PruneChanges(t.Context(), time.Now().Add(time.Second)))
+	must(t, ws.st.Create(t.Context(), gatewayObj("d")))
+	waitLines(t, out, 8)
+	must(t, ws.st.Delete(t.Context(), v1alpha1.KindPrivateCloudGateway, "d", ""))
+
+	want := strings.Join([]string{
+		"EVENT NAME",
+		"ADDED a", "ADDED c", // the list
+		"ADDED first",                                   // watched
+		"MODIFIED a", "ADDED b", "ADDED d", "DELETED c", // listed again after 410
+		"DELETED d", // watched again
+	}, "\n")
+	if got := firstFields(waitLines(t, out, 9)); got != want {
+		t.Errorf("get -w printed\n%s\nwant\n%s\nstderr: %s", out, want, errOut)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("get -w exited %d after its context ended; stderr: %s", code, errOut)
+	}
+}
+
+// TestGetWatchResumesAfterDrop runs `get -w` against a server whose watches may hold one change
+// waiting: three changes read at once drop the watch, and get watches again from the last
+// change it printed, missing none.
+func TestGetWatchResumesAfterDrop(t *testing.T) {
+	ws := newWatchServer(t, feed.Config{Buffer: 1})
+	out, errOut, _ := startGetWatch(t, "--server", ws.url, "get", "gateways", "-w", "--output-watch-events")
+	must(t, ws.st.Create(t.Context(), gatewayObj("first")))
+	waitLines(t, out, 2)
+	for _, name := range []string{"x", "y"} {
+		must(t, ws.elsewhere.Create(t.Context(), gatewayObj(name)))
+	}
+	must(t, ws.st.Create(t.Context(), gatewayObj("z")))
+	want := "EVENT NAME\nADDED first\nADDED x\nADDED y\nADDED z"
+	if got := firstFields(waitLines(t, out, 5)); got != want {
+		t.Errorf("get -w printed\n%s\nwant\n%s\nstderr: %s", out, want, errOut)
+	}
+}
