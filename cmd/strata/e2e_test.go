@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 // serverProcess is a running `strata server`.
 type serverProcess struct {
 	URL  string
-	logs *bytes.Buffer
+	logs *syncBuffer
 }
 
 // freeAddress returns a loopback address on which nothing listens right now.
@@ -69,7 +69,7 @@ func freeAddress(t *testing.T) string {
 func startServer(t *testing.T) *serverProcess {
 	t.Helper()
 	addr := freeAddress(t)
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	dataDir := t.TempDir()
 	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", dataDir)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -85,7 +85,7 @@ func startServer(t *testing.T) *serverProcess {
 			if err != nil {
 				t.Errorf("server exited with %v after SIGTERM; logs:\n%s", err, logs)
 			}
-			assertNoSecretAtRest(t, logs.Bytes(), dataDir)
+			assertNoSecretAtRest(t, []byte(logs.String()), dataDir)
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
@@ -112,6 +112,28 @@ func startServer(t *testing.T) *serverProcess {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// hasEvent reports whether the Events table of a describe output, whatever its column widths,
+// has a row of that type and reason.
+func hasEvent(describe, typ, reason string) bool {
+	_, events, ok := strings.Cut(describe, "\nEvents:\n")
+	if !ok {
+		return false
+	}
+	lines := strings.Split(events, "\n")
+	if len(lines) == 0 || strings.Join(strings.Fields(lines[0]), " ") != "TYPE REASON AGE MESSAGE" {
+		return false
+	}
+	for _, line := range lines[1:] {
+		if !strings.HasPrefix(line, "  ") {
+			break // the table ended
+		}
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == typ && f[1] == reason {
+			return true
+		}
+	}
+	return false
 }
 
 // exampleSecret is the client secret of examples/cloudaccount.yaml.
@@ -309,11 +331,13 @@ func TestCLIEndToEnd(t *testing.T) {
 		for _, want := range []string{
 			"Name:               aks-prod\n", "Kind:               Cluster\n",
 			"Spec:\n  cloudAccount: azure-prod\n", "    - name: system\n      system: true\n      count: 2\n",
-			"Events:\n  TYPE     REASON    AGE   MESSAGE\n  Normal   Created   ",
 		} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("describe lacks %q:\n%s", want, r.Stdout)
 			}
+		}
+		if !hasEvent(r.Stdout, "Normal", "Created") {
+			t.Errorf("describe shows no Normal Created event under Events:\n%s", r.Stdout)
 		}
 	})
 
