@@ -3,14 +3,14 @@ package v1alpha1_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/api/v1alpha1/v1alpha1test"
+	"github.com/strata-dev/strata/examples"
 )
 
 var fieldRules = v1alpha1test.FieldRules
@@ -129,13 +129,14 @@ func TestUpdateKeepsSecret(t *testing.T) {
 
 // TestExamplesAreValid validates the repository's examples against each other.
 func TestExamplesAreValid(t *testing.T) {
-	paths, _ := filepath.Glob("../../examples/*.yaml")
-	if len(paths) == 0 {
-		t.Skip("no examples yet")
+	paths, err := fs.Glob(examples.FS, "*.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
 	var all v1alpha1test.Fixtures
+	kinds := map[string]bool{}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(examples.FS, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,9 +144,19 @@ func TestExamplesAreValid(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
+		if len(objs) == 0 {
+			t.Errorf("%s holds no object", p)
+		}
 		for _, o := range objs {
 			v1alpha1.Default(o)
+			kinds[o.GetTypeMeta().Kind] = true
 			all = append(all, v1alpha1test.Fixture{ID: o.GetTypeMeta().Kind + "/" + o.Key(), Object: o})
+		}
+	}
+	// The examples show every kind; an empty or broken embed must not pass as valid.
+	for _, k := range []string{v1alpha1.KindCloudAccount, v1alpha1.KindPrivateCloudGateway, v1alpha1.KindClusterProfile, v1alpha1.KindCluster} {
+		if !kinds[k] {
+			t.Errorf("no example of kind %s among %v", k, paths)
 		}
 	}
 	for _, fx := range all {

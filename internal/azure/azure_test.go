@@ -80,14 +80,19 @@ func TestNewClientsValidation(t *testing.T) {
 	if _, err := NewClients(context.Background(), acct, "sub", Options{}); err == nil {
 		t.Error("unknown environment: want an error")
 	}
-	for _, env := range []string{"", v1alpha1.EnvironmentPublic, v1alpha1.EnvironmentUSGovernment, v1alpha1.EnvironmentChina} {
-		acct.Spec.Azure.Environment = env
+	for _, tt := range []struct{ env, blob string }{
+		{"", "https://acct.blob.core.windows.net/"},
+		{v1alpha1.EnvironmentPublic, "https://acct.blob.core.windows.net/"},
+		{v1alpha1.EnvironmentUSGovernment, "https://acct.blob.core.usgovcloudapi.net/"},
+		{v1alpha1.EnvironmentChina, "https://acct.blob.core.chinacloudapi.cn/"},
+	} {
+		acct.Spec.Azure.Environment = tt.env
 		c, err := NewClients(context.Background(), acct, "sub", Options{})
 		if err != nil {
-			t.Fatalf("%q: %v", env, err)
+			t.Fatalf("%q: %v", tt.env, err)
 		}
-		if got := c.BlobEndpoint("acct"); !strings.HasPrefix(got, "https://acct.blob.core.") {
-			t.Errorf("%q: BlobEndpoint = %s", env, got)
+		if got := c.BlobEndpoint("acct"); got != tt.blob {
+			t.Errorf("%q: BlobEndpoint = %s, want %s", tt.env, got, tt.blob)
 		}
 	}
 }
