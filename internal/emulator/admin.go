@@ -227,9 +227,9 @@ func adminAuthorized(header, token string) bool {
 // minAdminToken is the shortest admin token accepted.
 const minAdminToken = 16
 
-// checkAdminToken checks a given admin token: at least 16 printable ASCII characters, no
-// spaces (it travels in an HTTP header).
-func checkAdminToken(tok string) error {
+// CheckAdminToken checks an admin token given in Options.AdminToken: at least 16 printable
+// ASCII characters, no spaces (it travels in an HTTP header).
+func CheckAdminToken(tok string) error {
 	if len(tok) < minAdminToken {
 		return fmt.Errorf("the admin token must be at least %d characters long, got %d", minAdminToken, len(tok))
 	}
@@ -245,7 +245,7 @@ func checkAdminToken(tok string) error {
 // start; in memory when dir is empty).
 func loadAdminToken(dir, given string) (string, error) {
 	if given != "" {
-		if err := checkAdminToken(given); err != nil {
+		if err := CheckAdminToken(given); err != nil {
 			return "", fmt.Errorf("admin token: %w", err)
 		}
 		return given, nil
@@ -264,7 +264,7 @@ func loadAdminToken(dir, given string) (string, error) {
 	} else {
 		path := filepath.Join(dir, adminTokenFile)
 		if b, err = loadOrCreateSecret(path, generate); err == nil {
-			if err = checkAdminToken(strings.TrimSpace(string(b))); err != nil {
+			if err = CheckAdminToken(strings.TrimSpace(string(b))); err != nil {
 				err = fmt.Errorf("%s: %w", path, err)
 			}
 		}

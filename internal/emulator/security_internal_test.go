@@ -93,9 +93,9 @@ func TestCheckAdminToken(t *testing.T) {
 		{"0123456789abcdef\n", "printable ASCII characters without spaces"},
 		{"0123456789abcdefé", "printable ASCII characters without spaces"},
 	} {
-		err := checkAdminToken(tc.token)
+		err := CheckAdminToken(tc.token)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("checkAdminToken(%q) = %v, want %q", tc.token, err, tc.err)
+			t.Errorf("CheckAdminToken(%q) = %v, want %q", tc.token, err, tc.err)
 		}
 	}
 }
