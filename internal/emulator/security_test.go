@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -423,5 +425,55 @@ func TestBlobRefusesForgedTokens(t *testing.T) {
 				t.Errorf("WWW-Authenticate %q", challenge)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a logger and a test may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRefusalsLoggedWithoutSecrets: a refused token is logged at debug level with its reason;
+// neither the token, nor the admin token, nor a client secret is ever logged.
+func TestRefusalsLoggedWithoutSecrets(t *testing.T) {
+	logs := &syncBuffer{}
+	env := emulatortest.Start(t, func(o *emulator.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	forged := sign(t, otherSigner(t), claimsFor(env, "https://management.core.windows.net/", nil))
+	if status, _, _ := listGroupsWith(t, env, forged); status != http.StatusUnauthorized {
+		t.Fatalf("forged token: %d", status)
+	}
+	good, err := env.Cred.GetToken(bg, policy.TokenRequestOptions{Scopes: []string{armScope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listGroupsWith(t, env, good.Token)
+	adminCall(t, env, "GET", "/_emulator/info", "Bearer "+env.AdminToken, nil)
+	adminCall(t, env, "GET", "/_emulator/info", "Bearer not-the-admin-token", nil)
+	out := logs.String()
+	if !strings.Contains(out, "token refused") || !strings.Contains(out, "InvalidAuthenticationToken") {
+		t.Errorf("no debug line for the refused token:\n%s", out)
+	}
+	for name, secret := range map[string]string{
+		"forged token": forged, "token": good.Token, "admin token": env.AdminToken, "client secret": env.ClientSecret,
+		"a token's signature": forged[strings.LastIndex(forged, ".")+1:],
+	} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows the %s:\n%s", name, out)
+		}
 	}
 }
