@@ -458,6 +458,6 @@ func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL string,
 	for _, c := range clusters {
 		fmt.Fprintf(out, "  strata --server %s describe cluster %s\n", apiURL, c)
 	}
-	fmt.Fprintf(out, "  curl %s/_emulator/inventory --cacert %s\n", em.URL(), em.CAPath())
+	fmt.Fprintf(out, "  curl %s/_emulator/inventory --cacert %s -H 'Authorization: Bearer %s'\n", em.URL(), em.CAPath(), em.AdminToken())
 	fmt.Fprintln(out, "\nServing until interrupted (Ctrl-C).")
 }
