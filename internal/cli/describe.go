@@ -242,8 +242,8 @@ func timestamp(t *time.Time, now time.Time) string {
 
 // statusText renders an object's status as indented YAML-like text in field order: the phase
 // (Deleting once deletion was requested) and observed generation first, a cluster's progress
-// as one line, its inventory counted, every other field as -o yaml has it. The conditions are
-// left to their table.
+// as one line, every other field as -o yaml has it, and last the inventory, counted. The
+// conditions are left to their table.
 func statusText(obj v1alpha1.Object) (string, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -260,14 +260,15 @@ func statusText(obj v1alpha1.Object) (string, error) {
 	if st != nil && st.kind == 'o' {
 		for i, k := range st.keys {
 			switch k {
-			case "phase", "observedGeneration", "conditions":
+			case "phase", "observedGeneration", "conditions", "inventory":
 			case "progress":
 				out.set(k, scalarNode(progressLine(obj)))
-			case "inventory":
-				out.set(k, scalarNode(inventoryLine(obj)))
 			default:
 				out.set(k, st.fields[i])
 			}
+		}
+		if st.field("inventory") != nil {
+			out.set("inventory", scalarNode(inventoryLine(obj)))
 		}
 	}
 	var b strings.Builder

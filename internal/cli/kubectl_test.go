@@ -160,7 +160,6 @@ func TestDescribeClusterStatus(t *testing.T) {
 	want := "Status:\n" +
 		"  phase: Updating\n" +
 		"  observedGeneration: 1\n" +
-		"  inventory: 3 Azure resources, 2 created by strata, 1 adopted (get -o yaml lists them)\n" +
 		"  progress: 5/7 updating agentpool/user\n" +
 		"  controlPlaneEndpoint: aks-prod-47e71229.hcp.eastus2.azmk8s.io:443\n" +
 		"  managedControlPlane:\n" +
@@ -170,6 +169,7 @@ func TestDescribeClusterStatus(t *testing.T) {
 		"    fqdn: aks-prod-47e71229.hcp.eastus2.azmk8s.io\n" +
 		"    skuTier: Standard\n" +
 		"    upgradeChannel: rapid\n" +
+		"  inventory: 3 Azure resources, 2 created by strata, 1 adopted (get -o yaml lists them)\n" +
 		"Conditions:  <none>\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("describe lacks\n%s\ngot:\n%s", want, out)
@@ -224,6 +224,10 @@ func TestCompletion(t *testing.T) {
 		{[]string{"describe", "profile", "a"}, []string{"aks-base@1.0.0"}},
 		{[]string{"get", "-o", ""}, []string{"table", "wide", "yaml", "json", "name"}},
 	}
+	cases = append(cases, struct {
+		args []string
+		want []string
+	}{[]string{"--server", closedAddress(t), "get", "clusters", ""}, nil}) // no server: no names, no error
 	for _, c := range cases {
 		code, out, errOut := run(t, "", append([]string{"--server", srv, "__complete"}, c.args...)...)
 		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
