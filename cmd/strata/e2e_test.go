@@ -454,3 +454,78 @@ func TestCLIEndToEnd(t *testing.T) {
 		expect(t, strata(t, s, "", "delete", "-f", filepath.Join(examples, "gateway.yaml"), "--ignore-not-found"), 0, "")
 	})
 }
+
+// readmeTryIt returns the commands of README.md's "Try it" block, one a line.
+func readmeTryIt(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Try it\n")
+	_, block, ok2 := strings.Cut(section, "```sh\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no ```sh block under ## Try it")
+	}
+	var cmds []string
+	for _, l := range strings.Split(block, "\n") {
+		if strings.TrimSpace(l) != "" {
+			cmds = append(cmds, l)
+		}
+	}
+	return cmds
+}
+
+// goDirs are the go command's settings that it finds under HOME by default (its build and
+// module caches, its env file), kept as they are when a test changes HOME.
+func goDirs(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH", "GOENV").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	v := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(v) != 4 {
+		t.Fatalf("go env printed %q", out)
+	}
+	return []string{"GOCACHE=" + v[0], "GOMODCACHE=" + v[1], "GOPATH=" + v[2], "GOENV=" + v[3]}
+}
+
+// TestReadmeTryIt runs the commands of README.md's "Try it" exactly as written, with sh in the
+// repository, against a quickstart started as the README says: only HOME (where quickstart
+// keeps its data) and STRATA_SERVER (its API's address, as port 7080 may be taken here) come
+// from the test. Every command must succeed, and applying quickstart's copies of the examples
+// must change nothing.
+func TestReadmeTryIt(t *testing.T) {
+	home, addr := t.TempDir(), freeAddress(t)
+	env := append(os.Environ(), goDirs(t)...)
+	env = append(env, "HOME="+home, "STRATA_SERVER=http://"+addr)
+	qs := exec.Command(strataBin, "quickstart", "--listen", addr)
+	qs.Env = env
+	q := startQuickstart(t, qs)
+	q.waitRunning(t)
+
+	for _, line := range readmeTryIt(t) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "sh", "-c", line)
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", line, err, &stdout, &stderr)
+		}
+		t.Logf("%s (%s)\n%s%s", line, time.Since(start).Round(time.Millisecond), &stdout, &stderr)
+		if strings.Contains(line, " apply ") {
+			for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if !strings.HasSuffix(l, " unchanged") {
+					t.Errorf("%s changed something: %s", line, l)
+				}
+			}
+		}
+	}
+}
