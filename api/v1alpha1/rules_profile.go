@@ -102,9 +102,7 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 				mnames[m.Name] = true
 			}
 			if required(errs, mp.Child("content"), m.Content) {
-				if _, err := Decodable(m.Content); err != nil {
-					errs.Add(mp.Child("content"), RuleSyntax, "is not valid YAML: %v", err)
-				}
+				checkManifestContent(errs, mp.Child("content"), m.Content)
 			}
 		}
 	}
@@ -133,9 +131,30 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 	}
 }
 
-// Decodable checks that text is valid YAML (one or more documents) and returns the documents'
-// JSON.
+// checkManifestContent checks a manifest's content at p: YAML documents that give no key twice.
+func checkManifestContent(errs *ErrorList, p Path, content string) {
+	if _, err := documentsJSON(content); err != nil {
+		errs.Add(p, RuleSyntax, "is not valid YAML: %v", err)
+		return
+	}
+	checkDuplicateKeys(errs, p, nil, []byte(content))
+}
+
+// Decodable checks that text is valid YAML (one or more documents) that gives no key twice,
+// and returns the documents' JSON.
 func Decodable(text string) ([][]byte, error) {
+	out, err := documentsJSON(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := duplicateKeysError([]byte(text)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// documentsJSON returns the JSON of each YAML document of text.
+func documentsJSON(text string) ([][]byte, error) {
 	docs, err := splitDocuments([]byte(text))
 	if err != nil {
 		return nil, err
@@ -151,8 +170,13 @@ func Decodable(text string) ([][]byte, error) {
 	return out, nil
 }
 
-// parseValues parses a layer's values: empty, or a YAML mapping.
+// parseValues parses a layer's values: empty, or a YAML mapping that gives no key twice. Every
+// key given twice is reported at its path below p.
 func parseValues(errs *ErrorList, p Path, text string) (map[string]any, bool) {
+	before := len(*errs)
+	if checkDuplicateKeys(errs, p, nil, []byte(text)); len(*errs) > before {
+		return nil, false
+	}
 	values, err := ParseValues(text)
 	if err != nil {
 		errs.Add(p, RuleSyntax, "%v", err)
@@ -162,11 +186,14 @@ func parseValues(errs *ErrorList, p Path, text string) (map[string]any, bool) {
 }
 
 // ParseValues parses a layer's values YAML: empty text is an empty mapping, anything other than
-// a mapping is an error.
+// a mapping is an error, and so is a key given twice.
 func ParseValues(text string) (map[string]any, error) {
 	j, err := yaml.YAMLToJSON([]byte(text))
 	if err != nil {
 		return nil, fmt.Errorf("values are not valid YAML: %w", err)
+	}
+	if err := duplicateKeysError([]byte(text)); err != nil {
+		return nil, fmt.Errorf("values: %w", err)
 	}
 	j = bytes.TrimSpace(j)
 	if len(j) == 0 || bytes.Equal(j, []byte("null")) {
