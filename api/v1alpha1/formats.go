@@ -68,11 +68,16 @@ func checkEnum(errs *ErrorList, p Path, v string, allowed ...string) {
 	errs.Add(p, RuleEnum, "%q is not supported: must be one of %s", v, strings.Join(allowed, ", "))
 }
 
-// checkSemver checks a required semantic version.
+// checkSemver checks a required semantic version of at most MaxVersionLength characters.
 func checkSemver(errs *ErrorList, p Path, v string) {
-	if required(errs, p, v) && !semverPattern.MatchString(v) {
+	if required(errs, p, v) && checkVersionLength(errs, p, v) && !semverPattern.MatchString(v) {
 		errs.Add(p, RuleFormat, "%q must be a semantic version such as 1.2.0", v)
 	}
+}
+
+// isVersion reports whether v is a semantic version that checkSemver accepts.
+func isVersion(v string) bool {
+	return len(v) <= MaxVersionLength && semverPattern.MatchString(v)
 }
 
 // checkHTTPSURL checks a required absolute https URL with a host.

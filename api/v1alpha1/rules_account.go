@@ -96,6 +96,7 @@ func validateGateway(o *PrivateCloudGateway, errs *ErrorList) {
 		if px.HTTPSProxy != "" {
 			checkProxyURL(errs, p.Child("httpsProxy"), px.HTTPSProxy)
 		}
+		checkMaxItems(errs, p.Child("noProxy"), len(px.NoProxy), MaxNoProxyEntries, "so that the list, joined, fits one environment variable (NO_PROXY)")
 		seen := map[string]bool{}
 		for i, e := range px.NoProxy {
 			ip := p.Child("noProxy").Index(i)

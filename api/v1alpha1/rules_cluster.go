@@ -86,6 +86,11 @@ func validateCluster(ctx context.Context, o *Cluster, r Resolver, errs *ErrorLis
 	}
 	checkTags(errs, "spec.tags", s.Tags, az.Type == ClusterTypeIaaS && az.Storage == nil)
 	checkPools(errs, "spec.machinePools", az.Type, s.MachinePools)
+	checkDynamicNetworkName(errs, o)
+	if az.Type == ClusterTypeIaaS {
+		checkVMNames(errs, "spec.machinePools", o.Metadata.Name, s.MachinePools)
+		checkSubnetCapacity(errs, o)
+	}
 	checkProfileRefs(ctx, r, errs, o)
 }
 
@@ -285,6 +290,7 @@ func checkPools(errs *ErrorList, p Path, clusterType string, pools []MachinePool
 		errs.Add(p, RuleRequired, "a cluster needs at least one machine pool")
 		return
 	}
+	checkMaxItems(errs, p, len(pools), MaxMachinePools, "AKS's limit of node pools per cluster, which strata keeps for every cluster")
 	names := map[string]int{}
 	controlPlanes, systemNodes := 0, 0
 	for i := range pools {
@@ -448,6 +454,9 @@ func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Clust
 		errs.Add(p, RuleRequired, "a cluster needs at least one profile")
 		return
 	}
+	if !checkMaxItems(errs, p, len(o.Spec.Profiles), MaxProfilesPerCluster, "strata's bound of profiles per cluster") {
+		return // none is looked up
+	}
 	names := map[string]int{}
 	allResolved := true
 	kubernetesLayers := 0
@@ -466,7 +475,7 @@ func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Clust
 			}
 		}
 		var prof *ClusterProfile
-		if dns1123Label.MatchString(ref.Name) && semverPattern.MatchString(ref.Version) {
+		if dns1123Label.MatchString(ref.Name) && isVersion(ref.Version) {
 			prof, _ = checkExists(ctx, r, errs, pp, KindClusterProfile, ProfileKey(ref.Name, ref.Version)).(*ClusterProfile)
 		}
 		if prof == nil {

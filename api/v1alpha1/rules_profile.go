@@ -64,6 +64,7 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 		errs.Add(lp, RuleRequired, "a profile needs at least one layer")
 		return
 	}
+	checkMaxItems(errs, lp, len(s.Layers), MaxLayersPerProfile, "strata's bound of layers per profile")
 	names := map[string]bool{}
 	count := map[string]int{}
 	prevRank := -1
@@ -84,13 +85,14 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 			}
 			prevRank = max(prevRank, rank)
 		}
-		if required(errs, p.Child("version"), l.Version) && (len(l.Version) > 64 || !layerVersion.MatchString(l.Version)) {
+		if required(errs, p.Child("version"), l.Version) && (len(l.Version) > MaxVersionLength || !layerVersion.MatchString(l.Version)) {
 			errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most 64 letters, digits, '.', '_', '+' and '-'", l.Version)
 		}
 		if values, ok := parseValues(errs, p.Child("values"), l.Values); ok {
 			checkLayerValues(errs, p.Child("values"), s.Cloud, l.Type, values)
 		}
 		mnames := map[string]bool{}
+		checkMaxItems(errs, p.Child("manifests"), len(l.Manifests), MaxManifestsPerLayer, "strata's bound of manifests per layer")
 		for j, m := range l.Manifests {
 			mp := p.Child("manifests").Index(j)
 			if required(errs, mp.Child("name"), m.Name) {
@@ -101,7 +103,7 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 				}
 				mnames[m.Name] = true
 			}
-			if required(errs, mp.Child("content"), m.Content) {
+			if required(errs, mp.Child("content"), m.Content) && checkMaxBytes(errs, mp.Child("content"), m.Content, MaxManifestBytes, "a Kubernetes object holds at most 1 MiB") {
 				checkManifestContent(errs, mp.Child("content"), m.Content)
 			}
 		}
@@ -173,6 +175,9 @@ func documentsJSON(text string) ([][]byte, error) {
 // parseValues parses a layer's values: empty, or a YAML mapping that gives no key twice. Every
 // key given twice is reported at its path below p.
 func parseValues(errs *ErrorList, p Path, text string) (map[string]any, bool) {
+	if !checkMaxBytes(errs, p, text, MaxValuesBytes, "a Kubernetes Secret, where Helm keeps a release and its values, holds at most 1 MiB") {
+		return nil, false
+	}
 	before := len(*errs)
 	if checkDuplicateKeys(errs, p, nil, []byte(text)); len(*errs) > before {
 		return nil, false
