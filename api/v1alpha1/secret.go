@@ -67,6 +67,17 @@ func (o *CloudAccount) SecretPath() []string { return []string{"spec", "azure", 
 // SetSecretPresent sets spec.azure.clientSecretSet.
 func (o *CloudAccount) SetSecretPresent(set bool) { o.Spec.Azure.ClientSecretSet = set }
 
+// KeepStoredSecrets gives obj, a replacement of old that ValidateUpdate accepted, the stored
+// secret that it left out: an update may leave out a cloud account's client secret to keep
+// it, unless it changes where the secret goes (validation refuses that).
+func KeepStoredSecrets(old, obj Object) {
+	prev, ok := old.(*CloudAccount)
+	o, same := obj.(*CloudAccount)
+	if ok && same && o.Spec.Azure.ClientSecret.Empty() {
+		o.Spec.Azure.ClientSecret = prev.Spec.Azure.ClientSecret
+	}
+}
+
 // MarshalWithSecret encodes obj as JSON with its write-only secret in plain text, for a client
 // that sends the object to the server. Everything else encodes a Secret as nothing.
 func MarshalWithSecret(obj Object) ([]byte, error) {

@@ -220,11 +220,8 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	secretChanged := false
 	if hasSecret {
 		stored := *old.(v1alpha1.SecretCarrier).SecretField()
-		if secret.Empty() {
-			*sc.SecretField() = stored // an absent secret keeps the stored one
-		}
-		sc.SetSecretPresent(!sc.SecretField().Empty())
-		secretChanged = sc.SecretField().Reveal() != stored.Reveal()
+		sc.SetSecretPresent(!secret.Empty() || !stored.Empty())
+		secretChanged = !secret.Empty() && secret.Reveal() != stored.Reveal()
 	}
 	specChanged, err := specDiffers(old, obj)
 	if err != nil {
@@ -245,6 +242,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	if err := s.validate(ctx, old, obj); err != nil {
 		return "", nil, err
 	}
+	v1alpha1.KeepStoredSecrets(old, obj) // what validation let the update leave out
 	if dryRun {
 		return ApplyConfigured, obj, nil
 	}
