@@ -253,7 +253,9 @@ func FuzzDecodeValidate(f *testing.F) {
 				t.Fatalf("decoded object does not decode again: %v\n%s", derrs, first)
 			}
 			if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-				*again.(v1alpha1.SecretCarrier).SecretField() = *sc.SecretField()
+				if err := again.(v1alpha1.SecretCarrier).SetSecretText(sc.SecretText()); err != nil {
+					t.Fatal(err)
+				}
 			}
 			v1alpha1.Default(again)
 			second, _ := json.Marshal(again)

@@ -91,21 +91,16 @@ func checkHTTPSURL(errs *ErrorList, p Path, v string) {
 	}
 }
 
-// checkProxyURL checks a proxy URL: http or https scheme and a host.
+// checkProxyURL checks a proxy URL: http or https scheme and a host. A URL that does not parse
+// is not repeated: it may hold a password.
 func checkProxyURL(errs *ErrorList, p Path, v string) {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs.Add(p, RuleFormat, "%q must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128", redactURL(v))
+	switch {
+	case err != nil:
+		errs.Add(p, RuleFormat, "is not a URL: use http:// or https://, a host and a port, e.g. http://proxy.example.com:3128, with user and password percent-encoded (user:p%%40ss@)")
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs.Add(p, RuleFormat, "%q must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128", u.Redacted())
 	}
-}
-
-// redactURL hides a password in a URL before it goes into an error message.
-func redactURL(v string) string {
-	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
-		return v
-	}
-	return u.Redacted()
 }
 
 // checkPEMCertificates checks that v holds at least one PEM certificate and nothing else.

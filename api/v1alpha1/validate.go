@@ -41,6 +41,9 @@ func validate(ctx context.Context, obj Object, r Resolver, old Object) ErrorList
 		validateCloudAccount(ctx, o, r, prev, &errs)
 	case *PrivateCloudGateway:
 		validateGateway(o, &errs)
+		if prev, ok := old.(*PrivateCloudGateway); ok {
+			checkProxyPasswordUpdate(&errs, "spec.proxy", prev.Spec.Proxy, o.Spec.Proxy)
+		}
 	case *ClusterProfile:
 		validateProfile(o, &errs)
 	case *Cluster:

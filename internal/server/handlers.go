@@ -147,10 +147,9 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 			message: fmt.Sprintf("the path names %s %q but the body is %s %q", kind, key, kind, obj.Key()),
 			errors:  v1alpha1.ErrorList{{Field: "metadata.name", Rule: v1alpha1.RuleMismatch, Message: fmt.Sprintf("the body's key %q must equal the path's %q", obj.Key(), key)}}}
 	}
-	var secret *v1alpha1.Secret
+	secret := ""
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-		given := *sc.SecretField()
-		secret = &given
+		secret = sc.SecretText()
 	}
 	for range maxWriteAttempts {
 		result, out, err := s.applyOnce(ctx, obj, secret, precondition, dryRun)
@@ -172,13 +171,15 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 }
 
 // applyOnce is one read-modify-write of an apply. obj is the decoded, defaulted body; secret is
-// the write-only secret it carried (nil for kinds without one). Every field of obj that it sets
-// is set again on a retry.
-func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1alpha1.Secret, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
+// the text of the write-only secrets it carried (see v1alpha1.SecretCarrier). Every field of obj
+// that it sets is set again on a retry.
+func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret string, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	sc, hasSecret := obj.(v1alpha1.SecretCarrier)
 	if hasSecret {
-		*sc.SecretField() = *secret // undo what an earlier attempt merged in
+		if err := sc.SetSecretText(secret); err != nil { // undo what an earlier attempt merged in
+			return "", nil, internal(err, "restore the secrets of %s %q", kind, key)
+		}
 	}
 	old, err := s.store.Get(ctx, kind, key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -219,9 +220,9 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	v1alpha1.CopyStatus(obj, old)
 	secretChanged := false
 	if hasSecret {
-		stored := *old.(v1alpha1.SecretCarrier).SecretField()
-		sc.SetSecretPresent(!secret.Empty() || !stored.Empty())
-		secretChanged = !secret.Empty() && secret.Reveal() != stored.Reveal()
+		v1alpha1.KeepStoredSecrets(old, obj) // what the update may leave out keeps its stored value
+		sc.SetSecretPresent(sc.SecretText() != "")
+		secretChanged = sc.SecretText() != old.(v1alpha1.SecretCarrier).SecretText()
 	}
 	specChanged, err := specDiffers(old, obj)
 	if err != nil {
@@ -242,7 +243,6 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	if err := s.validate(ctx, old, obj); err != nil {
 		return "", nil, err
 	}
-	v1alpha1.KeepStoredSecrets(old, obj) // what validation let the update leave out
 	if dryRun {
 		return ApplyConfigured, obj, nil
 	}

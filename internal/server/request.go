@@ -154,7 +154,7 @@ func clearServerFields(obj v1alpha1.Object) {
 	m.CreationTimestamp, m.DeletionTimestamp, m.Finalizers = nil, nil, nil
 	v1alpha1.ClearStatus(obj)
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-		sc.SetSecretPresent(!sc.SecretField().Empty())
+		sc.SetSecretPresent(sc.SecretText() != "")
 	}
 }
 
