@@ -52,6 +52,7 @@ const (
 	RuleAllOrNothing Rule = "all-or-nothing"  // a group of fields must be set together
 	RuleCount        Rule = "count"           // a number of items breaks a rule
 	RuleResendSecret Rule = "resend-secret"   // a stored secret would go somewhere new: give it again
+	RuleIgnored      Rule = "ignored"         // a warning: the value is accepted but has no effect
 )
 
 // FieldError is one broken rule at one field.

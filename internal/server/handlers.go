@@ -124,6 +124,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, kind string) err
 		return internal(err, "create %s %q", kind, obj.Key())
 	}
 	s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, obj.Key()))
+	s.recordWarnings(ctx, nil, obj)
 	s.writeJSON(w, r, http.StatusCreated, obj)
 	return nil
 }
@@ -200,6 +201,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 			return "", nil, internal(err, "create %s %q", kind, key)
 		}
 		s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, key))
+		s.recordWarnings(ctx, nil, obj)
 		return ApplyCreated, obj, nil
 	}
 	if err != nil {
@@ -229,6 +231,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 		return "", nil, internal(err, "compare %s %q with the stored one", kind, key)
 	}
 	if !specChanged && !secretChanged && maps.Equal(om.Labels, m.Labels) {
+		s.collectWarnings(ctx, obj)
 		return ApplyUnchanged, old, nil
 	}
 	if kind == v1alpha1.KindClusterProfile && specChanged {
@@ -258,6 +261,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 	if specChanged || secretChanged {
 		s.recordEvent(ctx, obj, EventUpdated, fmt.Sprintf("%s %q updated to generation %d", kind, key, obj.GetMetadata().Generation))
 	}
+	s.recordWarnings(ctx, old, obj)
 	return ApplyConfigured, obj, nil
 }
 
@@ -416,14 +420,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, kind string) err
 	return nil
 }
 
-// recordEvent appends a Normal event. It runs even when the client has gone, since the write it
-// records is done; a failure is logged, not returned. Messages never hold a secret.
+// recordEvent appends a Normal event.
 func (s *Server) recordEvent(ctx context.Context, obj v1alpha1.Object, reason, message string) {
+	s.recordEventType(ctx, obj, store.EventNormal, reason, message)
+}
+
+// recordEventType appends an event of a type. It runs even when the client has gone, since the
+// write it records is done; a failure is logged, not returned. Messages never hold a secret.
+func (s *Server) recordEventType(ctx context.Context, obj v1alpha1.Object, evType, reason, message string) {
 	ev := store.Event{
 		Kind:    obj.GetTypeMeta().Kind,
 		Key:     obj.Key(),
 		UID:     obj.GetMetadata().UID,
-		Type:    store.EventNormal,
+		Type:    evType,
 		Reason:  reason,
 		Message: message,
 		Time:    time.Now().UTC(),
