@@ -85,29 +85,39 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 			}
 			prevRank = max(prevRank, rank)
 		}
-		if required(errs, p.Child("version"), l.Version) && (len(l.Version) > MaxVersionLength || !layerVersion.MatchString(l.Version)) {
-			errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most 64 letters, digits, '.', '_', '+' and '-'", l.Version)
-		}
-		if values, ok := parseValues(errs, p.Child("values"), l.Values); ok {
-			checkLayerValues(errs, p.Child("values"), s.Cloud, l.Type, values)
-		}
-		mnames := map[string]bool{}
-		checkMaxItems(errs, p.Child("manifests"), len(l.Manifests), MaxManifestsPerLayer, "strata's bound of manifests per layer")
-		for j, m := range l.Manifests {
-			mp := p.Child("manifests").Index(j)
-			if required(errs, mp.Child("name"), m.Name) {
-				if len(m.Name) > 253 || !manifestName.MatchString(m.Name) {
-					errs.Add(mp.Child("name"), RuleFormat, "%q must be lowercase letters, digits, '-' and '.', at most 253 characters", m.Name)
-				} else if mnames[m.Name] {
-					errs.Add(mp.Child("name"), RuleDuplicate, "manifest name %q is used twice in layer %q", m.Name, l.Name)
-				}
-				mnames[m.Name] = true
+		checkLayerContent(errs, p, s.Cloud, l)
+	}
+	checkLayerMix(errs, lp, s, count)
+}
+
+// checkLayerContent checks a layer's version, values and manifests.
+func checkLayerContent(errs *ErrorList, p Path, cloud string, l Layer) {
+	if required(errs, p.Child("version"), l.Version) && (len(l.Version) > MaxVersionLength || !layerVersion.MatchString(l.Version)) {
+		errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most %d letters, digits, '.', '_', '+' and '-'", l.Version, MaxVersionLength)
+	}
+	if values, ok := parseValues(errs, p.Child("values"), l.Values); ok {
+		checkLayerValues(errs, p.Child("values"), cloud, l.Type, values)
+	}
+	mnames := map[string]bool{}
+	checkMaxItems(errs, p.Child("manifests"), len(l.Manifests), MaxManifestsPerLayer, "strata's bound of manifests per layer")
+	for j, m := range l.Manifests {
+		mp := p.Child("manifests").Index(j)
+		if required(errs, mp.Child("name"), m.Name) {
+			if len(m.Name) > 253 || !manifestName.MatchString(m.Name) {
+				errs.Add(mp.Child("name"), RuleFormat, "%q must be lowercase letters, digits, '-' and '.', at most 253 characters", m.Name)
+			} else if mnames[m.Name] {
+				errs.Add(mp.Child("name"), RuleDuplicate, "manifest name %q is used twice in layer %q", m.Name, l.Name)
 			}
-			if required(errs, mp.Child("content"), m.Content) && checkMaxBytes(errs, mp.Child("content"), m.Content, MaxManifestBytes, "a Kubernetes object holds at most 1 MiB") {
-				checkManifestContent(errs, mp.Child("content"), m.Content)
-			}
+			mnames[m.Name] = true
+		}
+		if required(errs, mp.Child("content"), m.Content) && checkMaxBytes(errs, mp.Child("content"), m.Content, MaxManifestBytes, "a Kubernetes object holds at most 1 MiB") {
+			checkManifestContent(errs, mp.Child("content"), m.Content)
 		}
 	}
+}
+
+// checkLayerMix checks the layers a profile's type needs, given how many of each type it has.
+func checkLayerMix(errs *ErrorList, lp Path, s ClusterProfileSpec, count map[string]int) {
 	switch s.Type {
 	case ProfileTypeAddOn:
 		for i, l := range s.Layers {
