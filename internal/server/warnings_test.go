@@ -107,6 +107,8 @@ func TestWarnings(t *testing.T) {
 	wantOne("dry-run create", warnings("dry-run create", ts.do(http.MethodPost, profilePath+"?dryRun=true", aksProfileYAML("1.0.0", false, true), "application/yaml"), http.StatusOK), `ClusterProfile \"aks-base@1.0.0\": `+field)
 	wantOne("create", warnings("create", ts.do(http.MethodPost, profilePath, aksProfileYAML("1.0.0", false, true), "application/yaml"), http.StatusCreated), "aks-base@1.0.0")
 	wantOne("apply unchanged", warnings("apply unchanged", ts.do(http.MethodPut, profilePath+"/aks-base@1.0.0", aksProfileYAML("1.0.0", false, true), "application/yaml"), http.StatusOK), "aks-base@1.0.0")
+	invalid := strings.Replace(string(aksProfileYAML("4.0.0", false, true)), "sku: Free", "sku: Premium", 1)
+	wantOne("invalid", warnings("invalid", ts.do(http.MethodPut, profilePath+"/aks-base@4.0.0", []byte(invalid), "application/yaml"), http.StatusUnprocessableEntity), "aks-base@4.0.0")
 	for _, p := range []struct {
 		version         string
 		managed, groups bool
