@@ -186,7 +186,8 @@ func cell(s string) string {
 }
 
 // specText renders an object's spec as indented YAML-like text, in field order. A cloud
-// account's secret shows as "clientSecret: (set)" or "(not set)", never its value.
+// account's secret shows as "clientSecret: (set)" or "(not set)", a proxy's password as
+// "httpProxyPassword: (set)", never their values.
 func specText(obj v1alpha1.Object) (string, error) {
 	data, err := json.Marshal(obj) // a Secret never encodes
 	if err != nil {
@@ -209,6 +210,9 @@ func specText(obj v1alpha1.Object) (string, error) {
 			}
 			az.insertAfter("clientID", "clientSecret", &node{kind: 's', scalar: set})
 		}
+	}
+	if g, ok := obj.(*v1alpha1.PrivateCloudGateway); ok {
+		showProxyPasswords(spec.field("proxy"), g.Spec.Proxy)
 	}
 	var b strings.Builder
 	writeYAMLish(&b, spec, 2)

@@ -47,7 +47,7 @@ type rootOptions struct {
 
 // client returns a client of the --server.
 func (o *rootOptions) client() (*client.Client, error) {
-	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)))
+	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)), client.WithWarningHandler(o.printWarning))
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}

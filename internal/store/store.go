@@ -23,9 +23,9 @@ var (
 
 // Store keeps objects of every kind, keyed by (kind, Key()), and their events.
 //
-// Objects are stored as JSON. A kind's write-only secret (v1alpha1.SecretCarrier) is sealed
-// with AES-256-GCM in a column of its own and never written to the JSON; reads open it again and
-// report it as set. Resource versions come from one counter shared by all kinds, so they grow
+// Objects are stored as JSON. A kind's write-only secrets (v1alpha1.SecretCarrier: a cloud
+// account's client secret, a gateway's proxy passwords) are sealed with AES-256-GCM in a column
+// of their own and never written to the JSON; reads open them again and report them as set. Resource versions come from one counter shared by all kinds, so they grow
 // with every write.
 type Store interface {
 	// Create stores a new object. It sets metadata.uid, generation 1, resourceVersion and
@@ -39,7 +39,8 @@ type Store interface {
 	// Update replaces a stored object when obj's resourceVersion is the stored one, and returns
 	// ErrConflict otherwise (or ErrNotFound). It keeps uid and creationTimestamp, bumps
 	// generation when the spec or the secret changed, sets a new resourceVersion on obj, and
-	// keeps the stored secret when obj carries none.
+	// keeps the stored secret when obj carries none and its kind keeps it (a cloud account's
+	// client secret; a gateway's proxy passwords go with their URLs).
 	Update(ctx context.Context, obj v1alpha1.Object) error
 	// Delete removes the object when resourceVersion is the stored one (ErrConflict otherwise);
 	// an empty resourceVersion deletes unconditionally. Its events are kept.
