@@ -356,3 +356,35 @@ func TestBlobCopyPending(t *testing.T) {
 }
 
 func secretOf(s string) v1alpha1.Secret { return v1alpha1.NewSecret(s) }
+
+// TestLocationsEscapesSubscription lists locations with a subscription ID that climbs out of
+// its path segment: it is sent escaped, as one segment, so it names no subscription, instead of
+// reaching the locations of the subscription it climbs to.
+func TestLocationsEscapesSubscription(t *testing.T) {
+	env := emulatortest.Start(t)
+	ctx := testCtx(t)
+	sub := "00000000-0000-0000-0000-000000000000/../" + env.SubscriptionID
+	c, err := NewClients(ctx, env.CloudAccount(t, "emulator"), sub, Options{PollFrequency: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs, err := c.Locations(ctx)
+	if err == nil {
+		t.Fatalf("Locations of subscription %q = %d regions of another subscription, want an error", sub, len(locs))
+	}
+	if re := emulatortest.ResponseError(t, err); re.StatusCode != http.StatusNotFound {
+		t.Errorf("Locations = %v, want a 404", err)
+	}
+}
+
+func TestSKUFilterQuotes(t *testing.T) {
+	for in, want := range map[string]string{
+		"westeurope":              "location eq 'westeurope'",
+		"west' or location ne 'x": "location eq 'west'' or location ne ''x'",
+		"''":                      "location eq ''''''",
+	} {
+		if got := skuFilter(in); got != want {
+			t.Errorf("skuFilter(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
