@@ -28,19 +28,22 @@ import (
 	"github.com/strata-dev/strata/internal/plan"
 )
 
-// memTokens keeps resume tokens in memory.
-type memTokens struct {
-	mu sync.Mutex
-	m  map[string]string
+// memInventory is an Inventory in memory, as the reconciler keeps one: resume tokens by node
+// key, and the IDs of the nodes claimed.
+type memInventory struct {
+	mu      sync.Mutex
+	m       map[string]string
+	owner   string
+	claimed map[string]string // lower-case ID → node key
 }
 
-func (m *memTokens) Token(key string) string {
+func (m *memInventory) Token(key string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.m[key]
 }
 
-func (m *memTokens) SaveToken(_ context.Context, key, token string) error {
+func (m *memInventory) SaveToken(_ context.Context, key, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
@@ -51,6 +54,25 @@ func (m *memTokens) SaveToken(_ context.Context, key, token string) error {
 	} else {
 		m.m[key] = token
 	}
+	return nil
+}
+
+func (m *memInventory) Owner() string { return m.owner }
+
+func (m *memInventory) Manages(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.claimed[strings.ToLower(id)]
+	return ok
+}
+
+func (m *memInventory) Claim(_ context.Context, n *plan.Node) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.claimed == nil {
+		m.claimed = map[string]string{}
+	}
+	m.claimed[strings.ToLower(n.ID)] = n.Key
 	return nil
 }
 
@@ -305,7 +327,7 @@ func TestServices(t *testing.T) {
 	rgID := env.ResourceGroup(t, "rg")
 	c := newClients(t, env)
 	ap := c.Applier()
-	tokens := &memTokens{}
+	tokens := &memInventory{}
 	ctx := testCtx(t)
 	net, comp, stor := c.Network, c.Compute, c.Storage
 	loc := env.Location

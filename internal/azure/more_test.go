@@ -89,7 +89,7 @@ func TestAdopted(t *testing.T) {
 	ap := c.Applier()
 	ctx := testCtx(t)
 	vnet := vnetNode(rgID, "net", "10.1.0.0/16")
-	if _, err := ap.Apply(ctx, vnet, nil); err != nil {
+	if _, err := ap.Apply(ctx, vnet, &memInventory{}); err != nil {
 		t.Fatal(err)
 	}
 	subnets := c.Network.NewSubnetsClient()
@@ -158,7 +158,7 @@ func TestResume(t *testing.T) {
 	rgID := env.ResourceGroup(t, "rg")
 	c := newClients(t, env)
 	ap := c.Applier()
-	tokens := &memTokens{}
+	tokens := &memInventory{}
 	env.Emulator.Engine().Latency().SetProfile(arm.LatencyRealistic, 0.2) // a VNet takes ~1 s
 	defer env.Emulator.Engine().Latency().SetProfile(arm.LatencyZero, 1)
 	n := vnetNode(rgID, "slow", "10.2.0.0/16")
@@ -224,7 +224,7 @@ func TestErrors(t *testing.T) {
 	bad := &plan.Node{Key: "sa", Kind: plan.KindStorageAccount, Managed: true, ID: rgID + "/providers/Microsoft.Storage/storageAccounts/Bad_Name",
 		Spec: &armstorage.AccountCreateParameters{Location: to.Ptr("westeurope"), Kind: to.Ptr(armstorage.KindStorageV2),
 			SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}}
-	_, err := ap.Apply(ctx, bad, &memTokens{})
+	_, err := ap.Apply(ctx, bad, &memInventory{})
 	code, msg, ok := ErrorCode(err)
 	if !ok || code != "AccountNameInvalid" || !strings.Contains(msg, "Bad_Name") || !IsPermanent(err) {
 		t.Errorf("ErrorCode = %q %q %v (%v)", code, msg, ok, err)
@@ -239,16 +239,16 @@ func TestErrors(t *testing.T) {
 			Spec: &armstorage.AccountCreateParameters{Location: to.Ptr("westeurope"), Kind: to.Ptr(armstorage.KindStorageV2),
 				SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}}
 	}
-	if _, err := ap.Apply(ctx, sa("rg"), nil); err != nil {
+	if _, err := ap.Apply(ctx, sa("rg"), &memInventory{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ap.Apply(ctx, sa("rg2"), nil)
+	_, err = ap.Apply(ctx, sa("rg2"), &memInventory{})
 	emulatortest.WantCode(t, err, "StorageAccountInAnotherResourceGroup")
 
 	// A 429 with Retry-After is retried by the SDK.
 	env.Admin(t, http.MethodPost, "/_emulator/faults", map[string]any{"method": "PUT", "type": "Microsoft.Network/virtualNetworks",
 		"status": 429, "rate": 1, "count": 1, "retryAfter": 1}, nil)
-	if _, err := ap.Apply(ctx, vnetNode(rgID, "throttled", "10.3.0.0/16"), nil); err != nil {
+	if _, err := ap.Apply(ctx, vnetNode(rgID, "throttled", "10.3.0.0/16"), &memInventory{}); err != nil {
 		t.Fatalf("apply through a 429: %v", err)
 	}
 	env.Admin(t, http.MethodDelete, "/_emulator/faults", nil, nil)
@@ -257,7 +257,7 @@ func TestErrors(t *testing.T) {
 	if _, err := ap.Apply(ctx, &plan.Node{Key: "x", Kind: "Nope", ID: rgID}, nil); err == nil {
 		t.Error("unknown kind: want an error")
 	}
-	if _, err := ap.Apply(ctx, &plan.Node{Key: "x", Kind: plan.KindVirtualNetwork, Managed: true, ID: rgID + "/providers/Microsoft.Network/virtualNetworks/v", Spec: "x"}, nil); err == nil {
+	if _, err := ap.Apply(ctx, &plan.Node{Key: "x", Kind: plan.KindVirtualNetwork, Managed: true, ID: rgID + "/providers/Microsoft.Network/virtualNetworks/v", Spec: "x"}, &memInventory{}); err == nil {
 		t.Error("wrong spec: want an error")
 	}
 }
@@ -317,12 +317,13 @@ func TestBlobCopyPending(t *testing.T) {
 	ap := c.Applier()
 	ctx := testCtx(t)
 	saID := rgID + "/providers/Microsoft.Storage/storageAccounts/stratacopy"
+	inv := &memInventory{}
 	for _, n := range []*plan.Node{
 		{Key: "sa", Kind: plan.KindStorageAccount, Managed: true, ID: saID, Spec: armstorage.AccountCreateParameters{Location: to.Ptr("westeurope"),
 			Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}},
 		{Key: "ctr", Kind: plan.KindBlobContainer, Managed: true, ID: saID + "/blobServices/default/containers/vhds", Spec: armstorage.BlobContainer{}},
 	} {
-		if _, err := ap.Apply(ctx, n, nil); err != nil {
+		if _, err := ap.Apply(ctx, n, inv); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -331,14 +332,14 @@ func TestBlobCopyPending(t *testing.T) {
 	n := &plan.Node{Key: "copy", Kind: plan.KindBlobCopy, Managed: true, ID: saID + "/blobServices/default/containers/vhds/blobs/base.vhd",
 		Spec: plan.BlobCopy{SourceURL: env.URL + "/" + blob.SourceAccount + "/" + blob.SourceContainer + "/" + blob.BaseImageBlob,
 			Account: "stratacopy", Container: "vhds", Blob: "base.vhd"}}
-	r, err := ap.Apply(ctx, n, nil)
+	r, err := ap.Apply(ctx, n, inv)
 	if err != nil || !r.Wrote {
 		t.Fatalf("copy = %+v, %v", r, err)
 	}
 	if o, err := ap.Observe(ctx, n); err != nil || !o.UpToDate {
 		t.Fatalf("observe = %+v, %v", o, err)
 	}
-	if r, err := ap.Apply(ctx, n, nil); err != nil || r.Wrote {
+	if r, err := ap.Apply(ctx, n, inv); err != nil || r.Wrote {
 		t.Fatalf("second copy = %+v, %v", r, err)
 	}
 	if heads := c.Requests()["HEAD blob"]; heads < 3 {
@@ -348,7 +349,7 @@ func TestBlobCopyPending(t *testing.T) {
 	n2 := *n
 	n2.Spec = plan.BlobCopy{SourceURL: env.URL + "/" + blob.SourceAccount + "/" + blob.SourceContainer + "/missing.vhd",
 		Account: "stratacopy", Container: "vhds", Blob: "other.vhd"}
-	if _, err := ap.Apply(ctx, &n2, nil); err == nil {
+	if _, err := ap.Apply(ctx, &n2, inv); err == nil {
 		t.Error("copy of a missing source: want an error")
 	} else if code, _, _ := ErrorCode(err); code != "CannotVerifyCopySource" {
 		t.Errorf("code = %q (%v)", code, err)
