@@ -465,7 +465,8 @@ func TestServices(t *testing.T) {
 			Properties: &armcompute.VirtualMachineProperties{
 				HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes("Standard_B2s"))},
 				StorageProfile: &armcompute.StorageProfile{ImageReference: &armcompute.ImageReference{ID: &imgID},
-					OSDisk: &armcompute.OSDisk{CreateOption: to.Ptr(armcompute.DiskCreateOptionTypesFromImage), DiskSizeGB: to.Ptr[int32](30),
+					OSDisk: &armcompute.OSDisk{Name: to.Ptr("vm0_OSDisk"), DeleteOption: to.Ptr(armcompute.DiskDeleteOptionTypesDelete),
+						CreateOption: to.Ptr(armcompute.DiskCreateOptionTypesFromImage), DiskSizeGB: to.Ptr[int32](30),
 						ManagedDisk: &armcompute.ManagedDiskParameters{StorageAccountType: to.Ptr(armcompute.StorageAccountTypesStandardLRS)}}},
 				OSProfile: &armcompute.OSProfile{ComputerName: to.Ptr("vm0"), AdminUsername: to.Ptr("strata"),
 					CustomData: to.Ptr(base64.StdEncoding.EncodeToString([]byte("#cloud-config\n"))),
@@ -478,6 +479,13 @@ func TestServices(t *testing.T) {
 			typ: "Microsoft.Compute/virtualMachines",
 			tamper: func(t *testing.T) {
 				p := emulatortest.Must[*runtimePoller[armcompute.VirtualMachinesClientUpdateResponse]](t)(wrapPoller(comp.NewVirtualMachinesClient().BeginUpdate(ctx, "rg", "vm0", armcompute.VirtualMachineUpdate{Tags: retag}, nil)))
+				p.wait(t, ctx)
+			}},
+		// Azure made the OS disk with the VM, without tags: its create is the PATCH of its tags.
+		{node: &plan.Node{Key: "osdisk/vm0", Kind: plan.KindOSDisk, ID: plan.OSDiskID(vmID), Managed: true, Spec: &armcompute.Disk{Tags: tags("nodes")}},
+			typ: "Microsoft.Compute/disks",
+			tamper: func(t *testing.T) {
+				p := emulatortest.Must[*runtimePoller[armcompute.DisksClientUpdateResponse]](t)(wrapPoller(comp.NewDisksClient().BeginUpdate(ctx, "rg", "vm0_OSDisk", armcompute.DiskUpdate{Tags: retag}, nil)))
 				p.wait(t, ctx)
 			}},
 	}
@@ -559,9 +567,21 @@ func TestServices(t *testing.T) {
 			if err := ap.Delete(ctx, n, tokens); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
+			if n.Kind == plan.KindOSDisk {
+				// Attached: Azure deletes it with its VM, next.
+				if o, err := ap.Observe(ctx, n); err != nil || !o.Exists {
+					t.Fatalf("observe the attached OS disk after its delete = %+v, %v", o, err)
+				}
+				return
+			}
 			o, err := ap.Observe(ctx, n)
 			if err != nil || o.Exists {
 				t.Fatalf("observe after delete = %+v, %v", o, err)
+			}
+			if n.Kind == plan.KindVirtualMachine {
+				if o, err := ap.Observe(ctx, steps[i+1].node); err != nil || o.Exists {
+					t.Fatalf("observe the OS disk after its VM's delete = %+v, %v", o, err)
+				}
 			}
 			if err := ap.Delete(ctx, n, tokens); err != nil {
 				t.Fatalf("second delete: %v", err)

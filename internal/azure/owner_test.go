@@ -195,7 +195,7 @@ func TestOwnershipConflicts(t *testing.T) {
 	var want []plan.Kind
 	for _, k := range []plan.Kind{plan.KindVirtualNetwork, plan.KindNetworkSecurityGroup, plan.KindSubnet, plan.KindPublicIPAddress,
 		plan.KindNatGateway, plan.KindLoadBalancer, plan.KindNetworkInterface, plan.KindStorageAccount, plan.KindBlobContainer,
-		plan.KindBlobCopy, plan.KindImage, plan.KindVirtualMachine, plan.KindManagedCluster, plan.KindAgentPool} {
+		plan.KindBlobCopy, plan.KindImage, plan.KindVirtualMachine, plan.KindOSDisk, plan.KindManagedCluster, plan.KindAgentPool} {
 		if !kinds[k] {
 			want = append(want, k)
 		}

@@ -45,6 +45,7 @@ func (c *Clients) Applier() Applier {
 		plan.KindBlobCopy:             c.blobCopyService(),
 		plan.KindImage:                c.imageService(),
 		plan.KindVirtualMachine:       c.vmService(),
+		plan.KindOSDisk:               c.osDiskService(),
 		plan.KindManagedCluster:       c.managedClusterService(),
 		plan.KindAgentPool:            c.agentPoolService(),
 	}}
@@ -127,6 +128,9 @@ type armService[D, L any] struct {
 	// their own, or are made by Azure with it), returns that resource's ID: a subnet's VNet, a
 	// container's storage account, an agent pool's managed cluster.
 	parent func(id *arm.ResourceID, live *L) string
+	// implicit: Azure makes the resource with another one (a VM's OS disk); strata never
+	// creates it, so a missing one is an error.
+	implicit bool
 }
 
 func (s *armService[D, L]) parse(n *plan.Node) (*arm.ResourceID, error) {
@@ -209,6 +213,9 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 	live, err := s.get(ctx, id)
 	if err != nil {
 		return Result{}, fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
+	}
+	if live == nil && s.implicit {
+		return Result{}, fmt.Errorf("azure: %s %s: %w", n.Kind, n.ID, errMadeByAzure)
 	}
 	if err := s.claim(ctx, n, id, live, inv); err != nil {
 		return Result{}, err

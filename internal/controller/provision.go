@@ -195,7 +195,7 @@ func category(n *plan.Node) string {
 			return ConditionControlPlaneReady
 		}
 		return ConditionNetworkReady
-	case plan.KindNetworkInterface, plan.KindVirtualMachine:
+	case plan.KindNetworkInterface, plan.KindVirtualMachine, plan.KindOSDisk:
 		if n.Role == plan.RoleControlPlane {
 			return ConditionControlPlaneReady
 		}
