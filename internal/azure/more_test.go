@@ -378,6 +378,16 @@ func TestLocationsEscapesSubscription(t *testing.T) {
 	}
 }
 
+// TestBlobEndpointEscapesAccount: a path-style blob endpoint (Custom clouds) holds the account
+// name as one escaped path segment.
+func TestBlobEndpointEscapesAccount(t *testing.T) {
+	env := emulatortest.Start(t)
+	c := newClients(t, env)
+	if got, want := c.BlobEndpoint("../acct"), env.URL+"/..%2Facct/"; got != want {
+		t.Errorf("BlobEndpoint = %s, want %s", got, want)
+	}
+}
+
 func TestSKUFilterQuotes(t *testing.T) {
 	for in, want := range map[string]string{
 		"westeurope":              "location eq 'westeurope'",

@@ -79,7 +79,7 @@ func (e *ConflictError) Error() string {
 	case e.Parent != "":
 		why = fmt.Sprintf("it is part of %s, which strata did not create for this cluster", e.Parent)
 	}
-	return fmt.Sprintf("%s %s already exists and is not this cluster's (%s): strata does not write or delete it; remove or rename it, or change the cluster's name", e.Kind, e.ID, why)
+	return fmt.Sprintf("%s %s already exists and is not this cluster's (%s): strata neither writes nor deletes it (remove or rename it, or give the cluster another name)", e.Kind, e.ID, why)
 }
 
 // conflictOf returns the error for a resource that owned refused.
