@@ -37,6 +37,9 @@ func (s *blobCopyService) spec(n *plan.Node) (*plan.BlobCopy, string, error) {
 	if bc == nil || bc.Account == "" || bc.Container == "" || bc.Blob == "" {
 		return nil, "", fmt.Errorf("azure: %s %s: spec is %T, want a complete *plan.BlobCopy", n.Kind, n.Key, n.Spec)
 	}
+	if err := errors.Join(checkSegments(n.ID), checkSegments(bc.Account+"/"+bc.Container+"/"+bc.Blob)); err != nil {
+		return nil, "", fmt.Errorf("azure: %s %s: bad blob name: %w", n.Kind, n.Key, err)
+	}
 	rg := ""
 	segs := strings.Split(strings.Trim(n.ID, "/"), "/")
 	for i := 0; i+1 < len(segs); i++ {

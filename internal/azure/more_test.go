@@ -399,3 +399,43 @@ func TestSKUFilterQuotes(t *testing.T) {
 		}
 	}
 }
+
+// TestDotSegmentsRefused: a node ID with a "." or ".." segment (which the SDK's escaping keeps,
+// and which a server may resolve to another path) is refused before any request.
+func TestDotSegmentsRefused(t *testing.T) {
+	env := emulatortest.Start(t)
+	rgID := env.ResourceGroup(t, "rg")
+	c := newClients(t, env)
+	ap := c.Applier()
+	ctx := testCtx(t)
+	_, before := env.Requests(t, "", "")
+	for _, id := range []string{
+		rgID + "/providers/Microsoft.Network/virtualNetworks/..",
+		rgID + "/providers/Microsoft.Network/virtualNetworks/v/subnets/.",
+		strings.Replace(rgID, "/rg", "/..", 1) + "/providers/Microsoft.Network/virtualNetworks/v",
+	} {
+		n := vnetNode(rgID, "v", "10.0.0.0/16")
+		n.ID = id
+		if _, err := ap.Apply(ctx, n, &memInventory{}); err == nil || !strings.Contains(err.Error(), "segment") {
+			t.Errorf("Apply %s = %v, want a refused segment", id, err)
+		}
+		if _, err := ap.Observe(ctx, n); err == nil {
+			t.Errorf("Observe %s: want an error", id)
+		}
+		if err := ap.Delete(ctx, n, &memInventory{}); err == nil {
+			t.Errorf("Delete %s: want an error", id)
+		}
+	}
+	copyNode := &plan.Node{Key: "copy", Kind: plan.KindBlobCopy, Managed: true,
+		ID:   rgID + "/providers/Microsoft.Storage/storageAccounts/acct/blobServices/default/containers/vhds/blobs/..",
+		Spec: plan.BlobCopy{SourceURL: env.URL + "/x/y/z.vhd", Account: "acct", Container: "vhds", Blob: ".."}}
+	if _, err := ap.Apply(ctx, copyNode, &memInventory{}); err == nil || !strings.Contains(err.Error(), "segment") {
+		t.Errorf("Apply of a blob copy to %q = %v, want a refused segment", copyNode.ID, err)
+	}
+	if _, after := env.Requests(t, "", ""); after != before {
+		t.Errorf("%d request(s) reached the emulator", after-before)
+	}
+	if n := c.Requests()["GET blob"] + c.Requests()["HEAD blob"] + c.Requests()["PUT blob"]; n != 0 {
+		t.Errorf("%d blob request(s) sent", n)
+	}
+}

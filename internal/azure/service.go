@@ -134,11 +134,26 @@ type armService[D, L any] struct {
 }
 
 func (s *armService[D, L]) parse(n *plan.Node) (*arm.ResourceID, error) {
+	if err := checkSegments(n.ID); err != nil {
+		return nil, fmt.Errorf("azure: %s %s: bad resource ID %q: %w", n.Kind, n.Key, n.ID, err)
+	}
 	id, err := arm.ParseResourceID(n.ID)
 	if err != nil {
 		return nil, fmt.Errorf("azure: %s %s: bad resource ID %q: %w", n.Kind, n.Key, n.ID, err)
 	}
 	return id, nil
+}
+
+// checkSegments refuses a resource ID with an empty, "." or ".." segment: the SDK escapes each
+// name it puts in a path, but "." and ".." survive escaping, and a server may resolve them to
+// another path. The names of a plan come from validated specs; this holds whatever the input.
+func checkSegments(id string) error {
+	for i, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("segment %d is %q", i+1, seg)
+		}
+	}
+	return nil
 }
 
 func (s *armService[D, L]) desired(n *plan.Node) (*D, error) {
