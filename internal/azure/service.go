@@ -295,8 +295,8 @@ func (s *armService[D, L]) resume(ctx context.Context, n *plan.Node, id *arm.Res
 // (strata is about to create it), or existing and owned (see owned). An existing resource that
 // is not the cluster's is a *ConflictError, and nothing is recorded.
 func (s *armService[D, L]) claim(ctx context.Context, n *plan.Node, id *arm.ResourceID, live *L, inv Inventory) error {
-	if live != nil {
-		f := ownerFacts{Recorded: inv.Manages(n.ID), Want: inv.Owner()}
+	if live != nil && !inv.Manages(n.ID) {
+		f := ownerFacts{Want: inv.Owner()}
 		f.Tag, f.Tagged = ownerTag(tagsOf(live))
 		parent := ""
 		if s.parent != nil {

@@ -152,12 +152,16 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 				},
 			},
 		}})
-	// Azure makes the OS disk with the VM, without the VM's tags: it gets them from its own
-	// node once the VM exists.
-	b.add(&Node{Key: fmt.Sprintf("%s%s-%d", keyOSDiskPfx, pool.Name, i), Kind: KindOSDisk,
-		ID: OSDiskID(vmID), DependsOn: []string{vmKey}, Managed: true, Role: nodeRole,
-		Spec: armcompute.Disk{Tags: b.tags(nodeRole)}})
+	b.osDisk(b.graph.Node(vmKey))
 	return vmKey, nil
+}
+
+// osDisk adds the OS disk of vm: Azure makes it with the VM, without the VM's tags, so it gets
+// them from a node of its own once the VM exists.
+func (b *builder) osDisk(vm *Node) {
+	b.add(&Node{Key: keyOSDiskPfx + strings.TrimPrefix(vm.Key, keyVirtualMachinePfx), Kind: KindOSDisk,
+		ID: OSDiskID(vm.ID), DependsOn: []string{vm.Key}, Managed: true, Role: vm.Role,
+		Spec: armcompute.Disk{Tags: b.tags(vm.Role)}})
 }
 
 // osDiskName is the name of a VM's OS disk.

@@ -366,3 +366,16 @@ func TestJoinUsesCACertHash(t *testing.T) {
 		}
 	}
 }
+
+func TestOSDiskID(t *testing.T) {
+	for in, want := range map[string]string{
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/c1-cp-0": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/c1-cp-0_OSDisk",
+		"/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm":      "/subscriptions/s/resourcegroups/rg/providers/Microsoft.Compute/disks/vm_OSDisk",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/x":    "",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic":   "",
+	} {
+		if got := OSDiskID(in); got != want {
+			t.Errorf("OSDiskID(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
