@@ -74,9 +74,7 @@ func validateCluster(ctx context.Context, o *Cluster, r Resolver, errs *ErrorLis
 	checkEnum(errs, "spec.azure.type", az.Type, ClusterTypeIaaS, ClusterTypeAKS)
 	checkGUID(errs, "spec.azure.subscriptionID", az.SubscriptionID)
 	checkResourceGroup(errs, "spec.azure.resourceGroup", az.ResourceGroup)
-	if required(errs, "spec.azure.location", az.Location) && (len(az.Location) > 64 || !locationName.MatchString(az.Location)) {
-		errs.Add("spec.azure.location", RuleFormat, "%q must be an Azure region name such as westeurope or eastus2 (lowercase, no spaces)", az.Location)
-	}
+	checkLocation(errs, "spec.azure.location", az.Location)
 	checkSSHKey(errs, "spec.azure.sshPublicKey", az.SSHPublicKey)
 	if az.Placement != nil {
 		checkPlacement(errs, "spec.azure.placement", az.Placement)
@@ -198,9 +196,7 @@ func checkStorage(errs *ErrorList, p Path, az *ClusterAzure) {
 		errs.Add(p, RuleForbidden, "custom storage applies only to iaas clusters: AKS manages its node images")
 		return
 	}
-	if required(errs, p.Child("account"), st.Account) && !storageAccount.MatchString(st.Account) {
-		errs.Add(p.Child("account"), RuleFormat, "%q must be 3-24 lowercase letters and digits", st.Account)
-	}
+	checkStorageAccountName(errs, p.Child("account"), st.Account)
 	if c := st.Container; c != "" {
 		switch {
 		case len(c) < 3 || len(c) > 63:

@@ -37,6 +37,8 @@ func specTags(spec any) (map[string]*string, bool) {
 		return s.Tags, true
 	case armcompute.VirtualMachine:
 		return s.Tags, true
+	case armcompute.Disk:
+		return s.Tags, true
 	case armcontainerservice.ManagedCluster:
 		return s.Tags, true
 	case armcontainerservice.AgentPool:
@@ -158,6 +160,26 @@ func TestRules(t *testing.T) {
 				}
 				if v := tags[v1alpha1.TagRole]; v == nil || *v != n.Role {
 					t.Errorf("%s lacks the role tag %s", n.Key, n.Role)
+				}
+			}
+		}},
+		{"each VM's OS disk is a managed node after it, with the name the VM gives it", iaas, func(t *testing.T, _ testCase, g *Graph) {
+			for _, vm := range g.Nodes {
+				if vm.Kind != KindVirtualMachine {
+					continue
+				}
+				i := slices.IndexFunc(g.Nodes, func(n *Node) bool { return n.Kind == KindOSDisk && slices.Contains(n.DependsOn, vm.Key) })
+				if i < 0 {
+					t.Errorf("%s has no OS disk node", vm.Key)
+					continue
+				}
+				d := g.Nodes[i]
+				name := *vm.Spec.(armcompute.VirtualMachine).Properties.StorageProfile.OSDisk.Name
+				if !d.Managed || d.Role != vm.Role || d.ID != OSDiskID(vm.ID) || !strings.HasSuffix(d.ID, "/providers/Microsoft.Compute/disks/"+name) {
+					t.Errorf("%s: OS disk node %+v, want managed, role %s, ID of the disk %s", vm.Key, d, vm.Role, name)
+				}
+				if spec, ok := d.Spec.(armcompute.Disk); !ok || spec.Location != nil || spec.Properties != nil || spec.SKU != nil {
+					t.Errorf("%s: spec %+v, want the tags only (strata never creates the disk)", d.Key, d.Spec)
 				}
 			}
 		}},
@@ -336,6 +358,19 @@ func TestJoinUsesCACertHash(t *testing.T) {
 		}
 		if tt.key == "vm/workers-0" && bytes.Contains([]byte(data), []byte("certificateKey")) {
 			t.Error("a worker got the certificate key")
+		}
+	}
+}
+
+func TestOSDiskID(t *testing.T) {
+	for in, want := range map[string]string{
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/c1-cp-0": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/c1-cp-0_OSDisk",
+		"/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm":      "/subscriptions/s/resourcegroups/rg/providers/Microsoft.Compute/disks/vm_OSDisk",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/x":    "",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic":   "",
+	} {
+		if got := OSDiskID(in); got != want {
+			t.Errorf("OSDiskID(%s) = %q, want %q", in, got, want)
 		}
 	}
 }
