@@ -114,11 +114,8 @@ func splitDocuments(data []byte) ([][]byte, error) {
 		return docs, nil
 	}
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var list struct {
-			Kind  string            `json:"kind"`
-			Items []json.RawMessage `json:"items"`
-		}
-		if err := json.Unmarshal(trimmed, &list); err == nil && list.Kind == "List" {
+		var list listDocument
+		if err := json.Unmarshal(trimmed, &list); err == nil && list.Kind == kindList && duplicateKeysError(trimmed) == nil {
 			docs := make([][]byte, len(list.Items))
 			for i, it := range list.Items {
 				docs[i] = it
@@ -148,21 +145,28 @@ func splitDocuments(data []byte) ([][]byte, error) {
 	return expandLists(docs), nil
 }
 
+// kindList is the kind of a document that holds other objects as items.
+const kindList = "List"
+
+// listDocument is a List: what `strata get` prints for several objects.
+type listDocument struct {
+	APIVersion string            `json:"apiVersion,omitempty"`
+	Kind       string            `json:"kind"`
+	Items      []json.RawMessage `json:"items"`
+}
+
 // expandLists replaces each YAML document that is a List (what `strata get -o yaml` prints for
-// several objects) by its items. A document that does not parse is kept for decodeDocument to
-// report.
+// several objects) by its items. A document that does not parse, or that gives a key twice
+// (which converting it to JSON would hide), is kept for decodeDocument to report.
 func expandLists(docs [][]byte) [][]byte {
 	out := make([][]byte, 0, len(docs))
 	for _, doc := range docs {
-		if !bytes.Contains(doc, []byte("List")) {
+		if !bytes.Contains(doc, []byte(kindList)) {
 			out = append(out, doc)
 			continue
 		}
-		var list struct {
-			Kind  string            `json:"kind"`
-			Items []json.RawMessage `json:"items"`
-		}
-		if j, err := yaml.YAMLToJSON(doc); err != nil || json.Unmarshal(j, &list) != nil || list.Kind != "List" {
+		var list listDocument
+		if j, err := yaml.YAMLToJSON(doc); err != nil || json.Unmarshal(j, &list) != nil || list.Kind != kindList || duplicateKeysError(doc) != nil {
 			out = append(out, doc)
 			continue
 		}
@@ -208,6 +212,12 @@ func decodeDocument(doc []byte) (Object, *DocumentError) {
 	if md, ok := m["metadata"].(map[string]any); ok {
 		derr.Name, _ = md["name"].(string)
 	}
+	if kind == kindList {
+		// A List reaches here only when splitting it found a key given twice.
+		if checkDuplicateKeys(&derr.Errors, "", reflect.TypeFor[listDocument](), doc); len(derr.Errors) > 0 {
+			return nil, derr
+		}
+	}
 	apiVersion, _ := m["apiVersion"].(string)
 	switch {
 	case m["apiVersion"] == nil:
@@ -225,6 +235,7 @@ func decodeDocument(doc []byte) (Object, *DocumentError) {
 	if obj == nil {
 		return nil, derr
 	}
+	checkDuplicateKeys(&derr.Errors, "", reflect.TypeOf(obj).Elem(), doc)
 	checkShape(m, reflect.TypeOf(obj).Elem(), "", &derr.Errors)
 	if len(derr.Errors) > 0 {
 		return nil, derr

@@ -56,6 +56,54 @@ func TestDecodeDocuments(t *testing.T) {
 	}
 }
 
+// TestDecodeDuplicateKeys checks that a key given twice is refused at its path in every form of
+// input, and that what YAML allows (a merge key's values overridden, anchors and aliases) is not
+// taken for one.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	gw := func(name string) string { return fmt.Sprintf(gatewayYAML, name) }
+	indent := func(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n  ") }
+	tests := []struct {
+		name  string
+		input string
+		want  []string // "document field rule"
+	}{
+		{"YAML, second document", gw("a") + "---\n" + strings.Replace(gw("b"), "name: b\n", "name: b\n  name: c\n", 1), []string{"2 metadata.name duplicate"}},
+		{"YAML, key three times", "apiVersion: strata.dev/v1alpha1\nkind: PrivateCloudGateway\nkind: PrivateCloudGateway\nmetadata: {name: a}\nkind: PrivateCloudGateway\nspec: {}\n",
+			[]string{"1 kind duplicate", "1 kind duplicate"}},
+		{"YAML flow mapping", "apiVersion: strata.dev/v1alpha1\nkind: PrivateCloudGateway\nmetadata: {name: a, name: b}\nspec: {}\n", []string{"1 metadata.name duplicate"}},
+		{"quoted and plain spellings of one key", "apiVersion: strata.dev/v1alpha1\nkind: PrivateCloudGateway\nmetadata: {name: a, \"name\": b}\nspec: {}\n", []string{"1 metadata.name duplicate"}},
+		{"JSON array item", `[{"apiVersion":"strata.dev/v1alpha1","kind":"PrivateCloudGateway","metadata":{"name":"a"},"spec":{"network":{"resourceGroup":"x","resourceGroup":"y"}}}]`,
+			[]string{"1 spec.network.resourceGroup duplicate"}},
+		{"JSON List: a key of the list", `{"kind":"List","items":[],"items":[{"apiVersion":"strata.dev/v1alpha1","kind":"PrivateCloudGateway","metadata":{"name":"a"},"spec":{}}]}`,
+			[]string{"1 items duplicate"}},
+		{"YAML List: a key of an item", "kind: List\nitems:\n- " + indent(gw("a")) + "\n  kind: PrivateCloudGateway\n", []string{"1 items[0].kind duplicate"}},
+		{"merge key overridden", "base: &base {name: a}\napiVersion: strata.dev/v1alpha1\nkind: PrivateCloudGateway\nmetadata:\n  <<: *base\n  name: b\nspec: {}\n",
+			[]string{"1 base unknown-field"}},
+		{"anchor used twice", "apiVersion: strata.dev/v1alpha1\nkind: PrivateCloudGateway\nmetadata: &m {name: a}\nspec: {network: {resourceGroup: &rg x, virtualNetwork: *rg}}\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v1alpha1.Decode([]byte(tc.input))
+			var derrs v1alpha1.DecodeErrors
+			if err != nil && !errors.As(err, &derrs) {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range derrs {
+				for _, e := range d.Errors {
+					got = append(got, fmt.Sprintf("%d %s %s", d.Index+1, e.Field, e.Rule))
+					if e.Rule == v1alpha1.RuleDuplicate && !strings.Contains(e.Message, "twice (line") {
+						t.Errorf("message %q does not say where the key is", e.Message)
+					}
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("errors = %q, want %q\n%v", got, tc.want, err)
+			}
+		})
+	}
+}
+
 // TestDecodeKeepsIndentedDashes checks that only a "---" at the start of a line separates
 // documents: an indented one inside a block scalar stays in the text.
 func TestDecodeKeepsIndentedDashes(t *testing.T) {
@@ -205,7 +253,9 @@ func FuzzDecodeValidate(f *testing.F) {
 				t.Fatalf("decoded object does not decode again: %v\n%s", derrs, first)
 			}
 			if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-				*again.(v1alpha1.SecretCarrier).SecretField() = *sc.SecretField()
+				if err := again.(v1alpha1.SecretCarrier).SetSecretText(sc.SecretText()); err != nil {
+					t.Fatal(err)
+				}
 			}
 			v1alpha1.Default(again)
 			second, _ := json.Marshal(again)

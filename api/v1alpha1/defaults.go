@@ -23,7 +23,7 @@ func Default(obj Object) {
 	case *PrivateCloudGateway:
 		if px := o.Spec.Proxy; px != nil && (px.HTTPProxy != "" || px.HTTPSProxy != "") {
 			if px.HTTPSProxy == "" {
-				px.HTTPSProxy = px.HTTPProxy
+				px.HTTPSProxy, px.HTTPSProxyPassword = px.HTTPProxy, px.HTTPProxyPassword
 			}
 			// Pods cannot reach Azure's instance metadata through a proxy.
 			if !slices.Contains(px.NoProxy, InstanceMetadataIP) {

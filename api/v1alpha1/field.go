@@ -51,6 +51,9 @@ const (
 	RuleOutsideRange Rule = "outside-network" // a subnet lies outside its network
 	RuleAllOrNothing Rule = "all-or-nothing"  // a group of fields must be set together
 	RuleCount        Rule = "count"           // a number of items breaks a rule
+	RuleResendSecret Rule = "resend-secret"   // a stored secret would go somewhere new: give it again
+	RuleIgnored      Rule = "ignored"         // a warning: the value is accepted but has no effect
+	RuleUnsupported  Rule = "unsupported"     // the change needs what strata does not do yet
 )
 
 // FieldError is one broken rule at one field.

@@ -68,11 +68,16 @@ func checkEnum(errs *ErrorList, p Path, v string, allowed ...string) {
 	errs.Add(p, RuleEnum, "%q is not supported: must be one of %s", v, strings.Join(allowed, ", "))
 }
 
-// checkSemver checks a required semantic version.
+// checkSemver checks a required semantic version of at most MaxVersionLength characters.
 func checkSemver(errs *ErrorList, p Path, v string) {
-	if required(errs, p, v) && !semverPattern.MatchString(v) {
+	if required(errs, p, v) && checkVersionLength(errs, p, v) && !semverPattern.MatchString(v) {
 		errs.Add(p, RuleFormat, "%q must be a semantic version such as 1.2.0", v)
 	}
+}
+
+// isVersion reports whether v is a semantic version that checkSemver accepts.
+func isVersion(v string) bool {
+	return len(v) <= MaxVersionLength && semverPattern.MatchString(v)
 }
 
 // checkHTTPSURL checks a required absolute https URL with a host.
@@ -86,21 +91,16 @@ func checkHTTPSURL(errs *ErrorList, p Path, v string) {
 	}
 }
 
-// checkProxyURL checks a proxy URL: http or https scheme and a host.
+// checkProxyURL checks a proxy URL: http or https scheme and a host. A URL that does not parse
+// is not repeated: it may hold a password.
 func checkProxyURL(errs *ErrorList, p Path, v string) {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs.Add(p, RuleFormat, "%q must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128", redactURL(v))
+	switch {
+	case err != nil:
+		errs.Add(p, RuleFormat, "is not a URL: use http:// or https://, a host and a port, e.g. http://proxy.example.com:3128, with user and password percent-encoded (user:p%%40ss@)")
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs.Add(p, RuleFormat, "%q must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128", u.Redacted())
 	}
-}
-
-// redactURL hides a password in a URL before it goes into an error message.
-func redactURL(v string) string {
-	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
-		return v
-	}
-	return u.Redacted()
 }
 
 // checkPEMCertificates checks that v holds at least one PEM certificate and nothing else.

@@ -20,9 +20,7 @@ func validateCloudAccount(ctx context.Context, o *CloudAccount, r Resolver, old 
 	az := o.Spec.Azure
 	checkGUID(errs, p.Child("tenantID"), az.TenantID)
 	checkGUID(errs, p.Child("clientID"), az.ClientID)
-	if az.ClientSecret.Empty() && (old == nil || old.Spec.Azure.ClientSecret.Empty()) {
-		errs.Add(p.Child("clientSecret"), RuleRequired, "required: the client secret of the service principal (it is stored encrypted and never returned)")
-	}
+	checkClientSecret(errs, p.Child("clientSecret"), o, old)
 	checkEnum(errs, p.Child("environment"), az.Environment, EnvironmentPublic, EnvironmentUSGovernment, EnvironmentChina, EnvironmentCustom)
 	ep := p.Child("endpoints")
 	switch {
@@ -44,6 +42,50 @@ func validateCloudAccount(ctx context.Context, o *CloudAccount, r Resolver, old 
 		checkName(errs, "spec.gateway", o.Spec.Gateway)
 		checkExists(ctx, r, errs, "spec.gateway", KindPrivateCloudGateway, o.Spec.Gateway)
 	}
+}
+
+// checkClientSecret checks that an account has a client secret: given, or, on an update of old,
+// stored and left out of the update. A stored secret is only ever sent where it was given
+// for, so an update that changes where it goes must give it again.
+func checkClientSecret(errs *ErrorList, p Path, o, old *CloudAccount) {
+	if !o.Spec.Azure.ClientSecret.Empty() {
+		return
+	}
+	if old == nil || old.Spec.Azure.ClientSecret.Empty() {
+		errs.Add(p, RuleRequired, "required: the client secret of the service principal (it is stored encrypted and never returned)")
+		return
+	}
+	if changed := SecretTargetChanges(old.Spec.Azure, o.Spec.Azure); len(changed) > 0 {
+		errs.Add(p, RuleResendSecret, "required again: this update changes %s, which says where the client secret is sent, and the stored secret goes only where it was given for; give spec.azure.clientSecret in the same request",
+			strings.Join(changed, ", "))
+	}
+}
+
+// SecretTargetChanges lists the fields of spec.azure, as paths below it, that differ between
+// before and after and say where the client secret goes: the tenant and client it signs in as,
+// the cloud, its endpoints and the CA bundle that decides which hosts are trusted.
+func SecretTargetChanges(before, after AzureCredentials) []string {
+	var changed []string
+	diff := func(field, a, b string) {
+		if a != b {
+			changed = append(changed, field)
+		}
+	}
+	diff("tenantID", before.TenantID, after.TenantID)
+	diff("clientID", before.ClientID, after.ClientID)
+	diff("environment", before.Environment, after.Environment)
+	var eb, ea CloudEndpoints
+	if before.Endpoints != nil {
+		eb = *before.Endpoints
+	}
+	if after.Endpoints != nil {
+		ea = *after.Endpoints
+	}
+	diff("endpoints.resourceManager", eb.ResourceManager, ea.ResourceManager)
+	diff("endpoints.activeDirectory", eb.ActiveDirectory, ea.ActiveDirectory)
+	diff("endpoints.storageSuffix", eb.StorageSuffix, ea.StorageSuffix)
+	diff("endpoints.caBundle", eb.CABundle, ea.CABundle)
+	return changed
 }
 
 // checkExists reports a reference to an object the resolver says does not exist. It returns the
@@ -96,6 +138,7 @@ func validateGateway(o *PrivateCloudGateway, errs *ErrorList) {
 		if px.HTTPSProxy != "" {
 			checkProxyURL(errs, p.Child("httpsProxy"), px.HTTPSProxy)
 		}
+		checkMaxItems(errs, p.Child("noProxy"), len(px.NoProxy), MaxNoProxyEntries, "so that the list, joined, fits one environment variable (NO_PROXY)")
 		seen := map[string]bool{}
 		for i, e := range px.NoProxy {
 			ip := p.Child("noProxy").Index(i)

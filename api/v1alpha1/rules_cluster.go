@@ -74,9 +74,7 @@ func validateCluster(ctx context.Context, o *Cluster, r Resolver, errs *ErrorLis
 	checkEnum(errs, "spec.azure.type", az.Type, ClusterTypeIaaS, ClusterTypeAKS)
 	checkGUID(errs, "spec.azure.subscriptionID", az.SubscriptionID)
 	checkResourceGroup(errs, "spec.azure.resourceGroup", az.ResourceGroup)
-	if required(errs, "spec.azure.location", az.Location) && (len(az.Location) > 64 || !locationName.MatchString(az.Location)) {
-		errs.Add("spec.azure.location", RuleFormat, "%q must be an Azure region name such as westeurope or eastus2 (lowercase, no spaces)", az.Location)
-	}
+	checkLocation(errs, "spec.azure.location", az.Location)
 	checkSSHKey(errs, "spec.azure.sshPublicKey", az.SSHPublicKey)
 	if az.Placement != nil {
 		checkPlacement(errs, "spec.azure.placement", az.Placement)
@@ -86,6 +84,11 @@ func validateCluster(ctx context.Context, o *Cluster, r Resolver, errs *ErrorLis
 	}
 	checkTags(errs, "spec.tags", s.Tags, az.Type == ClusterTypeIaaS && az.Storage == nil)
 	checkPools(errs, "spec.machinePools", az.Type, s.MachinePools)
+	checkDynamicNetworkName(errs, o)
+	if az.Type == ClusterTypeIaaS {
+		checkVMNames(errs, "spec.machinePools", o.Metadata.Name, s.MachinePools)
+		checkSubnetCapacity(errs, o)
+	}
 	checkProfileRefs(ctx, r, errs, o)
 }
 
@@ -193,9 +196,7 @@ func checkStorage(errs *ErrorList, p Path, az *ClusterAzure) {
 		errs.Add(p, RuleForbidden, "custom storage applies only to iaas clusters: AKS manages its node images")
 		return
 	}
-	if required(errs, p.Child("account"), st.Account) && !storageAccount.MatchString(st.Account) {
-		errs.Add(p.Child("account"), RuleFormat, "%q must be 3-24 lowercase letters and digits", st.Account)
-	}
+	checkStorageAccountName(errs, p.Child("account"), st.Account)
 	if c := st.Container; c != "" {
 		switch {
 		case len(c) < 3 || len(c) > 63:
@@ -285,87 +286,29 @@ func checkPools(errs *ErrorList, p Path, clusterType string, pools []MachinePool
 		errs.Add(p, RuleRequired, "a cluster needs at least one machine pool")
 		return
 	}
+	checkMaxItems(errs, p, len(pools), MaxMachinePools, "AKS's limit of node pools per cluster, which strata keeps for every cluster")
 	names := map[string]int{}
 	controlPlanes, systemNodes := 0, 0
 	for i := range pools {
 		mp := &pools[i]
 		pp := p.Index(i)
-		if clusterType == ClusterTypeAKS {
-			switch {
-			case !required(errs, pp.Child("name"), mp.Name):
-			case len(mp.Name) > 12:
-				errs.Add(pp.Child("name"), RuleTooLong, "AKS node pool names can be at most 12 characters, got %d", len(mp.Name))
-			case !aksPoolName.MatchString(mp.Name):
-				errs.Add(pp.Child("name"), RuleFormat, "%q: AKS node pool names are lowercase letters and digits, starting with a letter", mp.Name)
-			}
-		} else {
-			checkName(errs, pp.Child("name"), mp.Name)
-		}
+		checkPoolName(errs, pp.Child("name"), clusterType, mp.Name)
 		if j, dup := names[mp.Name]; dup && mp.Name != "" {
 			errs.Add(pp.Child("name"), RuleDuplicate, "pool name %q is already used by spec.machinePools[%d]", mp.Name, j)
 		} else {
 			names[mp.Name] = i
 		}
-		checkPoolSize(errs, pp, mp)
-		if mp.InstanceType != "" && (len(mp.InstanceType) > 64 || !vmSize.MatchString(mp.InstanceType)) {
-			errs.Add(pp.Child("instanceType"), RuleFormat, "%q must be an Azure VM size such as Standard_D2s_v3", mp.InstanceType)
-		}
-		zones := map[string]bool{}
-		for j, z := range mp.Zones {
-			if zones[z] {
-				errs.Add(pp.Child("zones").Index(j), RuleDuplicate, "zone %q is listed twice", z)
-				continue
-			}
-			zones[z] = true
-			checkEnum(errs, pp.Child("zones").Index(j), z, Zones...)
-		}
-		checkOSDisk(errs, pp.Child("osDisk"), clusterType, mp.OSDisk)
-		checkTaints(errs, pp.Child("taints"), mp.Taints)
-		checkLabels(errs, pp.Child("labels"), mp.Labels)
+		checkPool(errs, pp, clusterType, mp)
 		switch clusterType {
 		case ClusterTypeIaaS:
-			if mp.System {
-				errs.Add(pp.Child("system"), RuleForbidden, "system pools are an AKS notion; an iaas cluster marks its control-plane pool with controlPlane: true")
-			}
-			if mp.MaxPods != nil {
-				errs.Add(pp.Child("maxPods"), RuleForbidden, "maxPods applies to AKS node pools: strata does not set the pod limit of an iaas cluster's nodes")
-			}
+			checkIaaSPool(errs, pp, mp)
 			if mp.ControlPlane {
 				controlPlanes++
-				if mp.Count%2 == 0 || mp.Count < 1 || mp.Count > 5 {
-					errs.Add(pp.Child("count"), RuleRange, "the control-plane pool needs an odd number of nodes (1, 3 or 5) to keep etcd quorum, got %d", mp.Count)
-				}
-				if (mp.Min != nil && *mp.Min != mp.Count) || (mp.Max != nil && *mp.Max != mp.Count) {
-					errs.Add(pp, RuleForbidden, "the control-plane pool does not autoscale: min and max must equal count")
-				}
 			}
 		case ClusterTypeAKS:
-			if mp.ControlPlane {
-				errs.Add(pp.Child("controlPlane"), RuleForbidden, "AKS runs the control plane itself; mark a node pool system: true instead")
-			}
-			if n := mp.MaxPods; n != nil {
-				switch {
-				case *n < minAKSMaxPods || *n > maxAKSMaxPods:
-					errs.Add(pp.Child("maxPods"), RuleRange, "MaxPods must be between %d and %d, got %d", minAKSMaxPods, maxAKSMaxPods, *n)
-				case mp.System && *n < minAKSSystemPoolMaxPods:
-					errs.Add(pp.Child("maxPods"), RuleRange, "AKS system pools need room for at least %d pods: the cluster's system pods run there, got %d", minAKSSystemPoolMaxPods, *n)
-				}
-			}
-			for k := range mp.Labels {
-				if strings.HasPrefix(k, "kubernetes.azure.com") {
-					errs.Add(pp.Child("labels").Key(k), RuleReserved, "label keys starting with kubernetes.azure.com are reserved by AKS")
-				}
-			}
-			if mp.System {
-				if mp.Count >= 1 {
-					systemNodes++
-				}
-				if len(mp.Taints) > 0 {
-					errs.Add(pp.Child("taints"), RuleForbidden, "AKS system pools take no taints: they must run the cluster's system pods")
-				}
-				if mp.Min != nil && *mp.Min < 1 {
-					errs.Add(pp.Child("min"), RuleRange, "a system pool keeps at least one node: min must be 1 or more")
-				}
+			checkAKSPool(errs, pp, mp)
+			if mp.System && mp.Count >= 1 {
+				systemNodes++
 			}
 		}
 	}
@@ -378,6 +321,91 @@ func checkPools(errs *ErrorList, p Path, clusterType string, pools []MachinePool
 		if systemNodes == 0 {
 			errs.Add(p, RuleCount, "an aks cluster needs at least one pool with system: true and count of 1 or more")
 		}
+	}
+}
+
+// checkPoolName checks a pool's name: a DNS-1123 label, and for AKS what AKS takes.
+func checkPoolName(errs *ErrorList, p Path, clusterType, name string) {
+	if clusterType != ClusterTypeAKS {
+		checkName(errs, p, name)
+		return
+	}
+	switch {
+	case !required(errs, p, name):
+	case len(name) > 12:
+		errs.Add(p, RuleTooLong, "AKS node pool names can be at most 12 characters, got %d", len(name))
+	case !aksPoolName.MatchString(name):
+		errs.Add(p, RuleFormat, "%q: AKS node pool names are lowercase letters and digits, starting with a letter", name)
+	}
+}
+
+// checkPool checks what every pool has: size, VM size, zones, OS disk, taints and labels.
+func checkPool(errs *ErrorList, pp Path, clusterType string, mp *MachinePool) {
+	checkPoolSize(errs, pp, mp)
+	if mp.InstanceType != "" && (len(mp.InstanceType) > 64 || !vmSize.MatchString(mp.InstanceType)) {
+		errs.Add(pp.Child("instanceType"), RuleFormat, "%q must be an Azure VM size such as Standard_D2s_v3", mp.InstanceType)
+	}
+	zones := map[string]bool{}
+	for j, z := range mp.Zones {
+		if zones[z] {
+			errs.Add(pp.Child("zones").Index(j), RuleDuplicate, "zone %q is listed twice", z)
+			continue
+		}
+		zones[z] = true
+		checkEnum(errs, pp.Child("zones").Index(j), z, Zones...)
+	}
+	checkOSDisk(errs, pp.Child("osDisk"), clusterType, mp.OSDisk)
+	checkTaints(errs, pp.Child("taints"), mp.Taints)
+	checkLabels(errs, pp.Child("labels"), mp.Labels)
+}
+
+// checkIaaSPool checks what an iaas cluster's pool may not be: a system pool, a pool with
+// maxPods, or a control-plane pool that breaks etcd quorum or autoscales.
+func checkIaaSPool(errs *ErrorList, pp Path, mp *MachinePool) {
+	if mp.System {
+		errs.Add(pp.Child("system"), RuleForbidden, "system pools are an AKS notion; an iaas cluster marks its control-plane pool with controlPlane: true")
+	}
+	if mp.MaxPods != nil {
+		errs.Add(pp.Child("maxPods"), RuleForbidden, "maxPods applies to AKS node pools: strata does not set the pod limit of an iaas cluster's nodes")
+	}
+	if !mp.ControlPlane {
+		return
+	}
+	if mp.Count%2 == 0 || mp.Count < 1 || mp.Count > 5 {
+		errs.Add(pp.Child("count"), RuleRange, "the control-plane pool needs an odd number of nodes (1, 3 or 5) to keep etcd quorum, got %d", mp.Count)
+	}
+	if (mp.Min != nil && *mp.Min != mp.Count) || (mp.Max != nil && *mp.Max != mp.Count) {
+		errs.Add(pp, RuleForbidden, "the control-plane pool does not autoscale: min and max must equal count")
+	}
+}
+
+// checkAKSPool checks what AKS takes of a node pool: no control plane, maxPods within AKS's
+// range, no label AKS reserves, and system pools that keep a node and take no taints.
+func checkAKSPool(errs *ErrorList, pp Path, mp *MachinePool) {
+	if mp.ControlPlane {
+		errs.Add(pp.Child("controlPlane"), RuleForbidden, "AKS runs the control plane itself; mark a node pool system: true instead")
+	}
+	if n := mp.MaxPods; n != nil {
+		switch {
+		case *n < minAKSMaxPods || *n > maxAKSMaxPods:
+			errs.Add(pp.Child("maxPods"), RuleRange, "MaxPods must be between %d and %d, got %d", minAKSMaxPods, maxAKSMaxPods, *n)
+		case mp.System && *n < minAKSSystemPoolMaxPods:
+			errs.Add(pp.Child("maxPods"), RuleRange, "AKS system pools need room for at least %d pods: the cluster's system pods run there, got %d", minAKSSystemPoolMaxPods, *n)
+		}
+	}
+	for _, k := range sortedKeysOf(mp.Labels) {
+		if strings.HasPrefix(k, "kubernetes.azure.com") {
+			errs.Add(pp.Child("labels").Key(k), RuleReserved, "label keys starting with kubernetes.azure.com are reserved by AKS")
+		}
+	}
+	if !mp.System {
+		return
+	}
+	if len(mp.Taints) > 0 {
+		errs.Add(pp.Child("taints"), RuleForbidden, "AKS system pools take no taints: they must run the cluster's system pods")
+	}
+	if mp.Min != nil && *mp.Min < 1 {
+		errs.Add(pp.Child("min"), RuleRange, "a system pool keeps at least one node: min must be 1 or more")
 	}
 }
 
@@ -448,6 +476,9 @@ func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Clust
 		errs.Add(p, RuleRequired, "a cluster needs at least one profile")
 		return
 	}
+	if !checkMaxItems(errs, p, len(o.Spec.Profiles), MaxProfilesPerCluster, "strata's bound of profiles per cluster") {
+		return // none is looked up
+	}
 	names := map[string]int{}
 	allResolved := true
 	kubernetesLayers := 0
@@ -466,7 +497,7 @@ func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Clust
 			}
 		}
 		var prof *ClusterProfile
-		if dns1123Label.MatchString(ref.Name) && semverPattern.MatchString(ref.Version) {
+		if dns1123Label.MatchString(ref.Name) && isVersion(ref.Version) {
 			prof, _ = checkExists(ctx, r, errs, pp, KindClusterProfile, ProfileKey(ref.Name, ref.Version)).(*ClusterProfile)
 		}
 		if prof == nil {
@@ -476,32 +507,41 @@ func checkProfileRefs(ctx context.Context, r Resolver, errs *ErrorList, o *Clust
 		if want := profileCloudFor(o.Spec.Azure.Type); want != "" && prof.Spec.Cloud != want && prof.Spec.Cloud != ProfileCloudAll {
 			errs.Add(pp, RuleMismatch, "profile %s is for cloud %s and cannot be used on an %s cluster (needs cloud %s or all)", prof.Key(), prof.Spec.Cloud, o.Spec.Azure.Type, want)
 		}
-		layers := map[string]Layer{}
 		for _, l := range prof.Spec.Layers {
-			layers[l.Name] = l
 			if l.Type == LayerKubernetes {
 				kubernetesLayers++
 			}
 		}
-		for _, name := range sortedKeysOf(ref.Values) {
-			if _, ok := layers[name]; !ok {
-				errs.Add(pp.Child("values").Key(name), RuleNotFound, "profile %s has no layer %q", prof.Key(), name)
-			}
-		}
-		for _, l := range prof.Spec.Layers {
-			over, ok := overrides[l.Name]
-			if !ok {
-				continue // the profile's own validation checked its values
-			}
-			base, err := ParseValues(l.Values)
-			if err != nil {
-				continue // the profile's own validation reports it
-			}
-			checkLayerValues(errs, pp.Child("values").Key(l.Name), prof.Spec.Cloud, l.Type, MergeValues(base, over))
-		}
+		checkOverrides(errs, pp.Child("values"), ref, prof, overrides)
 	}
 	if allResolved && kubernetesLayers != 1 {
 		errs.Add(p, RuleCount, "the cluster's profiles hold %s between them: exactly one is needed", plural(kubernetesLayers, "kubernetes layer"))
+	}
+}
+
+// checkOverrides checks a pinned profile's value overrides at p (parsed in overrides): each
+// names a layer of the profile, and the values strata reads from a layer are valid once the
+// override is merged over them.
+func checkOverrides(errs *ErrorList, p Path, ref ProfileRef, prof *ClusterProfile, overrides map[string]map[string]any) {
+	layers := map[string]bool{}
+	for _, l := range prof.Spec.Layers {
+		layers[l.Name] = true
+	}
+	for _, name := range sortedKeysOf(ref.Values) {
+		if !layers[name] {
+			errs.Add(p.Key(name), RuleNotFound, "profile %s has no layer %q", prof.Key(), name)
+		}
+	}
+	for _, l := range prof.Spec.Layers {
+		over, ok := overrides[l.Name]
+		if !ok {
+			continue // the profile's own validation checked its values
+		}
+		base, err := ParseValues(l.Values)
+		if err != nil {
+			continue // the profile's own validation reports it
+		}
+		checkLayerValues(errs, p.Key(l.Name), prof.Spec.Cloud, l.Type, MergeValues(base, over))
 	}
 }
 

@@ -64,6 +64,7 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 		errs.Add(lp, RuleRequired, "a profile needs at least one layer")
 		return
 	}
+	checkMaxItems(errs, lp, len(s.Layers), MaxLayersPerProfile, "strata's bound of layers per profile")
 	names := map[string]bool{}
 	count := map[string]int{}
 	prevRank := -1
@@ -84,30 +85,39 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 			}
 			prevRank = max(prevRank, rank)
 		}
-		if required(errs, p.Child("version"), l.Version) && (len(l.Version) > 64 || !layerVersion.MatchString(l.Version)) {
-			errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most 64 letters, digits, '.', '_', '+' and '-'", l.Version)
-		}
-		if values, ok := parseValues(errs, p.Child("values"), l.Values); ok {
-			checkLayerValues(errs, p.Child("values"), s.Cloud, l.Type, values)
-		}
-		mnames := map[string]bool{}
-		for j, m := range l.Manifests {
-			mp := p.Child("manifests").Index(j)
-			if required(errs, mp.Child("name"), m.Name) {
-				if len(m.Name) > 253 || !manifestName.MatchString(m.Name) {
-					errs.Add(mp.Child("name"), RuleFormat, "%q must be lowercase letters, digits, '-' and '.', at most 253 characters", m.Name)
-				} else if mnames[m.Name] {
-					errs.Add(mp.Child("name"), RuleDuplicate, "manifest name %q is used twice in layer %q", m.Name, l.Name)
-				}
-				mnames[m.Name] = true
+		checkLayerContent(errs, p, s.Cloud, l)
+	}
+	checkLayerMix(errs, lp, s, count)
+}
+
+// checkLayerContent checks a layer's version, values and manifests.
+func checkLayerContent(errs *ErrorList, p Path, cloud string, l Layer) {
+	if required(errs, p.Child("version"), l.Version) && (len(l.Version) > MaxVersionLength || !layerVersion.MatchString(l.Version)) {
+		errs.Add(p.Child("version"), RuleFormat, "%q must be a version of at most %d letters, digits, '.', '_', '+' and '-'", l.Version, MaxVersionLength)
+	}
+	if values, ok := parseValues(errs, p.Child("values"), l.Values); ok {
+		checkLayerValues(errs, p.Child("values"), cloud, l.Type, values)
+	}
+	mnames := map[string]bool{}
+	checkMaxItems(errs, p.Child("manifests"), len(l.Manifests), MaxManifestsPerLayer, "strata's bound of manifests per layer")
+	for j, m := range l.Manifests {
+		mp := p.Child("manifests").Index(j)
+		if required(errs, mp.Child("name"), m.Name) {
+			if len(m.Name) > 253 || !manifestName.MatchString(m.Name) {
+				errs.Add(mp.Child("name"), RuleFormat, "%q must be lowercase letters, digits, '-' and '.', at most 253 characters", m.Name)
+			} else if mnames[m.Name] {
+				errs.Add(mp.Child("name"), RuleDuplicate, "manifest name %q is used twice in layer %q", m.Name, l.Name)
 			}
-			if required(errs, mp.Child("content"), m.Content) {
-				if _, err := Decodable(m.Content); err != nil {
-					errs.Add(mp.Child("content"), RuleSyntax, "is not valid YAML: %v", err)
-				}
-			}
+			mnames[m.Name] = true
+		}
+		if required(errs, mp.Child("content"), m.Content) && checkMaxBytes(errs, mp.Child("content"), m.Content, MaxManifestBytes, "a Kubernetes object holds at most 1 MiB") {
+			checkManifestContent(errs, mp.Child("content"), m.Content)
 		}
 	}
+}
+
+// checkLayerMix checks the layers a profile's type needs, given how many of each type it has.
+func checkLayerMix(errs *ErrorList, lp Path, s ClusterProfileSpec, count map[string]int) {
 	switch s.Type {
 	case ProfileTypeAddOn:
 		for i, l := range s.Layers {
@@ -133,9 +143,30 @@ func validateProfile(o *ClusterProfile, errs *ErrorList) {
 	}
 }
 
-// Decodable checks that text is valid YAML (one or more documents) and returns the documents'
-// JSON.
+// checkManifestContent checks a manifest's content at p: YAML documents that give no key twice.
+func checkManifestContent(errs *ErrorList, p Path, content string) {
+	if _, err := documentsJSON(content); err != nil {
+		errs.Add(p, RuleSyntax, "is not valid YAML: %v", err)
+		return
+	}
+	checkDuplicateKeys(errs, p, nil, []byte(content))
+}
+
+// Decodable checks that text is valid YAML (one or more documents) that gives no key twice,
+// and returns the documents' JSON.
 func Decodable(text string) ([][]byte, error) {
+	out, err := documentsJSON(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := duplicateKeysError([]byte(text)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// documentsJSON returns the JSON of each YAML document of text.
+func documentsJSON(text string) ([][]byte, error) {
 	docs, err := splitDocuments([]byte(text))
 	if err != nil {
 		return nil, err
@@ -151,8 +182,16 @@ func Decodable(text string) ([][]byte, error) {
 	return out, nil
 }
 
-// parseValues parses a layer's values: empty, or a YAML mapping.
+// parseValues parses a layer's values: empty, or a YAML mapping that gives no key twice. Every
+// key given twice is reported at its path below p.
 func parseValues(errs *ErrorList, p Path, text string) (map[string]any, bool) {
+	if !checkMaxBytes(errs, p, text, MaxValuesBytes, "a Kubernetes Secret, where Helm keeps a release and its values, holds at most 1 MiB") {
+		return nil, false
+	}
+	before := len(*errs)
+	if checkDuplicateKeys(errs, p, nil, []byte(text)); len(*errs) > before {
+		return nil, false
+	}
 	values, err := ParseValues(text)
 	if err != nil {
 		errs.Add(p, RuleSyntax, "%v", err)
@@ -162,11 +201,14 @@ func parseValues(errs *ErrorList, p Path, text string) (map[string]any, bool) {
 }
 
 // ParseValues parses a layer's values YAML: empty text is an empty mapping, anything other than
-// a mapping is an error.
+// a mapping is an error, and so is a key given twice.
 func ParseValues(text string) (map[string]any, error) {
 	j, err := yaml.YAMLToJSON([]byte(text))
 	if err != nil {
 		return nil, fmt.Errorf("values are not valid YAML: %w", err)
+	}
+	if err := duplicateKeysError([]byte(text)); err != nil {
+		return nil, fmt.Errorf("values: %w", err)
 	}
 	j = bytes.TrimSpace(j)
 	if len(j) == 0 || bytes.Equal(j, []byte("null")) {

@@ -47,27 +47,84 @@ func (s Secret) GoString() string { return "[redacted]" }
 // LogValue hides the value from log/slog.
 func (s Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
-// SecretCarrier is implemented by kinds that hold a write-only secret. The store seals the
-// secret apart from the rest of the object and reports whether one is set.
+// SecretCarrier is implemented by kinds that hold write-only secrets: a cloud account's client
+// secret, a gateway's proxy passwords. The store seals them, as one text, apart from the rest
+// of the object, and reports whether they are set.
 type SecretCarrier interface {
-	// SecretField returns the write-only field.
-	SecretField() *Secret
-	// SetSecretPresent records whether a secret is stored, for clients to see.
-	SetSecretPresent(bool)
-	// SecretPath is the JSON path of the secret field, e.g. spec, azure, clientSecret.
-	SecretPath() []string
+	Object
+	// SecretText returns the object's secrets as the one text the store seals, "" when it
+	// holds none.
+	SecretText() string
+	// SetSecretText sets the object's secrets from a text SecretText returned; "" clears them.
+	SetSecretText(text string) error
+	// SetSecretPresent sets the fields the server reports (clientSecretSet, ...PasswordSet):
+	// with false to none set; with true to the secrets stored, that is those the object holds,
+	// and for a cloud account the client secret even when the object left it out.
+	SetSecretPresent(stored bool)
+	// KeepsStoredSecret reports whether the store keeps the stored secret when an update
+	// holds none (a cloud account's client secret may be left out), rather than clearing it (a
+	// proxy's password goes with its URL).
+	KeepsStoredSecret() bool
+	// RevealSecrets writes the plain-text secrets into doc, the object's JSON as generic data,
+	// for a client that sends the object to the server.
+	RevealSecrets(doc map[string]any)
 }
 
-// SecretField returns the client secret.
-func (o *CloudAccount) SecretField() *Secret { return &o.Spec.Azure.ClientSecret }
+// SecretText returns the client secret.
+func (o *CloudAccount) SecretText() string { return o.Spec.Azure.ClientSecret.Reveal() }
 
-// SecretPath returns spec.azure.clientSecret.
-func (o *CloudAccount) SecretPath() []string { return []string{"spec", "azure", "clientSecret"} }
+// SetSecretText sets the client secret.
+func (o *CloudAccount) SetSecretText(text string) error {
+	o.Spec.Azure.ClientSecret = NewSecret(text)
+	return nil
+}
 
 // SetSecretPresent sets spec.azure.clientSecretSet.
 func (o *CloudAccount) SetSecretPresent(set bool) { o.Spec.Azure.ClientSecretSet = set }
 
-// MarshalWithSecret encodes obj as JSON with its write-only secret in plain text, for a client
+// KeepsStoredSecret returns true: an update may leave the client secret out to keep it.
+func (o *CloudAccount) KeepsStoredSecret() bool { return true }
+
+// RevealSecrets sets spec.azure.clientSecret in doc.
+func (o *CloudAccount) RevealSecrets(doc map[string]any) {
+	if s := o.Spec.Azure.ClientSecret; !s.Empty() {
+		childMap(childMap(doc, "spec"), "azure")["clientSecret"] = s.Reveal()
+	}
+}
+
+// childMap returns the object at key in m, adding an empty one when there is none.
+func childMap(m map[string]any, key string) map[string]any {
+	next, ok := m[key].(map[string]any)
+	if !ok {
+		next = map[string]any{}
+		m[key] = next
+	}
+	return next
+}
+
+// KeepStoredSecrets gives obj, a replacement of old, the stored secrets that it left out and may
+// keep: a cloud account's client secret when the update does not change where it goes, a
+// proxy's password when the update names the same proxy and user without a password. What it
+// may not keep, ValidateUpdate refuses.
+func KeepStoredSecrets(old, obj Object) {
+	switch o := obj.(type) {
+	case *CloudAccount:
+		prev, ok := old.(*CloudAccount)
+		if ok && o.Spec.Azure.ClientSecret.Empty() && len(SecretTargetChanges(prev.Spec.Azure, o.Spec.Azure)) == 0 {
+			o.Spec.Azure.ClientSecret = prev.Spec.Azure.ClientSecret
+		}
+	case *PrivateCloudGateway:
+		prev, ok := old.(*PrivateCloudGateway)
+		if !ok || prev.Spec.Proxy == nil || o.Spec.Proxy == nil {
+			return
+		}
+		b, a := prev.Spec.Proxy, o.Spec.Proxy
+		a.HTTPProxyPassword = keptPassword(b.HTTPProxy, b.httpPassword(), a.HTTPProxy, a.httpPassword())
+		a.HTTPSProxyPassword = keptPassword(b.HTTPSProxy, b.httpsPassword(), a.HTTPSProxy, a.httpsPassword())
+	}
+}
+
+// MarshalWithSecret encodes obj as JSON with its write-only secrets in plain text, for a client
 // that sends the object to the server. Everything else encodes a Secret as nothing.
 func MarshalWithSecret(obj Object) ([]byte, error) {
 	data, err := json.Marshal(obj)
@@ -75,23 +132,13 @@ func MarshalWithSecret(obj Object) ([]byte, error) {
 		return nil, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
 	}
 	sc, ok := obj.(SecretCarrier)
-	if !ok || sc.SecretField().Empty() {
+	if !ok || sc.SecretText() == "" {
 		return data, nil
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("encode %s %s: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
 	}
-	path := sc.SecretPath()
-	m := doc
-	for _, k := range path[:len(path)-1] {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[k] = next
-		}
-		m = next
-	}
-	m[path[len(path)-1]] = sc.SecretField().Reveal()
+	sc.RevealSecrets(doc)
 	return json.Marshal(doc)
 }

@@ -76,12 +76,27 @@ type PrivateCloudGatewaySpec struct {
 }
 
 // ProxySettings are the outbound proxy settings of a gateway's network.
+//
+// A proxy URL may carry a user and a password (http://user:password@host:port). The password
+// is write-only, like a client secret: decoding moves it out of the URL into HTTPProxyPassword
+// or HTTPSProxyPassword, the store seals it apart from the rest of the object, and the URLs are
+// encoded without it, beside a flag saying that one is set. HTTPProxyURL and HTTPSProxyURL
+// give the URLs with their passwords, for the code that uses the proxy.
 type ProxySettings struct {
-	HTTPProxy  string   `json:"httpProxy,omitempty"`
-	HTTPSProxy string   `json:"httpsProxy,omitempty"`
-	NoProxy    []string `json:"noProxy,omitempty"`
+	HTTPProxy string `json:"httpProxy,omitempty"`
+	// HTTPProxyPasswordSet is reported by the server: true when a password of the HTTP proxy
+	// is stored. It is ignored on input.
+	HTTPProxyPasswordSet bool   `json:"httpProxyPasswordSet,omitempty"`
+	HTTPSProxy           string `json:"httpsProxy,omitempty"`
+	// HTTPSProxyPasswordSet is HTTPProxyPasswordSet for the HTTPS proxy.
+	HTTPSProxyPasswordSet bool     `json:"httpsProxyPasswordSet,omitempty"`
+	NoProxy               []string `json:"noProxy,omitempty"`
 	// CACertificate is the PEM certificate of a TLS-inspecting proxy.
 	CACertificate string `json:"caCertificate,omitempty"`
+	// HTTPProxyPassword and HTTPSProxyPassword are the proxies' passwords, taken out of their
+	// URLs. They are never encoded.
+	HTTPProxyPassword  Secret `json:"-"`
+	HTTPSProxyPassword Secret `json:"-"`
 }
 
 // GatewayNetwork is where the gateway runs.

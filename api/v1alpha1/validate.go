@@ -41,6 +41,9 @@ func validate(ctx context.Context, obj Object, r Resolver, old Object) ErrorList
 		validateCloudAccount(ctx, o, r, prev, &errs)
 	case *PrivateCloudGateway:
 		validateGateway(o, &errs)
+		if prev, ok := old.(*PrivateCloudGateway); ok {
+			checkProxyPasswordUpdate(&errs, "spec.proxy", prev.Spec.Proxy, o.Spec.Proxy)
+		}
 	case *ClusterProfile:
 		validateProfile(o, &errs)
 	case *Cluster:
@@ -49,8 +52,10 @@ func validate(ctx context.Context, obj Object, r Resolver, old Object) ErrorList
 	return errs
 }
 
-// validateClusterUpdate refuses changes to the fields fixed at creation, and the changes AKS does
-// not allow to the managed control plane, its Kubernetes version and existing node pools.
+// validateClusterUpdate refuses changes to the fields fixed at creation, and the changes each
+// type of cluster cannot make in place: for AKS, what AKS does not allow to the managed control
+// plane, its Kubernetes version and existing node pools; for a self-managed cluster, what
+// would need its machines replaced (CheckSelfManagedUpdate).
 func validateClusterUpdate(ctx context.Context, old, o *Cluster, r Resolver, errs *ErrorList) {
 	immutable := func(p Path, before, after any) {
 		if !reflect.DeepEqual(before, after) {
@@ -64,9 +69,20 @@ func validateClusterUpdate(ctx context.Context, old, o *Cluster, r Resolver, err
 	immutable("spec.azure.location", old.Spec.Azure.Location, o.Spec.Azure.Location)
 	immutable("spec.azure.placement", old.Spec.Azure.Placement, o.Spec.Azure.Placement)
 	immutable("spec.azure.storage", old.Spec.Azure.Storage, o.Spec.Azure.Storage)
-	if o.Spec.Azure.Type != ClusterTypeAKS || old.Spec.Azure.Type != ClusterTypeAKS {
+	if o.Spec.Azure.Type != old.Spec.Azure.Type {
 		return
 	}
+	switch o.Spec.Azure.Type {
+	case ClusterTypeAKS:
+		validateAKSUpdate(ctx, old, o, r, errs)
+	case ClusterTypeIaaS:
+		*errs = append(*errs, CheckSelfManagedUpdate(old, resolveProfiles(ctx, old, r), o, resolveProfiles(ctx, o, r))...)
+	}
+}
+
+// validateAKSUpdate refuses the changes AKS does not allow to existing node pools, the
+// Kubernetes version and the managed control plane.
+func validateAKSUpdate(ctx context.Context, old, o *Cluster, r Resolver, errs *ErrorList) {
 	checkAKSPoolUpdate(errs, "spec.machinePools", old.Spec.MachinePools, o.Spec.MachinePools)
 	if r == nil {
 		return
@@ -176,16 +192,7 @@ func (v kubernetesVersion) compare(w kubernetesVersion) int {
 // and after (matched by name). Pools may be added and removed; count, min, max, labels, taints
 // and system may change.
 func checkAKSPoolUpdate(errs *ErrorList, p Path, old, pools []MachinePool) {
-	prev := map[string]*MachinePool{}
-	for i := range old {
-		prev[old[i].Name] = &old[i]
-	}
-	for i := range pools {
-		mp := &pools[i]
-		was, ok := prev[mp.Name]
-		if !ok {
-			continue
-		}
+	existingPools(old, pools, func(i int, was, mp *MachinePool) {
 		pp := p.Index(i)
 		fixed := func(field Path, changed bool, before string) {
 			if changed {
@@ -197,7 +204,7 @@ func checkAKSPoolUpdate(errs *ErrorList, p Path, old, pools []MachinePool) {
 		fixed(pp.Child("osDisk").Child("sizeGB"), mp.OSDisk.SizeGB != was.OSDisk.SizeGB, fmt.Sprintf("%d GB", was.OSDisk.SizeGB))
 		fixed(pp.Child("osDisk").Child("type"), mp.OSDisk.Type != was.OSDisk.Type, was.OSDisk.Type)
 		fixed(pp.Child("maxPods"), !equalPtr(mp.MaxPods, was.MaxPods), describeMaxPods(was.MaxPods))
-	}
+	})
 }
 
 // sameSet reports whether a and b hold the same strings, in any order.
@@ -226,12 +233,14 @@ func describeMaxPods(n *int) string {
 	return strconv.Itoa(*n)
 }
 
-// clusterLayer is the kubernetes layer of a cluster's pinned profiles, with the cluster's
-// overrides of its values.
+// clusterLayer is a layer of a cluster's pinned profiles, with the cluster's overrides of its
+// values.
 type clusterLayer struct {
 	layer Layer
-	// ref is the index in spec.profiles of the profile holding the layer.
-	ref int
+	// ref is the index in spec.profiles of the profile holding the layer, and profile that
+	// profile.
+	ref     int
+	profile *ClusterProfile
 	// path names the cluster's overrides of the layer: spec.profiles[ref].values["name"].
 	path Path
 	// values are the layer's values with the overrides merged over them; nil when either does
@@ -239,20 +248,36 @@ type clusterLayer struct {
 	values map[string]any
 }
 
-// effectiveKubernetesLayer finds the kubernetes layer of the profiles a cluster pins. It returns
-// false when no profile that can be looked up holds one.
-func effectiveKubernetesLayer(ctx context.Context, c *Cluster, r Resolver) (clusterLayer, bool) {
+// resolveProfiles looks up the profiles c pins, in the order of spec.profiles; an entry is nil
+// when its profile cannot be found (or r is nil).
+func resolveProfiles(ctx context.Context, c *Cluster, r Resolver) []*ClusterProfile {
+	out := make([]*ClusterProfile, len(c.Spec.Profiles))
+	if r == nil {
+		return out
+	}
 	for i, ref := range c.Spec.Profiles {
 		obj, err := r.Lookup(ctx, KindClusterProfile, ProfileKey(ref.Name, ref.Version))
-		prof, ok := obj.(*ClusterProfile)
-		if err != nil || !ok {
+		if prof, ok := obj.(*ClusterProfile); ok && err == nil {
+			out[i] = prof
+		}
+	}
+	return out
+}
+
+// findLayer returns the first layer of a type in the profiles a cluster pins (profiles[i] is
+// the profile of spec.profiles[i], nil when unknown), as the plan reads it. It returns false
+// when no known profile holds one.
+func findLayer(c *Cluster, profiles []*ClusterProfile, layerType string) (clusterLayer, bool) {
+	for i, prof := range profiles {
+		if prof == nil || i >= len(c.Spec.Profiles) {
 			continue
 		}
+		ref := c.Spec.Profiles[i]
 		for _, l := range prof.Spec.Layers {
-			if l.Type != LayerKubernetes {
+			if l.Type != layerType {
 				continue
 			}
-			cl := clusterLayer{layer: l, ref: i, path: Path("spec.profiles").Index(i).Child("values").Key(l.Name)}
+			cl := clusterLayer{layer: l, ref: i, profile: prof, path: Path("spec.profiles").Index(i).Child("values").Key(l.Name)}
 			base, berr := ParseValues(l.Values)
 			override, oerr := ParseValues(ref.Values[l.Name])
 			if berr == nil && oerr == nil {
@@ -262,6 +287,12 @@ func effectiveKubernetesLayer(ctx context.Context, c *Cluster, r Resolver) (clus
 		}
 	}
 	return clusterLayer{}, false
+}
+
+// effectiveKubernetesLayer finds the kubernetes layer of the profiles a cluster pins. It returns
+// false when no profile that can be looked up holds one.
+func effectiveKubernetesLayer(ctx context.Context, c *Cluster, r Resolver) (clusterLayer, bool) {
+	return findLayer(c, resolveProfiles(ctx, c, r), LayerKubernetes)
 }
 
 // controlPlane decodes the layer's managedControlPlane block without checking its values, an

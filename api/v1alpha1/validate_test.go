@@ -3,14 +3,14 @@ package v1alpha1_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/api/v1alpha1/v1alpha1test"
+	"github.com/strata-dev/strata/examples"
 )
 
 var fieldRules = v1alpha1test.FieldRules
@@ -127,15 +127,54 @@ func TestUpdateKeepsSecret(t *testing.T) {
 	}
 }
 
+// TestSecretTargetChanges checks which changes of an account say that its client secret would
+// go somewhere else.
+func TestSecretTargetChanges(t *testing.T) {
+	base := v1alpha1.AzureCredentials{
+		TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", ClientID: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+		ClientSecret: v1alpha1.NewSecret("s"), Environment: v1alpha1.EnvironmentCustom,
+		Endpoints: &v1alpha1.CloudEndpoints{ResourceManager: "https://arm.example/", ActiveDirectory: "https://login.example/", StorageSuffix: "blob.example", CABundle: "pem"},
+	}
+	tests := []struct {
+		name   string
+		change func(a *v1alpha1.AzureCredentials)
+		want   []string
+	}{
+		{"nothing", func(*v1alpha1.AzureCredentials) {}, nil},
+		{"the secret itself", func(a *v1alpha1.AzureCredentials) { a.ClientSecret = v1alpha1.Secret{} }, nil},
+		{"tenant", func(a *v1alpha1.AzureCredentials) { a.TenantID = "0c263486-ca8b-474c-81ef-346c7ebeea82" }, []string{"tenantID"}},
+		{"client", func(a *v1alpha1.AzureCredentials) { a.ClientID = "0074ad29-0377-473f-8280-fc6c8872b24d" }, []string{"clientID"}},
+		{"Entra ID and Resource Manager", func(a *v1alpha1.AzureCredentials) {
+			a.Endpoints.ActiveDirectory, a.Endpoints.ResourceManager = "https://evil.example/", "https://evil.example/"
+		}, []string{"endpoints.resourceManager", "endpoints.activeDirectory"}},
+		{"storage suffix", func(a *v1alpha1.AzureCredentials) { a.Endpoints.StorageSuffix = "evil.example" }, []string{"endpoints.storageSuffix"}},
+		{"CA bundle", func(a *v1alpha1.AzureCredentials) { a.Endpoints.CABundle = "other pem" }, []string{"endpoints.caBundle"}},
+		{"to the public cloud", func(a *v1alpha1.AzureCredentials) { a.Environment, a.Endpoints = v1alpha1.EnvironmentPublic, nil },
+			[]string{"environment", "endpoints.resourceManager", "endpoints.activeDirectory", "endpoints.storageSuffix", "endpoints.caBundle"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			after := base
+			ep := *base.Endpoints
+			after.Endpoints = &ep
+			tc.change(&after)
+			if got := v1alpha1.SecretTargetChanges(base, after); !slices.Equal(got, tc.want) {
+				t.Fatalf("changes = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestExamplesAreValid validates the repository's examples against each other.
 func TestExamplesAreValid(t *testing.T) {
-	paths, _ := filepath.Glob("../../examples/*.yaml")
-	if len(paths) == 0 {
-		t.Skip("no examples yet")
+	paths, err := fs.Glob(examples.FS, "*.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
 	var all v1alpha1test.Fixtures
+	kinds := map[string]bool{}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(examples.FS, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,9 +182,19 @@ func TestExamplesAreValid(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
+		if len(objs) == 0 {
+			t.Errorf("%s holds no object", p)
+		}
 		for _, o := range objs {
 			v1alpha1.Default(o)
+			kinds[o.GetTypeMeta().Kind] = true
 			all = append(all, v1alpha1test.Fixture{ID: o.GetTypeMeta().Kind + "/" + o.Key(), Object: o})
+		}
+	}
+	// The examples show every kind; an empty or broken embed must not pass as valid.
+	for _, k := range []string{v1alpha1.KindCloudAccount, v1alpha1.KindPrivateCloudGateway, v1alpha1.KindClusterProfile, v1alpha1.KindCluster} {
+		if !kinds[k] {
+			t.Errorf("no example of kind %s among %v", k, paths)
 		}
 	}
 	for _, fx := range all {

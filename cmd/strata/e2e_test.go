@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 // serverProcess is a running `strata server`.
 type serverProcess struct {
 	URL  string
-	logs *bytes.Buffer
+	logs *syncBuffer
 }
 
 // freeAddress returns a loopback address on which nothing listens right now.
@@ -69,7 +69,7 @@ func freeAddress(t *testing.T) string {
 func startServer(t *testing.T, args ...string) *serverProcess {
 	t.Helper()
 	addr := freeAddress(t)
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	dataDir := t.TempDir()
 	cmd := exec.Command(strataBin, append([]string{"server", "--listen", addr, "--data-dir", dataDir}, args...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -85,7 +85,7 @@ func startServer(t *testing.T, args ...string) *serverProcess {
 			if err != nil {
 				t.Errorf("server exited with %v after SIGTERM; logs:\n%s", err, logs)
 			}
-			assertNoSecretAtRest(t, logs.Bytes(), dataDir)
+			assertNoSecretAtRest(t, []byte(logs.String()), dataDir)
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
@@ -112,6 +112,28 @@ func startServer(t *testing.T, args ...string) *serverProcess {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// hasEvent reports whether the Events table of a describe output, whatever its column widths,
+// has a row of that type and reason.
+func hasEvent(describe, typ, reason string) bool {
+	_, events, ok := strings.Cut(describe, "\nEvents:\n")
+	if !ok {
+		return false
+	}
+	lines := strings.Split(events, "\n")
+	if len(lines) == 0 || strings.Join(strings.Fields(lines[0]), " ") != "TYPE REASON AGE MESSAGE" {
+		return false
+	}
+	for _, line := range lines[1:] {
+		if !strings.HasPrefix(line, "  ") {
+			break // the table ended
+		}
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == typ && f[1] == reason {
+			return true
+		}
+	}
+	return false
 }
 
 // exampleSecret is the client secret of examples/cloudaccount.yaml.
@@ -309,11 +331,13 @@ func TestCLIEndToEnd(t *testing.T) {
 		for _, want := range []string{
 			"Name:               aks-prod\n", "Kind:               Cluster\n",
 			"Spec:\n  cloudAccount: azure-prod\n", "    - name: system\n      system: true\n      count: 2\n",
-			"Events:\n  TYPE     REASON    AGE   MESSAGE\n  Normal   Created   ",
 		} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("describe lacks %q:\n%s", want, r.Stdout)
 			}
+		}
+		if !hasEvent(r.Stdout, "Normal", "Created") {
+			t.Errorf("describe shows no Normal Created event under Events:\n%s", r.Stdout)
 		}
 	})
 
@@ -429,4 +453,79 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 		expect(t, strata(t, s, "", "delete", "-f", filepath.Join(examples, "gateway.yaml"), "--ignore-not-found"), 0, "")
 	})
+}
+
+// readmeTryIt returns the commands of README.md's "Try it" block, one a line.
+func readmeTryIt(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Try it\n")
+	_, block, ok2 := strings.Cut(section, "```sh\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no ```sh block under ## Try it")
+	}
+	var cmds []string
+	for _, l := range strings.Split(block, "\n") {
+		if strings.TrimSpace(l) != "" {
+			cmds = append(cmds, l)
+		}
+	}
+	return cmds
+}
+
+// goDirs are the go command's settings that it finds under HOME by default (its build and
+// module caches, its env file), kept as they are when a test changes HOME.
+func goDirs(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH", "GOENV").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	v := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(v) != 4 {
+		t.Fatalf("go env printed %q", out)
+	}
+	return []string{"GOCACHE=" + v[0], "GOMODCACHE=" + v[1], "GOPATH=" + v[2], "GOENV=" + v[3]}
+}
+
+// TestReadmeTryIt runs the commands of README.md's "Try it" exactly as written, with sh in the
+// repository, against a quickstart started as the README says: only HOME (where quickstart
+// keeps its data) and STRATA_SERVER (its API's address, as port 7080 may be taken here) come
+// from the test. Every command must succeed, and applying quickstart's copies of the examples
+// must change nothing.
+func TestReadmeTryIt(t *testing.T) {
+	home, addr := t.TempDir(), freeAddress(t)
+	env := append(os.Environ(), goDirs(t)...)
+	env = append(env, "HOME="+home, "STRATA_SERVER=http://"+addr)
+	qs := exec.Command(strataBin, "quickstart", "--listen", addr)
+	qs.Env = env
+	q := startQuickstart(t, qs)
+	q.waitRunning(t)
+
+	for _, line := range readmeTryIt(t) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "sh", "-c", line)
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", line, err, &stdout, &stderr)
+		}
+		t.Logf("%s (%s)\n%s%s", line, time.Since(start).Round(time.Millisecond), &stdout, &stderr)
+		if strings.Contains(line, " apply ") {
+			for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if !strings.HasSuffix(l, " unchanged") {
+					t.Errorf("%s changed something: %s", line, l)
+				}
+			}
+		}
+	}
 }

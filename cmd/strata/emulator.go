@@ -15,6 +15,10 @@ import (
 	"github.com/strata-dev/strata/internal/emulator/arm"
 )
 
+// adminTokenEnv names the environment variable that sets the emulator's admin token (instead of
+// the one kept in the state directory).
+const adminTokenEnv = "STRATA_EMULATOR_ADMIN_TOKEN"
+
 // emulatorOptions are the flags of `strata emulator`.
 type emulatorOptions struct {
 	listen        string
@@ -45,10 +49,15 @@ principals (client credentials), Azure Resource Manager with resource groups, ne
 disks, images, storage accounts and AKS clusters, and a blob service. The official Azure SDKs
 and strata talk to it unmodified, with environment Custom.
 
-On first start it generates a certificate authority (ca.pem, ca-key.pem), a service principal
+On first start it generates a certificate authority (ca.pem, ca-key.pem), the key that signs
+Entra ID's tokens (token-signing-key.pem), the admin token (admin-token), a service principal
 and a subscription in the state directory, and keeps the emulated cloud there (state.json), so
-a restart finds everything again; operations in flight at shutdown complete after the restart.
-It prints the endpoints, the CA path and a CloudAccount to give strata.
+a restart finds everything again: tokens issued before stay valid, and operations in flight at
+shutdown complete after the restart. It prints the endpoints, the CA path, the admin token and
+a CloudAccount to give strata.
+
+The admin endpoints under /_emulator/ (all but healthz) require the admin token as a bearer
+token; ` + adminTokenEnv + ` sets another one (at least 16 characters).
 
 Long-running operations take the time of the latency profile: zero (at once), fast (about
 1/20 of Azure's typical times) or realistic. Faults can be injected with --fault and at run
@@ -101,7 +110,14 @@ func runEmulator(ctx context.Context, o *emulatorOptions, out, errOut io.Writer)
 	if o.stateDir == "" {
 		return errors.New("--state-dir must not be empty")
 	}
+	adminToken := os.Getenv(adminTokenEnv)
+	if adminToken != "" {
+		if err := emulator.CheckAdminToken(adminToken); err != nil {
+			return fmt.Errorf("%s: %w", adminTokenEnv, err)
+		}
+	}
 	opts := emulator.Options{
+		AdminToken:    adminToken,
 		StateDir:      o.stateDir,
 		Listen:        o.listen,
 		Latency:       o.latency,
@@ -158,6 +174,7 @@ func printEmulator(out io.Writer, em *emulator.Emulator, o *emulatorOptions) {
 	fmt.Fprintf(out, "  Entra ID          %s/ (authority host; token endpoint %s/%s/oauth2/v2.0/token)\n", u, u, sp.TenantID)
 	fmt.Fprintf(out, "  Blob              %s/{account}/\n", u)
 	fmt.Fprintf(out, "  Admin             %s/_emulator/ (info, counters, inventory, faults, throttling, latency, reset)\n", u)
+	fmt.Fprintf(out, "  Admin token       %s\n", em.AdminToken())
 	fmt.Fprintf(out, "  CA certificate    %s\n", em.CAPath())
 	fmt.Fprintf(out, "  Tenant            %s\n", sp.TenantID)
 	fmt.Fprintf(out, "  Client ID         %s\n", sp.ClientID)
@@ -166,5 +183,7 @@ func printEmulator(out io.Writer, em *emulator.Emulator, o *emulatorOptions) {
 		fmt.Fprintf(out, "  Subscription      %s\n", s)
 	}
 	fmt.Fprintf(out, "  Latency           %s (x%g), throttling %v, seed %d\n", o.latency, o.latencyScale, o.throttling, o.seed)
+	fmt.Fprintf(out, "\nAdmin endpoints need the admin token:\n  curl --cacert %s -H 'Authorization: Bearer %s' %s/_emulator/info\n",
+		em.CAPath(), em.AdminToken(), u)
 	fmt.Fprintf(out, "\nCloudAccount for strata (strata apply -f <file>):\n---\n%s", em.CloudAccountYAML(o.accountName))
 }

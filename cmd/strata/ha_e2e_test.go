@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,8 @@ func postgresSchema(t *testing.T) string {
 
 // TestTwoServersShareOnePostgres runs two `strata server` processes on one PostgreSQL database
 // and provisions 20 small clusters (15 IaaS, 5 AKS) through one of them: the servers claim
-// clusters with leases, so every Azure resource must be written exactly once.
+// clusters with leases, so both work and every Azure resource is written exactly once, also
+// when one of them is killed mid-work and the other takes over its clusters.
 func TestTwoServersShareOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
@@ -114,9 +116,23 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	if r := strata(t, a.URL, "", "apply", "-f", dir); r.Code != 0 {
 		t.Fatalf("apply through server A: %s", r)
 	}
+	// Once A has brought a cluster to Running and holds the lease of one still in progress, it
+	// is killed: B must finish what A left, after A's leases expire.
+	orphaned := killWhileWorking(t, a, datastore)
+	t.Logf("server A killed while it worked on %v", orphaned)
 	// B sees what A stored, and reads the account's secret with the shared key.
-	waitRunning(t, b.URL, names, 90*time.Second, multiLogs{a.logs, b.logs})
+	waitRunning(t, b.URL, names, 150*time.Second, multiLogs{a.logs, b.logs})
 	t.Logf("%d clusters Running after %s", n, time.Since(start).Round(100*time.Millisecond))
+
+	ranA, ranB := runningBy(a.logs.String()), runningBy(b.logs.String())
+	if len(ranA) == 0 || len(ranB) == 0 {
+		t.Errorf("both servers must bring clusters to Running: A did %v, B did %v", keys(ranA), keys(ranB))
+	}
+	for _, name := range orphaned {
+		if !ranB[name] {
+			t.Errorf("cluster %s, in A's hands when A was killed, was not finished by B (B finished %v)", name, keys(ranB))
+		}
+	}
 
 	byRG := rgResources(env)
 	created := 0
@@ -138,14 +154,77 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	if okPUTs-basePUTs != int64(created) {
 		t.Errorf("%d successful ARM PUTs for %d resources: each resource must be written exactly once", okPUTs-basePUTs, created)
 	}
+}
 
-	// Which server worked which cluster shows in their request logs only indirectly; the
-	// Azure calls do not. What can be told: both controllers ran on the shared database.
-	for _, s := range []*restartableServer{a, b} {
-		if !strings.Contains(s.logs.String(), "controller started") {
-			t.Errorf("%s: its controller did not start", s.name)
+// clusterRunningLog matches the controller's log line when it brings a cluster to Running.
+var clusterRunningLog = regexp.MustCompile(`msg="cluster running".* cluster=(\S+)`)
+
+// runningBy returns the clusters that a server's log says it brought to Running.
+func runningBy(logs string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range clusterRunningLog.FindAllStringSubmatch(logs, -1) {
+		out[m[1]] = true
+	}
+	return out
+}
+
+// holderLog matches the holder name in the controller's start line.
+var holderLog = regexp.MustCompile(`msg="controller started".* holder=(\S+)`)
+
+// killWhileWorking waits until server s has brought a cluster to Running and holds the lease of
+// a cluster that is not Running yet, kills s with SIGKILL, and returns the clusters whose leases
+// it held then.
+func killWhileWorking(t *testing.T, s *restartableServer, datastore string) []string {
+	t.Helper()
+	m := holderLog.FindStringSubmatch(s.logs.String())
+	if m == nil {
+		t.Fatalf("%s logged no holder:\n%s", s.name, s.logs)
+	}
+	holder := m[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, datastore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		held := leasedClusters(t, ctx, conn, holder)
+		var inProgress []string
+		phases := clusterPhases(s.URL)
+		for _, name := range held {
+			if c, ok := phases[name]; ok && c.Status.Phase != "Running" {
+				inProgress = append(inProgress, name)
+			}
+		}
+		if len(inProgress) > 0 && len(runningBy(s.logs.String())) > 0 {
+			s.kill()
+			return inProgress
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never held a cluster in progress after bringing one to Running; logs:\n%s", s.name, s.logs)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// leasedClusters lists the clusters whose unexpired leases holder has.
+func leasedClusters(t *testing.T, ctx context.Context, conn *pgx.Conn, holder string) []string {
+	t.Helper()
+	rows, err := conn.Query(ctx, `SELECT name FROM leases WHERE holder = $1 AND expires_at > now() AND name LIKE 'cluster/%'`, holder)
+	if err != nil {
+		t.Fatalf("read leases: %v", err)
+	}
+	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var name string
+		err := r.Scan(&name)
+		return strings.TrimPrefix(name, "cluster/"), err
+	})
+	if err != nil {
+		t.Fatalf("read leases: %v", err)
+	}
+	return names
 }
 
 // isAKS tells which of the HA test's clusters are AKS clusters: every fourth.

@@ -13,6 +13,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop gracefully. Once it has, the signals get their
+	// default action back: a second Ctrl-C ends the process at once instead of being ignored
+	// while a shutdown waits (for requests in flight, say).
+	context.AfterFunc(ctx, stop)
+	stopWithGoRun(ctx, stop)
 	root := cli.NewRoot(cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	root.AddCommand(newServerCommand())
 	root.AddCommand(newEmulatorCommand())

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,15 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -34,12 +22,17 @@ import (
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store/sqlite"
+	"github.com/strata-dev/strata/internal/termtext"
 )
 
 // quickstartAccount is the name of the CloudAccount quickstart makes for its emulator.
 const quickstartAccount = "emulator"
+
+// quickstartLocation is the Azure location of the example clusters in the emulator.
+const quickstartLocation = "westeurope"
 
 // quickstartOptions are the flags of `strata quickstart`.
 type quickstartOptions struct {
@@ -55,16 +48,23 @@ func newQuickstartCommand() *cobra.Command {
 		Use:   "quickstart",
 		Short: "Provision the example clusters in an embedded Azure emulator",
 		Long: `Start an embedded Azure emulator (fast latency), a strata server with its cluster
-reconciler on SQLite in the data directory, and a cloud account for the emulator; apply the
-example profiles and the example clusters — IaaS clusters on VMs and a managed AKS cluster
-(embedded in the binary, the same files as examples/) — show each cluster's progress until it
-is Running, print what was created in the emulated Azure and where the API is, and keep serving
-until interrupted.
+reconciler on SQLite in the data directory, and a cloud account for the emulator; write
+emulator-ready copies of the examples (embedded in the binary, the same files as examples/)
+to <data-dir>/examples/ and create their gateway, profiles and clusters — IaaS clusters on VMs
+and a managed AKS cluster; show each cluster's progress until it is Running, print what was
+created in the emulated Azure and where the API is, and keep serving until interrupted.
 
 For the static-placement example, the user's network (VNet, subnets, NSGs) and storage account
 and container are first made in the emulator, as a user would have them.
 
-SIGINT or SIGTERM stops everything; the data directory keeps the objects and the emulated cloud.`,
+quickstart starts again on its data directory: the emulator serves on the port it got on the
+first run (kept in <data-dir>/emulator.address), what exists in the emulator and in strata is
+left as it is (an example object you changed is kept, and quickstart says so), and only what
+is missing is created. The copies in <data-dir>/examples/ are written when missing only:
+'strata apply -f <data-dir>/examples/' answers unchanged until you edit them.
+
+SIGINT or SIGTERM stops everything; a second one stops at once. The data directory keeps the
+objects and the emulated cloud.`,
 		Example: `  strata quickstart
   strata quickstart --data-dir /tmp/strata-demo --listen 127.0.0.1:7081`,
 		Args: cobra.NoArgs,
@@ -78,12 +78,14 @@ SIGINT or SIGTERM stops everything; the data directory keeps the objects and the
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7080", "address of the API (host:port)")
-	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database, the encryption key and the emulator's state (emulator/)")
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database, the encryption key, the emulator's state (emulator/) and the emulator-ready examples (examples/)")
 	return cmd
 }
 
-// runQuickstart runs the quickstart until ctx ends.
-func runQuickstart(ctx context.Context, o *quickstartOptions, out, errOut io.Writer) error {
+// runQuickstart runs the quickstart until ctx ends. An interruption while it sets up is a
+// clean stop, not an error.
+func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.Writer) error {
+	out := termtext.NewWriter(stdout) // progress lines carry Azure's messages
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
@@ -95,21 +97,9 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, out, errOut io.Wri
 	if err != nil {
 		return err
 	}
-
-	// The emulated Azure.
-	em, err := emulator.New(emulator.Options{
-		StateDir:   filepath.Join(o.dataDir, "emulator"),
-		Listen:     "127.0.0.1:0",
-		Latency:    arm.LatencyFast,
-		Throttling: true,
-		Logger:     logger.With("component", "emulator"),
-	})
+	em, err := startQuickstartEmulator(ctx, o.dataDir, logger)
 	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	if err := em.Start(ctx); err != nil {
-		_ = em.Close()
-		return fmt.Errorf("start the emulator: %w", err)
+		return err
 	}
 	defer func() {
 		if err := em.Close(); err != nil {
@@ -118,68 +108,139 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, out, errOut io.Wri
 	}()
 	fmt.Fprintf(out, "Azure emulator     %s (state in %s)\n", em.URL(), filepath.Join(o.dataDir, "emulator"))
 
-	// The server and the reconciler.
+	api, err := startQuickstartAPI(ctx, o, sealer, logger)
+	if err != nil {
+		return err
+	}
+	defer api.stop()
+	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, "strata.db"))
+
+	clusters, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
+	if err == nil {
+		err = showProgress(ctx, api.client, clusters, out)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(out, "\nstopping")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	printQuickstartSummary(out, em, api.url, o.dataDir, clusters)
+	return api.serve(ctx, out)
+}
+
+// startQuickstartEmulator starts the emulator on the address kept in the data directory, or,
+// on the first run, on a free port that it then keeps.
+func startQuickstartEmulator(ctx context.Context, dataDir string, logger *slog.Logger) (*emulator.Emulator, error) {
+	path := emulatorAddressPath(dataDir)
+	kept, err := readEmulatorAddress(path)
+	if err != nil {
+		return nil, err
+	}
+	listen := kept
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	em, err := emulator.New(emulator.Options{
+		StateDir:   filepath.Join(dataDir, "emulator"),
+		Listen:     listen,
+		Latency:    arm.LatencyFast,
+		Throttling: true,
+		Logger:     logger.With("component", "emulator"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	if err := em.Start(ctx); err != nil {
+		_ = em.Close()
+		if kept != "" {
+			return nil, emulatorListenError(kept, path, err)
+		}
+		return nil, fmt.Errorf("start the emulator: %w", err)
+	}
+	if kept == "" {
+		if err := keepEmulatorAddress(path, strings.TrimPrefix(em.URL(), "https://")); err != nil {
+			_ = em.Close()
+			return nil, err
+		}
+	}
+	return em, nil
+}
+
+// quickstartAPI is quickstart's API server and cluster reconciler on SQLite.
+type quickstartAPI struct {
+	url    string
+	client *client.Client
+	done   chan struct{} // closed when the server stopped, with its error in err
+	err    error
+	stop   func() // stops the reconciler and the server, then closes the store
+}
+
+// startQuickstartAPI listens on --listen, opens the store and starts the server and the
+// reconciler, and waits until the API answers.
+func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secrets.Sealer, logger *slog.Logger) (*quickstartAPI, error) {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("cannot listen on %s: the address is already in use (choose another with --listen)", o.listen)
+			return nil, fmt.Errorf("cannot listen on %s: the address is already in use (choose another with --listen)", o.listen)
 		}
-		return fmt.Errorf("cannot listen on %s: %w", o.listen, err)
+		return nil, fmt.Errorf("cannot listen on %s: %w", o.listen, err)
 	}
-	defer ln.Close()
-	dbPath := filepath.Join(o.dataDir, "strata.db")
-	st, err := sqlite.Open(ctx, dbPath, sealer)
+	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "strata.db"), sealer)
 	if err != nil {
-		return fmt.Errorf("open the SQLite store: %w", err)
+		ln.Close()
+		return nil, fmt.Errorf("open the SQLite store: %w", err)
 	}
-	defer func() {
+	a := &quickstartAPI{url: "http://" + ln.Addr().String(), done: make(chan struct{})}
+	srvCtx, stopServer := context.WithCancel(ctx)
+	go func() {
+		defer close(a.done)
+		a.err = server.New(server.Config{Store: st, Logger: logger}).Serve(srvCtx, ln)
+	}()
+	stopControllers := startControllers(srvCtx, true, controller.Config{
+		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
+		Holder: quickstartHolder(o.dataDir),
+	})
+	a.stop = func() {
+		stopServer()
+		stopControllers()
+		<-a.done
 		if err := st.Close(); err != nil {
 			logger.Error("close the store", "error", err)
 		}
-	}()
-	srvCtx, stopServer := context.WithCancel(ctx)
-	defer stopServer()
-	served := make(chan error, 1)
-	go func() { served <- server.New(server.Config{Store: st, Logger: logger}).Serve(srvCtx, ln) }()
-	stopControllers := startControllers(srvCtx, true, controller.Config{
-		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
-	})
-	defer stopControllers()
-	apiURL := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", apiURL, dbPath)
-
-	cl, err := client.New(apiURL)
+	}
+	if a.client, err = client.New(a.url); err == nil {
+		err = waitHealthy(ctx, a.client)
+	}
 	if err != nil {
-		return err
+		a.stop()
+		return nil, err
 	}
-	if err := waitHealthy(ctx, cl); err != nil {
-		return err
-	}
-	clusters, err := applyQuickstartObjects(ctx, cl, em, out)
-	if err != nil {
-		return err
-	}
-	if err := showProgress(ctx, cl, clusters, out); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
-	printQuickstartSummary(out, em, apiURL, clusters)
+	return a, nil
+}
 
+// quickstartHolder names quickstart's reconciler in leases. It is the same on every run on a
+// data directory, so that a run after a kill -9 takes over the leases of the one killed at
+// once instead of waiting for them to expire. Two quickstarts never share a data directory:
+// the second cannot serve the emulator on its kept port.
+func quickstartHolder(dataDir string) string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return "quickstart " + dataDir
+}
+
+// serve serves until ctx ends or the server fails.
+func (a *quickstartAPI) serve(ctx context.Context, out io.Writer) error {
 	select {
 	case <-ctx.Done():
-	case err := <-served:
-		if err != nil {
-			return fmt.Errorf("server: %w", err)
+	case <-a.done:
+		if a.err != nil {
+			return fmt.Errorf("server: %w", a.err)
 		}
 	}
 	fmt.Fprintln(out, "\nstopping")
-	stopControllers()
-	stopServer()
-	if err := <-served; err != nil && ctx.Err() == nil {
-		return fmt.Errorf("server: %w", err)
-	}
 	return nil
 }
 
@@ -198,66 +259,67 @@ func waitHealthy(ctx context.Context, cl *client.Client) error {
 	}
 }
 
-// applyQuickstartObjects applies the emulator's account, the example profiles and the example
-// clusters (pointed at the emulator, in resource groups made there), and returns the names of
-// the clusters applied.
-func applyQuickstartObjects(ctx context.Context, cl *client.Client, em *emulator.Emulator, out io.Writer) ([]string, error) {
-	acctObjs, err := v1alpha1.Decode([]byte(em.CloudAccountYAML(quickstartAccount)))
-	if err != nil {
-		return nil, fmt.Errorf("the emulator's cloud account: %w", err)
-	}
-	if err := applyObject(ctx, cl, acctObjs[0], out); err != nil {
-		return nil, err
-	}
-	files, err := fs.Glob(examplefiles.FS, "*.yaml")
+// setUpExamples writes the emulator-ready copies of the examples that are missing, applies
+// the emulator's account, makes what the clusters expect in the emulator, and creates the
+// example objects that do not exist. It returns the clusters to wait for.
+func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator, dataDir string, out io.Writer) ([]string, error) {
+	acct, err := emulatorAccount(em)
 	if err != nil {
 		return nil, err
-	}
-	var profiles, clusters []v1alpha1.Object
-	for _, name := range files {
-		b, err := fs.ReadFile(examplefiles.FS, name)
-		if err != nil {
-			return nil, err
-		}
-		objs, err := v1alpha1.Decode(b)
-		if err != nil {
-			return nil, fmt.Errorf("example %s: %w", name, err)
-		}
-		for _, obj := range objs {
-			switch o := obj.(type) {
-			case *v1alpha1.ClusterProfile:
-				profiles = append(profiles, o)
-			case *v1alpha1.Cluster:
-				clusters = append(clusters, o)
-			}
-		}
-	}
-	for _, p := range profiles {
-		if err := applyObject(ctx, cl, p, out); err != nil {
-			return nil, err
-		}
 	}
 	sub := em.Subscriptions()[0]
+	files, err := emulatorExamples(examplefiles.FS, emulatorTarget{Account: acct, Subscription: sub, Location: quickstartLocation})
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(dataDir, examplesDir)
+	written, err := writeExampleCopies(dir, files)
+	if err != nil {
+		return nil, err
+	}
+	if len(written) > 0 {
+		fmt.Fprintf(out, "wrote the emulator-ready examples %s to %s\n", strings.Join(written, ", "), dir)
+	}
+	if err := applyObject(ctx, cl, acct, out); err != nil {
+		return nil, err
+	}
 	az, err := newEmulatorClients(em, sub)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, obj := range clusters {
-		c := obj.(*v1alpha1.Cluster)
-		c.Spec.CloudAccount = quickstartAccount
-		c.Spec.Azure.SubscriptionID = sub
-		c.Spec.Azure.Location = "westeurope"
-		if err := az.prerequisites(ctx, c, out); err != nil {
-			return nil, fmt.Errorf("cluster %s: %w", c.Key(), err)
+	objs := exampleObjects(files)
+	for _, obj := range objs {
+		if c, ok := obj.(*v1alpha1.Cluster); ok {
+			if err := az.prerequisites(ctx, c, out); err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", c.Key(), err)
+			}
 		}
-		if err := applyObject(ctx, cl, c, out); err != nil {
+	}
+	var clusters []string
+	for _, obj := range objs {
+		deleting, err := ensureExample(ctx, cl, obj, out)
+		if err != nil {
 			return nil, err
 		}
-		names = append(names, c.Key())
+		if obj.GetTypeMeta().Kind == v1alpha1.KindCluster && !deleting {
+			clusters = append(clusters, obj.Key())
+		}
 	}
 	fmt.Fprintln(out)
-	return names, nil
+	return clusters, nil
+}
+
+// emulatorAccount is the CloudAccount of the emulator, with its secret.
+func emulatorAccount(em *emulator.Emulator) (*v1alpha1.CloudAccount, error) {
+	objs, err := v1alpha1.Decode([]byte(em.CloudAccountYAML(quickstartAccount)))
+	if err != nil {
+		return nil, fmt.Errorf("the emulator's cloud account: %w", err)
+	}
+	acct, ok := objs[0].(*v1alpha1.CloudAccount)
+	if !ok || len(objs) != 1 {
+		return nil, errors.New("the emulator's cloud account: not one CloudAccount")
+	}
+	return acct, nil
 }
 
 // applyObject applies one object and prints what happened.
@@ -267,115 +329,6 @@ func applyObject(ctx context.Context, cl *client.Client, obj v1alpha1.Object, ou
 		return err
 	}
 	fmt.Fprintf(out, "%s %s %s\n", strings.ToLower(obj.GetTypeMeta().Kind), obj.Key(), res)
-	return nil
-}
-
-// emulatorClients are SDK clients of the emulator, trusting its CA.
-type emulatorClients struct {
-	groups  *armresources.ResourceGroupsClient
-	network *armnetwork.ClientFactory
-	storage *armstorage.ClientFactory
-}
-
-// newEmulatorClients signs in to the emulator as its first service principal.
-func newEmulatorClients(em *emulator.Emulator, sub string) (*emulatorClients, error) {
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: em.CAPool(), MinVersion: tls.VersionTLS12}}, Timeout: time.Minute}
-	cfg := cloud.Configuration{
-		ActiveDirectoryAuthorityHost: em.URL() + "/",
-		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Endpoint: em.URL(), Audience: "https://management.core.windows.net/"},
-		},
-	}
-	sp := em.Principals()[0]
-	cred, err := azidentity.NewClientSecretCredential(sp.TenantID, sp.ClientID, sp.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: hc}, DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("emulator credential: %w", err)
-	}
-	opts := &azarm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: hc}}
-	c := &emulatorClients{}
-	if c.groups, err = armresources.NewResourceGroupsClient(sub, cred, opts); err != nil {
-		return nil, fmt.Errorf("resource groups client: %w", err)
-	}
-	if c.network, err = armnetwork.NewClientFactory(sub, cred, opts); err != nil {
-		return nil, fmt.Errorf("network clients: %w", err)
-	}
-	if c.storage, err = armstorage.NewClientFactory(sub, cred, opts); err != nil {
-		return nil, fmt.Errorf("storage clients: %w", err)
-	}
-	return c, nil
-}
-
-// prerequisites makes in the emulator what a cluster expects to exist: its resource group and,
-// for static placement, the user's network (VNet, subnets, NSGs) and storage account and
-// container, as a user would have made them.
-func (c *emulatorClients) prerequisites(ctx context.Context, cl *v1alpha1.Cluster, out io.Writer) error {
-	az := &cl.Spec.Azure
-	loc := to.Ptr(az.Location)
-	groups := []string{az.ResourceGroup}
-	if az.Placement != nil {
-		groups = append(groups, az.Placement.ResourceGroup)
-	}
-	for _, g := range groups {
-		if _, err := c.groups.CreateOrUpdate(ctx, g, armresources.ResourceGroup{Location: loc}, nil); err != nil {
-			return fmt.Errorf("create resource group %s in the emulator: %w", g, err)
-		}
-	}
-	poll := &runtime.PollUntilDoneOptions{Frequency: time.Second}
-	if pl := az.Placement; pl != nil {
-		nsgs := map[string]string{}
-		for _, name := range []string{pl.ControlPlaneSubnet.SecurityGroup, pl.WorkerSubnet.SecurityGroup} {
-			p, err := c.network.NewSecurityGroupsClient().BeginCreateOrUpdate(ctx, pl.ResourceGroup, name, armnetwork.SecurityGroup{Location: loc}, nil)
-			if err != nil {
-				return fmt.Errorf("create NSG %s: %w", name, err)
-			}
-			r, err := p.PollUntilDone(ctx, poll)
-			if err != nil {
-				return fmt.Errorf("create NSG %s: %w", name, err)
-			}
-			nsgs[name] = *r.ID
-		}
-		vp, err := c.network.NewVirtualNetworksClient().BeginCreateOrUpdate(ctx, pl.ResourceGroup, pl.VirtualNetwork, armnetwork.VirtualNetwork{
-			Location:   loc,
-			Properties: &armnetwork.VirtualNetworkPropertiesFormat{AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr(pl.CIDR)}}},
-		}, nil)
-		if err != nil {
-			return fmt.Errorf("create VNet %s: %w", pl.VirtualNetwork, err)
-		}
-		if _, err := vp.PollUntilDone(ctx, poll); err != nil {
-			return fmt.Errorf("create VNet %s: %w", pl.VirtualNetwork, err)
-		}
-		for _, s := range []*v1alpha1.Subnet{pl.ControlPlaneSubnet, pl.WorkerSubnet} {
-			p, err := c.network.NewSubnetsClient().BeginCreateOrUpdate(ctx, pl.ResourceGroup, pl.VirtualNetwork, s.Name, armnetwork.Subnet{
-				Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr(s.CIDR), NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: to.Ptr(nsgs[s.SecurityGroup])}},
-			}, nil)
-			if err != nil {
-				return fmt.Errorf("create subnet %s: %w", s.Name, err)
-			}
-			if _, err := p.PollUntilDone(ctx, poll); err != nil {
-				return fmt.Errorf("create subnet %s: %w", s.Name, err)
-			}
-		}
-		fmt.Fprintf(out, "made the user's network %s/%s for cluster %s in the emulator\n", pl.ResourceGroup, pl.VirtualNetwork, cl.Key())
-	}
-	if cs := az.Storage; cs != nil {
-		sp, err := c.storage.NewAccountsClient().BeginCreate(ctx, az.ResourceGroup, cs.Account, armstorage.AccountCreateParameters{
-			Location: loc, Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
-		}, nil)
-		if err != nil {
-			return fmt.Errorf("create storage account %s: %w", cs.Account, err)
-		}
-		if _, err := sp.PollUntilDone(ctx, poll); err != nil {
-			return fmt.Errorf("create storage account %s: %w", cs.Account, err)
-		}
-		if cs.Container != "" {
-			if _, err := c.storage.NewBlobContainersClient().Create(ctx, az.ResourceGroup, cs.Account, cs.Container, armstorage.BlobContainer{}, nil); err != nil {
-				return fmt.Errorf("create container %s: %w", cs.Container, err)
-			}
-		}
-		fmt.Fprintf(out, "made the user's storage account %s for cluster %s in the emulator\n", cs.Account, cl.Key())
-	}
 	return nil
 }
 
@@ -439,7 +392,7 @@ func showProgress(ctx context.Context, cl *client.Client, names []string, out io
 }
 
 // printQuickstartSummary prints what exists in the emulated Azure and how to use the API.
-func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL string, clusters []string) {
+func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL, dataDir string, clusters []string) {
 	counts := map[string]int{}
 	for _, r := range em.Engine().Snapshot().Resources {
 		counts[r.Type]++
@@ -453,11 +406,13 @@ func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL string,
 	for _, t := range types {
 		fmt.Fprintf(out, "  %4d  %s\n", counts[t], t)
 	}
-	fmt.Fprintf(out, "\nThe strata API is at %s. Try:\n", apiURL)
-	fmt.Fprintf(out, "  strata --server %s get clusters\n", apiURL)
+	examples := filepath.Join(dataDir, examplesDir)
+	fmt.Fprintf(out, "\nThe strata API is at %s; the emulator-ready examples are in %s. Try:\n", apiURL, examples)
+	fmt.Fprintf(out, "  strata --server %s get clusters -o wide\n", apiURL)
 	for _, c := range clusters {
 		fmt.Fprintf(out, "  strata --server %s describe cluster %s\n", apiURL, c)
 	}
-	fmt.Fprintf(out, "  curl %s/_emulator/inventory --cacert %s\n", em.URL(), em.CAPath())
+	fmt.Fprintf(out, "  strata --server %s apply -f %s\n", apiURL, examples+string(filepath.Separator))
+	fmt.Fprintf(out, "  curl %s/_emulator/inventory --cacert %s -H 'Authorization: Bearer %s'\n", em.URL(), em.CAPath(), em.AdminToken())
 	fmt.Fprintln(out, "\nServing until interrupted (Ctrl-C).")
 }

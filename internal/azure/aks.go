@@ -92,6 +92,8 @@ func (c *Clients) agentPoolService() service {
 	cl := c.ContainerService.NewAgentPoolsClient()
 	return &armService[armcontainerservice.AgentPool, armcontainerservice.AgentPool]{
 		c: c,
+		// A pool of the cluster's managed cluster is the cluster's.
+		parent: func(id *arm.ResourceID, _ *armcontainerservice.AgentPool) string { return parentID(id) },
 		get: func(ctx context.Context, id *arm.ResourceID) (*armcontainerservice.AgentPool, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, nil))
 			if r == nil {

@@ -22,6 +22,24 @@ type ResumeTokens interface {
 	SaveToken(ctx context.Context, key, token string) error
 }
 
+// Inventory is the reconciler's record of a cluster's Azure resources, which the services
+// read and extend: the resume tokens of operations in flight, and which resources strata
+// manages for the cluster. Before strata writes to a resource that exists and that the
+// inventory does not hold, it checks the resource is this cluster's (see ConflictError).
+type Inventory interface {
+	ResumeTokens
+	// Owner is the value of this cluster's owner tag (v1alpha1.TagOwner): its UID.
+	Owner() string
+	// Manages reports whether the inventory holds the resource ID (compared
+	// case-insensitively) as managed: strata created it, or found it to be this cluster's,
+	// in this cluster's life.
+	Manages(id string) bool
+	// Claim records a managed node in the inventory once it is known to be this cluster's:
+	// before the first write to its resource, so that a crash after the write leaves its ID
+	// behind for deletion, and when an existing resource was found to be this cluster's.
+	Claim(ctx context.Context, n *plan.Node) error
+}
+
 // Result is what Apply did.
 type Result struct {
 	// Wrote is true when a write was sent (or resumed); false when the live resource was
@@ -60,12 +78,14 @@ type ControlPlaneObservation struct {
 type Applier interface {
 	// Apply reads the live resource, computes the body from desired and existing, sends
 	// nothing when it is already right, else creates or updates it and waits for the
-	// long-running operation (resuming a saved one). Adopted nodes are only verified: a
-	// missing resource or a mismatch with Expect is an error naming it.
-	Apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error)
+	// long-running operation (resuming a saved one). An existing resource that is not this
+	// cluster's is a *ConflictError, and nothing is written. Adopted nodes are only
+	// verified: a missing resource or a mismatch with Expect is an error naming it.
+	Apply(ctx context.Context, n *plan.Node, inv Inventory) (Result, error)
 	// Delete removes a managed node's resource and waits until it is gone; an absent
-	// resource is not an error. It refuses adopted nodes.
-	Delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error
+	// resource is not an error, and one that carries another cluster's owner tag is left
+	// alone. It refuses adopted nodes.
+	Delete(ctx context.Context, n *plan.Node, inv Inventory) error
 	// Observe reads the live resource without writing.
 	Observe(ctx context.Context, n *plan.Node) (Observation, error)
 }

@@ -28,19 +28,22 @@ import (
 	"github.com/strata-dev/strata/internal/plan"
 )
 
-// memTokens keeps resume tokens in memory.
-type memTokens struct {
-	mu sync.Mutex
-	m  map[string]string
+// memInventory is an Inventory in memory, as the reconciler keeps one: resume tokens by node
+// key, and the IDs of the nodes claimed.
+type memInventory struct {
+	mu      sync.Mutex
+	m       map[string]string
+	owner   string
+	claimed map[string]string // lower-case ID → node key
 }
 
-func (m *memTokens) Token(key string) string {
+func (m *memInventory) Token(key string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.m[key]
 }
 
-func (m *memTokens) SaveToken(_ context.Context, key, token string) error {
+func (m *memInventory) SaveToken(_ context.Context, key, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
@@ -51,6 +54,25 @@ func (m *memTokens) SaveToken(_ context.Context, key, token string) error {
 	} else {
 		m.m[key] = token
 	}
+	return nil
+}
+
+func (m *memInventory) Owner() string { return m.owner }
+
+func (m *memInventory) Manages(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.claimed[strings.ToLower(id)]
+	return ok
+}
+
+func (m *memInventory) Claim(_ context.Context, n *plan.Node) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.claimed == nil {
+		m.claimed = map[string]string{}
+	}
+	m.claimed[strings.ToLower(n.ID)] = n.Key
 	return nil
 }
 
@@ -80,14 +102,19 @@ func TestNewClientsValidation(t *testing.T) {
 	if _, err := NewClients(context.Background(), acct, "sub", Options{}); err == nil {
 		t.Error("unknown environment: want an error")
 	}
-	for _, env := range []string{"", v1alpha1.EnvironmentPublic, v1alpha1.EnvironmentUSGovernment, v1alpha1.EnvironmentChina} {
-		acct.Spec.Azure.Environment = env
+	for _, tt := range []struct{ env, blob string }{
+		{"", "https://acct.blob.core.windows.net/"},
+		{v1alpha1.EnvironmentPublic, "https://acct.blob.core.windows.net/"},
+		{v1alpha1.EnvironmentUSGovernment, "https://acct.blob.core.usgovcloudapi.net/"},
+		{v1alpha1.EnvironmentChina, "https://acct.blob.core.chinacloudapi.cn/"},
+	} {
+		acct.Spec.Azure.Environment = tt.env
 		c, err := NewClients(context.Background(), acct, "sub", Options{})
 		if err != nil {
-			t.Fatalf("%q: %v", env, err)
+			t.Fatalf("%q: %v", tt.env, err)
 		}
-		if got := c.BlobEndpoint("acct"); !strings.HasPrefix(got, "https://acct.blob.core.") {
-			t.Errorf("%q: BlobEndpoint = %s", env, got)
+		if got := c.BlobEndpoint("acct"); got != tt.blob {
+			t.Errorf("%q: BlobEndpoint = %s, want %s", tt.env, got, tt.blob)
 		}
 	}
 }
@@ -305,7 +332,7 @@ func TestServices(t *testing.T) {
 	rgID := env.ResourceGroup(t, "rg")
 	c := newClients(t, env)
 	ap := c.Applier()
-	tokens := &memTokens{}
+	tokens := &memInventory{}
 	ctx := testCtx(t)
 	net, comp, stor := c.Network, c.Compute, c.Storage
 	loc := env.Location
@@ -443,7 +470,8 @@ func TestServices(t *testing.T) {
 			Properties: &armcompute.VirtualMachineProperties{
 				HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes("Standard_B2s"))},
 				StorageProfile: &armcompute.StorageProfile{ImageReference: &armcompute.ImageReference{ID: &imgID},
-					OSDisk: &armcompute.OSDisk{CreateOption: to.Ptr(armcompute.DiskCreateOptionTypesFromImage), DiskSizeGB: to.Ptr[int32](30),
+					OSDisk: &armcompute.OSDisk{Name: to.Ptr("vm0_OSDisk"), DeleteOption: to.Ptr(armcompute.DiskDeleteOptionTypesDelete),
+						CreateOption: to.Ptr(armcompute.DiskCreateOptionTypesFromImage), DiskSizeGB: to.Ptr[int32](30),
 						ManagedDisk: &armcompute.ManagedDiskParameters{StorageAccountType: to.Ptr(armcompute.StorageAccountTypesStandardLRS)}}},
 				OSProfile: &armcompute.OSProfile{ComputerName: to.Ptr("vm0"), AdminUsername: to.Ptr("strata"),
 					CustomData: to.Ptr(base64.StdEncoding.EncodeToString([]byte("#cloud-config\n"))),
@@ -456,6 +484,13 @@ func TestServices(t *testing.T) {
 			typ: "Microsoft.Compute/virtualMachines",
 			tamper: func(t *testing.T) {
 				p := emulatortest.Must[*runtimePoller[armcompute.VirtualMachinesClientUpdateResponse]](t)(wrapPoller(comp.NewVirtualMachinesClient().BeginUpdate(ctx, "rg", "vm0", armcompute.VirtualMachineUpdate{Tags: retag}, nil)))
+				p.wait(t, ctx)
+			}},
+		// Azure made the OS disk with the VM, without tags: its create is the PATCH of its tags.
+		{node: &plan.Node{Key: "osdisk/vm0", Kind: plan.KindOSDisk, ID: plan.OSDiskID(vmID), Managed: true, Spec: &armcompute.Disk{Tags: tags("nodes")}},
+			typ: "Microsoft.Compute/disks",
+			tamper: func(t *testing.T) {
+				p := emulatortest.Must[*runtimePoller[armcompute.DisksClientUpdateResponse]](t)(wrapPoller(comp.NewDisksClient().BeginUpdate(ctx, "rg", "vm0_OSDisk", armcompute.DiskUpdate{Tags: retag}, nil)))
 				p.wait(t, ctx)
 			}},
 	}
@@ -537,9 +572,21 @@ func TestServices(t *testing.T) {
 			if err := ap.Delete(ctx, n, tokens); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
+			if n.Kind == plan.KindOSDisk {
+				// Attached: Azure deletes it with its VM, next.
+				if o, err := ap.Observe(ctx, n); err != nil || !o.Exists {
+					t.Fatalf("observe the attached OS disk after its delete = %+v, %v", o, err)
+				}
+				return
+			}
 			o, err := ap.Observe(ctx, n)
 			if err != nil || o.Exists {
 				t.Fatalf("observe after delete = %+v, %v", o, err)
+			}
+			if n.Kind == plan.KindVirtualMachine {
+				if o, err := ap.Observe(ctx, steps[i+1].node); err != nil || o.Exists {
+					t.Fatalf("observe the OS disk after its VM's delete = %+v, %v", o, err)
+				}
 			}
 			if err := ap.Delete(ctx, n, tokens); err != nil {
 				t.Fatalf("second delete: %v", err)

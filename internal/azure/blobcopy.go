@@ -37,6 +37,9 @@ func (s *blobCopyService) spec(n *plan.Node) (*plan.BlobCopy, string, error) {
 	if bc == nil || bc.Account == "" || bc.Container == "" || bc.Blob == "" {
 		return nil, "", fmt.Errorf("azure: %s %s: spec is %T, want a complete *plan.BlobCopy", n.Kind, n.Key, n.Spec)
 	}
+	if err := errors.Join(checkSegments(n.ID), checkSegments(bc.Account+"/"+bc.Container+"/"+bc.Blob)); err != nil {
+		return nil, "", fmt.Errorf("azure: %s %s: bad blob name: %w", n.Kind, n.Key, err)
+	}
 	rg := ""
 	segs := strings.Split(strings.Trim(n.ID, "/"), "/")
 	for i := 0; i+1 < len(segs); i++ {
@@ -153,7 +156,7 @@ func status(ctx context.Context, bl *blob.Client) (st blob.CopyStatusType, exist
 	return *p.CopyStatus, true, nil
 }
 
-func (s *blobCopyService) apply(ctx context.Context, n *plan.Node, _ ResumeTokens) (Result, error) {
+func (s *blobCopyService) apply(ctx context.Context, n *plan.Node, inv Inventory) (Result, error) {
 	bc, rg, err := s.spec(n)
 	if err != nil {
 		return Result{}, err
@@ -170,6 +173,9 @@ func (s *blobCopyService) apply(ctx context.Context, n *plan.Node, _ ResumeToken
 			return Result{}, &AdoptedError{Kind: n.Kind, ID: n.ID}
 		}
 		return Result{}, nil
+	}
+	if err := s.claim(ctx, n, exists, inv); err != nil {
+		return Result{}, err
 	}
 	var res Result
 	switch {
@@ -190,6 +196,26 @@ func (s *blobCopyService) apply(ctx context.Context, n *plan.Node, _ ResumeToken
 		return res, fmt.Errorf("azure: blob copy %s to %s/%s/%s: %w", n.Key, bc.Account, bc.Container, bc.Blob, err)
 	}
 	return res, nil
+}
+
+// claim records n in the inventory once the blob is known to be this cluster's: absent, or
+// existing and in a container of this cluster (blobs carry no tags). A blob of the same name
+// in a container the cluster does not manage (the user's) is a *ConflictError.
+func (s *blobCopyService) claim(ctx context.Context, n *plan.Node, exists bool, inv Inventory) error {
+	if inv == nil {
+		return fmt.Errorf("azure: %s %s: no inventory to record it in", n.Kind, n.Key)
+	}
+	if exists {
+		container, _, _ := strings.Cut(n.ID, "/blobs/")
+		f := ownerFacts{Recorded: inv.Manages(n.ID), Want: inv.Owner(), ParentRecorded: inv.Manages(container)}
+		if !owned(f) {
+			return conflictOf(n, f, container)
+		}
+	}
+	if err := inv.Claim(ctx, n); err != nil {
+		return fmt.Errorf("azure: %s %s: recording it in the inventory: %w", n.Kind, n.ID, err)
+	}
+	return nil
 }
 
 // waitCopy polls the blob until its copy ends. Azure gives no Retry-After for a copy, so the
@@ -263,7 +289,7 @@ func parseCopyProgress(s string) (copied, total int64, ok bool) {
 	return copied, total, true
 }
 
-func (s *blobCopyService) delete(ctx context.Context, n *plan.Node, _ ResumeTokens) error {
+func (s *blobCopyService) delete(ctx context.Context, n *plan.Node, _ Inventory) error {
 	bc, rg, err := s.spec(n)
 	if err != nil {
 		return err

@@ -262,7 +262,7 @@ func (c *Clients) BlobEndpoint(account string) string {
 		return ep
 	}
 	if c.custom {
-		return "https://" + c.rmURL.Host + "/" + account + "/"
+		return "https://" + c.rmURL.Host + "/" + url.PathEscape(account) + "/"
 	}
 	return "https://" + account + ".blob." + c.suffix + "/"
 }

@@ -20,6 +20,14 @@ func (c *Clients) containerService() service {
 	}
 	return &armService[armstorage.BlobContainer, armstorage.BlobContainer]{
 		c: c,
+		// Containers have no tags: a container of the cluster's storage account is the
+		// cluster's (…/storageAccounts/{a}/blobServices/default/containers/{c}).
+		parent: func(id *arm.ResourceID, _ *armstorage.BlobContainer) string {
+			if id.Parent == nil {
+				return ""
+			}
+			return parentID(id.Parent)
+		},
 		get: func(ctx context.Context, id *arm.ResourceID) (*armstorage.BlobContainer, error) {
 			a, err := account(id)
 			if err != nil {

@@ -22,8 +22,8 @@ func ErrorCode(err error) (code, message string, ok bool) {
 }
 
 // IsPermanent reports whether retrying the same request cannot help: Azure answered 4xx other
-// than 408, 429 and 409 AnotherOperationInProgress (or its 429 twin), or an adopted resource is
-// missing or not as expected. 5xx, 408, 429, network errors and cancellations are transient.
+// than 408, 429 and 409 AnotherOperationInProgress (or its 429 twin), an adopted resource is
+// missing or not as expected, or a resource strata would create belongs to someone else. 5xx, 408, 429, network errors and cancellations are transient.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false
@@ -32,7 +32,8 @@ func IsPermanent(err error) bool {
 		return false
 	}
 	var ae *AdoptedError
-	if errors.As(err, &ae) {
+	var ce *ConflictError
+	if errors.As(err, &ae) || errors.As(err, &ce) {
 		return true
 	}
 	var re *azcore.ResponseError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -65,7 +66,8 @@ func (c *Clients) Locations(ctx context.Context) ([]Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azure: locations client: %w", err)
 	}
-	u := runtime.JoinPaths(cl.Endpoint(), "subscriptions", c.sub, "locations")
+	// The subscription is one path segment, escaped as the SDK's clients escape theirs.
+	u := runtime.JoinPaths(cl.Endpoint(), "subscriptions", url.PathEscape(c.sub), "locations")
 	var out []Location
 	for u != "" {
 		req, err := runtime.NewRequest(ctx, http.MethodGet, u)
@@ -114,7 +116,7 @@ func (c *Clients) Locations(ctx context.Context) ([]Location, error) {
 // with the zones the subscription may use for each.
 func (c *Clients) VMSizes(ctx context.Context, location string) ([]VMSize, error) {
 	pager := c.Compute.NewResourceSKUsClient().NewListPager(&armcompute.ResourceSKUsClientListOptions{
-		Filter: to.Ptr("location eq '" + location + "'"),
+		Filter: to.Ptr(skuFilter(location)),
 	})
 	var out []VMSize
 	for pager.More() {
@@ -134,6 +136,12 @@ func (c *Clients) VMSizes(ctx context.Context, location string) ([]VMSize, error
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// skuFilter is the resource SKU list's one filter, location eq '<location>', with the quotes
+// of location doubled as OData escapes them, so that the value cannot end the string.
+func skuFilter(location string) string {
+	return "location eq '" + strings.ReplaceAll(location, "'", "''") + "'"
 }
 
 func offeredIn(sku *armcompute.ResourceSKU, location string) bool {

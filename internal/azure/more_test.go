@@ -89,7 +89,7 @@ func TestAdopted(t *testing.T) {
 	ap := c.Applier()
 	ctx := testCtx(t)
 	vnet := vnetNode(rgID, "net", "10.1.0.0/16")
-	if _, err := ap.Apply(ctx, vnet, nil); err != nil {
+	if _, err := ap.Apply(ctx, vnet, &memInventory{}); err != nil {
 		t.Fatal(err)
 	}
 	subnets := c.Network.NewSubnetsClient()
@@ -158,7 +158,7 @@ func TestResume(t *testing.T) {
 	rgID := env.ResourceGroup(t, "rg")
 	c := newClients(t, env)
 	ap := c.Applier()
-	tokens := &memTokens{}
+	tokens := &memInventory{}
 	env.Emulator.Engine().Latency().SetProfile(arm.LatencyRealistic, 0.2) // a VNet takes ~1 s
 	defer env.Emulator.Engine().Latency().SetProfile(arm.LatencyZero, 1)
 	n := vnetNode(rgID, "slow", "10.2.0.0/16")
@@ -224,7 +224,7 @@ func TestErrors(t *testing.T) {
 	bad := &plan.Node{Key: "sa", Kind: plan.KindStorageAccount, Managed: true, ID: rgID + "/providers/Microsoft.Storage/storageAccounts/Bad_Name",
 		Spec: &armstorage.AccountCreateParameters{Location: to.Ptr("westeurope"), Kind: to.Ptr(armstorage.KindStorageV2),
 			SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}}
-	_, err := ap.Apply(ctx, bad, &memTokens{})
+	_, err := ap.Apply(ctx, bad, &memInventory{})
 	code, msg, ok := ErrorCode(err)
 	if !ok || code != "AccountNameInvalid" || !strings.Contains(msg, "Bad_Name") || !IsPermanent(err) {
 		t.Errorf("ErrorCode = %q %q %v (%v)", code, msg, ok, err)
@@ -239,16 +239,16 @@ func TestErrors(t *testing.T) {
 			Spec: &armstorage.AccountCreateParameters{Location: to.Ptr("westeurope"), Kind: to.Ptr(armstorage.KindStorageV2),
 				SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}}
 	}
-	if _, err := ap.Apply(ctx, sa("rg"), nil); err != nil {
+	if _, err := ap.Apply(ctx, sa("rg"), &memInventory{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ap.Apply(ctx, sa("rg2"), nil)
+	_, err = ap.Apply(ctx, sa("rg2"), &memInventory{})
 	emulatortest.WantCode(t, err, "StorageAccountInAnotherResourceGroup")
 
 	// A 429 with Retry-After is retried by the SDK.
 	env.Admin(t, http.MethodPost, "/_emulator/faults", map[string]any{"method": "PUT", "type": "Microsoft.Network/virtualNetworks",
 		"status": 429, "rate": 1, "count": 1, "retryAfter": 1}, nil)
-	if _, err := ap.Apply(ctx, vnetNode(rgID, "throttled", "10.3.0.0/16"), nil); err != nil {
+	if _, err := ap.Apply(ctx, vnetNode(rgID, "throttled", "10.3.0.0/16"), &memInventory{}); err != nil {
 		t.Fatalf("apply through a 429: %v", err)
 	}
 	env.Admin(t, http.MethodDelete, "/_emulator/faults", nil, nil)
@@ -257,7 +257,7 @@ func TestErrors(t *testing.T) {
 	if _, err := ap.Apply(ctx, &plan.Node{Key: "x", Kind: "Nope", ID: rgID}, nil); err == nil {
 		t.Error("unknown kind: want an error")
 	}
-	if _, err := ap.Apply(ctx, &plan.Node{Key: "x", Kind: plan.KindVirtualNetwork, Managed: true, ID: rgID + "/providers/Microsoft.Network/virtualNetworks/v", Spec: "x"}, nil); err == nil {
+	if _, err := ap.Apply(ctx, &plan.Node{Key: "x", Kind: plan.KindVirtualNetwork, Managed: true, ID: rgID + "/providers/Microsoft.Network/virtualNetworks/v", Spec: "x"}, &memInventory{}); err == nil {
 		t.Error("wrong spec: want an error")
 	}
 }
@@ -317,12 +317,13 @@ func TestBlobCopyPending(t *testing.T) {
 	ap := c.Applier()
 	ctx := testCtx(t)
 	saID := rgID + "/providers/Microsoft.Storage/storageAccounts/stratacopy"
+	inv := &memInventory{}
 	for _, n := range []*plan.Node{
 		{Key: "sa", Kind: plan.KindStorageAccount, Managed: true, ID: saID, Spec: armstorage.AccountCreateParameters{Location: to.Ptr("westeurope"),
 			Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}},
 		{Key: "ctr", Kind: plan.KindBlobContainer, Managed: true, ID: saID + "/blobServices/default/containers/vhds", Spec: armstorage.BlobContainer{}},
 	} {
-		if _, err := ap.Apply(ctx, n, nil); err != nil {
+		if _, err := ap.Apply(ctx, n, inv); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -331,14 +332,14 @@ func TestBlobCopyPending(t *testing.T) {
 	n := &plan.Node{Key: "copy", Kind: plan.KindBlobCopy, Managed: true, ID: saID + "/blobServices/default/containers/vhds/blobs/base.vhd",
 		Spec: plan.BlobCopy{SourceURL: env.URL + "/" + blob.SourceAccount + "/" + blob.SourceContainer + "/" + blob.BaseImageBlob,
 			Account: "stratacopy", Container: "vhds", Blob: "base.vhd"}}
-	r, err := ap.Apply(ctx, n, nil)
+	r, err := ap.Apply(ctx, n, inv)
 	if err != nil || !r.Wrote {
 		t.Fatalf("copy = %+v, %v", r, err)
 	}
 	if o, err := ap.Observe(ctx, n); err != nil || !o.UpToDate {
 		t.Fatalf("observe = %+v, %v", o, err)
 	}
-	if r, err := ap.Apply(ctx, n, nil); err != nil || r.Wrote {
+	if r, err := ap.Apply(ctx, n, inv); err != nil || r.Wrote {
 		t.Fatalf("second copy = %+v, %v", r, err)
 	}
 	if heads := c.Requests()["HEAD blob"]; heads < 3 {
@@ -348,7 +349,7 @@ func TestBlobCopyPending(t *testing.T) {
 	n2 := *n
 	n2.Spec = plan.BlobCopy{SourceURL: env.URL + "/" + blob.SourceAccount + "/" + blob.SourceContainer + "/missing.vhd",
 		Account: "stratacopy", Container: "vhds", Blob: "other.vhd"}
-	if _, err := ap.Apply(ctx, &n2, nil); err == nil {
+	if _, err := ap.Apply(ctx, &n2, inv); err == nil {
 		t.Error("copy of a missing source: want an error")
 	} else if code, _, _ := ErrorCode(err); code != "CannotVerifyCopySource" {
 		t.Errorf("code = %q (%v)", code, err)
@@ -356,3 +357,85 @@ func TestBlobCopyPending(t *testing.T) {
 }
 
 func secretOf(s string) v1alpha1.Secret { return v1alpha1.NewSecret(s) }
+
+// TestLocationsEscapesSubscription lists locations with a subscription ID that climbs out of
+// its path segment: it is sent escaped, as one segment, so it names no subscription, instead of
+// reaching the locations of the subscription it climbs to.
+func TestLocationsEscapesSubscription(t *testing.T) {
+	env := emulatortest.Start(t)
+	ctx := testCtx(t)
+	sub := "00000000-0000-0000-0000-000000000000/../" + env.SubscriptionID
+	c, err := NewClients(ctx, env.CloudAccount(t, "emulator"), sub, Options{PollFrequency: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs, err := c.Locations(ctx)
+	if err == nil {
+		t.Fatalf("Locations of subscription %q = %d regions of another subscription, want an error", sub, len(locs))
+	}
+	if re := emulatortest.ResponseError(t, err); re.StatusCode != http.StatusNotFound {
+		t.Errorf("Locations = %v, want a 404", err)
+	}
+}
+
+// TestBlobEndpointEscapesAccount: a path-style blob endpoint (Custom clouds) holds the account
+// name as one escaped path segment.
+func TestBlobEndpointEscapesAccount(t *testing.T) {
+	env := emulatortest.Start(t)
+	c := newClients(t, env)
+	if got, want := c.BlobEndpoint("../acct"), env.URL+"/..%2Facct/"; got != want {
+		t.Errorf("BlobEndpoint = %s, want %s", got, want)
+	}
+}
+
+func TestSKUFilterQuotes(t *testing.T) {
+	for in, want := range map[string]string{
+		"westeurope":              "location eq 'westeurope'",
+		"west' or location ne 'x": "location eq 'west'' or location ne ''x'",
+		"''":                      "location eq ''''''",
+	} {
+		if got := skuFilter(in); got != want {
+			t.Errorf("skuFilter(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestDotSegmentsRefused: a node ID with a "." or ".." segment (which the SDK's escaping keeps,
+// and which a server may resolve to another path) is refused before any request.
+func TestDotSegmentsRefused(t *testing.T) {
+	env := emulatortest.Start(t)
+	rgID := env.ResourceGroup(t, "rg")
+	c := newClients(t, env)
+	ap := c.Applier()
+	ctx := testCtx(t)
+	_, before := env.Requests(t, "", "")
+	for _, id := range []string{
+		rgID + "/providers/Microsoft.Network/virtualNetworks/..",
+		rgID + "/providers/Microsoft.Network/virtualNetworks/v/subnets/.",
+		strings.Replace(rgID, "/rg", "/..", 1) + "/providers/Microsoft.Network/virtualNetworks/v",
+	} {
+		n := vnetNode(rgID, "v", "10.0.0.0/16")
+		n.ID = id
+		if _, err := ap.Apply(ctx, n, &memInventory{}); err == nil || !strings.Contains(err.Error(), "segment") {
+			t.Errorf("Apply %s = %v, want a refused segment", id, err)
+		}
+		if _, err := ap.Observe(ctx, n); err == nil {
+			t.Errorf("Observe %s: want an error", id)
+		}
+		if err := ap.Delete(ctx, n, &memInventory{}); err == nil {
+			t.Errorf("Delete %s: want an error", id)
+		}
+	}
+	copyNode := &plan.Node{Key: "copy", Kind: plan.KindBlobCopy, Managed: true,
+		ID:   rgID + "/providers/Microsoft.Storage/storageAccounts/acct/blobServices/default/containers/vhds/blobs/..",
+		Spec: plan.BlobCopy{SourceURL: env.URL + "/x/y/z.vhd", Account: "acct", Container: "vhds", Blob: ".."}}
+	if _, err := ap.Apply(ctx, copyNode, &memInventory{}); err == nil || !strings.Contains(err.Error(), "segment") {
+		t.Errorf("Apply of a blob copy to %q = %v, want a refused segment", copyNode.ID, err)
+	}
+	if _, after := env.Requests(t, "", ""); after != before {
+		t.Errorf("%d request(s) reached the emulator", after-before)
+	}
+	if n := c.Requests()["GET blob"] + c.Requests()["HEAD blob"] + c.Requests()["PUT blob"]; n != 0 {
+		t.Errorf("%d blob request(s) sent", n)
+	}
+}

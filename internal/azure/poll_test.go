@@ -153,7 +153,7 @@ func TestLearnedPollsAreFewer(t *testing.T) {
 		n := &plan.Node{Key: "nsg", Kind: plan.KindNetworkSecurityGroup, Managed: true,
 			ID:   fmt.Sprintf("%s/providers/Microsoft.Network/networkSecurityGroups/nsg-%d", rgID, i),
 			Spec: &armnetwork.SecurityGroup{Location: to.Ptr("westeurope")}}
-		if r, err := c.Applier().Apply(ctx, n, nil); err != nil || !r.Wrote {
+		if r, err := c.Applier().Apply(ctx, n, &memInventory{}); err != nil || !r.Wrote {
 			t.Fatalf("create nsg-%d: %+v, %v", i, r, err)
 		}
 		return c.Requests()[polls] - before

@@ -18,8 +18,8 @@ import (
 
 // service makes the nodes of one kind real.
 type service interface {
-	apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error)
-	delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error
+	apply(ctx context.Context, n *plan.Node, inv Inventory) (Result, error)
+	delete(ctx context.Context, n *plan.Node, inv Inventory) error
 	observe(ctx context.Context, n *plan.Node) (Observation, error)
 }
 
@@ -45,6 +45,7 @@ func (c *Clients) Applier() Applier {
 		plan.KindBlobCopy:             c.blobCopyService(),
 		plan.KindImage:                c.imageService(),
 		plan.KindVirtualMachine:       c.vmService(),
+		plan.KindOSDisk:               c.osDiskService(),
 		plan.KindManagedCluster:       c.managedClusterService(),
 		plan.KindAgentPool:            c.agentPoolService(),
 	}}
@@ -62,20 +63,20 @@ func (d *dispatcher) service(n *plan.Node) (service, error) {
 }
 
 // Apply implements Applier.
-func (d *dispatcher) Apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error) {
+func (d *dispatcher) Apply(ctx context.Context, n *plan.Node, inv Inventory) (Result, error) {
 	s, err := d.service(n)
 	if err != nil {
 		return Result{}, err
 	}
 	start := time.Now()
-	r, err := s.apply(ctx, n, tokens)
+	r, err := s.apply(ctx, n, inv)
 	d.c.log.LogAttrs(ctx, slog.LevelDebug, "apply", slog.String("key", n.Key), slog.String("kind", string(n.Kind)),
 		slog.Bool("wrote", r.Wrote), slog.Duration("took", time.Since(start)), slog.Any("error", err))
 	return r, err
 }
 
 // Delete implements Applier.
-func (d *dispatcher) Delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error {
+func (d *dispatcher) Delete(ctx context.Context, n *plan.Node, inv Inventory) error {
 	s, err := d.service(n)
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ func (d *dispatcher) Delete(ctx context.Context, n *plan.Node, tokens ResumeToke
 	if !n.Managed || n.Kind == plan.KindResourceGroup {
 		return fmt.Errorf("azure: %s %s is adopted: strata never deletes it", n.Kind, n.ID)
 	}
-	err = s.delete(ctx, n, tokens)
+	err = s.delete(ctx, n, inv)
 	d.c.log.LogAttrs(ctx, slog.LevelDebug, "delete", slog.String("key", n.Key), slog.String("kind", string(n.Kind)), slog.Any("error", err))
 	return err
 }
@@ -123,14 +124,36 @@ type armService[D, L any] struct {
 	describe func(live *L, o *Observation)
 	// adoptedOnly: the kind is never written (resource groups), whatever Node.Managed says.
 	adoptedOnly bool
+	// parent, for kinds whose ownership follows another resource's (they have no tags of
+	// their own, or are made by Azure with it), returns that resource's ID: a subnet's VNet, a
+	// container's storage account, an agent pool's managed cluster.
+	parent func(id *arm.ResourceID, live *L) string
+	// implicit: Azure makes the resource with another one (a VM's OS disk); strata never
+	// creates it, so a missing one is an error.
+	implicit bool
 }
 
 func (s *armService[D, L]) parse(n *plan.Node) (*arm.ResourceID, error) {
+	if err := checkSegments(n.ID); err != nil {
+		return nil, fmt.Errorf("azure: %s %s: bad resource ID %q: %w", n.Kind, n.Key, n.ID, err)
+	}
 	id, err := arm.ParseResourceID(n.ID)
 	if err != nil {
 		return nil, fmt.Errorf("azure: %s %s: bad resource ID %q: %w", n.Kind, n.Key, n.ID, err)
 	}
 	return id, nil
+}
+
+// checkSegments refuses a resource ID with an empty, "." or ".." segment: the SDK escapes each
+// name it puts in a path, but "." and ".." survive escaping, and a server may resolve them to
+// another path. The names of a plan come from validated specs; this holds whatever the input.
+func checkSegments(id string) error {
+	for i, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("segment %d is %q", i+1, seg)
+		}
+	}
+	return nil
 }
 
 func (s *armService[D, L]) desired(n *plan.Node) (*D, error) {
@@ -184,7 +207,7 @@ func savedToken(tokens ResumeTokens, n *plan.Node) string {
 	return tokens.Token(n.Key)
 }
 
-func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens ResumeTokens) (Result, error) {
+func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventory) (Result, error) {
 	id, err := s.parse(n)
 	if err != nil {
 		return Result{}, err
@@ -192,20 +215,11 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 	if !n.Managed || s.adoptedOnly {
 		return Result{}, s.verify(ctx, n, id)
 	}
-	if tok := savedToken(tokens, n); tok != "" {
-		op, err := s.put(ctx, id, new(D), tok) // the body is not sent: the token resumes
-		if err == nil {
-			s.c.log.InfoContext(ctx, "resuming operation", "key", n.Key, "kind", n.Kind)
-			if err := s.c.run(ctx, n, tokens, op, "create", true); err != nil {
-				return Result{Wrote: true}, fmt.Errorf("azure: %s %s: resumed operation: %w", n.Kind, n.ID, err)
-			}
-			return Result{Wrote: true}, nil
-		}
-		// A token that does not resume this operation (e.g. a delete's) is dropped.
-		s.c.log.WarnContext(ctx, "dropping an unusable resume token", "key", n.Key, "error", err)
-		if err := tokens.SaveToken(ctx, n.Key, ""); err != nil {
-			return Result{}, fmt.Errorf("azure: %s %s: clearing the resume token: %w", n.Kind, n.ID, err)
-		}
+	if inv == nil {
+		return Result{}, fmt.Errorf("azure: %s %s: no inventory to record it in", n.Kind, n.Key)
+	}
+	if res, resumed, err := s.resume(ctx, n, id, inv); resumed || err != nil {
+		return res, err
 	}
 	desired, err := s.desired(n)
 	if err != nil {
@@ -214,6 +228,12 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 	live, err := s.get(ctx, id)
 	if err != nil {
 		return Result{}, fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
+	}
+	if live == nil && s.implicit {
+		return Result{}, fmt.Errorf("azure: %s %s: %w", n.Kind, n.ID, errMadeByAzure)
+	}
+	if err := s.claim(ctx, n, id, live, inv); err != nil {
+		return Result{}, err
 	}
 	var op lro
 	if live != nil {
@@ -243,10 +263,54 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, tokens Resum
 	if live != nil {
 		verb = "update"
 	}
-	if err := s.c.run(ctx, n, tokens, op, verb, false); err != nil {
+	if err := s.c.run(ctx, n, inv, op, verb, false); err != nil {
 		return Result{Wrote: true}, fmt.Errorf("azure: writing %s %s: %w", n.Kind, n.ID, err)
 	}
 	return Result{Wrote: true}, nil
+}
+
+// resume resumes the operation whose token the inventory saved for n, if any: resumed says
+// it did. A token that does not resume this operation (e.g. a delete's) is dropped.
+func (s *armService[D, L]) resume(ctx context.Context, n *plan.Node, id *arm.ResourceID, inv Inventory) (res Result, resumed bool, err error) {
+	tok := savedToken(inv, n)
+	if tok == "" {
+		return Result{}, false, nil
+	}
+	op, err := s.put(ctx, id, new(D), tok) // the body is not sent: the token resumes
+	if err == nil {
+		s.c.log.InfoContext(ctx, "resuming operation", "key", n.Key, "kind", n.Kind)
+		if err := s.c.run(ctx, n, inv, op, "create", true); err != nil {
+			return Result{Wrote: true}, true, fmt.Errorf("azure: %s %s: resumed operation: %w", n.Kind, n.ID, err)
+		}
+		return Result{Wrote: true}, true, nil
+	}
+	s.c.log.WarnContext(ctx, "dropping an unusable resume token", "key", n.Key, "error", err)
+	if err := inv.SaveToken(ctx, n.Key, ""); err != nil {
+		return Result{}, false, fmt.Errorf("azure: %s %s: clearing the resume token: %w", n.Kind, n.ID, err)
+	}
+	return Result{}, false, nil
+}
+
+// claim records n in the inventory once its resource is known to be this cluster's: absent
+// (strata is about to create it), or existing and owned (see owned). An existing resource that
+// is not the cluster's is a *ConflictError, and nothing is recorded.
+func (s *armService[D, L]) claim(ctx context.Context, n *plan.Node, id *arm.ResourceID, live *L, inv Inventory) error {
+	if live != nil && !inv.Manages(n.ID) {
+		f := ownerFacts{Want: inv.Owner()}
+		f.Tag, f.Tagged = ownerTag(tagsOf(live))
+		parent := ""
+		if s.parent != nil {
+			parent = s.parent(id, live)
+			f.ParentRecorded = parent != "" && inv.Manages(parent)
+		}
+		if !owned(f) {
+			return conflictOf(n, f, parent)
+		}
+	}
+	if err := inv.Claim(ctx, n); err != nil {
+		return fmt.Errorf("azure: %s %s: recording it in the inventory: %w", n.Kind, n.ID, err)
+	}
+	return nil
 }
 
 func (s *armService[D, L]) verify(ctx context.Context, n *plan.Node, id *arm.ResourceID) error {
@@ -301,21 +365,21 @@ func expectedField(kind plan.Kind, key string) (field string, anyOf bool) {
 	return key, false
 }
 
-func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, tokens ResumeTokens) error {
+func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, inv Inventory) error {
 	id, err := s.parse(n)
 	if err != nil {
 		return err
 	}
-	if tok := savedToken(tokens, n); tok != "" {
+	if tok := savedToken(inv, n); tok != "" {
 		op, err := s.del(ctx, id, tok)
 		if err == nil {
-			if err := s.c.run(ctx, n, tokens, op, "delete", true); err != nil && !isNotFound(err) {
+			if err := s.c.run(ctx, n, inv, op, "delete", true); err != nil && !isNotFound(err) {
 				return fmt.Errorf("azure: deleting %s %s (resumed): %w", n.Kind, n.ID, err)
 			}
 			return nil
 		}
 		s.c.log.WarnContext(ctx, "dropping an unusable resume token", "key", n.Key, "error", err)
-		if err := tokens.SaveToken(ctx, n.Key, ""); err != nil {
+		if err := inv.SaveToken(ctx, n.Key, ""); err != nil {
 			return fmt.Errorf("azure: %s %s: clearing the resume token: %w", n.Kind, n.ID, err)
 		}
 	}
@@ -326,10 +390,15 @@ func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, tokens Resu
 	if live == nil {
 		return nil
 	}
+	if owner, tagged := ownerTag(tagsOf(live)); tagged && inv != nil && owner != inv.Owner() {
+		// Not the resource strata made: someone replaced it since, under the same name.
+		s.c.log.WarnContext(ctx, "not deleting a resource of another owner", "key", n.Key, "kind", n.Kind, "id", n.ID, "owner", owner)
+		return nil
+	}
 	s.c.log.InfoContext(ctx, "deleting", "key", n.Key, "kind", n.Kind)
 	op, err := s.del(ctx, id, "")
 	if err == nil {
-		err = s.c.run(ctx, n, tokens, op, "delete", false)
+		err = s.c.run(ctx, n, inv, op, "delete", false)
 	}
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("azure: deleting %s %s: %w", n.Kind, n.ID, err)

@@ -12,6 +12,8 @@ func (c *Clients) subnetService() service {
 	cl := c.Network.NewSubnetsClient()
 	return &armService[armnetwork.Subnet, armnetwork.Subnet]{
 		c: c,
+		// Subnets have no tags: a subnet of the cluster's VNet is the cluster's.
+		parent: func(id *arm.ResourceID, _ *armnetwork.Subnet) string { return parentID(id) },
 		get: func(ctx context.Context, id *arm.ResourceID) (*armnetwork.Subnet, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Parent.Name, id.Name, nil))
 			if r == nil {

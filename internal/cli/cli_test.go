@@ -193,7 +193,7 @@ func TestPrintTable(t *testing.T) {
 	for _, c := range cases {
 		objs := testObjects(t, readExample(t, c.file), created)
 		var b bytes.Buffer
-		if err := printTable(&b, objs[0].GetTypeMeta().Kind, objs, now); err != nil {
+		if err := printTable(&b, objs[0].GetTypeMeta().Kind, objs, now, false); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != c.want {
@@ -294,7 +294,7 @@ func TestDescribeCluster(t *testing.T) {
 		"  tags:\n    - department:finance\n",
 		"      controlPlaneSubnet:\n        name: strata-cp-subnet\n        cidr: 10.10.0.0/24\n",
 		"      zones:\n        - \"1\"\n        - \"2\"\n",
-		"  Phase:                 Provisioning\n",
+		"Status:\n  phase: Provisioning\n  observedGeneration: 0\nConditions:\n",
 		"Conditions:\n  TYPE           STATUS   REASON     AGE   MESSAGE\n  NetworkReady   False    Creating   2m    creating subnets\n",
 		"Events:\n  TYPE     REASON    AGE   MESSAGE\n  Normal   Created   10m   cluster created\n",
 	} {
@@ -486,7 +486,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"get", "pods"}, "error: unknown resource type \"pods\": use one of cluster (clusters, cl); clusterprofile"},
 		{[]string{"get", "cl", "-o", "xml"}, "error: unknown output format \"xml\""},
-		{[]string{"describe", "cluster"}, "error: name the cluster to describe"},
+		{[]string{"describe"}, "error: requires at least 1 arg(s), only received 0\nSee 'strata describe --help' for usage."},
+		{[]string{"delete", "cluster"}, "error: name the cluster to delete"},
 		{[]string{"apply"}, "error: no input"},
 		{[]string{"apply", "-f", "x.yaml", "extra"}, "See 'strata apply --help' for usage."},
 		{[]string{"get", "--bogus"}, "error: unknown flag: --bogus\nSee 'strata get --help' for usage."},

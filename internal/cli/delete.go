@@ -40,6 +40,7 @@ deleted in reverse dependency order: clusters first, gateways last.`,
 		Example: `  strata delete cluster iaas-dynamic
   strata delete profile iaas-base@1.0.0
   strata delete -f examples/ --wait`,
+		ValidArgsFunction: o.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDelete(cmd.Context(), o, do, args)
 		},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,21 +15,28 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/client"
+	"github.com/strata-dev/strata/internal/termtext"
 )
 
 func newDescribeCommand(o *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "describe KIND NAME...",
-		Short: "Show an object in detail, with its conditions and events",
-		Long: `Show objects in detail: metadata, spec, status, conditions and recent events.
+		Use:   "describe KIND [NAME...]",
+		Short: "Show objects in detail, with their status, conditions and events",
+		Long: `Show objects in detail: metadata, spec, status, conditions and recent events. Without
+NAME, every object of the kind is described.
 
 KIND is one of ` + kindList() + `.
 A ClusterProfile named without @VERSION shows every version of it. A cloud account's client
-secret is never shown, only whether one is set.`,
+secret is never shown, only whether one is set. A cluster's status shows its phase (Deleting
+as soon as its deletion was requested), its progress, the API server's endpoint, the AKS
+control plane as Azure reports it, and how many Azure resources it has (-o yaml on get lists
+them).`,
 		Example: `  strata describe cluster iaas-static
+  strata describe clusters
   strata describe account azure-prod
   strata describe profile aks-base@1.0.0`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args:              usageArgs(cobra.MinimumNArgs(1)),
+		ValidArgsFunction: o.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDescribe(cmd.Context(), o, args)
 		},
@@ -37,7 +45,7 @@ secret is never shown, only whether one is set.`,
 }
 
 func runDescribe(ctx context.Context, o *rootOptions, args []string) error {
-	targets, err := parseTargets("describe", args, false)
+	targets, err := parseTargets("describe", args, true)
 	if err != nil {
 		return &usageError{cmd: "strata describe", err: err}
 	}
@@ -45,29 +53,24 @@ func runDescribe(ctx context.Context, o *rootOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	failed, shown := 0, 0
-	for _, t := range targets {
-		objs, err := fetch(ctx, c, t)
-		if errors.Is(err, client.ErrUnreachable) || ctx.Err() != nil {
+	objs, failed, err := fetchTargets(ctx, o, c, targets)
+	if err != nil {
+		return err
+	}
+	if len(objs) == 0 && failed == 0 {
+		fmt.Fprintln(o.streams.Err, "No resources found.")
+		return nil
+	}
+	for i, obj := range objs {
+		events, evErr := c.Events(ctx, obj.GetTypeMeta().Kind, obj.Key())
+		if errors.Is(evErr, client.ErrUnreachable) || ctx.Err() != nil {
+			return evErr
+		}
+		if i > 0 {
+			fmt.Fprintln(o.streams.Out)
+		}
+		if err := describe(o.streams.Out, obj, events, evErr, o.now()); err != nil {
 			return err
-		}
-		if err != nil {
-			printRequestError(o.streams.Err, t, err)
-			failed++
-			continue
-		}
-		for _, obj := range objs {
-			events, evErr := c.Events(ctx, obj.GetTypeMeta().Kind, obj.Key())
-			if errors.Is(evErr, client.ErrUnreachable) || ctx.Err() != nil {
-				return evErr
-			}
-			if shown > 0 {
-				fmt.Fprintln(o.streams.Out)
-			}
-			shown++
-			if err := describe(o.streams.Out, obj, events, evErr, o.now()); err != nil {
-				return err
-			}
 		}
 	}
 	if failed > 0 {
@@ -76,13 +79,31 @@ func runDescribe(ctx context.Context, o *rootOptions, args []string) error {
 	return nil
 }
 
-// describe writes the kubectl-describe-like text of one object. evErr, when set, is why its
-// events could not be read.
+// describe writes the kubectl-describe-like text of one object, escaped (termtext). evErr,
+// when set, is why its events could not be read.
 func describe(w io.Writer, obj v1alpha1.Object, events []client.Event, evErr error, now time.Time) error {
 	var b strings.Builder
+	steps := []func() error{
+		func() error { return describeMeta(&b, obj, now) },
+		func() error { return describeSpec(&b, obj) },
+		func() error { return describeStatus(&b, obj) },
+		func() error { return describeConditions(&b, obj.GetStatus().Conditions, now) },
+		func() error { return describeEvents(&b, events, evErr, now) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return fmt.Errorf("describe %s: %w", resourceName(obj), err)
+		}
+	}
+	_, err := io.WriteString(w, termtext.Escape(b.String()))
+	return err
+}
+
+// describeMeta writes the object's identity and metadata rows.
+func describeMeta(b *strings.Builder, obj v1alpha1.Object, now time.Time) error {
 	meta := obj.GetMetadata()
-	tw := newTabWriter(&b)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	tw := newTabWriter(b)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, termtext.Escape(v)) }
 	row("Name", meta.Name)
 	row("Kind", obj.GetTypeMeta().Kind)
 	if p, ok := obj.(*v1alpha1.ClusterProfile); ok {
@@ -97,64 +118,76 @@ func describe(w io.Writer, obj v1alpha1.Object, events []client.Event, evErr err
 		row("Deletion Requested", timestamp(meta.DeletionTimestamp, now))
 	}
 	row("Finalizers", orNone(strings.Join(meta.Finalizers, ", ")))
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("describe: %w", err)
-	}
+	return tw.Flush()
+}
 
+// describeSpec writes the spec as YAML-like text.
+func describeSpec(b *strings.Builder, obj v1alpha1.Object) error {
 	spec, err := specText(obj)
 	if err != nil {
-		return fmt.Errorf("describe %s: %w", resourceName(obj), err)
+		return err
 	}
 	b.WriteString("Spec:\n")
 	b.WriteString(spec)
+	return nil
+}
 
-	st := obj.GetStatus()
+// describeStatus writes the status as YAML-like text, as -o yaml shows it but for the
+// conditions (a table of their own), the progress (one line) and the inventory (counted).
+func describeStatus(b *strings.Builder, obj v1alpha1.Object) error {
+	text, err := statusText(obj)
+	if err != nil {
+		return err
+	}
 	b.WriteString("Status:\n")
-	tw = newTabWriter(&b)
-	fmt.Fprintf(tw, "  Phase:\t%s\n", phase(obj))
-	fmt.Fprintf(tw, "  Observed Generation:\t%d\n", st.ObservedGeneration)
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("describe: %w", err)
-	}
+	b.WriteString(text)
+	return nil
+}
 
-	if len(st.Conditions) == 0 {
+// describeConditions writes the conditions as a table.
+func describeConditions(b *strings.Builder, conds []v1alpha1.Condition, now time.Time) error {
+	if len(conds) == 0 {
 		b.WriteString("Conditions:  <none>\n")
-	} else {
-		b.WriteString("Conditions:\n")
-		tw = newTabWriter(&b)
-		fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tAGE\tMESSAGE")
-		for _, c := range st.Conditions {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Type, c.Status, orNone(c.Reason),
-				humanAge(now, c.LastTransitionTime), oneLine(c.Message))
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("describe: %w", err)
-		}
+		return nil
 	}
+	b.WriteString("Conditions:\n")
+	tw := newTabWriter(b)
+	fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tAGE\tMESSAGE")
+	for _, c := range conds {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", cell(c.Type), cell(c.Status), cell(orNone(c.Reason)),
+			humanAge(now, c.LastTransitionTime), cell(c.Message))
+	}
+	return tw.Flush()
+}
 
+// describeEvents writes the events as a table, or why they could not be read.
+func describeEvents(b *strings.Builder, events []client.Event, evErr error, now time.Time) error {
 	switch {
 	case evErr != nil:
-		fmt.Fprintf(&b, "Events:  <unavailable: %v>\n", evErr)
+		fmt.Fprintf(b, "Events:  <unavailable: %v>\n", evErr)
+		return nil
 	case len(events) == 0:
 		b.WriteString("Events:  <none>\n")
-	default:
-		b.WriteString("Events:\n")
-		tw = newTabWriter(&b)
-		fmt.Fprintln(tw, "  TYPE\tREASON\tAGE\tMESSAGE")
-		for _, ev := range events {
-			t := ev.Time
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ev.Type, ev.Reason, humanAge(now, &t), oneLine(ev.Message))
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("describe: %w", err)
-		}
+		return nil
 	}
-	_, err = io.WriteString(w, b.String())
-	return err
+	b.WriteString("Events:\n")
+	tw := newTabWriter(b)
+	fmt.Fprintln(tw, "  TYPE\tREASON\tAGE\tMESSAGE")
+	for _, ev := range events {
+		t := ev.Time
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", cell(ev.Type), cell(ev.Reason), humanAge(now, &t), cell(ev.Message))
+	}
+	return tw.Flush()
+}
+
+// cell makes a server's text fit in a table cell: escaped, on one line.
+func cell(s string) string {
+	return oneLine(termtext.Escape(s))
 }
 
 // specText renders an object's spec as indented YAML-like text, in field order. A cloud
-// account's secret shows as "clientSecret: (set)" or "(not set)", never its value.
+// account's secret shows as "clientSecret: (set)" or "(not set)", a proxy's password as
+// "httpProxyPassword: (set)", never their values.
 func specText(obj v1alpha1.Object) (string, error) {
 	data, err := json.Marshal(obj) // a Secret never encodes
 	if err != nil {
@@ -177,6 +210,9 @@ func specText(obj v1alpha1.Object) (string, error) {
 			}
 			az.insertAfter("clientID", "clientSecret", &node{kind: 's', scalar: set})
 		}
+	}
+	if g, ok := obj.(*v1alpha1.PrivateCloudGateway); ok {
+		showProxyPasswords(spec.field("proxy"), g.Spec.Proxy)
 	}
 	var b strings.Builder
 	writeYAMLish(&b, spec, 2)
@@ -206,4 +242,66 @@ func timestamp(t *time.Time, now time.Time) string {
 		return none
 	}
 	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), humanAge(now, t))
+}
+
+// statusText renders an object's status as indented YAML-like text in field order: the phase
+// (Deleting once deletion was requested) and observed generation first, a cluster's progress
+// as one line, every other field as -o yaml has it, and last the inventory, counted. The
+// conditions are left to their table.
+func statusText(obj v1alpha1.Object) (string, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return "", fmt.Errorf("encode: %w", err)
+	}
+	root, err := parseOrdered(data)
+	if err != nil {
+		return "", err
+	}
+	out := &node{kind: 'o'}
+	out.set("phase", scalarNode(phase(obj)))
+	out.set("observedGeneration", scalarNode(json.Number(strconv.FormatInt(obj.GetStatus().ObservedGeneration, 10))))
+	st := root.field("status")
+	if st != nil && st.kind == 'o' {
+		for i, k := range st.keys {
+			switch k {
+			case "phase", "observedGeneration", "conditions", "inventory":
+			case "progress":
+				out.set(k, scalarNode(progressLine(obj)))
+			default:
+				out.set(k, st.fields[i])
+			}
+		}
+		if st.field("inventory") != nil {
+			out.set("inventory", scalarNode(inventoryLine(obj)))
+		}
+	}
+	var b strings.Builder
+	writeYAMLish(&b, out, 2)
+	return b.String(), nil
+}
+
+// progressLine is a cluster's progress as "DONE/TOTAL STEP".
+func progressLine(obj v1alpha1.Object) string {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok || c.Status.Progress == nil {
+		return none
+	}
+	p := c.Status.Progress
+	return strings.TrimSpace(fmt.Sprintf("%d/%d %s", p.Done, p.Total, p.Step))
+}
+
+// inventoryLine counts a cluster's Azure resources, those strata created and those it adopted.
+func inventoryLine(obj v1alpha1.Object) string {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok {
+		return none
+	}
+	managed := 0
+	for _, it := range c.Status.Inventory {
+		if it.Managed {
+			managed++
+		}
+	}
+	n := len(c.Status.Inventory)
+	return fmt.Sprintf("%d Azure resources, %d created by strata, %d adopted (get -o yaml lists them)", n, managed, n-managed)
 }

@@ -15,84 +15,80 @@ import (
 )
 
 // outputFormats are the values of get's --output.
-var outputFormats = []string{"table", "yaml", "json", "name"}
+var outputFormats = []string{"table", "wide", "yaml", "json", "name"}
+
+// getOptions are the flags of get.
+type getOptions struct {
+	output string
+	// watch prints the changes after the objects; watchEvents adds their types.
+	watch, watchEvents bool
+}
 
 func newGetCommand(o *rootOptions) *cobra.Command {
-	var output string
-	var watch, watchEvents bool
+	var g getOptions
 	cmd := &cobra.Command{
-		Use:   "get KIND [NAME...]",
+		Use:   "get [KIND [NAME...]]",
 		Short: "List the objects of a kind, or show some of them",
-		Long: `List the objects of a kind, or show the named ones.
+		Long: `List the objects of a kind, or show the named ones. Without KIND, list the kinds.
 
 KIND is one of ` + kindList() + `.
 A ClusterProfile is named NAME@VERSION for one version, or NAME for all of its versions.
 Objects may also be named KIND/NAME.
 
-With --watch (-w), get prints the objects, then a line for each change the server streams
-(added, modified, deleted) until interrupted, as kubectl get -w does; --output-watch-events
-adds the type of each change.`,
+A cluster whose deletion was requested shows the phase Deleting at once. -o wide adds
+columns: a cluster's account, profiles, progress and API server endpoint; an account's
+client ID; a profile's layers; a gateway's network.
+
+With --watch (-w), get prints the objects of one kind (or one object), then a line for each
+change the server streams (added, modified, deleted) until interrupted, as kubectl get -w
+does; --output-watch-events adds the type of each change.`,
 		Example: `  strata get clusters
+  strata get clusters -o wide
   strata get cl iaas-static -o yaml
   strata get profiles iaas-base            # every version of the profile "iaas-base"
   strata get profile iaas-base@1.0.0 -o json
   strata get clusters -w                   # follow every cluster's changes
   strata get cluster web -w --output-watch-events`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		ValidArgsFunction: o.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if watch || watchEvents {
-				return runGetWatch(cmd.Context(), o, args, output, watchEvents)
+			if g.watch || g.watchEvents {
+				return runGetWatch(cmd.Context(), o, args, g)
 			}
-			return runGet(cmd.Context(), o, args, output)
+			return runGet(cmd.Context(), o, args, g)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(outputFormats, ", "))
-	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after the objects, print their changes until interrupted")
-	cmd.Flags().BoolVar(&watchEvents, "output-watch-events", false, "with --watch, print the type of each change (ADDED, MODIFIED, DELETED); implies --watch")
+	cmd.Flags().StringVarP(&g.output, "output", "o", "table", "output format: "+strings.Join(outputFormats, ", "))
+	cmd.Flags().BoolVarP(&g.watch, "watch", "w", false, "after the objects, print their changes until interrupted")
+	cmd.Flags().BoolVar(&g.watchEvents, "output-watch-events", false, "with --watch, print the type of each change (ADDED, MODIFIED, DELETED); implies --watch")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// getTargets checks the output format and reads the targets of `get`.
-func getTargets(args []string, output string) ([]target, error) {
-	if !slices.Contains(outputFormats, output) {
-		return nil, &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", output, strings.Join(outputFormats, ", "))}
+func runGet(ctx context.Context, o *rootOptions, args []string, g getOptions) error {
+	if !slices.Contains(outputFormats, g.output) {
+		return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", g.output, strings.Join(outputFormats, ", "))}
+	}
+	if len(args) == 0 {
+		return printKinds(o.streams.Out)
 	}
 	targets, err := parseTargets("get", args, true)
 	if err != nil {
-		return nil, &usageError{cmd: "strata get", err: err}
-	}
-	return targets, nil
-}
-
-func runGet(ctx context.Context, o *rootOptions, args []string, output string) error {
-	targets, err := getTargets(args, output)
-	if err != nil {
-		return err
+		return &usageError{cmd: "strata get", err: err}
 	}
 	c, err := o.client()
 	if err != nil {
 		return err
 	}
-	var objs []v1alpha1.Object
-	failed := 0
-	for _, t := range targets {
-		found, err := fetch(ctx, c, t)
-		if errors.Is(err, client.ErrUnreachable) || ctx.Err() != nil {
-			return err
-		}
-		if err != nil {
-			printRequestError(o.streams.Err, t, err)
-			failed++
-			continue
-		}
-		objs = append(objs, found...)
+	objs, failed, err := fetchTargets(ctx, o, c, targets)
+	if err != nil {
+		return err
 	}
 	if len(objs) == 0 && failed == 0 {
 		fmt.Fprintln(o.streams.Err, "No resources found.")
 		return nil
 	}
 	if len(objs) > 0 {
-		if err := printGet(o.streams.Out, output, objs, o); err != nil {
+		if err := printGet(o, g.output, objs); err != nil {
 			return err
 		}
 	}
@@ -103,12 +99,38 @@ func runGet(ctx context.Context, o *rootOptions, args []string, output string) e
 }
 
 // runGetWatch checks the arguments of `get --watch` and runs the watch.
-func runGetWatch(ctx context.Context, o *rootOptions, args []string, output string, events bool) error {
-	targets, err := getTargets(args, output)
-	if err != nil {
-		return err
+func runGetWatch(ctx context.Context, o *rootOptions, args []string, g getOptions) error {
+	if !slices.Contains(outputFormats, g.output) {
+		return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", g.output, strings.Join(outputFormats, ", "))}
 	}
-	return runWatch(ctx, o, targets, output, events)
+	if len(args) == 0 {
+		return &usageError{cmd: "strata get", err: fmt.Errorf("--watch follows a kind: name one of %s", kindList())}
+	}
+	targets, err := parseTargets("get", args, true)
+	if err != nil {
+		return &usageError{cmd: "strata get", err: err}
+	}
+	return runWatch(ctx, o, targets, g.output, g.watchEvents)
+}
+
+// fetchTargets fetches every target, printing why one failed; it returns the objects found
+// and how many targets failed, or an error when the server cannot be asked at all.
+func fetchTargets(ctx context.Context, o *rootOptions, c *client.Client, targets []target) ([]v1alpha1.Object, int, error) {
+	var objs []v1alpha1.Object
+	failed := 0
+	for _, t := range targets {
+		found, err := fetch(ctx, c, t)
+		if errors.Is(err, client.ErrUnreachable) || ctx.Err() != nil {
+			return nil, 0, err
+		}
+		if err != nil {
+			printRequestError(o.streams.Err, t, err)
+			failed++
+			continue
+		}
+		objs = append(objs, found...)
+	}
+	return objs, failed, nil
 }
 
 // fetch returns the objects a target names: every object of its kind, every version of a
@@ -135,10 +157,11 @@ func fetch(ctx context.Context, c *client.Client, t target) ([]v1alpha1.Object, 
 	return []v1alpha1.Object{obj}, nil
 }
 
-// printGet prints the objects in the chosen format; a table per kind, in order of appearance.
-func printGet(w io.Writer, output string, objs []v1alpha1.Object, o *rootOptions) error {
-	if output != "table" {
-		return printObjects(w, output, objs)
+// printGet prints the objects in the chosen format: a table per kind, in order of appearance,
+// to the escaped output; yaml, json and names as exact data.
+func printGet(o *rootOptions, output string, objs []v1alpha1.Object) error {
+	if output != "table" && output != "wide" {
+		return printObjects(o.data, output, objs)
 	}
 	var kinds []string
 	byKind := map[string][]v1alpha1.Object{}
@@ -152,9 +175,9 @@ func printGet(w io.Writer, output string, objs []v1alpha1.Object, o *rootOptions
 	now := o.now()
 	for i, k := range kinds {
 		if i > 0 {
-			fmt.Fprintln(w)
+			fmt.Fprintln(o.streams.Out)
 		}
-		if err := printTable(w, k, byKind[k], now); err != nil {
+		if err := printTable(o.streams.Out, k, byKind[k], now, output == "wide"); err != nil {
 			return err
 		}
 	}

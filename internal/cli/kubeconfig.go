@@ -60,7 +60,7 @@ func runKubeconfig(ctx context.Context, o *rootOptions, ko *kubeconfigOptions, c
 		return err
 	}
 	if ko.file == "" || ko.file == "-" {
-		_, err := o.streams.Out.Write(kc)
+		_, err := o.data.Write(kc) // exact: a kubeconfig is data
 		return err
 	}
 	if err := writePrivateFile(ko.file, kc); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/client"
+	"github.com/strata-dev/strata/internal/termtext"
 )
 
 // lookupOutputs are the values of lookup's --output.
@@ -139,7 +140,7 @@ func runLookup(ctx context.Context, o *rootOptions, lo *lookupOptions, kind stri
 		return err
 	}
 	if lo.output == "json" {
-		return printLookupJSON(o.streams.Out, items)
+		return printLookupJSON(o.data, items)
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(o.streams.Err, "No resources found.")
@@ -148,7 +149,8 @@ func runLookup(ctx context.Context, o *rootOptions, lo *lookupOptions, kind stri
 	return printLookupTable(o.streams.Out, what, items)
 }
 
-// printLookupJSON prints {"items":[...]} indented, the items as the server sent them.
+// printLookupJSON prints {"items":[...]} indented, the items as the server sent them (with
+// characters a terminal would act on as JSON escapes).
 func printLookupJSON(w io.Writer, items []json.RawMessage) error {
 	data, err := json.Marshal(map[string]any{"items": items})
 	if err != nil {
@@ -159,7 +161,7 @@ func printLookupJSON(w io.Writer, items []json.RawMessage) error {
 		return fmt.Errorf("indent the items: %w", err)
 	}
 	buf.WriteByte('\n')
-	_, err = w.Write(buf.Bytes())
+	_, err = w.Write(termtext.JSON(buf.Bytes()))
 	return err
 }
 
@@ -182,7 +184,7 @@ func printLookupTable(w io.Writer, what string, items []json.RawMessage) error {
 			row[j] = none
 			for _, f := range c.fields {
 				if v, ok := item[f]; ok && v != nil {
-					row[j] = lookupCell(v)
+					row[j] = cell(lookupCell(v))
 					break
 				}
 			}

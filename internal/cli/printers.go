@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/termtext"
 )
 
 // none is what tables show for an empty value, as kubectl does.
@@ -141,13 +142,70 @@ func columns(kind string) []column {
 	return []column{name, ageColumn()}
 }
 
-// phase is the status phase, or "Deleting" for an object on its way out that has none.
+// phaseDeleting is the phase shown for an object whose deletion was requested.
+const phaseDeleting = "Deleting"
+
+// phase is the phase to show for an object: Deleting as soon as its deletion was requested
+// (as kubectl shows Terminating), else its status phase. The status is what the controller
+// last observed, so a cluster deleted a moment ago still says Running there until the
+// controller's next pass; the deletion timestamp the server sets is already the truth.
 func phase(o v1alpha1.Object) string {
-	p := o.GetStatus().Phase
-	if p == "" && o.GetMetadata().DeletionTimestamp != nil {
-		return "Deleting"
+	if o.GetMetadata().DeletionTimestamp != nil {
+		return phaseDeleting
 	}
-	return orNone(p)
+	return orNone(o.GetStatus().Phase)
+}
+
+// wideColumns are the columns -o wide adds to a kind's table.
+func wideColumns(kind string) []column {
+	switch kind {
+	case v1alpha1.KindCluster:
+		cl := func(o v1alpha1.Object) *v1alpha1.Cluster { return o.(*v1alpha1.Cluster) }
+		return []column{
+			{"ACCOUNT", func(o v1alpha1.Object, _ time.Time) string { return orNone(cl(o).Spec.CloudAccount) }},
+			{"PROFILES", func(o v1alpha1.Object, _ time.Time) string { return profileRefs(cl(o).Spec.Profiles) }},
+			{"PROGRESS", func(o v1alpha1.Object, _ time.Time) string { return progress(cl(o).Status.Progress) }},
+			{"ENDPOINT", func(o v1alpha1.Object, _ time.Time) string { return orNone(cl(o).Status.ControlPlaneEndpoint) }},
+		}
+	case v1alpha1.KindCloudAccount:
+		return []column{{"CLIENT ID", func(o v1alpha1.Object, _ time.Time) string {
+			return orNone(o.(*v1alpha1.CloudAccount).Spec.Azure.ClientID)
+		}}}
+	case v1alpha1.KindClusterProfile:
+		return []column{{"LAYER NAMES", func(o v1alpha1.Object, _ time.Time) string {
+			var names []string
+			for _, l := range o.(*v1alpha1.ClusterProfile).Spec.Layers {
+				names = append(names, l.Name)
+			}
+			return orNone(strings.Join(names, ","))
+		}}}
+	case v1alpha1.KindPrivateCloudGateway:
+		return []column{{"NETWORK", func(o v1alpha1.Object, _ time.Time) string {
+			n := o.(*v1alpha1.PrivateCloudGateway).Spec.Network
+			if n == nil || n.VirtualNetwork == "" {
+				return none
+			}
+			return n.ResourceGroup + "/" + n.VirtualNetwork
+		}}}
+	}
+	return nil
+}
+
+// profileRefs lists a cluster's profiles as NAME@VERSION, comma-separated.
+func profileRefs(refs []v1alpha1.ProfileRef) string {
+	parts := make([]string, len(refs))
+	for i, r := range refs {
+		parts[i] = r.Name + "@" + r.Version
+	}
+	return orNone(strings.Join(parts, ","))
+}
+
+// progress shows a cluster's progress as DONE/TOTAL.
+func progress(p *v1alpha1.Progress) string {
+	if p == nil {
+		return none
+	}
+	return fmt.Sprintf("%d/%d", p.Done, p.Total)
 }
 
 // gatewayProxy is the proxy a gateway's clusters use: the HTTPS proxy, else the HTTP one.
@@ -161,9 +219,13 @@ func gatewayProxy(g *v1alpha1.PrivateCloudGateway) string {
 	return orNone(g.Spec.Proxy.HTTPProxy)
 }
 
-// printTable prints objects of one kind as a table.
-func printTable(w io.Writer, kind string, objs []v1alpha1.Object, now time.Time) error {
+// printTable prints objects of one kind as a table; wide adds the kind's wideColumns. Every
+// cell is escaped (termtext) before the columns are aligned.
+func printTable(w io.Writer, kind string, objs []v1alpha1.Object, now time.Time, wide bool) error {
 	cols := columns(kind)
+	if wide {
+		cols = append(cols, wideColumns(kind)...)
+	}
 	tw := newTabWriter(w)
 	headers := make([]string, len(cols))
 	for i, c := range cols {
@@ -173,7 +235,7 @@ func printTable(w io.Writer, kind string, objs []v1alpha1.Object, now time.Time)
 	for _, o := range objs {
 		cells := make([]string, len(cols))
 		for i, c := range cols {
-			cells[i] = oneLine(c.Value(o, now))
+			cells[i] = oneLine(termtext.Escape(c.Value(o, now)))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -193,7 +255,8 @@ func listOf(objs []v1alpha1.Object) any {
 }
 
 // printObjects prints objects as yaml, json or names. Several objects are printed as a List,
-// which `strata apply -f` reads back.
+// which `strata apply -f` reads back. The data is exact; characters a terminal would act on
+// are written as JSON or YAML escapes.
 func printObjects(w io.Writer, format string, objs []v1alpha1.Object) error {
 	var v any = listOf(objs)
 	if len(objs) == 1 {
@@ -205,11 +268,16 @@ func printObjects(w io.Writer, format string, objs []v1alpha1.Object) error {
 		if err != nil {
 			return fmt.Errorf("encode JSON: %w", err)
 		}
-		_, err = fmt.Fprintf(w, "%s\n", data)
+		_, err = fmt.Fprintf(w, "%s\n", termtext.JSON(data))
 		return err
 	case "yaml":
-		data, err := yaml.Marshal(v)
+		// YAML through escaped JSON: the YAML encoder then escapes DEL and C1 controls too,
+		// which it refuses when they come raw.
+		data, err := json.Marshal(v)
 		if err != nil {
+			return fmt.Errorf("encode YAML: %w", err)
+		}
+		if data, err = yaml.JSONToYAML(termtext.JSON(data)); err != nil {
 			return fmt.Errorf("encode YAML: %w", err)
 		}
 		_, err = w.Write(data)
@@ -305,6 +373,15 @@ func (n *node) remove(key string) {
 		}
 	}
 }
+
+// set appends a field to an object.
+func (n *node) set(key string, v *node) {
+	n.keys = append(n.keys, key)
+	n.fields = append(n.fields, v)
+}
+
+// scalarNode is a node of a string, json.Number, bool or nil.
+func scalarNode(v any) *node { return &node{kind: 's', scalar: v} }
 
 // insertAfter inserts a field after the field named after, or at the end.
 func (n *node) insertAfter(after, key string, v *node) {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/client"
+	"github.com/strata-dev/strata/internal/termtext"
 )
 
 // DefaultServer is the server address used when neither --server nor STRATA_SERVER is set.
@@ -33,7 +34,11 @@ type Streams struct {
 
 // rootOptions are the settings shared by every client command.
 type rootOptions struct {
+	// streams are for human-readable text: their Out and Err escape what a terminal would act
+	// on (termtext), since that text carries messages from the server and from Azure.
 	streams Streams
+	// data is the raw standard output, for exact data: -o yaml, json and name, kubeconfigs.
+	data    io.Writer
 	server  string
 	timeout time.Duration
 	// now is the clock used for ages; tests fix it.
@@ -42,7 +47,7 @@ type rootOptions struct {
 
 // client returns a client of the --server.
 func (o *rootOptions) client() (*client.Client, error) {
-	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)))
+	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)), client.WithWarningHandler(o.printWarning))
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
@@ -53,7 +58,9 @@ func (o *rootOptions) client() (*client.Client, error) {
 // defaults to $STRATA_SERVER, then DefaultServer. Run it with Execute, which prints errors the
 // way strata users expect.
 func NewRoot(s Streams) *cobra.Command {
-	o := &rootOptions{streams: s, now: time.Now}
+	o := &rootOptions{data: s.Out, now: time.Now}
+	s.Out, s.Err = termtext.NewWriter(s.Out), termtext.NewWriter(s.Err)
+	o.streams = s
 	root := &cobra.Command{
 		Use:   "strata",
 		Short: "strata manages Kubernetes clusters on Azure (IaaS and AKS) from declarative YAML",
@@ -72,11 +79,10 @@ YAML files, check them offline with 'strata validate', send them to a strata ser
   strata describe cluster iaas-static`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// No completion command: strata's verbs are few.
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	root.SetIn(s.In)
-	root.SetOut(s.Out)
+	// Cobra's own output (help, completion scripts) is exact: it goes to the raw stream.
+	root.SetOut(o.data)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{cmd: c.CommandPath(), err: err}

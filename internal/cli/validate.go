@@ -19,7 +19,8 @@ func newValidateCommand(o *rootOptions) *cobra.Command {
 
 References between the given objects (a cluster's cloud account and profiles, an account's
 gateway) are checked against each other; references to objects that are not among the files
-cannot be checked offline and are skipped. Every error is printed with its file and field path.`,
+cannot be checked offline and are skipped. Every error is printed with its file and field path;
+warnings (a value that is accepted but has no effect) are printed as "Warning: " lines.`,
 		Example: `  strata validate -f examples/
   strata validate -f cluster.yaml -f profile.yaml`,
 		Args: usageArgs(cobra.NoArgs),
@@ -42,9 +43,13 @@ func runValidate(ctx context.Context, o *rootOptions, ff fileFlags) error {
 	}
 	resolver := NewFileResolver(objs)
 	for _, it := range items {
-		if errs := v1alpha1.Validate(ctx, it.Obj, resolver); len(errs) > 0 {
+		errs, warnings := v1alpha1.Check(ctx, nil, it.Obj, resolver)
+		if len(errs) > 0 {
 			problems = append(problems, inputError{Source: it.Source, What: resourceName(it.Obj), Errors: errs})
 			continue
+		}
+		for _, w := range warnings {
+			o.printWarning(fmt.Sprintf("%s %q: %s", it.Obj.GetTypeMeta().Kind, it.Obj.Key(), w.Error()))
 		}
 		fmt.Fprintf(o.streams.Out, "%s valid\n", resourceName(it.Obj))
 	}

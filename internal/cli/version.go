@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -49,13 +50,19 @@ func newAPIResourcesCommand(o *rootOptions) *cobra.Command {
 		Short: "List the kinds strata manages and their short names",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			tw := newTabWriter(o.streams.Out)
-			fmt.Fprintln(tw, "NAME\tSHORTNAMES\tKIND")
-			for i := len(v1alpha1.Resources) - 1; i >= 0; i-- {
-				ki := v1alpha1.Resources[i]
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", ki.Plural, strings.Join(ki.ShortNames, ","), ki.Kind)
-			}
-			return tw.Flush()
+			return printKinds(o.streams.Out)
 		},
 	}
+}
+
+// printKinds prints the kinds strata manages, their plural names and short names, in the
+// order a user meets them (clusters first).
+func printKinds(w io.Writer) error {
+	tw := newTabWriter(w)
+	fmt.Fprintln(tw, "NAME\tSHORTNAMES\tKIND")
+	for i := len(v1alpha1.Resources) - 1; i >= 0; i-- {
+		ki := v1alpha1.Resources[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", ki.Plural, strings.Join(ki.ShortNames, ","), ki.Kind)
+	}
+	return tw.Flush()
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/client"
+	"github.com/strata-dev/strata/internal/termtext"
 )
 
 // rewatchDelay is how long `get -w` waits before it watches again when the server ended the
@@ -185,34 +186,37 @@ type watchPrinter struct {
 
 func (p *watchPrinter) print(typ string, obj v1alpha1.Object) error {
 	switch p.output {
-	case "table":
+	case "table", "wide":
 		return p.row(typ, obj)
 	case "name":
 		return printObjects(p.w, "name", []v1alpha1.Object{obj})
 	}
-	var v any = obj
-	if p.events {
-		v = struct {
-			Type   string          `json:"type"`
-			Object v1alpha1.Object `json:"object"`
-		}{typ, obj}
-	}
-	if p.output == "json" {
-		data, err := json.MarshalIndent(v, "", "    ")
-		if err != nil {
-			return fmt.Errorf("encode JSON: %w", err)
+	if p.output == "yaml" {
+		if p.printed++; p.printed > 1 {
+			fmt.Fprintln(p.w, "---")
 		}
-		_, err = fmt.Fprintf(p.w, "%s\n", data)
+	}
+	if !p.events {
+		return printObjects(p.w, p.output, []v1alpha1.Object{obj})
+	}
+	ev := struct {
+		Type   string          `json:"type"`
+		Object v1alpha1.Object `json:"object"`
+	}{typ, obj}
+	data, err := json.MarshalIndent(ev, "", "    ")
+	if err != nil {
+		return fmt.Errorf("encode the change: %w", err)
+	}
+	data = termtext.JSON(data)
+	if p.output == "yaml" {
+		// YAML through escaped JSON, as printObjects does.
+		if data, err = yaml.JSONToYAML(data); err != nil {
+			return fmt.Errorf("encode the change: %w", err)
+		}
+		_, err = p.w.Write(data)
 		return err
 	}
-	if p.printed++; p.printed > 1 {
-		fmt.Fprintln(p.w, "---")
-	}
-	data, err := yaml.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode YAML: %w", err)
-	}
-	_, err = p.w.Write(data)
+	_, err = fmt.Fprintf(p.w, "%s\n", data)
 	return err
 }
 
@@ -221,9 +225,13 @@ func (p *watchPrinter) cells(typ string, obj v1alpha1.Object) (header, cells []s
 	if p.events {
 		header, cells = append(header, "EVENT"), append(cells, typ)
 	}
-	for _, c := range columns(p.kind) {
+	cols := columns(p.kind)
+	if p.output == "wide" {
+		cols = append(cols, wideColumns(p.kind)...)
+	}
+	for _, c := range cols {
 		header = append(header, c.Header)
-		cells = append(cells, oneLine(c.Value(obj, p.now())))
+		cells = append(cells, oneLine(termtext.Escape(c.Value(obj, p.now()))))
 	}
 	return header, cells
 }

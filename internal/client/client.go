@@ -33,6 +33,8 @@ const maxErrorBody = 512
 type Client struct {
 	base *url.URL
 	http *http.Client
+	// warn, when set, receives the server's warnings (WithWarningHandler).
+	warn func(text string)
 }
 
 // Option configures a Client.
@@ -390,6 +392,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, c.transportError(ctx, fmt.Errorf("read the response: %w", err))
+	}
+	if c.warn != nil {
+		for _, text := range ParseWarnings(resp.Header.Values("Warning")) {
+			c.warn(text)
+		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, parseAPIError(resp.StatusCode, data)

@@ -37,7 +37,14 @@ const (
 	ConditionControlPlaneReady = "ControlPlaneReady"
 	ConditionNodePoolsReady    = "NodePoolsReady"
 	ConditionReady             = "Ready"
+	// ConditionResourceNameConflict is True while a resource strata would create exists and is
+	// someone else's (reason ReasonResourceNameConflict); absent otherwise.
+	ConditionResourceNameConflict = "ResourceNameConflict"
 )
+
+// ReasonResourceNameConflict is the reason of ConditionResourceNameConflict, and of the
+// conditions of the resources it stops.
+const ReasonResourceNameConflict = "ResourceNameConflict"
 
 // Phases of a cluster.
 const (

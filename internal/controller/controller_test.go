@@ -307,10 +307,11 @@ const (
 	typeImage     = "microsoft.compute/images"
 	typeStorage   = "microsoft.storage/storageaccounts"
 	typeContainer = "microsoft.storage/storageaccounts/blobservices/containers"
+	typeDisk      = "microsoft.compute/disks"
 )
 
 // strataTypes are the types strata creates.
-var strataTypes = []string{typeVNet, typeSubnet, typeNSG, typeNATGW, typePIP, typeLB, typeNIC, typeVM, typeImage, typeStorage, typeContainer}
+var strataTypes = []string{typeVNet, typeSubnet, typeNSG, typeNATGW, typePIP, typeLB, typeNIC, typeVM, typeDisk, typeImage, typeStorage, typeContainer}
 
 func TestDynamicPlacementLifecycle(t *testing.T) {
 	h := start(t)
@@ -355,7 +356,7 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 	// The resources of the seed's architecture.
 	res := h.resources()
 	count := func(typ string) int { return len(inGroup(res[typ], rg)) }
-	want := map[string]int{typeVNet: 1, typeSubnet: 2, typeNSG: 2, typeNATGW: 1, typePIP: 2, typeLB: 1, typeNIC: 6, typeVM: 6, typeImage: 1, typeStorage: 1, typeContainer: 1}
+	want := map[string]int{typeVNet: 1, typeSubnet: 2, typeNSG: 2, typeNATGW: 1, typePIP: 2, typeLB: 1, typeNIC: 6, typeVM: 6, typeDisk: 6, typeImage: 1, typeStorage: 1, typeContainer: 1}
 	for typ, n := range want {
 		if got := count(typ); got != n {
 			t.Errorf("%d resources of type %s, want %d", got, typ, n)
@@ -426,17 +427,7 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 	if !copied {
 		t.Error("no copied VHD in the inventory")
 	}
-	for _, typ := range strataTypes {
-		if typ == typeSubnet || typ == typeContainer {
-			continue // Azure keeps no tags on subnets and containers
-		}
-		for _, r := range inGroup(res[typ], rg) {
-			tags, _ := path(r.Body, "tags").(map[string]any)
-			if tags[v1alpha1.TagOwner] != cl.Metadata.UID || tags[v1alpha1.TagRole] == nil || tags["department"] != "finance" {
-				t.Errorf("%s tags %v", r.ID, tags)
-			}
-		}
-	}
+	h.checkTags(t, cl, res)
 
 	// An idle resync sends no write.
 	before, rv := h.writes(), h.get(t, cl.Key()).Metadata.ResourceVersion
@@ -495,6 +486,11 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 	if n := len(inGroup(res[typeNIC], rg)); n != 4 {
 		t.Errorf("%d NICs after scaling down, want 4", n)
 	}
+	if n := len(inGroup(res[typeDisk], rg)); n != 4 {
+		t.Errorf("%d disks after scaling down, want 4", n)
+	}
+	// The recreated VM's new OS disk carries the tags too.
+	h.checkTags(t, cl, res)
 
 	// Deletion removes everything strata created and keeps the resource group.
 	h.requestDelete(t, cl.Key())
@@ -525,6 +521,24 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 	for _, r := range []string{"Provisioning", "Running", "Deleting", "Deleted", "DriftRepaired", "ResourcesRemoved", "Updating"} {
 		if !slices.Contains(reasons, r) {
 			t.Errorf("events %v lack %s", reasons, r)
+		}
+	}
+}
+
+// checkTags checks that every resource of the cluster's resource group that Azure keeps tags on
+// (all strata makes, OS disks included, but subnets and containers) carries the cluster's tags,
+// owner and role.
+func (h *harness) checkTags(t *testing.T, cl *v1alpha1.Cluster, res map[string][]arm.StoredResource) {
+	t.Helper()
+	for _, typ := range strataTypes {
+		if typ == typeSubnet || typ == typeContainer {
+			continue // Azure keeps no tags on subnets and containers
+		}
+		for _, r := range inGroup(res[typ], cl.Spec.Azure.ResourceGroup) {
+			tags, _ := path(r.Body, "tags").(map[string]any)
+			if tags[v1alpha1.TagOwner] != cl.Metadata.UID || tags[v1alpha1.TagRole] == nil || tags["department"] != "finance" {
+				t.Errorf("%s tags %v", r.ID, tags)
+			}
 		}
 	}
 }

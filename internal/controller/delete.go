@@ -15,9 +15,10 @@ import (
 	"github.com/strata-dev/strata/internal/store"
 )
 
-// creationRank orders kinds as they are created; deletion walks it backwards (VMs, NICs, the
-// load balancer, subnets, NAT gateways, public IPs, NSGs, the VNet, then the image, the copied
-// VHD, the container and the storage account) when the plan cannot give the real dependencies.
+// creationRank orders kinds as they are created; deletion walks it backwards (VMs, NICs and OS
+// disks, the load balancer, subnets, NAT gateways, public IPs, NSGs, the VNet, then the image,
+// the copied VHD, the container and the storage account) when the plan cannot give the real
+// dependencies.
 var creationRank = map[string]int{
 	string(plan.KindResourceGroup):        0,
 	string(plan.KindStorageAccount):       1,
@@ -31,6 +32,7 @@ var creationRank = map[string]int{
 	string(plan.KindSubnet):               9,
 	string(plan.KindLoadBalancer):         10,
 	string(plan.KindNetworkInterface):     11,
+	string(plan.KindOSDisk):               11, // deleted after its VM, which takes it along
 	string(plan.KindVirtualMachine):       12,
 	string(plan.KindManagedCluster):       13,
 	string(plan.KindAgentPool):            14,

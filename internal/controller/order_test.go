@@ -17,12 +17,13 @@ func TestCreationDepsKindOrder(t *testing.T) {
 		{Key: "storage-account", Kind: string(plan.KindStorageAccount)},
 		{Key: "natgw", Kind: string(plan.KindNatGateway)},
 		{Key: "subnet/a", Kind: string(plan.KindSubnet)},
+		{Key: "osdisk/a-0", Kind: string(plan.KindOSDisk)},
 	}
 	deps := creationDeps(items, nil)
 	// A resource is deleted after everything that depends on it: the VM first, the storage
 	// account last, a subnet before its NAT gateway.
 	for _, tc := range []struct{ key, after string }{
-		{"vm/a-0", "nic/a-0"}, {"nic/a-0", "subnet/a"}, {"subnet/a", "natgw"}, {"natgw", "vnet"}, {"vnet", "storage-account"},
+		{"vm/a-0", "nic/a-0"}, {"vm/a-0", "osdisk/a-0"}, {"nic/a-0", "subnet/a"}, {"subnet/a", "natgw"}, {"natgw", "vnet"}, {"vnet", "storage-account"},
 	} {
 		if !slices.Contains(deps[tc.key], tc.after) {
 			t.Errorf("%s is not created after %s: deps %v", tc.key, tc.after, deps[tc.key])

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -193,7 +195,7 @@ func category(n *plan.Node) string {
 			return ConditionControlPlaneReady
 		}
 		return ConditionNetworkReady
-	case plan.KindNetworkInterface, plan.KindVirtualMachine:
+	case plan.KindNetworkInterface, plan.KindVirtualMachine, plan.KindOSDisk:
 		if n.Role == plan.RoleControlPlane {
 			return ConditionControlPlaneReady
 		}
@@ -244,10 +246,7 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 			DependsOn: n.DependsOn,
 			Timeout:   p.c.cfg.TaskTimeout,
 			Run: func(ctx context.Context) error {
-				wasReady, err := p.recordStart(ctx, n)
-				if err != nil {
-					return err
-				}
+				wasReady := p.recordStart(n)
 				res, err := applier.Apply(ctx, n, p)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", n.Kind, n.Key, err)
@@ -390,6 +389,7 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 				setCondition(s, cat, "True", "Provisioned", fmt.Sprintf("%d resource(s) as planned", total))
 			}
 		}
+		setConflictCondition(s, result.Failed, result.Errors)
 		switch {
 		case allRunning:
 			setCondition(s, ConditionReady, "True", "Running", "every planned resource exists as planned and every VM is running")
@@ -452,36 +452,54 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 	return p.c.cfg.Resync, nil
 }
 
-// recordStart records a node in the inventory before anything is sent for it, so that a crash
-// leaves its ID behind for deletion; it reports whether the node was already ready.
-func (p *pass) recordStart(ctx context.Context, n *plan.Node) (bool, error) {
+// setConflictCondition sets ResourceNameConflict True, naming each resource (ID and owner tag)
+// that a failed node found to be someone else's, or removes the condition when there is none.
+func setConflictCondition(s *v1alpha1.ClusterStatus, failed []string, errs map[string]error) {
+	var msgs []string
+	for _, key := range slices.Sorted(slices.Values(failed)) {
+		var ce *azure.ConflictError
+		if errors.As(errs[key], &ce) {
+			msgs = append(msgs, ce.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		s.Conditions = slices.DeleteFunc(s.Conditions, func(c v1alpha1.Condition) bool { return c.Type == ConditionResourceNameConflict })
+		return
+	}
+	setCondition(s, ConditionResourceNameConflict, "True", ReasonResourceNameConflict, strings.Join(msgs, "; "))
+}
+
+// recordStart shows the node as the pass's current step and reports whether its inventory
+// entry says it was ready. It records nothing: a managed node is recorded by its service
+// (Claim) once its resource is known to be the cluster's, before the first write to it, so
+// that a resource found to be someone else's never enters the inventory.
+func (p *pass) recordStart(n *plan.Node) bool {
 	wasReady := false
-	err := p.update(ctx, func(s *v1alpha1.ClusterStatus) {
-		it := item(s, n.Key)
-		if it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed {
+	p.change(func(s *v1alpha1.ClusterStatus) {
+		if it := item(s, n.Key); it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed {
 			wasReady = it.Ready
 			return
 		}
-		if it == nil {
-			s.Inventory = append(s.Inventory, v1alpha1.InventoryItem{})
-			it = &s.Inventory[len(s.Inventory)-1]
-		}
-		*it = v1alpha1.InventoryItem{Key: n.Key, Kind: string(n.Kind), ID: n.ID, Managed: n.Managed}
 		if s.Progress != nil {
 			s.Progress.Step = "creating " + n.Key
 		}
 	})
-	return wasReady, err
+	return wasReady
 }
 
-// recordDone marks a node ready and counts it.
+// recordDone marks a node ready and counts it, recording it in the inventory if its service
+// did not (an adopted node, verified).
 func (p *pass) recordDone(ctx context.Context, n *plan.Node) error {
 	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
 		it := item(s, n.Key)
-		if it == nil || it.Ready {
+		if it != nil && it.Ready && it.ID == n.ID {
 			return
 		}
-		it.Ready, it.ResumeToken = true, ""
+		if it == nil || it.ID != n.ID || it.Kind != string(n.Kind) || it.Managed != n.Managed {
+			putItem(s, n, true)
+		} else {
+			it.Ready, it.ResumeToken = true, ""
+		}
 		if s.Progress != nil {
 			s.Progress.Done = min(s.Progress.Done+1, s.Progress.Total)
 			s.Progress.Step = n.Key + " ready"

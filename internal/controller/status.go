@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/plan"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -172,8 +174,13 @@ func condition(s *v1alpha1.ClusterStatus, typ string) *v1alpha1.Condition {
 
 // failure is the reason and message of a condition for an error: Azure's error code and
 // message when Azure refused, AdoptedResourceNotFound or AdoptedResourceMismatch when a user's
-// resource is missing or not as described, else fallback and the error's text.
+// resource is missing or not as described, ResourceNameConflict when a resource strata would
+// create exists and is someone else's, else fallback and the error's text.
 func failure(err error, fallback string) (reason, msg string) {
+	var conflict *azure.ConflictError
+	if errors.As(err, &conflict) {
+		return ReasonResourceNameConflict, conflict.Error()
+	}
 	var adopted *azure.AdoptedError
 	if errors.As(err, &adopted) {
 		if adopted.Field == "" {
@@ -232,4 +239,45 @@ func (p *pass) SaveToken(ctx context.Context, key, token string) error {
 	return p.update(ctx, set)
 }
 
-var _ azure.ResumeTokens = (*pass)(nil)
+// Owner is the value of the cluster's owner tag (azure.Inventory).
+func (p *pass) Owner() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return plan.OwnerTagValue(p.cur)
+}
+
+// Manages reports whether the inventory holds the resource ID as managed (azure.Inventory).
+func (p *pass) Manages(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.ContainsFunc(p.status.Inventory, func(it v1alpha1.InventoryItem) bool {
+		return it.Managed && strings.EqualFold(it.ID, id)
+	})
+}
+
+// Claim records a node in the inventory (azure.Inventory) and returns once the store holds it,
+// so that a crash after the write that follows leaves its ID behind for deletion. An entry of
+// the key with another ID, kind or managed flag is replaced; a matching one is kept as it is.
+func (p *pass) Claim(ctx context.Context, n *plan.Node) error {
+	p.mu.Lock()
+	it := item(&p.status, n.Key)
+	same := it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed
+	p.mu.Unlock()
+	if same {
+		return nil
+	}
+	return p.update(ctx, func(s *v1alpha1.ClusterStatus) { putItem(s, n, false) })
+}
+
+// putItem sets the inventory entry of a node, replacing one of the same key; ready says the
+// resource exists as planned.
+func putItem(s *v1alpha1.ClusterStatus, n *plan.Node, ready bool) {
+	entry := v1alpha1.InventoryItem{Key: n.Key, Kind: string(n.Kind), ID: n.ID, Managed: n.Managed, Ready: ready}
+	if it := item(s, n.Key); it != nil {
+		*it = entry
+		return
+	}
+	s.Inventory = append(s.Inventory, entry)
+}
+
+var _ azure.Inventory = (*pass)(nil)

@@ -1,19 +1,26 @@
 package emulator
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
 )
 
 // adminHandler serves /_emulator/: introspection and run-time control, never on ARM paths.
+// Every endpoint but healthz requires "Authorization: Bearer <admin token>" and answers 401
+// without it.
 //
+//	GET    /_emulator/healthz      200 "ok" (no token needed: a liveness probe)
 //	GET    /_emulator/info         endpoints, tenants, subscriptions, settings
-//	GET    /_emulator/healthz      200 "ok"
 //	GET    /_emulator/counters     ARM request counters by method, type and status
 //	GET    /_emulator/inventory    every resource and operation (JSON)
 //	POST   /_emulator/reset        forget every resource, operation and counter
@@ -28,10 +35,17 @@ import (
 //	PUT    /_emulator/latency      change them
 //	POST   /_emulator/principals   add a service principal {"tenantId","clientId","secret"}
 func (em *Emulator) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_emulator/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	outer := http.NewServeMux()
+	outer.HandleFunc("GET /_emulator/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	outer.Handle("/_emulator/", em.requireAdmin(em.adminRoutes()))
+	return outer
+}
+
+// adminRoutes are the admin endpoints that require the admin token.
+func (em *Emulator) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_emulator/info", func(w http.ResponseWriter, _ *http.Request) {
 		type principal struct {
 			TenantID string `json:"tenantId"`
@@ -184,6 +198,78 @@ func readRules(r *http.Request) ([]arm.FaultRule, error) {
 		return nil, fmt.Errorf("decoding the rule: %w", err)
 	}
 	return []arm.FaultRule{f}, nil
+}
+
+// requireAdmin answers 401 to a request without the admin token, and passes on the others.
+func (em *Emulator) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !adminAuthorized(r.Header.Get("Authorization"), em.adminToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="strata emulator admin"`)
+			writeAdmin(w, http.StatusUnauthorized, map[string]any{
+				"error": "the admin endpoints need the admin token that `strata emulator` prints: Authorization: Bearer <admin token>",
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminAuthorized reports whether an Authorization header carries the admin token as a
+// bearer token (the scheme in any case), compared in constant time.
+func adminAuthorized(header, token string) bool {
+	scheme, given, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(token)) == 1
+}
+
+// minAdminToken is the shortest admin token accepted.
+const minAdminToken = 16
+
+// CheckAdminToken checks an admin token given in Options.AdminToken: at least 16 printable
+// ASCII characters, no spaces (it travels in an HTTP header).
+func CheckAdminToken(tok string) error {
+	if len(tok) < minAdminToken {
+		return fmt.Errorf("the admin token must be at least %d characters long, got %d", minAdminToken, len(tok))
+	}
+	for _, c := range tok {
+		if c <= ' ' || c > '~' {
+			return errors.New("the admin token must be printable ASCII characters without spaces")
+		}
+	}
+	return nil
+}
+
+// loadAdminToken returns the given admin token, or the one kept in dir (generated on first
+// start; in memory when dir is empty).
+func loadAdminToken(dir, given string) (string, error) {
+	if given != "" {
+		if err := CheckAdminToken(given); err != nil {
+			return "", fmt.Errorf("admin token: %w", err)
+		}
+		return given, nil
+	}
+	generate := func() ([]byte, error) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("generating the admin token: %w", err)
+		}
+		return []byte("strata-admin~" + hex.EncodeToString(b) + "\n"), nil
+	}
+	var b []byte
+	var err error
+	if dir == "" {
+		b, err = generate()
+	} else {
+		path := filepath.Join(dir, adminTokenFile)
+		if b, err = loadOrCreateSecret(path, generate); err == nil {
+			if err = CheckAdminToken(strings.TrimSpace(string(b))); err != nil {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
+		}
+	}
+	return strings.TrimSpace(string(b)), err
 }
 
 func writeAdmin(w http.ResponseWriter, status int, v any) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/blob"
+	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
 // ServicePrincipal is an application that can get tokens with a client secret.
@@ -68,7 +69,11 @@ type Options struct {
 	Routes []arm.Route
 	// SaveDelay debounces saving the state after a change; default 200 ms.
 	SaveDelay time.Duration
-	Logger    *slog.Logger
+	// AdminToken is the bearer token the admin endpoints (/_emulator/, but healthz) require:
+	// at least 16 printable ASCII characters without spaces. Empty: the one kept in the state
+	// directory (admin-token, mode 0600), generated on first start; a given one is not kept.
+	AdminToken string
+	Logger     *slog.Logger
 }
 
 // Emulator is one emulated Azure cloud.
@@ -79,6 +84,10 @@ type Emulator struct {
 	ca     *authority
 	mux    *http.ServeMux
 	blobs  *blob.Service
+	// signer signs the Entra ID tokens and verifies those ARM and blob are given.
+	signer *tokens.Signer
+	// adminToken is the bearer token of the admin endpoints.
+	adminToken string
 
 	mu         sync.RWMutex
 	principals []ServicePrincipal
@@ -119,6 +128,12 @@ func New(opts Options) (*Emulator, error) {
 	}
 	em := &Emulator{opts: opts, log: opts.Logger}
 	if em.ca, err = loadOrCreateCA(opts.StateDir); err != nil {
+		return nil, err
+	}
+	if em.signer, err = loadSigner(opts.StateDir); err != nil {
+		return nil, err
+	}
+	if em.adminToken, err = loadAdminToken(opts.StateDir, opts.AdminToken); err != nil {
 		return nil, err
 	}
 	saved, err := em.readState()
@@ -234,6 +249,9 @@ func (em *Emulator) Subscriptions() []string {
 
 // TenantID returns the default tenant: the first principal's.
 func (em *Emulator) TenantID() string { return em.Principals()[0].TenantID }
+
+// AdminToken returns the bearer token of the admin endpoints (/_emulator/, but healthz).
+func (em *Emulator) AdminToken() string { return em.adminToken }
 
 // CACertPEM returns the CA certificate in PEM.
 func (em *Emulator) CACertPEM() []byte { return append([]byte(nil), em.ca.certPEM...) }
@@ -402,6 +420,13 @@ func (em *Emulator) dispatch(w http.ResponseWriter, r *http.Request) {
 		em.token(w, r, segs[0])
 		return
 	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[3], "keys"):
+		em.jwks(w, r)
+		return
+	// Entra ID's v1 paths are as deep as blob paths: they are Entra's for a known tenant only.
+	case len(segs) == 3 && segs[1] == ".well-known" && segs[2] == "openid-configuration" && em.knownTenant(segs[0]):
+		em.openIDConfigurationV1(w, r, segs[0])
+		return
+	case len(segs) == 3 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "keys") && em.knownTenant(segs[0]):
 		em.jwks(w, r)
 		return
 	}

@@ -102,8 +102,13 @@ func TestEntraIDToken(t *testing.T) {
 		t.Fatalf("token: %v", err)
 	}
 	parts := strings.Split(tok.Token, ".")
-	if len(parts) != 3 || parts[2] != "" {
-		t.Fatalf("want an unsigned JWT, got %q", tok.Token)
+	if len(parts) != 3 || parts[2] == "" {
+		t.Fatalf("want a signed JWT, got %q", tok.Token)
+	}
+	var header map[string]string
+	h, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if err := json.Unmarshal(h, &header); err != nil || header["alg"] != "RS256" || header["kid"] == "" {
+		t.Fatalf("token header %s: want alg RS256 and a kid", h)
 	}
 	var claims map[string]any
 	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
@@ -161,21 +166,6 @@ func TestEntraIDToken(t *testing.T) {
 	}
 }
 
-// forge builds an unsigned token like the emulator's with the given claims changed.
-func forge(env *emulatortest.Env, change map[string]any) string {
-	now := time.Now()
-	c := map[string]any{
-		"aud": "https://management.core.windows.net/", "iss": "https://sts.windows.net/" + env.TenantID + "/",
-		"tid": env.TenantID, "appid": env.ClientID, "oid": "x", "nbf": now.Add(-time.Hour).Unix(), "iat": now.Add(-time.Hour).Unix(), "exp": now.Add(time.Hour).Unix(),
-	}
-	for k, v := range change {
-		c[k] = v
-	}
-	h, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "none"})
-	p, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p) + "."
-}
-
 func TestARMUnauthorized(t *testing.T) {
 	env := emulatortest.Start(t)
 	const otherTenant, otherClient, otherSecret = "22222222-2222-2222-2222-222222222222", "33333333-3333-3333-3333-333333333333", "other-secret"
@@ -197,8 +187,7 @@ func TestARMUnauthorized(t *testing.T) {
 		{"missing", "", "AuthenticationFailed"},
 		{"not bearer", "Basic abc", "AuthenticationFailed"},
 		{"malformed", "Bearer not-a-jwt", "InvalidAuthenticationToken"},
-		{"expired", "Bearer " + forge(env, map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}), "ExpiredAuthenticationToken"},
-		{"wrong audience", "Bearer " + forge(env, map[string]any{"aud": "https://storage.azure.com"}), "InvalidAuthenticationTokenAudience"},
+		// Forged, expired, other audiences and issuers: TestARMRefusesForgedTokens.
 		{"foreign tenant", "Bearer " + foreign.Token, "InvalidAuthenticationTokenTenant"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,16 +1,20 @@
 package emulator
 
 import (
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
 // tokenLifetime is how long an access token is valid, as Entra ID answers (expires_in 3599).
@@ -72,7 +76,7 @@ func (em *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, 
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"subject_types_supported":               []string{"pairwise"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"id_token_signing_alg_values_supported": []string{tokens.Algorithm},
 		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"issuer":                                base + "/v2.0",
@@ -95,10 +99,41 @@ func (em *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, 
 	_ = json.NewEncoder(w).Encode(doc)
 }
 
-// jwks serves the (empty) key set: the emulator's tokens are unsigned.
-func (em *Emulator) jwks(w http.ResponseWriter, _ *http.Request) {
+// openIDConfigurationV1 serves GET /{tenant}/.well-known/openid-configuration: the v1
+// metadata, whose issuer is the one of the v1 access tokens the emulator issues for Resource
+// Manager and Storage, and whose jwks_uri publishes the key that signs them.
+func (em *Emulator) openIDConfigurationV1(w http.ResponseWriter, r *http.Request, tenant string) {
+	if r.Method != http.MethodGet {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	base := "https://" + r.Host + "/" + tenant
+	doc := map[string]any{
+		"token_endpoint":                        base + "/oauth2/token",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"jwks_uri":                              base + "/discovery/keys",
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{tokens.Algorithm},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "token id_token", "token"},
+		"scopes_supported":                      []string{"openid"},
+		"issuer":                                tokens.IssuerV1(tenant),
+		"authorization_endpoint":                base + "/oauth2/authorize",
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "appid", "ver"},
+		"cloud_instance_name":                   "strata.emulator",
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write([]byte(`{"keys":[]}`))
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// jwks serves the key set that verifies the emulator's tokens (the v1 and v2 jwks_uri).
+func (em *Emulator) jwks(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(em.signer.KeySet())
 }
 
 // token serves POST /{tenant}/oauth2/v2.0/token for the client credentials grant.
@@ -152,7 +187,12 @@ func (em *Emulator) token(w http.ResponseWriter, r *http.Request, tenant string)
 		return
 	}
 	now := time.Now()
-	tok := issueToken(tenant, sp, strings.TrimSuffix(scope, "/.default"), now, now.Add(tokenLifetime))
+	tok, err := em.issueToken(tenant, sp, strings.TrimSuffix(scope, "/.default"), now, now.Add(tokenLifetime))
+	if err != nil {
+		em.log.Error("issuing a token", "err", err)
+		writeEntraError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	_ = json.NewEncoder(w).Encode(map[string]any{
@@ -168,94 +208,103 @@ func objectID(sp ServicePrincipal) string {
 	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(strings.ToLower(sp.TenantID+"/"+sp.ClientID))).String()
 }
 
-// issueToken builds an unsigned JWT (alg "none") with the claims Entra ID v1 tokens carry;
-// Azurite's --oauth basic mode accepts such tokens too.
-func issueToken(tenant string, sp ServicePrincipal, audience string, from, until time.Time) string {
-	enc := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]any{"typ": "JWT", "alg": "none"})
-	iss := "https://sts.windows.net/" + tenant + "/"
-	claims, _ := json.Marshal(map[string]any{
-		"aud":      audience,
-		"iss":      iss,
-		"iat":      from.Add(-5 * time.Minute).Unix(),
-		"nbf":      from.Add(-5 * time.Minute).Unix(),
-		"exp":      until.Unix(),
-		"appid":    sp.ClientID,
-		"appidacr": "1",
-		"idp":      iss,
-		"oid":      objectID(sp),
-		"sub":      objectID(sp),
-		"tid":      tenant,
-		"ver":      "1.0",
-		"uti":      strings.ReplaceAll(uuid.NewString(), "-", ""),
-	})
-	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "."
-}
-
-// tokenClaims are the claims ARM checks.
-type tokenClaims struct {
-	Aud   string `json:"aud"`
-	Iss   string `json:"iss"`
-	Exp   int64  `json:"exp"`
-	Nbf   int64  `json:"nbf"`
-	Tid   string `json:"tid"`
-	AppID string `json:"appid"`
-	OID   string `json:"oid"`
-}
-
-func parseToken(tok string) (tokenClaims, bool) {
-	var c tokenClaims
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return c, false
+// loadSigner reads the token signing key kept in dir, or makes it (and keeps it there when
+// dir is not empty), so that a restarted emulator accepts the tokens it issued before.
+func loadSigner(dir string) (*tokens.Signer, error) {
+	var keyPEM []byte
+	var err error
+	if dir == "" {
+		keyPEM, err = tokens.NewKeyPEM()
+	} else {
+		keyPEM, err = loadOrCreateSecret(filepath.Join(dir, signingKeyFile), tokens.NewKeyPEM)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return c, false
+		return nil, err
 	}
-	if json.Unmarshal(b, &c) != nil || c.Tid == "" || c.Exp == 0 {
-		return c, false
+	s, err := tokens.NewSigner(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, signingKeyFile), err)
 	}
-	return c, true
+	return s, nil
 }
 
-// authenticate checks the bearer token of an ARM request as ARM does.
-func (em *Emulator) authenticate(r *http.Request) (arm.Principal, *arm.Error) {
+// issueToken signs a token with the claims Entra ID v1 tokens carry (those for Resource
+// Manager and Storage).
+func (em *Emulator) issueToken(tenant string, sp ServicePrincipal, audience string, from, until time.Time) (string, error) {
+	iss := tokens.IssuerV1(tenant)
+	return em.signer.Sign(tokens.Claims{
+		Audience:  audience,
+		Issuer:    iss,
+		IssuedAt:  jwt.NewNumericDate(from.Add(-5 * time.Minute)),
+		NotBefore: jwt.NewNumericDate(from.Add(-5 * time.Minute)),
+		ExpiresAt: jwt.NewNumericDate(until),
+		AppID:     sp.ClientID,
+		AppIDACR:  "1",
+		IDP:       iss,
+		ObjectID:  objectID(sp),
+		Subject:   objectID(sp),
+		TenantID:  tenant,
+		Version:   "1.0",
+		TokenID:   strings.ReplaceAll(uuid.NewString(), "-", ""),
+	})
+}
+
+// armTimeFormat is how ARM writes times in its token errors.
+const armTimeFormat = "1/2/2006 3:04:05 PM"
+
+// armTokenError decides, as ARM does, whether a bearer token is refused: verr and c are what
+// tokens.Verify returned for it at now. It answers nil for a token ARM accepts (its
+// application still has to exist), else the 401 ARM answers.
+func armTokenError(c *tokens.Claims, verr error, now time.Time) *arm.Error {
+	switch {
+	case errors.Is(verr, tokens.ErrExpired):
+		return arm.Errorf(http.StatusUnauthorized, "ExpiredAuthenticationToken",
+			"The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
+			c.ExpiresAt.UTC().Format(armTimeFormat), now.UTC().Format(armTimeFormat))
+	case errors.Is(verr, tokens.ErrNotYetValid):
+		return arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is not yet valid.")
+	case verr != nil:
+		return arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is invalid.")
+	case !slices.ContainsFunc(armAudiences, func(a string) bool { return strings.EqualFold(a, c.Audience) }):
+		return arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenAudience",
+			"The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", c.Audience, strings.Join(armAudiences, "','"))
+	case !c.IssuedByItsTenant():
+		return arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
+			"The access token is from the wrong issuer '%s'. It must match the tenant '%s' of the token.", c.Issuer, tokens.IssuerV1(c.TenantID))
+	}
+	return nil
+}
+
+// bearerToken returns the token of a request's "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, *arm.Error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+		return "", arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
 	}
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.")
+		return "", arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 	}
-	c, ok := parseToken(strings.TrimSpace(tok))
-	if !ok {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is invalid.")
+	return strings.TrimSpace(tok), nil
+}
+
+// authenticate checks the bearer token of an ARM request as ARM does: signed by the
+// emulator's Entra ID, not expired, for ARM's audience, from its tenant's issuer, of an
+// application that exists.
+func (em *Emulator) authenticate(r *http.Request) (arm.Principal, *arm.Error) {
+	tok, aerr := bearerToken(r)
+	if aerr != nil {
+		return arm.Principal{}, aerr
 	}
-	now := time.Now().UTC()
-	if exp := time.Unix(c.Exp, 0).UTC(); !now.Before(exp) {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "ExpiredAuthenticationToken",
-			"The access token expiry UTC time '%s' is earlier than current UTC time '%s'.", exp.Format("1/2/2006 3:04:05 PM"), now.Format("1/2/2006 3:04:05 PM"))
+	now := time.Now()
+	c, verr := em.signer.Verify(tok, now, 0)
+	if aerr := armTokenError(c, verr, now); aerr != nil {
+		em.log.Debug("token refused", "component", "arm", "code", aerr.Code, "reason", verr)
+		return arm.Principal{}, aerr
 	}
-	if c.Nbf != 0 && now.Before(time.Unix(c.Nbf, 0)) {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is not yet valid.")
-	}
-	audOK := false
-	for _, a := range armAudiences {
-		audOK = audOK || strings.EqualFold(a, c.Aud)
-	}
-	if !audOK {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenAudience",
-			"The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", c.Aud, strings.Join(armAudiences, "','"))
-	}
-	if !strings.EqualFold(c.Iss, "https://sts.windows.net/"+c.Tid+"/") {
-		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
-			"The access token is from the wrong issuer '%s'.", c.Iss)
-	}
-	if _, ok := em.principal(c.Tid, c.AppID); !ok {
+	if _, ok := em.principal(c.TenantID, c.AppID); !ok {
 		return arm.Principal{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken",
-			"The access token is invalid: application '%s' is not known in tenant '%s'.", c.AppID, c.Tid)
+			"The access token is invalid: application '%s' is not known in tenant '%s'.", c.AppID, c.TenantID)
 	}
-	return arm.Principal{TenantID: c.Tid, ObjectID: c.OID}, nil
+	return arm.Principal{TenantID: c.TenantID, ObjectID: c.ObjectID}, nil
 }

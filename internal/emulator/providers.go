@@ -21,6 +21,7 @@ func (em *Emulator) wireProviders() error {
 	lat := em.engine.Latency()
 	svc, err := blob.New(blob.Options{
 		StateDir: em.opts.StateDir,
+		Tokens:   em.signer,
 		Logger:   em.log.With("component", "blob"),
 		CopyDuration: func(size int64) time.Duration {
 			return lat.Duration("blob.copy", 0.5) * time.Duration(max(1, size/gib))

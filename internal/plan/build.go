@@ -125,6 +125,7 @@ const (
 	keyImage             = "image"
 	keyNICPrefix         = "nic/"
 	keyVirtualMachinePfx = "vm/"
+	keyOSDiskPfx         = "osdisk/"
 )
 
 // deps returns the keys without the empty ones, in order.

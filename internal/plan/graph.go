@@ -24,6 +24,10 @@ const (
 	KindBlobCopy             Kind = "BlobCopy"             // Spec: BlobCopy
 	KindImage                Kind = "Image"                // Spec: armcompute.Image
 	KindVirtualMachine       Kind = "VirtualMachine"       // Spec: armcompute.VirtualMachine
+	// KindOSDisk is a VM's OS disk, which Azure makes with the VM from its storage profile
+	// without the VM's tags; strata never creates it, only sets its tags (Spec: armcompute.Disk
+	// with the tags only), and Azure deletes it with the VM.
+	KindOSDisk Kind = "OSDisk"
 )
 
 // The kinds of an AKS cluster's graph, besides the resource group and the network kinds.

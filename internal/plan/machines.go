@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
@@ -62,8 +63,8 @@ func (b *builder) machines() error {
 	return nil
 }
 
-// machine adds the NIC and VM of a pool's i-th machine, the VM after the node after (if any),
-// and returns the VM's key.
+// machine adds the NIC, VM and OS disk of a pool's i-th machine, the VM after the node after
+// (if any), and returns the VM's key.
 func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, after string) (string, error) {
 	sub, rg, loc := b.az.SubscriptionID, b.az.ResourceGroup, new(b.az.Location)
 	name := fmt.Sprintf("%s-%s-%d", b.name(), pool.Name, i)
@@ -106,8 +107,9 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 		zones = []*string{new(z[i%len(z)])}
 	}
 	vmKey := fmt.Sprintf("%s%s-%d", keyVirtualMachinePfx, pool.Name, i)
+	vmID := resourceID(sub, rg, "Microsoft.Compute", "virtualMachines", name)
 	b.add(&Node{Key: vmKey, Kind: KindVirtualMachine,
-		ID:        resourceID(sub, rg, "Microsoft.Compute", "virtualMachines", name),
+		ID:        vmID,
 		DependsOn: deps(nicKey, keyImage, after), Managed: true, Role: nodeRole,
 		Spec: armcompute.VirtualMachine{
 			Location: loc, Tags: b.tags(nodeRole), Zones: zones,
@@ -116,7 +118,7 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 				StorageProfile: &armcompute.StorageProfile{
 					ImageReference: &armcompute.ImageReference{ID: new(b.imageID())},
 					OSDisk: &armcompute.OSDisk{
-						Name:         new(name + "_OSDisk"),
+						Name:         new(osDiskName(name)),
 						OSType:       new(armcompute.OperatingSystemTypesLinux),
 						CreateOption: new(armcompute.DiskCreateOptionTypesFromImage),
 						Caching:      new(armcompute.CachingTypesReadWrite),
@@ -150,7 +152,30 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 				},
 			},
 		}})
+	b.osDisk(b.graph.Node(vmKey))
 	return vmKey, nil
+}
+
+// osDisk adds the OS disk of vm: Azure makes it with the VM, without the VM's tags, so it gets
+// them from a node of its own once the VM exists.
+func (b *builder) osDisk(vm *Node) {
+	b.add(&Node{Key: keyOSDiskPfx + strings.TrimPrefix(vm.Key, keyVirtualMachinePfx), Kind: KindOSDisk,
+		ID: OSDiskID(vm.ID), DependsOn: []string{vm.Key}, Managed: true, Role: vm.Role,
+		Spec: armcompute.Disk{Tags: b.tags(vm.Role)}})
+}
+
+// osDiskName is the name of a VM's OS disk.
+func osDiskName(vm string) string { return vm + "_OSDisk" }
+
+// OSDiskID is the ARM ID of the OS disk of the VM with the ARM ID vmID: the VM's name and
+// "_OSDisk", in the VM's resource group.
+func OSDiskID(vmID string) string {
+	const vms = "/providers/microsoft.compute/virtualmachines/"
+	i := strings.LastIndex(strings.ToLower(vmID), vms)
+	if i < 0 || strings.Contains(vmID[i+len(vms):], "/") {
+		return ""
+	}
+	return vmID[:i] + "/providers/Microsoft.Compute/disks/" + osDiskName(vmID[i+len(vms):])
 }
 
 // poolZones are the zones a pool's machines are spread over, round-robin: the pool's own, or

@@ -37,6 +37,8 @@ func specTags(spec any) (map[string]*string, bool) {
 		return s.Tags, true
 	case armcompute.VirtualMachine:
 		return s.Tags, true
+	case armcompute.Disk:
+		return s.Tags, true
 	case armcontainerservice.ManagedCluster:
 		return s.Tags, true
 	case armcontainerservice.AgentPool:
@@ -161,6 +163,26 @@ func TestRules(t *testing.T) {
 				}
 			}
 		}},
+		{"each VM's OS disk is a managed node after it, with the name the VM gives it", iaas, func(t *testing.T, _ testCase, g *Graph) {
+			for _, vm := range g.Nodes {
+				if vm.Kind != KindVirtualMachine {
+					continue
+				}
+				i := slices.IndexFunc(g.Nodes, func(n *Node) bool { return n.Kind == KindOSDisk && slices.Contains(n.DependsOn, vm.Key) })
+				if i < 0 {
+					t.Errorf("%s has no OS disk node", vm.Key)
+					continue
+				}
+				d := g.Nodes[i]
+				name := *vm.Spec.(armcompute.VirtualMachine).Properties.StorageProfile.OSDisk.Name
+				if !d.Managed || d.Role != vm.Role || d.ID != OSDiskID(vm.ID) || !strings.HasSuffix(d.ID, "/providers/Microsoft.Compute/disks/"+name) {
+					t.Errorf("%s: OS disk node %+v, want managed, role %s, ID of the disk %s", vm.Key, d, vm.Role, name)
+				}
+				if spec, ok := d.Spec.(armcompute.Disk); !ok || spec.Location != nil || spec.Properties != nil || spec.SKU != nil {
+					t.Errorf("%s: spec %+v, want the tags only (strata never creates the disk)", d.Key, d.Spec)
+				}
+			}
+		}},
 		{"adopted nodes have nil Spec and an Expect", both, func(t *testing.T, _ testCase, g *Graph) {
 			for _, n := range g.Nodes {
 				if !n.Managed && (n.Spec != nil || len(n.Expect) == 0) {
@@ -280,28 +302,23 @@ func TestStaticPlacementAdoptsTheNetwork(t *testing.T) {
 
 func TestStorageAccountName(t *testing.T) {
 	valid := regexp.MustCompile(`^[a-z0-9]{3,24}$`)
-	tests := []struct{ sub, rg, cluster string }{
-		{"eb170fb1-b147-4a5e-b0d6-ba70f6c1c938", "finance-dev-rg", "iaas-dynamic"},
-		{"EB170FB1-B147-4A5E-B0D6-BA70F6C1C938", "Finance-Dev-RG", "a"},
-		{"00000000-0000-0000-0000-000000000000", "rg", strings.Repeat("long-name", 7)},
+	// The names are pinned: a change of the scheme would orphan every existing cluster's
+	// account, so a new scheme must fail here.
+	tests := []struct{ sub, rg, cluster, want string }{
+		{"eb170fb1-b147-4a5e-b0d6-ba70f6c1c938", "finance-dev-rg", "iaas-dynamic", "strata6a6bf8f77c334cbeee"},
+		// Azure's subscription IDs and resource group names are case-insensitive.
+		{"EB170FB1-B147-4A5E-B0D6-BA70F6C1C938", "FINANCE-DEV-RG", "iaas-dynamic", "strata6a6bf8f77c334cbeee"},
+		{"EB170FB1-B147-4A5E-B0D6-BA70F6C1C938", "Finance-Dev-RG", "a", "strata1fa95ee835f30812ba"},
+		{"00000000-0000-0000-0000-000000000000", "rg", strings.Repeat("long-name", 7), "strata546b5e39f326f71c13"},
 	}
-	seen := map[string]bool{}
 	for _, tt := range tests {
 		name := StorageAccountName(tt.sub, tt.rg, tt.cluster)
 		if !valid.MatchString(name) {
 			t.Errorf("%q is not a valid storage account name", name)
 		}
-		if name != StorageAccountName(tt.sub, tt.rg, tt.cluster) {
-			t.Errorf("%q is not stable", name)
+		if name != tt.want {
+			t.Errorf("StorageAccountName(%q, %q, %q) = %q, want %q", tt.sub, tt.rg, tt.cluster, name, tt.want)
 		}
-		seen[name] = true
-	}
-	if len(seen) != len(tests) {
-		t.Error("different clusters got the same storage account name")
-	}
-	// Pinned: changing the scheme would orphan every existing cluster's account.
-	if got := StorageAccountName(tests[0].sub, tests[0].rg, tests[0].cluster); got != StorageAccountName("eb170fb1-b147-4a5e-b0d6-ba70f6c1c938", "FINANCE-DEV-RG", "iaas-dynamic") {
-		t.Errorf("the resource group's case changes the name: %s", got)
 	}
 }
 
@@ -341,6 +358,19 @@ func TestJoinUsesCACertHash(t *testing.T) {
 		}
 		if tt.key == "vm/workers-0" && bytes.Contains([]byte(data), []byte("certificateKey")) {
 			t.Error("a worker got the certificate key")
+		}
+	}
+}
+
+func TestOSDiskID(t *testing.T) {
+	for in, want := range map[string]string{
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/c1-cp-0": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/c1-cp-0_OSDisk",
+		"/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm":      "/subscriptions/s/resourcegroups/rg/providers/Microsoft.Compute/disks/vm_OSDisk",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/x":    "",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic":   "",
+	} {
+		if got := OSDiskID(in); got != want {
+			t.Errorf("OSDiskID(%s) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -121,9 +121,12 @@ type Result struct {
 	// Writes are the PUT, PATCH and DELETE requests answered with success while provisioning,
 	// WriteAttempts all of them (failed ones, e.g. throttled, included).
 	Writes, WriteAttempts int64
-	// Created is the number of ARM resources that appeared in the emulator while provisioning.
+	// Created is the number of ARM resources that appeared in the emulator while provisioning
+	// and that strata wrote: those it created, and the OS disks Azure made with the VMs, whose
+	// tags strata sets.
 	Created int
-	// Implicit is the number of resources Azure made as a consequence (a VM's OS disk).
+	// Implicit is the number of resources Azure made as a consequence that strata does not
+	// write (a storage account's blob service, agent pools created inline).
 	Implicit int
 	// ResyncRequests are the ARM requests of one idle resync of every cluster, ResyncWrites
 	// the write attempts among them, ResyncTime how long the resync took.
@@ -447,12 +450,12 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 			res.Writes += r.Count - r.Failed
 		}
 	}
-	// Created counts the new resources of the types strata wrote; the others (the VMs' OS
-	// disks, a storage account's blob service, the agent pools created inline with their
-	// managed cluster) were made by Azure as a consequence.
+	// Created counts the new resources of the types strata wrote (a PUT, or the PATCH of an OS
+	// disk's tags); the others (a storage account's blob service, the agent pools created
+	// inline with their managed cluster) were made by Azure as a consequence.
 	written := map[string]bool{}
 	for _, r := range res.Requests {
-		if r.Method == "PUT" {
+		if r.Method == "PUT" || r.Method == "PATCH" {
 			written[strings.ToLower(r.Type)] = true
 		}
 	}
@@ -879,7 +882,7 @@ func (r *Result) Print(w io.Writer) {
 		lo.Round(time.Millisecond), r.Ratio(lo), med.Round(time.Millisecond), r.Ratio(med), hi.Round(time.Millisecond), r.Ratio(hi))
 	fmt.Fprintf(w, "ARM requests while provisioning (per cluster; failed ones in brackets):\n")
 	printRequests(w, r.Requests, r.Clusters)
-	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created (and %d made by Azure, e.g. OS disks, inline agent pools): %.2f writes per created resource\n",
+	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created or tagged (and %d made by Azure, e.g. inline agent pools): %.2f writes per created resource\n",
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))

@@ -120,6 +120,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, v a
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	addWarningHeaders(w.Header(), r.Context())
 	w.WriteHeader(code)
 	_, _ = w.Write(append(data, '\n'))
 }

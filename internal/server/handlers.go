@@ -132,6 +132,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, kind string) err
 		return internal(err, "create %s %q", kind, obj.Key())
 	}
 	s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, obj.Key()))
+	s.recordWarnings(ctx, nil, obj)
 	s.writeJSON(w, r, http.StatusCreated, obj)
 	return nil
 }
@@ -155,10 +156,9 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 			message: fmt.Sprintf("the path names %s %q but the body is %s %q", kind, key, kind, obj.Key()),
 			errors:  v1alpha1.ErrorList{{Field: "metadata.name", Rule: v1alpha1.RuleMismatch, Message: fmt.Sprintf("the body's key %q must equal the path's %q", obj.Key(), key)}}}
 	}
-	var secret *v1alpha1.Secret
+	secret := ""
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-		given := *sc.SecretField()
-		secret = &given
+		secret = sc.SecretText()
 	}
 	var result string
 	var out v1alpha1.Object
@@ -182,13 +182,15 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 }
 
 // applyOnce is one read-modify-write of an apply. obj is the decoded, defaulted body; secret is
-// the write-only secret it carried (nil for kinds without one). Every field of obj that it sets
-// is set again on a retry.
-func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1alpha1.Secret, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
+// the text of the write-only secrets it carried (see v1alpha1.SecretCarrier). Every field of obj
+// that it sets is set again on a retry.
+func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret string, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	sc, hasSecret := obj.(v1alpha1.SecretCarrier)
 	if hasSecret {
-		*sc.SecretField() = *secret // undo what an earlier attempt merged in
+		if err := sc.SetSecretText(secret); err != nil { // undo what an earlier attempt merged in
+			return "", nil, internal(err, "restore the secrets of %s %q", kind, key)
+		}
 	}
 	old, err := s.store.Get(ctx, kind, key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -212,6 +214,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 			return "", nil, internal(err, "create %s %q", kind, key)
 		}
 		s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, key))
+		s.recordWarnings(ctx, nil, obj)
 		return ApplyCreated, obj, nil
 	}
 	if err != nil {
@@ -232,18 +235,16 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	v1alpha1.CopyStatus(obj, old)
 	secretChanged := false
 	if hasSecret {
-		stored := *old.(v1alpha1.SecretCarrier).SecretField()
-		if secret.Empty() {
-			*sc.SecretField() = stored // an absent secret keeps the stored one
-		}
-		sc.SetSecretPresent(!sc.SecretField().Empty())
-		secretChanged = sc.SecretField().Reveal() != stored.Reveal()
+		v1alpha1.KeepStoredSecrets(old, obj) // what the update may leave out keeps its stored value
+		sc.SetSecretPresent(sc.SecretText() != "")
+		secretChanged = sc.SecretText() != old.(v1alpha1.SecretCarrier).SecretText()
 	}
 	specChanged, err := specDiffers(old, obj)
 	if err != nil {
 		return "", nil, internal(err, "compare %s %q with the stored one", kind, key)
 	}
 	if !specChanged && !secretChanged && maps.Equal(om.Labels, m.Labels) {
+		s.collectWarnings(ctx, obj)
 		return ApplyUnchanged, old, nil
 	}
 	if kind == v1alpha1.KindClusterProfile && specChanged {
@@ -276,6 +277,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret *v1a
 	if specChanged || secretChanged {
 		s.recordEvent(ctx, obj, EventUpdated, fmt.Sprintf("%s %q updated to generation %d", kind, key, obj.GetMetadata().Generation))
 	}
+	s.recordWarnings(ctx, old, obj)
 	return ApplyConfigured, obj, nil
 }
 
@@ -437,14 +439,19 @@ func lastObjectEvents(evs []store.Event) []store.Event {
 	return out
 }
 
-// recordEvent appends a Normal event. It runs even when the client has gone, since the write it
-// records is done; a failure is logged, not returned. Messages never hold a secret.
+// recordEvent appends a Normal event.
 func (s *Server) recordEvent(ctx context.Context, obj v1alpha1.Object, reason, message string) {
+	s.recordEventType(ctx, obj, store.EventNormal, reason, message)
+}
+
+// recordEventType appends an event of a type. It runs even when the client has gone, since the
+// write it records is done; a failure is logged, not returned. Messages never hold a secret.
+func (s *Server) recordEventType(ctx context.Context, obj v1alpha1.Object, evType, reason, message string) {
 	ev := store.Event{
 		Kind:    obj.GetTypeMeta().Kind,
 		Key:     obj.Key(),
 		UID:     obj.GetMetadata().UID,
-		Type:    store.EventNormal,
+		Type:    evType,
 		Reason:  reason,
 		Message: message,
 		Time:    time.Now().UTC(),

@@ -90,27 +90,13 @@ func cluster(name, acct string, profiles ...*v1alpha1.ClusterProfile) *v1alpha1.
 	return o
 }
 
-// encode returns the JSON body of obj, its write-only secret included (json.Marshal leaves it out).
+// encode returns the JSON body of obj, its write-only secrets included (json.Marshal leaves
+// them out).
 func encode(t testing.TB, obj v1alpha1.Object) []byte {
 	t.Helper()
-	data, err := json.Marshal(obj)
+	data, err := v1alpha1.MarshalWithSecret(obj)
 	if err != nil {
 		t.Fatalf("encode %s: %v", obj.Key(), err)
-	}
-	sc, ok := obj.(v1alpha1.SecretCarrier)
-	if !ok || sc.SecretField().Empty() {
-		return data
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	az := doc["spec"].(map[string]any)["azure"].(map[string]any)
-	az["clientSecret"] = sc.SecretField().Reveal()
-	delete(az, "clientSecretSet")
-	data, err = json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return data
 }

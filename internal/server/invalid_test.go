@@ -28,7 +28,7 @@ func TestInvalidInputsOverHTTP(t *testing.T) {
 			kind, baseKey, _ := strings.Cut(tc.Base, "/")
 			var rename []map[string]any
 			meta, _ := tc.Patch["metadata"].(map[string]any)
-			if _, renames := meta["name"]; !renames && !tc.Update {
+			if _, renames := meta["name"]; !renames && !tc.Update && tc.Document == "" {
 				// Create under a new name, so that the fixture itself is not in the way.
 				rename = append(rename, map[string]any{"metadata": map[string]any{"name": fmt.Sprintf("case-%d", i)}})
 			}
@@ -37,14 +37,14 @@ func TestInvalidInputsOverHTTP(t *testing.T) {
 			key := baseKey
 			if tc.Update {
 				before = ts.get(kind, key, http.StatusOK)
-				r = ts.do(http.MethodPut, kindPath(kind)+"/"+key, doc, "application/json")
+				r = ts.do(http.MethodPut, kindPath(kind)+"/"+key, doc, tc.ContentType())
 			} else {
 				key = ""
 				if obj, errs := v1alpha1.DecodeObject(doc); errs == nil {
 					v1alpha1.Default(obj)
 					key = obj.Key()
 				}
-				r = ts.do(http.MethodPost, kindPath(kind), doc, "application/json")
+				r = ts.do(http.MethodPost, kindPath(kind), doc, tc.ContentType())
 			}
 			want := tc.Status
 			if want == 0 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -42,7 +43,49 @@ type lookup struct {
 
 // lookupQuery holds the query parameters of a lookup.
 type lookupQuery struct {
-	location, resourceGroup, storageAccount string
+	subscriptionID, location, resourceGroup, storageAccount string
+}
+
+// lookupParams are the rules of the lookups' query parameters, those of the spec fields that
+// hold the same values. Each becomes a segment of an ARM path (the location a value of an
+// OData filter), so a value must obey its rule before any request is sent: "../.." as a
+// subscription would otherwise reach other ARM paths with the account's token.
+var lookupParams = map[string]v1alpha1.AzureName{
+	"subscriptionID": v1alpha1.AzureSubscriptionID,
+	"location":       v1alpha1.AzureLocation,
+	"resourceGroup":  v1alpha1.AzureResourceGroup,
+	"storageAccount": v1alpha1.AzureStorageAccount,
+}
+
+// parseLookupQuery reads the query parameters of lookup what: subscriptionID and l.params,
+// each given once, each obeying its rule (lookupParams); others are refused. A 400 names the
+// parameter and its rule.
+func parseLookupQuery(what string, l lookup, q url.Values) (lookupQuery, error) {
+	allowed := append([]string{"subscriptionID"}, l.params...)
+	for name := range q {
+		if !slices.Contains(allowed, name) {
+			return lookupQuery{}, badRequest("unknown query parameter %q: lookup %s takes %s", name, what, strings.Join(allowed, ", "))
+		}
+	}
+	var errs v1alpha1.ErrorList
+	for _, name := range allowed {
+		if len(q[name]) > 1 {
+			return lookupQuery{}, badRequest("query parameter %s is given %d times", name, len(q[name]))
+		}
+		if strings.TrimSpace(q.Get(name)) == "" {
+			return lookupQuery{}, badRequest("lookup %s needs the query parameter %s", what, name)
+		}
+		errs = append(errs, v1alpha1.ValidateAzureName(lookupParams[name], v1alpha1.Path(name), q.Get(name))...)
+	}
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = "query parameter " + e.Error()
+		}
+		return lookupQuery{}, &apiError{code: http.StatusBadRequest, reason: ReasonBadRequest, message: strings.Join(msgs, "; "), errors: errs}
+	}
+	return lookupQuery{subscriptionID: q.Get("subscriptionID"), location: q.Get("location"),
+		resourceGroup: q.Get("resourceGroup"), storageAccount: q.Get("storageAccount")}, nil
 }
 
 // items turns a typed result into the items of a LookupList, never null.
@@ -115,20 +158,9 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, kind string) err
 		return &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("unknown lookup %q: the lookups are %s", what, lookupNames())}
 	}
-	q := r.URL.Query()
-	allowed := append([]string{"subscriptionID"}, l.params...)
-	for name := range q {
-		if !slices.Contains(allowed, name) {
-			return badRequest("unknown query parameter %q: lookup %s takes %s", name, what, strings.Join(allowed, ", "))
-		}
-	}
-	for _, name := range allowed {
-		if len(q[name]) > 1 {
-			return badRequest("query parameter %s is given %d times", name, len(q[name]))
-		}
-		if strings.TrimSpace(q.Get(name)) == "" {
-			return badRequest("lookup %s needs the query parameter %s", what, name)
-		}
+	lq, err := parseLookupQuery(what, l, r.URL.Query())
+	if err != nil {
+		return err
 	}
 	obj, err := s.store.Get(ctx, kind, key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -141,13 +173,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, kind string) err
 	if acct.Spec.Azure.ClientSecret.Empty() {
 		return conflict(ReasonConflict, "%s %q has no client secret: apply it with spec.azure.clientSecret", kind, key)
 	}
-	clients, err := azure.NewClients(ctx, acct, q.Get("subscriptionID"), azure.Options{Logger: s.log})
+	clients, err := azure.NewClients(ctx, acct, lq.subscriptionID, azure.Options{Logger: s.log})
 	if err != nil {
 		return conflict(ReasonConflict, "%s %q cannot be used: %v", kind, key, err)
 	}
 	lctx, cancel := context.WithTimeout(ctx, LookupTimeout)
 	defer cancel()
-	out, err := l.run(lctx, clients, lookupQuery{location: q.Get("location"), resourceGroup: q.Get("resourceGroup"), storageAccount: q.Get("storageAccount")})
+	out, err := l.run(lctx, clients, lq)
 	if err != nil {
 		s.writeAzureError(w, r, fmt.Sprintf("lookup %s with cloud account %q", what, key), err,
 			slog.String("lookup", what), slog.String("cloudAccount", key))

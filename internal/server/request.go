@@ -47,6 +47,7 @@ func (s *Server) api(h handlerFunc) http.HandlerFunc {
 				message: fmt.Sprintf("unknown resource type %q: the resource types are %s", plural, kindList())})
 			return
 		}
+		r = withWarnings(r)
 		if err := h(w, r, kind); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -154,7 +155,7 @@ func clearServerFields(obj v1alpha1.Object) {
 	m.CreationTimestamp, m.DeletionTimestamp, m.Finalizers = nil, nil, nil
 	v1alpha1.ClearStatus(obj)
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-		sc.SetSecretPresent(!sc.SecretField().Empty())
+		sc.SetSecretPresent(sc.SecretText() != "")
 	}
 }
 
@@ -181,15 +182,12 @@ func (r *storeResolver) Lookup(ctx context.Context, kind, key string) (v1alpha1.
 	return obj, nil
 }
 
-// validate runs Validate (old == nil) or ValidateUpdate with references resolved in the store.
+// validate runs Validate (old == nil) or ValidateUpdate with references resolved in the store,
+// and keeps the warnings for the response.
 func (s *Server) validate(ctx context.Context, old, obj v1alpha1.Object) error {
 	res := &storeResolver{store: s.store}
-	var errs v1alpha1.ErrorList
-	if old == nil {
-		errs = v1alpha1.Validate(ctx, obj, res)
-	} else {
-		errs = v1alpha1.ValidateUpdate(ctx, old, obj, res)
-	}
+	errs, warnings := v1alpha1.Check(ctx, old, obj, res)
+	warningsOf(ctx).set(obj, warnings)
 	if res.err != nil {
 		return internal(res.err, "validate %s %q", obj.GetTypeMeta().Kind, obj.Key())
 	}

@@ -48,11 +48,11 @@ func (c Codec) Encode(obj v1alpha1.Object) (Row, error) {
 		Generation: meta.Generation,
 		Data:       data,
 	}
-	if sc, ok := obj.(v1alpha1.SecretCarrier); ok && !sc.SecretField().Empty() {
+	if sc, ok := obj.(v1alpha1.SecretCarrier); ok && sc.SecretText() != "" {
 		if meta.UID == "" {
 			return Row{}, fmt.Errorf("seal secret of %s %s: object has no uid", row.Kind, row.Key)
 		}
-		row.Secret, err = c.Sealer.Seal([]byte(sc.SecretField().Reveal()), secretAAD(row.Kind, meta.UID))
+		row.Secret, err = c.Sealer.Seal([]byte(sc.SecretText()), secretAAD(row.Kind, meta.UID))
 		if err != nil {
 			return Row{}, fmt.Errorf("seal secret of %s %s: %w", row.Kind, row.Key, err)
 		}
@@ -69,22 +69,23 @@ func (c Codec) Decode(row Row) (v1alpha1.Object, error) {
 	if err := json.Unmarshal(row.Data, obj); err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", row.Kind, row.Key, err)
 	}
-	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-		sc.SetSecretPresent(len(row.Secret) > 0)
-		if len(row.Secret) > 0 {
-			pt, err := c.Sealer.Open(row.Secret, secretAAD(row.Kind, obj.GetMetadata().UID))
-			if err != nil {
-				return nil, fmt.Errorf("decode %s %s: %w", row.Kind, row.Key, err)
-			}
-			*sc.SecretField() = v1alpha1.NewSecret(string(pt))
+	if sc, ok := obj.(v1alpha1.SecretCarrier); ok && len(row.Secret) > 0 {
+		pt, err := c.Sealer.Open(row.Secret, secretAAD(row.Kind, obj.GetMetadata().UID))
+		if err != nil {
+			return nil, fmt.Errorf("decode %s %s: %w", row.Kind, row.Key, err)
+		}
+		if err := sc.SetSecretText(string(pt)); err != nil {
+			return nil, fmt.Errorf("decode %s %s: %w", row.Kind, row.Key, err)
 		}
 	}
+	markSecretPresent(obj, len(row.Secret) > 0)
 	return obj, nil
 }
 
 // specChanged reports whether two rows differ in spec or secret, which moves the generation.
-// A row without a secret keeps the stored one, so it never counts as a secret change.
-func (c Codec) specChanged(stored, updated Row) (bool, error) {
+// A row without a secret of a kind that keeps the stored one (keep) never counts as a secret
+// change; of another kind, it clears a stored secret.
+func (c Codec) specChanged(stored, updated Row, keep bool) (bool, error) {
 	oldSpec, err := specJSON(stored.Data)
 	if err != nil {
 		return false, fmt.Errorf("%s %s: stored object: %w", stored.Kind, stored.Key, err)
@@ -97,7 +98,7 @@ func (c Codec) specChanged(stored, updated Row) (bool, error) {
 		return true, nil
 	}
 	if updated.Secret == nil {
-		return false, nil
+		return !keep && stored.Secret != nil, nil
 	}
 	if stored.Secret == nil {
 		return true, nil
@@ -147,9 +148,10 @@ type pendingUpdate struct {
 // prepareUpdate checks obj against the stored row, with the update semantics every
 // implementation shares: obj's resourceVersion must be the stored one (ErrConflict otherwise);
 // uid and creation time are kept; the generation moves only when the spec or the secret
-// changed; an object that carries no secret keeps the stored one. stored needs Kind, Key, UID,
-// Generation, ResourceVersion, Data and Secret. obj's metadata is set to match the new row but
-// for the resourceVersion, which finish sets.
+// changed; an object that carries no secret keeps the stored one when its kind does
+// (v1alpha1.SecretCarrier's KeepsStoredSecret), and clears it otherwise. stored needs Kind, Key,
+// UID, Generation, ResourceVersion, Data and Secret. obj's metadata is set to match the new row
+// but for the resourceVersion, which finish sets.
 func (c Codec) prepareUpdate(obj v1alpha1.Object, stored Row, created time.Time) (*pendingUpdate, error) {
 	meta := obj.GetMetadata()
 	what := stored.Kind + " " + stored.Key
@@ -166,7 +168,9 @@ func (c Codec) prepareUpdate(obj v1alpha1.Object, stored Row, created time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
-	changed, err := c.specChanged(stored, row)
+	sc, carrier := obj.(v1alpha1.SecretCarrier)
+	keep := carrier && sc.KeepsStoredSecret()
+	changed, err := c.specChanged(stored, row, keep)
 	if err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
@@ -174,7 +178,7 @@ func (c Codec) prepareUpdate(obj v1alpha1.Object, stored Row, created time.Time)
 		meta.Generation++
 		row.Generation = meta.Generation
 	}
-	if row.Secret == nil {
+	if row.Secret == nil && keep {
 		row.Secret = stored.Secret
 	}
 	return &pendingUpdate{obj: obj, row: row, changed: changed}, nil

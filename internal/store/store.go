@@ -23,9 +23,9 @@ var (
 
 // Store keeps objects of every kind, keyed by (kind, Key()), and their events.
 //
-// Objects are stored as JSON. A kind's write-only secret (v1alpha1.SecretCarrier) is sealed
-// with AES-256-GCM in a column of its own and never written to the JSON; reads open it again and
-// report it as set. Resource versions come from one counter shared by all kinds, so they grow
+// Objects are stored as JSON. A kind's write-only secrets (v1alpha1.SecretCarrier: a cloud
+// account's client secret, a gateway's proxy passwords) are sealed with AES-256-GCM in a column
+// of their own and never written to the JSON; reads open them again and report them as set. Resource versions come from one counter shared by all kinds, so they grow
 // with every write.
 //
 // The store keeps the references between objects (v1alpha1.References: a cluster's account
@@ -48,11 +48,12 @@ type Store interface {
 	// Update replaces a stored object when obj's resourceVersion is the stored one, and returns
 	// ErrConflict otherwise (or ErrNotFound). It keeps uid and creationTimestamp, bumps
 	// generation when the spec or the secret changed, sets a new resourceVersion on obj, and
-	// keeps the stored secret when obj carries none. An update that sets deletionTimestamp
-	// fails with an *InUseError while other objects refer to the object; one whose spec now
-	// refers to an object that does not exist or is being deleted fails with a
-	// *ReferenceError. An update that keeps the spec, such as a status write, touches no
-	// other object.
+	// keeps the stored secret when obj carries none and its kind keeps it (a cloud account's
+	// client secret; a gateway's proxy passwords go with their URLs). An update that sets
+	// deletionTimestamp fails with an *InUseError while other objects refer to the object; one
+	// whose spec now refers to an object that does not exist or is being deleted fails with a
+	// *ReferenceError. An update that keeps the spec, such as a status write, touches no other
+	// object.
 	Update(ctx context.Context, obj v1alpha1.Object) error
 	// Delete removes the object when resourceVersion is the stored one (ErrConflict otherwise);
 	// an empty resourceVersion deletes unconditionally. It fails with an *InUseError while

@@ -20,14 +20,17 @@ import (
 
 // Case is one invalid input: Patch, an RFC 7396 merge patch, applied to the fixture Base
 // ("Kind/key") must be refused with exactly Errors ("field rule"), as an update of the fixture
-// when Update is set. Status is the HTTP status a server answers (0 means 422).
+// when Update is set. Document, when set, is the whole input instead (YAML, or JSON when it
+// starts with '{'), for what a patch cannot express, such as a key given twice; Base then only
+// names the kind. Status is the HTTP status a server answers (0 means 422).
 type Case struct {
-	Name   string         `json:"name"`
-	Base   string         `json:"base"`
-	Patch  map[string]any `json:"patch"`
-	Errors []string       `json:"errors"`
-	Update bool           `json:"update"`
-	Status int            `json:"status"`
+	Name     string         `json:"name"`
+	Base     string         `json:"base"`
+	Patch    map[string]any `json:"patch"`
+	Document string         `json:"document"`
+	Errors   []string       `json:"errors"`
+	Update   bool           `json:"update"`
+	Status   int            `json:"status"`
 }
 
 // Fixture is one valid object of the fixtures file.
@@ -108,9 +111,12 @@ func LoadCases(t testing.TB) []Case {
 }
 
 // Apply returns the JSON of the case's fixture with extra merge patches, then the case's patch,
-// applied.
+// applied; or the case's Document as it is written.
 func (c Case) Apply(t testing.TB, f Fixtures, extra ...map[string]any) []byte {
 	t.Helper()
+	if c.Document != "" {
+		return []byte(c.Document)
+	}
 	fx, ok := f.Get(c.Base)
 	if !ok {
 		t.Fatalf("case %q: no fixture %s", c.Name, c.Base)
@@ -124,6 +130,14 @@ func (c Case) Apply(t testing.TB, f Fixtures, extra ...map[string]any) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// ContentType is the media type of what Apply returns.
+func (c Case) ContentType() string {
+	if c.Document != "" && !strings.HasPrefix(strings.TrimSpace(c.Document), "{") {
+		return "application/yaml"
+	}
+	return "application/json"
 }
 
 // Want returns the expected errors, sorted.

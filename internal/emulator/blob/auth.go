@@ -1,8 +1,7 @@
 package blob
 
 import (
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
 // level is the kind of resource an operation acts on, as account SAS resource types name it.
@@ -55,7 +56,7 @@ func (s *Service) authorize(r *http.Request, acct *account, t target, a access) 
 		case "SharedKey":
 			return s.checkSharedKey(r, acct, strings.TrimSpace(rest))
 		case "Bearer":
-			return s.checkBearer(acct, strings.TrimSpace(rest))
+			return s.checkBearer(r, acct, strings.TrimSpace(rest))
 		default:
 			return errAuthFailed(fmt.Sprintf("The authorization scheme %q is not supported.", scheme))
 		}
@@ -154,66 +155,72 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// Audiences the emulator's Entra tokens may carry for storage.
+// storageAudiences are the audiences Storage accepts besides the account's own blob host.
 var storageAudiences = []string{"https://storage.azure.com", "e406a681-f3d4-42a8-90b6-c2b029497af1"}
 
-// checkBearer accepts the emulator's unsigned Entra ID JWTs like Azurite's basic OAuth mode:
-// the signature is not checked, but iss must be an sts.windows.net tenant, aud the storage
-// audience (or the account's blob endpoint), and the token within nbf..exp.
-func (s *Service) checkBearer(acct *account, token string) *storageError {
-	parts := strings.Split(token, ".")
-	if len(parts) < 2 {
-		return errAuthFailed("The bearer token is not a JWT.")
+// tokenLeeway is the clock skew Storage allows around a token's nbf and exp.
+const tokenLeeway = 5 * time.Minute
+
+// checkBearer verifies an Entra ID access token as Storage does: signed by the emulator's
+// Entra ID (Options.Tokens), within nbf..exp give or take 5 minutes, for the storage audience
+// or the account's blob host, from its tenant's issuer. A bearer token grants full access.
+func (s *Service) checkBearer(r *http.Request, acct *account, token string) *storageError {
+	if s.tokens == nil {
+		return errInvalidToken(r, nil, "Bearer tokens are not accepted: the blob service has no token issuer.")
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return errAuthFailed("The bearer token's payload is not base64url.")
-	}
-	var claims struct {
-		Iss string          `json:"iss"`
-		Aud json.RawMessage `json:"aud"`
-		Nbf json.Number     `json:"nbf"`
-		Exp json.Number     `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return errAuthFailed("The bearer token's payload is not JSON.")
-	}
-	if !strings.HasPrefix(claims.Iss, "https://sts.windows.net/") {
-		return errAuthFailed(fmt.Sprintf("Issuer validation failed. Issuer %q is not an sts.windows.net tenant.", claims.Iss))
-	}
-	var auds []string
-	var one string
-	if json.Unmarshal(claims.Aud, &one) == nil {
-		auds = []string{one}
-	} else if json.Unmarshal(claims.Aud, &auds) != nil {
-		return errAuthFailed("Audience validation failed. The token has no audience.")
-	}
-	okAud := false
-	for _, aud := range auds {
-		aud = strings.TrimSuffix(aud, "/")
-		for _, want := range append(storageAudiences, "https://"+acct.Name+".blob.core.windows.net") {
-			if strings.EqualFold(aud, want) {
-				okAud = true
-			}
-		}
-	}
-	if !okAud {
-		return errAuthFailed(fmt.Sprintf("Audience validation failed. Audience %v did not match the storage audience.", auds))
-	}
-	now := s.now().Unix()
-	nbf, errN := claims.Nbf.Int64()
-	exp, errE := claims.Exp.Int64()
-	if errN != nil || errE != nil {
-		return errAuthFailed("Lifetime validation failed. The token lacks nbf or exp.")
-	}
-	const skew = 300 // seconds of clock skew allowed, as the service does
-	if now+skew < nbf {
-		return errAuthFailed("Lifetime validation failed. The token is not yet valid.")
-	}
-	if now-skew >= exp {
-		return errAuthFailed("Lifetime validation failed. The token is expired.")
+	c, verr := s.tokens.Verify(token, s.now(), tokenLeeway)
+	if detail := bearerRefusal(c, verr, acct.Name); detail != "" {
+		s.log.Debug("bearer token refused", "account", acct.Name, "reason", verr, "detail", detail)
+		return errInvalidToken(r, c, detail)
 	}
 	return nil
+}
+
+// bearerRefusal decides whether Storage refuses a token for an account: verr and c are what
+// tokens.Verify returned for it. It answers "" for an accepted token, else the
+// AuthenticationErrorDetail Storage gives.
+func bearerRefusal(c *tokens.Claims, verr error, account string) string {
+	switch {
+	case errors.Is(verr, tokens.ErrExpired):
+		return "Lifetime validation failed. The token is expired."
+	case errors.Is(verr, tokens.ErrNotYetValid):
+		return "Lifetime validation failed. The token is not yet valid."
+	case errors.Is(verr, tokens.ErrSignature):
+		return "Signature validation failed. The token is not signed by a key of the issuer (" + verr.Error() + ")."
+	case verr != nil:
+		return "Signature validation failed. The token is not a signed JWT (" + verr.Error() + ")."
+	case !storageAudience(c.Audience, account):
+		return "Audience validation failed. Audience did not match."
+	case !c.IssuedByItsTenant():
+		return "Issuer validation failed. Issuer did not match."
+	}
+	return ""
+}
+
+// storageAudience reports whether aud is an audience of the account's blob service.
+func storageAudience(aud, account string) bool {
+	aud = strings.TrimSuffix(aud, "/")
+	for _, want := range append(storageAudiences, "https://"+account+".blob.core.windows.net") {
+		if strings.EqualFold(aud, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// errInvalidToken is Storage's 401 for a bearer token it refuses, with the challenge that
+// names the authority and the storage resource. The tenant is the token's when it can be
+// read.
+func errInvalidToken(r *http.Request, c *tokens.Claims, detail string) *storageError {
+	e := newError(http.StatusUnauthorized, "InvalidAuthenticationInfo",
+		"Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")
+	e.Detail = detail
+	tenant := "common"
+	if c != nil && c.TenantID != "" {
+		tenant = c.TenantID
+	}
+	e.Challenge = "Bearer authorization_uri=https://" + r.Host + "/" + tenant + "/oauth2/authorize resource_id=https://storage.azure.com"
+	return e
 }
 
 // sasTimeFormats are the ISO 8601 forms a SAS start or expiry may take.

@@ -3,8 +3,6 @@ package blob
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +22,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
 // testCopyDuration makes every emulator copy pending long enough to be observed.
@@ -192,55 +194,104 @@ func (s staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-// unsignedJWT makes a token like the emulator's Entra ID issues.
-func unsignedJWT(t *testing.T, claims map[string]any) string {
+// newSigner makes a token signer with a key of its own.
+func newSigner(t *testing.T) *tokens.Signer {
 	t.Helper()
-	head := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
-	body, err := json.Marshal(claims)
+	key, err := tokens.NewKeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return head + "." + base64.RawURLEncoding.EncodeToString(body) + "."
+	s, err := tokens.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
-// TestEmulatorBearer authorizes with the emulator's unsigned Entra tokens.
+// TestEmulatorBearer authorizes with Entra tokens signed by the Service's issuer, through the
+// azblob SDK, and refuses others with Storage's 401 InvalidAuthenticationInfo.
 func TestEmulatorBearer(t *testing.T) {
-	tg := startEmulator(t, Options{})
+	issuer, other := newSigner(t), newSigner(t)
+	var clock atomic.Pointer[time.Time] // nil: the real time
+	tg := startEmulator(t, Options{Tokens: issuer, Now: func() time.Time {
+		if c := clock.Load(); c != nil {
+			return *c
+		}
+		return time.Now()
+	}})
 	ctx := context.Background()
-	now := time.Now().Unix()
-	good := map[string]any{"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/tenant1/",
-		"nbf": now - 60, "iat": now - 60, "exp": now + 3600, "oid": "someone"}
+	now := time.Now()
+	good := tokens.Claims{Audience: "https://storage.azure.com", Issuer: tokens.IssuerV1("tenant1"), TenantID: "tenant1",
+		NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)), IssuedAt: jwt.NewNumericDate(now.Add(-time.Minute)),
+		ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), ObjectID: "someone"}
 	for _, tc := range []struct {
 		name   string
-		change map[string]any
-		code   bloberror.Code
+		signer *tokens.Signer
+		change func(*tokens.Claims)
+		clock  time.Time
+		detail string
 	}{
-		{"valid", nil, ""},
-		{"audience", map[string]any{"aud": "https://management.core.windows.net/"}, bloberror.AuthenticationFailed},
-		{"issuer", map[string]any{"iss": "https://evil.example/"}, bloberror.AuthenticationFailed},
-		{"expired", map[string]any{"exp": now - 3600}, bloberror.AuthenticationFailed},
+		{"valid", issuer, nil, time.Time{}, ""},
+		{"account host audience", issuer, func(c *tokens.Claims) { c.Audience = "https://strataacct1.blob.core.windows.net/" }, time.Time{}, ""},
+		{"expired within the 5 minutes of skew", issuer, nil, now.Add(time.Hour + 4*time.Minute), ""},
+		{"other key", other, nil, time.Time{}, "Signature validation failed."},
+		{"audience", issuer, func(c *tokens.Claims) { c.Audience = "https://management.core.windows.net/" }, time.Time{}, "Audience validation failed. Audience did not match."},
+		{"issuer", issuer, func(c *tokens.Claims) { c.Issuer = "https://evil.example/" }, time.Time{}, "Issuer validation failed. Issuer did not match."},
+		{"expired", issuer, nil, now.Add(time.Hour + 6*time.Minute), "Lifetime validation failed. The token is expired."},
+		{"not yet valid", issuer, nil, now.Add(-7 * time.Minute), "Lifetime validation failed. The token is not yet valid."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			claims := map[string]any{}
-			for k, v := range good {
-				claims[k] = v
+			claims := good
+			if tc.change != nil {
+				tc.change(&claims)
 			}
-			for k, v := range tc.change {
-				claims[k] = v
+			tok, err := tc.signer.Sign(claims)
+			if err != nil {
+				t.Fatal(err)
 			}
-			c, err := container.NewClient(tg.serviceURL(tg.accounts[0].name)+"bearer"+tc.name,
-				staticToken(unsignedJWT(t, claims)), &container.ClientOptions{ClientOptions: tg.clientOptions()})
+			if !tc.clock.IsZero() {
+				clock.Store(&tc.clock)
+				defer clock.Store(nil)
+			}
+			name := "bearer" + strings.Map(func(r rune) rune {
+				if r >= 'a' && r <= 'z' {
+					return r
+				}
+				return -1
+			}, tc.name)
+			c, err := container.NewClient(tg.serviceURL(tg.accounts[0].name)+name,
+				staticToken(tok), &container.ClientOptions{ClientOptions: tg.clientOptions()})
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = c.Create(ctx, nil)
-			if tc.code == "" && err != nil {
-				t.Fatalf("create with a valid token: %v", err)
+			if tc.detail == "" {
+				if err != nil {
+					t.Fatalf("create with a valid token: %v", err)
+				}
+				return
 			}
-			if tc.code != "" && !bloberror.HasCode(err, tc.code) {
-				t.Fatalf("create: %v, want %s", err, tc.code)
+			var re *azcore.ResponseError
+			if !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized || re.ErrorCode != "InvalidAuthenticationInfo" || !strings.Contains(err.Error(), tc.detail) {
+				t.Fatalf("create: %v, want 401 InvalidAuthenticationInfo %q", err, tc.detail)
+			}
+			// The challenge names the token's tenant when its claims could be trusted.
+			tenant := "tenant1"
+			if tc.signer != issuer {
+				tenant = "common"
+			}
+			if ch := re.RawResponse.Header.Get("WWW-Authenticate"); ch != "Bearer authorization_uri=https://"+re.RawResponse.Request.Host+"/"+tenant+"/oauth2/authorize resource_id=https://storage.azure.com" {
+				t.Errorf("WWW-Authenticate %q", ch)
 			}
 		})
+	}
+
+	// Without an issuer, no bearer token is accepted.
+	bare := startEmulator(t, Options{})
+	tok, _ := issuer.Sign(good)
+	c, _ := container.NewClient(bare.serviceURL(bare.accounts[0].name)+"noissuer", staticToken(tok), &container.ClientOptions{ClientOptions: bare.clientOptions()})
+	if _, err := c.Create(ctx, nil); !bloberror.HasCode(err, "InvalidAuthenticationInfo") {
+		t.Fatalf("create without an issuer: %v, want InvalidAuthenticationInfo", err)
 	}
 }
 

@@ -15,6 +15,8 @@ type storageError struct {
 	Message string
 	// Detail, when set, is sent as AuthenticationErrorDetail.
 	Detail string
+	// Challenge, when set, is sent as WWW-Authenticate.
+	Challenge string
 }
 
 func (e *storageError) Error() string {
@@ -95,6 +97,9 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, r *http.Request, e *storageError, requestID string, now time.Time) {
 	h := w.Header()
 	h.Set("x-ms-error-code", e.Code)
+	if e.Challenge != "" {
+		h.Set("WWW-Authenticate", e.Challenge)
+	}
 	if r.Method == http.MethodHead || e.Status == http.StatusNotModified {
 		w.WriteHeader(e.Status)
 		return

@@ -3,8 +3,8 @@
 // It serves the path-style REST API of Azurite (/{account}/{container}/{blob}) as the official
 // azblob SDK uses it: containers, block and page blobs, listing, and asynchronous copies whose
 // pending → success transition takes Options.CopyDuration. Requests are authorized with Shared
-// Key, account or service SAS, the emulator's unsigned Entra bearer tokens, or anonymously for
-// public containers. A built-in public account, SourceAccount, holds a fixed VHD base image.
+// Key, account or service SAS, bearer tokens signed by the emulator's Entra ID, or anonymously
+// for public containers. A built-in public account, SourceAccount, holds a fixed VHD base image.
 //
 // Accounts are created by the emulator's storage resource provider with CreateAccount; with a
 // StateDir, everything but the built-in account survives a restart.
@@ -24,6 +24,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
 const (
@@ -51,6 +53,9 @@ type Options struct {
 	CopyDuration func(sizeBytes int64) time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tokens verifies the Entra ID bearer tokens requests carry (those of the emulator's
+	// Entra ID); nil refuses every bearer token.
+	Tokens *tokens.Signer
 	// Logger receives request and persistence logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -61,6 +66,7 @@ type Service struct {
 	now          func() time.Time
 	copyDuration func(int64) time.Duration
 	stateFile    string
+	tokens       *tokens.Signer
 
 	mu       sync.RWMutex
 	accounts map[string]*account
@@ -96,6 +102,7 @@ func New(opts Options) (*Service, error) {
 		log:          opts.Logger,
 		now:          opts.Now,
 		copyDuration: opts.CopyDuration,
+		tokens:       opts.Tokens,
 		accounts:     map[string]*account{},
 	}
 	if s.log == nil {

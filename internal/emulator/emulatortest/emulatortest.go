@@ -49,6 +49,8 @@ type Env struct {
 	HTTPClient *http.Client
 	// StateDir is the emulator's state directory.
 	StateDir string
+	// AdminToken is the bearer token of the admin endpoints, which Admin sends.
+	AdminToken string
 
 	opts emulator.Options
 }
@@ -108,6 +110,7 @@ func (e *Env) start(t testing.TB) {
 	e.Emulator, e.URL = em, em.URL()
 	e.TenantID, e.ClientID, e.ClientSecret = sp.TenantID, sp.ClientID, sp.Secret
 	e.SubscriptionID = em.Subscriptions()[0]
+	e.AdminToken = em.AdminToken()
 	e.HTTPClient = &http.Client{
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: em.CAPool(), MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true},
 		Timeout:   60 * time.Second,
@@ -161,9 +164,9 @@ func (e *Env) ResourceGroup(t testing.TB, name string) string {
 	return *rg.ID
 }
 
-// Admin calls an admin endpoint (path under /_emulator/, e.g. "/_emulator/faults") with in
-// as the JSON body (nil for none), decodes the answer into out (when not nil) and returns the
-// status.
+// Admin calls an admin endpoint (path under /_emulator/, e.g. "/_emulator/faults") with the
+// admin token and in as the JSON body (nil for none), decodes the answer into out (when not
+// nil) and returns the status.
 func (e *Env) Admin(t testing.TB, method, path string, in, out any) int {
 	t.Helper()
 	var body io.Reader
@@ -179,6 +182,7 @@ func (e *Env) Admin(t testing.TB, method, path string, in, out any) int {
 		t.Fatalf("admin %s %s: %v", method, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.AdminToken)
 	resp, err := e.HTTPClient.Do(req)
 	if err != nil {
 		t.Fatalf("admin %s %s: %v", method, path, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Generation", testGeneration},
 		{"ResourceVersionIncreases", testResourceVersionIncreases},
 		{"Secret", testSecret},
+		{"ProxyPasswords", testProxyPasswords},
 		{"ProfileVersions", testProfileVersions},
 		{"Paging", testPaging},
 		{"Delete", testDelete},
@@ -135,7 +137,9 @@ func clone(t *testing.T, obj v1alpha1.Object) v1alpha1.Object {
 		t.Fatal(err)
 	}
 	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
-		*out.(v1alpha1.SecretCarrier).SecretField() = *sc.SecretField()
+		if err := out.(v1alpha1.SecretCarrier).SetSecretText(sc.SecretText()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return out
 }
@@ -156,7 +160,7 @@ func sameObject(t *testing.T, what string, got, want v1alpha1.Object) {
 		t.Fatalf("%s:\n got %s\nwant %s", what, g, w)
 	}
 	if gs, ok := got.(v1alpha1.SecretCarrier); ok {
-		if g, w := gs.SecretField().Reveal(), want.(v1alpha1.SecretCarrier).SecretField().Reveal(); g != w {
+		if g, w := gs.SecretText(), want.(v1alpha1.SecretCarrier).SecretText(); g != w {
 			t.Fatalf("%s: secret %q, want %q", what, g, w)
 		}
 	}
@@ -564,6 +568,50 @@ func testResourceVersionIncreases(t *testing.T, s store.Store) {
 	wantErr(t, "stale update", s.Update(ctx(t), stale), store.ErrConflict)
 	if got := mustGet(t, s, objs[0].GetTypeMeta().Kind, objs[0].Key()); got.GetMetadata().ResourceVersion != objs[0].GetMetadata().ResourceVersion {
 		t.Errorf("stale update moved the resourceVersion to %s", got.GetMetadata().ResourceVersion)
+	}
+}
+
+// testProxyPasswords checks that a gateway's proxy passwords are sealed apart from its JSON,
+// opened on reads, reported set, and that they go with their URLs: an update whose URLs hold
+// none clears them.
+func testProxyPasswords(t *testing.T, s store.Store) {
+	const kind = v1alpha1.KindPrivateCloudGateway
+	proxy := func(o v1alpha1.Object) *v1alpha1.ProxySettings { return o.(*v1alpha1.PrivateCloudGateway).Spec.Proxy }
+	gw := NewObject(kind, "with-password")
+	proxy(gw).HTTPProxy = "http://alice:first-proxy-password@proxy.corp.example:3128"
+	mustCreate(t, s, gw)
+	got := mustGet(t, s, kind, "with-password")
+	if p := proxy(got); p.HTTPProxyURL() != "http://alice:first-proxy-password@proxy.corp.example:3128" || !p.HTTPProxyPasswordSet || p.HTTPSProxyPasswordSet {
+		t.Fatalf("get: proxy %q set=%v/%v, want the password of the HTTP proxy", p.HTTPProxyURL(), p.HTTPProxyPasswordSet, p.HTTPSProxyPasswordSet)
+	}
+	if j := jsonOf(t, got); strings.Contains(j, "first-proxy-password") || !strings.Contains(j, `"httpProxy":"http://alice@proxy.corp.example:3128"`) {
+		t.Fatalf("the JSON of a read gateway: %s", j)
+	}
+
+	// Written back as read, nothing changes; a new password moves the generation.
+	mustUpdate(t, s, got)
+	if g := got.GetMetadata().Generation; g != 1 {
+		t.Errorf("unchanged update: generation %d, want 1", g)
+	}
+	proxy(got).HTTPProxyPassword = v1alpha1.NewSecret("second-proxy-password")
+	mustUpdate(t, s, got)
+	if g := got.GetMetadata().Generation; g != 2 {
+		t.Errorf("new password: generation %d, want 2", g)
+	}
+	if p := proxy(mustGet(t, s, kind, "with-password")); p.HTTPProxyPassword.Reveal() != "second-proxy-password" {
+		t.Errorf("new password: stored %q", p.HTTPProxyPassword.Reveal())
+	}
+
+	// URLs without passwords clear the stored ones.
+	cleared := mustGet(t, s, kind, "with-password")
+	proxy(cleared).HTTPProxy = "http://proxy.corp.example:3128"
+	proxy(cleared).HTTPProxyPassword = v1alpha1.Secret{}
+	mustUpdate(t, s, cleared)
+	if proxy(cleared).HTTPProxyPasswordSet || cleared.GetMetadata().Generation != 3 {
+		t.Errorf("cleared: set=%v generation %d", proxy(cleared).HTTPProxyPasswordSet, cleared.GetMetadata().Generation)
+	}
+	if p := proxy(mustGet(t, s, kind, "with-password")); !p.HTTPProxyPassword.Empty() || p.HTTPProxyPasswordSet {
+		t.Errorf("cleared: the password %q is still stored", p.HTTPProxyPassword.Reveal())
 	}
 }
 
@@ -988,6 +1036,14 @@ func testSecretAtRest(t *testing.T, st Storage) {
 	other := NewObject(v1alpha1.KindCloudAccount, "at-rest-2").(*v1alpha1.CloudAccount)
 	other.Spec.Azure.ClientSecret = v1alpha1.NewSecret(first)
 	mustCreate(t, s, other)
+	// A proxy's password is a secret too, given in its URL.
+	gw := NewObject(v1alpha1.KindPrivateCloudGateway, "at-rest").(*v1alpha1.PrivateCloudGateway)
+	gw.Spec.Proxy.HTTPProxy = "http://proxy-user:" + first + "@proxy.corp.example:3128"
+	gw.Spec.Proxy.HTTPSProxy = "http://proxy-user:" + second + "@proxy.corp.example:3129"
+	mustCreate(t, s, gw)
+	gotGW := mustGet(t, s, v1alpha1.KindPrivateCloudGateway, "at-rest")
+	gotGW.GetStatus().Phase = "Ready"
+	mustUpdate(t, s, gotGW)
 
 	check := func(when string) {
 		t.Helper()

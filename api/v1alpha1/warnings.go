@@ -1,0 +1,58 @@
+package v1alpha1
+
+import "context"
+
+// Check validates obj, as an update of old when old is not nil, and returns beside the broken
+// rules the warnings: what a valid object asks for that will not happen as written. A warning
+// is a FieldError like an error (field, rule, message) but refuses nothing. Validate and
+// ValidateUpdate return the errors alone.
+func Check(ctx context.Context, old, obj Object, r Resolver) (errs, warnings ErrorList) {
+	if old == nil {
+		errs = Validate(ctx, obj, r)
+	} else {
+		errs = ValidateUpdate(ctx, old, obj, r)
+	}
+	return errs, Warnings(ctx, obj, r)
+}
+
+// Warnings returns the warnings of obj. With a nil Resolver, those that depend on other objects
+// (a cluster's, on its profiles) are left out.
+func Warnings(ctx context.Context, obj Object, r Resolver) ErrorList {
+	var w ErrorList
+	switch o := obj.(type) {
+	case *ClusterProfile:
+		if o.Spec.Cloud != ProfileCloudAKS {
+			break
+		}
+		for i, l := range o.Spec.Layers {
+			values, err := ParseValues(l.Values)
+			if l.Type != LayerKubernetes || err != nil {
+				continue
+			}
+			p := Path("spec.layers").Index(i).Child("values")
+			var discard ErrorList // validation reports them
+			warnManagedControlPlane(&w, p.Child("managedControlPlane"), decodeManagedControlPlane(&discard, p, values))
+		}
+	case *Cluster:
+		if o.Spec.Azure.Type != ClusterTypeAKS || r == nil {
+			break
+		}
+		if l, ok := effectiveKubernetesLayer(ctx, o, r); ok {
+			if mcp, ok := l.controlPlane(); ok {
+				warnManagedControlPlane(&w, l.path.Child("managedControlPlane"), mcp)
+			}
+		}
+	}
+	return w
+}
+
+// warnManagedControlPlane warns of admin groups given without AKS-managed Entra ID: AKS takes
+// admin groups only with it, so strata does not send them (the seed's second example).
+func warnManagedControlPlane(w *ErrorList, p Path, mcp *ManagedControlPlane) {
+	if mcp == nil || mcp.AADProfile == nil || mcp.AADProfile.Managed || len(mcp.AADProfile.AdminGroupObjectIDs) == 0 {
+		return
+	}
+	w.Add(p.Child("aadProfile").Child("adminGroupObjectIDs"), RuleIgnored,
+		"ignored: admin groups take effect only with aadProfile.managed: true (AKS-managed Entra ID); with managed: false the cluster has local accounts and Kubernetes RBAC, and strata does not send these %s to AKS",
+		plural(len(mcp.AADProfile.AdminGroupObjectIDs), "group"))
+}

@@ -1,0 +1,53 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/api/v1alpha1/v1alpha1test"
+)
+
+// TestWarnings checks which valid objects are accepted with a warning, and where.
+func TestWarnings(t *testing.T) {
+	f := v1alpha1test.LoadFixtures(t)
+	unmanaged := "managedControlPlane:\n  aadProfile:\n    managed: false\n    adminGroupObjectIDs: [6f2c8e5a-3d41-4b7e-9a2f-1c5d7e9b0a13]\n"
+	layer := func(values string) map[string]any {
+		return map[string]any{"spec": map[string]any{"layers": []any{map[string]any{"name": "kubernetes", "type": "kubernetes", "version": "1.30.4", "values": values}}}}
+	}
+	override := func(values string) map[string]any {
+		return map[string]any{"spec": map[string]any{"profiles": []any{map[string]any{"name": "aks", "version": "1.0.0", "values": map[string]any{"kubernetes": values}}}}}
+	}
+	const groups = "managedControlPlane.aadProfile.adminGroupObjectIDs ignored"
+	tests := []struct {
+		name  string
+		base  string
+		patch map[string]any
+		want  []string
+	}{
+		{"AKS profile, managed Entra ID", "ClusterProfile/aks@1.0.0", nil, nil},
+		{"AKS profile, unmanaged with admin groups", "ClusterProfile/aks@1.0.0", layer(unmanaged), []string{"spec.layers[0].values." + groups}},
+		{"AKS profile, unmanaged without groups", "ClusterProfile/aks@1.0.0", layer("managedControlPlane:\n  aadProfile:\n    managed: false\n"), nil},
+		{"IaaS profile", "ClusterProfile/iaas@1.0.0", nil, nil},
+		{"AKS cluster on a managed profile", "Cluster/aks", nil, nil},
+		{"AKS cluster whose override turns Entra ID off", "Cluster/aks", override("managedControlPlane:\n  aadProfile:\n    managed: false\n    disableLocalAccounts: false\n"),
+			[]string{`spec.profiles[0].values["kubernetes"].` + groups}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obj, errs := v1alpha1.DecodeObject(v1alpha1test.Case{Base: tc.base, Patch: tc.patch}.Apply(t, f))
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			v1alpha1.Default(obj)
+			errs, warnings := v1alpha1.Check(context.Background(), nil, obj, f)
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			if got := fieldRules(warnings); !slices.Equal(got, tc.want) {
+				t.Fatalf("warnings = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
