@@ -183,6 +183,16 @@ func TestWatchOverHTTP(t *testing.T) {
 			if !strings.Contains(accounts.raw[0], `"clientSecretSet":true`) || strings.Contains(accounts.raw[0], "watched-secret-value") {
 				t.Errorf("account in the watch: %s", accounts.raw[0])
 			}
+			sealed := gateway("sealed")
+			sealed.Spec.Proxy.HTTPProxy = "http://svc:watched-proxy-password@proxy.corp.example:3128"
+			ts.create(sealed)
+			if got := ws.next(1); len(got) != 1 || !strings.HasPrefix(got[0], "ADDED PrivateCloudGateway sealed@") {
+				t.Fatalf("watch of a gateway with a proxy password: %v", got)
+			}
+			line := ws.raw[len(ws.raw)-1]
+			if !strings.Contains(line, `"httpProxyPasswordSet":true`) || strings.Contains(line, "watched-proxy-password") {
+				t.Errorf("gateway in the watch: %s", line)
+			}
 		})
 	}
 }

@@ -60,20 +60,31 @@ type Change struct {
 type ChangeRow struct {
 	ResourceVersion int64
 	Type, Kind, Key string
-	// Data is the object's JSON, which never holds its secret.
+	// Data is the object's JSON as reads answer it: without its secrets, with the fields that
+	// say which are stored (clientSecretSet, ...PasswordSet).
 	Data []byte
-	// SecretSet says whether a secret was stored with the object.
-	SecretSet bool
-	Time      time.Time
+	Time time.Time
 }
 
-// changeRow is the change a write of row makes.
-func changeRow(typ string, row Row, rv int64) ChangeRow {
-	return ChangeRow{ResourceVersion: rv, Type: typ, Kind: row.Kind, Key: row.Key, Data: row.Data,
-		SecretSet: row.Secret != nil, Time: time.Now().UTC().Truncate(time.Microsecond)}
+// changeRow is the change of a write of row at resourceVersion rv; obj is the object written
+// (the one deleted), whose secrets row.Secret holds.
+func changeRow(typ string, obj v1alpha1.Object, row Row, rv int64) (ChangeRow, error) {
+	data := row.Data
+	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
+		// Encode the object as reads answer it, and leave it as it was.
+		sc.SetSecretPresent(row.Secret != nil)
+		var err error
+		data, err = json.Marshal(obj)
+		sc.SetSecretPresent(false)
+		if err != nil {
+			return ChangeRow{}, fmt.Errorf("encode %s %s: %w", row.Kind, row.Key, err)
+		}
+	}
+	return ChangeRow{ResourceVersion: rv, Type: typ, Kind: row.Kind, Key: row.Key, Data: data,
+		Time: time.Now().UTC().Truncate(time.Microsecond)}, nil
 }
 
-// DecodeChange rebuilds the change of a row, without opening any secret.
+// DecodeChange rebuilds the change of a row. Its object holds no secret.
 func DecodeChange(r ChangeRow) (Change, error) {
 	obj := v1alpha1.New(r.Kind)
 	if obj == nil {
@@ -82,7 +93,6 @@ func DecodeChange(r ChangeRow) (Change, error) {
 	if err := json.Unmarshal(r.Data, obj); err != nil {
 		return Change{}, fmt.Errorf("decode change %d of %s %s: %w", r.ResourceVersion, r.Kind, r.Key, err)
 	}
-	markSecretPresent(obj, r.SecretSet)
 	obj.GetMetadata().ResourceVersion = strconv.FormatInt(r.ResourceVersion, 10)
 	return Change{Type: r.Type, Kind: r.Kind, Key: r.Key, ResourceVersion: r.ResourceVersion, Object: obj}, nil
 }

@@ -80,8 +80,8 @@ func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, cr
 	if err := tx.SetRefs(ctx, kind, key, refs); err != nil {
 		return false, fmt.Errorf("create %s %s: references: %w", kind, key, err)
 	}
-	if err := tx.AppendChange(ctx, changeRow(ChangeAdded, row, rv)); err != nil {
-		return false, fmt.Errorf("create %s %s: change feed: %w", kind, key, err)
+	if err := appendChange(ctx, tx, ChangeAdded, obj, row, rv); err != nil {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
 	}
 	return row.Secret != nil, nil
 }
@@ -130,15 +130,15 @@ func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (b
 			return false, fmt.Errorf("update %s %s: references: %w", kind, key, err)
 		}
 	}
-	if err := tx.AppendChange(ctx, changeRow(ChangeModified, row, rv)); err != nil {
-		return false, fmt.Errorf("update %s %s: change feed: %w", kind, key, err)
+	if err := appendChange(ctx, tx, ChangeModified, obj, row, rv); err != nil {
+		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
 	return row.Secret != nil, nil
 }
 
 // DeleteIn removes kind/key in tx with the semantics of Store.Delete. It fails with an
 // *InUseError while other objects refer to it.
-func DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string) error {
+func (c Codec) DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string) error {
 	stored, err := tx.Lock(ctx, kind, key, true)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, key, err)
@@ -160,8 +160,24 @@ func DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string
 	if err := tx.SetRefs(ctx, kind, key, nil); err != nil {
 		return fmt.Errorf("delete %s %s: references: %w", kind, key, err)
 	}
-	if err := tx.AppendChange(ctx, changeRow(ChangeDeleted, stored.Row, rv)); err != nil {
-		return fmt.Errorf("delete %s %s: change feed: %w", kind, key, err)
+	last, err := c.Decode(stored.Row)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := appendChange(ctx, tx, ChangeDeleted, last, stored.Row, rv); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	return nil
+}
+
+// appendChange adds the change of a write of obj as row to the change feed.
+func appendChange(ctx context.Context, tx WriteTx, typ string, obj v1alpha1.Object, row Row, rv int64) error {
+	c, err := changeRow(typ, obj, row, rv)
+	if err != nil {
+		return fmt.Errorf("change feed: %w", err)
+	}
+	if err := tx.AppendChange(ctx, c); err != nil {
+		return fmt.Errorf("change feed: %w", err)
 	}
 	return nil
 }

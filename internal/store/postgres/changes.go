@@ -19,9 +19,9 @@ const notifyChannel = "strata_changes"
 const listenRetry = time.Second
 
 func (w writeTx) AppendChange(ctx context.Context, c store.ChangeRow) error {
-	if _, err := w.tx.Exec(ctx, `INSERT INTO changes (resource_version, type, kind, key, data, secret_set, time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.SecretSet, c.Time); err != nil {
+	if _, err := w.tx.Exec(ctx, `INSERT INTO changes (resource_version, type, kind, key, data, time)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.Time); err != nil {
 		return err
 	}
 	// Delivered when the transaction commits, once however many were sent.
@@ -81,7 +81,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 		if err := store.CheckHorizon(after, horizon); err != nil {
 			return err
 		}
-		query := `SELECT resource_version, type, kind, key, data, secret_set FROM changes
+		query := `SELECT resource_version, type, kind, key, data FROM changes
 			WHERE resource_version > $1 ORDER BY resource_version`
 		args := []any{after}
 		if limit > 0 {
@@ -95,7 +95,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 		rows, err = pgx.CollectRows(res, func(row pgx.CollectableRow) (store.ChangeRow, error) {
 			var r store.ChangeRow
 			var data string
-			err := row.Scan(&r.ResourceVersion, &r.Type, &r.Kind, &r.Key, &data, &r.SecretSet)
+			err := row.Scan(&r.ResourceVersion, &r.Type, &r.Kind, &r.Key, &data)
 			r.Data = []byte(data)
 			return r, err
 		})

@@ -14,9 +14,9 @@ import (
 const changeTimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 
 func (w writeTx) AppendChange(ctx context.Context, c store.ChangeRow) error {
-	_, err := w.tx.ExecContext(ctx, `INSERT INTO changes (resource_version, type, kind, key, data, secret_set, time)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.SecretSet, c.Time.UTC().Format(changeTimeFormat))
+	_, err := w.tx.ExecContext(ctx, `INSERT INTO changes (resource_version, type, kind, key, data, time)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.Time.UTC().Format(changeTimeFormat))
 	return err
 }
 
@@ -77,7 +77,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 	if err := store.CheckHorizon(after, horizon); err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}
-	query := `SELECT resource_version, type, kind, key, data, secret_set FROM changes
+	query := `SELECT resource_version, type, kind, key, data FROM changes
 		WHERE resource_version > ? ORDER BY resource_version`
 	args := []any{after}
 	if limit > 0 {
@@ -93,7 +93,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 	for rows.Next() {
 		var r store.ChangeRow
 		var data string
-		if err := rows.Scan(&r.ResourceVersion, &r.Type, &r.Kind, &r.Key, &data, &r.SecretSet); err != nil {
+		if err := rows.Scan(&r.ResourceVersion, &r.Type, &r.Kind, &r.Key, &data); err != nil {
 			return nil, fmt.Errorf("read changes: %w", err)
 		}
 		r.Data = []byte(data)

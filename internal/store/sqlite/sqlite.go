@@ -317,7 +317,7 @@ func (s *Store) update(ctx context.Context, obj v1alpha1.Object, kind, key strin
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) error {
 	return s.write(ctx, "delete "+kind+" "+key, func(tx writeTx) error {
-		return store.DeleteIn(ctx, tx, kind, key, resourceVersion)
+		return s.codec.DeleteIn(ctx, tx, kind, key, resourceVersion)
 	})
 }
 

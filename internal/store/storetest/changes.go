@@ -283,3 +283,42 @@ func testChangesOfAnotherStore(t *testing.T, st Storage) {
 		t.Errorf("changes after reopening: %v, want %v", got, want)
 	}
 }
+
+// testChangesReportSecrets writes objects that carry secrets: each change reports which are
+// stored (a created, a modified and a deleted object alike) and holds none of them.
+func testChangesReportSecrets(t *testing.T, s store.Store) {
+	start := mustRV(t, s)
+	acct := NewObject(v1alpha1.KindCloudAccount, "sealed").(*v1alpha1.CloudAccount)
+	acct.Spec.Azure.ClientSecret = v1alpha1.NewSecret("feed-client-secret")
+	mustCreate(t, s, acct)
+	gw := NewObject(v1alpha1.KindPrivateCloudGateway, "sealed").(*v1alpha1.PrivateCloudGateway)
+	gw.Spec.Proxy.HTTPProxy = "http://svc@proxy.corp.example:3128"
+	gw.Spec.Proxy.HTTPProxyPassword = v1alpha1.NewSecret("feed-proxy-password")
+	mustCreate(t, s, gw)
+	got := mustGet(t, s, v1alpha1.KindPrivateCloudGateway, "sealed")
+	got.GetStatus().Phase = "Ready"
+	mustUpdate(t, s, got)
+	for _, kind := range []string{v1alpha1.KindCloudAccount, v1alpha1.KindPrivateCloudGateway} {
+		if err := s.Delete(ctx(t), kind, "sealed", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := mustChanges(t, s, start, 0)
+	if len(cs) != 5 {
+		t.Fatalf("changes: %v", describeChanges(cs))
+	}
+	for _, c := range cs {
+		switch o := c.Object.(type) {
+		case *v1alpha1.CloudAccount:
+			if !o.Spec.Azure.ClientSecretSet || !o.Spec.Azure.ClientSecret.Empty() {
+				t.Errorf("%s %s: clientSecretSet %v, secret held %v", c.Type, c.Key, o.Spec.Azure.ClientSecretSet, !o.Spec.Azure.ClientSecret.Empty())
+			}
+		case *v1alpha1.PrivateCloudGateway:
+			px := o.Spec.Proxy
+			if !px.HTTPProxyPasswordSet || px.HTTPSProxyPasswordSet || !px.HTTPProxyPassword.Empty() {
+				t.Errorf("%s %s: httpProxyPasswordSet %v, httpsProxyPasswordSet %v, password held %v",
+					c.Type, c.Key, px.HTTPProxyPasswordSet, px.HTTPSProxyPasswordSet, !px.HTTPProxyPassword.Empty())
+			}
+		}
+	}
+}

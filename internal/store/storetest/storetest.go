@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ChangesSignal", testChangesSignal},
 		{"ChangesInCommitOrder", testChangesInCommitOrder},
 		{"ChangesExpire", testChangesExpire},
+		{"ChangesReportSecrets", testChangesReportSecrets},
 		{"Leases", testLeases},
 		{"ConcurrentLeases", testConcurrentLeases},
 		{"InternalSecrets", testInternalSecrets},

@@ -1,9 +1,9 @@
 -- The change feed: one row per write of an object, keyed by the write's resourceVersion, with
--- the object as it was written (as it last was, for a deletion), its JSON without the secret and
--- whether a secret is stored. Written in the write's transaction, which takes its
--- resourceVersion under a lock held until it commits, so that the order of the
--- resourceVersions is the order of the commits and a reader never sees a later change before
--- an earlier one. Rows older than the retention are pruned; change_horizon is the
+-- the object as it was written (as it last was, for a deletion) in the JSON that reads answer:
+-- without its secrets, with the fields that say which are stored. Written in the write's
+-- transaction, which takes its resourceVersion under a lock held until it commits, so that the
+-- order of the resourceVersions is the order of the commits and a reader never sees a later
+-- change before an earlier one. Rows older than the retention are pruned; change_horizon is the
 -- resourceVersion up to which they were: a watch that resumes from before it must list again.
 CREATE TABLE changes (
     resource_version bigint      PRIMARY KEY,
@@ -11,7 +11,6 @@ CREATE TABLE changes (
     kind             text        NOT NULL,
     key              text        COLLATE "C" NOT NULL,
     data             text        NOT NULL,
-    secret_set       boolean     NOT NULL,
     time             timestamptz NOT NULL
 );
 CREATE INDEX changes_time ON changes (time);

@@ -1,15 +1,15 @@
 -- The change feed: one row per write of an object, keyed by the write's resourceVersion, with
--- the object as it was written (as it last was, for a deletion), its JSON without the secret and
--- whether a secret is stored. Written in the write's transaction, so its order is the order of
--- the commits. Rows older than the retention are pruned; change_horizon is the resourceVersion
--- up to which they were: a watch that resumes from before it must list again.
+-- the object as it was written (as it last was, for a deletion) in the JSON that reads answer:
+-- without its secrets, with the fields that say which are stored. Written in the write's
+-- transaction, so its order is the order of the commits. Rows older than the retention are
+-- pruned; change_horizon is the resourceVersion up to which they were: a watch that resumes from
+-- before it must list again.
 CREATE TABLE changes (
     resource_version INTEGER PRIMARY KEY,
     type             TEXT    NOT NULL,
     kind             TEXT    NOT NULL,
     key              TEXT    NOT NULL,
     data             TEXT    NOT NULL,
-    secret_set       INTEGER NOT NULL,
     time             TEXT    NOT NULL
 );
 CREATE INDEX changes_time ON changes (time);
