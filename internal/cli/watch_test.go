@@ -61,6 +61,8 @@ func waitLines(t *testing.T, out *lockedBuffer, n int) []string {
 type watchServer struct {
 	url           string
 	st, elsewhere store.Store
+	// stop stops the server as a shutdown does: its watches end, then it stops answering.
+	stop func()
 }
 
 func newWatchServer(t *testing.T, cfg feed.Config) *watchServer {
@@ -79,11 +81,19 @@ func newWatchServer(t *testing.T, cfg feed.Config) *watchServer {
 	cfg.PollInterval = time.Hour
 	srv := server.New(server.Config{Store: st, Feed: feed.New(st, cfg)})
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
 	feedCtx, stopFeed := context.WithCancel(context.Background())
-	t.Cleanup(stopFeed)
-	go func() { _ = srv.RunFeed(feedCtx) }()
-	return &watchServer{url: hs.URL, st: st, elsewhere: elsewhere}
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		_ = srv.RunFeed(feedCtx)
+	}()
+	stop := func() {
+		stopFeed()
+		<-ran
+		hs.Close()
+	}
+	t.Cleanup(stop)
+	return &watchServer{url: hs.URL, st: st, elsewhere: elsewhere, stop: stop}
 }
 
 // startGetWatch runs strata with args until the test ends, and returns its output.
@@ -183,5 +193,57 @@ func TestGetWatchResumesAfterDrop(t *testing.T) {
 	want := "EVENT NAME\nADDED first\nADDED x\nADDED y\nADDED z"
 	if got := firstFields(waitLines(t, out, 5)); got != want {
 		t.Errorf("get -w printed\n%s\nwant\n%s\nstderr: %s", out, want, errOut)
+	}
+}
+
+// TestGetWatchServerGone stops the server under a running `get -w`: the stream ends, the watch
+// cannot start again, and get exits 1 saying the server cannot be reached.
+func TestGetWatchServerGone(t *testing.T) {
+	ws := newWatchServer(t, feed.Config{})
+	must(t, ws.st.Create(t.Context(), gatewayObj("a")))
+	out, errOut, stop := startGetWatch(t, "--server", ws.url, "get", "gateways", "-w")
+	waitLines(t, out, 2)
+	ws.stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errOut.String(), "cannot reach the strata server") {
+		if time.Now().After(deadline) {
+			t.Fatalf("get -w after the server stopped: stderr %q", errOut)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := stop(); code != 1 {
+		t.Errorf("get -w exited %d when the server could not be reached, want 1", code)
+	}
+}
+
+// TestWatchPrinterColumns checks the table of get -w: the first rows set the widths, a later
+// wider value widens its column from then on.
+func TestWatchPrinterColumns(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	created := now.Add(-5 * time.Minute)
+	gw := func(name, proxy string) v1alpha1.Object {
+		o := gatewayObj(name).(*v1alpha1.PrivateCloudGateway)
+		o.Metadata.CreationTimestamp = &created
+		o.Spec.Proxy.HTTPSProxy = proxy
+		return o
+	}
+	var b strings.Builder
+	p := &watchPrinter{w: &b, kind: v1alpha1.KindPrivateCloudGateway, output: "table", events: true, now: func() time.Time { return now }}
+	first := []v1alpha1.Object{gw("a", "http://p:1"), gw("bb", "http://proxy:3128")}
+	p.widen(first)
+	for _, o := range first {
+		must(t, p.print("ADDED", o))
+	}
+	must(t, p.print("MODIFIED", gw("a-much-longer-name", "http://p:1")))
+	must(t, p.print("DELETED", gw("bb", "http://proxy:3128")))
+	// The EVENT column is as wide as its widest value from the start.
+	want := "" +
+		"EVENT      NAME   PROXY               AGE\n" +
+		"ADDED      a      http://p:1          5m\n" +
+		"ADDED      bb     http://proxy:3128   5m\n" +
+		"MODIFIED   a-much-longer-name   http://p:1          5m\n" +
+		"DELETED    bb                   http://proxy:3128   5m\n"
+	if b.String() != want {
+		t.Errorf("get -w table:\n%s\nwant\n%s", b.String(), want)
 	}
 }

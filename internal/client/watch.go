@@ -85,8 +85,9 @@ func (c *Client) Watch(ctx context.Context, kind string, opts WatchOptions) (*Wa
 	hc.Timeout = 0
 	resp, err := hc.Do(req)
 	if err != nil {
+		err = c.transportError(ctx, err) // before stop, which would make it a cancellation
 		stop()
-		return nil, fmt.Errorf("watch %s: %w", plural, c.transportError(ctx, err))
+		return nil, fmt.Errorf("watch %s: %w", plural, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
