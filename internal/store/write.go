@@ -13,7 +13,7 @@ import (
 // WriteTx is one write transaction of an implementation: the statements that the writes of
 // every implementation are made of. CreateIn, UpdateIn and DeleteIn run them in the same order
 // on every implementation: first the reads that lock rows, then the resourceVersion, then the
-// writes.
+// writes, all at once (Apply).
 type WriteTx interface {
 	// Lock reads the stored row of kind/key and locks it until the transaction ends: against
 	// every other write and new referrers when forDelete (a deletion, or an update that sets
@@ -31,16 +31,31 @@ type WriteTx interface {
 	// NextResourceVersion takes the resourceVersion of this write, after the reads and
 	// before the writes.
 	NextResourceVersion(ctx context.Context) (int64, error)
-	// Insert adds row, created at created, unless its key is taken: false then.
-	Insert(ctx context.Context, row Row, created time.Time) (bool, error)
-	// Update replaces the stored row of row's kind and key, with its deletion time.
-	Update(ctx context.Context, row Row, deleted *time.Time) error
-	// Delete removes the row of kind/key.
-	Delete(ctx context.Context, kind, key string) error
-	// SetRefs replaces the stored references of kind/key with refs.
-	SetRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error
-	// AppendChange adds a change to the change feed.
-	AppendChange(ctx context.Context, c ChangeRow) error
+	// Apply makes the writes w. For an insert whose key is taken it returns false, and the
+	// transaction must not be committed.
+	Apply(ctx context.Context, w Writes) (bool, error)
+}
+
+// The ways a write changes the row of its object.
+const (
+	OpInsert = iota + 1
+	OpUpdate
+	OpDelete
+)
+
+// Writes are the writes of one Create, Update or Delete, made at once after the reads.
+type Writes struct {
+	// Op is OpInsert, OpUpdate or OpDelete of Row (of its Kind and Key for OpDelete).
+	Op  int
+	Row Row
+	// Created is the creation time of an insert; Deleted the deletion time of an update.
+	Created time.Time
+	Deleted *time.Time
+	// Refs replace the stored references of the object when SetRefs.
+	Refs    []v1alpha1.Ref
+	SetRefs bool
+	// Change is the write's change.
+	Change ChangeRow
 }
 
 // StoredRow is a row read by WriteTx.Lock.
@@ -70,18 +85,16 @@ func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, cr
 		return false, fmt.Errorf("create: %w", err)
 	}
 	row.ResourceVersion = rv
-	inserted, err := tx.Insert(ctx, row, created)
+	change, err := changeRow(ChangeAdded, obj, row, rv)
 	if err != nil {
-		return false, fmt.Errorf("create %s %s: insert: %w", kind, key, err)
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
+	}
+	inserted, err := tx.Apply(ctx, Writes{Op: OpInsert, Row: row, Created: created, Refs: refs, SetRefs: true, Change: change})
+	if err != nil {
+		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
 	}
 	if !inserted {
 		return false, fmt.Errorf("create %s %s: %w", kind, key, ErrAlreadyExists)
-	}
-	if err := tx.SetRefs(ctx, kind, key, refs); err != nil {
-		return false, fmt.Errorf("create %s %s: references: %w", kind, key, err)
-	}
-	if err := appendChange(ctx, tx, ChangeAdded, obj, row, rv); err != nil {
-		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
 	}
 	return row.Secret != nil, nil
 }
@@ -122,15 +135,12 @@ func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (b
 	if err != nil {
 		return false, err
 	}
-	if err := tx.Update(ctx, row, deleted); err != nil {
+	change, err := changeRow(ChangeModified, obj, row, rv)
+	if err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
-	if refsChanged {
-		if err := tx.SetRefs(ctx, kind, key, refs); err != nil {
-			return false, fmt.Errorf("update %s %s: references: %w", kind, key, err)
-		}
-	}
-	if err := appendChange(ctx, tx, ChangeModified, obj, row, rv); err != nil {
+	w := Writes{Op: OpUpdate, Row: row, Deleted: deleted, Refs: refs, SetRefs: refsChanged, Change: change}
+	if _, err := tx.Apply(ctx, w); err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
 	return row.Secret != nil, nil
@@ -154,30 +164,16 @@ func (c Codec) DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVers
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
-	if err := tx.Delete(ctx, kind, key); err != nil {
-		return fmt.Errorf("delete %s %s: %w", kind, key, err)
-	}
-	if err := tx.SetRefs(ctx, kind, key, nil); err != nil {
-		return fmt.Errorf("delete %s %s: references: %w", kind, key, err)
-	}
 	last, err := c.Decode(stored.Row)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
-	if err := appendChange(ctx, tx, ChangeDeleted, last, stored.Row, rv); err != nil {
+	change, err := changeRow(ChangeDeleted, last, stored.Row, rv)
+	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
-	return nil
-}
-
-// appendChange adds the change of a write of obj as row to the change feed.
-func appendChange(ctx context.Context, tx WriteTx, typ string, obj v1alpha1.Object, row Row, rv int64) error {
-	c, err := changeRow(typ, obj, row, rv)
-	if err != nil {
-		return fmt.Errorf("change feed: %w", err)
-	}
-	if err := tx.AppendChange(ctx, c); err != nil {
-		return fmt.Errorf("change feed: %w", err)
+	if _, err := tx.Apply(ctx, Writes{Op: OpDelete, Row: stored.Row, SetRefs: true, Change: change}); err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
 	return nil
 }

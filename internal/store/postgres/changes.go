@@ -18,15 +18,13 @@ const notifyChannel = "strata_changes"
 // connection.
 const listenRetry = time.Second
 
-func (w writeTx) AppendChange(ctx context.Context, c store.ChangeRow) error {
-	if _, err := w.tx.Exec(ctx, `INSERT INTO changes (resource_version, type, kind, key, data, time)
+// queueChange queues the statements that add c to the change feed and tell the other servers.
+func (w writeTx) queueChange(b *pgx.Batch, c store.ChangeRow) {
+	b.Queue(`INSERT INTO changes (resource_version, type, kind, key, data, time)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.Time); err != nil {
-		return err
-	}
+		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.Time)
 	// Delivered when the transaction commits, once however many were sent.
-	_, err := w.tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, w.schema)
-	return err
+	b.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, w.schema)
 }
 
 // pruneChanges drops the changes committed before before and moves the horizon past them.

@@ -70,29 +70,32 @@ func (w writeTx) Lock(ctx context.Context, kind, key string, forDelete bool) (st
 }
 
 func (w writeTx) Targets(ctx context.Context, refs []v1alpha1.Ref) (map[v1alpha1.Ref]store.TargetState, error) {
-	kinds, keys := splitRefs(refs)
-	// Under READ COMMITTED a locking read that waited for a deleter sees its outcome: a
-	// deleted row is not returned, a row marked for deletion is returned as marked.
-	rows, err := w.tx.Query(ctx, `SELECT kind, key, deleted_at IS NOT NULL FROM objects
-		WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-		ORDER BY kind, key FOR KEY SHARE`, kinds, keys)
-	if err != nil {
+	// One primary-key lookup per reference, all in one round trip, in the order of refs
+	// (sorted), so that writers lock shared targets in the same order. Under READ COMMITTED a
+	// locking read that waited for a deleter sees its outcome: a deleted row is not returned,
+	// a row marked for deletion is returned as marked.
+	b := &pgx.Batch{}
+	found := map[v1alpha1.Ref]store.TargetState{}
+	for _, r := range refs {
+		b.Queue(`SELECT deleted_at IS NOT NULL FROM objects WHERE kind = $1 AND key = $2 FOR KEY SHARE`, r.Kind, r.Key).
+			QueryRow(func(row pgx.Row) error {
+				var deleting bool
+				switch err := row.Scan(&deleting); {
+				case errors.Is(err, pgx.ErrNoRows):
+				case err != nil:
+					return err
+				case deleting:
+					found[r] = store.TargetDeleting
+				default:
+					found[r] = store.TargetPresent
+				}
+				return nil
+			})
+	}
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	found := map[v1alpha1.Ref]store.TargetState{}
-	for rows.Next() {
-		var r v1alpha1.Ref
-		var deleting bool
-		if err := rows.Scan(&r.Kind, &r.Key, &deleting); err != nil {
-			return nil, err
-		}
-		found[r] = store.TargetPresent
-		if deleting {
-			found[r] = store.TargetDeleting
-		}
-	}
-	return found, rows.Err()
+	return found, nil
 }
 
 func splitRefs(refs []v1alpha1.Ref) (kinds, keys []string) {
@@ -153,42 +156,58 @@ func (w writeTx) NextResourceVersion(ctx context.Context) (int64, error) {
 	return rv, nil
 }
 
-func (w writeTx) Insert(ctx context.Context, row store.Row, created time.Time) (bool, error) {
-	tag, err := w.tx.Exec(ctx, `INSERT INTO objects
-		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
-		ON CONFLICT (kind, key) DO NOTHING`,
-		row.Kind, row.Key, row.Name, row.UID, row.Generation, row.ResourceVersion, created, string(row.Data), row.Secret)
-	return tag.RowsAffected() == 1, err
-}
-
-func (w writeTx) Update(ctx context.Context, row store.Row, deleted *time.Time) error {
-	if deleted != nil {
-		t := deleted.UTC()
-		deleted = &t
+// Apply implements store.WriteTx: the statements go in one batch, one round trip.
+func (w writeTx) Apply(ctx context.Context, wr store.Writes) (bool, error) {
+	b := &pgx.Batch{}
+	row := wr.Row
+	switch wr.Op {
+	case store.OpInsert:
+		b.Queue(`INSERT INTO objects
+			(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
+			ON CONFLICT (kind, key) DO NOTHING`,
+			row.Kind, row.Key, row.Name, row.UID, row.Generation, row.ResourceVersion, wr.Created, string(row.Data), row.Secret)
+	case store.OpUpdate:
+		b.Queue(`UPDATE objects SET name = $1, generation = $2, resource_version = $3,
+			deleted_at = $4, data = $5, secret = $6 WHERE kind = $7 AND key = $8`,
+			row.Name, row.Generation, row.ResourceVersion, utc(wr.Deleted), string(row.Data), row.Secret, row.Kind, row.Key)
+	case store.OpDelete:
+		b.Queue(`DELETE FROM objects WHERE kind = $1 AND key = $2`, row.Kind, row.Key)
+	default:
+		return false, fmt.Errorf("unknown write %d", wr.Op)
 	}
-	_, err := w.tx.Exec(ctx, `UPDATE objects SET name = $1, generation = $2, resource_version = $3,
-		deleted_at = $4, data = $5, secret = $6 WHERE kind = $7 AND key = $8`,
-		row.Name, row.Generation, row.ResourceVersion, deleted, string(row.Data), row.Secret, row.Kind, row.Key)
-	return err
-}
-
-func (w writeTx) Delete(ctx context.Context, kind, key string) error {
-	_, err := w.tx.Exec(ctx, `DELETE FROM objects WHERE kind = $1 AND key = $2`, kind, key)
-	return err
-}
-
-func (w writeTx) SetRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error {
-	if _, err := w.tx.Exec(ctx, `DELETE FROM refs WHERE kind = $1 AND key = $2`, kind, key); err != nil {
-		return err
+	if wr.SetRefs {
+		queueRefs(b, row.Kind, row.Key, wr.Refs)
 	}
-	if len(refs) == 0 {
+	w.queueChange(b, wr.Change)
+	br := w.tx.SendBatch(ctx, b)
+	tag, err := br.Exec()
+	if err == nil && wr.Op == store.OpInsert && tag.RowsAffected() == 0 {
+		_ = br.Close() // the key is taken: the caller does not commit
+		return false, nil
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err == nil, err
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
 		return nil
 	}
-	kinds, keys := splitRefs(refs)
-	_, err := w.tx.Exec(ctx, `INSERT INTO refs (kind, key, target_kind, target_key)
-		SELECT $1, $2, * FROM unnest($3::text[], $4::text[])`, kind, key, kinds, keys)
-	return err
+	u := t.UTC()
+	return &u
+}
+
+// queueRefs queues the statements that replace the stored references of kind/key with refs.
+func queueRefs(b *pgx.Batch, kind, key string, refs []v1alpha1.Ref) {
+	b.Queue(`DELETE FROM refs WHERE kind = $1 AND key = $2`, kind, key)
+	if len(refs) > 0 {
+		kinds, keys := splitRefs(refs)
+		b.Queue(`INSERT INTO refs (kind, key, target_kind, target_key)
+			SELECT $1, $2, * FROM unnest($3::text[], $4::text[])`, kind, key, kinds, keys)
+	}
 }
 
 // fillRefs writes the references of every stored object: migration 4 made the table they go in.
@@ -216,11 +235,9 @@ func fillRefs(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	w := writeTx{tx: tx}
+	b := &pgx.Batch{}
 	for _, o := range objs {
-		if err := w.SetRefs(ctx, o.kind, o.key, o.refs); err != nil {
-			return err
-		}
+		queueRefs(b, o.kind, o.key, o.refs)
 	}
-	return nil
+	return tx.SendBatch(ctx, b).Close()
 }

@@ -13,7 +13,8 @@ import (
 // time does.
 const changeTimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 
-func (w writeTx) AppendChange(ctx context.Context, c store.ChangeRow) error {
+// appendChange adds c to the change feed.
+func (w writeTx) appendChange(ctx context.Context, c store.ChangeRow) error {
 	_, err := w.tx.ExecContext(ctx, `INSERT INTO changes (resource_version, type, kind, key, data, time)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ResourceVersion, c.Type, c.Kind, c.Key, string(c.Data), c.Time.UTC().Format(changeTimeFormat))

@@ -120,7 +120,37 @@ func (w writeTx) NextResourceVersion(ctx context.Context) (int64, error) {
 	return nextResourceVersion(ctx, w.tx)
 }
 
-func (w writeTx) Insert(ctx context.Context, row store.Row, created time.Time) (bool, error) {
+// Apply implements store.WriteTx: one statement after the other, in the transaction that
+// holds SQLite's write lock.
+func (w writeTx) Apply(ctx context.Context, wr store.Writes) (bool, error) {
+	switch wr.Op {
+	case store.OpInsert:
+		if inserted, err := w.insert(ctx, wr.Row, wr.Created); err != nil || !inserted {
+			return false, err
+		}
+	case store.OpUpdate:
+		if err := w.update(ctx, wr.Row, wr.Deleted); err != nil {
+			return false, err
+		}
+	case store.OpDelete:
+		if _, err := w.tx.ExecContext(ctx, `DELETE FROM objects WHERE kind = ? AND key = ?`, wr.Row.Kind, wr.Row.Key); err != nil {
+			return false, err
+		}
+	default:
+		return false, fmt.Errorf("unknown write %d", wr.Op)
+	}
+	if wr.SetRefs {
+		if err := w.setRefs(ctx, wr.Row.Kind, wr.Row.Key, wr.Refs); err != nil {
+			return false, fmt.Errorf("references: %w", err)
+		}
+	}
+	if err := w.appendChange(ctx, wr.Change); err != nil {
+		return false, fmt.Errorf("change feed: %w", err)
+	}
+	return true, nil
+}
+
+func (w writeTx) insert(ctx context.Context, row store.Row, created time.Time) (bool, error) {
 	res, err := w.tx.ExecContext(ctx, `INSERT INTO objects
 		(kind, key, name, uid, generation, resource_version, created_at, deleted_at, data, secret)
 		VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
@@ -134,7 +164,7 @@ func (w writeTx) Insert(ctx context.Context, row store.Row, created time.Time) (
 	return n == 1, err
 }
 
-func (w writeTx) Update(ctx context.Context, row store.Row, deleted *time.Time) error {
+func (w writeTx) update(ctx context.Context, row store.Row, deleted *time.Time) error {
 	_, err := w.tx.ExecContext(ctx, `UPDATE objects SET name = ?, generation = ?, resource_version = ?,
 		deleted_at = ?, data = ?, secret = ? WHERE kind = ? AND key = ?`,
 		row.Name, row.Generation, row.ResourceVersion, formatTime(deleted), string(row.Data), row.Secret,
@@ -142,12 +172,8 @@ func (w writeTx) Update(ctx context.Context, row store.Row, deleted *time.Time) 
 	return err
 }
 
-func (w writeTx) Delete(ctx context.Context, kind, key string) error {
-	_, err := w.tx.ExecContext(ctx, `DELETE FROM objects WHERE kind = ? AND key = ?`, kind, key)
-	return err
-}
-
-func (w writeTx) SetRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error {
+// setRefs replaces the stored references of kind/key with refs.
+func (w writeTx) setRefs(ctx context.Context, kind, key string, refs []v1alpha1.Ref) error {
 	if _, err := w.tx.ExecContext(ctx, `DELETE FROM refs WHERE kind = ? AND key = ?`, kind, key); err != nil {
 		return err
 	}
@@ -190,7 +216,7 @@ func fillRefs(ctx context.Context, tx *sql.Tx) error {
 	}
 	w := writeTx{tx}
 	for _, o := range objs {
-		if err := w.SetRefs(ctx, o.kind, o.key, o.refs); err != nil {
+		if err := w.setRefs(ctx, o.kind, o.key, o.refs); err != nil {
 			return err
 		}
 	}
