@@ -90,10 +90,10 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create the data directory: %w", err)
+	if err := prepareDataDir(o.dataDir, logger); err != nil {
+		return err
 	}
-	sealer, err := loadSealer(&serverOptions{dataDir: o.dataDir})
+	sealer, err := loadSealer(&serverOptions{dataDir: o.dataDir}, logger)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 		return err
 	}
 	defer api.stop()
-	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, "strata.db"))
+	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, sqliteFile))
 
 	clusters, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
 	if err == nil {
@@ -187,7 +187,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", o.listen, err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "strata.db"), sealer)
+	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, sqliteFile), sealer)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("open the SQLite store: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/datadir"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store"
@@ -76,7 +78,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7080", "address to listen on (host:port)")
-	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database and the encryption key (created with mode 0700)")
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database and the encryption key (kept at mode 0700, its files 0600)")
 	f.StringVar(&o.datastore, "datastore", "", "empty for SQLite in <data-dir>/strata.db, or a postgres:// URL")
 	f.StringVar(&o.encryptionKeyFile, "encryption-key-file", "", "file of the base64 key that encrypts secrets at rest (default <data-dir>/encryption.key, created with mode 0600); env "+encryptionKeyEnv+" wins")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -98,10 +100,10 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create the data directory: %w", err)
+	if err := prepareDataDir(o.dataDir, logger); err != nil {
+		return err
 	}
-	sealer, err := loadSealer(o)
+	sealer, err := loadSealer(o, logger)
 	if err != nil {
 		return err
 	}
@@ -161,8 +163,39 @@ func startControllers(ctx context.Context, enabled bool, cfg controller.Config) 
 	}
 }
 
-// loadSealer builds the secret sealer from $STRATA_ENCRYPTION_KEY or the key file.
-func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
+// prepareDataDir makes the data directory private (0700) and narrows the files in it that hold
+// the database or keys to 0600, warning about each mode it had to narrow. The SQLite database is
+// created 0600 before SQLite opens it, so that its -wal and -shm files, which SQLite creates
+// with the database's mode, are 0600 too.
+func prepareDataDir(dir string, logger *slog.Logger) error {
+	c, err := datadir.Prepare(dir)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		datadir.Warn(logger, *c)
+	}
+	db := filepath.Join(dir, sqliteFile)
+	changes, err := datadir.Restrict(db, db+"-wal", db+"-shm", db+"-journal", filepath.Join(dir, keyFile))
+	datadir.Warn(logger, changes...)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := datadir.CreatePrivate(db); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
+}
+
+// Files of the data directory.
+const (
+	sqliteFile = "strata.db"
+	keyFile    = "encryption.key"
+)
+
+// loadSealer builds the secret sealer from $STRATA_ENCRYPTION_KEY or the key file, narrowing
+// the file's mode to 0600 (with a warning) when it lets others read it.
+func loadSealer(o *serverOptions, logger *slog.Logger) (*secrets.Sealer, error) {
 	var key []byte
 	if env := os.Getenv(encryptionKeyEnv); env != "" {
 		k, err := secrets.ParseKey(env)
@@ -173,7 +206,13 @@ func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
 	} else {
 		path := o.encryptionKeyFile
 		if path == "" {
-			path = filepath.Join(o.dataDir, "encryption.key")
+			path = filepath.Join(o.dataDir, keyFile)
+		}
+		// A file that cannot be narrowed (a read-only mount) is refused below.
+		changes, err := datadir.Restrict(path)
+		datadir.Warn(logger, changes...)
+		if err != nil {
+			logger.Warn("encryption key file", "error", err)
 		}
 		k, err := secrets.LoadOrCreateKeyFile(path)
 		if err != nil {
@@ -191,7 +230,7 @@ func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
 // openStore opens the store --datastore names, and describes it without any password.
 func openStore(ctx context.Context, o *serverOptions, sealer *secrets.Sealer) (store.Store, string, error) {
 	if o.datastore == "" {
-		path := filepath.Join(o.dataDir, "strata.db")
+		path := filepath.Join(o.dataDir, sqliteFile)
 		st, err := sqlite.Open(ctx, path, sealer)
 		if err != nil {
 			return nil, "", fmt.Errorf("open the SQLite store: %w", err)
