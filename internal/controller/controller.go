@@ -95,8 +95,13 @@ type Config struct {
 	// LeaseTTL is how long a claim on a cluster lasts unless renewed (default 30 s); it is
 	// renewed every third of it while the cluster is worked on.
 	LeaseTTL time.Duration
-	// Workers is how many clusters are worked on at once (default 4).
+	// Workers is how many objects (clusters, accounts) are worked on at once, all cloud
+	// accounts together (default 32).
 	Workers int
+	// AccountWorkers is how many objects of one cloud account are worked on at once (default
+	// 4): an account whose Azure endpoints hang holds at most that many workers, and the
+	// other accounts' clusters do not wait for them.
+	AccountWorkers int
 	// PollInterval is how often the store is listed for clusters needing work (default 1 s).
 	PollInterval time.Duration
 	// BackoffBase and BackoffMax bound the exponential backoff after a failed pass
@@ -136,21 +141,19 @@ type Controller struct {
 	cfg Config
 	log *slog.Logger
 
-	mu       sync.Mutex
-	states   map[string]*clusterState // by cluster name
-	clients  map[string]Clients       // by account key, resourceVersion and subscription
-	inFlight map[string]bool
+	// passes are the passes under way.
+	passes sync.WaitGroup
+
+	mu         sync.Mutex
+	states     map[objKey]*objState
+	clients    map[string]Clients // by account UID, generation and subscription
+	inFlight   map[objKey]string  // the objects being worked on, and their accounts
+	perAccount map[string]int     // passes under way by account
+	queue      []candidate        // due at the last scan, waiting for a worker
 }
 
-// clusterState is when a cluster is due again.
-type clusterState struct {
-	next     time.Time
-	lastSync time.Time
-	failures int
-	// seen is the cluster's resourceVersion when the last pass ended: a cluster changed since
-	// (a new spec, a deletion request) is due at once, whatever next says.
-	seen string
-}
+// Kinds of object the controller works on.
+const kindCluster = v1alpha1.KindCluster
 
 // New returns a controller; it panics when cfg.Store is nil.
 func New(cfg Config) *Controller {
@@ -170,7 +173,10 @@ func New(cfg Config) *Controller {
 		cfg.LeaseTTL = 30 * time.Second
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = 32
+	}
+	if cfg.AccountWorkers <= 0 {
+		cfg.AccountWorkers = 4
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
@@ -204,11 +210,12 @@ func New(cfg Config) *Controller {
 		cfg.ImageBaseURL = DefaultImageBaseURL
 	}
 	return &Controller{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		states:   map[string]*clusterState{},
-		clients:  map[string]Clients{},
-		inFlight: map[string]bool{},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		states:     map[objKey]*objState{},
+		clients:    map[string]Clients{},
+		inFlight:   map[objKey]string{},
+		perAccount: map[string]int{},
 	}
 }
 
@@ -226,24 +233,15 @@ func DefaultHolder() string {
 // Run works on the clusters that need it until ctx ends, then waits for the passes under way
 // to stop and returns nil.
 func (c *Controller) Run(ctx context.Context) error {
-	c.log.Info("controller started", "holder", c.cfg.Holder, "workers", c.cfg.Workers, "resync", c.cfg.Resync)
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range c.cfg.Workers {
-		wg.Go(func() {
-			for name := range work {
-				c.process(ctx, name)
-			}
-		})
-	}
+	c.log.Info("controller started", "holder", c.cfg.Holder, "workers", c.cfg.Workers,
+		"accountWorkers", c.cfg.AccountWorkers, "resync", c.cfg.Resync)
 	ticker := time.NewTicker(c.cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		c.scan(ctx, work)
+		c.scan(ctx)
 		select {
 		case <-ctx.Done():
-			close(work)
-			wg.Wait()
+			c.passes.Wait()
 			c.log.Info("controller stopped")
 			return nil
 		case <-ticker.C:
@@ -251,85 +249,69 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// scan lists the clusters and hands those due to the workers.
-func (c *Controller) scan(ctx context.Context, work chan<- string) {
-	var opts store.ListOptions
+// scan lists the objects, and starts passes over those due as far as workers allow; the
+// others wait in the queue for a worker to be released.
+func (c *Controller) scan(ctx context.Context) {
 	now := time.Now()
-	seen := map[string]bool{}
-	for {
-		page, err := c.cfg.Store.List(ctx, v1alpha1.KindCluster, opts)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Error("list clusters", "error", err)
-			}
+	cands, err := c.dueClusters(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list clusters", "error", err)
+		}
+		return
+	}
+	c.dispatch(ctx, cands)
+}
+
+// dueClusters lists the clusters and returns those due for a pass.
+func (c *Controller) dueClusters(ctx context.Context, now time.Time) ([]candidate, error) {
+	var cands []candidate
+	listed := map[string]bool{}
+	err := c.list(ctx, kindCluster, func(obj v1alpha1.Object) {
+		cl, ok := obj.(*v1alpha1.Cluster)
+		if !ok {
 			return
 		}
+		listed[cl.Key()] = true
+		key := objKey{kindCluster, cl.Key()}
+		m := cl.Metadata
+		pending := m.DeletionTimestamp != nil || m.Generation != cl.Status.ObservedGeneration
+		c.mu.Lock()
+		since, ok := c.due(key, m.ResourceVersion, pending, now, func(st *objState) bool {
+			return needsWork(cl, st, now, c.cfg.Resync)
+		})
+		c.mu.Unlock()
+		if ok {
+			cands = append(cands, candidate{key: key, account: cl.Spec.CloudAccount, since: since})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.forget(kindCluster, listed)
+	return cands, nil
+}
+
+// list calls f with every stored object of a kind, page by page.
+func (c *Controller) list(ctx context.Context, kind string, f func(v1alpha1.Object)) error {
+	var opts store.ListOptions
+	for {
+		page, err := c.cfg.Store.List(ctx, kind, opts)
+		if err != nil {
+			return err
+		}
 		for _, obj := range page.Items {
-			cl, ok := obj.(*v1alpha1.Cluster)
-			if !ok {
-				continue
-			}
-			seen[cl.Key()] = true
-			if !c.claim(cl, now) {
-				continue
-			}
-			select {
-			case work <- cl.Key():
-			case <-ctx.Done():
-				c.release(cl.Key())
-				return
-			}
+			f(obj)
 		}
 		if page.Continue == "" {
-			break
+			return nil
 		}
 		opts.Continue = page.Continue
 	}
-	c.mu.Lock()
-	for name := range c.states {
-		if !seen[name] && !c.inFlight[name] {
-			delete(c.states, name)
-		}
-	}
-	c.mu.Unlock()
-}
-
-// claim marks a cluster in flight when it needs work now.
-func (c *Controller) claim(cl *v1alpha1.Cluster, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	name := cl.Key()
-	if c.inFlight[name] {
-		return false
-	}
-	st := c.states[name]
-	if st == nil {
-		st = &clusterState{}
-		c.states[name] = st
-	}
-	// A cluster is due at its requeue time, or at once when it changed since the last pass or
-	// waits for a new generation or its deletion without being in backoff.
-	changed := cl.Metadata.ResourceVersion != st.seen
-	pending := st.failures == 0 && (cl.Metadata.DeletionTimestamp != nil || cl.Metadata.Generation != cl.Status.ObservedGeneration)
-	if now.Before(st.next) && !changed && !pending {
-		return false
-	}
-	if !needsWork(cl, st, now, c.cfg.Resync) {
-		return false
-	}
-	c.inFlight[name] = true
-	return true
-}
-
-// release clears a cluster's in-flight mark.
-func (c *Controller) release(name string) {
-	c.mu.Lock()
-	delete(c.inFlight, name)
-	c.mu.Unlock()
 }
 
 // needsWork reports whether a cluster (already past its requeue time) needs a pass.
-func needsWork(cl *v1alpha1.Cluster, st *clusterState, now time.Time, resync time.Duration) bool {
+func needsWork(cl *v1alpha1.Cluster, st *objState, now time.Time, resync time.Duration) bool {
 	m := cl.Metadata
 	switch {
 	case m.DeletionTimestamp != nil:
@@ -342,40 +324,23 @@ func needsWork(cl *v1alpha1.Cluster, st *clusterState, now time.Time, resync tim
 	return st.lastSync.IsZero() || now.Sub(st.lastSync) >= resync
 }
 
-// process claims the cluster's lease, runs one pass and schedules the next.
-func (c *Controller) process(ctx context.Context, name string) {
-	defer c.release(name)
+// processCluster claims the cluster's lease, runs one pass and schedules the next.
+func (c *Controller) processCluster(ctx context.Context, key objKey) {
+	name := key.name
 	lease := "cluster/" + name
 	ok, err := c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
 	if err != nil || !ok {
 		if err != nil && ctx.Err() == nil {
 			c.log.Error("acquire lease", "cluster", name, "error", err)
 		}
-		c.schedule(name, c.cfg.LeaseTTL/3, nil, false, "")
+		c.schedule(key, c.cfg.LeaseTTL/3, nil, false, "")
 		return
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(c.cfg.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-workCtx.Done():
-				return
-			case <-t.C:
-				ok, err := c.cfg.Store.AcquireLease(workCtx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
-				if workCtx.Err() != nil {
-					return
-				}
-				if err != nil || !ok {
-					c.log.Warn("lost the lease: stopping work on the cluster", "cluster", name, "error", err)
-					cancel()
-					return
-				}
-			}
-		}
+		c.renew(workCtx, cancel, lease, "cluster", name)
 	}()
 	after, seen, err := c.reconcile(workCtx, name)
 	cancel()
@@ -386,39 +351,30 @@ func (c *Controller) process(ctx context.Context, name string) {
 	if err != nil && ctx.Err() == nil {
 		c.log.Warn("reconcile failed", "cluster", name, "error", err, "permanent", azure.IsPermanent(err))
 	}
-	c.schedule(name, after, err, err == nil && after >= c.cfg.Resync, seen)
+	c.schedule(key, after, err, err == nil && after >= c.cfg.Resync, seen)
 }
 
-// schedule sets when a cluster is due again: after a failure with exponential backoff.
-func (c *Controller) schedule(name string, after time.Duration, err error, synced bool, seen string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := c.states[name]
-	if st == nil {
-		st = &clusterState{}
-		c.states[name] = st
+// renew renews a lease every third of its TTL until ctx ends, and cancels the work when the
+// lease is lost.
+func (c *Controller) renew(ctx context.Context, cancel context.CancelFunc, lease, kind, name string) {
+	t := time.NewTicker(c.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || !ok {
+				c.log.Warn("lost the lease: stopping work", kind, name, "error", err)
+				cancel()
+				return
+			}
+		}
 	}
-	now := time.Now()
-	if err != nil {
-		st.failures++
-		after = c.backoff(st.failures)
-	} else {
-		st.failures = 0
-	}
-	if synced {
-		st.lastSync = now
-	}
-	st.next = now.Add(after)
-	st.seen = seen
-}
-
-// backoff is the delay after the n-th failure in a row.
-func (c *Controller) backoff(n int) time.Duration {
-	d := c.cfg.BackoffBase
-	for i := 1; i < n && d < c.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, c.cfg.BackoffMax)
 }
 
 // clientsFor returns the cached clients of an account version in a subscription.
