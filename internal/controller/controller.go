@@ -122,6 +122,14 @@ type Config struct {
 	// ImageBaseURL says where an account's cloud serves the OS layers' base VHDs; default
 	// DefaultImageBaseURL.
 	ImageBaseURL func(acct *v1alpha1.CloudAccount) string
+	// AccountResync is how often a cloud account that did not change is checked against Azure
+	// again (default 30 min); a changed one is checked at once, once.
+	AccountResync time.Duration
+	// AccountCheckTimeout bounds one account check (default 2 min).
+	AccountCheckTimeout time.Duration
+	// ListSubscriptions signs in with an account and lists the subscriptions it can access;
+	// default azure.ListSubscriptions with AzureOptions.
+	ListSubscriptions func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error)
 }
 
 // DefaultImageBaseURL is where base VHDs are read from: for the Custom environment the
@@ -152,7 +160,7 @@ type Controller struct {
 	queue      []candidate        // due at the last scan, waiting for a worker
 }
 
-// Kinds of object the controller works on.
+// kindCluster is the kind of the objects of the cluster reconciler.
 const kindCluster = v1alpha1.KindCluster
 
 // New returns a controller; it panics when cfg.Store is nil.
@@ -209,6 +217,18 @@ func New(cfg Config) *Controller {
 	if cfg.ImageBaseURL == nil {
 		cfg.ImageBaseURL = DefaultImageBaseURL
 	}
+	if cfg.AccountResync <= 0 {
+		cfg.AccountResync = 30 * time.Minute
+	}
+	if cfg.AccountCheckTimeout <= 0 {
+		cfg.AccountCheckTimeout = 2 * time.Minute
+	}
+	if cfg.ListSubscriptions == nil {
+		opts := cfg.AzureOptions
+		cfg.ListSubscriptions = func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error) {
+			return azure.ListSubscriptions(ctx, acct, opts)
+		}
+	}
 	return &Controller{
 		cfg:        cfg,
 		log:        cfg.Logger,
@@ -249,18 +269,25 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// scan lists the objects, and starts passes over those due as far as workers allow; the
-// others wait in the queue for a worker to be released.
+// scan lists the clusters and cloud accounts, and starts passes over those due as far as
+// workers allow; the others wait in the queue for a worker to be released.
 func (c *Controller) scan(ctx context.Context) {
 	now := time.Now()
-	cands, err := c.dueClusters(ctx, now)
+	clusters, err := c.dueClusters(ctx, now)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.log.Error("list clusters", "error", err)
 		}
 		return
 	}
-	c.dispatch(ctx, cands)
+	accounts, err := c.dueAccounts(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list cloud accounts", "error", err)
+		}
+		return
+	}
+	c.dispatch(ctx, append(accounts, clusters...))
 }
 
 // dueClusters lists the clusters and returns those due for a pass.
@@ -326,32 +353,43 @@ func needsWork(cl *v1alpha1.Cluster, st *objState, now time.Time, resync time.Du
 
 // processCluster claims the cluster's lease, runs one pass and schedules the next.
 func (c *Controller) processCluster(ctx context.Context, key objKey) {
-	name := key.name
-	lease := "cluster/" + name
-	ok, err := c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
-	if err != nil || !ok {
-		if err != nil && ctx.Err() == nil {
-			c.log.Error("acquire lease", "cluster", name, "error", err)
-		}
+	after, seen, err, ok := c.leased(ctx, "cluster/"+key.name, "cluster", key.name, func(ctx context.Context) (time.Duration, string, error) {
+		return c.reconcile(ctx, key.name)
+	})
+	if !ok {
 		c.schedule(key, c.cfg.LeaseTTL/3, nil, false, "")
 		return
+	}
+	if err != nil && ctx.Err() == nil {
+		c.log.Warn("reconcile failed", "cluster", key.name, "error", err, "permanent", azure.IsPermanent(err))
+	}
+	c.schedule(key, after, err, err == nil && after >= c.cfg.Resync, seen)
+}
+
+// leased runs work while holding the lease, renewed every third of its TTL, and releases it;
+// work's context ends when the lease is lost. ok is false when the lease could not be taken
+// (another server holds it): work did not run.
+func (c *Controller) leased(ctx context.Context, lease, kind, name string, work func(context.Context) (time.Duration, string, error)) (after time.Duration, seen string, err error, ok bool) {
+	ok, err = c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
+	if err != nil || !ok {
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("acquire lease", kind, name, "error", err)
+		}
+		return 0, "", nil, false
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		c.renew(workCtx, cancel, lease, "cluster", name)
+		c.renew(workCtx, cancel, lease, kind, name)
 	}()
-	after, seen, err := c.reconcile(workCtx, name)
+	after, seen, err = work(workCtx)
 	cancel()
 	<-renewed
-	if err := c.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease, c.cfg.Holder); err != nil {
-		c.log.Warn("release lease", "cluster", name, "error", err)
+	if rerr := c.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease, c.cfg.Holder); rerr != nil {
+		c.log.Warn("release lease", kind, name, "error", rerr)
 	}
-	if err != nil && ctx.Err() == nil {
-		c.log.Warn("reconcile failed", "cluster", name, "error", err, "permanent", azure.IsPermanent(err))
-	}
-	c.schedule(key, after, err, err == nil && after >= c.cfg.Resync, seen)
+	return after, seen, err, true
 }
 
 // renew renews a lease every third of its TTL until ctx ends, and cancels the work when the
@@ -377,9 +415,15 @@ func (c *Controller) renew(ctx context.Context, cancel context.CancelFunc, lease
 	}
 }
 
+// clientsKey names an account's clients in a subscription: its UID and generation, which
+// moves when its spec or secret changes, and not when its status is written.
+func clientsKey(acct *v1alpha1.CloudAccount, sub string) string {
+	return fmt.Sprintf("%s\x00%d\x00%s", acct.Metadata.UID, acct.Metadata.Generation, sub)
+}
+
 // clientsFor returns the cached clients of an account version in a subscription.
 func (c *Controller) clientsFor(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
-	key := acct.Key() + "\x00" + acct.Metadata.ResourceVersion + "\x00" + sub
+	key := clientsKey(acct, sub)
 	c.mu.Lock()
 	cl, ok := c.clients[key]
 	c.mu.Unlock()
@@ -399,7 +443,7 @@ func (c *Controller) clientsFor(ctx context.Context, acct *v1alpha1.CloudAccount
 // forgetClients drops cached clients that failed, so the next pass builds them again.
 func (c *Controller) forgetClients(acct *v1alpha1.CloudAccount, sub string) {
 	c.mu.Lock()
-	delete(c.clients, acct.Key()+"\x00"+acct.Metadata.ResourceVersion+"\x00"+sub)
+	delete(c.clients, clientsKey(acct, sub))
 	c.mu.Unlock()
 }
 

@@ -110,6 +110,8 @@ func (c *Controller) process(ctx context.Context, key objKey) {
 	switch key.kind {
 	case kindCluster:
 		c.processCluster(ctx, key)
+	case kindAccount:
+		c.processAccount(ctx, key)
 	}
 }
 
