@@ -192,6 +192,12 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		ln.Close()
 		return nil, fmt.Errorf("open the SQLite store: %w", err)
 	}
+	id, err := holderIdentity(o.dataDir, "", logger)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
 	a := &quickstartAPI{url: "http://" + ln.Addr().String(), done: make(chan struct{})}
 	srvCtx, stopServer := context.WithCancel(ctx)
 	go func() {
@@ -200,7 +206,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 	}()
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
-		Holder: quickstartHolder(o.dataDir),
+		Holder: id.Name,
 	})
 	a.stop = func() {
 		stopServer()
@@ -209,6 +215,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		if err := st.Close(); err != nil {
 			logger.Error("close the store", "error", err)
 		}
+		id.Close()
 	}
 	if a.client, err = client.New(a.url); err == nil {
 		err = waitHealthy(ctx, a.client)
@@ -218,17 +225,6 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		return nil, err
 	}
 	return a, nil
-}
-
-// quickstartHolder names quickstart's reconciler in leases. It is the same on every run on a
-// data directory, so that a run after a kill -9 takes over the leases of the one killed at
-// once instead of waiting for them to expire. Two quickstarts never share a data directory:
-// the second cannot serve the emulator on its kept port.
-func quickstartHolder(dataDir string) string {
-	if abs, err := filepath.Abs(dataDir); err == nil {
-		dataDir = abs
-	}
-	return "quickstart " + dataDir
 }
 
 // serve serves until ctx ends or the server fails.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/datadir"
+	"github.com/strata-dev/strata/internal/holder"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store"
@@ -38,6 +39,8 @@ type serverOptions struct {
 	logFormat         string
 	controllers       bool
 	leaseTTL          time.Duration
+	// holder names this server in leases; empty: the identity kept in the data directory.
+	holder string
 	// allowAdminKubeconfig lets clients get AKS clusters' admin kubeconfigs.
 	allowAdminKubeconfig bool
 }
@@ -85,6 +88,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.BoolVar(&o.controllers, "controllers", true, "run the cluster reconciler, which provisions and deletes clusters in Azure (--controllers=false serves the API only)")
 	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
 	_ = f.MarkHidden("lease-ttl")
+	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
 	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve AKS clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
 	return cmd
 }
@@ -133,7 +137,12 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	if o.allowAdminKubeconfig {
 		logger.Warn("admin kubeconfigs are served (--allow-admin-kubeconfig): anyone who reaches the API gets cluster-admin on the AKS clusters")
 	}
-	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
+	id, err := holderIdentity(o.dataDir, o.holder, logger)
+	if err != nil {
+		return err
+	}
+	defer id.Close()
+	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
 	err = srv.Serve(ctx, ln)
 	stopControllers()
 	if err != nil {
@@ -141,6 +150,23 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	}
 	logger.Info("server stopped")
 	return nil
+}
+
+// holderIdentity takes this server's lease-holder identity (holder.Acquire) and says which
+// it is: a second live process on one data directory gets a fresh identity, with a warning.
+func holderIdentity(dataDir, explicit string, logger *slog.Logger) (*holder.Identity, error) {
+	id, err := holder.Acquire(dataDir, explicit)
+	if err != nil {
+		return nil, fmt.Errorf("--holder: %w", err)
+	}
+	switch {
+	case id.Busy:
+		logger.Warn("another live strata process holds this data directory's holder identity: using a fresh one; the claims of a crashed server wait for their lease to expire",
+			"holder", id.Name, "file", filepath.Join(dataDir, holder.File))
+	default:
+		logger.Info("holder identity", "holder", id.Name, "kept", id.Kept)
+	}
+	return id, nil
 }
 
 // startControllers runs the cluster reconciler until ctx ends when enabled; the returned
@@ -176,7 +202,7 @@ func prepareDataDir(dir string, logger *slog.Logger) error {
 		datadir.Warn(logger, *c)
 	}
 	db := filepath.Join(dir, sqliteFile)
-	changes, err := datadir.Restrict(db, db+"-wal", db+"-shm", db+"-journal", filepath.Join(dir, keyFile))
+	changes, err := datadir.Restrict(db, db+"-wal", db+"-shm", db+"-journal", filepath.Join(dir, keyFile), filepath.Join(dir, holder.File))
 	datadir.Warn(logger, changes...)
 	if err != nil {
 		return fmt.Errorf("data directory: %w", err)
