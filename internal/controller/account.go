@@ -70,7 +70,7 @@ func accountNeedsCheck(acct *v1alpha1.CloudAccount, failures int, now time.Time,
 // processAccount checks an account under its lease, so that servers sharing a store check it
 // once, and schedules the next check.
 func (c *Controller) processAccount(ctx context.Context, key objKey) {
-	after, seen, err, ok := c.leased(ctx, "cloudaccount/"+key.name, "cloudAccount", key.name, func(ctx context.Context) (time.Duration, string, error) {
+	after, seen, ok, err := c.leased(ctx, "cloudaccount/"+key.name, "cloudAccount", key.name, func(ctx context.Context) (time.Duration, string, error) {
 		return c.checkAccount(ctx, key)
 	})
 	if !ok {

@@ -119,6 +119,15 @@ func TestAccountStatus(t *testing.T) {
 			if !a.Spec.Azure.ClientSecretSet {
 				t.Error("the status write lost the stored secret")
 			}
+			events, err := h.st.ListEvents(context.Background(), v1alpha1.KindCloudAccount, tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantEvent := map[string]string{"True": "AccountValid", "False": "AccountInvalid"}[tt.status]
+			if len(events) != 1 || events[0].Reason != wantEvent || !strings.Contains(events[0].Message, tt.reason) ||
+				strings.Contains(events[0].Message, tt.wantSecret) {
+				t.Errorf("events %+v, want one %s naming %s", events, wantEvent, tt.reason)
+			}
 		})
 	}
 }

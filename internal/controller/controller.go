@@ -353,7 +353,7 @@ func needsWork(cl *v1alpha1.Cluster, st *objState, now time.Time, resync time.Du
 
 // processCluster claims the cluster's lease, runs one pass and schedules the next.
 func (c *Controller) processCluster(ctx context.Context, key objKey) {
-	after, seen, err, ok := c.leased(ctx, "cluster/"+key.name, "cluster", key.name, func(ctx context.Context) (time.Duration, string, error) {
+	after, seen, ok, err := c.leased(ctx, "cluster/"+key.name, "cluster", key.name, func(ctx context.Context) (time.Duration, string, error) {
 		return c.reconcile(ctx, key.name)
 	})
 	if !ok {
@@ -369,13 +369,13 @@ func (c *Controller) processCluster(ctx context.Context, key objKey) {
 // leased runs work while holding the lease, renewed every third of its TTL, and releases it;
 // work's context ends when the lease is lost. ok is false when the lease could not be taken
 // (another server holds it): work did not run.
-func (c *Controller) leased(ctx context.Context, lease, kind, name string, work func(context.Context) (time.Duration, string, error)) (after time.Duration, seen string, err error, ok bool) {
+func (c *Controller) leased(ctx context.Context, lease, kind, name string, work func(context.Context) (time.Duration, string, error)) (after time.Duration, seen string, ok bool, err error) {
 	ok, err = c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
 	if err != nil || !ok {
 		if err != nil && ctx.Err() == nil {
 			c.log.Error("acquire lease", kind, name, "error", err)
 		}
-		return 0, "", nil, false
+		return 0, "", false, nil
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	renewed := make(chan struct{})
@@ -389,7 +389,7 @@ func (c *Controller) leased(ctx context.Context, lease, kind, name string, work 
 	if rerr := c.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease, c.cfg.Holder); rerr != nil {
 		c.log.Warn("release lease", kind, name, "error", rerr)
 	}
-	return after, seen, err, true
+	return after, seen, true, err
 }
 
 // renew renews a lease every third of its TTL until ctx ends, and cancels the work when the
