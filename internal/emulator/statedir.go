@@ -9,8 +9,9 @@ import (
 )
 
 // privateStateFiles are the files of the state directory that hold keys or the emulated
-// cloud (its storage keys and credentials); ca.pem, the CA certificate, is public.
-var privateStateFiles = []string{caKeyFile, stateFile, "blob-state.json"}
+// cloud (its storage keys and credentials); ca.pem, the CA certificate, is public. A key file
+// found wider is narrowed here, before it is read (readSecret refuses a wide one).
+var privateStateFiles = []string{caKeyFile, signingKeyFile, adminTokenFile, stateFile, "blob-state.json"}
 
 // prepareStateDir makes the state directory 0700 and its private files 0600, whatever they
 // were, and logs a warning for each mode it narrowed.

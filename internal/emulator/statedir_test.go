@@ -22,7 +22,7 @@ func TestStateDirIsPrivate(t *testing.T) {
 	if err := em.Close(); err != nil {
 		t.Fatal(err)
 	}
-	private := []string{caKeyFile, stateFile}
+	private := []string{caKeyFile, signingKeyFile, adminTokenFile, stateFile}
 	for _, name := range private {
 		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
 			t.Fatal(err)
@@ -51,7 +51,7 @@ func TestStateDirIsPrivate(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", p, got, m)
 		}
 	}
-	for _, p := range []string{dir, filepath.Join(dir, caKeyFile)} {
+	for _, p := range []string{dir, filepath.Join(dir, caKeyFile), filepath.Join(dir, signingKeyFile), filepath.Join(dir, adminTokenFile)} {
 		if !strings.Contains(logs.String(), p) {
 			t.Errorf("no warning names %s:\n%s", p, logs.String())
 		}
