@@ -90,11 +90,12 @@ func newHarness(t *testing.T, opts ...func(*emulator.Options)) *harness {
 	return h
 }
 
-// runController runs a controller with the holder until the test ends.
-func (h *harness) runController(t *testing.T, holder string) (stop func()) {
+// runController runs a controller with the holder until the test ends; opts change its
+// configuration.
+func (h *harness) runController(t *testing.T, holder string, opts ...func(*controller.Config)) (stop func()) {
 	t.Helper()
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := controller.New(controller.Config{
+	cfg := controller.Config{
 		Store:        h.st,
 		Holder:       holder,
 		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -113,7 +114,11 @@ func (h *harness) runController(t *testing.T, holder string) (stop func()) {
 			h.mu.Unlock()
 			return cl, nil
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := controller.New(cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(runCtx) }()
 	var once sync.Once

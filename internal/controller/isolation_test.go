@@ -78,7 +78,25 @@ func (h *harness) tarPitAccount(t *testing.T, name string, p *tarPit) {
 // cluster created after them must reach Running while they are still stuck, in a time
 // comparable to the same cluster's without the tar-pit, measured first in this test.
 func TestUnreachableAccountDoesNotStallOthers(t *testing.T) {
-	h := start(t)
+	tests := []struct {
+		name string
+		cfg  func(*controller.Config)
+	}{
+		{"default workers", func(*controller.Config) {}},
+		// Fewer workers in all than tar-pit clusters: the per-account cap keeps one free.
+		{"4 workers, 2 per account", func(c *controller.Config) { c.Workers, c.AccountWorkers = 4, 2 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.runController(t, "test", tt.cfg)
+			testUnreachableAccount(t, h)
+		})
+	}
+}
+
+// testUnreachableAccount is TestUnreachableAccountDoesNotStallOthers with a running controller.
+func testUnreachableAccount(t *testing.T, h *harness) {
 	ctx := context.Background()
 
 	// Without the tar-pit.
@@ -111,7 +129,7 @@ func TestUnreachableAccountDoesNotStallOthers(t *testing.T) {
 		stuckNames = append(stuckNames, cl.Metadata.Name)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for pit.accepted() < 4 {
+	for pit.accepted() < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the tar-pit accepted %d connections in 30s: its clusters are not being worked on", pit.accepted())
 		}
