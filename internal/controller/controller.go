@@ -10,18 +10,16 @@ package controller
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/holder"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -239,16 +237,10 @@ func New(cfg Config) *Controller {
 	}
 }
 
-// DefaultHolder names this process in leases: hostname, pid and a random suffix.
-func DefaultHolder() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "strata"
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
+// DefaultHolder names a process in leases when it is given no identity: the host name and a
+// random suffix, new at every start (a server keeps one in its data directory: see
+// internal/holder).
+func DefaultHolder() string { return holder.Fresh() }
 
 // Run works on the clusters that need it until ctx ends, then waits for the passes under way
 // to stop and returns nil.
