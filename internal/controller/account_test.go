@@ -55,6 +55,22 @@ func (h *harness) waitChecked(t *testing.T, name string, timeout time.Duration) 
 	}
 }
 
+// accountEvents returns an account's events once there are some (at most 10 s later).
+func (h *harness) accountEvents(t *testing.T, name string) []store.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		events, err := h.st.ListEvents(context.Background(), v1alpha1.KindCloudAccount, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) > 0 || time.Now().After(deadline) {
+			return events
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // closedEndpoint is an HTTPS URL of a loopback port that nothing listens on.
 func closedEndpoint(t *testing.T) string {
 	t.Helper()
@@ -119,10 +135,8 @@ func TestAccountStatus(t *testing.T) {
 			if !a.Spec.Azure.ClientSecretSet {
 				t.Error("the status write lost the stored secret")
 			}
-			events, err := h.st.ListEvents(context.Background(), v1alpha1.KindCloudAccount, tt.name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The event is recorded right after the status is written.
+			events := h.accountEvents(t, tt.name)
 			wantEvent := map[string]string{"True": "AccountValid", "False": "AccountInvalid"}[tt.status]
 			if len(events) != 1 || events[0].Reason != wantEvent || !strings.Contains(events[0].Message, tt.reason) ||
 				strings.Contains(events[0].Message, tt.wantSecret) {
