@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -13,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/google/uuid"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -90,10 +94,14 @@ func TestListSubscriptions(t *testing.T) {
 
 func TestFailure(t *testing.T) {
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	req, _ := http.NewRequest(http.MethodGet, "https://management.azure.com/subscriptions?api-version=2022-12-01", nil)
+	forbidden := runtime.NewResponseError(&http.Response{StatusCode: http.StatusForbidden, Request: req, Header: http.Header{},
+		Body: io.NopCloser(strings.NewReader(`{"error":{"code":"AuthorizationFailed","message":"The client 'x' with object id 'y' does not have authorization to perform action."}}`))})
 	tests := []struct {
 		name, reason, msg string
 		err               error
 	}{
+		{"refused by Resource Manager", "AuthorizationFailed", "does not have authorization", fmt.Errorf("list: %w", forbidden)},
 		{"deadline", ReasonTimeout, "deadline", fmt.Errorf("list: %w", context.DeadlineExceeded)},
 		{"refused", ReasonUnreachable, "connection refused", &url.Error{Op: "Get", URL: "https://x/", Err: refused}},
 		{"other", "CheckFailed", "boom", errors.New("boom\nsecond line")},
@@ -105,6 +113,39 @@ func TestFailure(t *testing.T) {
 			reason, msg := Failure(tt.err, "CheckFailed")
 			if reason != tt.reason || !strings.Contains(msg, tt.msg) || strings.Contains(msg, "\n") {
 				t.Errorf("Failure = %q, %q; want %q containing %q on one line", reason, msg, tt.reason, tt.msg)
+			}
+		})
+	}
+}
+
+func TestRefused(t *testing.T) {
+	req, _ := http.NewRequest(http.MethodGet, "https://management.azure.com/subscriptions", nil)
+	respErr := func(status int) error {
+		return runtime.NewResponseError(&http.Response{StatusCode: status, Request: req, Header: http.Header{},
+			Body: io.NopCloser(strings.NewReader(`{"error":{"code":"Code","message":"m"}}`))})
+	}
+	signIn := func(status int) error {
+		return &azidentity.AuthenticationFailedError{RawResponse: &http.Response{StatusCode: status, Request: req}}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"wrong secret", signIn(http.StatusUnauthorized), true},
+		{"unknown tenant", signIn(http.StatusBadRequest), true},
+		{"sign-in throttled", signIn(http.StatusTooManyRequests), false},
+		{"sign-in failing", signIn(http.StatusServiceUnavailable), false},
+		{"no role", respErr(http.StatusForbidden), true},
+		{"ARM failing", respErr(http.StatusInternalServerError), false},
+		{"ARM throttled", respErr(http.StatusTooManyRequests), false},
+		{"unreachable", &url.Error{Op: "Get", URL: "https://x/", Err: errors.New("connection refused")}, false},
+		{"deadline", context.DeadlineExceeded, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Refused(fmt.Errorf("check: %w", tt.err)); got != tt.want {
+				t.Errorf("Refused = %v, want %v", got, tt.want)
 			}
 		})
 	}
