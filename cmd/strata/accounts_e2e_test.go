@@ -69,6 +69,7 @@ func TestGetAccountsShowsStatus(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("strata get accounts:\n%s", r.Stdout)
 	if _, all := env.Requests(t, http.MethodGet, "subscriptions"); all != 1 {
 		t.Errorf("%d GET /subscriptions at the emulator, want 1", all)
 	}
