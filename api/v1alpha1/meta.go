@@ -88,6 +88,8 @@ func CopyStatus(dst, src Object) {
 	switch d := dst.(type) {
 	case *Cluster:
 		d.Status = src.(*Cluster).Status
+	case *CloudAccount:
+		d.Status = src.(*CloudAccount).Status
 	default:
 		*dst.GetStatus() = *src.GetStatus()
 	}
@@ -95,9 +97,12 @@ func CopyStatus(dst, src Object) {
 
 // ClearStatus empties dst's whole status.
 func ClearStatus(dst Object) {
-	if c, ok := dst.(*Cluster); ok {
-		c.Status = ClusterStatus{}
-		return
+	switch d := dst.(type) {
+	case *Cluster:
+		d.Status = ClusterStatus{}
+	case *CloudAccount:
+		d.Status = CloudAccountStatus{}
+	default:
+		*dst.GetStatus() = Status{}
 	}
-	*dst.GetStatus() = Status{}
 }

@@ -12,9 +12,9 @@ const (
 // signs in to.
 type CloudAccount struct {
 	TypeMeta `json:",inline"`
-	Metadata ObjectMeta       `json:"metadata"`
-	Spec     CloudAccountSpec `json:"spec"`
-	Status   Status           `json:"status,omitzero"`
+	Metadata ObjectMeta         `json:"metadata"`
+	Spec     CloudAccountSpec   `json:"spec"`
+	Status   CloudAccountStatus `json:"status,omitzero"`
 }
 
 // CloudAccountSpec is the desired state of a CloudAccount.
@@ -58,7 +58,7 @@ func (o *CloudAccount) Key() string { return o.Metadata.Name }
 func (o *CloudAccount) GetMetadata() *ObjectMeta { return &o.Metadata }
 
 // GetStatus returns the object's status.
-func (o *CloudAccount) GetStatus() *Status { return &o.Status }
+func (o *CloudAccount) GetStatus() *Status { return &o.Status.Status }
 
 // PrivateCloudGateway is a gateway running inside the user's network, with the proxy settings
 // that the clusters of the accounts bound to it inherit.

@@ -23,7 +23,7 @@ import (
 // restartableServer is a `strata server` process that a test can SIGKILL and start again on
 // the same address, data directory and datastore.
 type restartableServer struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	addr   string
 	URL    string
@@ -37,7 +37,7 @@ type restartableServer struct {
 
 // newRestartableServer starts `strata server --listen ADDR args...` with env added to the
 // environment, waits until it is healthy and stops it with SIGTERM when the test ends.
-func newRestartableServer(t *testing.T, name string, args, env []string) *restartableServer {
+func newRestartableServer(t testing.TB, name string, args, env []string) *restartableServer {
 	t.Helper()
 	addr := freeAddress(t)
 	s := &restartableServer{t: t, name: name, addr: addr, URL: "http://" + addr, args: args, env: env, logs: &syncBuffer{}}
@@ -129,7 +129,7 @@ func (s *restartableServer) kill() {
 }
 
 // sshKeyLine is the sshPublicKey line of the example cluster.
-func sshKeyLine(t *testing.T) string {
+func sshKeyLine(t testing.TB) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(examples, "cluster-iaas-dynamic.yaml"))
 	if err != nil {
@@ -144,7 +144,7 @@ func sshKeyLine(t *testing.T) string {
 
 // iaasClusterYAML is a dynamic-placement IaaS cluster of the example profile in its own
 // resource group, with cp control-plane nodes and workers worker nodes.
-func iaasClusterYAML(t *testing.T, name, subscription, rg string, cp, workers int) string {
+func iaasClusterYAML(t testing.TB, name, subscription, rg string, cp, workers int) string {
 	t.Helper()
 	return fmt.Sprintf(`apiVersion: strata.dev/v1alpha1
 kind: Cluster
@@ -345,8 +345,9 @@ func TestServerSurvivesSIGKILL(t *testing.T) {
 	basePUTs, _ := env.Requests(t, http.MethodPut, "")
 	dir := writeManifests(t, env, clusters)
 
-	// A short lease: a restarted server is a new holder and waits for the dead one's claim
-	// to expire before it resumes the clusters.
+	// A restarted server keeps its holder identity (the data directory's) and takes its
+	// claims back at once (TestRestartTakesBackLeases); the short lease bounds what a lost
+	// identity would cost, and the kill loop waits past it.
 	const leaseTTL = 2 * time.Second
 	srv := newRestartableServer(t, "server", []string{"--data-dir", t.TempDir(), "--lease-ttl", leaseTTL.String()}, nil)
 	if r := strata(t, srv.URL, "", "apply", "-f", dir); r.Code != 0 {

@@ -53,7 +53,7 @@ type serverProcess struct {
 }
 
 // freeAddress returns a loopback address on which nothing listens right now.
-func freeAddress(t *testing.T) string {
+func freeAddress(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -90,10 +90,10 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create the data directory: %w", err)
+	if err := prepareDataDir(o.dataDir, logger); err != nil {
+		return err
 	}
-	sealer, err := loadSealer(&serverOptions{dataDir: o.dataDir})
+	sealer, err := loadSealer(&serverOptions{dataDir: o.dataDir}, logger)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 		return err
 	}
 	defer api.stop()
-	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, "strata.db"))
+	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, sqliteFile))
 
 	clusters, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
 	if err == nil {
@@ -187,10 +187,16 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", o.listen, err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "strata.db"), sealer)
+	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, sqliteFile), sealer)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("open the SQLite store: %w", err)
+	}
+	id, err := holderIdentity(o.dataDir, "", logger)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
 	}
 	a := &quickstartAPI{url: "http://" + ln.Addr().String(), done: make(chan struct{})}
 	srvCtx, stopServer := context.WithCancel(ctx)
@@ -200,7 +206,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 	}()
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
-		Holder: quickstartHolder(o.dataDir),
+		Holder: id.Name,
 	})
 	a.stop = func() {
 		stopServer()
@@ -209,6 +215,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		if err := st.Close(); err != nil {
 			logger.Error("close the store", "error", err)
 		}
+		id.Close()
 	}
 	if a.client, err = client.New(a.url); err == nil {
 		err = waitHealthy(ctx, a.client)
@@ -218,17 +225,6 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		return nil, err
 	}
 	return a, nil
-}
-
-// quickstartHolder names quickstart's reconciler in leases. It is the same on every run on a
-// data directory, so that a run after a kill -9 takes over the leases of the one killed at
-// once instead of waiting for them to expire. Two quickstarts never share a data directory:
-// the second cannot serve the emulator on its kept port.
-func quickstartHolder(dataDir string) string {
-	if abs, err := filepath.Abs(dataDir); err == nil {
-		dataDir = abs
-	}
-	return "quickstart " + dataDir
 }
 
 // serve serves until ctx ends or the server fails.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/datadir"
+	"github.com/strata-dev/strata/internal/holder"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store"
@@ -36,6 +39,8 @@ type serverOptions struct {
 	logFormat         string
 	controllers       bool
 	leaseTTL          time.Duration
+	// holder names this server in leases; empty: the identity kept in the data directory.
+	holder string
 	// allowAdminKubeconfig lets clients get AKS clusters' admin kubeconfigs.
 	allowAdminKubeconfig bool
 }
@@ -76,13 +81,14 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7080", "address to listen on (host:port)")
-	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database and the encryption key (created with mode 0700)")
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database and the encryption key (kept at mode 0700, its files 0600)")
 	f.StringVar(&o.datastore, "datastore", "", "empty for SQLite in <data-dir>/strata.db, or a postgres:// URL")
 	f.StringVar(&o.encryptionKeyFile, "encryption-key-file", "", "file of the base64 key that encrypts secrets at rest (default <data-dir>/encryption.key, created with mode 0600); env "+encryptionKeyEnv+" wins")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.controllers, "controllers", true, "run the cluster reconciler, which provisions and deletes clusters in Azure (--controllers=false serves the API only)")
 	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
 	_ = f.MarkHidden("lease-ttl")
+	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
 	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve AKS clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
 	return cmd
 }
@@ -98,10 +104,10 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create the data directory: %w", err)
+	if err := prepareDataDir(o.dataDir, logger); err != nil {
+		return err
 	}
-	sealer, err := loadSealer(o)
+	sealer, err := loadSealer(o, logger)
 	if err != nil {
 		return err
 	}
@@ -131,7 +137,12 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	if o.allowAdminKubeconfig {
 		logger.Warn("admin kubeconfigs are served (--allow-admin-kubeconfig): anyone who reaches the API gets cluster-admin on the AKS clusters")
 	}
-	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
+	id, err := holderIdentity(o.dataDir, o.holder, logger)
+	if err != nil {
+		return err
+	}
+	defer id.Close()
+	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
 	err = srv.Serve(ctx, ln)
 	stopControllers()
 	if err != nil {
@@ -139,6 +150,23 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	}
 	logger.Info("server stopped")
 	return nil
+}
+
+// holderIdentity takes this server's lease-holder identity (holder.Acquire) and says which
+// it is: a second live process on one data directory gets a fresh identity, with a warning.
+func holderIdentity(dataDir, explicit string, logger *slog.Logger) (*holder.Identity, error) {
+	id, err := holder.Acquire(dataDir, explicit)
+	if err != nil {
+		return nil, fmt.Errorf("--holder: %w", err)
+	}
+	switch {
+	case id.Busy:
+		logger.Warn("another live strata process holds this data directory's holder identity: using a fresh one; the claims of a crashed server wait for their lease to expire",
+			"holder", id.Name, "file", filepath.Join(dataDir, holder.File))
+	default:
+		logger.Info("holder identity", "holder", id.Name, "kept", id.Kept)
+	}
+	return id, nil
 }
 
 // startControllers runs the cluster reconciler until ctx ends when enabled; the returned
@@ -161,8 +189,39 @@ func startControllers(ctx context.Context, enabled bool, cfg controller.Config) 
 	}
 }
 
-// loadSealer builds the secret sealer from $STRATA_ENCRYPTION_KEY or the key file.
-func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
+// prepareDataDir makes the data directory private (0700) and narrows the files in it that hold
+// the database or keys to 0600, warning about each mode it had to narrow. The SQLite database is
+// created 0600 before SQLite opens it, so that its -wal and -shm files, which SQLite creates
+// with the database's mode, are 0600 too.
+func prepareDataDir(dir string, logger *slog.Logger) error {
+	c, err := datadir.Prepare(dir)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		datadir.Warn(logger, *c)
+	}
+	db := filepath.Join(dir, sqliteFile)
+	changes, err := datadir.Restrict(db, db+"-wal", db+"-shm", db+"-journal", filepath.Join(dir, keyFile), filepath.Join(dir, holder.File))
+	datadir.Warn(logger, changes...)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := datadir.CreatePrivate(db); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
+}
+
+// Files of the data directory.
+const (
+	sqliteFile = "strata.db"
+	keyFile    = "encryption.key"
+)
+
+// loadSealer builds the secret sealer from $STRATA_ENCRYPTION_KEY or the key file, narrowing
+// the file's mode to 0600 (with a warning) when it lets others read it.
+func loadSealer(o *serverOptions, logger *slog.Logger) (*secrets.Sealer, error) {
 	var key []byte
 	if env := os.Getenv(encryptionKeyEnv); env != "" {
 		k, err := secrets.ParseKey(env)
@@ -173,7 +232,13 @@ func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
 	} else {
 		path := o.encryptionKeyFile
 		if path == "" {
-			path = filepath.Join(o.dataDir, "encryption.key")
+			path = filepath.Join(o.dataDir, keyFile)
+		}
+		// A file that cannot be narrowed (a read-only mount) is refused below.
+		changes, err := datadir.Restrict(path)
+		datadir.Warn(logger, changes...)
+		if err != nil {
+			logger.Warn("encryption key file", "error", err)
 		}
 		k, err := secrets.LoadOrCreateKeyFile(path)
 		if err != nil {
@@ -191,7 +256,7 @@ func loadSealer(o *serverOptions) (*secrets.Sealer, error) {
 // openStore opens the store --datastore names, and describes it without any password.
 func openStore(ctx context.Context, o *serverOptions, sealer *secrets.Sealer) (store.Store, string, error) {
 	if o.datastore == "" {
-		path := filepath.Join(o.dataDir, "strata.db")
+		path := filepath.Join(o.dataDir, sqliteFile)
 		st, err := sqlite.Open(ctx, path, sealer)
 		if err != nil {
 			return nil, "", fmt.Errorf("open the SQLite store: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -41,6 +42,67 @@ type Options struct {
 	// Retry-After (default 2 s), and the longest wait
 	// between two polls of a blob copy.
 	PollFrequency time.Duration
+	// Timeouts bound every request to Azure (Entra ID, Resource Manager, Blob); zero fields
+	// take DefaultTimeouts'.
+	Timeouts Timeouts
+}
+
+// Timeouts bound the stages of one HTTP request (one try: the SDK retries a failed one with
+// backoff, 5 times at most).
+type Timeouts struct {
+	// Dial bounds opening the TCP connection.
+	Dial time.Duration
+	// TLSHandshake bounds the TLS handshake: a peer that accepts connections and never
+	// answers is given up after it.
+	TLSHandshake time.Duration
+	// ResponseHeader bounds the wait for the response's headers once the request is sent.
+	ResponseHeader time.Duration
+	// Request bounds the whole request, the body read included.
+	Request time.Duration
+}
+
+// DefaultTimeouts are the timeouts of requests to Azure: Resource Manager answers a request
+// within seconds (long-running work is an operation that is polled), so a minute without
+// headers means it will not answer.
+var DefaultTimeouts = Timeouts{Dial: 10 * time.Second, TLSHandshake: 10 * time.Second, ResponseHeader: time.Minute, Request: 5 * time.Minute}
+
+// withDefaults fills the zero fields from DefaultTimeouts.
+func (t Timeouts) withDefaults() Timeouts {
+	d := DefaultTimeouts
+	if t.Dial > 0 {
+		d.Dial = t.Dial
+	}
+	if t.TLSHandshake > 0 {
+		d.TLSHandshake = t.TLSHandshake
+	}
+	if t.ResponseHeader > 0 {
+		d.ResponseHeader = t.ResponseHeader
+	}
+	if t.Request > 0 {
+		d.Request = t.Request
+	}
+	return d
+}
+
+// newHTTPClient is the HTTP client of one account's clients: TLS trusting roots, the proxy of
+// the environment, every stage of a request bounded by timeouts.
+func newHTTPClient(roots *x509.CertPool, timeouts Timeouts) *http.Client {
+	t := timeouts.withDefaults()
+	dialer := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   t.TLSHandshake,
+			ResponseHeaderTimeout: t.ResponseHeader,
+			ExpectContinueTimeout: time.Second,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   32,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		Timeout: t.Request,
+	}
 }
 
 // Default rates, below Azure's per-principal buckets (writes 10/s burst 200, reads 25/s
@@ -96,74 +158,74 @@ var (
 // plus endpoints.caBundle. Nothing is sent until a client is used (ctx is for future
 // look-ups at construction).
 func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID string, opts Options) (*Clients, error) {
-	if acct == nil {
-		return nil, errors.New("azure: no cloud account")
-	}
 	if subscriptionID == "" {
 		return nil, errors.New("azure: no subscription ID")
 	}
-	az := acct.Spec.Azure
+	ss, err := newSession(acct, opts)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("cloudAccount", acct.Metadata.Name, "subscription", subscriptionID)
 	c := &Clients{sub: subscriptionID, log: log, poll: opts.PollFrequency, counter: newCounter(),
-		endpoints: map[string]string{}, keys: map[string]string{}, zones: map[string]zonesEntry{}}
+		endpoints: map[string]string{}, keys: map[string]string{}, zones: map[string]zonesEntry{},
+		cred: ss.cred, custom: ss.custom, suffix: ss.suffix, rmURL: ss.rmURL}
 	if c.poll <= 0 {
 		c.poll = defaultPollPeriod
 	}
-
-	var cfg cloud.Configuration
-	var caBundle string
-	switch az.Environment {
-	case "", v1alpha1.EnvironmentPublic:
-		cfg, c.suffix = cloud.AzurePublic, "core.windows.net"
-	case v1alpha1.EnvironmentUSGovernment:
-		cfg, c.suffix = cloud.AzureGovernment, "core.usgovcloudapi.net"
-	case v1alpha1.EnvironmentChina:
-		cfg, c.suffix = cloud.AzureChina, "core.chinacloudapi.cn"
-	case v1alpha1.EnvironmentCustom:
-		ep := az.Endpoints
-		if ep == nil || ep.ResourceManager == "" || ep.ActiveDirectory == "" {
-			return nil, fmt.Errorf("azure: cloud account %s: environment Custom needs endpoints.resourceManager and endpoints.activeDirectory", acct.Metadata.Name)
-		}
-		authority := ep.ActiveDirectory
-		if !strings.HasSuffix(authority, "/") {
-			authority += "/"
-		}
-		cfg = cloud.Configuration{ActiveDirectoryAuthorityHost: authority,
-			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-				cloud.ResourceManager: {Endpoint: strings.TrimSuffix(ep.ResourceManager, "/"), Audience: "https://management.core.windows.net/"},
-			}}
-		c.custom, c.suffix, caBundle = true, ep.StorageSuffix, ep.CABundle
-	default:
-		return nil, fmt.Errorf("azure: cloud account %s: unknown environment %q", acct.Metadata.Name, az.Environment)
-	}
-	rm, err := url.Parse(cfg.Services[cloud.ResourceManager].Endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("azure: resource manager endpoint: %w", err)
-	}
-	c.rmURL = rm
-
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
-	if caBundle != "" && !roots.AppendCertsFromPEM([]byte(caBundle)) {
-		return nil, fmt.Errorf("azure: cloud account %s: endpoints.caBundle holds no PEM certificate", acct.Metadata.Name)
-	}
-	transport := &http.Client{
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-			ForceAttemptHTTP2:   true,
-			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     90 * time.Second,
+	co := azcore.ClientOptions{
+		Cloud:     ss.cloud,
+		Transport: ss.http,
+		// One retry layer: the SDK's. Retry-After is honoured up to MaxRetryDelay, which is
+		// long enough for ARM's 429s (a Retry-After over it would return the 429 at once).
+		Retry: retryOptions,
+		PerCallPolicies: []policy.Policy{
+			&countPolicy{c: c.counter},
+			&limitPolicy{l: subscriptionLimiter(subscriptionID, opts)},
 		},
-		Timeout: 5 * time.Minute,
 	}
+	c.armOpts = &arm.ClientOptions{ClientOptions: co}
+	// The blob service is not Resource Manager: its requests count, but do not spend the
+	// subscription's ARM budget (a storage account has its own, far larger, limits).
+	bo := co
+	bo.PerCallPolicies = []policy.Policy{&countPolicy{c: c.counter}}
+	c.blobOpts = &blob.ClientOptions{ClientOptions: bo}
+	if err := c.newFactories(subscriptionID); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
+// retryOptions are the SDK's retries of every ARM and Blob request.
+var retryOptions = policy.RetryOptions{MaxRetries: 5, RetryDelay: 800 * time.Millisecond, MaxRetryDelay: 2 * time.Minute}
+
+// newFactories makes the SDK's client factories of a subscription.
+func (c *Clients) newFactories(subscriptionID string) error {
+	var err error
+	if c.Network, err = armnetwork.NewClientFactory(subscriptionID, c.cred, c.armOpts); err != nil {
+		return fmt.Errorf("azure: network clients: %w", err)
+	}
+	if c.Compute, err = armcompute.NewClientFactory(subscriptionID, c.cred, c.armOpts); err != nil {
+		return fmt.Errorf("azure: compute clients: %w", err)
+	}
+	if c.Storage, err = armstorage.NewClientFactory(subscriptionID, c.cred, c.armOpts); err != nil {
+		return fmt.Errorf("azure: storage clients: %w", err)
+	}
+	if c.Resources, err = armresources.NewClientFactory(subscriptionID, c.cred, c.armOpts); err != nil {
+		return fmt.Errorf("azure: resource clients: %w", err)
+	}
+	if c.ContainerService, err = armcontainerservice.NewClientFactory(subscriptionID, c.cred, c.armOpts); err != nil {
+		return fmt.Errorf("azure: container service clients: %w", err)
+	}
+	return nil
+}
+
+// subscriptionLimiter returns the token buckets of a subscription at opts' rates, shared by
+// every Clients of the process.
+func subscriptionLimiter(subscriptionID string, opts Options) *limiter {
 	writes, reads := opts.Writes, opts.Reads
 	if writes <= 0 {
 		writes = defaultWrites
@@ -172,57 +234,88 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 		reads = defaultReads
 	}
 	limitersMu.Lock()
+	defer limitersMu.Unlock()
 	limKey := fmt.Sprintf("%s/%g/%g", strings.ToLower(subscriptionID), writes, reads)
 	lim, ok := limiters[limKey]
 	if !ok {
 		lim = &limiter{writes: newBucket(writes, writeBurst), reads: newBucket(reads, readBurst)}
 		limiters[limKey] = lim
 	}
-	limitersMu.Unlock()
+	return lim
+}
 
-	co := azcore.ClientOptions{
-		Cloud:     cfg,
-		Transport: transport,
-		// One retry layer: the SDK's. Retry-After is honoured up to MaxRetryDelay, which is
-		// long enough for ARM's 429s (a Retry-After over it would return the 429 at once).
-		Retry: policy.RetryOptions{MaxRetries: 5, RetryDelay: 800 * time.Millisecond, MaxRetryDelay: 2 * time.Minute},
-		PerCallPolicies: []policy.Policy{
-			&countPolicy{c: c.counter},
-			&limitPolicy{l: lim},
-		},
+// session is what every request of one account shares: its cloud, the HTTP client trusting
+// the cloud's CA, and the service principal's credential.
+type session struct {
+	cloud  cloud.Configuration
+	http   *http.Client
+	cred   azcore.TokenCredential
+	custom bool
+	suffix string // storage suffix
+	rmURL  *url.URL
+}
+
+// newSession builds an account's session. It sends nothing.
+func newSession(acct *v1alpha1.CloudAccount, opts Options) (*session, error) {
+	if acct == nil {
+		return nil, errors.New("azure: no cloud account")
 	}
+	az := acct.Spec.Azure
+	ss, caBundle, err := accountCloud(acct)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := url.Parse(ss.cloud.Services[cloud.ResourceManager].Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("azure: resource manager endpoint: %w", err)
+	}
+	ss.rmURL = rm
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if caBundle != "" && !roots.AppendCertsFromPEM([]byte(caBundle)) {
+		return nil, fmt.Errorf("azure: cloud account %s: endpoints.caBundle holds no PEM certificate", acct.Metadata.Name)
+	}
+	ss.http = newHTTPClient(roots, opts.Timeouts)
 	cred, err := azidentity.NewClientSecretCredential(az.TenantID, az.ClientID, az.ClientSecret.Reveal(),
 		&azidentity.ClientSecretCredentialOptions{
-			ClientOptions:            azcore.ClientOptions{Cloud: cfg, Transport: transport},
-			DisableInstanceDiscovery: c.custom,
+			ClientOptions:            azcore.ClientOptions{Cloud: ss.cloud, Transport: ss.http},
+			DisableInstanceDiscovery: ss.custom,
 		})
 	if err != nil {
 		return nil, fmt.Errorf("azure: cloud account %s: credential: %w", acct.Metadata.Name, err)
 	}
-	c.cred = cred
-	c.armOpts = &arm.ClientOptions{ClientOptions: co}
-	// The blob service is not Resource Manager: its requests count, but do not spend the
-	// subscription's ARM budget (a storage account has its own, far larger, limits).
-	bo := co
-	bo.PerCallPolicies = []policy.Policy{&countPolicy{c: c.counter}}
-	c.blobOpts = &blob.ClientOptions{ClientOptions: bo}
+	ss.cred = cred
+	return ss, nil
+}
 
-	if c.Network, err = armnetwork.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
-		return nil, fmt.Errorf("azure: network clients: %w", err)
+// accountCloud is the cloud of an account's environment, and the CA bundle it trusts.
+func accountCloud(acct *v1alpha1.CloudAccount) (*session, string, error) {
+	az := acct.Spec.Azure
+	switch az.Environment {
+	case "", v1alpha1.EnvironmentPublic:
+		return &session{cloud: cloud.AzurePublic, suffix: "core.windows.net"}, "", nil
+	case v1alpha1.EnvironmentUSGovernment:
+		return &session{cloud: cloud.AzureGovernment, suffix: "core.usgovcloudapi.net"}, "", nil
+	case v1alpha1.EnvironmentChina:
+		return &session{cloud: cloud.AzureChina, suffix: "core.chinacloudapi.cn"}, "", nil
+	case v1alpha1.EnvironmentCustom:
+		ep := az.Endpoints
+		if ep == nil || ep.ResourceManager == "" || ep.ActiveDirectory == "" {
+			return nil, "", fmt.Errorf("azure: cloud account %s: environment Custom needs endpoints.resourceManager and endpoints.activeDirectory", acct.Metadata.Name)
+		}
+		authority := ep.ActiveDirectory
+		if !strings.HasSuffix(authority, "/") {
+			authority += "/"
+		}
+		cfg := cloud.Configuration{ActiveDirectoryAuthorityHost: authority,
+			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+				cloud.ResourceManager: {Endpoint: strings.TrimSuffix(ep.ResourceManager, "/"), Audience: "https://management.core.windows.net/"},
+			}}
+		return &session{cloud: cfg, custom: true, suffix: ep.StorageSuffix}, ep.CABundle, nil
 	}
-	if c.Compute, err = armcompute.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
-		return nil, fmt.Errorf("azure: compute clients: %w", err)
-	}
-	if c.Storage, err = armstorage.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
-		return nil, fmt.Errorf("azure: storage clients: %w", err)
-	}
-	if c.Resources, err = armresources.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
-		return nil, fmt.Errorf("azure: resource clients: %w", err)
-	}
-	if c.ContainerService, err = armcontainerservice.NewClientFactory(subscriptionID, cred, c.armOpts); err != nil {
-		return nil, fmt.Errorf("azure: container service clients: %w", err)
-	}
-	return c, nil
+	return nil, "", fmt.Errorf("azure: cloud account %s: unknown environment %q", acct.Metadata.Name, az.Environment)
 }
 
 // Credential is the account's token credential.

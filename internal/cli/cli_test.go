@@ -181,8 +181,8 @@ func TestPrintTable(t *testing.T) {
 			"NAME           TYPE   LOCATION     PHASE    AGE\n" +
 			"iaas-dynamic   iaas   westeurope   <none>   3m\n"},
 		{"cloudaccount.yaml", "" +
-			"NAME         ENVIRONMENT        TENANT                                 GATEWAY   AGE\n" +
-			"azure-prod   AzurePublicCloud   0c263486-ca8b-474c-81ef-346c7ebeea82   <none>    3m\n"},
+			"NAME         ENVIRONMENT        TENANT                                 GATEWAY   VALID     SUBSCRIPTIONS   AGE\n" +
+			"azure-prod   AzurePublicCloud   0c263486-ca8b-474c-81ef-346c7ebeea82   <none>    Unknown   <none>          3m\n"},
 		{"profile-iaas.yaml", "" +
 			"NAME        VERSION   CLOUD   TYPE    LAYERS   AGE\n" +
 			"iaas-base   1.0.0     azure   infra   4        3m\n"},

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -85,17 +87,24 @@ func TestServerTextIsEscaped(t *testing.T) {
 }
 
 // TestAzureErrorIsEscaped checks the error of a lookup whose answer from Azure (the emulator,
-// through a real server) echoes a resource group name holding escape sequences.
+// through a real server) holds escape sequences in its code and message.
 func TestAzureErrorIsEscaped(t *testing.T) {
-	srv, sub := lookupServer(t)
-	code, out, errOut := run(t, "", "--server", srv, "lookup", "vnets", "--account", "emu", "--subscription", sub, "-g", "rg"+retitle+clear)
-	if code != 1 || !strings.Contains(errOut, "ResourceGroupNotFound") {
-		t.Fatalf("lookup in a missing group: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	srv, env := lookupServerEnv(t)
+	fault := arm.FaultRule{Method: http.MethodGet, Status: http.StatusForbidden, Rate: 1,
+		Code: "AuthorizationFailed" + clear, Message: "denied on 'rg" + retitle + clear + "'"}
+	if st := env.Admin(t, http.MethodPut, "/_emulator/faults", []arm.FaultRule{fault}, nil); st != http.StatusOK {
+		t.Fatalf("set the fault: %d", st)
+	}
+	code, out, errOut := run(t, "", "--server", srv, "lookup", "vnets", "--account", "emu", "--subscription", env.SubscriptionID, "-g", "cli-rg")
+	if code != 1 || !strings.Contains(errOut, "AuthorizationFailed") {
+		t.Fatalf("lookup answered by a fault: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if r, ok := rawControl(out + errOut); ok {
 		t.Errorf("the error prints the control character %U raw:\n%q", r, errOut)
 	}
-	if want := `Resource group 'rg\x1b]0;pwned\x07\x1b[2J' could not be found.`; !strings.Contains(errOut, want) {
-		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	for _, want := range []string{`AuthorizationFailed\x1b[2J`, `denied on 'rg\x1b]0;pwned\x07\x1b[2J'`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
 	}
 }

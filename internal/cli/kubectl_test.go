@@ -87,8 +87,8 @@ func TestGetWide(t *testing.T) {
 			{"iaas-static", "iaas", "westeurope", "<none>", "azure-prod", "iaas-base@1.0.0", "<none>", "<none>"},
 		}},
 		{[]string{"get", "accounts", "-o", "wide"}, [][]string{
-			{"NAME", "ENVIRONMENT", "TENANT", "GATEWAY", "AGE", "CLIENT", "ID"},
-			{"azure-prod", "AzurePublicCloud", "0c263486-ca8b-474c-81ef-346c7ebeea82", "<none>", "0074ad29-0377-473f-8280-fc6c8872b24d"},
+			{"NAME", "ENVIRONMENT", "TENANT", "GATEWAY", "VALID", "SUBSCRIPTIONS", "AGE", "CLIENT", "ID"},
+			{"azure-prod", "AzurePublicCloud", "0c263486-ca8b-474c-81ef-346c7ebeea82", "<none>", "Unknown", "<none>", "0074ad29-0377-473f-8280-fc6c8872b24d"},
 		}},
 		{[]string{"get", "profiles", "-o", "wide"}, [][]string{
 			{"NAME", "VERSION", "CLOUD", "TYPE", "LAYERS", "AGE", "LAYER", "NAMES"},

@@ -69,6 +69,13 @@ func TestPrintLookupTable(t *testing.T) {
 // "cli-vnet", and returns the server's URL and the subscription.
 func lookupServer(t *testing.T) (string, string) {
 	t.Helper()
+	srv, env := lookupServerEnv(t)
+	return srv, env.SubscriptionID
+}
+
+// lookupServerEnv is lookupServer that also returns the emulator.
+func lookupServerEnv(t *testing.T) (string, *emulatortest.Env) {
+	t.Helper()
 	ctx := context.Background()
 	env := emulatortest.Start(t)
 	env.ResourceGroup(t, "cli-rg")
@@ -112,7 +119,7 @@ func lookupServer(t *testing.T) (string, string) {
 	if _, err := c.Create(ctx, acct, client.WriteOptions{}); err != nil {
 		t.Fatalf("create the cloud account: %v", err)
 	}
-	return hs.URL, env.SubscriptionID
+	return hs.URL, env
 }
 
 func TestLookupAgainstEmulator(t *testing.T) {

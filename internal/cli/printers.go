@@ -121,6 +121,10 @@ func columns(kind string) []column {
 				return orNone(o.(*v1alpha1.CloudAccount).Spec.Azure.TenantID)
 			}},
 			{"GATEWAY", func(o v1alpha1.Object, _ time.Time) string { return orNone(o.(*v1alpha1.CloudAccount).Spec.Gateway) }},
+			{"VALID", func(o v1alpha1.Object, _ time.Time) string { return accountValid(o.(*v1alpha1.CloudAccount)) }},
+			{"SUBSCRIPTIONS", func(o v1alpha1.Object, _ time.Time) string {
+				return subscriptionList(o.(*v1alpha1.CloudAccount).Status.Subscriptions)
+			}},
 			ageColumn(),
 		}
 	case v1alpha1.KindClusterProfile:
@@ -140,6 +144,32 @@ func columns(kind string) []column {
 		}
 	}
 	return []column{name, ageColumn()}
+}
+
+// accountValid is an account's Valid condition: True, or False with its reason (the code
+// Entra ID or Azure answered), or Unknown before the first check of its generation.
+func accountValid(a *v1alpha1.CloudAccount) string {
+	for _, c := range a.Status.Conditions {
+		if c.Type != v1alpha1.ConditionValid || a.Status.ObservedGeneration != a.Metadata.Generation {
+			continue
+		}
+		if c.Status == "False" && c.Reason != "" {
+			return "False (" + c.Reason + ")"
+		}
+		return c.Status
+	}
+	return "Unknown"
+}
+
+// subscriptionList is the first subscription ID and how many more there are.
+func subscriptionList(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return none
+	case 1:
+		return ids[0]
+	}
+	return fmt.Sprintf("%s +%d", ids[0], len(ids)-1)
 }
 
 // phaseDeleting is the phase shown for an object whose deletion was requested.

@@ -10,18 +10,16 @@ package controller
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/holder"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -95,8 +93,13 @@ type Config struct {
 	// LeaseTTL is how long a claim on a cluster lasts unless renewed (default 30 s); it is
 	// renewed every third of it while the cluster is worked on.
 	LeaseTTL time.Duration
-	// Workers is how many clusters are worked on at once (default 4).
+	// Workers is how many objects (clusters, accounts) are worked on at once, all cloud
+	// accounts together (default 32).
 	Workers int
+	// AccountWorkers is how many objects of one cloud account are worked on at once (default
+	// 4): an account whose Azure endpoints hang holds at most that many workers, and the
+	// other accounts' clusters do not wait for them.
+	AccountWorkers int
 	// PollInterval is how often the store is listed for clusters needing work (default 1 s).
 	PollInterval time.Duration
 	// BackoffBase and BackoffMax bound the exponential backoff after a failed pass
@@ -117,6 +120,14 @@ type Config struct {
 	// ImageBaseURL says where an account's cloud serves the OS layers' base VHDs; default
 	// DefaultImageBaseURL.
 	ImageBaseURL func(acct *v1alpha1.CloudAccount) string
+	// AccountResync is how often a cloud account that did not change is checked against Azure
+	// again (default 30 min); a changed one is checked at once, once.
+	AccountResync time.Duration
+	// AccountCheckTimeout bounds one account check (default 2 min).
+	AccountCheckTimeout time.Duration
+	// ListSubscriptions signs in with an account and lists the subscriptions it can access;
+	// default azure.ListSubscriptions with AzureOptions.
+	ListSubscriptions func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error)
 }
 
 // DefaultImageBaseURL is where base VHDs are read from: for the Custom environment the
@@ -136,21 +147,19 @@ type Controller struct {
 	cfg Config
 	log *slog.Logger
 
-	mu       sync.Mutex
-	states   map[string]*clusterState // by cluster name
-	clients  map[string]Clients       // by account key, resourceVersion and subscription
-	inFlight map[string]bool
+	// passes are the passes under way.
+	passes sync.WaitGroup
+
+	mu         sync.Mutex
+	states     map[objKey]*objState
+	clients    map[string]Clients // by account UID, generation and subscription
+	inFlight   map[objKey]string  // the objects being worked on, and their accounts
+	perAccount map[string]int     // passes under way by account
+	queue      []candidate        // due at the last scan, waiting for a worker
 }
 
-// clusterState is when a cluster is due again.
-type clusterState struct {
-	next     time.Time
-	lastSync time.Time
-	failures int
-	// seen is the cluster's resourceVersion when the last pass ended: a cluster changed since
-	// (a new spec, a deletion request) is due at once, whatever next says.
-	seen string
-}
+// kindCluster is the kind of the objects of the cluster reconciler.
+const kindCluster = v1alpha1.KindCluster
 
 // New returns a controller; it panics when cfg.Store is nil.
 func New(cfg Config) *Controller {
@@ -170,7 +179,10 @@ func New(cfg Config) *Controller {
 		cfg.LeaseTTL = 30 * time.Second
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = 32
+	}
+	if cfg.AccountWorkers <= 0 {
+		cfg.AccountWorkers = 4
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
@@ -203,47 +215,45 @@ func New(cfg Config) *Controller {
 	if cfg.ImageBaseURL == nil {
 		cfg.ImageBaseURL = DefaultImageBaseURL
 	}
+	if cfg.AccountResync <= 0 {
+		cfg.AccountResync = 30 * time.Minute
+	}
+	if cfg.AccountCheckTimeout <= 0 {
+		cfg.AccountCheckTimeout = 2 * time.Minute
+	}
+	if cfg.ListSubscriptions == nil {
+		opts := cfg.AzureOptions
+		cfg.ListSubscriptions = func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error) {
+			return azure.ListSubscriptions(ctx, acct, opts)
+		}
+	}
 	return &Controller{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		states:   map[string]*clusterState{},
-		clients:  map[string]Clients{},
-		inFlight: map[string]bool{},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		states:     map[objKey]*objState{},
+		clients:    map[string]Clients{},
+		inFlight:   map[objKey]string{},
+		perAccount: map[string]int{},
 	}
 }
 
-// DefaultHolder names this process in leases: hostname, pid and a random suffix.
-func DefaultHolder() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "strata"
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
+// DefaultHolder names a process in leases when it is given no identity: the host name and a
+// random suffix, new at every start (a server keeps one in its data directory: see
+// internal/holder).
+func DefaultHolder() string { return holder.Fresh() }
 
 // Run works on the clusters that need it until ctx ends, then waits for the passes under way
 // to stop and returns nil.
 func (c *Controller) Run(ctx context.Context) error {
-	c.log.Info("controller started", "holder", c.cfg.Holder, "workers", c.cfg.Workers, "resync", c.cfg.Resync)
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range c.cfg.Workers {
-		wg.Go(func() {
-			for name := range work {
-				c.process(ctx, name)
-			}
-		})
-	}
+	c.log.Info("controller started", "holder", c.cfg.Holder, "workers", c.cfg.Workers,
+		"accountWorkers", c.cfg.AccountWorkers, "resync", c.cfg.Resync)
 	ticker := time.NewTicker(c.cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		c.scan(ctx, work)
+		c.scan(ctx)
 		select {
 		case <-ctx.Done():
-			close(work)
-			wg.Wait()
+			c.passes.Wait()
 			c.log.Info("controller stopped")
 			return nil
 		case <-ticker.C:
@@ -251,85 +261,76 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// scan lists the clusters and hands those due to the workers.
-func (c *Controller) scan(ctx context.Context, work chan<- string) {
-	var opts store.ListOptions
+// scan lists the clusters and cloud accounts, and starts passes over those due as far as
+// workers allow; the others wait in the queue for a worker to be released.
+func (c *Controller) scan(ctx context.Context) {
 	now := time.Now()
-	seen := map[string]bool{}
-	for {
-		page, err := c.cfg.Store.List(ctx, v1alpha1.KindCluster, opts)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Error("list clusters", "error", err)
-			}
+	clusters, err := c.dueClusters(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list clusters", "error", err)
+		}
+		return
+	}
+	accounts, err := c.dueAccounts(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list cloud accounts", "error", err)
+		}
+		return
+	}
+	c.dispatch(ctx, append(accounts, clusters...))
+}
+
+// dueClusters lists the clusters and returns those due for a pass.
+func (c *Controller) dueClusters(ctx context.Context, now time.Time) ([]candidate, error) {
+	var cands []candidate
+	listed := map[string]bool{}
+	err := c.list(ctx, kindCluster, func(obj v1alpha1.Object) {
+		cl, ok := obj.(*v1alpha1.Cluster)
+		if !ok {
 			return
 		}
+		listed[cl.Key()] = true
+		key := objKey{kindCluster, cl.Key()}
+		m := cl.Metadata
+		pending := m.DeletionTimestamp != nil || m.Generation != cl.Status.ObservedGeneration
+		c.mu.Lock()
+		since, ok := c.due(key, m.ResourceVersion, pending, now, func(st *objState) bool {
+			return needsWork(cl, st, now, c.cfg.Resync)
+		})
+		c.mu.Unlock()
+		if ok {
+			cands = append(cands, candidate{key: key, account: cl.Spec.CloudAccount, since: since})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.forget(kindCluster, listed)
+	return cands, nil
+}
+
+// list calls f with every stored object of a kind, page by page.
+func (c *Controller) list(ctx context.Context, kind string, f func(v1alpha1.Object)) error {
+	var opts store.ListOptions
+	for {
+		page, err := c.cfg.Store.List(ctx, kind, opts)
+		if err != nil {
+			return err
+		}
 		for _, obj := range page.Items {
-			cl, ok := obj.(*v1alpha1.Cluster)
-			if !ok {
-				continue
-			}
-			seen[cl.Key()] = true
-			if !c.claim(cl, now) {
-				continue
-			}
-			select {
-			case work <- cl.Key():
-			case <-ctx.Done():
-				c.release(cl.Key())
-				return
-			}
+			f(obj)
 		}
 		if page.Continue == "" {
-			break
+			return nil
 		}
 		opts.Continue = page.Continue
 	}
-	c.mu.Lock()
-	for name := range c.states {
-		if !seen[name] && !c.inFlight[name] {
-			delete(c.states, name)
-		}
-	}
-	c.mu.Unlock()
-}
-
-// claim marks a cluster in flight when it needs work now.
-func (c *Controller) claim(cl *v1alpha1.Cluster, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	name := cl.Key()
-	if c.inFlight[name] {
-		return false
-	}
-	st := c.states[name]
-	if st == nil {
-		st = &clusterState{}
-		c.states[name] = st
-	}
-	// A cluster is due at its requeue time, or at once when it changed since the last pass or
-	// waits for a new generation or its deletion without being in backoff.
-	changed := cl.Metadata.ResourceVersion != st.seen
-	pending := st.failures == 0 && (cl.Metadata.DeletionTimestamp != nil || cl.Metadata.Generation != cl.Status.ObservedGeneration)
-	if now.Before(st.next) && !changed && !pending {
-		return false
-	}
-	if !needsWork(cl, st, now, c.cfg.Resync) {
-		return false
-	}
-	c.inFlight[name] = true
-	return true
-}
-
-// release clears a cluster's in-flight mark.
-func (c *Controller) release(name string) {
-	c.mu.Lock()
-	delete(c.inFlight, name)
-	c.mu.Unlock()
 }
 
 // needsWork reports whether a cluster (already past its requeue time) needs a pass.
-func needsWork(cl *v1alpha1.Cluster, st *clusterState, now time.Time, resync time.Duration) bool {
+func needsWork(cl *v1alpha1.Cluster, st *objState, now time.Time, resync time.Duration) bool {
 	m := cl.Metadata
 	switch {
 	case m.DeletionTimestamp != nil:
@@ -342,88 +343,79 @@ func needsWork(cl *v1alpha1.Cluster, st *clusterState, now time.Time, resync tim
 	return st.lastSync.IsZero() || now.Sub(st.lastSync) >= resync
 }
 
-// process claims the cluster's lease, runs one pass and schedules the next.
-func (c *Controller) process(ctx context.Context, name string) {
-	defer c.release(name)
-	lease := "cluster/" + name
-	ok, err := c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
+// processCluster claims the cluster's lease, runs one pass and schedules the next.
+func (c *Controller) processCluster(ctx context.Context, key objKey) {
+	after, seen, ok, err := c.leased(ctx, "cluster/"+key.name, "cluster", key.name, func(ctx context.Context) (time.Duration, string, error) {
+		return c.reconcile(ctx, key.name)
+	})
+	if !ok {
+		c.schedule(key, c.cfg.LeaseTTL/3, nil, false, "")
+		return
+	}
+	if err != nil && ctx.Err() == nil {
+		c.log.Warn("reconcile failed", "cluster", key.name, "error", err, "permanent", azure.IsPermanent(err))
+	}
+	c.schedule(key, after, err, err == nil && after >= c.cfg.Resync, seen)
+}
+
+// leased runs work while holding the lease, renewed every third of its TTL, and releases it;
+// work's context ends when the lease is lost. ok is false when the lease could not be taken
+// (another server holds it): work did not run.
+func (c *Controller) leased(ctx context.Context, lease, kind, name string, work func(context.Context) (time.Duration, string, error)) (after time.Duration, seen string, ok bool, err error) {
+	ok, err = c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
 	if err != nil || !ok {
 		if err != nil && ctx.Err() == nil {
-			c.log.Error("acquire lease", "cluster", name, "error", err)
+			c.log.Error("acquire lease", kind, name, "error", err)
 		}
-		c.schedule(name, c.cfg.LeaseTTL/3, nil, false, "")
-		return
+		return 0, "", false, nil
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(c.cfg.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-workCtx.Done():
-				return
-			case <-t.C:
-				ok, err := c.cfg.Store.AcquireLease(workCtx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
-				if workCtx.Err() != nil {
-					return
-				}
-				if err != nil || !ok {
-					c.log.Warn("lost the lease: stopping work on the cluster", "cluster", name, "error", err)
-					cancel()
-					return
-				}
-			}
-		}
+		c.renew(workCtx, cancel, lease, kind, name)
 	}()
-	after, seen, err := c.reconcile(workCtx, name)
+	after, seen, err = work(workCtx)
 	cancel()
 	<-renewed
-	if err := c.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease, c.cfg.Holder); err != nil {
-		c.log.Warn("release lease", "cluster", name, "error", err)
+	if rerr := c.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease, c.cfg.Holder); rerr != nil {
+		c.log.Warn("release lease", kind, name, "error", rerr)
 	}
-	if err != nil && ctx.Err() == nil {
-		c.log.Warn("reconcile failed", "cluster", name, "error", err, "permanent", azure.IsPermanent(err))
-	}
-	c.schedule(name, after, err, err == nil && after >= c.cfg.Resync, seen)
+	return after, seen, true, err
 }
 
-// schedule sets when a cluster is due again: after a failure with exponential backoff.
-func (c *Controller) schedule(name string, after time.Duration, err error, synced bool, seen string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := c.states[name]
-	if st == nil {
-		st = &clusterState{}
-		c.states[name] = st
+// renew renews a lease every third of its TTL until ctx ends, and cancels the work when the
+// lease is lost.
+func (c *Controller) renew(ctx context.Context, cancel context.CancelFunc, lease, kind, name string) {
+	t := time.NewTicker(c.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := c.cfg.Store.AcquireLease(ctx, lease, c.cfg.Holder, c.cfg.LeaseTTL)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || !ok {
+				c.log.Warn("lost the lease: stopping work", kind, name, "error", err)
+				cancel()
+				return
+			}
+		}
 	}
-	now := time.Now()
-	if err != nil {
-		st.failures++
-		after = c.backoff(st.failures)
-	} else {
-		st.failures = 0
-	}
-	if synced {
-		st.lastSync = now
-	}
-	st.next = now.Add(after)
-	st.seen = seen
 }
 
-// backoff is the delay after the n-th failure in a row.
-func (c *Controller) backoff(n int) time.Duration {
-	d := c.cfg.BackoffBase
-	for i := 1; i < n && d < c.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, c.cfg.BackoffMax)
+// clientsKey names an account's clients in a subscription: its UID and generation, which
+// moves when its spec or secret changes, and not when its status is written.
+func clientsKey(acct *v1alpha1.CloudAccount, sub string) string {
+	return fmt.Sprintf("%s\x00%d\x00%s", acct.Metadata.UID, acct.Metadata.Generation, sub)
 }
 
 // clientsFor returns the cached clients of an account version in a subscription.
 func (c *Controller) clientsFor(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
-	key := acct.Key() + "\x00" + acct.Metadata.ResourceVersion + "\x00" + sub
+	key := clientsKey(acct, sub)
 	c.mu.Lock()
 	cl, ok := c.clients[key]
 	c.mu.Unlock()
@@ -443,7 +435,7 @@ func (c *Controller) clientsFor(ctx context.Context, acct *v1alpha1.CloudAccount
 // forgetClients drops cached clients that failed, so the next pass builds them again.
 func (c *Controller) forgetClients(acct *v1alpha1.CloudAccount, sub string) {
 	c.mu.Lock()
-	delete(c.clients, acct.Key()+"\x00"+acct.Metadata.ResourceVersion+"\x00"+sub)
+	delete(c.clients, clientsKey(acct, sub))
 	c.mu.Unlock()
 }
 

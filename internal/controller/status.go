@@ -146,6 +146,11 @@ func (p *pass) event(ctx context.Context, typ, reason, msg string) {
 
 // setCondition sets a condition, keeping its transition time when its status is unchanged.
 func setCondition(s *v1alpha1.ClusterStatus, typ, status, reason, msg string) {
+	setStatusCondition(&s.Status, typ, status, reason, msg)
+}
+
+// setStatusCondition is setCondition for any kind's status.
+func setStatusCondition(s *v1alpha1.Status, typ, status, reason, msg string) {
 	for i := range s.Conditions {
 		c := &s.Conditions[i]
 		if c.Type != typ {

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -122,8 +121,8 @@ func New(opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	if opts.StateDir != "" {
-		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating the state directory: %w", err)
+		if err := prepareStateDir(opts.StateDir, opts.Logger); err != nil {
+			return nil, err
 		}
 	}
 	em := &Emulator{opts: opts, log: opts.Logger}

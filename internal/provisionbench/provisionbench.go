@@ -292,6 +292,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Logger:         logger.With("component", "controller"),
 		Resync:         time.Hour, // no resync while provisioning; the idle resync is run below
 		Workers:        o.Workers,
+		AccountWorkers: o.Workers, // one account: every worker may serve it
 		PollInterval:   scaled(time.Second),
 		BootingRequeue: scaled(2 * time.Second),
 		BackoffBase:    scaled(5 * time.Second),
