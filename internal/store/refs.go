@@ -93,9 +93,6 @@ func compareRefs(a, b v1alpha1.Ref) int {
 	return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Key, b.Key))
 }
 
-// SortRefs sorts refs by kind and key.
-func SortRefs(refs []v1alpha1.Ref) { slices.SortFunc(refs, compareRefs) }
-
 // addedRefs returns the references of want that have is missing; both are sorted.
 func addedRefs(have, want []v1alpha1.Ref) []v1alpha1.Ref {
 	var out []v1alpha1.Ref
