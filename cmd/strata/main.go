@@ -12,11 +12,17 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal asks the command to stop gracefully. Once it has, the signals get their
-	// default action back: a second Ctrl-C ends the process at once instead of being ignored
-	// while a shutdown waits (for requests in flight, say).
-	context.AfterFunc(ctx, stop)
+	signalled, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop gracefully. Before the command sees it, the
+	// signals get their default action back: a second Ctrl-C ends the process at once instead of
+	// being ignored while a shutdown waits (for requests in flight, say). The order matters: a
+	// command that began its shutdown must never swallow the second signal.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-signalled.Done()
+		stop()
+		cancel()
+	}()
 	stopWithGoRun(ctx, stop)
 	root := cli.NewRoot(cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	root.AddCommand(newServerCommand())
@@ -25,5 +31,6 @@ func main() {
 	root.AddCommand(newBenchCommand())
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
+	cancel()
 	os.Exit(code)
 }
