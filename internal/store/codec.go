@@ -82,6 +82,27 @@ func (c Codec) Decode(row Row) (v1alpha1.Object, error) {
 	return obj, nil
 }
 
+// Reseal returns the row of an object whose JSON still holds its secret, as a strata from
+// before the secret was write-only wrote it (a gateway's proxy URL with its password), with the
+// secret moved to the sealed column; ok is false when the row needs no change.
+func (c Codec) Reseal(row Row) (out Row, ok bool, err error) {
+	if len(row.Secret) > 0 {
+		return row, false, nil
+	}
+	obj, err := c.Decode(row)
+	if err != nil {
+		return row, false, err
+	}
+	if sc, carries := obj.(v1alpha1.SecretCarrier); !carries || sc.SecretText() == "" {
+		return row, false, nil
+	}
+	out, err = c.Encode(obj)
+	if err != nil {
+		return row, false, err
+	}
+	return out, true, nil
+}
+
 // specChanged reports whether two rows differ in spec or secret, which moves the generation.
 // A row without a secret of a kind that keeps the stored one (keep) never counts as a secret
 // change; of another kind, it clears a stored secret.

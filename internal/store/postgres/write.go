@@ -241,3 +241,35 @@ func fillRefs(ctx context.Context, tx pgx.Tx) error {
 	}
 	return tx.SendBatch(ctx, b).Close()
 }
+
+// resealSecrets seals the secrets that objects written before they were write-only still hold
+// in their JSON (a gateway's proxy passwords).
+func (s *Store) resealSecrets(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT kind, key, data FROM objects WHERE secret IS NULL AND kind = $1`,
+		v1alpha1.KindPrivateCloudGateway)
+	if err != nil {
+		return err
+	}
+	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Row, error) {
+		var row store.Row
+		var data string
+		err := r.Scan(&row.Kind, &row.Key, &data)
+		row.Data = []byte(data)
+		return row, err
+	})
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, row := range stored {
+		out, ok, err := s.codec.Reseal(row)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", row.Kind, row.Key, err)
+		}
+		if ok {
+			b.Queue(`UPDATE objects SET data = $1, secret = $2 WHERE kind = $3 AND key = $4`,
+				string(out.Data), out.Secret, out.Kind, out.Key)
+		}
+	}
+	return tx.SendBatch(ctx, b).Close()
+}

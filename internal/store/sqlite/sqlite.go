@@ -149,17 +149,28 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range ms {
-		if err := s.applyMigration(ctx, m.Version, m.SQL, fillSteps[m.Version]); err != nil {
+		if err := s.applyMigration(ctx, m.Version, m.SQL, s.fillStep(m.Version)); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
+	}
+	// A migration that rewrote rows (the reseal of plain-text secrets) leaves the old pages in
+	// the WAL until a checkpoint: write them back and empty the WAL now.
+	if _, err := s.writer.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint after the migrations: %w", err)
 	}
 	return nil
 }
 
-// fillSteps run after the SQL of the migration of their version, in its transaction, to fill
-// what SQL alone cannot.
-var fillSteps = map[int]func(context.Context, *sql.Tx) error{
-	4: fillRefs,
+// fillStep is what runs after the SQL of the migration of a version, in its transaction, to fill
+// what SQL alone cannot; nil for most versions.
+func (s *Store) fillStep(version int) func(context.Context, *sql.Tx) error {
+	switch version {
+	case 4:
+		return fillRefs
+	case 6:
+		return s.resealSecrets
+	}
+	return nil
 }
 
 func (s *Store) applyMigration(ctx context.Context, version int, body string, fill func(context.Context, *sql.Tx) error) error {

@@ -222,3 +222,48 @@ func fillRefs(ctx context.Context, tx *sql.Tx) error {
 	}
 	return nil
 }
+
+// resealSecrets seals the secrets that objects written before they were write-only still hold
+// in their JSON (a gateway's proxy passwords).
+// The space the plain text took is zeroed (secure_delete), and once the migration commits,
+// migrate checkpoints the WAL so that no old copy of a page remains in it.
+func (s *Store) resealSecrets(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return err
+	}
+	defer tx.ExecContext(ctx, `PRAGMA secure_delete = OFF`)
+	rows, err := tx.QueryContext(ctx, `SELECT kind, key, data FROM objects WHERE secret IS NULL AND kind = ?`,
+		v1alpha1.KindPrivateCloudGateway)
+	if err != nil {
+		return err
+	}
+	var resealed []store.Row
+	for rows.Next() {
+		var row store.Row
+		var data string
+		if err := rows.Scan(&row.Kind, &row.Key, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		row.Data = []byte(data)
+		out, ok, err := s.codec.Reseal(row)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("%s %s: %w", row.Kind, row.Key, err)
+		}
+		if ok {
+			resealed = append(resealed, out)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, row := range resealed {
+		if _, err := tx.ExecContext(ctx, `UPDATE objects SET data = ?, secret = ? WHERE kind = ? AND key = ?`,
+			string(row.Data), row.Secret, row.Kind, row.Key); err != nil {
+			return fmt.Errorf("%s %s: %w", row.Kind, row.Key, err)
+		}
+	}
+	return nil
+}

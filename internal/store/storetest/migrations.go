@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,31 @@ func RunMigrations(t *testing.T, newLegacy func(t *testing.T) Legacy) {
 	t.Run("EventsGetTheirObjectsUID", func(t *testing.T) { testMigrateEventUIDs(t, newLegacy(t)) })
 	t.Run("ReferencesOfStoredObjects", func(t *testing.T) { testMigrateRefs(t, newLegacy(t)) })
 	t.Run("ChangesStartAfterStoredWrites", func(t *testing.T) { testMigrateChanges(t, newLegacy(t)) })
+	t.Run("ProxyPasswordsSealed", func(t *testing.T) { testMigrateProxyPasswords(t, newLegacy(t)) })
+}
+
+// testMigrateProxyPasswords stores a gateway as version 5 did, its proxy password in its JSON:
+// opening the store seals the password, which reads still report.
+func testMigrateProxyPasswords(t *testing.T, st Legacy) {
+	st.MigrateTo(t, 5)
+	const password = "legacy-Pr0xy-pw-91d3"
+	gw := legacyObject(NewObject(v1alpha1.KindPrivateCloudGateway, "gw"), "00000000-0000-4000-8000-000000000001", time.Now().UTC().Truncate(time.Second))
+	px := gw.(*v1alpha1.PrivateCloudGateway).Spec.Proxy
+	px.HTTPProxy = "http://alice:" + password + "@proxy.corp.example:3128"
+	st.InsertObject(t, gw, 3)
+	if !bytes.Contains(st.Dump(t), []byte(password)) {
+		t.Fatal("the legacy row does not hold the password: the test proves nothing")
+	}
+
+	s := mustOpen(t, st, NewSealer(t))
+	defer closeStore(t, s)
+	if bytes.Contains(st.Dump(t), []byte(password)) {
+		t.Error("the proxy password is still stored in plain text after the migration")
+	}
+	got := mustGet(t, s, v1alpha1.KindPrivateCloudGateway, "gw").(*v1alpha1.PrivateCloudGateway).Spec.Proxy
+	if !got.HTTPProxyPasswordSet || got.HTTPProxyURL() != "http://alice:"+password+"@proxy.corp.example:3128" {
+		t.Errorf("after the migration the proxy is %q (password set: %v), want its password kept", got.HTTPProxyURL(), got.HTTPProxyPasswordSet)
+	}
 }
 
 // legacyObject returns obj with the metadata an earlier strata stored: a uid and a creation
@@ -45,12 +71,24 @@ func legacyObject(obj v1alpha1.Object, uid string, created time.Time) v1alpha1.O
 }
 
 // LegacyData is the JSON document an earlier strata stored for obj written at resourceVersion
-// rv.
+// rv: a gateway's proxy URLs with their passwords, which it did not seal.
 func LegacyData(t *testing.T, obj v1alpha1.Object, rv int64) []byte {
 	t.Helper()
 	obj.GetMetadata().ResourceVersion = strconv.FormatInt(rv, 10)
 	data, err := json.Marshal(obj)
 	if err != nil {
+		t.Fatal(err)
+	}
+	gw, ok := obj.(*v1alpha1.PrivateCloudGateway)
+	if !ok {
+		return data
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	gw.RevealSecrets(doc)
+	if data, err = json.Marshal(doc); err != nil {
 		t.Fatal(err)
 	}
 	return data
