@@ -247,13 +247,15 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 		s.collectWarnings(ctx, obj)
 		return ApplyUnchanged, old, nil
 	}
-	if kind == v1alpha1.KindClusterProfile && specChanged {
+	if store.SpecFrozenInUse(kind) && specChanged {
+		// The store refuses it too, in the write's transaction; this answers a dry run and
+		// before validation.
 		users, err := s.referrers(ctx, kind, key)
 		if err != nil {
 			return "", nil, err
 		}
 		if len(users) > 0 {
-			return "", nil, conflict(ReasonInUse, "%s %q is pinned by %s: the spec of a profile version in use cannot change; publish a new version (a new spec.version) and move the clusters to it", kind, key, describeRefs(users))
+			return "", nil, profileInUse(kind, key, users)
 		}
 	}
 	if err := s.validate(ctx, old, obj); err != nil {

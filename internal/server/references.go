@@ -28,6 +28,9 @@ func writeRefused(obj v1alpha1.Object, err error) *apiError {
 			errors:  errs}
 	}
 	var ie *store.InUseError
+	if errors.As(err, &ie) && ie.SpecFrozen {
+		return profileInUse(kind, key, ie.Referrers)
+	}
 	if errors.As(err, &ie) {
 		return conflict(ReasonInUse, "%s %q is in use by %s: delete them or change their references first", kind, key, describeRefs(ie.Referrers))
 	}
@@ -91,4 +94,9 @@ func (s *Server) referrers(ctx context.Context, kind, key string) ([]v1alpha1.Re
 		return nil, internal(err, "find the users of %s %q", kind, key)
 	}
 	return users, nil
+}
+
+// profileInUse is the answer to a change of the spec of a profile version that clusters pin.
+func profileInUse(kind, key string, users []v1alpha1.Ref) *apiError {
+	return conflict(ReasonInUse, "%s %q is pinned by %s: the spec of a profile version in use cannot change; publish a new version (a new spec.version) and move the clusters to it", kind, key, describeRefs(users))
 }

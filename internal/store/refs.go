@@ -20,12 +20,19 @@ var (
 )
 
 // InUseError is the error of a Delete, or of an Update that sets deletionTimestamp, of an
-// object that other objects refer to.
+// object that other objects refer to; and of an Update that changes the spec of an object whose
+// spec is frozen while referred to (a ClusterProfile version that clusters pin).
 type InUseError struct {
 	Kind, Key string
 	// Referrers are the objects that refer to it, by kind and key.
 	Referrers []v1alpha1.Ref
+	// SpecFrozen says that the write changed the spec of a frozen object, rather than deleted it.
+	SpecFrozen bool
 }
+
+// SpecFrozenInUse reports whether the spec of objects of kind cannot change while other objects
+// refer to them: a profile version is what the clusters that pin it were built from.
+func SpecFrozenInUse(kind string) bool { return kind == v1alpha1.KindClusterProfile }
 
 // Error names the object and its referrers.
 func (e *InUseError) Error() string {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -100,14 +101,16 @@ func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, cr
 }
 
 // UpdateIn replaces the stored object in tx with the semantics of Store.Update and reports
-// whether a secret is stored with it. Setting deletionTimestamp fails with an *InUseError
-// while other objects refer to the object; a spec change whose new references name objects
+// whether a secret is stored with it. Setting deletionTimestamp, or changing the spec of a kind
+// whose spec is frozen while in use (SpecFrozenInUse), fails with an *InUseError while other
+// objects refer to the object; a spec change whose new references name objects
 // that do not exist or are being deleted fails with a *ReferenceError. An update that keeps
 // the spec, such as a status write, reads and locks nothing but the object's own row.
 func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (bool, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	deleted := obj.GetMetadata().DeletionTimestamp
-	stored, err := tx.Lock(ctx, kind, key, deleted != nil)
+	frozen := SpecFrozenInUse(kind)
+	stored, err := tx.Lock(ctx, kind, key, deleted != nil || frozen)
 	if err != nil {
 		return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 	}
@@ -115,8 +118,12 @@ func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (b
 	if err != nil {
 		return false, err
 	}
-	if deleted != nil && !stored.Deleting {
+	if (deleted != nil || frozen && pending.changed) && !stored.Deleting {
 		if err := refuseInUse(ctx, tx, kind, key); err != nil {
+			var ie *InUseError
+			if errors.As(err, &ie) {
+				ie.SpecFrozen = deleted == nil
+			}
 			return false, fmt.Errorf("update %s %s: %w", kind, key, err)
 		}
 	}

@@ -218,3 +218,73 @@ func testReferenceRaces(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testProfileSpecFrozenInUse checks that the spec of a profile version cannot change while a
+// cluster pins it, that its status and labels still can, and that its spec can again once the
+// cluster is gone.
+func testProfileSpecFrozenInUse(t *testing.T, s store.Store) {
+	CreateTargets(t, s)
+	cl := NewObject(v1alpha1.KindCluster, "pins")
+	mustCreate(t, s, cl)
+	prof := mustGet(t, s, profileRef.Kind, profileRef.Key).(*v1alpha1.ClusterProfile)
+	prof.Spec.Layers[0].Values = "changed: true\n"
+	err := s.Update(ctx(t), prof)
+	wantInUse(t, "change the spec of a pinned profile", err, refOf(cl))
+	var ie *store.InUseError
+	if errors.As(err, &ie) && !ie.SpecFrozen {
+		t.Error("the refusal of a spec change does not say SpecFrozen")
+	}
+
+	prof = mustGet(t, s, profileRef.Kind, profileRef.Key).(*v1alpha1.ClusterProfile)
+	if prof.Spec.Layers[0].Values == "changed: true\n" {
+		t.Fatal("the refused spec change was stored")
+	}
+	prof.Metadata.Labels = map[string]string{"reviewed": "yes"}
+	prof.Status.Phase = "Ready"
+	mustUpdate(t, s, prof)
+
+	if err := s.Delete(ctx(t), v1alpha1.KindCluster, cl.Key(), ""); err != nil {
+		t.Fatal(err)
+	}
+	prof = mustGet(t, s, profileRef.Kind, profileRef.Key).(*v1alpha1.ClusterProfile)
+	prof.Spec.Layers[0].Values = "changed: true\n"
+	mustUpdate(t, s, prof)
+}
+
+// testProfileSpecRaces changes the spec of a profile version while a cluster that pins it is
+// created, many times over: the profile a cluster pins never changes after the cluster exists.
+func testProfileSpecRaces(t *testing.T, s store.Store) {
+	const rounds = 50
+	c := ctx(t)
+	mustCreate(t, s, NewObject(v1alpha1.KindCloudAccount, TargetAccount))
+	for i := range rounds {
+		prof := NewObject(v1alpha1.KindClusterProfile, fmt.Sprintf("prof-%d", i))
+		mustCreate(t, s, prof)
+		cl := NewObject(v1alpha1.KindCluster, fmt.Sprintf("cl-%d", i)).(*v1alpha1.Cluster)
+		cl.Spec.Profiles[0].Name = prof.GetMetadata().Name
+		changed := mustGet(t, s, prof.GetTypeMeta().Kind, prof.Key()).(*v1alpha1.ClusterProfile)
+		changed.Spec.Layers[0].Values = "round: " + fmt.Sprint(i) + "\n"
+		var createErr, updateErr error
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; createErr = s.Create(c, cl) })
+		wg.Go(func() { <-start; updateErr = s.Update(c, changed) })
+		close(start)
+		wg.Wait()
+		if createErr != nil {
+			t.Fatalf("round %d: create: %v", i, createErr)
+		}
+		if updateErr != nil && !errors.Is(updateErr, store.ErrInUse) {
+			t.Fatalf("round %d: update: %v", i, updateErr)
+		}
+		// Both may succeed only when the spec changed before the cluster was stored: resource
+		// versions follow the order of the writes.
+		if updateErr == nil && rvOf(t, changed) > rvOf(t, cl) {
+			t.Errorf("round %d: the spec changed (resourceVersion %s) after the cluster that pins it was stored (%s)",
+				i, changed.Metadata.ResourceVersion, cl.Metadata.ResourceVersion)
+		}
+		again := mustGet(t, s, prof.GetTypeMeta().Kind, prof.Key()).(*v1alpha1.ClusterProfile)
+		again.Spec.Layers[0].Values = "later\n"
+		wantInUse(t, fmt.Sprintf("round %d: change after the cluster exists", i), s.Update(c, again), refOf(cl))
+	}
+}
