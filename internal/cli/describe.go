@@ -62,7 +62,7 @@ func runDescribe(ctx context.Context, o *rootOptions, args []string) error {
 		return nil
 	}
 	for i, obj := range objs {
-		events, evErr := c.Events(ctx, obj.GetTypeMeta().Kind, obj.Key())
+		events, evErr := c.Events(ctx, obj.GetTypeMeta().Kind, obj.Key(), obj.GetMetadata().UID)
 		if errors.Is(evErr, client.ErrUnreachable) || ctx.Err() != nil {
 			return evErr
 		}

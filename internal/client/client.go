@@ -280,16 +280,21 @@ func (c *Client) Delete(ctx context.Context, kind, key string) (v1alpha1.Object,
 	return obj, nil
 }
 
-// Events returns the events of an object, oldest first.
-func (c *Client) Events(ctx context.Context, kind, key string) ([]Event, error) {
+// Events returns the events of an object, oldest first: those of the object of that uid, or
+// when uid is empty, of the object stored under the key.
+func (c *Client) Events(ctx context.Context, kind, key, uid string) ([]Event, error) {
 	p, err := c.objectPath(kind, key)
 	if err != nil {
 		return nil, err
 	}
+	p += "/events"
+	if uid != "" {
+		p += "?uid=" + url.QueryEscape(uid)
+	}
 	var body struct {
 		Items []Event `json:"items"`
 	}
-	if _, err := c.do(ctx, http.MethodGet, p+"/events", nil, nil, &body); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, p, nil, nil, &body); err != nil {
 		return nil, fmt.Errorf("events of %s %q: %w", kind, key, err)
 	}
 	return body.Items, nil

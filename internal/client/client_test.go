@@ -181,12 +181,12 @@ func TestListAllFollowsPages(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1alpha1/clusters/demo/events" {
-			t.Errorf("path = %s", r.URL.Path)
+		if r.URL.Path != "/api/v1alpha1/clusters/demo/events" || r.URL.Query().Get("uid") != "u" {
+			t.Errorf("path = %s, uid = %q", r.URL.Path, r.URL.Query().Get("uid"))
 		}
 		io.WriteString(w, `{"items":[{"kind":"Cluster","key":"demo","uid":"u","type":"Normal","reason":"Created","message":"m","time":"2026-05-01T12:00:00Z"}]}`)
 	})
-	evs, err := c.Events(context.Background(), v1alpha1.KindCluster, "demo")
+	evs, err := c.Events(context.Background(), v1alpha1.KindCluster, "demo", "u")
 	if err != nil || len(evs) != 1 || evs[0].Reason != "Created" || !evs[0].Time.Equal(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("events = %+v, %v", evs, err)
 	}
