@@ -287,14 +287,14 @@ func (c *Client) Events(ctx context.Context, kind, key, uid string) ([]Event, er
 	if err != nil {
 		return nil, err
 	}
-	p += "/events"
+	var q url.Values
 	if uid != "" {
-		p += "?uid=" + url.QueryEscape(uid)
+		q = url.Values{"uid": {uid}}
 	}
 	var body struct {
 		Items []Event `json:"items"`
 	}
-	if _, err := c.do(ctx, http.MethodGet, p, nil, nil, &body); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, p+"/events", q, nil, &body); err != nil {
 		return nil, fmt.Errorf("events of %s %q: %w", kind, key, err)
 	}
 	return body.Items, nil
