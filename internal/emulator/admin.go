@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/strata-dev/strata/internal/atomicfile"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 )
 
@@ -263,7 +264,7 @@ func loadAdminToken(dir, given string) (string, error) {
 		b, err = generate()
 	} else {
 		path := filepath.Join(dir, adminTokenFile)
-		if b, err = loadOrCreateSecret(path, generate); err == nil {
+		if b, err = atomicfile.LoadOrCreate(path, generate); err == nil {
 			if err = CheckAdminToken(strings.TrimSpace(string(b))); err != nil {
 				err = fmt.Errorf("%s: %w", path, err)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/strata-dev/strata/internal/atomicfile"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
@@ -216,7 +217,7 @@ func loadSigner(dir string) (*tokens.Signer, error) {
 	if dir == "" {
 		keyPEM, err = tokens.NewKeyPEM()
 	} else {
-		keyPEM, err = loadOrCreateSecret(filepath.Join(dir, signingKeyFile), tokens.NewKeyPEM)
+		keyPEM, err = atomicfile.LoadOrCreate(filepath.Join(dir, signingKeyFile), tokens.NewKeyPEM)
 	}
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,62 +96,6 @@ func TestCheckAdminToken(t *testing.T) {
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("CheckAdminToken(%q) = %v, want %q", tc.token, err, tc.err)
 		}
-	}
-}
-
-// TestLoadOrCreateSecret: emulators starting at once on one state directory share one secret;
-// a file others may read, or an empty one, is refused.
-func TestLoadOrCreateSecret(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "secret")
-	n := 0
-	var mu sync.Mutex
-	generate := func() ([]byte, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		return fmt.Appendf(nil, "secret-%d", n), nil
-	}
-	got := make([]string, 8)
-	var wg sync.WaitGroup
-	for i := range got {
-		wg.Go(func() {
-			b, err := loadOrCreateSecret(path, generate)
-			if err != nil {
-				t.Error(err)
-			}
-			got[i] = string(b)
-		})
-	}
-	wg.Wait()
-	for _, g := range got {
-		if g != got[0] || g == "" {
-			t.Fatalf("secrets differ: %q", got)
-		}
-	}
-	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("stat: %v %v, want mode 0600", info, err)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("left behind: %v", entries)
-	}
-
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadOrCreateSecret(path, generate); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("a secret others may read: %v, want a refusal", err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadOrCreateSecret(empty, generate); err == nil || !strings.Contains(err.Error(), "is empty") {
-		t.Errorf("an empty secret: %v, want a refusal", err)
-	}
-	failing := func() ([]byte, error) { return nil, errors.New("no entropy") }
-	if _, err := loadOrCreateSecret(filepath.Join(dir, "new"), failing); err == nil || !strings.Contains(err.Error(), "no entropy") {
-		t.Errorf("generate failing: %v", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/strata-dev/strata/internal/atomicfile"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 )
 
@@ -68,7 +69,7 @@ func (em *Emulator) Save() error {
 	if err != nil {
 		return fmt.Errorf("encoding the state: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(em.opts.StateDir, stateFile), b, 0o600)
+	return atomicfile.Replace(filepath.Join(em.opts.StateDir, stateFile), b, 0o600)
 }
 
 // scheduleSave saves the state a little later, once for a burst of changes.

@@ -10,9 +10,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/strata-dev/strata/internal/atomicfile"
 )
 
 // KeySize is the AES-256 key length in bytes.
@@ -66,42 +67,6 @@ func (s *Sealer) Open(sealed, additionalData []byte) ([]byte, error) {
 	return pt, nil
 }
 
-// createKeyFile writes a new random key to a temporary file beside path, flushed to disk, and
-// links it to path, which fails with fs.ErrExist when path already exists.
-func createKeyFile(path string) ([]byte, error) {
-	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("generate encryption key: %w", err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create key directory: %w", err)
-	}
-	f, err := os.CreateTemp(dir, ".encryption-key-*") // mode 0600
-	if err != nil {
-		return nil, fmt.Errorf("create key file: %w", err)
-	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write key file: %w", err)
-	}
-	if err := os.Link(f.Name(), path); err != nil {
-		return nil, fmt.Errorf("create key file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the new name durable too
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return key, nil
-}
-
 // ParseKey decodes a base64 key as given in a flag or environment variable.
 func ParseKey(text string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace([]byte(text))))
@@ -114,28 +79,27 @@ func ParseKey(text string) ([]byte, error) {
 	return key, nil
 }
 
-// LoadOrCreateKeyFile reads a base64 key from path, or creates the file with a new random key and
-// mode 0600 when it does not exist. A key file readable by others is refused. The file appears
-// whole or not at all: servers starting at once on one data directory all get the one key, and
-// a crash while it is written leaves no empty key file behind.
+// LoadOrCreateKeyFile reads a base64 key from path, or creates the file (and its directory,
+// mode 0700) with a new random key and mode 0600 when it does not exist. A key file readable
+// by others is refused. The file appears whole or not at all (atomicfile.LoadOrCreate):
+// servers starting at once on one data directory all get the one key, and a crash while it
+// is written leaves no empty key file behind.
 func LoadOrCreateKeyFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key, err := createKeyFile(path)
-		if errors.Is(err, fs.ErrExist) {
-			return LoadOrCreateKeyFile(path) // another process created it first
-		}
-		return key, err
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create key directory: %w", err)
 	}
+	text, err := atomicfile.LoadOrCreate(path, newKeyText)
 	if err != nil {
-		return nil, fmt.Errorf("read key file: %w", err)
+		return nil, err // it names the file
 	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("stat key file: %w", err)
+	return ParseKey(string(text))
+}
+
+// newKeyText returns a new random key in base64, as a key file holds it.
+func newKeyText() ([]byte, error) {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate encryption key: %w", err)
 	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s has mode %v: it must not be readable by group or others (chmod 600)", path, info.Mode().Perm())
-	}
-	return ParseKey(string(data))
+	return []byte(base64.StdEncoding.EncodeToString(key) + "\n"), nil
 }
