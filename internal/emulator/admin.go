@@ -101,11 +101,7 @@ func (em *Emulator) adminRoutes() http.Handler {
 	mux.HandleFunc("POST /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		rules, err := readRules(r)
 		if err == nil {
-			for _, f := range rules {
-				if err = em.engine.AddFault(f); err != nil {
-					break
-				}
-			}
+			err = em.engine.AddFaults(rules...)
 		}
 		if err != nil {
 			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
@@ -132,9 +128,9 @@ func (em *Emulator) adminRoutes() http.Handler {
 		writeAdmin(w, http.StatusOK, em.engine.Throttle())
 	})
 	mux.HandleFunc("PUT /_emulator/throttling", func(w http.ResponseWriter, r *http.Request) {
-		var o arm.ThrottleOptions
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&o); err != nil || o.Scale < 0 {
-			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("want {\"enabled\": bool, \"scale\": number >= 0}: %v", err)})
+		o, err := readThrottle(r)
+		if err != nil {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
 			return
 		}
 		em.engine.SetThrottle(o)
@@ -199,6 +195,22 @@ func readRules(r *http.Request) ([]arm.FaultRule, error) {
 		return nil, fmt.Errorf("decoding the rule: %w", err)
 	}
 	return []arm.FaultRule{f}, nil
+}
+
+// readThrottle reads throttling options: {"enabled": bool, "scale": n, "timeScale": n}, the
+// numbers at least 0.
+func readThrottle(r *http.Request) (arm.ThrottleOptions, error) {
+	var o arm.ThrottleOptions
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&o); err != nil {
+		return o, fmt.Errorf("want {\"enabled\": bool, \"scale\": number, \"timeScale\": number}: %w", err)
+	}
+	switch {
+	case o.Scale < 0:
+		return o, fmt.Errorf("scale must be at least 0, got %v", o.Scale)
+	case o.TimeScale < 0:
+		return o, fmt.Errorf("timeScale must be at least 0, got %v", o.TimeScale)
+	}
+	return o, nil
 }
 
 // requireAdmin answers 401 to a request without the admin token, and passes on the others.

@@ -921,6 +921,50 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
+// TestAdminBadInputChangesNothing: a request the admin endpoints refuse answers 400 with what
+// is wrong, and leaves the rules, throttling, latency and principals as they were.
+func TestAdminBadInputChangesNothing(t *testing.T) {
+	env := emulatortest.Start(t)
+	bearer := "Bearer " + env.AdminToken
+	state := func() string {
+		var b strings.Builder
+		for _, p := range []string{"/_emulator/faults", "/_emulator/throttling", "/_emulator/latency"} {
+			_, body := adminCall(t, env, http.MethodGet, p, bearer, nil)
+			b.WriteString(body)
+		}
+		_, info := adminCall(t, env, http.MethodGet, "/_emulator/info", bearer, nil)
+		var in struct{ Principals any }
+		_ = json.Unmarshal([]byte(info), &in)
+		fmt.Fprint(&b, in.Principals)
+		return b.String()
+	}
+	before := state()
+	valid := map[string]any{"method": "GET", "status": 503, "rate": 1}
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		want               string
+	}{
+		{"a list with one bad rule", http.MethodPost, "/_emulator/faults", []any{valid, map[string]any{"status": 200}}, "fault status 200: want 400-599"},
+		{"a bad rule by spec", http.MethodPost, "/_emulator/faults", map[string]string{"spec": "rate=2"}, "fault rate 2: want 0 to 1"},
+		{"a bad rule list to replace", http.MethodPut, "/_emulator/faults", []any{valid, map[string]any{"kind": "melt"}}, `fault kind "melt"`},
+		{"a negative throttling scale", http.MethodPut, "/_emulator/throttling", map[string]any{"enabled": true, "scale": -1}, "scale must be at least 0, got -1"},
+		{"a negative throttling time scale", http.MethodPut, "/_emulator/throttling", map[string]any{"enabled": true, "timeScale": -0.5}, "timeScale must be at least 0, got -0.5"},
+		{"throttling not JSON", http.MethodPut, "/_emulator/throttling", "on", "cannot unmarshal"},
+		{"an unknown latency profile", http.MethodPut, "/_emulator/latency", map[string]any{"profile": "slow"}, `latency "slow": want zero, fast or realistic`},
+		{"a principal without a secret", http.MethodPost, "/_emulator/principals", map[string]any{"tenantId": "t", "clientId": "c"}, `want {"tenantId", "clientId", "secret"}`},
+	} {
+		status, body := adminCall(t, env, tc.method, tc.path, bearer, tc.body)
+		var answer struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &answer); status != http.StatusBadRequest || err != nil || !strings.Contains(answer.Error, tc.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", tc.name, status, body, tc.want)
+		}
+		if after := state(); after != before {
+			t.Fatalf("%s changed the emulator:\n%s\nwas\n%s", tc.name, after, before)
+		}
+	}
+}
+
 // TestCloudAccountYAML checks that the printed CloudAccount is one strata accepts, and that its
 // endpoints and CA work with the SDK.
 func TestCloudAccountYAML(t *testing.T) {

@@ -157,14 +157,18 @@ func (e *Engine) SetFaults(rules []FaultRule) error {
 	return nil
 }
 
-// AddFault adds one fault rule.
-func (e *Engine) AddFault(r FaultRule) error {
-	if err := r.normalize(); err != nil {
-		return err
+// AddFaults adds fault rules: all of them, or none when one is not valid.
+func (e *Engine) AddFaults(rules ...FaultRule) error {
+	for i := range rules {
+		if err := rules[i].normalize(); err != nil {
+			return err
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.faults.add(r)
+	for _, r := range rules {
+		e.faults.add(r)
+	}
 	return nil
 }
 

@@ -261,7 +261,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if w := do(e, "PUT", "/subscriptions/s/resourceGroups/rg", `{"location":"westeurope"}`); w.Code != 201 {
 		t.Fatalf("rg: %d %s", w.Code, w.Body)
 	}
-	if err := e.AddFault(FaultRule{Kind: FaultLROFailed, Type: typ.Type, Rate: 1, Count: 1, Code: "Broke"}); err != nil {
+	if err := e.AddFaults(FaultRule{Kind: FaultLROFailed, Type: typ.Type, Rate: 1, Count: 1, Code: "Broke"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"a", "b"} {
