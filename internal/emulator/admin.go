@@ -47,126 +47,137 @@ func (em *Emulator) adminHandler() http.Handler {
 // adminRoutes are the admin endpoints that require the admin token.
 func (em *Emulator) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_emulator/info", func(w http.ResponseWriter, _ *http.Request) {
-		type principal struct {
-			TenantID string `json:"tenantId"`
-			ClientID string `json:"clientId"`
-		}
-		var ps []principal
-		for _, p := range em.Principals() {
-			ps = append(ps, principal{p.TenantID, p.ClientID})
-		}
-		profile, scale := em.engine.Latency().Profile()
-		writeAdmin(w, http.StatusOK, map[string]any{
-			"url":                 em.URL(),
-			"resourceManager":     em.URL(),
-			"activeDirectory":     em.URL() + "/",
-			"caPath":              em.CAPath(),
-			"principals":          ps,
-			"subscriptions":       em.engine.Subscriptions(),
-			"locations":           em.engine.Locations(),
-			"resourceTypes":       em.engine.ResourceTypes(),
-			"latency":             map[string]any{"profile": profile, "scale": scale},
-			"throttling":          em.engine.Throttle(),
-			"faults":              em.engine.Faults(),
-			"stateDir":            em.opts.StateDir,
-			"managementAudience":  "https://management.core.windows.net/",
-			"blobEndpointPattern": em.URL() + "/{account}/",
-		})
-	})
+	mux.HandleFunc("GET /_emulator/info", em.adminInfo)
 	mux.HandleFunc("GET /_emulator/counters", func(w http.ResponseWriter, _ *http.Request) {
 		writeAdmin(w, http.StatusOK, map[string]any{"counters": em.engine.Counters()})
 	})
 	mux.HandleFunc("GET /_emulator/inventory", func(w http.ResponseWriter, _ *http.Request) {
 		writeAdmin(w, http.StatusOK, em.engine.Snapshot())
 	})
-	mux.HandleFunc("POST /_emulator/reset", func(w http.ResponseWriter, _ *http.Request) {
-		em.engine.Reset()
-		if err := em.resetBlob(); err != nil {
-			writeAdmin(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	mux.HandleFunc("POST /_emulator/reset", em.adminReset)
 	mux.HandleFunc("POST /_emulator/save", func(w http.ResponseWriter, _ *http.Request) {
-		if err := em.Save(); err != nil {
-			writeAdmin(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		writeAdminDone(w, em.Save())
 	})
-	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, _ *http.Request) {
-		writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
-	})
-	mux.HandleFunc("POST /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
-		rules, err := readRules(r)
-		if err == nil {
-			err = em.engine.AddFaults(rules...)
-		}
-		if err != nil {
-			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
-			return
-		}
-		writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
-	})
-	mux.HandleFunc("PUT /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
-		rules, err := readRules(r)
-		if err == nil {
-			err = em.engine.SetFaults(rules)
-		}
-		if err != nil {
-			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
-			return
-		}
-		writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
-	})
+	mux.HandleFunc("GET /_emulator/faults", em.writeFaults)
+	mux.HandleFunc("POST /_emulator/faults", em.adminFaults(em.engine.AddFaults))
+	mux.HandleFunc("PUT /_emulator/faults", em.adminFaults(func(rules ...arm.FaultRule) error {
+		return em.engine.SetFaults(rules)
+	}))
 	mux.HandleFunc("DELETE /_emulator/faults", func(w http.ResponseWriter, _ *http.Request) {
-		_ = em.engine.SetFaults(nil)
-		w.WriteHeader(http.StatusNoContent)
+		writeAdminDone(w, em.engine.SetFaults(nil))
 	})
 	mux.HandleFunc("GET /_emulator/throttling", func(w http.ResponseWriter, _ *http.Request) {
 		writeAdmin(w, http.StatusOK, em.engine.Throttle())
 	})
-	mux.HandleFunc("PUT /_emulator/throttling", func(w http.ResponseWriter, r *http.Request) {
-		o, err := readThrottle(r)
-		if err != nil {
-			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
-			return
-		}
-		em.engine.SetThrottle(o)
-		writeAdmin(w, http.StatusOK, em.engine.Throttle())
-	})
-	mux.HandleFunc("GET /_emulator/latency", func(w http.ResponseWriter, _ *http.Request) {
-		p, s := em.engine.Latency().Profile()
-		writeAdmin(w, http.StatusOK, map[string]any{"profile": p, "scale": s})
-	})
-	mux.HandleFunc("PUT /_emulator/latency", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Profile string  `json:"profile"`
-			Scale   float64 `json:"scale"`
-		}
-		err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in)
-		if err == nil {
-			in.Profile, err = arm.ParseLatency(in.Profile)
-		}
-		if err != nil {
-			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
-			return
-		}
-		em.engine.Latency().SetProfile(in.Profile, in.Scale)
-		p, s := em.engine.Latency().Profile()
-		writeAdmin(w, http.StatusOK, map[string]any{"profile": p, "scale": s})
-	})
-	mux.HandleFunc("POST /_emulator/principals", func(w http.ResponseWriter, r *http.Request) {
-		var sp ServicePrincipal
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&sp); err != nil || sp.TenantID == "" || sp.ClientID == "" || sp.Secret == "" {
-			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": "want {\"tenantId\", \"clientId\", \"secret\"}"})
-			return
-		}
-		em.AddPrincipal(sp)
-		w.WriteHeader(http.StatusNoContent)
-	})
+	mux.HandleFunc("PUT /_emulator/throttling", em.adminSetThrottle)
+	mux.HandleFunc("GET /_emulator/latency", em.writeLatency)
+	mux.HandleFunc("PUT /_emulator/latency", em.adminSetLatency)
+	mux.HandleFunc("POST /_emulator/principals", em.adminAddPrincipal)
 	return mux
+}
+
+// adminInfo serves GET /_emulator/info: the endpoints, principals (without their secrets),
+// subscriptions and settings.
+func (em *Emulator) adminInfo(w http.ResponseWriter, _ *http.Request) {
+	type principal struct {
+		TenantID string `json:"tenantId"`
+		ClientID string `json:"clientId"`
+	}
+	var ps []principal
+	for _, p := range em.Principals() {
+		ps = append(ps, principal{p.TenantID, p.ClientID})
+	}
+	profile, scale := em.engine.Latency().Profile()
+	writeAdmin(w, http.StatusOK, map[string]any{
+		"url":                 em.URL(),
+		"resourceManager":     em.URL(),
+		"activeDirectory":     em.URL() + "/",
+		"caPath":              em.CAPath(),
+		"principals":          ps,
+		"subscriptions":       em.engine.Subscriptions(),
+		"locations":           em.engine.Locations(),
+		"resourceTypes":       em.engine.ResourceTypes(),
+		"latency":             map[string]any{"profile": profile, "scale": scale},
+		"throttling":          em.engine.Throttle(),
+		"faults":              em.engine.Faults(),
+		"stateDir":            em.opts.StateDir,
+		"managementAudience":  "https://management.core.windows.net/",
+		"blobEndpointPattern": em.URL() + "/{account}/",
+	})
+}
+
+// adminReset serves POST /_emulator/reset: it forgets every resource, operation, counter
+// and blob.
+func (em *Emulator) adminReset(w http.ResponseWriter, _ *http.Request) {
+	em.engine.Reset()
+	writeAdminDone(w, em.resetBlob())
+}
+
+// adminFaults serves a request that gives fault rules (readRules) to apply: 400 when they
+// cannot be read or apply refuses them, else the rules now in force.
+func (em *Emulator) adminFaults(apply func(rules ...arm.FaultRule) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rules, err := readRules(r)
+		if err == nil {
+			err = apply(rules...)
+		}
+		if err != nil {
+			writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		em.writeFaults(w, r)
+	}
+}
+
+// writeFaults answers the fault rules in force.
+func (em *Emulator) writeFaults(w http.ResponseWriter, _ *http.Request) {
+	writeAdmin(w, http.StatusOK, map[string]any{"faults": em.engine.Faults()})
+}
+
+// adminSetThrottle serves PUT /_emulator/throttling.
+func (em *Emulator) adminSetThrottle(w http.ResponseWriter, r *http.Request) {
+	o, err := readThrottle(r)
+	if err != nil {
+		writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		return
+	}
+	em.engine.SetThrottle(o)
+	writeAdmin(w, http.StatusOK, em.engine.Throttle())
+}
+
+// adminSetLatency serves PUT /_emulator/latency {"profile", "scale"}.
+func (em *Emulator) adminSetLatency(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Profile string  `json:"profile"`
+		Scale   float64 `json:"scale"`
+	}
+	err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in)
+	if err == nil {
+		in.Profile, err = arm.ParseLatency(in.Profile)
+	}
+	if err != nil {
+		writeAdmin(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		return
+	}
+	em.engine.Latency().SetProfile(in.Profile, in.Scale)
+	em.writeLatency(w, r)
+}
+
+// writeLatency answers the latency profile and scale.
+func (em *Emulator) writeLatency(w http.ResponseWriter, _ *http.Request) {
+	p, s := em.engine.Latency().Profile()
+	writeAdmin(w, http.StatusOK, map[string]any{"profile": p, "scale": s})
+}
+
+// adminAddPrincipal serves POST /_emulator/principals {"tenantId", "clientId", "secret"}.
+func (em *Emulator) adminAddPrincipal(w http.ResponseWriter, r *http.Request) {
+	var sp ServicePrincipal
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&sp); err != nil || sp.TenantID == "" || sp.ClientID == "" || sp.Secret == "" {
+		writeAdmin(w, http.StatusBadRequest, map[string]any{"error": "want {\"tenantId\", \"clientId\", \"secret\"}"})
+		return
+	}
+	em.AddPrincipal(sp)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // readRules reads fault rules: one rule, a list, or {"spec": "key=value,..."}.
@@ -283,6 +294,15 @@ func loadAdminToken(dir, given string) (string, error) {
 		}
 	}
 	return strings.TrimSpace(string(b)), err
+}
+
+// writeAdminDone answers 204 when err is nil, else 500 with the error.
+func writeAdminDone(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeAdmin(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func writeAdmin(w http.ResponseWriter, status int, v any) {
