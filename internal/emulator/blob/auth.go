@@ -116,10 +116,8 @@ func (s *Service) checkSharedKey(r *http.Request, acct *account, cred string) *s
 			if first == "" {
 				first = sts
 			}
-			for _, k := range acct.keys {
-				if len(k) > 0 && signatureEqual(hmacSHA256(k, sts), sig) {
-					return nil
-				}
+			if acct.signed(sts, sig) {
+				return nil
 			}
 		}
 	}
@@ -235,60 +233,82 @@ func parseSASTime(v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time", v)
 }
 
-// checkSAS verifies an account SAS (ss/srt) or a service SAS (sr) in q for a on t.
+// checkSAS verifies an account SAS (ss/srt) or a service SAS (sr) in q for a on t: its
+// signature, its time window, the protocol and source address it allows, and what it grants.
 func (s *Service) checkSAS(q url.Values, acct *account, t target, a access, https bool, ip string) *storageError {
+	sts, serr := sasStringToSign(q, acct.Name, t)
+	if serr != nil {
+		return serr
+	}
+	if !acct.signed(sts, q.Get("sig")) {
+		return errAuthFailed(fmt.Sprintf("Signature did not match. String to sign used was %s", strconv.Quote(sts)))
+	}
+	if serr := checkSASWindow(q, s.now()); serr != nil {
+		return serr
+	}
+	if serr := checkSASSource(q, https, ip); serr != nil {
+		return serr
+	}
+	return checkSASGrant(q, a)
+}
+
+// isAccountSAS reports whether q is an account SAS rather than a service SAS.
+func isAccountSAS(q url.Values) bool { return q.Has("ss") || q.Has("srt") }
+
+// sasStringToSign is the string an account or service SAS signs, for the versions Storage
+// accepts.
+func sasStringToSign(q url.Values, accountName string, t target) (string, *storageError) {
 	sv := q.Get("sv")
 	if _, err := time.Parse("2006-01-02", sv); err != nil {
-		return errAuthFailed(fmt.Sprintf("The signed version %q is not a valid version.", sv))
+		return "", errAuthFailed(fmt.Sprintf("The signed version %q is not a valid version.", sv))
 	}
-	var sts string
-	account := q.Has("ss") || q.Has("srt")
-	if account {
+	if isAccountSAS(q) {
 		if sv < "2015-04-05" {
-			return errAuthFailed(fmt.Sprintf("Account SAS version %s is not supported.", sv))
+			return "", errAuthFailed(fmt.Sprintf("Account SAS version %s is not supported.", sv))
 		}
-		fields := []string{acct.Name, q.Get("sp"), q.Get("ss"), q.Get("srt"), q.Get("st"), q.Get("se"),
+		fields := []string{accountName, q.Get("sp"), q.Get("ss"), q.Get("srt"), q.Get("st"), q.Get("se"),
 			q.Get("sip"), q.Get("spr"), sv}
 		if sv >= "2020-12-06" {
 			fields = append(fields, q.Get("ses"))
 		}
-		sts = strings.Join(fields, "\n") + "\n"
-	} else {
-		if sv < "2018-11-09" {
-			return errAuthFailed(fmt.Sprintf("Service SAS version %s is not supported.", sv))
-		}
-		sr := q.Get("sr")
-		name := "/blob/" + acct.Name + "/" + t.container
-		switch sr {
-		case "c":
-		case "b":
-			name += "/" + t.blob
-		default:
-			return errAuthFailed(fmt.Sprintf("The signed resource %q is not supported.", sr))
-		}
-		if q.Get("si") != "" {
-			return errAuthFailed("Stored access policies (si) are not supported by the emulator.")
-		}
-		fields := []string{q.Get("sp"), q.Get("st"), q.Get("se"), name, q.Get("si"), q.Get("sip"),
-			q.Get("spr"), sv, sr, q.Get("sst")}
-		if sv >= "2020-12-06" {
-			fields = append(fields, q.Get("ses"))
-		}
-		fields = append(fields, q.Get("rscc"), q.Get("rscd"), q.Get("rsce"), q.Get("rscl"), q.Get("rsct"))
-		sts = strings.Join(fields, "\n")
+		return strings.Join(fields, "\n") + "\n", nil
 	}
-	sig := q.Get("sig")
-	valid := false
-	for _, k := range acct.keys {
-		if len(k) > 0 && signatureEqual(hmacSHA256(k, sts), sig) {
-			valid = true
-		}
+	if sv < "2018-11-09" {
+		return "", errAuthFailed(fmt.Sprintf("Service SAS version %s is not supported.", sv))
 	}
-	if !valid {
-		return errAuthFailed(fmt.Sprintf("Signature did not match. String to sign used was %s", strconv.Quote(sts)))
+	sr := q.Get("sr")
+	name := "/blob/" + accountName + "/" + t.container
+	switch sr {
+	case "c":
+	case "b":
+		name += "/" + t.blob
+	default:
+		return "", errAuthFailed(fmt.Sprintf("The signed resource %q is not supported.", sr))
 	}
+	if q.Get("si") != "" {
+		return "", errAuthFailed("Stored access policies (si) are not supported by the emulator.")
+	}
+	fields := []string{q.Get("sp"), q.Get("st"), q.Get("se"), name, q.Get("si"), q.Get("sip"),
+		q.Get("spr"), sv, sr, q.Get("sst")}
+	if sv >= "2020-12-06" {
+		fields = append(fields, q.Get("ses"))
+	}
+	fields = append(fields, q.Get("rscc"), q.Get("rscd"), q.Get("rsce"), q.Get("rscl"), q.Get("rsct"))
+	return strings.Join(fields, "\n"), nil
+}
 
-	now := s.now()
+// signed reports whether sig is the HMAC-SHA256 of sts under one of the account's keys.
+func (a *account) signed(sts, sig string) bool {
+	for _, k := range a.keys {
+		if len(k) > 0 && signatureEqual(hmacSHA256(k, sts), sig) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSASWindow checks that now is within the SAS's start (st, optional) and expiry (se).
+func checkSASWindow(q url.Values, now time.Time) *storageError {
 	se, err := parseSASTime(q.Get("se"))
 	if err != nil {
 		return errAuthFailed("Signed expiry time is missing or invalid: " + err.Error())
@@ -303,6 +323,11 @@ func (s *Service) checkSAS(q url.Values, acct *account, t target, a access, http
 		return errAuthFailed(fmt.Sprintf("Signature not valid in the specified time frame: Start [%s] - Expiry [%s] - Current [%s]",
 			fmtHTTPTime(st), fmtHTTPTime(se), fmtHTTPTime(now)))
 	}
+	return nil
+}
+
+// checkSASSource checks the protocol (spr) and source addresses (sip) the SAS allows.
+func checkSASSource(q url.Values, https bool, ip string) *storageError {
 	if q.Get("spr") == "https" && !https {
 		return newError(http.StatusForbidden, "AuthorizationProtocolMismatch",
 			"This request is not authorized to perform this operation using this protocol.")
@@ -311,8 +336,13 @@ func (s *Service) checkSAS(q url.Values, acct *account, t target, a access, http
 		return newError(http.StatusForbidden, "AuthorizationSourceIPMismatch",
 			"This request is not authorized to perform this operation using this source IP %s.", ip)
 	}
+	return nil
+}
 
-	if account {
+// checkSASGrant checks that the SAS grants a: the blob service and a's resource type (account
+// SAS) or a's resource (service SAS), and one of a's permissions.
+func checkSASGrant(q url.Values, a access) *storageError {
+	if isAccountSAS(q) {
 		if !strings.Contains(q.Get("ss"), "b") {
 			return newError(http.StatusForbidden, "AuthorizationServiceMismatch",
 				"This request is not authorized to perform this operation using this service.")

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/strata-dev/strata/internal/emulator/tokens"
@@ -37,6 +38,52 @@ func TestBearerRefusal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := bearerRefusal(tc.claims, tc.verr, "acct"); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSASGrantAndSource: what an account or service SAS grants, and the protocol and source
+// addresses it allows, decided from its query alone.
+func TestSASGrantAndSource(t *testing.T) {
+	read := access{level: levelObject, perms: "r"}
+	list := access{level: levelContainer, perms: "l"}
+	service := access{level: levelService, perms: "l"}
+	for _, tc := range []struct {
+		name, query string
+		a           access
+		https       bool
+		ip, want    string
+	}{
+		{"account SAS for blobs, objects, read", "ss=b&srt=o&sp=r", read, true, "10.0.0.1", ""},
+		{"account SAS for queues only", "ss=q&srt=sco&sp=r", read, true, "10.0.0.1", "AuthorizationServiceMismatch"},
+		{"account SAS for containers, not objects", "ss=b&srt=c&sp=r", read, true, "10.0.0.1", "AuthorizationResourceTypeMismatch"},
+		{"account SAS without the permission", "ss=b&srt=o&sp=w", read, true, "10.0.0.1", "AuthorizationPermissionMismatch"},
+		{"account SAS for the service", "ss=b&srt=s&sp=l", service, true, "10.0.0.1", ""},
+		{"service SAS on a container lists it", "sr=c&sp=l", list, true, "10.0.0.1", ""},
+		{"service SAS on a blob, a container operation", "sr=b&sp=l", list, true, "10.0.0.1", "AuthorizationResourceTypeMismatch"},
+		{"service SAS, a service operation", "sr=c&sp=l", service, true, "10.0.0.1", "AuthorizationFailure"},
+		{"https only, over http", "ss=b&srt=o&sp=r&spr=https", read, false, "10.0.0.1", "AuthorizationProtocolMismatch"},
+		{"https or http, over http", "ss=b&srt=o&sp=r&spr=https,http", read, false, "10.0.0.1", ""},
+		{"source address in the range", "ss=b&srt=o&sp=r&sip=10.0.0.0-10.0.0.255", read, true, "10.0.0.7", ""},
+		{"source address out of the range", "ss=b&srt=o&sp=r&sip=10.0.0.0-10.0.0.255", read, true, "10.0.1.7", "AuthorizationSourceIPMismatch"},
+		{"one source address", "ss=b&srt=o&sp=r&sip=10.0.0.1", read, true, "10.0.0.2", "AuthorizationSourceIPMismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			serr := checkSASSource(q, tc.https, tc.ip)
+			if serr == nil {
+				serr = checkSASGrant(q, tc.a)
+			}
+			got := ""
+			if serr != nil {
+				got = serr.Code
+			}
+			if got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
