@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -104,18 +105,10 @@ type Emulator struct {
 	saveClosed bool // after Close: no more saves
 }
 
-// New builds an emulator: it loads (or creates) the CA and the saved cloud from the state
-// directory. Call Start or Serve to answer requests.
+// New builds an emulator: it loads (or creates) the CA, the token signing key, the admin
+// token and the saved cloud from the state directory. Call Start or Serve to answer requests.
 func New(opts Options) (*Emulator, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Listen == "" {
-		opts.Listen = "127.0.0.1:0"
-	}
-	if opts.SaveDelay <= 0 {
-		opts.SaveDelay = 200 * time.Millisecond
-	}
+	opts = opts.withDefaults()
 	profile, err := arm.ParseLatency(opts.Latency)
 	if err != nil {
 		return nil, err
@@ -126,37 +119,15 @@ func New(opts Options) (*Emulator, error) {
 		}
 	}
 	em := &Emulator{opts: opts, log: opts.Logger}
-	if em.ca, err = loadOrCreateCA(opts.StateDir); err != nil {
-		return nil, err
-	}
-	if em.signer, err = loadSigner(opts.StateDir); err != nil {
-		return nil, err
-	}
-	if em.adminToken, err = loadAdminToken(opts.StateDir, opts.AdminToken); err != nil {
+	if err := em.loadKeys(); err != nil {
 		return nil, err
 	}
 	saved, err := em.readState()
 	if err != nil {
 		return nil, err
 	}
-	em.principals = mergePrincipals(saved.Principals, opts.ServicePrincipals)
-	if len(em.principals) == 0 {
-		em.principals = []ServicePrincipal{{TenantID: uuid.NewString(), ClientID: uuid.NewString(), Secret: newSecret()}}
-	}
-	subs := saved.Subscriptions
-	tenant := em.principals[0].TenantID
-	for _, s := range opts.Subscriptions {
-		found := false
-		for _, o := range subs {
-			found = found || strings.EqualFold(o.ID, s)
-		}
-		if !found {
-			subs = append(subs, arm.Subscription{ID: s, TenantID: tenant})
-		}
-	}
-	if len(subs) == 0 {
-		subs = []arm.Subscription{{ID: uuid.NewString(), TenantID: tenant}}
-	}
+	var subs []arm.Subscription
+	em.principals, subs = initialCloud(saved, opts)
 	em.engine = arm.NewEngine(arm.EngineOptions{
 		Logger:        opts.Logger.With("component", "arm"),
 		Seed:          opts.Seed,
@@ -184,6 +155,54 @@ func New(opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	return em, nil
+}
+
+// withDefaults returns the options with the defaults of the fields left empty.
+func (opts Options) withDefaults() Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.SaveDelay <= 0 {
+		opts.SaveDelay = 200 * time.Millisecond
+	}
+	return opts
+}
+
+// loadKeys loads (or creates) the CA, the token signing key and the admin token.
+func (em *Emulator) loadKeys() error {
+	var err error
+	if em.ca, err = loadOrCreateCA(em.opts.StateDir); err != nil {
+		return err
+	}
+	if em.signer, err = loadSigner(em.opts.StateDir); err != nil {
+		return err
+	}
+	em.adminToken, err = loadAdminToken(em.opts.StateDir, em.opts.AdminToken)
+	return err
+}
+
+// initialCloud returns the principals and subscriptions to start with: the saved ones and
+// those opts gives (a given principal replaces a saved one of the same tenant and client; a
+// given subscription is added to the first principal's tenant), or one new of each.
+func initialCloud(saved *savedState, opts Options) ([]ServicePrincipal, []arm.Subscription) {
+	principals := mergePrincipals(saved.Principals, opts.ServicePrincipals)
+	if len(principals) == 0 {
+		principals = []ServicePrincipal{{TenantID: uuid.NewString(), ClientID: uuid.NewString(), Secret: newSecret()}}
+	}
+	subs := saved.Subscriptions
+	tenant := principals[0].TenantID
+	for _, s := range opts.Subscriptions {
+		if !slices.ContainsFunc(subs, func(o arm.Subscription) bool { return strings.EqualFold(o.ID, s) }) {
+			subs = append(subs, arm.Subscription{ID: s, TenantID: tenant})
+		}
+	}
+	if len(subs) == 0 {
+		subs = []arm.Subscription{{ID: uuid.NewString(), TenantID: tenant}}
+	}
+	return principals, subs
 }
 
 func mergePrincipals(saved, given []ServicePrincipal) []ServicePrincipal {
