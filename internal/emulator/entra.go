@@ -139,52 +139,9 @@ func (em *Emulator) jwks(w http.ResponseWriter, r *http.Request) {
 
 // token serves POST /{tenant}/oauth2/v2.0/token for the client credentials grant.
 func (em *Emulator) token(w http.ResponseWriter, r *http.Request, tenant string) {
-	if r.Method != http.MethodPost {
-		writeEntraError(w, http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST requests.")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeEntraError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must be form-encoded.")
-		return
-	}
-	f := r.PostForm
-	if gt := f.Get("grant_type"); gt != "client_credentials" {
-		writeEntraError(w, http.StatusBadRequest, "unsupported_grant_type", 70003,
-			fmt.Sprintf("The app requested an unsupported grant type '%s'. The emulator supports client_credentials.", gt))
-		return
-	}
-	clientID, secret := f.Get("client_id"), f.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		clientID, secret = u, p
-	}
-	if clientID == "" {
-		writeEntraError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
-		return
-	}
-	scope := ""
-	for _, s := range strings.Fields(f.Get("scope")) {
-		if strings.HasSuffix(s, "/.default") {
-			scope = s
-			break
-		}
-	}
-	if scope == "" {
-		writeEntraError(w, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
-		return
-	}
-	if !em.knownTenant(tenant) {
-		writeEntraError(w, http.StatusBadRequest, "invalid_request", 90002,
-			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
-		return
-	}
-	sp, ok := em.principal(tenant, clientID)
-	if !ok {
-		writeEntraError(w, http.StatusBadRequest, "unauthorized_client", 700016,
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant))
-		return
-	}
-	if secret != sp.Secret {
-		writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided.")
+	sp, scope, eerr := em.clientCredentials(r, tenant)
+	if eerr != nil {
+		writeEntraError(w, eerr.status, eerr.code, eerr.aadsts, eerr.desc)
 		return
 	}
 	now := time.Now()
@@ -202,6 +159,63 @@ func (em *Emulator) token(w http.ResponseWriter, r *http.Request, tenant string)
 		"ext_expires_in": int(tokenLifetime.Seconds()),
 		"access_token":   tok,
 	})
+}
+
+// entraError is an OAuth error as Entra ID answers it (writeEntraError).
+type entraError struct {
+	status int
+	code   string
+	aadsts int
+	desc   string
+}
+
+// clientCredentials checks a client credentials token request as Entra ID does, in its
+// order, and returns the service principal it authenticates and the requested .default scope.
+func (em *Emulator) clientCredentials(r *http.Request, tenant string) (ServicePrincipal, string, *entraError) {
+	fail := func(status int, code string, aadsts int, format string, args ...any) (ServicePrincipal, string, *entraError) {
+		return ServicePrincipal{}, "", &entraError{status, code, aadsts, fmt.Sprintf(format, args...)}
+	}
+	if r.Method != http.MethodPost {
+		return fail(http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST requests.")
+	}
+	if err := r.ParseForm(); err != nil {
+		return fail(http.StatusBadRequest, "invalid_request", 900144, "The request body must be form-encoded.")
+	}
+	f := r.PostForm
+	if gt := f.Get("grant_type"); gt != "client_credentials" {
+		return fail(http.StatusBadRequest, "unsupported_grant_type", 70003,
+			"The app requested an unsupported grant type '%s'. The emulator supports client_credentials.", gt)
+	}
+	clientID, secret := f.Get("client_id"), f.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, secret = u, p
+	}
+	if clientID == "" {
+		return fail(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+	}
+	scope := ""
+	for _, s := range strings.Fields(f.Get("scope")) {
+		if strings.HasSuffix(s, "/.default") {
+			scope = s
+			break
+		}
+	}
+	if scope == "" {
+		return fail(http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
+	}
+	if !em.knownTenant(tenant) {
+		return fail(http.StatusBadRequest, "invalid_request", 90002,
+			"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant)
+	}
+	sp, ok := em.principal(tenant, clientID)
+	if !ok {
+		return fail(http.StatusBadRequest, "unauthorized_client", 700016,
+			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant)
+	}
+	if secret != sp.Secret {
+		return fail(http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided.")
+	}
+	return sp, scope, nil
 }
 
 // objectID is the deterministic object ID of a service principal.
