@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -107,42 +108,9 @@ func runEmulator(ctx context.Context, o *emulatorOptions, out, errOut io.Writer)
 	if err != nil {
 		return err
 	}
-	if o.stateDir == "" {
-		return errors.New("--state-dir must not be empty")
-	}
-	adminToken := os.Getenv(adminTokenEnv)
-	if adminToken != "" {
-		if err := emulator.CheckAdminToken(adminToken); err != nil {
-			return fmt.Errorf("%s: %w", adminTokenEnv, err)
-		}
-	}
-	opts := emulator.Options{
-		AdminToken:    adminToken,
-		StateDir:      o.stateDir,
-		Listen:        o.listen,
-		Latency:       o.latency,
-		LatencyScale:  o.latencyScale,
-		Seed:          o.seed,
-		Throttling:    o.throttling,
-		ThrottleScale: o.throttleScale,
-		Subscriptions: o.subscriptions,
-		Logger:        logger,
-	}
-	if o.latencyScale < 0 || o.throttleScale < 0 {
-		return errors.New("--latency-scale and --throttle-scale must not be negative")
-	}
-	switch given := o.tenant != "" || o.clientID != "" || o.clientSecret != ""; {
-	case given && (o.tenant == "" || o.clientID == "" || o.clientSecret == ""):
-		return errors.New("give --tenant, --client-id and --client-secret together, or none of them")
-	case given:
-		opts.ServicePrincipals = []emulator.ServicePrincipal{{TenantID: o.tenant, ClientID: o.clientID, Secret: o.clientSecret}}
-	}
-	for _, s := range o.faults {
-		f, err := arm.ParseFault(s)
-		if err != nil {
-			return fmt.Errorf("invalid --fault: %w", err)
-		}
-		opts.Faults = append(opts.Faults, f)
+	opts, err := o.options(logger)
+	if err != nil {
+		return err
 	}
 	em, err := emulator.New(opts)
 	if err != nil {
@@ -163,6 +131,47 @@ func runEmulator(ctx context.Context, o *emulatorOptions, out, errOut io.Writer)
 	}
 	logger.Info("emulator stopped", "state", o.stateDir)
 	return nil
+}
+
+// options checks the flags (and $STRATA_EMULATOR_ADMIN_TOKEN) and turns them into the emulator's options.
+func (o *emulatorOptions) options(logger *slog.Logger) (emulator.Options, error) {
+	if o.stateDir == "" {
+		return emulator.Options{}, errors.New("--state-dir must not be empty")
+	}
+	if o.latencyScale < 0 || o.throttleScale < 0 {
+		return emulator.Options{}, errors.New("--latency-scale and --throttle-scale must not be negative")
+	}
+	opts := emulator.Options{
+		AdminToken:    os.Getenv(adminTokenEnv),
+		StateDir:      o.stateDir,
+		Listen:        o.listen,
+		Latency:       o.latency,
+		LatencyScale:  o.latencyScale,
+		Seed:          o.seed,
+		Throttling:    o.throttling,
+		ThrottleScale: o.throttleScale,
+		Subscriptions: o.subscriptions,
+		Logger:        logger,
+	}
+	if opts.AdminToken != "" {
+		if err := emulator.CheckAdminToken(opts.AdminToken); err != nil {
+			return emulator.Options{}, fmt.Errorf("%s: %w", adminTokenEnv, err)
+		}
+	}
+	switch given := o.tenant != "" || o.clientID != "" || o.clientSecret != ""; {
+	case given && (o.tenant == "" || o.clientID == "" || o.clientSecret == ""):
+		return emulator.Options{}, errors.New("give --tenant, --client-id and --client-secret together, or none of them")
+	case given:
+		opts.ServicePrincipals = []emulator.ServicePrincipal{{TenantID: o.tenant, ClientID: o.clientID, Secret: o.clientSecret}}
+	}
+	for _, s := range o.faults {
+		f, err := arm.ParseFault(s)
+		if err != nil {
+			return emulator.Options{}, fmt.Errorf("invalid --fault: %w", err)
+		}
+		opts.Faults = append(opts.Faults, f)
+	}
+	return opts, nil
 }
 
 // printEmulator prints the endpoints, the identities and a CloudAccount for strata.
