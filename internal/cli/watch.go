@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
@@ -244,7 +245,7 @@ func (p *watchPrinter) widen(objs []v1alpha1.Object) {
 			p.widths = make([]int, len(header))
 		}
 		for i := range cells {
-			p.widths[i] = max(p.widths[i], len(header[i]), len(cells[i]))
+			p.widths[i] = max(p.widths[i], width(header[i]), width(cells[i]))
 		}
 	}
 }
@@ -269,13 +270,16 @@ func (p *watchPrinter) row(typ string, obj v1alpha1.Object) error {
 func (p *watchPrinter) line(cells []string) error {
 	var b strings.Builder
 	for i, cell := range cells {
-		p.widths[i] = max(p.widths[i], len(cell))
+		p.widths[i] = max(p.widths[i], width(cell))
 		b.WriteString(cell)
 		if i < len(cells)-1 {
-			b.WriteString(strings.Repeat(" ", p.widths[i]-len(cell)+3))
+			b.WriteString(strings.Repeat(" ", p.widths[i]-width(cell)+3))
 		}
 	}
 	b.WriteByte('\n')
 	_, err := io.WriteString(p.w, b.String())
 	return err
 }
+
+// width is the width of a cell as get's tables (text/tabwriter) count it: its characters.
+func width(cell string) int { return utf8.RuneCountInString(cell) }

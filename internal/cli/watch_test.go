@@ -247,3 +247,28 @@ func TestWatchPrinterColumns(t *testing.T) {
 		t.Errorf("get -w table:\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestWatchTableIsGetTable: the first rows of get -w are laid out as get's table of the same
+// objects, values that are not ASCII included (a column is as wide as its characters, as in
+// get's table, not its bytes).
+func TestWatchTableIsGetTable(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	created := now.Add(-5 * time.Minute)
+	var objs []v1alpha1.Object
+	for _, proxy := range []string{"http://prøxy-é:3128", "http://p:1"} {
+		o := gatewayObj("gw-" + proxy[len(proxy)-1:]).(*v1alpha1.PrivateCloudGateway)
+		o.Metadata.CreationTimestamp = &created
+		o.Spec.Proxy.HTTPSProxy = proxy
+		objs = append(objs, o)
+	}
+	var get, watch strings.Builder
+	must(t, printTable(&get, v1alpha1.KindPrivateCloudGateway, objs, now, false))
+	p := &watchPrinter{w: &watch, kind: v1alpha1.KindPrivateCloudGateway, output: "table", now: func() time.Time { return now }}
+	p.widen(objs)
+	for _, o := range objs {
+		must(t, p.print("ADDED", o))
+	}
+	if watch.String() != get.String() {
+		t.Errorf("get -w table:\n%s\nget table:\n%s", watch.String(), get.String())
+	}
+}
