@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,7 +88,7 @@ func relist(ctx context.Context, c *client.Client, wt watchTarget, p *watchPrint
 	}
 	if first && wt.name != "" && len(kept) == 0 {
 		return "", &client.APIError{Code: 404, Reason: client.ReasonNotFound,
-			Message: fmt.Sprintf("%s %q not found", strings.ToLower(wt.kind), cmpOr(wt.key, wt.name))}
+			Message: fmt.Sprintf("%s %q not found", strings.ToLower(wt.kind), cmp.Or(wt.key, wt.name))}
 	}
 	p.widen(kept)
 	gone := maps.Clone(seen)
@@ -114,13 +115,6 @@ func relist(ctx context.Context, c *client.Client, wt watchTarget, p *watchPrint
 		}
 	}
 	return rv, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // follow watches from rv and prints each change until the stream ends; it returns the
