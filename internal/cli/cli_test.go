@@ -486,6 +486,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"get", "pods"}, "error: unknown resource type \"pods\": use one of cluster (clusters, cl); clusterprofile"},
 		{[]string{"get", "cl", "-o", "xml"}, "error: unknown output format \"xml\""},
+		{[]string{"get", "cl", "-w", "-o", "xml"}, "error: unknown output format \"xml\""},
+		{[]string{"get", "-o", "xml"}, "error: unknown output format \"xml\""},
 		{[]string{"describe"}, "error: requires at least 1 arg(s), only received 0\nSee 'strata describe --help' for usage."},
 		{[]string{"delete", "cluster"}, "error: name the cluster to delete"},
 		{[]string{"apply"}, "error: no input"},

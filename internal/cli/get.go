@@ -51,6 +51,9 @@ does; --output-watch-events adds the type of each change.`,
   strata get cluster web -w --output-watch-events`,
 		ValidArgsFunction: o.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(outputFormats, g.output) {
+				return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", g.output, strings.Join(outputFormats, ", "))}
+			}
 			if g.watch || g.watchEvents {
 				return runGetWatch(cmd.Context(), o, args, g)
 			}
@@ -65,9 +68,6 @@ does; --output-watch-events adds the type of each change.`,
 }
 
 func runGet(ctx context.Context, o *rootOptions, args []string, g getOptions) error {
-	if !slices.Contains(outputFormats, g.output) {
-		return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", g.output, strings.Join(outputFormats, ", "))}
-	}
 	if len(args) == 0 {
 		return printKinds(o.streams.Out)
 	}
@@ -98,11 +98,9 @@ func runGet(ctx context.Context, o *rootOptions, args []string, g getOptions) er
 	return nil
 }
 
-// runGetWatch checks the arguments of `get --watch` and runs the watch.
+// runGetWatch checks the arguments of `get --watch` and runs the watch. RunE checked the
+// output format, as for runGet.
 func runGetWatch(ctx context.Context, o *rootOptions, args []string, g getOptions) error {
-	if !slices.Contains(outputFormats, g.output) {
-		return &usageError{cmd: "strata get", err: fmt.Errorf("unknown output format %q: use one of %s", g.output, strings.Join(outputFormats, ", "))}
-	}
 	if len(args) == 0 {
 		return &usageError{cmd: "strata get", err: fmt.Errorf("--watch follows a kind: name one of %s", kindList())}
 	}
