@@ -203,6 +203,10 @@ func TestGetWatchServerGone(t *testing.T) {
 	must(t, ws.st.Create(t.Context(), gatewayObj("a")))
 	out, errOut, stop := startGetWatch(t, "--server", ws.url, "get", "gateways", "-w")
 	waitLines(t, out, 2)
+	// Wait until the watch runs: a write through the server's store shows. Stopped before
+	// the watch reached it, the server would refuse the watch (503) rather than be gone.
+	must(t, ws.st.Create(t.Context(), gatewayObj("b")))
+	waitLines(t, out, 3)
 	ws.stop()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(errOut.String(), "cannot reach the strata server") {
