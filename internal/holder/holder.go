@@ -46,7 +46,7 @@ type Identity struct {
 // a fresh identity is returned with Busy set. Close releases the lock.
 func Acquire(dir, explicit string) (*Identity, error) {
 	if explicit != "" {
-		if err := Validate(explicit); err != nil {
+		if err := validate(explicit); err != nil {
 			return nil, err
 		}
 		return &Identity{Name: explicit}, nil
@@ -88,7 +88,7 @@ func readOrCreate(f *os.File) (string, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}
-	if name := strings.TrimSpace(string(b[:n])); name != "" && Validate(name) == nil {
+	if name := strings.TrimSpace(string(b[:n])); name != "" && validate(name) == nil {
 		return name, nil
 	}
 	name := Fresh()
@@ -115,8 +115,8 @@ func Fresh() string {
 	return host + "-" + hex.EncodeToString(b)
 }
 
-// Validate checks an identity: 1 to 253 printable ASCII characters without spaces.
-func Validate(name string) error {
+// validate checks an identity: 1 to 253 printable ASCII characters without spaces.
+func validate(name string) error {
 	if name == "" || len(name) > maxLen {
 		return fmt.Errorf("holder identity %q: must be 1 to %d characters", name, maxLen)
 	}
