@@ -72,6 +72,21 @@ func startEmulatorProcess(t *testing.T, stateDir string, env ...string) (*emulat
 	}
 	t.Cleanup(stop)
 
+	p := readEmulatorBanner(t, lines, logs)
+	ca, err := os.ReadFile(p.CAPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	p.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return p, stop
+}
+
+// readEmulatorBanner reads what `strata emulator` prints at start, up to its CloudAccount, and
+// returns the endpoints and identities it printed.
+func readEmulatorBanner(t *testing.T, lines <-chan string, logs *syncBuffer) *emulatorProcess {
+	t.Helper()
 	p := &emulatorProcess{}
 	var out strings.Builder
 	field := func(line, name string) string {
@@ -110,14 +125,7 @@ func startEmulatorProcess(t *testing.T, stateDir string, env ...string) (*emulat
 	if p.AdminToken == "" {
 		t.Fatalf("`strata emulator` printed no admin token:\n%s", p.Output)
 	}
-	ca, err := os.ReadFile(p.CAPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	p.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	return p, stop
+	return p
 }
 
 // get sends a GET with a bearer token (none when empty) and returns the status.
