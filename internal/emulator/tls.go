@@ -33,22 +33,88 @@ type authority struct {
 	certPEM []byte
 }
 
-// loadOrCreateCA reads the CA from dir, or creates one (and writes it there when dir is not
-// empty).
+// loadOrCreateCA reads the CA kept in dir, or creates it there, or in memory when dir is
+// empty. The key is created once (atomicfile.LoadOrCreate), then the certificate for that key
+// once (atomicfile.Create), so that emulators starting at once on one state directory all
+// serve under the one CA that ca.pem holds, and ca.pem always certifies ca-key.pem.
 func loadOrCreateCA(dir string) (*authority, error) {
-	if dir != "" {
-		ca, err := readCA(dir)
-		if err == nil {
-			return ca, nil
+	if dir == "" {
+		keyPEM, err := newCAKeyPEM()
+		if err != nil {
+			return nil, err
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		key, _ := parseCAKey(keyPEM)
+		certPEM, err := newCACertPEM(key)
+		if err != nil {
+			return nil, err
+		}
+		return parseCA(certPEM, key)
+	}
+	keyPEM, err := atomicfile.LoadOrCreate(filepath.Join(dir, caKeyFile), newCAKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parseCAKey(keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	certPEM, err := loadOrCreateCACert(filepath.Join(dir, caCertFile), key)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := parseCA(certPEM, key)
+	if err != nil {
+		return nil, err
+	}
+	if time.Until(ca.cert.NotAfter) < 24*time.Hour {
+		return nil, fmt.Errorf("the CA in %s expires on %s: remove %s and %s to make a new one", dir, ca.cert.NotAfter.Format(time.DateOnly), caCertFile, caKeyFile)
+	}
+	return ca, nil
+}
+
+// loadOrCreateCACert reads the CA certificate at path, or creates it for key (mode 0644: it is
+// public). A certificate of another key (ca-key.pem was removed alone) is replaced: nothing
+// can be signed for it any more.
+func loadOrCreateCACert(path string, key *ecdsa.PrivateKey) ([]byte, error) {
+	certPEM, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if certPEM, err = newCACertPEM(key); err != nil {
+			return nil, err
+		}
+		err = atomicfile.Create(path, certPEM, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			certPEM, err = os.ReadFile(path) // another emulator made it first, for this key
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA certificate: %w", err)
+	}
+	if ca, err := parseCA(certPEM, key); err == nil && !key.PublicKey.Equal(ca.cert.PublicKey) {
+		if certPEM, err = newCACertPEM(key); err != nil {
+			return nil, err
+		}
+		if err := atomicfile.Replace(path, certPEM, 0o644); err != nil {
 			return nil, err
 		}
 	}
+	return certPEM, nil
+}
+
+// newCAKeyPEM generates a CA key (P-256, SEC 1 in PEM).
+func newCAKeyPEM() ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generating the CA key: %w", err)
 	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the CA key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
+// newCACertPEM makes a self-signed CA certificate for key, valid for 10 years.
+func newCACertPEM(key *ecdsa.PrivateKey) ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
@@ -64,50 +130,31 @@ func loadOrCreateCA(dir string) (*authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the CA certificate: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the CA certificate: %w", err)
-	}
-	ca := &authority{cert: cert, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-	if dir != "" {
-		kd, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the CA key: %w", err)
-		}
-		if err := atomicfile.Replace(filepath.Join(dir, caKeyFile), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
-			return nil, err
-		}
-		if err := atomicfile.Replace(filepath.Join(dir, caCertFile), ca.certPEM, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return ca, nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
-func readCA(dir string) (*authority, error) {
-	certPEM, err := os.ReadFile(filepath.Join(dir, caCertFile))
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, caKeyFile))
-	if err != nil {
-		return nil, err
-	}
-	cb, _ := pem.Decode(certPEM)
+// parseCAKey reads a CA key that newCAKeyPEM wrote.
+func parseCAKey(keyPEM []byte) (*ecdsa.PrivateKey, error) {
 	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, fmt.Errorf("reading the CA in %s: not PEM", dir)
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("reading the CA certificate: %w", err)
+	if kb == nil {
+		return nil, fmt.Errorf("reading the CA key %s: not PEM", caKeyFile)
 	}
 	key, err := x509.ParseECPrivateKey(kb.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading the CA key: %w", err)
+		return nil, fmt.Errorf("reading the CA key %s: %w", caKeyFile, err)
 	}
-	if time.Until(cert.NotAfter) < 24*time.Hour {
-		return nil, fmt.Errorf("the CA in %s expires on %s: remove %s and %s to make a new one", dir, cert.NotAfter.Format(time.DateOnly), caCertFile, caKeyFile)
+	return key, nil
+}
+
+// parseCA reads a CA certificate in PEM and pairs it with its key.
+func parseCA(certPEM []byte, key *ecdsa.PrivateKey) (*authority, error) {
+	cb, _ := pem.Decode(certPEM)
+	if cb == nil {
+		return nil, fmt.Errorf("reading the CA certificate %s: not PEM", caCertFile)
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA certificate %s: %w", caCertFile, err)
 	}
 	return &authority{cert: cert, key: key, certPEM: certPEM}, nil
 }
