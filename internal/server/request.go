@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/store"
@@ -47,11 +51,42 @@ func (s *Server) api(h handlerFunc) http.HandlerFunc {
 				message: fmt.Sprintf("unknown resource type %q: the resource types are %s", plural, kindList())})
 			return
 		}
+		if err := checkRequestText(r.PathValue("key"), r.URL.Query()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		r = withWarnings(r)
 		if err := h(w, r, kind); err != nil {
 			s.writeError(w, r, err)
 		}
 	}
+}
+
+// checkRequestText refuses a key, or a value of a query parameter, that is not UTF-8 or holds a
+// control character: no name, key or parameter of the API can, and the store need not hold
+// such bytes (PostgreSQL's text cannot). The 400 names each one and the rule.
+func checkRequestText(key string, query url.Values) *apiError {
+	const rule = "%q is not text: use UTF-8 without control characters"
+	var errs v1alpha1.ErrorList
+	var msgs []string
+	if !isText(key) {
+		errs.Add("key", v1alpha1.RuleFormat, rule, key)
+		msgs = append(msgs, "the key in the path: "+errs[len(errs)-1].Message)
+	}
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		if i := slices.IndexFunc(query[name], func(v string) bool { return !isText(v) }); i >= 0 {
+			errs.Add(v1alpha1.Path(name), v1alpha1.RuleFormat, rule, query[name][i])
+			msgs = append(msgs, "query parameter "+errs[len(errs)-1].Error())
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &apiError{code: http.StatusBadRequest, reason: ReasonBadRequest, message: strings.Join(msgs, "; "), errors: errs}
+}
+
+func isText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
 // readObject reads and strictly decodes the request body as one object of kind. The body is JSON,
