@@ -39,7 +39,7 @@ var stores = []struct {
 		return open(), open
 	}},
 	{"postgres", func(t *testing.T) (store.Store, func() store.Store) {
-		url := storetest.PostgresSchema(t)
+		_, url := storetest.PostgresSchema(t)
 		sealer := storetest.NewSealer(t)
 		open := func() store.Store {
 			s, err := postgres.Open(t.Context(), url, sealer)

@@ -171,7 +171,8 @@ var testStores = []struct {
 // PostgreSQL at $STRATA_TEST_POSTGRES the test is skipped, or fails under CI=true.
 func openPostgres(t testing.TB, sealer *secrets.Sealer) store.Store {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), storetest.PostgresSchema(t), sealer)
+	_, url := storetest.PostgresSchema(t)
+	st, err := postgres.Open(context.Background(), url, sealer)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}

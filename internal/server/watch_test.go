@@ -305,7 +305,7 @@ func (ts *testServer) watchStatus(t *testing.T, kind string) int {
 // the second, and a status written by its controller (straight into its store), reach a watch
 // of the first.
 func TestWatchOtherServer(t *testing.T) {
-	url := storetest.PostgresSchema(t)
+	_, url := storetest.PostgresSchema(t)
 	open := func() store.Store {
 		st, err := postgres.Open(context.Background(), url, testSealer(t))
 		if err != nil {

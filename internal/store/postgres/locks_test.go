@@ -49,7 +49,6 @@ func lockRow(t *testing.T, st storage, kind, key string) pgx.Tx {
 // meanwhile waits for that transaction, and once the deletion commits it is refused, so the
 // two cannot both succeed whatever the timing.
 func TestReferrerWaitsForDeleter(t *testing.T) {
-	requirePostgres(t)
 	st := newStorage(t)
 	s := openWithTargets(t, st)
 	deleter := lockRow(t, st, v1alpha1.KindCloudAccount, storetest.TargetAccount)
@@ -77,7 +76,6 @@ func TestReferrerWaitsForDeleter(t *testing.T) {
 // TestDeleterWaitsForReferrer checks the other order: a deletion that starts while a cluster
 // is being created waits for it and then finds the cluster.
 func TestDeleterWaitsForReferrer(t *testing.T) {
-	requirePostgres(t)
 	st := newStorage(t)
 	s := openWithTargets(t, st)
 	conn, err := pgx.Connect(t.Context(), st.url)
@@ -117,7 +115,6 @@ func TestDeleterWaitsForReferrer(t *testing.T) {
 // without changing what it refers to, does not touch its account: it goes through while
 // another transaction holds the account's row.
 func TestStatusWriteLocksNoTarget(t *testing.T) {
-	requirePostgres(t)
 	st := newStorage(t)
 	s := openWithTargets(t, st)
 	cl := storetest.NewObject(v1alpha1.KindCluster, "busy").(*v1alpha1.Cluster)
@@ -142,7 +139,6 @@ func TestStatusWriteLocksNoTarget(t *testing.T) {
 // TestChangedByAnotherServer checks that a write committed by one store closes the Changed
 // channel of another on the same database: PostgreSQL notifies it.
 func TestChangedByAnotherServer(t *testing.T) {
-	requirePostgres(t)
 	st := newStorage(t)
 	sealer := storetest.NewSealer(t)
 	open := func() store.Store {

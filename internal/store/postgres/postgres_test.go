@@ -3,12 +3,8 @@ package postgres_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,52 +16,6 @@ import (
 	"github.com/strata-dev/strata/internal/store/storetest"
 )
 
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func baseURL() string {
-	if u := os.Getenv("STRATA_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return defaultURL
-}
-
-// redacted is the server's URL without its password, for messages.
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "the configured server"
-	}
-	return u.Redacted()
-}
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-// requirePostgres skips the test, or fails it under CI, when PostgreSQL cannot be reached.
-func requirePostgres(tb testing.TB) {
-	tb.Helper()
-	reachOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, baseURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		reachErr = conn.Ping(ctx)
-		conn.Close(ctx)
-	})
-	if reachErr == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("PostgreSQL not reachable at %s: %v", redacted(baseURL()), reachErr)
-	}
-	tb.Skipf("PostgreSQL not reachable at %s: store conformance on PostgreSQL skipped (set STRATA_TEST_POSTGRES)", redacted(baseURL()))
-}
-
 // storage is a schema of its own, dropped when the test ends.
 type storage struct {
 	schema string
@@ -74,51 +24,8 @@ type storage struct {
 
 func newStorage(tb testing.TB) storage {
 	tb.Helper()
-	requirePostgres(tb)
-	suffix := make([]byte, 6)
-	if _, err := rand.Read(suffix); err != nil {
-		tb.Fatal(err)
-	}
-	schema := "strata_test_" + hex.EncodeToString(suffix)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, baseURL())
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, baseURL())
-		if err != nil {
-			tb.Errorf("connect to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return storage{schema: schema, url: withSearchPath(tb, baseURL(), schema)}
-}
-
-// withSearchPath adds search_path to a URL or keyword/value connection string.
-func withSearchPath(tb testing.TB, raw, schema string) string {
-	if !strings.Contains(raw, "://") {
-		return raw + " search_path=" + schema
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		tb.Fatalf("STRATA_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	schema, url := storetest.PostgresSchema(tb)
+	return storage{schema: schema, url: url}
 }
 
 func (st storage) Open(ctx context.Context, sealer *secrets.Sealer) (store.Store, error) {
@@ -169,7 +76,7 @@ func (st storage) Dump(t *testing.T) []byte {
 // TestStore runs the conformance suite, each test in a schema of its own. Everything that needs
 // the server is under this one test, so that an unreachable server is reported once.
 func TestStore(t *testing.T) {
-	requirePostgres(t)
+	storetest.RequirePostgres(t)
 	t.Run("SearchPath", testSearchPath)
 	t.Run("KeyCollation", testKeyCollation)
 	storetest.Run(t, func(t *testing.T) store.Store {
@@ -192,7 +99,7 @@ func testSearchPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	conn, err := pgx.Connect(t.Context(), baseURL())
+	conn, err := pgx.Connect(t.Context(), storetest.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}
