@@ -218,10 +218,10 @@ func (p *pendingUpdate) finish(rv int64) (Row, error) {
 	return row, nil
 }
 
-// Write runs write, which stores obj and reports whether a secret is stored with it. When write
-// fails, obj's metadata is restored as it was; when it succeeds, obj reports whether its secret
-// is stored.
-func Write(obj v1alpha1.Object, write func() (secretStored bool, err error)) error {
+// keepMetadataOnFailure runs write, which stores obj and reports whether a secret is stored
+// with it. When write fails, obj's metadata is restored as it was; when it succeeds, obj
+// reports whether its secret is stored.
+func keepMetadataOnFailure(obj v1alpha1.Object, write func() (secretStored bool, err error)) error {
 	meta := obj.GetMetadata()
 	saved := *meta
 	stored, err := write()
@@ -233,10 +233,10 @@ func Write(obj v1alpha1.Object, write func() (secretStored bool, err error)) err
 	return nil
 }
 
-// PrepareNew sets the metadata of an object about to be created: a new uid, generation 1, the
+// prepareNew sets the metadata of an object about to be created: a new uid, generation 1, the
 // creation time (returned, UTC to the second) and no deletion time. The caller then takes a
 // resource version and encodes the row.
-func PrepareNew(obj v1alpha1.Object) time.Time {
+func prepareNew(obj v1alpha1.Object) time.Time {
 	meta := obj.GetMetadata()
 	now := time.Now().UTC().Truncate(time.Second)
 	meta.UID = uuid.NewString()

@@ -12,7 +12,7 @@ import (
 )
 
 // WriteTx is one write transaction of an implementation: the statements that the writes of
-// every implementation are made of. CreateIn, UpdateIn and DeleteIn run them in the same order
+// every implementation are made of. Codec's Create, Update and Delete run them in the same order
 // on every implementation: first the reads that lock rows, then the resourceVersion, then the
 // writes, all at once (Apply).
 type WriteTx interface {
@@ -67,10 +67,50 @@ type StoredRow struct {
 	Deleting bool
 }
 
-// CreateIn stores obj, whose metadata PrepareNew set, in tx and reports whether a secret is
+// Transact runs fn in one write transaction of an implementation and commits it when fn
+// succeeds. what names the write in the errors of the transaction; fn's errors are returned as
+// they are.
+type Transact func(ctx context.Context, what string, fn func(WriteTx) error) error
+
+// Create is Store.Create on the write transactions that transact runs.
+func (c Codec) Create(ctx context.Context, transact Transact, obj v1alpha1.Object) error {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	if v1alpha1.New(kind) == nil {
+		return fmt.Errorf("create %s %s: unknown kind", kind, key)
+	}
+	return keepMetadataOnFailure(obj, func() (secretStored bool, err error) {
+		created := prepareNew(obj)
+		err = transact(ctx, "create "+kind+" "+key, func(tx WriteTx) (err error) {
+			secretStored, err = c.createIn(ctx, tx, obj, created)
+			return err
+		})
+		return secretStored, err
+	})
+}
+
+// Update is Store.Update on the write transactions that transact runs.
+func (c Codec) Update(ctx context.Context, transact Transact, obj v1alpha1.Object) error {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	return keepMetadataOnFailure(obj, func() (secretStored bool, err error) {
+		err = transact(ctx, "update "+kind+" "+key, func(tx WriteTx) (err error) {
+			secretStored, err = c.updateIn(ctx, tx, obj)
+			return err
+		})
+		return secretStored, err
+	})
+}
+
+// Delete is Store.Delete on the write transactions that transact runs.
+func (c Codec) Delete(ctx context.Context, transact Transact, kind, key, resourceVersion string) error {
+	return transact(ctx, "delete "+kind+" "+key, func(tx WriteTx) error {
+		return c.deleteIn(ctx, tx, kind, key, resourceVersion)
+	})
+}
+
+// createIn stores obj, whose metadata prepareNew set, in tx and reports whether a secret is
 // stored with it. It fails with a *ReferenceError when obj refers to an object that does not
 // exist or is being deleted, with ErrAlreadyExists when the key is taken.
-func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, created time.Time) (bool, error) {
+func (c Codec) createIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, created time.Time) (bool, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	refs := RefsOf(obj)
 	if err := lockTargets(ctx, tx, kind, key, refs); err != nil {
@@ -100,13 +140,13 @@ func (c Codec) CreateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, cr
 	return row.Secret != nil, nil
 }
 
-// UpdateIn replaces the stored object in tx with the semantics of Store.Update and reports
+// updateIn replaces the stored object in tx with the semantics of Store.Update and reports
 // whether a secret is stored with it. Setting deletionTimestamp, or changing the spec of a kind
 // whose spec is frozen while in use (SpecFrozenInUse), fails with an *InUseError while other
 // objects refer to the object; a spec change whose new references name objects
 // that do not exist or are being deleted fails with a *ReferenceError. An update that keeps
 // the spec, such as a status write, reads and locks nothing but the object's own row.
-func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (bool, error) {
+func (c Codec) updateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (bool, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	deleted := obj.GetMetadata().DeletionTimestamp
 	frozen := SpecFrozenInUse(kind)
@@ -153,9 +193,9 @@ func (c Codec) UpdateIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object) (b
 	return row.Secret != nil, nil
 }
 
-// DeleteIn removes kind/key in tx with the semantics of Store.Delete. It fails with an
+// deleteIn removes kind/key in tx with the semantics of Store.Delete. It fails with an
 // *InUseError while other objects refer to it.
-func (c Codec) DeleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string) error {
+func (c Codec) deleteIn(ctx context.Context, tx WriteTx, kind, key, resourceVersion string) error {
 	stored, err := tx.Lock(ctx, kind, key, true)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, key, err)

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -150,22 +149,7 @@ func (s *Store) applyMigration(ctx context.Context, version int, body string, fi
 
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, obj v1alpha1.Object) error {
-	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	if v1alpha1.New(kind) == nil {
-		return fmt.Errorf("create %s %s: unknown kind", kind, key)
-	}
-	return store.Write(obj, func() (bool, error) {
-		now := store.PrepareNew(obj)
-		return s.create(ctx, obj, kind, key, now)
-	})
-}
-
-func (s *Store) create(ctx context.Context, obj v1alpha1.Object, kind, key string, now time.Time) (secretStored bool, err error) {
-	err = s.write(ctx, "create "+kind+" "+key, func(tx writeTx) (err error) {
-		secretStored, err = s.codec.CreateIn(ctx, tx, obj, now)
-		return err
-	})
-	return secretStored, err
+	return s.codec.Create(ctx, s.transact, obj)
 }
 
 // Get implements store.Store.
@@ -230,21 +214,12 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, obj v1alpha1.Object) error {
-	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	return store.Write(obj, func() (secretStored bool, err error) {
-		err = s.write(ctx, "update "+kind+" "+key, func(tx writeTx) (err error) {
-			secretStored, err = s.codec.UpdateIn(ctx, tx, obj)
-			return err
-		})
-		return secretStored, err
-	})
+	return s.codec.Update(ctx, s.transact, obj)
 }
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, kind, key, resourceVersion string) error {
-	return s.write(ctx, "delete "+kind+" "+key, func(tx writeTx) error {
-		return s.codec.DeleteIn(ctx, tx, kind, key, resourceVersion)
-	})
+	return s.codec.Delete(ctx, s.transact, kind, key, resourceVersion)
 }
 
 // Referrers implements store.Store.

@@ -41,6 +41,11 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx writeTx) erro
 	return nil
 }
 
+// transact runs fn in a write transaction: the store.Transact of Create, Update and Delete.
+func (s *Store) transact(ctx context.Context, what string, fn func(store.WriteTx) error) error {
+	return s.write(ctx, what, func(tx writeTx) error { return fn(tx) })
+}
+
 func (w writeTx) Lock(ctx context.Context, kind, key string, _ bool) (store.StoredRow, error) {
 	stored := store.StoredRow{Row: store.Row{Kind: kind, Key: key}}
 	var createdAt, data string
