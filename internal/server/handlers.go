@@ -186,40 +186,51 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 // that it sets is set again on a retry.
 func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret string, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	sc, hasSecret := obj.(v1alpha1.SecretCarrier)
-	if hasSecret {
+	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
 		if err := sc.SetSecretText(secret); err != nil { // undo what an earlier attempt merged in
 			return "", nil, internal(err, "restore the secrets of %s %q", kind, key)
 		}
 	}
 	old, err := s.store.Get(ctx, kind, key)
 	if errors.Is(err, store.ErrNotFound) {
-		if precondition != "" {
-			return "", nil, conflict(ReasonConflict, "%s %q does not exist, so resourceVersion %s is stale: remove metadata.resourceVersion to create it", kind, key, precondition)
-		}
-		clearServerFields(obj)
-		if err := s.validate(ctx, nil, obj); err != nil {
-			return "", nil, err
-		}
-		if dryRun {
-			return ApplyCreated, obj, nil
-		}
-		if err := s.store.Create(ctx, obj); err != nil {
-			if errors.Is(err, store.ErrAlreadyExists) {
-				return "", nil, errRetry
-			}
-			if refused := writeRefused(obj, err); refused != nil {
-				return "", nil, refused
-			}
-			return "", nil, internal(err, "create %s %q", kind, key)
-		}
-		s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, key))
-		s.recordWarnings(ctx, nil, obj)
-		return ApplyCreated, obj, nil
+		return s.applyCreate(ctx, obj, precondition, dryRun)
 	}
 	if err != nil {
 		return "", nil, internal(err, "get %s %q", kind, key)
 	}
+	return s.applyUpdate(ctx, old, obj, precondition, dryRun)
+}
+
+// applyCreate is the create of an apply whose object is not stored.
+func (s *Server) applyCreate(ctx context.Context, obj v1alpha1.Object, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	if precondition != "" {
+		return "", nil, conflict(ReasonConflict, "%s %q does not exist, so resourceVersion %s is stale: remove metadata.resourceVersion to create it", kind, key, precondition)
+	}
+	clearServerFields(obj)
+	if err := s.validate(ctx, nil, obj); err != nil {
+		return "", nil, err
+	}
+	if dryRun {
+		return ApplyCreated, obj, nil
+	}
+	if err := s.store.Create(ctx, obj); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return "", nil, errRetry
+		}
+		if refused := writeRefused(obj, err); refused != nil {
+			return "", nil, refused
+		}
+		return "", nil, internal(err, "create %s %q", kind, key)
+	}
+	s.recordEvent(ctx, obj, EventCreated, fmt.Sprintf("%s %q created", kind, key))
+	s.recordWarnings(ctx, nil, obj)
+	return ApplyCreated, obj, nil
+}
+
+// applyUpdate is the update of an apply that replaces old, the stored object, with obj.
+func (s *Server) applyUpdate(ctx context.Context, old, obj v1alpha1.Object, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
+	kind, key := obj.GetTypeMeta().Kind, obj.Key()
 	om := old.GetMetadata()
 	if om.DeletionTimestamp != nil {
 		return "", nil, conflict(ReasonConflict, "%s %q is being deleted: it cannot be changed until its deletion completes", kind, key)
@@ -227,23 +238,11 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 	if precondition != "" && precondition != om.ResourceVersion {
 		return "", nil, staleVersion(kind, key, precondition)
 	}
-
-	// The server owns these fields: keep the stored ones.
-	m := obj.GetMetadata()
-	m.UID, m.Generation, m.ResourceVersion = om.UID, om.Generation, om.ResourceVersion
-	m.CreationTimestamp, m.DeletionTimestamp, m.Finalizers = om.CreationTimestamp, nil, slices.Clone(om.Finalizers)
-	v1alpha1.CopyStatus(obj, old)
-	secretChanged := false
-	if hasSecret {
-		v1alpha1.KeepStoredSecrets(old, obj) // what the update may leave out keeps its stored value
-		sc.SetSecretPresent(sc.SecretText() != "")
-		secretChanged = sc.SecretText() != old.(v1alpha1.SecretCarrier).SecretText()
-	}
-	specChanged, err := specDiffers(old, obj)
+	specChanged, secretChanged, err := keepServerFields(old, obj)
 	if err != nil {
 		return "", nil, internal(err, "compare %s %q with the stored one", kind, key)
 	}
-	if !specChanged && !secretChanged && maps.Equal(om.Labels, m.Labels) {
+	if !specChanged && !secretChanged && maps.Equal(om.Labels, obj.GetMetadata().Labels) {
 		s.collectWarnings(ctx, obj)
 		return ApplyUnchanged, old, nil
 	}
@@ -281,6 +280,23 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 	}
 	s.recordWarnings(ctx, old, obj)
 	return ApplyConfigured, obj, nil
+}
+
+// keepServerFields sets on obj what the server owns of old, the stored object (its metadata
+// but the labels, its status, and the write-only secrets an update may leave out), and reports
+// whether obj's spec and secrets differ from old's.
+func keepServerFields(old, obj v1alpha1.Object) (specChanged, secretChanged bool, err error) {
+	om, m := old.GetMetadata(), obj.GetMetadata()
+	m.UID, m.Generation, m.ResourceVersion = om.UID, om.Generation, om.ResourceVersion
+	m.CreationTimestamp, m.DeletionTimestamp, m.Finalizers = om.CreationTimestamp, nil, slices.Clone(om.Finalizers)
+	v1alpha1.CopyStatus(obj, old)
+	if sc, ok := obj.(v1alpha1.SecretCarrier); ok {
+		v1alpha1.KeepStoredSecrets(old, obj) // what the update may leave out keeps its stored value
+		sc.SetSecretPresent(sc.SecretText() != "")
+		secretChanged = sc.SecretText() != old.(v1alpha1.SecretCarrier).SecretText()
+	}
+	specChanged, err = specDiffers(old, obj)
+	return specChanged, secretChanged, err
 }
 
 func staleVersion(kind, key, rv string) *apiError {
