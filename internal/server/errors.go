@@ -25,7 +25,7 @@ const (
 	ReasonExpired = "Expired"
 	// ReasonTooManyRequests (429): the server has as many watches as it serves.
 	ReasonTooManyRequests = "TooManyRequests"
-	// ReasonServiceUnavailable (503): the server does not serve watches, or is stopping.
+	// ReasonServiceUnavailable (503): a watch asked for while the server stops.
 	ReasonServiceUnavailable = "ServiceUnavailable"
 )
 

@@ -183,9 +183,20 @@ func openPostgres(t testing.TB, sealer *secrets.Sealer) store.Store {
 // newTestServerOn serves st over real HTTP.
 func newTestServerOn(t testing.TB, st store.Store) *testServer {
 	t.Helper()
+	return newTestServerWithFeed(t, st, feed.Config{})
+}
+
+// newTestServerWithFeed serves st over real HTTP, with a change feed of cfg (by default
+// polling every 100 ms, logging to the server's log).
+func newTestServerWithFeed(t testing.TB, st store.Store, cfg feed.Config) *testServer {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	changes := feed.New(st, feed.Config{Logger: logger, PollInterval: 100 * time.Millisecond})
+	cfg.Logger = logger
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 100 * time.Millisecond
+	}
+	changes := feed.New(st, cfg)
 	srv := New(Config{Store: st, Logger: logger, Feed: changes})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -72,9 +72,6 @@ func (s *Server) watchFrom(ctx context.Context, r *http.Request) (after int64, l
 // stream then ends and the client watches again from the last resourceVersion it got).
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
-	if s.feed == nil {
-		return &apiError{code: http.StatusServiceUnavailable, reason: ReasonServiceUnavailable, message: "this server does not serve watches"}
-	}
 	filter := feed.Filter{Kind: kind, Name: r.URL.Query().Get("name")}
 	after, list, err := s.watchFrom(ctx, r)
 	if err != nil {

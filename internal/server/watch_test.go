@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -259,14 +258,7 @@ func TestWatchErrors(t *testing.T) {
 // TestWatchTooMany checks that a server with as many watches as its feed allows refuses one
 // more with 429, and takes it again once a watch ends.
 func TestWatchTooMany(t *testing.T) {
-	st := openSQLite(t)
-	srv := New(Config{Store: st, Feed: feed.New(st, feed.Config{MaxWatchers: 1})})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	ctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	go func() { _ = srv.RunFeed(ctx) }()
-	ts := &testServer{t: t, srv: srv, store: st, url: hs.URL}
+	ts := newTestServerWithFeed(t, openSQLite(t), feed.Config{MaxWatchers: 1})
 	first := ts.startWatch(t, v1alpha1.KindCluster, "")
 	r := ts.do(http.MethodGet, kindPath(v1alpha1.KindCluster)+"?watch=true", nil, "")
 	if st := r.status(t); r.code != http.StatusTooManyRequests || st.Reason != ReasonTooManyRequests {
