@@ -399,7 +399,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return nil, c.transportError(ctx, fmt.Errorf("read the response: %w", err))
 	}
 	if c.warn != nil {
-		for _, text := range ParseWarnings(resp.Header.Values("Warning")) {
+		for _, text := range parseWarnings(resp.Header.Values("Warning")) {
 			c.warn(text)
 		}
 	}

@@ -9,10 +9,10 @@ func WithWarningHandler(handle func(text string)) Option {
 	return func(c *Client) { c.warn = handle }
 }
 
-// ParseWarnings returns the texts of the code-299 warnings in Warning header values: each value
+// parseWarnings returns the texts of the code-299 warnings in Warning header values: each value
 // holds one warning or several separated by commas, each a code, an agent, a quoted text and
 // an optional quoted date (RFC 9111 section 5.5). It stops at a value it cannot read.
-func ParseWarnings(values []string) []string {
+func parseWarnings(values []string) []string {
 	var out []string
 	for _, v := range values {
 		rest := strings.TrimSpace(v)

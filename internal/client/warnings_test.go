@@ -28,8 +28,8 @@ func TestParseWarnings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := ParseWarnings(tc.values); !slices.Equal(got, tc.want) {
-				t.Fatalf("ParseWarnings(%q) = %q, want %q", tc.values, got, tc.want)
+			if got := parseWarnings(tc.values); !slices.Equal(got, tc.want) {
+				t.Fatalf("parseWarnings(%q) = %q, want %q", tc.values, got, tc.want)
 			}
 		})
 	}

@@ -66,14 +66,14 @@ func (w *requestWarnings) texts() []string {
 // addWarningHeaders adds a Warning header for each warning of the request.
 func addWarningHeaders(h http.Header, ctx context.Context) {
 	for _, text := range warningsOf(ctx).texts() {
-		h.Add("Warning", WarningHeaderValue(text))
+		h.Add("Warning", warningHeaderValue(text))
 	}
 }
 
-// WarningHeaderValue formats text as the value of a Warning header the way Kubernetes sends its
+// warningHeaderValue formats text as the value of a Warning header the way Kubernetes sends its
 // warnings: code 299 (a persistent warning), no agent ("-"), the text as a quoted string (RFC
 // 9110 5.6.4) with control characters replaced by spaces.
-func WarningHeaderValue(text string) string {
+func warningHeaderValue(text string) string {
 	var b strings.Builder
 	b.WriteString(`299 - "`)
 	for _, r := range text {

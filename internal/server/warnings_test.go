@@ -152,8 +152,8 @@ func TestWarningHeaderValue(t *testing.T) {
 		"line one\nline two\ttab":    `299 - "line one line two tab"`,
 		"zone « 1 » is listed twice": `299 - "zone « 1 » is listed twice"`,
 	} {
-		if got := WarningHeaderValue(text); got != want {
-			t.Errorf("WarningHeaderValue(%q) = %s, want %s", text, got, want)
+		if got := warningHeaderValue(text); got != want {
+			t.Errorf("warningHeaderValue(%q) = %s, want %s", text, got, want)
 		}
 	}
 }
