@@ -371,17 +371,22 @@ func (c *Client) objectPath(kind, key string) (string, error) {
 	return "/" + plural + "/" + key, nil
 }
 
-// do sends a request to APIPath+path (unescaped) and decodes a successful JSON response into out.
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) (*http.Response, error) {
+// apiURL is the URL of APIPath+path (unescaped) with the query q.
+func (c *Client) apiURL(path string, q url.Values) string {
 	u := *c.base
 	u.Path += APIPath + path
 	u.RawPath = ""
 	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// do sends a request to APIPath+path (unescaped) and decodes a successful JSON response into out.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.apiURL(path, q), rd)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}

@@ -37,14 +37,11 @@ func (c *Client) Kubeconfig(ctx context.Context, name string, admin bool) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	u := *c.base
-	u.Path += APIPath + p + "/kubeconfig"
-	u.RawPath = ""
-	u.RawQuery = ""
+	var q url.Values
 	if admin {
-		u.RawQuery = url.Values{"admin": {"true"}}.Encode()
+		q = url.Values{"admin": {"true"}}
 	}
-	data, err := c.getRaw(ctx, u.String(), "application/yaml")
+	data, err := c.getRaw(ctx, c.apiURL(p+"/kubeconfig", q), "application/yaml")
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig of cluster %q: %w", name, err)
 	}

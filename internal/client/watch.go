@@ -69,12 +69,8 @@ func (c *Client) Watch(ctx context.Context, kind string, opts WatchOptions) (*Wa
 	if opts.ResourceVersion != "" {
 		q.Set("resourceVersion", opts.ResourceVersion)
 	}
-	u := *c.base
-	u.Path += APIPath + "/" + plural
-	u.RawPath = ""
-	u.RawQuery = q.Encode()
 	ctx, stop := context.WithCancel(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.apiURL("/"+plural, q), nil)
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("watch %s: build request: %w", plural, err)
