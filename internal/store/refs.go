@@ -75,9 +75,9 @@ func refList(refs []v1alpha1.Ref) string {
 	return strings.Join(names, ", ")
 }
 
-// RefsOf returns the objects obj refers to (v1alpha1.References), sorted by kind and key,
+// refsOf returns the objects obj refers to (v1alpha1.References), sorted by kind and key,
 // each once.
-func RefsOf(obj v1alpha1.Object) []v1alpha1.Ref {
+func refsOf(obj v1alpha1.Object) []v1alpha1.Ref {
 	refs := slices.Clone(v1alpha1.References(obj))
 	slices.SortFunc(refs, compareRefs)
 	return slices.Compact(refs)
@@ -93,7 +93,7 @@ func RefsOfData(kind string, data []byte) ([]v1alpha1.Ref, error) {
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, fmt.Errorf("references of %s: %w", kind, err)
 	}
-	return RefsOf(obj), nil
+	return refsOf(obj), nil
 }
 
 func compareRefs(a, b v1alpha1.Ref) int {

@@ -52,8 +52,8 @@ func TestRefsOf(t *testing.T) {
 		{Kind: v1alpha1.KindClusterProfile, Key: "a@2.0.0"},
 		{Kind: v1alpha1.KindClusterProfile, Key: "z@1.0.0"},
 	}
-	if got := RefsOf(cl); !slices.Equal(got, want) {
-		t.Errorf("RefsOf = %v, want %v: sorted, each once", got, want)
+	if got := refsOf(cl); !slices.Equal(got, want) {
+		t.Errorf("refsOf = %v, want %v: sorted, each once", got, want)
 	}
 	if got := addedRefs(want[:2], want[1:]); !slices.Equal(got, want[2:]) {
 		t.Errorf("addedRefs = %v, want %v", got, want[2:])

@@ -112,7 +112,7 @@ func (c Codec) Delete(ctx context.Context, transact Transact, kind, key, resourc
 // exist or is being deleted, with ErrAlreadyExists when the key is taken.
 func (c Codec) createIn(ctx context.Context, tx WriteTx, obj v1alpha1.Object, created time.Time) (bool, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	refs := RefsOf(obj)
+	refs := refsOf(obj)
 	if err := lockTargets(ctx, tx, kind, key, refs); err != nil {
 		return false, fmt.Errorf("create %s %s: %w", kind, key, err)
 	}
@@ -242,7 +242,7 @@ func lockTargets(ctx context.Context, tx WriteTx, kind, key string, refs []v1alp
 // and locks the objects it now refers to in addition.
 func changedRefs(ctx context.Context, tx WriteTx, obj v1alpha1.Object) ([]v1alpha1.Ref, bool, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
-	refs := RefsOf(obj)
+	refs := refsOf(obj)
 	old, err := tx.RefsFrom(ctx, kind, key)
 	if err != nil {
 		return nil, false, fmt.Errorf("read references: %w", err)
