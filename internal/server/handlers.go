@@ -162,7 +162,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 	}
 	var result string
 	var out v1alpha1.Object
-	err = retryWrites(ctx, func() (err error) {
+	err = retryWrites(ctx, retryBudget, func() (err error) {
 		result, out, err = s.applyOnce(ctx, obj, secret, precondition, dryRun)
 		return err
 	})
@@ -335,7 +335,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, kind string) err
 	ctx := r.Context()
 	key := r.PathValue("key")
 	var obj v1alpha1.Object
-	err := retryWrites(ctx, func() (err error) {
+	err := retryWrites(ctx, retryBudget, func() (err error) {
 		obj, err = s.deleteOnce(ctx, kind, key)
 		return err
 	})

@@ -22,9 +22,10 @@ const (
 var errRetry = errors.New("concurrent write: retry")
 
 // retryWrites runs attempt until it returns something other than errRetry. Between attempts it
-// waits retryDelay; it returns errRetry when the budget is spent, or ctx's error when ctx ends.
-func retryWrites(ctx context.Context, attempt func() error) error {
-	deadline := time.Now().Add(retryBudget)
+// waits retryDelay; it returns errRetry when budget (retryBudget for a request) is spent, or
+// ctx's error when ctx ends.
+func retryWrites(ctx context.Context, budget time.Duration, attempt func() error) error {
+	deadline := time.Now().Add(budget)
 	for n := 0; ; n++ {
 		err := attempt()
 		if !errors.Is(err, errRetry) {

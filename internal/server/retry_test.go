@@ -29,7 +29,7 @@ func TestRetryDelay(t *testing.T) {
 
 func TestRetryWrites(t *testing.T) {
 	calls := 0
-	err := retryWrites(t.Context(), func() error {
+	err := retryWrites(t.Context(), retryBudget, func() error {
 		calls++
 		if calls < 5 {
 			return errRetry
@@ -41,12 +41,17 @@ func TestRetryWrites(t *testing.T) {
 	}
 	other := errors.New("refused")
 	calls = 0
-	if err := retryWrites(t.Context(), func() error { calls++; return other }); err != other || calls != 1 {
+	if err := retryWrites(t.Context(), retryBudget, func() error { calls++; return other }); err != other || calls != 1 {
 		t.Errorf("retryWrites = %v after %d calls, want the attempt's own error at once", err, calls)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := retryWrites(ctx, func() error { return errRetry }); !errors.Is(err, context.Canceled) {
+	if err := retryWrites(ctx, retryBudget, func() error { return errRetry }); !errors.Is(err, context.Canceled) {
 		t.Errorf("retryWrites with an ended context = %v, want context.Canceled", err)
+	}
+	// An object that keeps changing: the attempts stop when the budget is spent.
+	calls = 0
+	if err := retryWrites(t.Context(), 200*time.Millisecond, func() error { calls++; return errRetry }); !errors.Is(err, errRetry) || calls < 2 {
+		t.Errorf("retryWrites that never lands = %v after %d calls, want errRetry after several", err, calls)
 	}
 }
