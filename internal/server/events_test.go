@@ -91,15 +91,15 @@ func TestLastObjectEvents(t *testing.T) {
 		want []string
 	}{
 		{"none", nil, nil},
-		{"one object", []store.Event{ev("a", "Created"), ev("a", "Deleted")}, []string{"Created", "Deleted"}},
-		{"the newest event's object", []store.Event{ev("a", "Created"), ev("b", "Created"), ev("a", "Deleted"), ev("b", "Deleted")}, []string{"Created", "Deleted"}},
-		{"an earlier object's events come last", []store.Event{ev("b", "Created"), ev("a", "Late")}, []string{"Late"}},
+		{"one object", []store.Event{ev("a", "Created"), ev("a", "Deleted")}, []string{"a Created", "a Deleted"}},
+		{"the newest event's object", []store.Event{ev("a", "Created"), ev("b", "Created"), ev("a", "Deleted"), ev("b", "Deleted")}, []string{"b Created", "b Deleted"}},
+		{"an earlier object's events come last", []store.Event{ev("b", "Created"), ev("a", "Late")}, []string{"a Late"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, e := range lastObjectEvents(tc.in) {
-				got = append(got, e.Reason)
+				got = append(got, e.UID+" "+e.Reason)
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("lastObjectEvents = %v, want %v", got, tc.want)
