@@ -47,6 +47,8 @@ type Store struct {
 	changed store.Signal
 	// pruneDue spaces the prunes of the change feed.
 	pruneDue store.PruneDue
+	// resealed counts the rows whose plain-text secrets the migrations sealed at Open.
+	resealed int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -153,10 +155,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
-	// A migration that rewrote rows (the reseal of plain-text secrets) leaves the old pages in
-	// the WAL until a checkpoint: write them back and empty the WAL now.
-	if _, err := s.writer.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("checkpoint after the migrations: %w", err)
+	// The reseal of plain-text secrets leaves the old pages in the WAL until a checkpoint:
+	// write them back and empty the WAL now, once, when it rewrote rows.
+	if s.resealed > 0 {
+		if _, err := s.writer.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return fmt.Errorf("checkpoint after the migrations: %w", err)
+		}
 	}
 	return nil
 }

@@ -264,6 +264,7 @@ func (s *Store) resealSecrets(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	s.resealed += len(resealed)
 	for _, row := range resealed {
 		if _, err := tx.ExecContext(ctx, `UPDATE objects SET data = ?, secret = ? WHERE kind = ? AND key = ?`,
 			string(row.Data), row.Secret, row.Kind, row.Key); err != nil {
