@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,65 +15,8 @@ import (
 
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
+	"github.com/strata-dev/strata/internal/store/storetest"
 )
-
-// testPostgresURL is the PostgreSQL server of the tests: $STRATA_TEST_POSTGRES or a local one.
-func testPostgresURL() string {
-	if u := os.Getenv("STRATA_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// postgresSchema creates a schema of its own, dropped when the test ends, and returns the URL
-// whose search_path selects it. Without PostgreSQL the test is skipped, or fails under CI.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := testPostgresURL()
-	redacted := "the configured server"
-	if u, err := url.Parse(base); err == nil {
-		redacted = u.Redacted()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL not reachable at %s: %v", redacted, err)
-		}
-		t.Skipf("PostgreSQL not reachable at %s (set STRATA_TEST_POSTGRES): %v", redacted, err)
-	}
-	defer conn.Close(context.Background())
-	suffix := make([]byte, 6)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	schema := "strata_e2e_" + hex.EncodeToString(suffix)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestTwoServersShareOnePostgres runs two `strata server` processes on one PostgreSQL database
 // and provisions 20 small clusters (15 IaaS, 5 AKS) through one of them: the servers claim
@@ -86,7 +26,7 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
 	}
-	datastore := postgresSchema(t)
+	_, datastore := storetest.PostgresSchema(t)
 	env := emulatortest.Start(t, func(o *emulator.Options) { o.Latency = "fast" })
 
 	const n = 20
