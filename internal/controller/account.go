@@ -205,13 +205,3 @@ func (c *Controller) accountEvent(ctx context.Context, acct *v1alpha1.CloudAccou
 		c.log.Warn("record event", "cloudAccount", acct.Key(), "error", err)
 	}
 }
-
-// statusCondition returns the condition of the type, or nil.
-func statusCondition(s *v1alpha1.Status, typ string) *v1alpha1.Condition {
-	for i := range s.Conditions {
-		if s.Conditions[i].Type == typ {
-			return &s.Conditions[i]
-		}
-	}
-	return nil
-}

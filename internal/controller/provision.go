@@ -398,7 +398,7 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		default:
 			reason, msg := "Provisioning", "resources are being provisioned"
 			for _, cat := range categoryConditions {
-				if c := condition(s, cat); c != nil && c.Status != "True" {
+				if c := statusCondition(&s.Status, cat); c != nil && c.Status != "True" {
 					reason, msg = c.Reason, c.Message
 					break
 				}

@@ -167,8 +167,8 @@ func setStatusCondition(s *v1alpha1.Status, typ, status, reason, msg string) {
 	s.Conditions = append(s.Conditions, v1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, LastTransitionTime: &now})
 }
 
-// condition returns the condition of the type, or nil.
-func condition(s *v1alpha1.ClusterStatus, typ string) *v1alpha1.Condition {
+// statusCondition returns the condition of the type, or nil.
+func statusCondition(s *v1alpha1.Status, typ string) *v1alpha1.Condition {
 	for i := range s.Conditions {
 		if s.Conditions[i].Type == typ {
 			return &s.Conditions[i]
