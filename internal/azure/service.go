@@ -129,7 +129,8 @@ type armService[D, L any] struct {
 	// container's storage account, an agent pool's managed cluster.
 	parent func(id *arm.ResourceID, live *L) string
 	// implicit: Azure makes the resource with another one (a VM's OS disk); strata never
-	// creates it, so a missing one is an error.
+	// creates it, so a missing one is an error, and while parent names the resource it is
+	// attached to, Delete leaves it to Azure, which deletes it with that one.
 	implicit bool
 }
 
@@ -389,6 +390,12 @@ func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, inv Invento
 	}
 	if live == nil {
 		return nil
+	}
+	if s.implicit && s.parent != nil {
+		if parent := s.parent(id, live); parent != "" {
+			s.c.log.InfoContext(ctx, "leaving the resource to the deletion of the one it is attached to", "key", n.Key, "kind", n.Kind, "parent", parent)
+			return nil
+		}
 	}
 	if owner, tagged := ownerTag(tagsOf(live)); tagged && inv != nil && owner != inv.Owner() {
 		// Not the resource strata made: someone replaced it since, under the same name.
