@@ -296,22 +296,17 @@ func (s *armService[D, L]) resume(ctx context.Context, n *plan.Node, id *arm.Res
 // (strata is about to create it), or existing and owned (see owned). An existing resource that
 // is not the cluster's is a *ConflictError, and nothing is recorded.
 func (s *armService[D, L]) claim(ctx context.Context, n *plan.Node, id *arm.ResourceID, live *L, inv Inventory) error {
-	if live != nil && !inv.Manages(n.ID) {
-		f := ownerFacts{Want: inv.Owner()}
-		f.Tag, f.Tagged = ownerTag(tagsOf(live))
-		parent := ""
-		if s.parent != nil {
-			parent = s.parent(id, live)
-			f.ParentRecorded = parent != "" && inv.Manages(parent)
-		}
-		if !owned(f) {
-			return conflictOf(n, f, parent)
-		}
+	if live == nil || inv.Manages(n.ID) {
+		return claim(ctx, n, inv, false, ownerFacts{}, "")
 	}
-	if err := inv.Claim(ctx, n); err != nil {
-		return fmt.Errorf("azure: %s %s: recording it in the inventory: %w", n.Kind, n.ID, err)
+	f := ownerFacts{Want: inv.Owner()}
+	f.Tag, f.Tagged = ownerTag(tagsOf(live))
+	parent := ""
+	if s.parent != nil {
+		parent = s.parent(id, live)
+		f.ParentRecorded = parent != "" && inv.Manages(parent)
 	}
-	return nil
+	return claim(ctx, n, inv, true, f, parent)
 }
 
 func (s *armService[D, L]) verify(ctx context.Context, n *plan.Node, id *arm.ResourceID) error {
