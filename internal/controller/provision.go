@@ -370,7 +370,7 @@ func (p *pass) observeRunning(ctx context.Context, o *outcome, applier azure.App
 func (p *pass) recordStart(n *plan.Node) bool {
 	wasReady := false
 	p.change(func(s *v1alpha1.ClusterStatus) {
-		if it := item(s, n.Key); it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed {
+		if it := item(s, n.Key); records(it, n) {
 			wasReady = it.Ready
 			return
 		}
@@ -389,7 +389,7 @@ func (p *pass) recordDone(ctx context.Context, n *plan.Node) error {
 		if it != nil && it.Ready && it.ID == n.ID {
 			return
 		}
-		if it == nil || it.ID != n.ID || it.Kind != string(n.Kind) || it.Managed != n.Managed {
+		if !records(it, n) {
 			putItem(s, n, true)
 		} else {
 			it.Ready, it.ResumeToken = true, ""
