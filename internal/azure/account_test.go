@@ -39,7 +39,7 @@ func closedURL(t *testing.T) string {
 // failures as Entra ID and Resource Manager do.
 func TestListSubscriptions(t *testing.T) {
 	env := emulatortest.Start(t)
-	pit := newTarPit(t)
+	pit := emulatortest.StartTarPit(t)
 	fast := Options{Timeouts: Timeouts{TLSHandshake: 200 * time.Millisecond}}
 	tests := []struct {
 		name       string
@@ -59,7 +59,7 @@ func TestListSubscriptions(t *testing.T) {
 			a.Spec.Azure.Endpoints.ActiveDirectory, a.Spec.Azure.Endpoints.ResourceManager = closedURL(t), closedURL(t)
 		}, Options{}, ReasonUnreachable, "refused"},
 		{"endpoint never answers", func(a *v1alpha1.CloudAccount) {
-			a.Spec.Azure.Endpoints.ActiveDirectory = "https://" + pit.ln.Addr().String()
+			a.Spec.Azure.Endpoints.ActiveDirectory = pit.URL()
 		}, fast, ReasonTimeout, ""},
 	}
 	for _, tt := range tests {

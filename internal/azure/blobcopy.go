@@ -205,17 +205,9 @@ func (s *blobCopyService) claim(ctx context.Context, n *plan.Node, exists bool, 
 	if inv == nil {
 		return fmt.Errorf("azure: %s %s: no inventory to record it in", n.Kind, n.Key)
 	}
-	if exists {
-		container, _, _ := strings.Cut(n.ID, "/blobs/")
-		f := ownerFacts{Recorded: inv.Manages(n.ID), Want: inv.Owner(), ParentRecorded: inv.Manages(container)}
-		if !owned(f) {
-			return conflictOf(n, f, container)
-		}
-	}
-	if err := inv.Claim(ctx, n); err != nil {
-		return fmt.Errorf("azure: %s %s: recording it in the inventory: %w", n.Kind, n.ID, err)
-	}
-	return nil
+	container, _, _ := strings.Cut(n.ID, "/blobs/")
+	f := ownerFacts{Recorded: inv.Manages(n.ID), Want: inv.Owner(), ParentRecorded: inv.Manages(container)}
+	return claim(ctx, n, inv, exists, f, container)
 }
 
 // waitCopy polls the blob until its copy ends. Azure gives no Retry-After for a copy, so the

@@ -3,12 +3,9 @@ package azure
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
-
-	"github.com/strata-dev/strata/internal/plan"
 )
 
 // errMadeByAzure says a resource Azure makes with another one (a VM's OS disk) does not exist:
@@ -18,10 +15,12 @@ var errMadeByAzure = errors.New("it does not exist, and strata does not create i
 // osDiskService makes KindOSDisk nodes real: a VM's OS disk, which Azure makes from the VM's
 // storage profile without the VM's tags. The plan's disk holds the tags only, so the disk's
 // tags are all that is compared, and they are set with a PATCH (a Disks update), never a PUT.
-// A disk attached to a VM of the cluster is the cluster's.
+// A disk attached to a VM of the cluster is the cluster's; one still attached to its VM is
+// left to Azure, which deletes it with the VM (the plan's deleteOption Delete), and a detached
+// one is deleted.
 func (c *Clients) osDiskService() service {
 	cl := c.Compute.NewDisksClient()
-	return osDiskService{&armService[armcompute.Disk, armcompute.Disk]{
+	return &armService[armcompute.Disk, armcompute.Disk]{
 		c: c, implicit: true,
 		get: func(ctx context.Context, id *arm.ResourceID) (*armcompute.Disk, error) {
 			r, err := getOrNil(cl.Get(ctx, id.ResourceGroupName, id.Name, nil))
@@ -41,28 +40,5 @@ func (c *Clients) osDiskService() service {
 				&armcompute.DisksClientBeginDeleteOptions{ResumeToken: resume}))
 		},
 		parent: func(_ *arm.ResourceID, live *armcompute.Disk) string { return deref(live.ManagedBy) },
-	}}
-}
-
-// osDiskService is the generic service but for Delete: a disk still attached to its VM is left
-// to Azure, which deletes it with the VM (the plan's deleteOption Delete); a detached one is
-// deleted.
-type osDiskService struct {
-	*armService[armcompute.Disk, armcompute.Disk]
-}
-
-func (s osDiskService) delete(ctx context.Context, n *plan.Node, inv Inventory) error {
-	id, err := s.parse(n)
-	if err != nil {
-		return err
 	}
-	live, err := s.get(ctx, id)
-	if err != nil {
-		return fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
-	}
-	if live != nil && deref(live.ManagedBy) != "" {
-		s.c.log.InfoContext(ctx, "leaving the OS disk to its VM's deletion", "key", n.Key, "vm", deref(live.ManagedBy))
-		return nil
-	}
-	return s.armService.delete(ctx, n, inv)
 }

@@ -48,8 +48,12 @@ func TestOSDiskNeverCreatedDetachedDeleted(t *testing.T) {
 	if err := inv.Claim(ctx, detached); err != nil {
 		t.Fatal(err)
 	}
+	reads := c.Requests()["GET Microsoft.Compute/disks"]
 	if err := ap.Delete(ctx, detached, inv); err != nil {
 		t.Fatalf("Delete of a detached OS disk = %v", err)
+	}
+	if n := c.Requests()["GET Microsoft.Compute/disks"] - reads; n != 1 {
+		t.Errorf("Delete read the OS disk %d times, want once: %v", n, c.Requests())
 	}
 	if o, err := ap.Observe(ctx, detached); err != nil || o.Exists {
 		t.Errorf("after Delete: %+v, %v", o, err)

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -38,6 +39,20 @@ func owned(f ownerFacts) bool {
 		return true
 	}
 	return f.ParentRecorded
+}
+
+// claim records n in the inventory once its resource is known to be this cluster's: absent
+// (exists false: strata is about to create it), or existing and owned (f; parent is the
+// resource whose ownership it follows, if any). An existing resource that is not the
+// cluster's is a *ConflictError, and nothing is recorded.
+func claim(ctx context.Context, n *plan.Node, inv Inventory, exists bool, f ownerFacts, parent string) error {
+	if exists && !owned(f) {
+		return conflictOf(n, f, parent)
+	}
+	if err := inv.Claim(ctx, n); err != nil {
+		return fmt.Errorf("azure: %s %s: recording it in the inventory: %w", n.Kind, n.ID, err)
+	}
+	return nil
 }
 
 // parentID is the ID of the resource id is a child of, or "".

@@ -129,7 +129,8 @@ type armService[D, L any] struct {
 	// container's storage account, an agent pool's managed cluster.
 	parent func(id *arm.ResourceID, live *L) string
 	// implicit: Azure makes the resource with another one (a VM's OS disk); strata never
-	// creates it, so a missing one is an error.
+	// creates it, so a missing one is an error, and while parent names the resource it is
+	// attached to, Delete leaves it to Azure, which deletes it with that one.
 	implicit bool
 }
 
@@ -295,22 +296,17 @@ func (s *armService[D, L]) resume(ctx context.Context, n *plan.Node, id *arm.Res
 // (strata is about to create it), or existing and owned (see owned). An existing resource that
 // is not the cluster's is a *ConflictError, and nothing is recorded.
 func (s *armService[D, L]) claim(ctx context.Context, n *plan.Node, id *arm.ResourceID, live *L, inv Inventory) error {
-	if live != nil && !inv.Manages(n.ID) {
-		f := ownerFacts{Want: inv.Owner()}
-		f.Tag, f.Tagged = ownerTag(tagsOf(live))
-		parent := ""
-		if s.parent != nil {
-			parent = s.parent(id, live)
-			f.ParentRecorded = parent != "" && inv.Manages(parent)
-		}
-		if !owned(f) {
-			return conflictOf(n, f, parent)
-		}
+	if live == nil || inv.Manages(n.ID) {
+		return claim(ctx, n, inv, false, ownerFacts{}, "")
 	}
-	if err := inv.Claim(ctx, n); err != nil {
-		return fmt.Errorf("azure: %s %s: recording it in the inventory: %w", n.Kind, n.ID, err)
+	f := ownerFacts{Want: inv.Owner()}
+	f.Tag, f.Tagged = ownerTag(tagsOf(live))
+	parent := ""
+	if s.parent != nil {
+		parent = s.parent(id, live)
+		f.ParentRecorded = parent != "" && inv.Manages(parent)
 	}
-	return nil
+	return claim(ctx, n, inv, true, f, parent)
 }
 
 func (s *armService[D, L]) verify(ctx context.Context, n *plan.Node, id *arm.ResourceID) error {
@@ -389,6 +385,12 @@ func (s *armService[D, L]) delete(ctx context.Context, n *plan.Node, inv Invento
 	}
 	if live == nil {
 		return nil
+	}
+	if s.implicit && s.parent != nil {
+		if parent := s.parent(id, live); parent != "" {
+			s.c.log.InfoContext(ctx, "leaving the resource to the deletion of the one it is attached to", "key", n.Key, "kind", n.Kind, "parent", parent)
+			return nil
+		}
 	}
 	if owner, tagged := ownerTag(tagsOf(live)); tagged && inv != nil && owner != inv.Owner() {
 		// Not the resource strata made: someone replaced it since, under the same name.

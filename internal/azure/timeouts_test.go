@@ -6,54 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
-
-// tarPit accepts TCP connections and never reads from them nor answers.
-type tarPit struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newTarPit(t *testing.T) *tarPit {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tarPit{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c)
-			p.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-	})
-	return p
-}
-
-func (p *tarPit) accepted() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
-}
 
 // TestTarPitRequestIsRetried: a Resource Manager endpoint that accepts connections and never
 // answers does not hold a request for the client's 5-minute limit: the TLS handshake gives up
@@ -61,9 +18,9 @@ func (p *tarPit) accepted() int {
 // caller's context.
 func TestTarPitRequestIsRetried(t *testing.T) {
 	env := emulatortest.Start(t)
-	pit := newTarPit(t)
+	pit := emulatortest.StartTarPit(t)
 	acct := env.CloudAccount(t, "emulator") // signs in at the emulator
-	acct.Spec.Azure.Endpoints.ResourceManager = "https://" + pit.ln.Addr().String()
+	acct.Spec.Azure.Endpoints.ResourceManager = pit.URL()
 	c, err := NewClients(context.Background(), acct, env.SubscriptionID, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +37,9 @@ func TestTarPitRequestIsRetried(t *testing.T) {
 	}()
 	limit := 3 * DefaultTimeouts.TLSHandshake
 	deadline := time.Now().Add(limit)
-	for pit.accepted() < 2 {
+	for pit.Accepted() < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connection(s) to the tar-pit after %s: a request that gets no answer is held", pit.accepted(), limit)
+			t.Fatalf("%d connection(s) to the tar-pit after %s: a request that gets no answer is held", pit.Accepted(), limit)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -100,12 +57,12 @@ func TestTransportTimeouts(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(hang); slow.Close() })
-	pit := newTarPit(t)
+	pit := emulatortest.StartTarPit(t)
 	timeouts := Timeouts{Dial: time.Second, TLSHandshake: 300 * time.Millisecond, ResponseHeader: 300 * time.Millisecond}
 	tests := []struct {
 		name, url string
 	}{
-		{"handshake", "https://" + pit.ln.Addr().String() + "/"},
+		{"handshake", pit.URL() + "/"},
 		{"response header", slow.URL + "/"},
 	}
 	for _, tt := range tests {

@@ -105,13 +105,15 @@ func (c *Controller) checkAccount(ctx context.Context, key objKey) (time.Duratio
 	if ctx.Err() != nil {
 		return 0, "", ctx.Err()
 	}
-	status := accountStatus(acct.Status, acct.Metadata.Generation, subs, checkErr, acct.Spec.Azure.ClientSecret.Reveal(), time.Now().UTC())
+	secret := acct.Spec.Azure.ClientSecret.Reveal()
+	status := accountStatus(acct.Status, acct.Metadata.Generation, subs, checkErr, secret, time.Now().UTC())
 	seen, err := c.writeAccountStatus(ctx, acct, status)
 	if err != nil {
 		return 0, "", err
 	}
 	if checkErr != nil && !azure.Refused(checkErr) {
-		return 0, seen, fmt.Errorf("check cloud account %q: %w", key.name, checkErr)
+		// Logged: its text is redacted as the status message is.
+		return 0, seen, fmt.Errorf("check cloud account %q: %s", key.name, redact(checkErr.Error(), secret))
 	}
 	return c.cfg.AccountResync, seen, nil
 }
@@ -151,10 +153,7 @@ func accountStatus(prev v1alpha1.CloudAccountStatus, gen int64, subs []string, e
 	switch {
 	case err != nil:
 		reason, msg := azure.Failure(err, ReasonCheckFailed)
-		if secret != "" {
-			msg = strings.ReplaceAll(msg, secret, "[redacted]")
-		}
-		setStatusCondition(&s.Status, v1alpha1.ConditionValid, "False", reason, msg)
+		setStatusCondition(&s.Status, v1alpha1.ConditionValid, "False", reason, redact(msg, secret))
 	case len(subs) == 0:
 		setStatusCondition(&s.Status, v1alpha1.ConditionValid, "False", ReasonNoSubscriptions,
 			"signed in, but the service principal can access no subscription: give it a role on the subscriptions of its clusters")
@@ -164,6 +163,14 @@ func accountStatus(prev v1alpha1.CloudAccountStatus, gen int64, subs []string, e
 			fmt.Sprintf("signed in; %d subscription(s) accessible", len(subs)))
 	}
 	return s
+}
+
+// redact replaces the secret in s.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[redacted]")
 }
 
 // writeAccountStatus stores an account's new status, over concurrent changes of its spec
@@ -204,14 +211,4 @@ func (c *Controller) accountEvent(ctx context.Context, acct *v1alpha1.CloudAccou
 	if err != nil {
 		c.log.Warn("record event", "cloudAccount", acct.Key(), "error", err)
 	}
-}
-
-// statusCondition returns the condition of the type, or nil.
-func statusCondition(s *v1alpha1.Status, typ string) *v1alpha1.Condition {
-	for i := range s.Conditions {
-		if s.Conditions[i].Type == typ {
-			return &s.Conditions[i]
-		}
-	}
-	return nil
 }

@@ -1,7 +1,11 @@
 package controller
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +85,55 @@ func TestAccountStatusFromCheck(t *testing.T) {
 				t.Error("the previous status was changed")
 			}
 		})
+	}
+}
+
+// TestAccountCheckFailureKeepsTheSecret: a check that fails with the account's secret in the
+// error's text (an endpoint echoing what it was sent) is retried, and neither the account's
+// status, its event, nor the controller's log carries the secret.
+func TestAccountCheckFailureKeepsTheSecret(t *testing.T) {
+	const secret = "s3cr3t-echoed-back"
+	ctx := context.Background()
+	st := sqliteStore(t)
+	acct := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
+	acct.Metadata.Name = "echo"
+	acct.Spec.Azure.ClientSecret = v1alpha1.NewSecret(secret)
+	if err := st.Create(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	// The handler serializes its writes, and processAccount returns after its goroutines.
+	var logs bytes.Buffer
+	c := New(Config{Store: st, Holder: "h1", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		ListSubscriptions: func(_ context.Context, a *v1alpha1.CloudAccount) ([]string, error) {
+			return nil, fmt.Errorf("500 Internal Server Error: could not process client_secret=%s", a.Spec.Azure.ClientSecret.Reveal())
+		}})
+	key := objKey{kindAccount, "echo"}
+	c.processAccount(ctx, key)
+
+	if c.failures(key) != 1 {
+		t.Errorf("failures = %d after a failed check, want 1 (retried with backoff)", c.failures(key))
+	}
+	if !strings.Contains(logs.String(), "cloud account check failed") {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("the log carries the secret: %s", logs.String())
+	}
+	obj, err := st.Get(ctx, v1alpha1.KindCloudAccount, "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*v1alpha1.CloudAccount)
+	if v := statusCondition(&got.Status.Status, v1alpha1.ConditionValid); v == nil || v.Status != "False" || strings.Contains(v.Message, secret) {
+		t.Errorf("Valid = %+v: want False, without the secret", v)
+	}
+	events, err := st.ListEvents(ctx, kindAccount, "echo", got.Metadata.UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if strings.Contains(ev.Message, secret) {
+			t.Errorf("event %s carries the secret: %q", ev.Reason, ev.Message)
+		}
 	}
 }

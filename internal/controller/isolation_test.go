@@ -3,8 +3,6 @@ package controller_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,57 +10,11 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
 
-// tarPit listens on loopback, accepts every connection and never reads from it nor answers:
-// an Azure endpoint that hangs. It counts the connections it accepted.
-type tarPit struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newTarPit(t *testing.T) *tarPit {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tarPit{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c)
-			p.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-	})
-	return p
-}
-
-// accepted is how many connections the tar-pit has taken so far.
-func (p *tarPit) accepted() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
-}
-
-// URL is the tar-pit's address as an HTTPS endpoint.
-func (p *tarPit) URL() string { return "https://" + p.ln.Addr().String() }
-
 // tarPitAccount is the emulator's account with both endpoints pointed at the tar-pit.
-func (h *harness) tarPitAccount(t *testing.T, name string, p *tarPit) {
+func (h *harness) tarPitAccount(t *testing.T, name string, p *emulatortest.TarPit) {
 	t.Helper()
 	acct := h.env.CloudAccount(t, name)
 	acct.Spec.Azure.Endpoints.ResourceManager = p.URL()
@@ -112,7 +64,7 @@ func testUnreachableAccount(t *testing.T, h *harness) {
 
 	// Clusters of the tar-pit account, first in the controller's order, more than it has
 	// workers by default (4 before this test was written).
-	pit := newTarPit(t)
+	pit := emulatortest.StartTarPit(t)
 	h.tarPitAccount(t, "tarpit", pit)
 	const stuck = 6
 	var stuckNames []string
@@ -129,9 +81,9 @@ func testUnreachableAccount(t *testing.T, h *harness) {
 		stuckNames = append(stuckNames, cl.Metadata.Name)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for pit.accepted() < 2 {
+	for pit.Accepted() < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the tar-pit accepted %d connections in 30s: its clusters are not being worked on", pit.accepted())
+			t.Fatalf("the tar-pit accepted %d connections in 30s: its clusters are not being worked on", pit.Accepted())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -148,7 +100,7 @@ func testUnreachableAccount(t *testing.T, h *harness) {
 		return cl.Status.Phase == controller.PhaseRunning
 	})
 	with := time.Since(began)
-	t.Logf("healthy cluster Running in %s without the tar-pit, %s beside %d tar-pit clusters (%d connections held)", without, with, stuck, pit.accepted())
+	t.Logf("healthy cluster Running in %s without the tar-pit, %s beside %d tar-pit clusters (%d connections held)", without, with, stuck, pit.Accepted())
 
 	for _, n := range stuckNames {
 		if p := h.get(t, n).Status.Phase; p == controller.PhaseRunning {

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -211,14 +209,48 @@ func runs(k plan.Kind) bool {
 }
 
 // applyGraph applies every node with flow, removes the managed resources that left the
-// graph, observes the VMs and writes the resulting status.
+// graph, observes what runs and writes the resulting status.
 func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Applier, gen int64) (time.Duration, error) {
-	keys := map[string]bool{}
-	for _, n := range g.Nodes {
-		keys[n.Key] = true
+	if err := p.startProgress(ctx, g); err != nil {
+		return 0, err
 	}
-	// Progress starts from what is already ready.
-	if err := p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+	result, observed, err := p.runGraph(ctx, g, applier)
+	if err != nil {
+		return 0, err
+	}
+	o := &outcome{nodes: g.Nodes, result: result, runErr: result.Err(), gen: gen,
+		aks: p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS}
+	if o.runErr == nil {
+		o.gcErr = p.removeGone(ctx, g, applier)
+		p.observeRunning(ctx, o, applier, observed)
+	}
+	o.endpoint = controlPlaneEndpoint(p.cur, o.controlPlane)
+
+	prevPhase := p.status.Phase
+	var reason, msg string
+	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) { reason, msg = o.setStatus(s) })
+	switch {
+	case o.allRunning() && prevPhase != PhaseRunning:
+		p.event(ctx, store.EventNormal, "Running", fmt.Sprintf("%d resource(s) provisioned; API server at %s", len(g.Nodes), o.endpoint))
+		p.log.Info("cluster running", "resources", len(g.Nodes), "endpoint", o.endpoint)
+	case o.permanent() && prevPhase != PhaseFailed:
+		p.event(ctx, store.EventWarning, "Failed", reason+": "+msg)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if e := errors.Join(o.runErr, o.gcErr, o.observeErr); e != nil {
+		return 0, e
+	}
+	if !o.allRunning() {
+		return p.c.cfg.BootingRequeue, nil
+	}
+	return p.c.cfg.Resync, nil
+}
+
+// startProgress sets the progress to the graph's size, counting what is already ready.
+func (p *pass) startProgress(ctx context.Context, g *plan.Graph) error {
+	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
 		done := 0
 		for _, n := range g.Nodes {
 			if it := item(s, n.Key); it != nil && it.Ready && it.ID == n.ID {
@@ -232,13 +264,16 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 			}
 			s.Progress = &v1alpha1.Progress{Done: done, Total: len(g.Nodes), Step: step}
 		}
-	}); err != nil {
-		return 0, err
-	}
+	})
+}
 
-	var resultsMu sync.Mutex
+// runGraph applies every node of g with flow, each as soon as those it depends on are done, and
+// records a DriftRepaired event for each node that was ready and needed a write. It returns
+// the run's result and, by key, what each Apply that wrote nothing observed.
+func (p *pass) runGraph(ctx context.Context, g *plan.Graph, applier azure.Applier) (*flow.Result, map[string]*azure.Observation, error) {
+	var mu sync.Mutex
 	var repaired []string
-	observed := map[string]*azure.Observation{} // by key, what an Apply that wrote nothing saw
+	observed := map[string]*azure.Observation{}
 	tasks := make([]flow.Task, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		tasks = append(tasks, flow.Task{
@@ -251,222 +286,81 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", n.Kind, n.Key, err)
 				}
-				resultsMu.Lock()
+				mu.Lock()
 				if res.Wrote && wasReady {
 					repaired = append(repaired, n.Key)
 				}
 				if res.Observed != nil {
 					observed[n.Key] = res.Observed
 				}
-				resultsMu.Unlock()
+				mu.Unlock()
 				return p.recordDone(ctx, n)
 			},
 		})
 	}
 	fg, err := flow.New(tasks...)
 	if err != nil {
-		return 0, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan graph: %w", err), false)
+		return nil, nil, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan graph: %w", err), false)
 	}
 	result := fg.Run(ctx, flow.Options{Parallelism: p.c.cfg.Parallelism})
 	if ctx.Err() != nil {
-		return 0, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	for _, key := range repaired {
 		p.event(ctx, store.EventNormal, "DriftRepaired", fmt.Sprintf("%s was not as planned and was repaired", key))
 	}
-	runErr := result.Err()
-
-	// Managed resources that left the graph (a pool scaled down) are deleted, dependants first.
-	var gcErr error
-	if runErr == nil {
-		var gone []v1alpha1.InventoryItem
-		p.mu.Lock()
-		for _, it := range p.status.Inventory {
-			if !keys[it.Key] {
-				gone = append(gone, it)
-			}
-		}
-		p.mu.Unlock()
-		gcErr = p.deleteItems(ctx, gone, nil, applier)
-		if gcErr == nil && len(gone) > 0 {
-			p.event(ctx, store.EventNormal, "ResourcesRemoved", fmt.Sprintf("deleted %d resource(s) no longer in the plan", len(gone)))
-		}
-	}
-
-	// Observe what runs (VMs, the managed cluster, agent pools): those that needed no write
-	// were seen by their Apply already.
-	failed := map[string]bool{}
-	for _, k := range result.Failed {
-		failed[k] = true
-	}
-	succeeded := map[string]bool{}
-	for _, k := range result.Succeeded {
-		succeeded[k] = true
-	}
-	vmTotal := map[string]int{}
-	vmRunning := map[string]int{}
-	var controlPlane *azure.ControlPlaneObservation
-	var observeErr error
-	if runErr == nil {
-		for _, n := range g.Nodes {
-			if !runs(n.Kind) {
-				continue
-			}
-			cat := category(n)
-			vmTotal[cat]++
-			obs := observed[n.Key]
-			if obs == nil {
-				o, err := applier.Observe(ctx, n)
-				if err != nil {
-					observeErr = errors.Join(observeErr, fmt.Errorf("observe %s: %w", n.Key, err))
-					continue
-				}
-				obs = &o
-			}
-			if obs.Running {
-				vmRunning[cat]++
-			}
-			if obs.ControlPlane != nil {
-				controlPlane = obs.ControlPlane
-			}
-		}
-	}
-
-	allRunning := runErr == nil && gcErr == nil && observeErr == nil
-	for cat, total := range vmTotal {
-		if vmRunning[cat] < total {
-			allRunning = false
-		}
-	}
-	permanent := false
-	for _, k := range result.Failed {
-		if azure.IsPermanent(result.Errors[k]) {
-			permanent = true
-		}
-	}
-	endpoint := plan.APIServerEndpoint(p.cur)
-	if p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
-		endpoint = ""
-		if controlPlane != nil && controlPlane.FQDN != "" {
-			endpoint = controlPlane.FQDN + ":443"
-		}
-	}
-	prevPhase := p.status.Phase
-	var firstReason, firstMsg string
-	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
-		for _, cat := range categoryConditions {
-			var errs []error
-			waiting, total := 0, 0
-			for _, n := range g.Nodes {
-				if category(n) != cat {
-					continue
-				}
-				total++
-				switch {
-				case failed[n.Key]:
-					errs = append(errs, result.Errors[n.Key])
-				case !succeeded[n.Key]:
-					waiting++
-				}
-			}
-			if total == 0 && p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
-				continue // AKS stores no node image: StorageReady does not apply
-			}
-			switch {
-			case len(errs) > 0:
-				reason, msg := failure(errs[0], "ProvisioningFailed")
-				if len(errs) > 1 {
-					msg = fmt.Sprintf("%s (and %d more failure(s))", msg, len(errs)-1)
-				}
-				setCondition(s, cat, "False", reason, msg)
-			case waiting > 0:
-				setCondition(s, cat, "False", "WaitingForDependencies", fmt.Sprintf("%d of %d resource(s) wait for a failed dependency", waiting, total))
-			case vmRunning[cat] < vmTotal[cat] && p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS:
-				setCondition(s, cat, "False", "NotRunning", fmt.Sprintf("%d of %d running and not busy in Azure", vmRunning[cat], vmTotal[cat]))
-			case vmRunning[cat] < vmTotal[cat]:
-				setCondition(s, cat, "False", "VirtualMachinesStarting", fmt.Sprintf("%d of %d virtual machine(s) running", vmRunning[cat], vmTotal[cat]))
-			default:
-				setCondition(s, cat, "True", "Provisioned", fmt.Sprintf("%d resource(s) as planned", total))
-			}
-		}
-		setConflictCondition(s, result.Failed, result.Errors)
-		switch {
-		case allRunning:
-			setCondition(s, ConditionReady, "True", "Running", "every planned resource exists as planned and every VM is running")
-			s.Phase = PhaseRunning
-			s.ControlPlaneEndpoint = endpoint
-		default:
-			reason, msg := "Provisioning", "resources are being provisioned"
-			for _, cat := range categoryConditions {
-				if c := condition(s, cat); c != nil && c.Status != "True" {
-					reason, msg = c.Reason, c.Message
-					break
-				}
-			}
-			switch {
-			case gcErr != nil:
-				reason, msg = failure(gcErr, "DeleteFailed")
-			case observeErr != nil:
-				reason, msg = failure(observeErr, "ObserveFailed")
-			}
-			setCondition(s, ConditionReady, "False", reason, msg)
-			firstReason, firstMsg = reason, msg
-			switch {
-			case permanent:
-				s.Phase = PhaseFailed
-			case s.Phase == PhaseFailed || s.Phase == PhaseRunning:
-				s.Phase = PhaseProvisioning
-			}
-		}
-		if controlPlane != nil {
-			s.ManagedControlPlane = &v1alpha1.ManagedControlPlaneStatus{
-				KubernetesVersion: controlPlane.KubernetesVersion,
-				PowerState:        controlPlane.PowerState,
-				ProvisioningState: controlPlane.ProvisioningState,
-				FQDN:              controlPlane.FQDN,
-				SKUTier:           controlPlane.SKUTier,
-				UpgradeChannel:    controlPlane.UpgradeChannel,
-			}
-		}
-		s.ObservedGeneration = gen
-		if s.Progress != nil && allRunning {
-			s.Progress.Step = "running"
-		}
-	})
-	switch {
-	case allRunning && prevPhase != PhaseRunning:
-		p.event(ctx, store.EventNormal, "Running", fmt.Sprintf("%d resource(s) provisioned; API server at %s", len(g.Nodes), endpoint))
-		p.log.Info("cluster running", "resources", len(g.Nodes), "endpoint", endpoint)
-	case permanent && prevPhase != PhaseFailed:
-		p.event(ctx, store.EventWarning, "Failed", firstReason+": "+firstMsg)
-	}
-	if err != nil {
-		return 0, err
-	}
-	if e := errors.Join(runErr, gcErr, observeErr); e != nil {
-		return 0, e
-	}
-	if !allRunning {
-		return p.c.cfg.BootingRequeue, nil
-	}
-	return p.c.cfg.Resync, nil
+	return result, observed, nil
 }
 
-// setConflictCondition sets ResourceNameConflict True, naming each resource (ID and owner tag)
-// that a failed node found to be someone else's, or removes the condition when there is none.
-func setConflictCondition(s *v1alpha1.ClusterStatus, failed []string, errs map[string]error) {
-	var msgs []string
-	for _, key := range slices.Sorted(slices.Values(failed)) {
-		var ce *azure.ConflictError
-		if errors.As(errs[key], &ce) {
-			msgs = append(msgs, ce.Error())
+// removeGone deletes the managed resources that left the graph (a pool scaled down),
+// dependants first.
+func (p *pass) removeGone(ctx context.Context, g *plan.Graph, applier azure.Applier) error {
+	keys := map[string]bool{}
+	for _, n := range g.Nodes {
+		keys[n.Key] = true
+	}
+	var gone []v1alpha1.InventoryItem
+	p.mu.Lock()
+	for _, it := range p.status.Inventory {
+		if !keys[it.Key] {
+			gone = append(gone, it)
 		}
 	}
-	if len(msgs) == 0 {
-		s.Conditions = slices.DeleteFunc(s.Conditions, func(c v1alpha1.Condition) bool { return c.Type == ConditionResourceNameConflict })
-		return
+	p.mu.Unlock()
+	err := p.deleteItems(ctx, gone, nil, applier)
+	if err == nil && len(gone) > 0 {
+		p.event(ctx, store.EventNormal, "ResourcesRemoved", fmt.Sprintf("deleted %d resource(s) no longer in the plan", len(gone)))
 	}
-	setCondition(s, ConditionResourceNameConflict, "True", ReasonResourceNameConflict, strings.Join(msgs, "; "))
+	return err
+}
+
+// observeRunning counts, by category, the nodes that run (VMs, the managed cluster, agent
+// pools) and those running, into o; those that needed no write were seen by their Apply
+// already (observed), the others are read now.
+func (p *pass) observeRunning(ctx context.Context, o *outcome, applier azure.Applier, observed map[string]*azure.Observation) {
+	o.total, o.running = map[string]int{}, map[string]int{}
+	for _, n := range o.nodes {
+		if !runs(n.Kind) {
+			continue
+		}
+		cat := category(n)
+		o.total[cat]++
+		obs := observed[n.Key]
+		if obs == nil {
+			ob, err := applier.Observe(ctx, n)
+			if err != nil {
+				o.observeErr = errors.Join(o.observeErr, fmt.Errorf("observe %s: %w", n.Key, err))
+				continue
+			}
+			obs = &ob
+		}
+		if obs.Running {
+			o.running[cat]++
+		}
+		if obs.ControlPlane != nil {
+			o.controlPlane = obs.ControlPlane
+		}
+	}
 }
 
 // recordStart shows the node as the pass's current step and reports whether its inventory
@@ -476,7 +370,7 @@ func setConflictCondition(s *v1alpha1.ClusterStatus, failed []string, errs map[s
 func (p *pass) recordStart(n *plan.Node) bool {
 	wasReady := false
 	p.change(func(s *v1alpha1.ClusterStatus) {
-		if it := item(s, n.Key); it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed {
+		if it := item(s, n.Key); records(it, n) {
 			wasReady = it.Ready
 			return
 		}
@@ -495,7 +389,7 @@ func (p *pass) recordDone(ctx context.Context, n *plan.Node) error {
 		if it != nil && it.Ready && it.ID == n.ID {
 			return
 		}
-		if it == nil || it.ID != n.ID || it.Kind != string(n.Kind) || it.Managed != n.Managed {
+		if !records(it, n) {
 			putItem(s, n, true)
 		} else {
 			it.Ready, it.ResumeToken = true, ""

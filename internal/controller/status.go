@@ -167,8 +167,8 @@ func setStatusCondition(s *v1alpha1.Status, typ, status, reason, msg string) {
 	s.Conditions = append(s.Conditions, v1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, LastTransitionTime: &now})
 }
 
-// condition returns the condition of the type, or nil.
-func condition(s *v1alpha1.ClusterStatus, typ string) *v1alpha1.Condition {
+// statusCondition returns the condition of the type, or nil.
+func statusCondition(s *v1alpha1.Status, typ string) *v1alpha1.Condition {
 	for i := range s.Conditions {
 		if s.Conditions[i].Type == typ {
 			return &s.Conditions[i]
@@ -265,13 +265,18 @@ func (p *pass) Manages(id string) bool {
 // the key with another ID, kind or managed flag is replaced; a matching one is kept as it is.
 func (p *pass) Claim(ctx context.Context, n *plan.Node) error {
 	p.mu.Lock()
-	it := item(&p.status, n.Key)
-	same := it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed
+	same := records(item(&p.status, n.Key), n)
 	p.mu.Unlock()
 	if same {
 		return nil
 	}
 	return p.update(ctx, func(s *v1alpha1.ClusterStatus) { putItem(s, n, false) })
+}
+
+// records reports whether an inventory entry (nil: none) records the node as it is planned:
+// its ID, kind and managed flag.
+func records(it *v1alpha1.InventoryItem, n *plan.Node) bool {
+	return it != nil && it.ID == n.ID && it.Kind == string(n.Kind) && it.Managed == n.Managed
 }
 
 // putItem sets the inventory entry of a node, replacing one of the same key; ready says the

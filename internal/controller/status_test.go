@@ -16,6 +16,25 @@ import (
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
 
+// sqliteStore is a SQLite store in the test's directory, closed when the test ends.
+func sqliteStore(t *testing.T) store.Store {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := secrets.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "strata.db"), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sq.Close() })
+	return sq
+}
+
 // slowStore is a real SQLite store whose updates take a while and are counted, so that
 // status changes made during one have to wait for it.
 type slowStore struct {
@@ -34,19 +53,7 @@ func (s *slowStore) Update(ctx context.Context, obj v1alpha1.Object) error {
 // out together, in fewer writes than changes.
 func TestStatusWritesAreGroupCommitted(t *testing.T) {
 	ctx := context.Background()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := secrets.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "strata.db"), sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	sq := sqliteStore(t)
 	st := &slowStore{Store: sq}
 	acct := v1alpha1.New(v1alpha1.KindCloudAccount).(*v1alpha1.CloudAccount)
 	acct.Metadata.Name = "a1"

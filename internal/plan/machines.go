@@ -66,13 +66,29 @@ func (b *builder) machines() error {
 // machine adds the NIC, VM and OS disk of a pool's i-th machine, the VM after the node after
 // (if any), and returns the VM's key.
 func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, after string) (string, error) {
-	sub, rg, loc := b.az.SubscriptionID, b.az.ResourceGroup, new(b.az.Location)
 	name := fmt.Sprintf("%s-%s-%d", b.name(), pool.Name, i)
-	nodeRole, subnetKey := RoleNodes, keySubnetWorkers
+	nodeRole := RoleNodes
 	if pool.ControlPlane {
-		nodeRole, subnetKey = RoleControlPlane, keySubnetControl
+		nodeRole = RoleControlPlane
 	}
+	nic := b.nic(pool, i, name, nodeRole)
+	data, err := b.cloudInit(pool, role)
+	if err != nil {
+		return "", err
+	}
+	vm := b.vm(pool, i, name, nodeRole, nic, data, after)
+	b.osDisk(vm)
+	return vm.Key, nil
+}
 
+// nic adds the NIC of a pool's i-th machine, named name: in the control-plane subnet and the
+// API server load balancer's backend pool for a control-plane machine, else in the workers'
+// subnet.
+func (b *builder) nic(pool *v1alpha1.MachinePool, i int, name, nodeRole string) *Node {
+	subnetKey := keySubnetWorkers
+	if pool.ControlPlane {
+		subnetKey = keySubnetControl
+	}
 	ipConfig := &armnetwork.InterfaceIPConfigurationPropertiesFormat{
 		Subnet:                    &armnetwork.Subnet{ID: new(b.graph.Node(subnetKey).ID)},
 		PrivateIPAllocationMethod: new(armnetwork.IPAllocationMethodDynamic),
@@ -84,12 +100,11 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 		ipConfig.LoadBalancerBackendAddressPools = []*armnetwork.BackendAddressPool{{ID: new(b.apiServerNames().poolID)}}
 		nicDeps = append(nicDeps, keyAPIServerLB)
 	}
-	nicKey := fmt.Sprintf("%s%s-%d", keyNICPrefix, pool.Name, i)
-	nicID := networkID(sub, rg, "networkInterfaces", name+"-nic")
-	b.add(&Node{Key: nicKey, Kind: KindNetworkInterface, ID: nicID,
+	return b.add(&Node{Key: fmt.Sprintf("%s%s-%d", keyNICPrefix, pool.Name, i), Kind: KindNetworkInterface,
+		ID:        networkID(b.az.SubscriptionID, b.az.ResourceGroup, "networkInterfaces", name+"-nic"),
 		DependsOn: nicDeps, Managed: true, Role: nodeRole,
 		Spec: armnetwork.Interface{
-			Location: loc, Tags: b.tags(nodeRole),
+			Location: new(b.az.Location), Tags: b.tags(nodeRole),
 			Properties: &armnetwork.InterfacePropertiesFormat{
 				IPConfigurations: []*armnetwork.InterfaceIPConfiguration{{
 					Name:       new("ipconfig1"),
@@ -97,22 +112,20 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 				}},
 			},
 		}})
+}
 
-	data, err := b.cloudInit(pool, role)
-	if err != nil {
-		return "", err
-	}
+// vm adds the VM of a pool's i-th machine, named name, on nic, booting with the cloud-init
+// data, after the node after (if any): in the i-th of the pool's zones, round-robin.
+func (b *builder) vm(pool *v1alpha1.MachinePool, i int, name, nodeRole string, nic *Node, data, after string) *Node {
 	var zones []*string
 	if z := poolZones(pool, b.sizeZones(pool.InstanceType)); len(z) > 0 {
 		zones = []*string{new(z[i%len(z)])}
 	}
-	vmKey := fmt.Sprintf("%s%s-%d", keyVirtualMachinePfx, pool.Name, i)
-	vmID := resourceID(sub, rg, "Microsoft.Compute", "virtualMachines", name)
-	b.add(&Node{Key: vmKey, Kind: KindVirtualMachine,
-		ID:        vmID,
-		DependsOn: deps(nicKey, keyImage, after), Managed: true, Role: nodeRole,
+	return b.add(&Node{Key: fmt.Sprintf("%s%s-%d", keyVirtualMachinePfx, pool.Name, i), Kind: KindVirtualMachine,
+		ID:        resourceID(b.az.SubscriptionID, b.az.ResourceGroup, "Microsoft.Compute", "virtualMachines", name),
+		DependsOn: deps(nic.Key, keyImage, after), Managed: true, Role: nodeRole,
 		Spec: armcompute.VirtualMachine{
-			Location: loc, Tags: b.tags(nodeRole), Zones: zones,
+			Location: new(b.az.Location), Tags: b.tags(nodeRole), Zones: zones,
 			Properties: &armcompute.VirtualMachineProperties{
 				HardwareProfile: &armcompute.HardwareProfile{VMSize: new(armcompute.VirtualMachineSizeTypes(pool.InstanceType))},
 				StorageProfile: &armcompute.StorageProfile{
@@ -143,7 +156,7 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 				},
 				NetworkProfile: &armcompute.NetworkProfile{
 					NetworkInterfaces: []*armcompute.NetworkInterfaceReference{{
-						ID: new(nicID),
+						ID: new(nic.ID),
 						Properties: &armcompute.NetworkInterfaceReferenceProperties{
 							Primary:      new(true),
 							DeleteOption: new(armcompute.DeleteOptionsDelete),
@@ -152,8 +165,6 @@ func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, a
 				},
 			},
 		}})
-	b.osDisk(b.graph.Node(vmKey))
-	return vmKey, nil
 }
 
 // osDisk adds the OS disk of vm: Azure makes it with the VM, without the VM's tags, so it gets

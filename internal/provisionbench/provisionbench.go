@@ -183,23 +183,8 @@ func (r *Result) MakespanStats() (lo, median, hi time.Duration) {
 // Run provisions the clusters and measures them. It stops everything it started before
 // returning.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if o.Clusters <= 0 {
-		o.Clusters = 20
-	}
-	if o.Type == "" {
-		o.Type = v1alpha1.ClusterTypeIaaS
-	}
-	if _, ok := examples[o.Type]; !ok {
-		return nil, fmt.Errorf("cluster type %q: must be %s or %s", o.Type, v1alpha1.ClusterTypeIaaS, v1alpha1.ClusterTypeAKS)
-	}
-	if o.LatencyScale <= 0 {
-		o.LatencyScale = 0.05
-	}
-	if o.Workers <= 0 {
-		o.Workers = o.Clusters
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Minute
+	if err := o.setDefaults(); err != nil {
+		return nil, err
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -217,9 +202,58 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	// Time runs 1/LatencyScale times faster for everything: Azure's operations and its
-	// throttling's refill rates, strata's rate limits, polls and requeues.
-	scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) * o.LatencyScale) }
+	em, err := startEmulator(ctx, dir, o, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = em.Close() }()
+	st, err := openStore(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = st.Close() }()
+	api, stopServer, err := serveAPI(ctx, st, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer stopServer()
+
+	b := &bench{o: o, em: em, api: api, log: logger}
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
+	}
+	obs := &observer{Store: st, progress: o.Progress, start: time.Now(), running: map[string]time.Time{}, passes: map[string]int{}}
+	cfg := b.controllerConfig(obs)
+	res, err := b.provision(ctx, cfg, obs)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.resync(ctx, cfg, obs, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// setDefaults fills the options left zero, and refuses an unknown cluster type.
+func (o *Options) setDefaults() error {
+	if o.Clusters <= 0 {
+		o.Clusters = 20
+	}
+	if o.Type == "" {
+		o.Type = v1alpha1.ClusterTypeIaaS
+	}
+	if _, ok := examples[o.Type]; !ok {
+		return fmt.Errorf("cluster type %q: must be %s or %s", o.Type, v1alpha1.ClusterTypeIaaS, v1alpha1.ClusterTypeAKS)
+	}
+	if o.LatencyScale <= 0 {
+		o.LatencyScale = 0.05
+	}
+	if o.Workers <= 0 {
+		o.Workers = o.Clusters
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
 	if o.Writes <= 0 {
 		o.Writes = 8 / o.LatencyScale
 	}
@@ -227,8 +261,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Reads = 20 / o.LatencyScale
 	}
 	if o.PollFrequency <= 0 {
-		o.PollFrequency = scaled(2 * time.Second)
+		o.PollFrequency = o.scaled(2 * time.Second)
 	}
+	return nil
+}
+
+// scaled is a duration of the product at the run's scale: time runs 1/LatencyScale times
+// faster for everything, Azure's operations and its throttling's refill rates, strata's rate
+// limits, polls and requeues.
+func (o *Options) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * o.LatencyScale)
+}
+
+// startEmulator starts an emulator in dir/emulator with the realistic latency model and
+// throttling at the run's scale.
+func startEmulator(ctx context.Context, dir string, o Options, logger *slog.Logger) (*emulator.Emulator, error) {
 	em, err := emulator.New(emulator.Options{
 		StateDir:          dir + "/emulator",
 		Listen:            "127.0.0.1:0",
@@ -245,8 +292,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		_ = em.Close()
 		return nil, fmt.Errorf("start the emulator: %w", err)
 	}
-	defer func() { _ = em.Close() }()
+	return em, nil
+}
 
+// openStore opens a SQLite store in dir, its secrets sealed with the key of dir/encryption.key.
+func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	key, err := secrets.LoadOrCreateKeyFile(dir + "/encryption.key")
 	if err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
@@ -259,55 +309,53 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the SQLite store: %w", err)
 	}
-	defer func() { _ = st.Close() }()
+	return st, nil
+}
 
+// serveAPI serves the API on a loopback port until stop is called, and returns a client of it
+// once it answers.
+func serveAPI(ctx context.Context, st store.Store, logger *slog.Logger) (api *client.Client, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("listen for the API: %w", err)
+		return nil, nil, fmt.Errorf("listen for the API: %w", err)
 	}
-	srvCtx, stopServer := context.WithCancel(ctx)
+	srvCtx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() {
 		served <- server.New(server.Config{Store: st, Logger: logger.With("component", "server")}).Serve(srvCtx, ln)
 	}()
-	defer func() {
-		stopServer()
+	stop = func() {
+		cancel()
 		<-served
-	}()
-	api, err := client.New("http://" + ln.Addr().String())
+	}
+	api, err = client.New("http://" + ln.Addr().String())
 	if err != nil {
-		return nil, fmt.Errorf("API client: %w", err)
+		stop()
+		return nil, nil, fmt.Errorf("API client: %w", err)
 	}
 	if err := waitHealthy(ctx, api); err != nil {
-		return nil, err
+		stop()
+		return nil, nil, err
 	}
+	return api, stop, nil
+}
 
-	b := &bench{o: o, em: em, api: api, log: logger}
-	if err := b.prepare(ctx); err != nil {
-		return nil, err
-	}
-	obs := &observer{Store: st, progress: o.Progress, start: time.Now(), running: map[string]time.Time{}, passes: map[string]int{}}
-	cfg := controller.Config{
+// controllerConfig is the configuration of the run's controllers, on the observed store.
+func (b *bench) controllerConfig(obs *observer) controller.Config {
+	o := b.o
+	return controller.Config{
 		Store:          obs,
-		Logger:         logger.With("component", "controller"),
+		Logger:         b.log.With("component", "controller"),
 		Resync:         time.Hour, // no resync while provisioning; the idle resync is run below
 		Workers:        o.Workers,
 		AccountWorkers: o.Workers, // one account: every worker may serve it
-		PollInterval:   scaled(time.Second),
-		BootingRequeue: scaled(2 * time.Second),
-		BackoffBase:    scaled(5 * time.Second),
-		BackoffMax:     scaled(5 * time.Minute),
+		PollInterval:   o.scaled(time.Second),
+		BootingRequeue: o.scaled(2 * time.Second),
+		BackoffBase:    o.scaled(5 * time.Second),
+		BackoffMax:     o.scaled(5 * time.Minute),
 		Parallelism:    o.Parallelism,
-		AzureOptions:   azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
+		AzureOptions:   azure.Options{Logger: b.log.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
 	}
-	res, err := b.provision(ctx, cfg, obs)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.resync(ctx, cfg, obs, res); err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // bench is one run.
@@ -414,20 +462,8 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 
 	stop := startController(ctx, cfg)
 	defer stop()
-	// The clusters are created at once, as many users (or one script) would.
-	created := make([]time.Time, len(b.names))
-	errs := make([]error, len(b.names))
-	var wg sync.WaitGroup
-	for i := range b.names {
-		wg.Go(func() {
-			created[i] = time.Now()
-			if _, _, err := b.api.Apply(ctx, b.cluster(i), client.WriteOptions{}); err != nil {
-				errs[i] = fmt.Errorf("apply cluster %s: %w", b.names[i], err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	created, err := b.createClusters(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := b.wait(ctx, "provisioning", func() bool { return obs.runningCount() == len(b.names) }); err != nil {
@@ -445,35 +481,74 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 	}
 	res.Makespan = last.Sub(slices.MinFunc(created, time.Time.Compare))
 	res.Requests = diffCounters(before, b.em.Engine().Counters())
-	for _, r := range res.Requests {
-		if isWrite(r.Method) {
-			res.WriteAttempts += r.Count
-			res.Writes += r.Count - r.Failed
-		}
-	}
-	// Created counts the new resources of the types strata wrote (a PUT, or the PATCH of an OS
-	// disk's tags); the others (a storage account's blob service, the agent pools created
-	// inline with their managed cluster) were made by Azure as a consequence.
-	written := map[string]bool{}
-	for _, r := range res.Requests {
-		if r.Method == "PUT" || r.Method == "PATCH" {
-			written[strings.ToLower(r.Type)] = true
-		}
-	}
 	snap := b.em.Engine().Snapshot()
-	for _, r := range snap.Resources {
-		switch {
-		case existed[r.ID]:
-		case written[strings.ToLower(r.Type)]:
-			res.Created++
-		default:
-			res.Implicit++
-		}
-	}
-
-	g, err := b.graph(ctx)
+	res.countWrites(existed, snap.Resources)
+	g, costs, err := b.criticalPaths(ctx, res, snap.Operations)
 	if err != nil {
 		return nil, err
+	}
+	slowest := 0
+	for i := range b.names {
+		if res.Makespans[i] > res.Makespans[slowest] {
+			slowest = i
+		}
+	}
+	res.TimelineOf = b.names[slowest]
+	res.Timeline = obs.timeline(res.TimelineOf, created[slowest], g, costs[slowest])
+	return res, nil
+}
+
+// createClusters creates the clusters at once, as many users (or one script) would, and
+// returns when each was created.
+func (b *bench) createClusters(ctx context.Context) ([]time.Time, error) {
+	created := make([]time.Time, len(b.names))
+	errs := make([]error, len(b.names))
+	var wg sync.WaitGroup
+	for i := range b.names {
+		wg.Go(func() {
+			created[i] = time.Now()
+			if _, _, err := b.api.Apply(ctx, b.cluster(i), client.WriteOptions{}); err != nil {
+				errs[i] = fmt.Errorf("apply cluster %s: %w", b.names[i], err)
+			}
+		})
+	}
+	wg.Wait()
+	return created, errors.Join(errs...)
+}
+
+// countWrites counts, from r.Requests, the writes attempted and succeeded and, of the
+// resources that did not exist before the run, those of the types strata wrote (a PUT, or the
+// PATCH of an OS disk's tags); the others (a storage account's blob service, the agent pools
+// created inline with their managed cluster) were made by Azure as a consequence.
+func (r *Result) countWrites(existed map[string]bool, resources []arm.StoredResource) {
+	written := map[string]bool{}
+	for _, rc := range r.Requests {
+		if isWrite(rc.Method) {
+			r.WriteAttempts += rc.Count
+			r.Writes += rc.Count - rc.Failed
+		}
+		if rc.Method == "PUT" || rc.Method == "PATCH" {
+			written[strings.ToLower(rc.Type)] = true
+		}
+	}
+	for _, res := range resources {
+		switch {
+		case existed[res.ID]:
+		case written[strings.ToLower(res.Type)]:
+			r.Created++
+		default:
+			r.Implicit++
+		}
+	}
+}
+
+// criticalPaths sets the size of a cluster's graph, its critical path at the model's nominal
+// latencies, and the run's: the longest of each cluster's own, its nodes costing what Azure's
+// operations on them took. It returns the graph and each cluster's costs.
+func (b *bench) criticalPaths(ctx context.Context, res *Result, ops []*arm.Operation) (*plan.Graph, []map[string]time.Duration, error) {
+	g, err := b.graph(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	res.Nodes = len(g.Nodes)
 	for _, n := range g.Nodes {
@@ -484,32 +559,24 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 	model := b.em.Engine().Latency()
 	res.CriticalPath, res.CriticalPathKeys, err = longestPath(g, nominalTimes(g, model))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// Each cluster's own critical path, its nodes costing what Azure's operations on them
-	// took; the longest is the bound of the run.
-	ops := createTimes(snap.Operations)
-	slowest := 0
+	times := createTimes(ops)
 	var costs []map[string]time.Duration
-	for i, name := range b.names {
+	for _, name := range b.names {
 		cg, err := b.clusterGraph(ctx, name, g)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		cost := azureTimes(cg, ops, model)
+		cost := azureTimes(cg, times, model)
 		d, _, err := longestPath(cg, cost)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		res.RunCriticalPath = max(res.RunCriticalPath, d)
 		costs = append(costs, cost)
-		if res.Makespans[i] > res.Makespans[slowest] {
-			slowest = i
-		}
 	}
-	res.TimelineOf = b.names[slowest]
-	res.Timeline = obs.timeline(res.TimelineOf, created[slowest], g, costs[slowest])
-	return res, nil
+	return g, costs, nil
 }
 
 // resync runs one idle pass over every cluster with a fresh controller (which resyncs every
