@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -86,8 +87,38 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return jwt.ClaimStrin
 
 // Signer holds the signing key: it signs tokens, verifies them and publishes the public key.
 type Signer struct {
-	key *rsa.PrivateKey
-	kid string
+	key      *rsa.PrivateKey
+	kid      string
+	verified verifiedTokens
+}
+
+// maxVerified bounds the tokens whose signature Verify remembers. A client holds one token
+// per credential and audience for about an hour, so a few thousand is far more than an
+// emulator sees; when full, the memory is dropped and rebuilt as tokens come.
+const maxVerified = 4096
+
+// verifiedTokens remembers the claims of tokens whose signature verified, by the whole token:
+// the same string carries the same signed claims, so its RSA signature need not be checked
+// again on every request (as a resource provider caches the tokens it has validated).
+type verifiedTokens struct {
+	mu     sync.Mutex
+	claims map[string]Claims
+}
+
+func (v *verifiedTokens) get(token string) (Claims, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c, ok := v.claims[token]
+	return c, ok
+}
+
+func (v *verifiedTokens) put(token string, c Claims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.claims == nil || len(v.claims) >= maxVerified {
+		v.claims = make(map[string]Claims)
+	}
+	v.claims[token] = c
 }
 
 // NewKeyPEM generates a signing key, PKCS #8 in PEM, for NewSigner.
@@ -157,10 +188,24 @@ func (s *Signer) Sign(c Claims) (string, error) {
 // ErrMalformed, ErrSignature, ErrExpired or ErrNotYetValid. Audience and issuer are the
 // caller's to check: they differ between services.
 func (s *Signer) Verify(token string, now time.Time, leeway time.Duration) (*Claims, error) {
+	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{Algorithm}), jwt.WithExpirationRequired(),
+		jwt.WithLeeway(leeway), jwt.WithTimeFunc(func() time.Time { return now })}
+	if c, ok := s.verified.get(token); ok {
+		// The signature verified before: only the times are checked again.
+		return refusal(&c, jwt.NewValidator(opts...).Validate(&c))
+	}
 	c := &Claims{}
-	p := jwt.NewParser(jwt.WithValidMethods([]string{Algorithm}), jwt.WithExpirationRequired(),
-		jwt.WithLeeway(leeway), jwt.WithTimeFunc(func() time.Time { return now }))
-	_, err := p.ParseWithClaims(token, c, s.keyFor)
+	_, err := jwt.NewParser(opts...).ParseWithClaims(token, c, s.keyFor)
+	c, err = refusal(c, err)
+	if err == nil {
+		s.verified.put(token, *c)
+	}
+	return c, err
+}
+
+// refusal maps what jwt found wrong with a token to Verify's errors, and keeps the claims
+// where they could be read.
+func refusal(c *Claims, err error) (*Claims, error) {
 	switch {
 	case err == nil && c.TenantID == "":
 		return c, fmt.Errorf("%w: no tid claim", ErrMalformed)

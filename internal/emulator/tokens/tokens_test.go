@@ -206,3 +206,80 @@ func TestNewSignerRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A token whose signature verified once is remembered, but its times are checked at every
+// use: a remembered token still expires, is still not valid before nbf, and a token with the
+// same signature over other claims is still refused.
+func TestVerifyRemembersOnlyTheSignature(t *testing.T) {
+	a, _ := testKeys(t)
+	s := signer(t, a)
+	good, err := s.Sign(validClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(good, now, 0); err != nil {
+		t.Fatalf("first Verify: %v", err)
+	}
+	if _, ok := s.verified.get(good); !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + b64(map[string]any{"tid": "t2", "exp": now.Add(time.Hour).Unix()}) + "." + parts[2]
+	for _, tc := range []struct {
+		name  string
+		token string
+		at    time.Time
+		want  error
+	}{
+		{"again, valid", good, now, nil},
+		{"after its expiry", good, now.Add(2 * time.Hour), ErrExpired},
+		{"before its nbf", good, now.Add(-time.Hour), ErrNotYetValid},
+		{"its signature over other claims", tampered, now, ErrSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := s.Verify(tc.token, tc.at, 0)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("Verify: %v, want %v", err, tc.want)
+			}
+			if tc.want == nil && c.AppID != "app" {
+				t.Errorf("claims %+v", c)
+			}
+		})
+	}
+	if _, ok := s.verified.get(tampered); ok {
+		t.Error("a refused token is remembered")
+	}
+}
+
+// The memory of verified tokens is bounded.
+func TestVerifiedTokensBounded(t *testing.T) {
+	var v verifiedTokens
+	for i := range maxVerified + 10 {
+		v.put(strings.Repeat("x", i+1), Claims{})
+	}
+	if n := len(v.claims); n > maxVerified {
+		t.Fatalf("%d tokens remembered, want at most %d", n, maxVerified)
+	}
+}
+
+// BenchmarkVerify measures the verification of the same token again and again, as ARM and
+// the blob service see a client's token on every request.
+func BenchmarkVerify(b *testing.B) {
+	key, err := NewKeyPEM()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewSigner(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := s.Sign(validClaims())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Verify(tok, now, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
