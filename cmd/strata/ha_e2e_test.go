@@ -58,7 +58,7 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	}
 	// Once A has brought a cluster to Running and holds the lease of one still in progress, it
 	// is killed: B must finish what A left, after A's leases expire.
-	orphaned := killWhileWorking(t, a, datastore)
+	orphaned := stillInProgress(t, b.URL, killWhileWorking(t, a, datastore))
 	t.Logf("server A killed while it worked on %v", orphaned)
 	// B sees what A stored, and reads the account's secret with the shared key.
 	waitRunning(t, b.URL, names, 150*time.Second, multiLogs{a.logs, b.logs})
@@ -147,6 +147,27 @@ func killWhileWorking(t *testing.T, s *restartableServer, datastore string) []st
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// stillInProgress returns those of names that are not Running, as the store (read through
+// the server at url) has them: a cluster that A brought to Running between the last look and
+// the kill is not one it left to B.
+func stillInProgress(t *testing.T, url string, names []string) []string {
+	t.Helper()
+	phases := clusterPhases(url)
+	if phases == nil {
+		t.Fatalf("cannot list the clusters through %s", url)
+	}
+	var out []string
+	for _, name := range names {
+		if phases[name].Status.Phase != "Running" {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("every cluster in A's hands (%v) was Running when A was killed: none left to take over", names)
+	}
+	return out
 }
 
 // leasedClusters lists the clusters whose unexpired leases holder has.
