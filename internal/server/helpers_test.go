@@ -249,7 +249,11 @@ func (ts *testServer) do(method, path string, body []byte, contentType string) *
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, ts.url+path, rd)
+	// A request that never ends (a watch served where an error was expected) fails the test
+	// instead of hanging it until the package's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, ts.url+path, rd)
 	if err != nil {
 		ts.t.Fatal(err)
 	}

@@ -225,6 +225,14 @@ func TestWatchErrors(t *testing.T) {
 	ts.create(gateway("first"))
 	old := ts.listVersion(t, v1alpha1.KindPrivateCloudGateway)
 	ts.create(gateway("pcg"))
+	// The feed hands out pcg's change before the prune: a feed that read it before the prune
+	// and hands it out after a watch from old started would serve that watch (nothing it
+	// needs is lost) instead of answering 410.
+	caughtUp := ts.startWatch(t, v1alpha1.KindPrivateCloudGateway, "&resourceVersion="+old)
+	if got := caughtUp.next(1); len(got) != 1 || !strings.HasPrefix(got[0], "ADDED PrivateCloudGateway pcg@") {
+		t.Fatalf("watch from %s before the prune: %v", old, got)
+	}
+	caughtUp.close()
 	if err := ts.store.PruneChanges(t.Context(), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
