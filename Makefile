@@ -3,7 +3,7 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit fuzz lint bench clean
+.PHONY: all build test unit fuzz lint bench clean k8s
 
 all: build
 
@@ -30,6 +30,12 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+
+## k8s: kube-apiserver, kube-controller-manager, kube-scheduler and etcd for the emulator's
+## clusters, built from Go modules into a cache outside the repository (hack/k8s/build.sh;
+## STRATA_K8S_DIR overrides where). What is there already is kept.
+k8s:
+	hack/k8s/build.sh
 
 ## bench: the API benchmarks of docs/benchmarks.md.
 bench:
