@@ -621,9 +621,20 @@ func testProxyPasswords(t *testing.T, s store.Store) {
 // testSecret checks that a CloudAccount's client secret is sealed, opened on reads, kept when an
 // update carries none and replaced when it carries one.
 func testSecret(t *testing.T, s store.Store) {
-	const kind = v1alpha1.KindCloudAccount
-	secret := func(o v1alpha1.Object) *v1alpha1.AzureCredentials { return &o.(*v1alpha1.CloudAccount).Spec.Azure }
+	createAccountsWithAndWithoutSecret(t, s)
+	updateAccountSecret(t, s)
+	listAndClaimAccountSecrets(t, s)
+}
 
+// secret returns the Azure credentials of a CloudAccount.
+func secret(o v1alpha1.Object) *v1alpha1.AzureCredentials {
+	return &o.(*v1alpha1.CloudAccount).Spec.Azure
+}
+
+// createAccountsWithAndWithoutSecret creates the accounts no-secret and with-secret and checks
+// what a read returns of each.
+func createAccountsWithAndWithoutSecret(t *testing.T, s store.Store) {
+	const kind = v1alpha1.KindCloudAccount
 	plain := NewObject(kind, "no-secret")
 	mustCreate(t, s, plain)
 	if got := secret(mustGet(t, s, kind, "no-secret")); got.ClientSecretSet || !got.ClientSecret.Empty() {
@@ -643,8 +654,14 @@ func testSecret(t *testing.T, s store.Store) {
 	if bytes.Contains([]byte(jsonOf(t, got)), []byte("first-secret-value")) {
 		t.Fatal("the JSON of a read object holds its secret")
 	}
+}
 
+// updateAccountSecret checks updates of with-secret: written back unchanged, without a secret,
+// with the same secret, and with a new one.
+func updateAccountSecret(t *testing.T, s store.Store) {
+	const kind = v1alpha1.KindCloudAccount
 	// What Get returned, written back unchanged, changes nothing.
+	got := mustGet(t, s, kind, "with-secret")
 	mustUpdate(t, s, got)
 	if g := got.GetMetadata().Generation; g != 1 {
 		t.Errorf("update with the read object unchanged: generation %d, want 1", g)
@@ -688,7 +705,12 @@ func testSecret(t *testing.T, s store.Store) {
 	if got.GetMetadata().Generation != 2 {
 		t.Errorf("after rotation: stored generation %d, want 2", got.GetMetadata().Generation)
 	}
+}
 
+// listAndClaimAccountSecrets checks that List opens secrets, and that a caller cannot claim a
+// secret that is not stored.
+func listAndClaimAccountSecrets(t *testing.T, s store.Store) {
+	const kind = v1alpha1.KindCloudAccount
 	// List opens secrets too.
 	list := mustList(t, s, kind, store.ListOptions{})
 	if len(list.Items) != 2 {
