@@ -1,0 +1,54 @@
+package kube
+
+import (
+	"net/netip"
+
+	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
+)
+
+// Kind tells how a cluster's control plane came to be.
+type Kind string
+
+// Kinds of emulated clusters.
+const (
+	// KindAKS is a managed cluster: Microsoft.ContainerService/managedClusters.
+	KindAKS Kind = "aks"
+	// KindIaaS is a self-managed cluster whose first control-plane VM's cloud-init runs
+	// kubeadm init.
+	KindIaaS Kind = "iaas"
+)
+
+// Cluster is one emulated cluster's desired Kubernetes control plane and nodes.
+type Cluster struct {
+	// Key identifies the cluster for as long as it lives: the lower-case ARM ID of the
+	// managed cluster (AKS) or of the VM whose cloud-init runs kubeadm init (IaaS). Its data
+	// lives under its own etcd prefix derived from Key.
+	Key  string
+	Kind Kind
+	// Name is the cluster's name (the managed cluster's, or kubeadm's clusterName).
+	Name string
+	// Version is the Kubernetes version the cluster asked for (reported by its nodes; the
+	// API server is the one built).
+	Version string
+	// CACertPEM and CAKeyPEM are the cluster CA: the API server's serving certificate and the
+	// client certificates are signed by it, and it is the --client-ca-file.
+	CACertPEM, CAKeyPEM []byte
+	// Address and Port are where the API server listens (a loopback address).
+	Address netip.Addr
+	Port    int
+	// DNSNames are the serving certificate's names besides Address (the AKS fqdn, the IaaS
+	// controlPlaneEndpoint's host).
+	DNSNames []string
+	// Tokens are static bearer tokens the API server accepts (AKS's admin and user tokens).
+	Tokens []Token
+	// ServiceCIDR is the service cluster IP range; empty means 10.0.0.0/16.
+	ServiceCIDR string
+	// Nodes are the cluster's machines.
+	Nodes []nodesim.Node
+}
+
+// Token is one static bearer token and the user it authenticates.
+type Token struct {
+	Token, User string
+	Groups      []string
+}
