@@ -35,6 +35,7 @@ import (
 //	GET    /_emulator/latency      {"profile", "scale"}
 //	PUT    /_emulator/latency      change them
 //	POST   /_emulator/principals   add a service principal {"tenantId","clientId","secret"}
+//	GET    /_emulator/kubernetes   the clusters' control planes: {"enabled", "etcdRSSBytes", "clusters"}
 func (em *Emulator) adminHandler() http.Handler {
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /_emulator/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -55,6 +56,7 @@ func (em *Emulator) adminRoutes() http.Handler {
 		writeAdmin(w, http.StatusOK, em.engine.Snapshot())
 	})
 	mux.HandleFunc("POST /_emulator/reset", em.adminReset)
+	mux.HandleFunc("GET /_emulator/kubernetes", em.adminKubernetes)
 	mux.HandleFunc("POST /_emulator/save", func(w http.ResponseWriter, _ *http.Request) {
 		writeAdminDone(w, em.Save())
 	})

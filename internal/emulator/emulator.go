@@ -25,6 +25,7 @@ import (
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/blob"
+	"github.com/strata-dev/strata/internal/emulator/kube"
 	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
@@ -73,6 +74,8 @@ type Options struct {
 	// at least 16 printable ASCII characters without spaces. Empty: the one kept in the state
 	// directory (admin-token, mode 0600), generated on first start; a given one is not kept.
 	AdminToken string
+	// Kubernetes turns on real Kubernetes inside the emulated clusters.
+	Kubernetes KubernetesOptions
 	Logger     *slog.Logger
 }
 
@@ -100,6 +103,14 @@ type Emulator struct {
 	closed  bool
 	stopCtx context.CancelFunc
 
+	// kube runs the clusters' control planes when Kubernetes is on; the loop that feeds it
+	// is woken by kubeWake, stopped by kubeStop and done when kubeDone is closed.
+	kube     *kube.Manager
+	kubeWake chan struct{}
+	kubeStop context.CancelFunc
+	kubeDone chan struct{}
+	kubeTemp string
+
 	saveMu     sync.Mutex
 	saveTimer  *time.Timer
 	saveClosed bool // after Close: no more saves
@@ -119,6 +130,9 @@ func New(opts Options) (*Emulator, error) {
 		}
 	}
 	em := &Emulator{opts: opts, log: opts.Logger}
+	if opts.kubernetesOn() {
+		em.kubeWake = make(chan struct{}, 1)
+	}
 	if err := em.loadKeys(); err != nil {
 		return nil, err
 	}
@@ -135,7 +149,7 @@ func New(opts Options) (*Emulator, error) {
 		Throttle:      arm.ThrottleOptions{Enabled: opts.Throttling, Scale: opts.ThrottleScale, TimeScale: opts.ThrottleTimeScale},
 		Subscriptions: subs,
 		Authenticate:  em.authenticate,
-		OnChange:      em.scheduleSave,
+		OnChange:      em.changed,
 	})
 	if err := em.engine.SetFaults(opts.Faults); err != nil {
 		return nil, fmt.Errorf("faults: %w", err)
@@ -154,7 +168,19 @@ func New(opts Options) (*Emulator, error) {
 	if err := em.Save(); err != nil {
 		return nil, err
 	}
+	if opts.kubernetesOn() {
+		if err := em.startKubernetes(); err != nil {
+			return nil, err
+		}
+	}
 	return em, nil
+}
+
+// changed follows each change of the cloud: the state is saved and the clusters' control
+// planes follow.
+func (em *Emulator) changed() {
+	em.scheduleSave()
+	em.wakeKubernetes()
 }
 
 // withDefaults returns the options with the defaults of the fields left empty.
@@ -403,7 +429,7 @@ func (em *Emulator) Close() error {
 		<-served
 	}
 	em.engine.Close()
-	err := em.Save()
+	err := errors.Join(em.Save(), em.closeKubernetes())
 	em.saveMu.Lock()
 	if em.saveTimer != nil {
 		em.saveTimer.Stop()

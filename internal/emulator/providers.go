@@ -41,7 +41,7 @@ func (em *Emulator) wireProviders() error {
 	e.AddRoutes(network.Routes()...)
 	e.Register(compute.Types()...)
 	e.AddRoutes(compute.Routes()...)
-	e.Register(containerservice.Types()...)
+	e.Register(containerservice.Types(containerservice.Options{ServeKubernetes: em.opts.kubernetesOn()})...)
 	e.AddRoutes(containerservice.Routes()...)
 	e.Register(storage.Types(accounts)...)
 	e.AddRoutes(storage.Routes(accounts)...)

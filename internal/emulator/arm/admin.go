@@ -235,3 +235,18 @@ func (e *Engine) tick() {
 		e.onChange()
 	}
 }
+
+// ResourcesOfTypes returns copies of the stored resources of the given full types (any
+// casing), hidden state included: for the parts of the emulator that act on what the cloud
+// holds (the Kubernetes control planes of its clusters).
+func (e *Engine) ResourcesOfTypes(types ...string) []*Resource {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*Resource
+	for _, t := range types {
+		for _, en := range e.st.ofType(t, "") {
+			out = append(out, copyResource(en.res))
+		}
+	}
+	return out
+}

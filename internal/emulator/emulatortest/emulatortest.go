@@ -27,6 +27,7 @@ import (
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/kube"
 )
 
 // DefaultLocation is the region Env.ResourceGroup uses.
@@ -299,4 +300,18 @@ func (e *Env) CloudAccount(t testing.TB, name string) *v1alpha1.CloudAccount {
 	}
 	v1alpha1.Default(obj)
 	return obj.(*v1alpha1.CloudAccount)
+}
+
+// Kubernetes is an option of Start that runs real Kubernetes inside the emulated clusters,
+// from the binaries `make k8s` builds (the test fails when they are missing), with a node
+// grace of 3 s and leases renewed every second so that tests see node changes quickly.
+func Kubernetes(t testing.TB) func(*emulator.Options) {
+	t.Helper()
+	bin := kube.DefaultBinDir()
+	if err := kube.CheckBinaries(bin); err != nil {
+		t.Fatalf("emulatortest: real Kubernetes: %v", err)
+	}
+	return func(o *emulator.Options) {
+		o.Kubernetes = emulator.KubernetesOptions{BinDir: bin, NodeGrace: 3 * time.Second, LeaseInterval: time.Second}
+	}
 }

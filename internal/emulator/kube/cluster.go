@@ -21,8 +21,8 @@ const (
 // Cluster is one emulated cluster's desired Kubernetes control plane and nodes.
 type Cluster struct {
 	// Key identifies the cluster for as long as it lives: the lower-case ARM ID of the
-	// managed cluster (AKS) or of the VM whose cloud-init runs kubeadm init (IaaS). Its data
-	// lives under its own etcd prefix derived from Key.
+	// managed cluster (AKS), or "iaas/" and the lower-case API server endpoint that its VMs'
+	// kubeadm configurations name (IaaS). Its data lives under an etcd prefix derived from Key.
 	Key  string
 	Kind Kind
 	// Name is the cluster's name (the managed cluster's, or kubeadm's clusterName).

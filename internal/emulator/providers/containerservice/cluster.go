@@ -4,16 +4,19 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/jsonmap"
+	"github.com/strata-dev/strata/internal/emulator/providers/network"
 )
 
 // The resource types of this package.
@@ -42,7 +45,7 @@ var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // upgradeChannels are the values of autoUpgradeProfile.upgradeChannel.
 var upgradeChannels = []string{"none", "patch", "stable", "rapid", "node-image"}
 
-func clusterType() arm.ResourceType {
+func clusterType(opts Options) arm.ResourceType {
 	return arm.ResourceType{
 		Type:        TypeManagedCluster,
 		Name:        clusterNameRule,
@@ -55,9 +58,9 @@ func clusterType() arm.ResourceType {
 		AfterDelete: afterDeleteCluster,
 		Render:      renderCluster,
 		Actions: map[string]arm.Action{
-			"listClusterAdminCredential":          credentials(true),
-			"listClusterUserCredential":           credentials(false),
-			"listClusterMonitoringUserCredential": credentials(false),
+			"listClusterAdminCredential":          credentials(true, opts.ServeKubernetes),
+			"listClusterUserCredential":           credentials(false, opts.ServeKubernetes),
+			"listClusterMonitoringUserCredential": credentials(false, opts.ServeKubernetes),
 		},
 	}
 }
@@ -424,7 +427,7 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		if err != nil {
 			return arm.Errorf(http.StatusInternalServerError, "KubeConfigError", "Minting the cluster credentials: %v", err)
 		}
-		body[hiddenKey] = map[string]any{"secrets": secrets.toMap()}
+		body[hiddenKey] = map[string]any{"secrets": secrets.toMap(), "apiServerAddress": apiServerAddress(tx, clusterID).String()}
 
 		identity := jsonmap.Obj(body, "identity")
 		if identity == nil && jsonmap.Obj(props, "servicePrincipalProfile") == nil {
@@ -502,8 +505,24 @@ func renderCluster(tx arm.Tx, r *arm.Resource) map[string]any {
 	return b
 }
 
-// credentials implements listClusterAdminCredential and listClusterUserCredential.
-func credentials(admin bool) arm.Action {
+// apiServerAddress picks the loopback address of a new cluster's API server in
+// APIServerRange: derived from the request's seed and the cluster's ID, not another
+// cluster's.
+func apiServerAddress(tx arm.Tx, clusterID string) netip.Addr {
+	taken := map[netip.Addr]bool{}
+	for _, c := range tx.List("", TypeManagedCluster) {
+		if a, err := netip.ParseAddr(jsonmap.Str(jsonmap.Obj(c.Body, hiddenKey), "apiServerAddress")); err == nil {
+			taken[a] = true
+		}
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s", tx.Seed(), strings.ToLower(clusterID))
+	return network.LoopbackAddress(APIServerRange, h.Sum64(), func(a netip.Addr) bool { return taken[a] })
+}
+
+// credentials implements listClusterAdminCredential and listClusterUserCredential. With
+// serve, the kubeconfig's server is the address where the emulator runs the API server.
+func credentials(admin, serve bool) arm.Action {
 	return func(_ arm.Tx, r *arm.Resource, _ map[string]any) (int, any, *arm.Error) {
 		props := jsonmap.Obj(r.Body, "properties")
 		if admin && jsonmap.Bool(props, "disableLocalAccounts", false) {
@@ -516,9 +535,13 @@ func credentials(admin bool) arm.Action {
 			host = p
 		}
 		sec := secretsFrom(jsonmap.Obj(r.Body, hiddenKey, "secrets"))
+		server := "https://" + host + ":443"
+		if addr := jsonmap.Str(jsonmap.Obj(r.Body, hiddenKey), "apiServerAddress"); serve && addr != "" {
+			server = "https://" + net.JoinHostPort(addr, strconv.Itoa(APIServerPort))
+		}
 		spec := kubeconfigSpec{
 			Cluster: id.Name,
-			Server:  "https://" + host + ":443",
+			Server:  server,
 			CA:      sec.CA,
 		}
 		name := "clusterUser"

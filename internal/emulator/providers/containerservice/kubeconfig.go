@@ -26,16 +26,16 @@ const (
 // clusterSecrets are the credentials minted for a cluster when it is created: a CA and, for
 // the admin and the user kubeconfigs, a client certificate signed by it and a token.
 type clusterSecrets struct {
-	CA, AdminCert, AdminKey, UserCert, UserKey, AdminToken, UserToken string
+	CA, CAKey, AdminCert, AdminKey, UserCert, UserKey, AdminToken, UserToken string
 }
 
 func (s clusterSecrets) toMap() map[string]any {
-	return map[string]any{"ca": s.CA, "adminCert": s.AdminCert, "adminKey": s.AdminKey,
+	return map[string]any{"ca": s.CA, "caKey": s.CAKey, "adminCert": s.AdminCert, "adminKey": s.AdminKey,
 		"userCert": s.UserCert, "userKey": s.UserKey, "adminToken": s.AdminToken, "userToken": s.UserToken}
 }
 
 func secretsFrom(m map[string]any) clusterSecrets {
-	return clusterSecrets{CA: jsonmap.Str(m, "ca"), AdminCert: jsonmap.Str(m, "adminCert"), AdminKey: jsonmap.Str(m, "adminKey"),
+	return clusterSecrets{CA: jsonmap.Str(m, "ca"), CAKey: jsonmap.Str(m, "caKey"), AdminCert: jsonmap.Str(m, "adminCert"), AdminKey: jsonmap.Str(m, "adminKey"),
 		UserCert: jsonmap.Str(m, "userCert"), UserKey: jsonmap.Str(m, "userKey"), AdminToken: jsonmap.Str(m, "adminToken"), UserToken: jsonmap.Str(m, "userToken")}
 }
 
@@ -91,7 +91,11 @@ func newClusterSecrets(token func() string) (clusterSecrets, error) {
 		}
 		return pemOf("CERTIFICATE", der), pemOf("EC PRIVATE KEY", keyDER), nil
 	}
-	s := clusterSecrets{CA: pemOf("CERTIFICATE", caDER), AdminToken: token(), UserToken: token()}
+	caKeyDER, err := x509.MarshalECPrivateKey(caKey)
+	if err != nil {
+		return clusterSecrets{}, fmt.Errorf("encoding the cluster CA key: %w", err)
+	}
+	s := clusterSecrets{CA: pemOf("CERTIFICATE", caDER), CAKey: pemOf("EC PRIVATE KEY", caKeyDER), AdminToken: token(), UserToken: token()}
 	if s.AdminCert, s.AdminKey, err = client(2, "masterclient"); err != nil {
 		return clusterSecrets{}, err
 	}

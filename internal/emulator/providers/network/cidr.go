@@ -99,9 +99,14 @@ func firstFree(p netip.Prefix, used func(netip.Addr) bool) (addr netip.Addr, ok 
 	return netip.Addr{}, false
 }
 
+// PublicIPv4Range is where the emulator's public IPv4 addresses come from: a loopback range,
+// so that a service the emulator runs behind a public address (a cluster's API server behind
+// its load balancer) answers on this machine. On Azure they are public addresses.
+var PublicIPv4Range = netip.MustParsePrefix("127.77.0.0/16")
+
 // publicAddress returns the public address of the emulated cloud for key (a public IP
-// address's ID): IPv4 in 20.0.0.0/8 or IPv6 in 2603:1030::/96, derived from the seed and the
-// key, probing onward past taken ones. IPv4 addresses ending in .0 or .255 are skipped.
+// address's ID): IPv4 in PublicIPv4Range or IPv6 in 2603:1030::/96, derived from the seed and
+// the key, probing onward past taken ones. IPv4 addresses ending in .0 or .255 are skipped.
 func publicAddress(seed uint64, key string, ipv6 bool, taken func(netip.Addr) bool) netip.Addr {
 	h := fnv.New64a()
 	var b [8]byte
@@ -121,10 +126,17 @@ func publicAddress(seed uint64, key string, ipv6 bool, taken func(netip.Addr) bo
 		}
 		return netip.Addr{}
 	}
-	n := uint32(sum) & 0xffffff
-	for i := range uint32(1 << 24) {
-		v := (n + i) & 0xffffff
-		a := netip.AddrFrom4([4]byte{20, byte(v >> 16), byte(v >> 8), byte(v)})
+	return LoopbackAddress(PublicIPv4Range, sum, taken)
+}
+
+// LoopbackAddress returns an address of an IPv4 /16 for a hash, probing onward past taken
+// ones and skipping addresses ending in .0 or .255; invalid when all are taken.
+func LoopbackAddress(block netip.Prefix, sum uint64, taken func(netip.Addr) bool) netip.Addr {
+	base := block.Masked().Addr().As4()
+	n := uint32(sum) & 0xffff
+	for i := range uint32(1 << 16) {
+		v := (n + i) & 0xffff
+		a := netip.AddrFrom4([4]byte{base[0], base[1], byte(v >> 8), byte(v)})
 		if byte(v) == 0 || byte(v) == 255 || taken(a) {
 			continue
 		}

@@ -18,8 +18,8 @@ func TestPublicIPAddresses(t *testing.T) {
 
 	one := done(pips.BeginCreateOrUpdate(ctx, rgName, "pip1", standardPIP(zonalLoc, "1"), nil))(t, "create pip1")
 	ip1, err := netip.ParseAddr(*one.Properties.IPAddress)
-	if err != nil || !netip.MustParsePrefix("20.0.0.0/8").Contains(ip1) {
-		t.Fatalf("pip1 address %v (%v), want one in 20.0.0.0/8", one.Properties.IPAddress, err)
+	if err != nil || !netip.MustParsePrefix("127.77.0.0/16").Contains(ip1) {
+		t.Fatalf("pip1 address %v (%v), want one in 127.77.0.0/16", one.Properties.IPAddress, err)
 	}
 	if *one.SKU.Name != armnetwork.PublicIPAddressSKUNameStandard || !slices.Equal(deref(one.Zones), []string{"1"}) ||
 		*one.Properties.PublicIPAllocationMethod != armnetwork.IPAllocationMethodStatic || *one.Properties.IdleTimeoutInMinutes != 4 {

@@ -17,7 +17,7 @@ func publicIPType() arm.ResourceType {
 
 // preparePublicIP applies the SKU rules (Standard is Static; zones only on Standard, in a
 // region that offers them, fixed at creation) and assigns the address: Static addresses get
-// one at once, from 20.0.0.0/8 (IPv6: 2603:1030::/96), derived from the emulator's seed and
+// one at once, from PublicIPv4Range (IPv6: 2603:1030::/96), derived from the emulator's seed and
 // kept for the resource's life.
 func preparePublicIP(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	id := req.ID.String()

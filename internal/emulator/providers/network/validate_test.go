@@ -145,8 +145,8 @@ func TestPublicAddress(t *testing.T) {
 	if a != publicAddress(42, "/SUBSCRIPTIONS/s/resourcegroups/RG/providers/microsoft.network/publicIPAddresses/PIP", false, none) {
 		t.Error("publicAddress depends on the casing of the ID")
 	}
-	if !netip.MustParsePrefix("20.0.0.0/8").Contains(a) || a.As4()[3] == 0 || a.As4()[3] == 255 {
-		t.Errorf("publicAddress = %s, want 20.x.y.z with z not 0 or 255", a)
+	if !PublicIPv4Range.Contains(a) || a.As4()[3] == 0 || a.As4()[3] == 255 {
+		t.Errorf("publicAddress = %s, want 127.77.y.z with z not 0 or 255", a)
 	}
 	if b := publicAddress(43, id, false, none); b == a {
 		t.Errorf("another seed gives the same address %s", a)

@@ -1,0 +1,234 @@
+package fromarm
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Paths of strata's cloud-init (internal/plan/cloudinit.go).
+const (
+	kubeadmConfigPath = "/run/kubeadm/kubeadm.yaml"
+	caCertPath        = "/etc/kubernetes/pki/ca.crt"
+	caKeyPath         = "/etc/kubernetes/pki/ca.key"
+)
+
+// controlPlaneTaint is kubeadm's default taint of a control-plane node.
+var controlPlaneTaint = corev1.Taint{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}
+
+// machineConfig is what a VM's cloud-init says of its part in a kubeadm cluster.
+type machineConfig struct {
+	// endpoint is the API server's host:port.
+	endpoint string
+	// init: the machine runs kubeadm init; controlPlane: it is a control-plane machine (init,
+	// or join with a controlPlane section).
+	init, controlPlane bool
+	// Of the init machine only: ClusterConfiguration's and the CA files.
+	clusterName, version, serviceCIDR string
+	caCertPEM, caKeyPEM               []byte
+	// labels and taints are the node's registration: the kubelet's --node-labels and the
+	// nodeRegistration taints.
+	labels map[string]string
+	taints []corev1.Taint
+}
+
+// cloudConfig is the part of a #cloud-config that strata writes.
+type cloudConfig struct {
+	WriteFiles []struct {
+		Path    string `json:"path"`
+		Content string `json:"content"`
+	} `json:"write_files"`
+	// RunCmd entries are command lines (strings) or argument lists.
+	RunCmd []any `json:"runcmd"`
+}
+
+// kubeadmDoc holds the fields read of kubeadm's InitConfiguration, ClusterConfiguration and
+// JoinConfiguration (v1beta3 and v1beta4).
+type kubeadmDoc struct {
+	APIVersion           string `json:"apiVersion"`
+	Kind                 string `json:"kind"`
+	ClusterName          string `json:"clusterName"`
+	KubernetesVersion    string `json:"kubernetesVersion"`
+	ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
+	Networking           struct {
+		ServiceSubnet string `json:"serviceSubnet"`
+	} `json:"networking"`
+	Discovery struct {
+		BootstrapToken struct {
+			APIServerEndpoint string `json:"apiServerEndpoint"`
+		} `json:"bootstrapToken"`
+	} `json:"discovery"`
+	ControlPlane     *struct{} `json:"controlPlane"`
+	NodeRegistration struct {
+		// Taints nil (absent) is kubeadm's default; empty is no taint.
+		Taints           []corev1.Taint `json:"taints"`
+		KubeletExtraArgs extraArgs      `json:"kubeletExtraArgs"`
+	} `json:"nodeRegistration"`
+}
+
+// extraArgs are kubeadm's extra arguments of a component: a map in v1beta3, a list of
+// {name, value} in v1beta4 (where a name may repeat).
+type extraArgs []extraArg
+
+type extraArg struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// UnmarshalJSON reads either form.
+func (a *extraArgs) UnmarshalJSON(data []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err == nil {
+		*a = nil
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			*a = append(*a, extraArg{k, m[k]})
+		}
+		return nil
+	}
+	var l []extraArg
+	if err := json.Unmarshal(data, &l); err != nil {
+		return err
+	}
+	*a = l
+	return nil
+}
+
+// parseCustomData reads a VM's customData (base64). ok is false unless it is a #cloud-config
+// that writes a kubeadm configuration and runs kubeadm init or join with it.
+func parseCustomData(customData string) (machineConfig, bool) {
+	data, err := base64.StdEncoding.DecodeString(customData)
+	if err != nil || !strings.HasPrefix(string(data), "#cloud-config") {
+		return machineConfig{}, false
+	}
+	var cc cloudConfig
+	if err := yaml.Unmarshal(data, &cc); err != nil {
+		return machineConfig{}, false
+	}
+	files := map[string]string{}
+	for _, f := range cc.WriteFiles {
+		files[f.Path] = f.Content
+	}
+	config, ok := files[kubeadmConfigPath]
+	if !ok {
+		return machineConfig{}, false
+	}
+	docs, ok := kubeadmDocs(config)
+	if !ok {
+		return machineConfig{}, false
+	}
+	var m machineConfig
+	switch kubeadmCommand(cc.RunCmd) {
+	case "init":
+		m, ok = initConfig(docs)
+		m.caCertPEM, m.caKeyPEM = pemBytes(files[caCertPath]), pemBytes(files[caKeyPath])
+	case "join":
+		m, ok = joinConfig(docs)
+	default:
+		return machineConfig{}, false
+	}
+	if !ok || m.endpoint == "" {
+		return machineConfig{}, false
+	}
+	return m, true
+}
+
+// docSeparator separates the documents of a YAML stream.
+var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+
+// kubeadmDocs parses the documents of a kubeadm configuration by kind, ignoring those of
+// other APIs. ok is false when a document is not valid YAML.
+func kubeadmDocs(config string) (map[string]kubeadmDoc, bool) {
+	out := map[string]kubeadmDoc{}
+	for _, text := range docSeparator.Split(config, -1) {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		var d kubeadmDoc
+		if err := yaml.Unmarshal([]byte(text), &d); err != nil {
+			return nil, false
+		}
+		if strings.HasPrefix(d.APIVersion, "kubeadm.k8s.io/") {
+			out[d.Kind] = d
+		}
+	}
+	return out, true
+}
+
+// kubeadmCommand returns "init" or "join" when runcmd runs kubeadm init or join, else "".
+func kubeadmCommand(runcmd []any) string {
+	for _, c := range runcmd {
+		var args []string
+		switch c := c.(type) {
+		case string:
+			args = strings.Fields(c)
+		case []any:
+			for _, a := range c {
+				s, _ := a.(string)
+				args = append(args, s)
+			}
+		}
+		if len(args) >= 2 && args[0] == "kubeadm" && (args[1] == "init" || args[1] == "join") {
+			return args[1]
+		}
+	}
+	return ""
+}
+
+// initConfig reads the machine that runs kubeadm init: InitConfiguration and
+// ClusterConfiguration.
+func initConfig(docs map[string]kubeadmDoc) (machineConfig, bool) {
+	ini, ok1 := docs["InitConfiguration"]
+	cc, ok2 := docs["ClusterConfiguration"]
+	if !ok1 || !ok2 {
+		return machineConfig{}, false
+	}
+	m := machineConfig{
+		endpoint:     cc.ControlPlaneEndpoint,
+		init:         true,
+		controlPlane: true,
+		clusterName:  cc.ClusterName,
+		version:      cc.KubernetesVersion,
+		serviceCIDR:  cc.Networking.ServiceSubnet,
+	}
+	m.labels, m.taints = registration(ini, true)
+	return m, true
+}
+
+// joinConfig reads a machine that runs kubeadm join: JoinConfiguration.
+func joinConfig(docs map[string]kubeadmDoc) (machineConfig, bool) {
+	j, ok := docs["JoinConfiguration"]
+	if !ok {
+		return machineConfig{}, false
+	}
+	m := machineConfig{
+		endpoint:     j.Discovery.BootstrapToken.APIServerEndpoint,
+		controlPlane: j.ControlPlane != nil,
+	}
+	m.labels, m.taints = registration(j, m.controlPlane)
+	return m, true
+}
+
+// registration returns the node labels and taints of a node's registration. Absent taints
+// are kubeadm's default: the control-plane taint on control-plane machines.
+func registration(d kubeadmDoc, controlPlane bool) (map[string]string, []corev1.Taint) {
+	labels := map[string]string{}
+	for _, a := range d.NodeRegistration.KubeletExtraArgs {
+		if a.Name == "node-labels" {
+			maps.Copy(labels, parseNodeLabels(a.Value))
+		}
+	}
+	taints := d.NodeRegistration.Taints
+	if taints == nil && controlPlane {
+		taints = []corev1.Taint{controlPlaneTaint}
+	}
+	if len(taints) == 0 {
+		taints = nil
+	}
+	return labels, taints
+}
