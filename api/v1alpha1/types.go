@@ -268,6 +268,16 @@ type ClusterStatus struct {
 	Progress *Progress `json:"progress,omitempty"`
 	// ControlPlaneEndpoint is the API server's address (the load balancer's DNS name and port).
 	ControlPlaneEndpoint string `json:"controlPlaneEndpoint,omitempty"`
+	// ControlPlaneAddress is the IP address Azure assigned to an IaaS cluster's API server
+	// load balancer frontend (its public IP): where strata, and the kubeconfigs it serves,
+	// reach the API server, with controlPlaneEndpoint's host as the TLS server name, so that
+	// they work where that DNS name does not resolve. Empty until strata has read it.
+	ControlPlaneAddress string `json:"controlPlaneAddress,omitempty"`
+	// Kubernetes is what strata last read from the cluster's own API server: absent until the
+	// API answered, when the API does not answer, and on a server that does not check
+	// Kubernetes (strata server --check-kubernetes=false). The KubernetesReady condition says
+	// why.
+	Kubernetes *KubernetesStatus `json:"kubernetes,omitempty"`
 	// ManagedControlPlane is what Azure reports of an AKS cluster's control plane.
 	ManagedControlPlane *ManagedControlPlaneStatus `json:"managedControlPlane,omitempty"`
 }
@@ -285,6 +295,15 @@ type ManagedControlPlaneStatus struct {
 	FQDN           string `json:"fqdn,omitempty"`
 	SKUTier        string `json:"skuTier,omitempty"`
 	UpgradeChannel string `json:"upgradeChannel,omitempty"`
+}
+
+// KubernetesStatus is a cluster's Kubernetes as its API server reports it.
+type KubernetesStatus struct {
+	// Version is the API server's version (its /version gitVersion, e.g. v1.37.2).
+	Version string `json:"version,omitempty"`
+	// NodesReady counts the nodes whose Ready condition is True, of NodesTotal registered.
+	NodesReady int `json:"nodesReady"`
+	NodesTotal int `json:"nodesTotal"`
 }
 
 // InventoryItem is one Azure resource of a cluster.

@@ -62,6 +62,9 @@ type Observation struct {
 	// ControlPlane is what Azure reports of an AKS cluster's control plane (nil for other
 	// kinds).
 	ControlPlane *ControlPlaneObservation
+	// Address is the IP address Azure assigned to a public IP address (empty for other kinds,
+	// and until one is assigned).
+	Address string
 }
 
 // ControlPlaneObservation is an AKS control plane as Azure reports it.

@@ -7,7 +7,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 )
 
-// publicIPService makes KindPublicIPAddress nodes real (the address Azure assigns is server-filled and ignored).
+// publicIPService makes KindPublicIPAddress nodes real. The address Azure assigns is
+// server-filled: no drift, but observed (Observation.Address).
 func (c *Clients) publicIPService() service {
 	cl := c.Network.NewPublicIPAddressesClient()
 	return &armService[armnetwork.PublicIPAddress, armnetwork.PublicIPAddress]{
@@ -26,6 +27,11 @@ func (c *Clients) publicIPService() service {
 		del: func(ctx context.Context, id *arm.ResourceID, resume string) (lro, error) {
 			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
 				&armnetwork.PublicIPAddressesClientBeginDeleteOptions{ResumeToken: resume}))
+		},
+		describe: func(live *armnetwork.PublicIPAddress, o *Observation) {
+			if p := live.Properties; p != nil && p.IPAddress != nil {
+				o.Address = *p.IPAddress
+			}
 		},
 	}
 }

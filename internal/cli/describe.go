@@ -28,8 +28,9 @@ NAME, every object of the kind is described.
 KIND is one of ` + kindList() + `.
 A ClusterProfile named without @VERSION shows every version of it. A cloud account's client
 secret is never shown, only whether one is set. A cluster's status shows its phase (Deleting
-as soon as its deletion was requested), its progress, the API server's endpoint, the AKS
-control plane as Azure reports it, and how many Azure resources it has (-o yaml on get lists
+as soon as its deletion was requested), its progress, the API server's endpoint and address,
+the AKS control plane as Azure reports it, the Kubernetes version and nodes Ready as strata
+read them from the cluster's API, and how many Azure resources it has (-o yaml on get lists
 them).`,
 		Example: `  strata describe cluster iaas-static
   strata describe clusters
@@ -133,7 +134,8 @@ func describeSpec(b *strings.Builder, obj v1alpha1.Object) error {
 }
 
 // describeStatus writes the status as YAML-like text, as -o yaml shows it but for the
-// conditions (a table of their own), the progress (one line) and the inventory (counted).
+// conditions (a table of their own), the progress and Kubernetes (one line each) and the
+// inventory (counted).
 func describeStatus(b *strings.Builder, obj v1alpha1.Object) error {
 	text, err := statusText(obj)
 	if err != nil {
@@ -246,8 +248,8 @@ func timestamp(t *time.Time, now time.Time) string {
 
 // statusText renders an object's status as indented YAML-like text in field order: the phase
 // (Deleting once deletion was requested) and observed generation first, a cluster's progress
-// as one line, every other field as -o yaml has it, and last the inventory, counted. The
-// conditions are left to their table.
+// and Kubernetes as one line each, every other field as -o yaml has it, and last the
+// inventory, counted. The conditions are left to their table.
 func statusText(obj v1alpha1.Object) (string, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -267,6 +269,8 @@ func statusText(obj v1alpha1.Object) (string, error) {
 			case "phase", "observedGeneration", "conditions", "inventory":
 			case "progress":
 				out.set(k, scalarNode(progressLine(obj)))
+			case "kubernetes":
+				out.set(k, scalarNode(kubernetesLine(obj)))
 			default:
 				out.set(k, st.fields[i])
 			}
@@ -288,6 +292,17 @@ func progressLine(obj v1alpha1.Object) string {
 	}
 	p := c.Status.Progress
 	return strings.TrimSpace(fmt.Sprintf("%d/%d %s", p.Done, p.Total, p.Step))
+}
+
+// kubernetesLine is what strata read of a cluster's Kubernetes as "VERSION, READY/TOTAL nodes
+// Ready".
+func kubernetesLine(obj v1alpha1.Object) string {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok || c.Status.Kubernetes == nil {
+		return none
+	}
+	k := c.Status.Kubernetes
+	return fmt.Sprintf("%s, %d/%d nodes Ready", orNone(k.Version), k.NodesReady, k.NodesTotal)
 }
 
 // inventoryLine counts a cluster's Azure resources, those strata created and those it adopted.

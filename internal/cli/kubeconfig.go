@@ -17,19 +17,28 @@ func newKubeconfigCommand(o *rootOptions) *cobra.Command {
 	ko := &kubeconfigOptions{}
 	cmd := &cobra.Command{
 		Use:   "kubeconfig CLUSTER [--admin] [-o FILE]",
-		Short: "Print or save the kubeconfig of an AKS cluster",
-		Long: `Get the kubeconfig of an AKS cluster from Azure, through the strata server, and print it
-or write it to a file.
+		Short: "Print or save the kubeconfig of a cluster",
+		Long: `Get the kubeconfig of a cluster through the strata server, and print it or write it to
+a file.
 
-The user kubeconfig is the default. On a cluster with Entra ID integration it signs in with
-kubelogin, which must be installed. --admin asks for the admin kubeconfig (static
-cluster-admin credentials) instead: the server refuses it unless it was started with
---allow-admin-kubeconfig, since strata has no per-user authentication yet. A cluster whose
-local accounts are disabled has no admin kubeconfig at all.
+For an AKS cluster it is the kubeconfig Azure lists. The user kubeconfig is the default; on a
+cluster with Entra ID integration it signs in with kubelogin, which must be installed. A
+cluster whose local accounts are disabled has no admin kubeconfig at all.
 
-The cluster must be of type aks and provisioned. With -o (--output-file) the kubeconfig is
-written to a file with mode 0600; an existing file is replaced and set to mode 0600. The
-kubeconfig holds credentials: keep it private.`,
+For an IaaS cluster the server mints it from the cluster CA it holds: a client certificate
+valid for 12 hours (ask again for a new one), for the API server at its load balancer's IP
+address, checked against the endpoint's DNS name (tls-server-name), so that it works where that
+name does not resolve. The admin kubeconfig is cluster-admin (user strata-admin, group
+system:masters); the user kubeconfig is user strata-user in group strata:users, which has no
+rights until the cluster's admin grants some, e.g.
+kubectl create clusterrolebinding strata-users-view --clusterrole=view --group=strata:users.
+
+--admin asks for the admin kubeconfig: the server refuses it unless it was started with
+--allow-admin-kubeconfig, since strata has no per-user authentication yet.
+
+The cluster's control plane must exist. With -o (--output-file) the kubeconfig is written to a
+file with mode 0600; an existing file is replaced and set to mode 0600. The kubeconfig holds
+credentials: keep it private.`,
 		Example: `  # Print the user kubeconfig
   strata kubeconfig prod-aks
 
@@ -38,7 +47,7 @@ kubeconfig holds credentials: keep it private.`,
   kubectl --kubeconfig prod-aks.kubeconfig get nodes
 
   # The admin kubeconfig, from a server started with --allow-admin-kubeconfig
-  strata kubeconfig prod-aks --admin -o admin.kubeconfig`,
+  strata kubeconfig prod-iaas --admin -o admin.kubeconfig`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runKubeconfig(cmd.Context(), o, ko, args[0])

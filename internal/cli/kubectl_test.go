@@ -75,16 +75,17 @@ func TestGetWide(t *testing.T) {
 		c.Status.Phase = "Provisioning"
 		c.Status.Progress = &v1alpha1.Progress{Done: 11, Total: 26, Step: "creating nic/control-plane-1"}
 		c.Status.ControlPlaneEndpoint = "iaas-dynamic-c82dfffa.westeurope.cloudapp.azure.com:6443"
+		c.Status.Kubernetes = &v1alpha1.KubernetesStatus{Version: "v1.37.2", NodesReady: 4, NodesTotal: 6}
 	})
 	cases := []struct {
 		args []string
 		want [][]string // rows, AGE cells left out
 	}{
 		{[]string{"get", "clusters", "-o", "wide"}, [][]string{
-			{"NAME", "TYPE", "LOCATION", "PHASE", "AGE", "ACCOUNT", "PROFILES", "PROGRESS", "ENDPOINT"},
+			{"NAME", "TYPE", "LOCATION", "PHASE", "AGE", "ACCOUNT", "PROFILES", "PROGRESS", "ENDPOINT", "KUBERNETES", "NODES"},
 			{"iaas-dynamic", "iaas", "westeurope", "Provisioning", "azure-prod", "iaas-base@1.0.0", "11/26",
-				"iaas-dynamic-c82dfffa.westeurope.cloudapp.azure.com:6443"},
-			{"iaas-static", "iaas", "westeurope", "<none>", "azure-prod", "iaas-base@1.0.0", "<none>", "<none>"},
+				"iaas-dynamic-c82dfffa.westeurope.cloudapp.azure.com:6443", "v1.37.2", "4/6"},
+			{"iaas-static", "iaas", "westeurope", "<none>", "azure-prod", "iaas-base@1.0.0", "<none>", "<none>", "<none>", "<none>"},
 		}},
 		{[]string{"get", "accounts", "-o", "wide"}, [][]string{
 			{"NAME", "ENVIRONMENT", "TENANT", "GATEWAY", "VALID", "SUBSCRIPTIONS", "AGE", "CLIENT", "ID"},
@@ -143,6 +144,7 @@ func TestDescribeClusterStatus(t *testing.T) {
 		c.Status.ObservedGeneration = 1
 		c.Status.Progress = &v1alpha1.Progress{Done: 5, Total: 7, Step: "updating agentpool/user"}
 		c.Status.ControlPlaneEndpoint = "aks-prod-47e71229.hcp.eastus2.azmk8s.io:443"
+		c.Status.Kubernetes = &v1alpha1.KubernetesStatus{Version: "v1.30.9", NodesReady: 5, NodesTotal: 6}
 		c.Status.ManagedControlPlane = &v1alpha1.ManagedControlPlaneStatus{
 			KubernetesVersion: "1.30.9", PowerState: "Running", ProvisioningState: "Updating",
 			FQDN: "aks-prod-47e71229.hcp.eastus2.azmk8s.io", SKUTier: "Standard", UpgradeChannel: "rapid",
@@ -162,6 +164,7 @@ func TestDescribeClusterStatus(t *testing.T) {
 		"  observedGeneration: 1\n" +
 		"  progress: 5/7 updating agentpool/user\n" +
 		"  controlPlaneEndpoint: aks-prod-47e71229.hcp.eastus2.azmk8s.io:443\n" +
+		"  kubernetes: v1.30.9, 5/6 nodes Ready\n" +
 		"  managedControlPlane:\n" +
 		"    kubernetesVersion: 1.30.9\n" +
 		"    powerState: Running\n" +

@@ -196,6 +196,8 @@ func wideColumns(kind string) []column {
 			{"PROFILES", func(o v1alpha1.Object, _ time.Time) string { return profileRefs(cl(o).Spec.Profiles) }},
 			{"PROGRESS", func(o v1alpha1.Object, _ time.Time) string { return progress(cl(o).Status.Progress) }},
 			{"ENDPOINT", func(o v1alpha1.Object, _ time.Time) string { return orNone(cl(o).Status.ControlPlaneEndpoint) }},
+			{"KUBERNETES", func(o v1alpha1.Object, _ time.Time) string { return kubeVersion(cl(o).Status.Kubernetes) }},
+			{"NODES", func(o v1alpha1.Object, _ time.Time) string { return kubeNodes(cl(o).Status.Kubernetes) }},
 		}
 	case v1alpha1.KindCloudAccount:
 		return []column{{"CLIENT ID", func(o v1alpha1.Object, _ time.Time) string {
@@ -236,6 +238,22 @@ func progress(p *v1alpha1.Progress) string {
 		return none
 	}
 	return fmt.Sprintf("%d/%d", p.Done, p.Total)
+}
+
+// kubeVersion is the version a cluster's API server reported, when strata read it.
+func kubeVersion(k *v1alpha1.KubernetesStatus) string {
+	if k == nil {
+		return none
+	}
+	return orNone(k.Version)
+}
+
+// kubeNodes is a cluster's nodes as READY/TOTAL, when strata read them.
+func kubeNodes(k *v1alpha1.KubernetesStatus) string {
+	if k == nil {
+		return none
+	}
+	return fmt.Sprintf("%d/%d", k.NodesReady, k.NodesTotal)
 }
 
 // gatewayProxy is the proxy a gateway's clusters use: the HTTPS proxy, else the HTTP one.

@@ -15,22 +15,21 @@ const (
 	// ReasonForbidden (403): an admin kubeconfig from a server started without
 	// --allow-admin-kubeconfig.
 	ReasonForbidden = "Forbidden"
-	// ReasonNotSupported (409): the cluster is not of type aks.
-	ReasonNotSupported = "NotSupported"
-	// ReasonNotReady (409): the cluster has no managed cluster in Azure yet.
+	// ReasonNotReady (409): the cluster has no control plane in Azure yet.
 	ReasonNotReady = "NotReady"
-	// ReasonLocalAccountsDisabled (409): the cluster has no admin kubeconfig, only Entra ID
-	// sign-in.
+	// ReasonLocalAccountsDisabled (409): the AKS cluster has no admin kubeconfig, only Entra
+	// ID sign-in.
 	ReasonLocalAccountsDisabled = "LocalAccountsDisabled"
 )
 
 // maxKubeconfigBytes bounds the size of a kubeconfig the client accepts.
 const maxKubeconfigBytes = 4 << 20
 
-// Kubeconfig returns the kubeconfig of an AKS cluster as Azure lists it: the user kubeconfig,
-// or the admin one when admin is set (which the server refuses with 403 Forbidden unless it
-// was started with --allow-admin-kubeconfig). The bytes are a secret: do not log them. A
-// cluster of another type fails with reason NotSupported, one not provisioned yet with
+// Kubeconfig returns the kubeconfig of a cluster: the user kubeconfig, or the admin one when
+// admin is set (which the server refuses with 403 Forbidden unless it was started with
+// --allow-admin-kubeconfig). An AKS cluster's is the one Azure lists; an IaaS cluster's is
+// minted by the server from the cluster CA, with a client certificate valid for 12 hours. The
+// bytes are a secret: do not log them. A cluster not provisioned yet fails with reason
 // NotReady, an Azure error with code 502 (reason AzureError).
 func (c *Client) Kubeconfig(ctx context.Context, name string, admin bool) ([]byte, error) {
 	p, err := c.objectPath(v1alpha1.KindCluster, name)

@@ -27,7 +27,7 @@ func TestKubeconfigWireFormat(t *testing.T) {
 		case APIPath + "/clusters/vms/kubeconfig":
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusConflict)
-			_, _ = w.Write([]byte(`{"kind":"Status","code":409,"reason":"NotSupported","message":"cluster \"vms\" is of type iaas"}`))
+			_, _ = w.Write([]byte(`{"kind":"Status","code":409,"reason":"NotReady","message":"cluster \"vms\" has no control plane in Azure yet (phase Provisioning)"}`))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"kind":"Status","code":404,"reason":"NotFound","message":"Cluster \"nope\" not found"}`))
@@ -46,7 +46,7 @@ func TestKubeconfigWireFormat(t *testing.T) {
 	}{
 		{"user", "prod", false, "", testKubeconfig, "", 0},
 		{"admin", "prod", true, "admin=true", "", ReasonForbidden, http.StatusForbidden},
-		{"iaas", "vms", false, "", "", ReasonNotSupported, http.StatusConflict},
+		{"not ready", "vms", false, "", "", ReasonNotReady, http.StatusConflict},
 		{"unknown", "nope", false, "", "", ReasonNotFound, http.StatusNotFound},
 	}
 	for _, tt := range tests {

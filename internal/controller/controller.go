@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -78,6 +79,9 @@ type Clients interface {
 	ZonesBySize(ctx context.Context, location string) (map[string][]string, error)
 	// BlobEndpoint is a storage account's blob endpoint.
 	BlobEndpoint(account string) string
+	// Kubeconfig returns the kubeconfig Azure lists for an AKS cluster (the admin one when
+	// admin is set): a secret, kept in memory only.
+	Kubeconfig(ctx context.Context, resourceGroup, name string, admin bool) ([]byte, error)
 }
 
 // Config configures a Controller.
@@ -128,6 +132,20 @@ type Config struct {
 	// ListSubscriptions signs in with an account and lists the subscriptions it can access;
 	// default azure.ListSubscriptions with AzureOptions.
 	ListSubscriptions func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error)
+	// CheckKubernetes turns on reading each cluster's own API once its control plane runs in
+	// Azure (GET /version and one list of nodes per pass): condition KubernetesReady and
+	// status.kubernetes, and a cluster is Running only once its API answers and its nodes are
+	// Ready. Off by default (strata server turns it on: --check-kubernetes).
+	CheckKubernetes bool
+	// KubernetesTimeout bounds each request to a cluster's API, and the dial and TLS handshake
+	// (default 10 s).
+	KubernetesTimeout time.Duration
+	// KubernetesRequeue is how soon a Running cluster whose Kubernetes is not ready (its API
+	// does not answer, a node is not Ready) is looked at again (default 30 s, at most Resync).
+	KubernetesRequeue time.Duration
+	// WrapKubernetesTransport, when set, wraps the transport of every cluster API client (to
+	// count or trace requests).
+	WrapKubernetesTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // DefaultImageBaseURL is where base VHDs are read from: for the Custom environment the
@@ -152,10 +170,11 @@ type Controller struct {
 
 	mu         sync.Mutex
 	states     map[objKey]*objState
-	clients    map[string]Clients // by account UID, generation and subscription
-	inFlight   map[objKey]string  // the objects being worked on, and their accounts
-	perAccount map[string]int     // passes under way by account
-	queue      []candidate        // due at the last scan, waiting for a worker
+	clients    map[string]Clients     // by account UID, generation and subscription
+	kube       map[string]*kubeClient // clients of the clusters' APIs, by cluster
+	inFlight   map[objKey]string      // the objects being worked on, and their accounts
+	perAccount map[string]int         // passes under way by account
+	queue      []candidate            // due at the last scan, waiting for a worker
 }
 
 // kindCluster is the kind of the objects of the cluster reconciler.
@@ -221,6 +240,12 @@ func New(cfg Config) *Controller {
 	if cfg.AccountCheckTimeout <= 0 {
 		cfg.AccountCheckTimeout = 2 * time.Minute
 	}
+	if cfg.KubernetesTimeout <= 0 {
+		cfg.KubernetesTimeout = 10 * time.Second
+	}
+	if cfg.KubernetesRequeue <= 0 {
+		cfg.KubernetesRequeue = 30 * time.Second
+	}
 	if cfg.ListSubscriptions == nil {
 		opts := cfg.AzureOptions
 		cfg.ListSubscriptions = func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error) {
@@ -232,6 +257,7 @@ func New(cfg Config) *Controller {
 		log:        cfg.Logger,
 		states:     map[objKey]*objState{},
 		clients:    map[string]Clients{},
+		kube:       map[string]*kubeClient{},
 		inFlight:   map[objKey]string{},
 		perAccount: map[string]int{},
 	}
@@ -339,8 +365,17 @@ func needsWork(cl *v1alpha1.Cluster, st *objState, now time.Time, resync time.Du
 		return true
 	case cl.Status.Phase != PhaseRunning && cl.Status.Phase != PhasePending:
 		return true
+	case cl.Status.Phase == PhaseRunning && !conditionTrue(&cl.Status.Status, ConditionReady):
+		// Running, but its Kubernetes is not ready: looked at again after KubernetesRequeue.
+		return true
 	}
 	return st.lastSync.IsZero() || now.Sub(st.lastSync) >= resync
+}
+
+// conditionTrue reports whether the status has the condition, True.
+func conditionTrue(s *v1alpha1.Status, typ string) bool {
+	c := statusCondition(s, typ)
+	return c != nil && c.Status == "True"
 }
 
 // processCluster claims the cluster's lease, runs one pass and schedules the next.

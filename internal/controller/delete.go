@@ -79,7 +79,7 @@ func (p *pass) delete(ctx context.Context) (time.Duration, error) {
 	}
 
 	// Every managed resource is gone; adopted ones are simply forgotten.
-	if err := p.c.cfg.Store.DeleteSecret(ctx, bootstrapSecretName(cl.Metadata.UID)); err != nil {
+	if err := p.c.cfg.Store.DeleteSecret(ctx, plan.BootstrapSecretName(cl.Metadata.UID)); err != nil {
 		return 0, fmt.Errorf("delete the bootstrap secrets: %w", err)
 	}
 	p.event(ctx, store.EventNormal, "Deleted", fmt.Sprintf("deleted %d Azure resource(s); adopted resources were left as they were", len(managed)))
@@ -146,7 +146,7 @@ func (p *pass) planForDeletion(ctx context.Context, clients Clients, acct *v1alp
 	}
 	var secrets plan.BootstrapSecrets
 	if p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeIaaS {
-		b, err := p.c.cfg.Store.GetSecret(ctx, bootstrapSecretName(p.cur.Metadata.UID))
+		b, err := p.c.cfg.Store.GetSecret(ctx, plan.BootstrapSecretName(p.cur.Metadata.UID))
 		if err != nil {
 			return nil
 		}

@@ -30,6 +30,10 @@ type outcome struct {
 	controlPlane *azure.ControlPlaneObservation
 	// endpoint is the API server's address once the cluster runs.
 	endpoint string
+	// address is the IP address of an IaaS cluster's API server load balancer, when read.
+	address string
+	// kube is what the pass made of the cluster's Kubernetes; nil when the check is off.
+	kube *kubeDecision
 }
 
 // allRunning reports whether every node is as planned, nothing failed, and everything that
@@ -74,10 +78,9 @@ func (o *outcome) setStatus(s *v1alpha1.ClusterStatus) (reason, msg string) {
 		}
 	}
 	setConflictCondition(s, o.result.Failed, o.result.Errors)
+	setKubernetes(s, o.kube)
 	if o.allRunning() {
-		setCondition(s, ConditionReady, "True", "Running", "every planned resource exists as planned and every VM is running")
-		s.Phase = PhaseRunning
-		s.ControlPlaneEndpoint = o.endpoint
+		reason, msg = o.built(s)
 	} else {
 		reason, msg = o.notReady(s)
 		setCondition(s, ConditionReady, "False", reason, msg)
@@ -87,6 +90,9 @@ func (o *outcome) setStatus(s *v1alpha1.ClusterStatus) (reason, msg string) {
 		case s.Phase == PhaseFailed || s.Phase == PhaseRunning:
 			s.Phase = PhaseProvisioning
 		}
+	}
+	if o.address != "" {
+		s.ControlPlaneAddress = o.address
 	}
 	if cp := o.controlPlane; cp != nil {
 		s.ManagedControlPlane = &v1alpha1.ManagedControlPlaneStatus{
@@ -101,8 +107,42 @@ func (o *outcome) setStatus(s *v1alpha1.ClusterStatus) (reason, msg string) {
 	s.ObservedGeneration = o.gen
 	if s.Progress != nil && o.allRunning() {
 		s.Progress.Step = "running"
+		if s.Phase != PhaseRunning {
+			s.Progress.Step = "waiting for Kubernetes"
+		}
 	}
 	return reason, msg
+}
+
+// built sets Ready and the phase of a cluster whose planned resources all exist and run in
+// Azure: Running, unless its Kubernetes is checked and not ready (phaseWhenBuilt). When the
+// cluster is not ready it returns Ready's reason and message: KubernetesReady's.
+func (o *outcome) built(s *v1alpha1.ClusterStatus) (reason, msg string) {
+	s.ControlPlaneEndpoint = o.endpoint
+	kubeReady := o.kube == nil || o.kube.ready
+	s.Phase = phaseWhenBuilt(s.Phase, kubeReady)
+	if !kubeReady {
+		setCondition(s, ConditionReady, "False", o.kube.reason, o.kube.message)
+		return o.kube.reason, o.kube.message
+	}
+	msg = "every planned resource exists as planned and every VM is running"
+	if o.kube != nil && o.kube.status == "True" {
+		msg += "; " + o.kube.message
+	}
+	setCondition(s, ConditionReady, "True", "Running", msg)
+	return "", ""
+}
+
+// setKubernetes sets KubernetesReady and status.kubernetes from the pass's decision, or
+// removes them when the controller does not check Kubernetes (d nil).
+func setKubernetes(s *v1alpha1.ClusterStatus, d *kubeDecision) {
+	if d == nil {
+		s.Conditions = slices.DeleteFunc(s.Conditions, func(c v1alpha1.Condition) bool { return c.Type == ConditionKubernetesReady })
+		s.Kubernetes = nil
+		return
+	}
+	setCondition(s, ConditionKubernetesReady, d.status, d.reason, d.message)
+	s.Kubernetes = d.observed
 }
 
 // tally is what became of the nodes of a category in the run.

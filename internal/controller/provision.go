@@ -15,9 +15,6 @@ import (
 	"github.com/strata-dev/strata/internal/store"
 )
 
-// bootstrapSecretName is the store name of a cluster's sealed bootstrap secrets.
-func bootstrapSecretName(uid string) string { return "cluster/" + uid + "/bootstrap" }
-
 // provision makes the cluster's Azure resources match its spec and observes them.
 func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 	cl := p.cur
@@ -75,6 +72,7 @@ func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan: %w", err), true)
 	}
+	p.clients, p.secrets = clients, secrets
 	return p.applyGraph(ctx, g, clients.Applier(), gen)
 }
 
@@ -126,7 +124,7 @@ func (p *pass) loadProfiles(ctx context.Context) ([]*v1alpha1.ClusterProfile, er
 
 // bootstrapSecrets returns the cluster's sealed bootstrap secrets, made on first use.
 func (p *pass) bootstrapSecrets(ctx context.Context) (plan.BootstrapSecrets, error) {
-	name := bootstrapSecretName(p.cur.Metadata.UID)
+	name := plan.BootstrapSecretName(p.cur.Metadata.UID)
 	b, err := p.c.cfg.Store.GetSecret(ctx, name)
 	switch {
 	case err == nil:
@@ -209,7 +207,7 @@ func runs(k plan.Kind) bool {
 }
 
 // applyGraph applies every node with flow, removes the managed resources that left the
-// graph, observes what runs and writes the resulting status.
+// graph, observes what runs (and the cluster's Kubernetes) and writes the resulting status.
 func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Applier, gen int64) (time.Duration, error) {
 	if err := p.startProgress(ctx, g); err != nil {
 		return 0, err
@@ -220,32 +218,99 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 	}
 	o := &outcome{nodes: g.Nodes, result: result, runErr: result.Err(), gen: gen,
 		aks: p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS}
-	if o.runErr == nil {
-		o.gcErr = p.removeGone(ctx, g, applier)
-		p.observeRunning(ctx, o, applier, observed)
-	}
-	o.endpoint = controlPlaneEndpoint(p.cur, o.controlPlane)
+	p.observe(ctx, g, o, applier, observed)
 
-	prevPhase := p.status.Phase
-	var reason, msg string
-	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) { reason, msg = o.setStatus(s) })
-	switch {
-	case o.allRunning() && prevPhase != PhaseRunning:
-		p.event(ctx, store.EventNormal, "Running", fmt.Sprintf("%d resource(s) provisioned; API server at %s", len(g.Nodes), o.endpoint))
-		p.log.Info("cluster running", "resources", len(g.Nodes), "endpoint", o.endpoint)
-	case o.permanent() && prevPhase != PhaseFailed:
-		p.event(ctx, store.EventWarning, "Failed", reason+": "+msg)
-	}
+	prev := cloneStatus(p.status)
+	var reason, msg, phase string
+	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+		reason, msg = o.setStatus(s)
+		phase = s.Phase
+	})
+	p.recordTransitions(ctx, o, prev, phase, reason, msg, len(g.Nodes))
 	if err != nil {
 		return 0, err
 	}
 	if e := errors.Join(o.runErr, o.gcErr, o.observeErr); e != nil {
 		return 0, e
 	}
-	if !o.allRunning() {
-		return p.c.cfg.BootingRequeue, nil
+	return p.requeueAfter(o, phase), nil
+}
+
+// observe fills o with what the pass sees once the graph ran: the removal of what left it,
+// what runs, the API server's address (IaaS) and endpoint, and, when the controller checks
+// it, the cluster's Kubernetes.
+func (p *pass) observe(ctx context.Context, g *plan.Graph, o *outcome, applier azure.Applier, observed map[string]*azure.Observation) {
+	if o.runErr == nil {
+		o.gcErr = p.removeGone(ctx, g, applier)
+		p.observeRunning(ctx, o, applier, observed)
+		if !o.aks {
+			o.address = p.apiServerAddress(ctx, g, applier, observed)
+		}
 	}
-	return p.c.cfg.Resync, nil
+	o.endpoint = controlPlaneEndpoint(p.cur, o.controlPlane)
+	if p.c.cfg.CheckKubernetes {
+		d := decideKubernetes(p.observeKubernetes(ctx, g, o))
+		o.kube = &d
+	}
+}
+
+// apiServerAddress is the IP address of the API server's public IP: as its Apply read it,
+// else (it was written in this pass) read now; "" when unknown.
+func (p *pass) apiServerAddress(ctx context.Context, g *plan.Graph, applier azure.Applier, observed map[string]*azure.Observation) string {
+	for _, n := range g.Nodes {
+		if n.Kind != plan.KindPublicIPAddress || n.Role != plan.RoleAPIServer {
+			continue
+		}
+		if ob := observed[n.Key]; ob != nil {
+			return ob.Address
+		}
+		ob, err := applier.Observe(ctx, n)
+		if err != nil {
+			p.log.Warn("read the API server's address", "key", n.Key, "error", err)
+			return ""
+		}
+		return ob.Address
+	}
+	return ""
+}
+
+// recordTransitions records the events of the pass's changes: Running, Failed, and a Running
+// cluster's Kubernetes becoming not ready (KubernetesNotReady) or ready again.
+func (p *pass) recordTransitions(ctx context.Context, o *outcome, prev v1alpha1.ClusterStatus, phase, reason, msg string, resources int) {
+	switch {
+	case phase == PhaseRunning && prev.Phase != PhaseRunning:
+		p.event(ctx, store.EventNormal, "Running", fmt.Sprintf("%d resource(s) provisioned; API server at %s", resources, o.endpoint))
+		p.log.Info("cluster running", "resources", resources, "endpoint", o.endpoint)
+	case o.permanent() && prev.Phase != PhaseFailed:
+		p.event(ctx, store.EventWarning, "Failed", reason+": "+msg)
+	}
+	if o.kube == nil || phase != PhaseRunning || prev.Phase != PhaseRunning {
+		return
+	}
+	was := ""
+	if c := statusCondition(&prev.Status, ConditionKubernetesReady); c != nil {
+		was = c.Status
+	}
+	switch {
+	case was == "True" && o.kube.status == "False":
+		p.event(ctx, store.EventWarning, "KubernetesNotReady", o.kube.reason+": "+o.kube.message)
+	case was == "False" && o.kube.status == "True":
+		p.event(ctx, store.EventNormal, "KubernetesReady", o.kube.message)
+	}
+}
+
+// requeueAfter is when the cluster is due again: soon while something does not run yet
+// (BootingRequeue), a little later while a Running cluster's Kubernetes is not ready
+// (KubernetesRequeue, at most Resync), else at the next resync.
+func (p *pass) requeueAfter(o *outcome, phase string) time.Duration {
+	kubeReady := o.kube == nil || o.kube.ready
+	switch {
+	case !o.allRunning() || (!kubeReady && phase != PhaseRunning):
+		return p.c.cfg.BootingRequeue
+	case !kubeReady:
+		return min(p.c.cfg.KubernetesRequeue, p.c.cfg.Resync)
+	}
+	return p.c.cfg.Resync
 }
 
 // startProgress sets the progress to the graph's size, counting what is already ready.

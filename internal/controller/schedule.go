@@ -162,14 +162,27 @@ func (c *Controller) schedule(key objKey, after time.Duration, err error, synced
 	st.seen = seen
 }
 
-// forget drops the states of objects of a kind that were not listed and are not in flight.
+// forget drops the states of objects of a kind that were not listed and are not in flight,
+// and the API clients of the clusters gone.
 func (c *Controller) forget(kind string, listed map[string]bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var gone []*kubeClient
 	for key := range c.states {
 		if _, busy := c.inFlight[key]; key.kind == kind && !listed[key.name] && !busy {
 			delete(c.states, key)
 		}
+	}
+	if kind == kindCluster {
+		for name, kc := range c.kube {
+			if _, busy := c.inFlight[objKey{kind, name}]; !listed[name] && !busy {
+				delete(c.kube, name)
+				gone = append(gone, kc)
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, kc := range gone {
+		kc.close()
 	}
 }
 

@@ -31,6 +31,11 @@ type pass struct {
 	changes   uint64 // how many changes were made to status and finalizer
 	written   uint64 // how many of them the store holds
 
+	// clients are the cluster's account's clients, secrets its bootstrap secrets (IaaS), as
+	// provision loaded them.
+	clients Clients
+	secrets plan.BootstrapSecrets
+
 	// writeMu lets one status write out at a time: changes made meanwhile by the pass's other
 	// tasks wait and go out together in the next write (a group commit), rather than one
 	// synchronous write each.
@@ -49,6 +54,10 @@ func cloneStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
 	if s.Progress != nil {
 		p := *s.Progress
 		out.Progress = &p
+	}
+	if s.Kubernetes != nil {
+		k := *s.Kubernetes
+		out.Kubernetes = &k
 	}
 	return out
 }

@@ -47,7 +47,7 @@ func (b *builder) apiServerNames() apiServerNames {
 		pool:     pool,
 		poolID:   lbID + "/backendAddressPools/" + pool,
 		dnsLabel: DNSLabel(sub, rg, n),
-		fqdn:     apiServerFQDN(b.c),
+		fqdn:     APIServerFQDN(b.c),
 	}
 }
 
@@ -57,12 +57,12 @@ func (b *builder) endpoint() string { return APIServerEndpoint(b.c) }
 // APIServerEndpoint is the address of an IaaS cluster's API server, "{fqdn}:6443", where fqdn
 // is the DNS name of its load balancer's public IP: the status's controlPlaneEndpoint.
 func APIServerEndpoint(c *v1alpha1.Cluster) string {
-	return fmt.Sprintf("%s:%d", apiServerFQDN(c), APIServerPort)
+	return fmt.Sprintf("%s:%d", APIServerFQDN(c), APIServerPort)
 }
 
 // apiServerFQDN is the DNS name of an IaaS cluster's API server public IP: the endpoint and
 // the API server certificate's SAN.
-func apiServerFQDN(c *v1alpha1.Cluster) string {
+func APIServerFQDN(c *v1alpha1.Cluster) string {
 	az := &c.Spec.Azure
 	return DNSLabel(az.SubscriptionID, az.ResourceGroup, c.Metadata.Name) + "." + az.Location + ".cloudapp.azure.com"
 }

@@ -19,6 +19,10 @@ import (
 	"time"
 )
 
+// BootstrapSecretName is the store name of the sealed bootstrap secrets of the cluster of
+// the UID.
+func BootstrapSecretName(uid string) string { return "cluster/" + uid + "/bootstrap" }
+
 // CAValidity is how long a cluster's CA is valid.
 const CAValidity = 10 * 365 * 24 * time.Hour
 

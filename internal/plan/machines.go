@@ -27,6 +27,17 @@ func (b *builder) controlPlanePool() *v1alpha1.MachinePool {
 	return nil
 }
 
+// InitMachineKey is the graph key of an IaaS cluster's first control-plane VM, the one whose
+// cloud-init runs kubeadm init, or "" when the cluster has no control-plane pool.
+func InitMachineKey(c *v1alpha1.Cluster) string {
+	for _, mp := range c.Spec.MachinePools {
+		if mp.ControlPlane {
+			return keyVirtualMachinePfx + mp.Name + "-0"
+		}
+	}
+	return ""
+}
+
 // machines adds a NIC and a VM per machine: the control-plane pool first, then the other pools
 // in the spec's order. Control-plane machines join one after the other, after the first one
 // (kubeadm init); workers only wait for the first one.
@@ -41,7 +52,7 @@ func (b *builder) machines() error {
 			pools = append(pools, mp)
 		}
 	}
-	first := keyVirtualMachinePfx + cp.Name + "-0"
+	first := InitMachineKey(b.c)
 	for _, pool := range pools {
 		prev := ""
 		for i := range pool.Count {

@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/kubecert"
 	"github.com/strata-dev/strata/internal/plan"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -23,12 +27,11 @@ const (
 	// ReasonForbidden (403): an admin kubeconfig from a server started without
 	// --allow-admin-kubeconfig.
 	ReasonForbidden = "Forbidden"
-	// ReasonNotSupported (409): a kubeconfig of a cluster that is not of type aks.
-	ReasonNotSupported = "NotSupported"
-	// ReasonNotReady (409): the cluster has no managed cluster in Azure yet.
+	// ReasonNotReady (409): the cluster has no control plane in Azure yet (no managed
+	// cluster; no control-plane VM, or its API server's address not read yet).
 	ReasonNotReady = "NotReady"
-	// ReasonLocalAccountsDisabled (409): an admin kubeconfig of a cluster whose local accounts
-	// are disabled.
+	// ReasonLocalAccountsDisabled (409): an admin kubeconfig of an AKS cluster whose local
+	// accounts are disabled.
 	ReasonLocalAccountsDisabled = "LocalAccountsDisabled"
 )
 
@@ -41,10 +44,11 @@ var managedClusterChain = []arm.ResourceType{
 	arm.NewResourceType("Microsoft.ContainerService", "managedClusters"),
 }
 
-// kubeconfig answers GET /clusters/{key}/kubeconfig[?admin=true]: the kubeconfig Azure lists
-// for an AKS cluster, fetched with the cluster's cloud account. The user kubeconfig is the
-// default; the admin one needs a server started with AllowAdminKubeconfig, since strata has no
-// per-user authentication yet. The kubeconfig is a secret: it is sent and forgotten, never
+// kubeconfig answers GET /clusters/{key}/kubeconfig[?admin=true]. For an AKS cluster it is
+// the kubeconfig Azure lists, fetched with the cluster's cloud account; for an IaaS cluster
+// strata mints one from the cluster CA it holds (iaasKubeconfig). The user kubeconfig is the
+// default; the admin one needs a server started with AllowAdminKubeconfig, since strata has
+// no per-user authentication yet. The kubeconfig is a secret: it is sent and forgotten, never
 // logged, stored or put in an event.
 func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
@@ -70,50 +74,14 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 		return internal(err, "get %s %q", kind, key)
 	}
 	c := obj.(*v1alpha1.Cluster)
-	if c.Spec.Azure.Type != v1alpha1.ClusterTypeAKS {
-		return conflict(ReasonNotSupported, "cluster %q is of type %s: kubeconfigs are served for aks clusters only", key, c.Spec.Azure.Type)
-	}
-	if admin {
-		res := &storeResolver{store: s.store}
-		mcp, _ := v1alpha1.EffectiveManagedControlPlane(ctx, c, res)
-		if res.err != nil {
-			return internal(res.err, "read the managed control plane of cluster %q", key)
+	var kc []byte
+	if c.Spec.Azure.Type == v1alpha1.ClusterTypeAKS {
+		var sent bool
+		if kc, sent, err = s.aksKubeconfig(w, r, c, admin); sent || err != nil {
+			return err
 		}
-		if mcp != nil && mcp.AADProfile != nil && mcp.AADProfile.DisableLocalAccounts {
-			return localAccountsDisabled(key)
-		}
-	}
-	id, err := managedClusterID(c)
-	if err != nil {
+	} else if kc, err = s.iaasKubeconfig(ctx, c, admin); err != nil {
 		return err
-	}
-
-	acctKey := c.Spec.CloudAccount
-	ao, err := s.store.Get(ctx, v1alpha1.KindCloudAccount, acctKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return conflict(ReasonConflict, "cluster %q uses %s %q, which does not exist", key, v1alpha1.KindCloudAccount, acctKey)
-	}
-	if err != nil {
-		return internal(err, "get %s %q", v1alpha1.KindCloudAccount, acctKey)
-	}
-	acct := ao.(*v1alpha1.CloudAccount)
-	if acct.Spec.Azure.ClientSecret.Empty() {
-		return conflict(ReasonConflict, "%s %q of cluster %q has no client secret: apply it with spec.azure.clientSecret", v1alpha1.KindCloudAccount, acctKey, key)
-	}
-	clients, err := azure.NewClients(ctx, acct, c.Spec.Azure.SubscriptionID, azure.Options{Logger: s.log})
-	if err != nil {
-		return conflict(ReasonConflict, "%s %q of cluster %q cannot be used: %v", v1alpha1.KindCloudAccount, acctKey, key, err)
-	}
-	kctx, cancel := context.WithTimeout(ctx, LookupTimeout)
-	defer cancel()
-	kc, err := clients.Kubeconfig(kctx, id.ResourceGroupName, id.Name, admin)
-	if errors.Is(err, azure.ErrLocalAccountsDisabled) {
-		return localAccountsDisabled(key)
-	}
-	if err != nil {
-		s.writeAzureError(w, r, fmt.Sprintf("kubeconfig of cluster %q with cloud account %q", key, acctKey), err,
-			slog.String("cluster", key), slog.String("cloudAccount", acctKey))
-		return nil
 	}
 	h := w.Header()
 	h.Set("Content-Type", KubeconfigContentType)
@@ -123,6 +91,131 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(kc)
 	return nil
+}
+
+// aksKubeconfig returns the kubeconfig Azure lists for an AKS cluster. sent says the answer
+// was written already (Azure's error).
+func (s *Server) aksKubeconfig(w http.ResponseWriter, r *http.Request, c *v1alpha1.Cluster, admin bool) (kc []byte, sent bool, err error) {
+	ctx, key := r.Context(), c.Metadata.Name
+	if admin {
+		res := &storeResolver{store: s.store}
+		mcp, _ := v1alpha1.EffectiveManagedControlPlane(ctx, c, res)
+		if res.err != nil {
+			return nil, false, internal(res.err, "read the managed control plane of cluster %q", key)
+		}
+		if mcp != nil && mcp.AADProfile != nil && mcp.AADProfile.DisableLocalAccounts {
+			return nil, false, localAccountsDisabled(key)
+		}
+	}
+	id, err := managedClusterID(c)
+	if err != nil {
+		return nil, false, err
+	}
+	clients, err := s.clusterClients(ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
+	kctx, cancel := context.WithTimeout(ctx, LookupTimeout)
+	defer cancel()
+	kc, err = clients.Kubeconfig(kctx, id.ResourceGroupName, id.Name, admin)
+	if errors.Is(err, azure.ErrLocalAccountsDisabled) {
+		return nil, false, localAccountsDisabled(key)
+	}
+	if err != nil {
+		acctKey := c.Spec.CloudAccount
+		s.writeAzureError(w, r, fmt.Sprintf("kubeconfig of cluster %q with cloud account %q", key, acctKey), err,
+			slog.String("cluster", key), slog.String("cloudAccount", acctKey))
+		return nil, true, nil
+	}
+	return kc, false, nil
+}
+
+// clusterClients returns the Azure clients of the cluster's cloud account in its subscription.
+func (s *Server) clusterClients(ctx context.Context, c *v1alpha1.Cluster) (*azure.Clients, error) {
+	key, acctKey := c.Metadata.Name, c.Spec.CloudAccount
+	ao, err := s.store.Get(ctx, v1alpha1.KindCloudAccount, acctKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, conflict(ReasonConflict, "cluster %q uses %s %q, which does not exist", key, v1alpha1.KindCloudAccount, acctKey)
+	}
+	if err != nil {
+		return nil, internal(err, "get %s %q", v1alpha1.KindCloudAccount, acctKey)
+	}
+	acct := ao.(*v1alpha1.CloudAccount)
+	if acct.Spec.Azure.ClientSecret.Empty() {
+		return nil, conflict(ReasonConflict, "%s %q of cluster %q has no client secret: apply it with spec.azure.clientSecret", v1alpha1.KindCloudAccount, acctKey, key)
+	}
+	clients, err := azure.NewClients(ctx, acct, c.Spec.Azure.SubscriptionID, azure.Options{Logger: s.log})
+	if err != nil {
+		return nil, conflict(ReasonConflict, "%s %q of cluster %q cannot be used: %v", v1alpha1.KindCloudAccount, acctKey, key, err)
+	}
+	return clients, nil
+}
+
+// iaasKubeconfig mints the kubeconfig of an IaaS cluster from the cluster CA in the store: a
+// client certificate valid for kubecert.KubeconfigValidity (12 h), as kubecert.Admin
+// (system:masters) or kubecert.User (group strata:users, which has no rights until the
+// cluster's admin binds it to a role), for the API server at the load balancer's address
+// with the endpoint's DNS name as tls-server-name. Nothing is sent to Azure.
+func (s *Server) iaasKubeconfig(ctx context.Context, c *v1alpha1.Cluster, admin bool) ([]byte, error) {
+	key := c.Metadata.Name
+	addr, err := iaasAPIServerAddress(c)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.store.GetSecret(ctx, plan.BootstrapSecretName(c.Metadata.UID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, conflict(ReasonNotReady, "cluster %q has no cluster CA yet: try again once it is provisioned", key)
+	}
+	if err != nil {
+		return nil, internal(err, "read the cluster CA of cluster %q", key)
+	}
+	secrets, err := plan.UnmarshalBootstrapSecrets(b)
+	if err != nil {
+		return nil, internal(err, "open the cluster CA of cluster %q", key)
+	}
+	ca, err := kubecert.ParseCA(secrets.CACertPEM, secrets.CAKeyPEM)
+	if err != nil {
+		return nil, internal(err, "open the cluster CA of cluster %q", key)
+	}
+	id := kubecert.User
+	if admin {
+		id = kubecert.Admin
+	}
+	cred, err := ca.Issue(id, time.Now(), kubecert.KubeconfigValidity)
+	if err != nil {
+		return nil, internal(err, "issue a client certificate for cluster %q", key)
+	}
+	kc, err := kubecert.Kubeconfig{
+		Cluster: key, Server: "https://" + net.JoinHostPort(addr.String(), strconv.Itoa(plan.APIServerPort)),
+		TLSServerName: plan.APIServerFQDN(c), CAPEM: ca.CertPEM(), User: id.User, Credential: cred,
+	}.Bytes()
+	if err != nil {
+		return nil, internal(err, "write the kubeconfig of cluster %q", key)
+	}
+	return kc, nil
+}
+
+// iaasAPIServerAddress is the address of an IaaS cluster's API server, as the controller
+// read it from the load balancer's public IP, once the VM that runs kubeadm init exists.
+func iaasAPIServerAddress(c *v1alpha1.Cluster) (netip.Addr, error) {
+	key, phase := c.Metadata.Name, c.Status.Phase
+	if phase == "" {
+		phase = "Pending"
+	}
+	initVM := plan.InitMachineKey(c)
+	if !slices.ContainsFunc(c.Status.Inventory, func(it v1alpha1.InventoryItem) bool {
+		return it.Key == initVM && it.Kind == string(plan.KindVirtualMachine) && it.Ready
+	}) {
+		return netip.Addr{}, conflict(ReasonNotReady, "cluster %q has no control plane in Azure yet (phase %s): try again once it is provisioned", key, phase)
+	}
+	if c.Status.ControlPlaneAddress == "" {
+		return netip.Addr{}, conflict(ReasonNotReady, "strata has not read the address of cluster %q's API server yet (phase %s): try again in a minute", key, phase)
+	}
+	addr, err := netip.ParseAddr(c.Status.ControlPlaneAddress)
+	if err != nil {
+		return netip.Addr{}, internal(err, "cluster %q: unusable API server address %q", key, c.Status.ControlPlaneAddress)
+	}
+	return addr, nil
 }
 
 // adminParam reads the kubeconfig's query: admin, at most once, true or false. Other

@@ -213,7 +213,7 @@ func kubeconfigSecrets(t *testing.T, kc []byte) []string {
 //   - pending: provisioning, its managed cluster not ready yet;
 //   - fresh: no status yet;
 //   - gone: ready, but its managed cluster does not exist in Azure;
-//   - vms: an iaas cluster.
+//   - vms: an iaas cluster, not provisioned.
 type kubeconfigEnv struct {
 	env    *emulatortest.Env
 	ts     *testServer
@@ -333,7 +333,7 @@ func TestKubeconfig(t *testing.T) {
 		{"admin of a cluster without local accounts", admins, kubeconfigPath("nolocal", url.Values{"admin": {"true"}}), 409, ReasonLocalAccountsDisabled, "disableLocalAccounts", true},
 		{"admin of a profile without local accounts", admins, kubeconfigPath("entra", url.Values{"admin": {"true"}}), 409, ReasonLocalAccountsDisabled, `"entra"`, true},
 		{"admin refused by Azure", admins, kubeconfigPath("azure-nolocal", url.Values{"admin": {"true"}}), 409, ReasonLocalAccountsDisabled, `"azure-nolocal"`, false},
-		{"iaas cluster", ts, kubeconfigPath("vms", nil), 409, ReasonNotSupported, "aks clusters", true},
+		{"iaas cluster not provisioned", ts, kubeconfigPath("vms", nil), 409, ReasonNotReady, `cluster "vms" has no control plane in Azure yet (phase Pending)`, true},
 		{"not ready", ts, kubeconfigPath("pending", nil), 409, ReasonNotReady, `cluster "pending" has no managed cluster in Azure yet (phase Provisioning)`, true},
 		{"no status yet", ts, kubeconfigPath("fresh", nil), 409, ReasonNotReady, "(phase Pending)", true},
 		{"unknown cluster", ts, kubeconfigPath("nope", nil), 404, ReasonNotFound, `"nope"`, true},
