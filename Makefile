@@ -3,16 +3,17 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit fuzz lint bench clean k8s
+.PHONY: all build test unit fuzz lint bench clean k8s quickstart
 
 all: build
 
 build:
 	$(GO) build -o bin/strata ./cmd/strata
 
-## test: lint, every test (unit, store conformance on SQLite and PostgreSQL, API over HTTP, CLI
-## against a real server process) and a short fuzz run.
-test: lint unit fuzz
+## test: the Kubernetes binaries (once), lint, every test (unit, store conformance on SQLite and
+## PostgreSQL, API over HTTP, CLI against a real server process, real API servers in the
+## emulator's clusters) and a short fuzz run.
+test: k8s lint unit fuzz
 
 ## node_modules: Azurite (package.json), which the blob tests also run against.
 node_modules/.bin/azurite-blob: package.json package-lock.json
@@ -36,6 +37,12 @@ lint:
 ## STRATA_K8S_DIR overrides where). What is there already is kept.
 k8s:
 	hack/k8s/build.sh
+
+## quickstart: the Kubernetes binaries (once, with progress), then `strata quickstart`: the
+## embedded emulator, the server and the example clusters, each with a real API server.
+## QUICKSTART_FLAGS passes flags (e.g. --data-dir /tmp/demo --listen 127.0.0.1:7081).
+quickstart: k8s
+	$(GO) run ./cmd/strata quickstart $(QUICKSTART_FLAGS)
 
 ## bench: the API benchmarks of docs/benchmarks.md.
 bench:

@@ -139,7 +139,7 @@ func TestQuickstartKeepsDataDirPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddress(t)
-	cmd := exec.Command(strataBin, "quickstart", "--data-dir", dir, "--listen", addr)
+	cmd := exec.Command(strataBin, "quickstart", "--data-dir", dir, "--listen", addr, "--kubernetes=false")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

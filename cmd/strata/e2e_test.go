@@ -71,7 +71,7 @@ func startServer(t *testing.T, args ...string) *serverProcess {
 	addr := freeAddress(t)
 	logs := &syncBuffer{}
 	dataDir := t.TempDir()
-	cmd := exec.Command(strataBin, append([]string{"server", "--listen", addr, "--data-dir", dataDir}, args...)...)
+	cmd := exec.Command(strataBin, append([]string{"server", "--listen", addr, "--data-dir", dataDir, "--check-kubernetes=false"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start server: %v", err)

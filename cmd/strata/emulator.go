@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/kube"
 )
 
 // adminTokenEnv names the environment variable that sets the emulator's admin token (instead of
@@ -36,6 +37,10 @@ type emulatorOptions struct {
 	subscriptions []string
 	accountName   string
 	logFormat     string
+	kubernetes    bool
+	kubernetesBin string
+	// kubernetesNote says whether Kubernetes runs, once options() decided.
+	kubernetesNote string
 }
 
 // newEmulatorCommand returns `strata emulator`, which runs the Azure emulator until SIGINT or
@@ -98,6 +103,8 @@ SIGINT or SIGTERM stops the emulator gracefully and saves its state.`,
 	f.StringArrayVar(&o.subscriptions, "subscription", nil, "subscription ID to offer, in the first principal's tenant (repeatable; default: one generated on first start and kept)")
 	f.StringVar(&o.accountName, "account-name", "emulator", "name of the CloudAccount printed for strata")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&o.kubernetes, "kubernetes", true, "run a real kube-apiserver, controller manager and scheduler (one etcd) inside each emulated AKS and IaaS cluster, with simulated nodes; on when the binaries are found")
+	f.StringVar(&o.kubernetesBin, "kubernetes-bin", "", "directory of etcd, kube-apiserver, kube-controller-manager and kube-scheduler (default: where `make k8s` puts them, "+kube.DefaultBinDir()+")")
 	return cmd
 }
 
@@ -153,6 +160,11 @@ func (o *emulatorOptions) options(logger *slog.Logger) (emulator.Options, error)
 		Subscriptions: o.subscriptions,
 		Logger:        logger,
 	}
+	bin, note, err := emulator.KubernetesBinaries(o.kubernetes, o.kubernetesBin)
+	if err != nil {
+		return emulator.Options{}, err
+	}
+	opts.Kubernetes.BinDir, o.kubernetesNote = bin, note
 	if opts.AdminToken != "" {
 		if err := emulator.CheckAdminToken(opts.AdminToken); err != nil {
 			return emulator.Options{}, fmt.Errorf("%s: %w", adminTokenEnv, err)
@@ -192,6 +204,7 @@ func printEmulator(out io.Writer, em *emulator.Emulator, o *emulatorOptions) {
 		fmt.Fprintf(out, "  Subscription      %s\n", s)
 	}
 	fmt.Fprintf(out, "  Latency           %s (x%g), throttling %v, seed %d\n", o.latency, o.latencyScale, o.throttling, o.seed)
+	fmt.Fprintf(out, "  Kubernetes        %s\n", o.kubernetesNote)
 	fmt.Fprintf(out, "\nAdmin endpoints need the admin token:\n  curl --cacert %s -H 'Authorization: Bearer %s' %s/_emulator/info\n",
 		em.CAPath(), em.AdminToken(), u)
 	fmt.Fprintf(out, "\nCloudAccount for strata (strata apply -f <file>):\n---\n%s", em.CloudAccountYAML(o.accountName))

@@ -28,7 +28,7 @@ type emulatorProcess struct {
 // SIGTERM at the end of the test or when stop is called.
 func startEmulatorProcess(t *testing.T, stateDir string, env ...string) (*emulatorProcess, func()) {
 	t.Helper()
-	cmd := exec.Command(strataBin, "emulator", "--listen", freeAddress(t), "--state-dir", stateDir, "--latency", "zero")
+	cmd := exec.Command(strataBin, "emulator", "--listen", freeAddress(t), "--state-dir", stateDir, "--latency", "zero", "--kubernetes=false")
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -209,7 +209,7 @@ func TestEmulatorAdminTokenEnv(t *testing.T) {
 		t.Errorf("counters with the given token: %d, want 200", code)
 	}
 
-	cmd := exec.Command(strataBin, "emulator", "--listen", freeAddress(t), "--state-dir", t.TempDir())
+	cmd := exec.Command(strataBin, "emulator", "--listen", freeAddress(t), "--state-dir", t.TempDir(), "--kubernetes=false")
 	cmd.Env = append(os.Environ(), adminTokenEnv+"=short")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), adminTokenEnv+": the admin token must be at least 16 characters long") {

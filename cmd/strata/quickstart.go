@@ -36,8 +36,10 @@ const quickstartLocation = "westeurope"
 
 // quickstartOptions are the flags of `strata quickstart`.
 type quickstartOptions struct {
-	listen  string
-	dataDir string
+	listen        string
+	dataDir       string
+	kubernetes    bool
+	kubernetesBin string
 }
 
 // newQuickstartCommand returns `strata quickstart`, which runs an emulated Azure, a server and
@@ -63,6 +65,12 @@ left as it is (an example object you changed is kept, and quickstart says so), a
 is missing is created. The copies in <data-dir>/examples/ are written when missing only:
 'strata apply -f <data-dir>/examples/' answers unchanged until you edit them.
 
+With the Kubernetes binaries that 'make k8s' builds (found where it puts them, or given with
+--kubernetes-bin), every cluster gets a real kube-apiserver, controller manager and scheduler
+in the emulator, with simulated nodes: a cluster is Running once its API answers and its nodes
+are Ready, and the summary prints a kubectl command for each cluster. Without them quickstart
+works as before and says in one line what is missing.
+
 SIGINT or SIGTERM stops everything; a second one stops at once. The data directory keeps the
 objects and the emulated cloud.`,
 		Example: `  strata quickstart
@@ -79,6 +87,8 @@ objects and the emulated cloud.`,
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7080", "address of the API (host:port)")
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database, the encryption key, the emulator's state (emulator/) and the emulator-ready examples (examples/)")
+	f.BoolVar(&o.kubernetes, "kubernetes", true, "run real Kubernetes API servers inside the emulated clusters when the binaries are found")
+	f.StringVar(&o.kubernetesBin, "kubernetes-bin", "", "directory of etcd, kube-apiserver, kube-controller-manager and kube-scheduler (default: where `make k8s` puts them)")
 	return cmd
 }
 
@@ -97,7 +107,11 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	if err != nil {
 		return err
 	}
-	em, err := startQuickstartEmulator(ctx, o.dataDir, logger)
+	kubeBin, kubeNote, err := emulator.KubernetesBinaries(o.kubernetes, o.kubernetesBin)
+	if err != nil {
+		return err
+	}
+	em, err := startQuickstartEmulator(ctx, o.dataDir, kubeBin, logger)
 	if err != nil {
 		return err
 	}
@@ -107,8 +121,9 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 		}
 	}()
 	fmt.Fprintf(out, "Azure emulator     %s (state in %s)\n", em.URL(), filepath.Join(o.dataDir, "emulator"))
+	fmt.Fprintf(out, "Kubernetes         %s\n", kubeNote)
 
-	api, err := startQuickstartAPI(ctx, o, sealer, logger)
+	api, err := startQuickstartAPI(ctx, o, sealer, kubeBin != "", logger)
 	if err != nil {
 		return err
 	}
@@ -126,13 +141,13 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	if err != nil {
 		return err
 	}
-	printQuickstartSummary(out, em, api.url, o.dataDir, clusters)
+	printQuickstartSummary(out, em, api.url, o.dataDir, clusters, kubeBin != "")
 	return api.serve(ctx, out)
 }
 
 // startQuickstartEmulator starts the emulator on the address kept in the data directory, or,
 // on the first run, on a free port that it then keeps.
-func startQuickstartEmulator(ctx context.Context, dataDir string, logger *slog.Logger) (*emulator.Emulator, error) {
+func startQuickstartEmulator(ctx context.Context, dataDir, kubeBin string, logger *slog.Logger) (*emulator.Emulator, error) {
 	path := emulatorAddressPath(dataDir)
 	kept, err := readEmulatorAddress(path)
 	if err != nil {
@@ -148,6 +163,7 @@ func startQuickstartEmulator(ctx context.Context, dataDir string, logger *slog.L
 		Latency:    arm.LatencyFast,
 		Throttling: true,
 		Logger:     logger.With("component", "emulator"),
+		Kubernetes: emulator.KubernetesOptions{BinDir: kubeBin},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
@@ -178,8 +194,10 @@ type quickstartAPI struct {
 }
 
 // startQuickstartAPI listens on --listen, opens the store and starts the server and the
-// reconciler, and waits until the API answers.
-func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secrets.Sealer, logger *slog.Logger) (*quickstartAPI, error) {
+// reconciler, and waits until the API answers. With kubernetes, the reconciler reads each
+// cluster's own API, and the server serves admin kubeconfigs: quickstart is one user's, on
+// loopback.
+func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secrets.Sealer, kubernetes bool, logger *slog.Logger) (*quickstartAPI, error) {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -202,11 +220,11 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 	srvCtx, stopServer := context.WithCancel(ctx)
 	go func() {
 		defer close(a.done)
-		a.err = server.New(server.Config{Store: st, Logger: logger}).Serve(srvCtx, ln)
+		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: kubernetes}).Serve(srvCtx, ln)
 	}()
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
-		Holder: id.Name,
+		Holder: id.Name, CheckKubernetes: kubernetes,
 	})
 	a.stop = func() {
 		stopServer()
@@ -388,7 +406,7 @@ func showProgress(ctx context.Context, cl *client.Client, names []string, out io
 }
 
 // printQuickstartSummary prints what exists in the emulated Azure and how to use the API.
-func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL, dataDir string, clusters []string) {
+func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL, dataDir string, clusters []string, kubernetes bool) {
 	counts := map[string]int{}
 	for _, r := range em.Engine().Snapshot().Resources {
 		counts[r.Type]++
@@ -410,5 +428,11 @@ func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL, dataDi
 	}
 	fmt.Fprintf(out, "  strata --server %s apply -f %s\n", apiURL, examples+string(filepath.Separator))
 	fmt.Fprintf(out, "  curl %s/_emulator/inventory --cacert %s -H 'Authorization: Bearer %s'\n", em.URL(), em.CAPath(), em.AdminToken())
+	if kubernetes {
+		fmt.Fprintln(out, "\nEach cluster's real API server, with kubectl:")
+		for _, c := range clusters {
+			fmt.Fprintf(out, "  strata --server %s kubeconfig %s --admin > %s.kubeconfig && kubectl --kubeconfig %s.kubeconfig get nodes -o wide\n", apiURL, c, c, c)
+		}
+	}
 	fmt.Fprintln(out, "\nServing until interrupted (Ctrl-C).")
 }

@@ -14,7 +14,7 @@ import (
 func TestQuickstartSummaryInventoryCommand(t *testing.T) {
 	env := emulatortest.Start(t)
 	var out bytes.Buffer
-	printQuickstartSummary(&out, env.Emulator, "http://127.0.0.1:7080", t.TempDir(), nil)
+	printQuickstartSummary(&out, env.Emulator, "http://127.0.0.1:7080", t.TempDir(), nil, false)
 	m := regexp.MustCompile(`curl (\S+/_emulator/inventory)(.*)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no inventory command in:\n%s", out.String())

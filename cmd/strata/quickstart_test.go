@@ -161,7 +161,7 @@ func (q *quickstartProcess) emulatorURL(t *testing.T) string {
 
 // quickstartCommand is the strata binary's quickstart on dataDir, serving the API on addr.
 func quickstartCommand(dataDir, addr string) *exec.Cmd {
-	return exec.Command(strataBin, "quickstart", "--data-dir", dataDir, "--listen", addr)
+	return exec.Command(strataBin, "quickstart", "--data-dir", dataDir, "--listen", addr, "--kubernetes=false")
 }
 
 // TestQuickstartEndToEnd runs `strata quickstart` in a fresh data directory, waits for the
@@ -366,7 +366,7 @@ func TestQuickstartGoRun(t *testing.T) {
 // signal, instead of being ignored until the shutdown gives up.
 func TestSecondInterruptStopsAtOnce(t *testing.T) {
 	addr := freeAddress(t)
-	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", t.TempDir())
+	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", t.TempDir(), "--check-kubernetes=false")
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

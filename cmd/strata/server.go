@@ -41,8 +41,10 @@ type serverOptions struct {
 	leaseTTL          time.Duration
 	// holder names this server in leases; empty: the identity kept in the data directory.
 	holder string
-	// allowAdminKubeconfig lets clients get AKS clusters' admin kubeconfigs.
+	// allowAdminKubeconfig lets clients get clusters' admin kubeconfigs.
 	allowAdminKubeconfig bool
+	// checkKubernetes lets the controller read each cluster's own API.
+	checkKubernetes bool
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -89,7 +91,8 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
 	_ = f.MarkHidden("lease-ttl")
 	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
-	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve AKS clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
+	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
+	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	return cmd
 }
 
@@ -135,14 +138,14 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
 	if o.allowAdminKubeconfig {
-		logger.Warn("admin kubeconfigs are served (--allow-admin-kubeconfig): anyone who reaches the API gets cluster-admin on the AKS clusters")
+		logger.Warn("admin kubeconfigs are served (--allow-admin-kubeconfig): anyone who reaches the API gets cluster-admin on the clusters")
 	}
 	id, err := holderIdentity(o.dataDir, o.holder, logger)
 	if err != nil {
 		return err
 	}
 	defer id.Close()
-	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL})
+	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes})
 	err = srv.Serve(ctx, ln)
 	stopControllers()
 	if err != nil {
