@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -133,12 +134,35 @@ func (ca *CA) Issue(id Identity, now time.Time, validity time.Duration) (Credent
 	if id.User == "" {
 		return Credential{}, errors.New("kubecert: a client certificate needs a user name")
 	}
+	return ca.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: id.User, Organization: id.Groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, now, validity)
+}
+
+// IssueServing mints an API server's serving certificate for the names and addresses, with a
+// new ECDSA P-256 key, valid as Issue's.
+func (ca *CA) IssueServing(cn string, dnsNames []string, ips []net.IP, now time.Time, validity time.Duration) (Credential, error) {
+	if len(dnsNames) == 0 && len(ips) == 0 {
+		return Credential{}, errors.New("kubecert: a serving certificate needs a name or an address")
+	}
+	return ca.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn},
+		DNSNames:    dnsNames,
+		IPAddresses: ips,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, now, validity)
+}
+
+// sign completes tmpl (serial number, validity, key usage), signs it with a new P-256 key and
+// returns both.
+func (ca *CA) sign(tmpl *x509.Certificate, now time.Time, validity time.Duration) (Credential, error) {
 	if validity <= 0 {
 		return Credential{}, fmt.Errorf("kubecert: validity %s is not positive", validity)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return Credential{}, fmt.Errorf("kubecert: generate the client key: %w", err)
+		return Credential{}, fmt.Errorf("kubecert: generate the key of %s: %w", tmpl.Subject.CommonName, err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
@@ -148,21 +172,17 @@ func (ca *CA) Issue(id Identity, now time.Time, validity time.Duration) (Credent
 	if notAfter.After(ca.cert.NotAfter) {
 		notAfter = ca.cert.NotAfter
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: id.User, Organization: id.Groups},
-		NotBefore:    now.Add(-ClockSkew).UTC(),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore = now.Add(-ClockSkew).UTC()
+	tmpl.NotAfter = notAfter
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {
-		return Credential{}, fmt.Errorf("kubecert: sign the client certificate: %w", err)
+		return Credential{}, fmt.Errorf("kubecert: sign the certificate of %s: %w", tmpl.Subject.CommonName, err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return Credential{}, fmt.Errorf("kubecert: encode the client key: %w", err)
+		return Credential{}, fmt.Errorf("kubecert: encode the key of %s: %w", tmpl.Subject.CommonName, err)
 	}
 	return Credential{
 		CertPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),

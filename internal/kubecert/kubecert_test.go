@@ -252,3 +252,31 @@ func TestKubeconfigRefusesIncomplete(t *testing.T) {
 		t.Error("a kubeconfig without CA or credential was encoded")
 	}
 }
+
+// TestIssueServing mints a serving certificate that chains to the CA for its names and
+// address, for server authentication only.
+func TestIssueServing(t *testing.T) {
+	_, ca := testCA(t)
+	now := time.Now()
+	cred, err := ca.IssueServing("kube-apiserver", []string{"api.example.test"}, []net.IP{net.ParseIP("127.77.0.9")}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := parseCert(t, cred.CertPEM)
+	for _, name := range []string{"api.example.test", "127.77.0.9"} {
+		if _, err := cert.Verify(x509.VerifyOptions{DNSName: name, Roots: ca.Pool(), CurrentTime: now,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+			t.Errorf("serving certificate for %s: %v", name, err)
+		}
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{DNSName: "other.example.test", Roots: ca.Pool(), CurrentTime: now}); err == nil {
+		t.Error("the serving certificate verifies for a name it does not carry")
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{DNSName: "api.example.test", Roots: ca.Pool(), CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+		t.Error("the serving certificate is good for client authentication")
+	}
+	if _, err := ca.IssueServing("kube-apiserver", nil, nil, now, time.Hour); err == nil {
+		t.Error("a serving certificate without a name or address was minted")
+	}
+}

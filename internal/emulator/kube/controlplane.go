@@ -27,6 +27,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
+	"github.com/strata-dev/strata/internal/kubecert"
 )
 
 // Files of a control plane's directory.
@@ -202,16 +203,16 @@ func (cp *controlPlane) prepare(spec Cluster) (files, error) {
 	if err := ensureServiceAccountKey(cp.dir); err != nil {
 		return f, err
 	}
-	serving, err := ca.serving(spec.DNSNames, spec.Address, serviceIP(spec.ServiceCIDR))
+	srv, err := serving(ca, spec.DNSNames, spec.Address, serviceIP(spec.ServiceCIDR))
 	if err != nil {
 		return f, err
 	}
-	admin, err := ca.client("strata-emulator", "system:masters")
+	admin, err := ca.Issue(kubecert.Identity{User: "strata-emulator", Groups: []string{"system:masters"}}, time.Now(), certValidity)
 	if err != nil {
 		return f, err
 	}
-	writes := map[string][]byte{"apiserver.crt": serving.certPEM, "apiserver.key": serving.keyPEM,
-		"admin.crt": admin.certPEM, "admin.key": admin.keyPEM}
+	writes := map[string][]byte{"apiserver.crt": srv.CertPEM, "apiserver.key": srv.KeyPEM,
+		"admin.crt": admin.CertPEM, "admin.key": admin.KeyPEM}
 	for name, b := range writes {
 		if err := os.WriteFile(filepath.Join(cp.dir, name), b, 0o600); err != nil {
 			return f, fmt.Errorf("writing %s: %w", name, err)
@@ -225,14 +226,14 @@ func (cp *controlPlane) prepare(spec Cluster) (files, error) {
 	}
 	server := "https://" + net.JoinHostPort(spec.Address.String(), strconv.Itoa(spec.Port))
 	f.admin = &rest.Config{Host: server, TLSClientConfig: rest.TLSClientConfig{
-		CAData: ca.certPEM, CertData: admin.certPEM, KeyData: admin.keyPEM}, QPS: 50, Burst: 100}
+		CAData: ca.CertPEM(), CertData: admin.CertPEM, KeyData: admin.KeyPEM}, QPS: 50, Burst: 100}
 	f.kubeconfig = filepath.Join(cp.dir, "admin.kubeconfig")
 	return f, writeKubeconfig(f.kubeconfig, spec.Name, f.admin)
 }
 
 // authority returns the cluster CA: the spec's, kept in the directory for when the spec no
 // longer carries it (an IaaS cluster whose first control-plane VM was deleted), else the kept one.
-func (cp *controlPlane) authority(spec Cluster) (*authority, error) {
+func (cp *controlPlane) authority(spec Cluster) (*kubecert.CA, error) {
 	certPath, keyPath := filepath.Join(cp.dir, caCertFile), filepath.Join(cp.dir, caKeyFile)
 	if len(spec.CACertPEM) > 0 && len(spec.CAKeyPEM) > 0 {
 		if err := os.WriteFile(certPath, spec.CACertPEM, 0o644); err != nil {
@@ -250,7 +251,7 @@ func (cp *controlPlane) authority(spec Cluster) (*authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the cluster has no CA key: %w", err)
 	}
-	return parseAuthority(certPEM, keyPEM)
+	return kubecert.ParseCA(certPEM, keyPEM)
 }
 
 // hasAuthority reports whether the directory keeps a CA from an earlier start.
