@@ -195,8 +195,8 @@ type quickstartAPI struct {
 
 // startQuickstartAPI listens on --listen, opens the store and starts the server and the
 // reconciler, and waits until the API answers. With kubernetes, the reconciler reads each
-// cluster's own API, and the server serves admin kubeconfigs: quickstart is one user's, on
-// loopback.
+// cluster's own API, and the server serves admin kubeconfigs when it listens on loopback only:
+// quickstart is one user's.
 func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secrets.Sealer, kubernetes bool, logger *slog.Logger) (*quickstartAPI, error) {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -220,7 +220,9 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 	srvCtx, stopServer := context.WithCancel(ctx)
 	go func() {
 		defer close(a.done)
-		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: kubernetes}).Serve(srvCtx, ln)
+		// Admin kubeconfigs only to this machine: anyone who reaches the API would get them.
+		admin := kubernetes && ln.Addr().(*net.TCPAddr).IP.IsLoopback()
+		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin}).Serve(srvCtx, ln)
 	}()
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
