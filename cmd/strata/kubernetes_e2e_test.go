@@ -196,6 +196,20 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		t.Errorf("quickstart printed no kubectl command for iaas-dynamic:\n%s", q.out)
 	}
 	em := newEmulatorAdmin(t, dataDir, q.emulatorURL(t))
+	for _, name := range exampleClusters {
+		nodes, err := kubeClient(t, server, name).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("get nodes of %s: %v", name, err)
+		}
+		if len(nodes.Items) == 0 {
+			t.Fatalf("%s has no nodes", name)
+		}
+		for _, n := range nodes.Items {
+			if !ready(n) {
+				t.Errorf("%s: node %s is not Ready", name, n.Name)
+			}
+		}
+	}
 
 	iaas := kubeClient(t, server, "iaas-dynamic")
 	t.Run("IaaS nodes are the VMs", func(t *testing.T) { checkIaaSNodes(t, em, iaas) })

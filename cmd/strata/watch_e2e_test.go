@@ -110,6 +110,15 @@ func TestGetWatchEndToEnd(t *testing.T) {
 		}
 	}
 	all := startWatch(t, s, "clusters", "-w", "--output-watch-events")
+	// The watch must have listed before the create, or the cluster is in its list (ADDED all
+	// the same, but no "No resources found."): a slow start of the process loses the race.
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(all.stderr.String(), "No resources found.") {
+		if time.Now().After(deadline) {
+			t.Fatalf("get clusters -w on no cluster: stderr %q", all.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	data, err := os.ReadFile(filepath.Join(examples, "cluster-iaas-static.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -119,9 +128,6 @@ func TestGetWatchEndToEnd(t *testing.T) {
 	}
 	if got := fields(all.next(2), 2); strings.Join(got, "|") != "EVENT NAME|ADDED iaas-static" {
 		t.Errorf("get clusters -w after the create: %q", got)
-	}
-	if !strings.Contains(all.stderr.String(), "No resources found.") {
-		t.Errorf("get clusters -w on no cluster: stderr %q", all.stderr)
 	}
 
 	one := startWatch(t, s, "cluster", "iaas-static", "-w")
