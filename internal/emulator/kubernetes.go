@@ -124,7 +124,7 @@ func KubernetesBinaries(on bool, dir string) (binDir, note string, err error) {
 		if given {
 			return "", "", fmt.Errorf("--kubernetes-bin: %w", err)
 		}
-		return "", fmt.Sprintf("off: %v; `make k8s` builds them (about 11 minutes the first time), or --kubernetes=false silences this", err), nil
+		return "", fmt.Sprintf("off: %v, in about 11 minutes the first time; --kubernetes=false silences this", err), nil
 	}
 	return dir, fmt.Sprintf("on: Kubernetes %s from %s", kube.Version, dir), nil
 }
