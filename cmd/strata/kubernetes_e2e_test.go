@@ -167,16 +167,6 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() erro
 	}
 }
 
-func str(m map[string]any, keys ...string) string {
-	var v any = m
-	for _, k := range keys {
-		mm, _ := v.(map[string]any)
-		v = mm[k]
-	}
-	s, _ := v.(string)
-	return s
-}
-
 // TestKubernetesEndToEnd runs quickstart with real Kubernetes in its embedded emulator and
 // checks, through the kubeconfigs strata serves and client-go, that each example cluster's
 // API server is real and its nodes are the VMs and pools in Azure; that a Deployment becomes
@@ -252,7 +242,7 @@ func checkIaaSNodes(t *testing.T, em *emulatorAdmin, c kubernetes.Interface) {
 	}
 	zones := map[string]bool{}
 	for _, vm := range vms {
-		id := str(vm, "id")
+		id := field(vm, "id").(string)
 		name := strings.ToLower(id[strings.LastIndex(id, "/")+1:])
 		i := slices.IndexFunc(nodes.Items, func(n corev1.Node) bool { return n.Name == name })
 		if i < 0 {
@@ -263,7 +253,7 @@ func checkIaaSNodes(t *testing.T, em *emulatorAdmin, c kubernetes.Interface) {
 		zone := "westeurope-" + vm["zones"].([]any)[0].(string)
 		zones[zone] = true
 		checkLabels(t, n, map[string]string{"topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": "westeurope",
-			"node.kubernetes.io/instance-type": str(vm, "properties", "hardwareProfile", "vmSize")})
+			"node.kubernetes.io/instance-type": field(vm, "properties", "hardwareProfile", "vmSize").(string)})
 		if !strings.EqualFold(n.Spec.ProviderID, "azure://"+id) {
 			t.Errorf("node %s: providerID %q, want azure://%s", name, n.Spec.ProviderID, id)
 		}
@@ -290,7 +280,7 @@ func checkAKSNodes(t *testing.T, em *emulatorAdmin, c kubernetes.Interface, syst
 	}
 	total := 0
 	for _, p := range pools {
-		id := str(p, "id")
+		id := field(p, "id").(string)
 		if !strings.Contains(strings.ToLower(id), "/managedclusters/aks-prod/") {
 			continue
 		}
@@ -410,7 +400,7 @@ func checkVMDeleted(t *testing.T, em *emulatorAdmin, c kubernetes.Interface) {
 	if len(vms) != 1 {
 		t.Fatalf("%d VMs iaas-dynamic-workers-2", len(vms))
 	}
-	id := str(vms[0], "id")
+	id := field(vms[0], "id").(string)
 	parts := strings.Split(id, "/")
 	vmc := em.vmClient(t, parts[2])
 	ctx := context.Background()

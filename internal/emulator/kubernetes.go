@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"github.com/strata-dev/strata/internal/emulator/kube"
@@ -27,8 +28,8 @@ type KubernetesOptions struct {
 	Runner nodesim.Runner
 }
 
-// kubernetesSyncEvery is how often the control planes are compared with the cloud even when
-// nothing changed (a change is acted on at once).
+// kubernetesSyncEvery is how often a failed Apply is tried again (a change of the cloud is
+// acted on at once).
 const kubernetesSyncEvery = 5 * time.Second
 
 func (opts Options) kubernetesOn() bool { return opts.Kubernetes.BinDir != "" }
@@ -71,12 +72,14 @@ func (em *Emulator) wakeKubernetes() {
 	}
 }
 
-// syncKubernetes applies the clusters the cloud's resources describe to the manager, after
-// each change (debounced) and every kubernetesSyncEvery.
+// syncKubernetes applies the clusters the cloud's resources describe to the manager after
+// each change (debounced), and again every kubernetesSyncEvery until an Apply succeeded.
 func (em *Emulator) syncKubernetes(ctx context.Context) {
 	defer close(em.kubeDone)
 	tick := time.NewTicker(kubernetesSyncEvery)
 	defer tick.Stop()
+	var last []kube.Cluster
+	applied := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -86,9 +89,14 @@ func (em *Emulator) syncKubernetes(ctx context.Context) {
 		case <-tick.C:
 		}
 		clusters := fromarm.Clusters(em.engine.ResourcesOfTypes(fromarm.Types...))
-		if err := em.kube.Apply(ctx, clusters); err != nil && ctx.Err() == nil {
+		if applied && reflect.DeepEqual(clusters, last) {
+			continue // the tick only retries a failed Apply
+		}
+		err := em.kube.Apply(ctx, clusters)
+		if err != nil && ctx.Err() == nil {
 			em.log.Warn("kubernetes: applying the clusters", "err", err)
 		}
+		last, applied = clusters, err == nil
 	}
 }
 

@@ -113,8 +113,7 @@ func (cp *controlPlane) runOnce(ctx context.Context) error {
 		return err
 	}
 	defer cp.stopProcesses()
-	api, err := cp.startAPIServer(ctx, spec, files)
-	if err != nil {
+	if err := cp.startAPIServer(ctx, spec, files); err != nil {
 		return err
 	}
 	if !cp.m.opts.WithoutControllers {
@@ -126,7 +125,7 @@ func (cp *controlPlane) runOnce(ctx context.Context) error {
 		cp.mu.Lock()
 		cp.config, cp.ready, cp.started = files.admin, true, time.Since(start)
 		cp.mu.Unlock()
-		return cp.supervise(ctx, api)
+		return cp.supervise(ctx)
 	}
 	client, err := kubernetes.NewForConfig(files.admin)
 	if err != nil {
@@ -144,11 +143,11 @@ func (cp *controlPlane) runOnce(ctx context.Context) error {
 	cp.mu.Unlock()
 	sim.SetNodes(nodes)
 	cp.log.Info("cluster API server ready", "address", net.JoinHostPort(spec.Address.String(), strconv.Itoa(spec.Port)), "in", time.Since(start).Round(time.Millisecond))
-	return cp.supervise(ctx, api)
+	return cp.supervise(ctx)
 }
 
 // supervise waits until ctx is done or one of the processes ends.
-func (cp *controlPlane) supervise(ctx context.Context, api *process) error {
+func (cp *controlPlane) supervise(ctx context.Context) error {
 	cp.mu.Lock()
 	procs := cp.procs
 	cp.mu.Unlock()
@@ -317,7 +316,7 @@ func serviceIP(cidr string) netip.Addr {
 }
 
 // startAPIServer starts kube-apiserver and waits until /readyz answers.
-func (cp *controlPlane) startAPIServer(ctx context.Context, spec Cluster, f files) (*process, error) {
+func (cp *controlPlane) startAPIServer(ctx context.Context, spec Cluster, f files) error {
 	cidr := spec.ServiceCIDR
 	if cidr == "" {
 		cidr = defaultServiceCIDR
@@ -342,20 +341,20 @@ func (cp *controlPlane) startAPIServer(ctx context.Context, spec Cluster, f file
 	logPath := filepath.Join(d, "kube-apiserver.log")
 	p, err := startProcess(cp.log, filepath.Join(cp.m.opts.BinDir, "kube-apiserver"), args, logPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cp.addProcess(p)
 	httpc, err := readyzClient(f.admin)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	err = waitFor(ctx, apiServerReadyTimeout, p, logPath, func(ctx context.Context) error {
 		return get(ctx, httpc, f.admin.Host+"/readyz")
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kube-apiserver of %s: %w", spec.Name, err)
+		return fmt.Errorf("kube-apiserver of %s: %w", spec.Name, err)
 	}
-	return p, nil
+	return nil
 }
 
 // startControllers starts kube-controller-manager and kube-scheduler.

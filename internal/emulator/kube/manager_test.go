@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,6 +103,16 @@ func TestClusterLifecycle(t *testing.T) {
 	if len(info) != 1 || !info[0].Ready || info[0].RSSBytes == 0 {
 		t.Fatalf("clusters = %+v, want one ready with its memory", info)
 	}
+	// An API server that dies is started again, with its cluster's other processes.
+	if err := syscall.Kill(info[0].PIDs[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the control plane to start again", func() bool {
+		in := m.Clusters()
+		return len(in) == 1 && in[0].Ready && len(in[0].PIDs) > 0 && in[0].PIDs[0] != info[0].PIDs[0]
+	})
+	client = clientOf(t, m, c.Key)
+	waitFor(t, "2 Ready nodes again", func() bool { return readyNodes(t, client) == 2 })
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -162,12 +173,10 @@ func checkServingCert(t *testing.T, addr netip.Addr, port int, caPEM []byte, nam
 // TestNewRefusesMissingBinaries names what is missing and how to get it.
 func TestNewRefusesMissingBinaries(t *testing.T) {
 	_, err := kube.New(kube.Options{BinDir: t.TempDir(), Dir: t.TempDir()})
-	if err == nil || !contains(err.Error(), "kube-apiserver") || !contains(err.Error(), "make k8s") {
+	if err == nil || !strings.Contains(err.Error(), "kube-apiserver") || !strings.Contains(err.Error(), "make k8s") {
 		t.Fatalf("New without binaries: %v", err)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // TestVersionMatchesTheBuild keeps Version in step with the module that builds the binaries.
 func TestVersionMatchesTheBuild(t *testing.T) {

@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -110,5 +109,5 @@ func tail(path string, lines int) string {
 
 // errExited is the error of a process that ended while it should run.
 func errExited(p *process, logPath string) error {
-	return errors.Join(fmt.Errorf("%s exited: %v; the end of %s:\n%s", p.name, p.err, logPath, tail(logPath, 15)))
+	return fmt.Errorf("%s exited: %v; the end of %s:\n%s", p.name, p.err, logPath, tail(logPath, 15))
 }
