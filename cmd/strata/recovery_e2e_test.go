@@ -190,15 +190,30 @@ func TestSecondServerOnDataDirGetsFreshIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := strings.TrimSpace(string(kept))
-	if !strings.Contains(first.logs.String(), "holder="+name) {
+	// A line the server wrote before /healthz answered may still be in the pipe to its buffer.
+	logged := func(b *syncBuffer, line string) bool {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if strings.Contains(b.String(), line) {
+				return true
+			}
+		}
+		return false
+	}
+	if !logged(first.logs, "holder="+name) {
 		t.Errorf("the first server does not use the kept identity %q:\n%s", name, first.logs)
 	}
+	logged(second.logs, "holds this data directory's holder identity")
 	logs := second.logs.String()
 	if !strings.Contains(logs, "holds this data directory's holder identity") || strings.Contains(logs, "holder="+name+" ") {
 		t.Errorf("the second server did not take a fresh identity, or did not say so:\n%s", logs)
 	}
 	first.kill()
 	first.start()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, after, _ := strings.Cut(first.logs.String(), "=== start 2"); strings.Contains(after, "holder="+name+" kept=true") {
+			break
+		}
+	}
 	_, restarted, _ := strings.Cut(first.logs.String(), "=== start 2")
 	if !strings.Contains(restarted, "holder="+name+" kept=true") {
 		t.Errorf("the restarted first server did not take its identity back:\n%s", first.logs)
