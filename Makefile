@@ -3,7 +3,7 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit fuzz lint bench clean k8s quickstart
+.PHONY: all build test unit fuzz lint bench clean k8s quickstart proto
 
 all: build
 
@@ -43,6 +43,11 @@ k8s:
 ## QUICKSTART_FLAGS passes flags (e.g. --data-dir /tmp/demo --listen 127.0.0.1:7081).
 quickstart: k8s
 	$(GO) run ./cmd/strata quickstart $(QUICKSTART_FLAGS)
+
+## proto: lint proto/ and regenerate its Go code (committed) with buf and the protoc plugins
+## pinned as Go tools in hack/proto/go.mod (their own module, out of strata's go.mod).
+proto:
+	cd hack/proto && $(GO) tool buf lint ../../proto && $(GO) tool buf generate ../../proto --template buf.gen.yaml
 
 ## bench: the API benchmarks of docs/benchmarks.md.
 bench:
