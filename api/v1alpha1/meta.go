@@ -106,3 +106,31 @@ func ClearStatus(dst Object) {
 		*dst.GetStatus() = Status{}
 	}
 }
+
+// SetCondition sets a condition of s, keeping its transition time when its status does not
+// change; now is the transition time otherwise.
+func SetCondition(s *Status, typ, status, reason, msg string, now time.Time) {
+	now = now.UTC().Truncate(time.Second)
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		if c.Type != typ {
+			continue
+		}
+		if c.Status != status {
+			c.LastTransitionTime = &now
+		}
+		c.Status, c.Reason, c.Message = status, reason, msg
+		return
+	}
+	s.Conditions = append(s.Conditions, Condition{Type: typ, Status: status, Reason: reason, Message: msg, LastTransitionTime: &now})
+}
+
+// FindCondition returns s's condition of the type, or nil.
+func FindCondition(s *Status, typ string) *Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -113,6 +114,37 @@ func checkLayerContent(errs *ErrorList, p Path, cloud string, l Layer) {
 		if required(errs, mp.Child("content"), m.Content) && checkMaxBytes(errs, mp.Child("content"), m.Content, MaxManifestBytes, "a Kubernetes object holds at most 1 MiB") {
 			checkManifestContent(errs, mp.Child("content"), m.Content)
 		}
+	}
+	checkChart(errs, p.Child("chart"), l)
+}
+
+// chartName is a Helm chart's name: lowercase letters, digits, '-', '_' and '.'.
+var chartName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$`)
+
+// checkChart checks a layer's chart: network, storage and addon layers only, from an https://
+// or oci:// repository, with a name and a version.
+func checkChart(errs *ErrorList, p Path, l Layer) {
+	c := l.Chart
+	if c == nil {
+		return
+	}
+	if l.Type == LayerOS || l.Type == LayerKubernetes {
+		errs.Add(p, RuleForbidden, "a %s layer cannot name a chart: charts belong to network, storage and addon layers", l.Type)
+	}
+	if required(errs, p.Child("repository"), c.Repository) {
+		u, err := url.Parse(c.Repository)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "oci") || u.Host == "" || u.User != nil {
+			errs.Add(p.Child("repository"), RuleFormat, "%q must be an https:// chart repository or an oci:// registry URL, without credentials", c.Repository)
+		}
+	}
+	if required(errs, p.Child("name"), c.Name) && (len(c.Name) > 253 || !chartName.MatchString(c.Name)) {
+		errs.Add(p.Child("name"), RuleFormat, "%q must be lowercase letters, digits, '-', '_' and '.'", c.Name)
+	}
+	if required(errs, p.Child("version"), c.Version) && (len(c.Version) > MaxVersionLength || !layerVersion.MatchString(c.Version)) {
+		errs.Add(p.Child("version"), RuleFormat, "%q must be a chart version of at most %d letters, digits, '.', '_', '+' and '-'", c.Version, MaxVersionLength)
+	}
+	if c.Namespace != "" {
+		checkName(errs, p.Child("namespace"), c.Namespace)
 	}
 }
 

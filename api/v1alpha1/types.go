@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "time"
+
 // Azure cloud environments.
 const (
 	EnvironmentPublic       = "AzurePublicCloud"
@@ -165,6 +167,20 @@ type Layer struct {
 	// block is parsed and validated as ManagedControlPlane.
 	Values    string     `json:"values,omitempty"`
 	Manifests []Manifest `json:"manifests,omitempty"`
+	// Chart names a Helm chart that the server renders with the layer's values (merged with
+	// the cluster's override) and the cluster's agent applies after the layer's manifests.
+	// Network, storage and addon layers only.
+	Chart *Chart `json:"chart,omitempty"`
+}
+
+// Chart is a Helm chart in a repository: an https:// chart repository (with an index.yaml)
+// or an oci:// registry.
+type Chart struct {
+	Repository string `json:"repository"`
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	// Namespace is where the chart's namespaced objects go; default the layer's name.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Manifest is a named Kubernetes manifest shipped with a layer.
@@ -280,6 +296,45 @@ type ClusterStatus struct {
 	Kubernetes *KubernetesStatus `json:"kubernetes,omitempty"`
 	// ManagedControlPlane is what Azure reports of an AKS cluster's control plane.
 	ManagedControlPlane *ManagedControlPlaneStatus `json:"managedControlPlane,omitempty"`
+	// Agent is the cluster's strata agent as the server last saw it; absent until it first
+	// connected.
+	Agent *AgentStatus `json:"agent,omitempty"`
+	// Layers are the network, storage and addon layers of the cluster's profiles, in the
+	// order the agent applies them, as it last reported them.
+	Layers []LayerStatus `json:"layers,omitempty"`
+}
+
+// AgentStatus is a cluster's agent as the server sees it.
+type AgentStatus struct {
+	// Connected is true while the agent holds its stream to a server.
+	Connected bool `json:"connected"`
+	// Version is the agent's version, KubernetesVersion the cluster's API server's.
+	Version           string `json:"version,omitempty"`
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// LastHeartbeat is when the server last heard from the agent (written at connect,
+	// disconnect and at most every few minutes between).
+	LastHeartbeat *time.Time `json:"lastHeartbeat,omitempty"`
+	// Server is the server holding the agent's stream.
+	Server string `json:"server,omitempty"`
+	// Revision is the desired state the agent last reported on.
+	Revision string `json:"revision,omitempty"`
+	// Installed is true once strata put the agent's manifest into the cluster (for AKS,
+	// through the cluster's admin credential, once).
+	Installed bool `json:"installed,omitempty"`
+}
+
+// LayerStatus is one layer as the cluster's agent applied it.
+type LayerStatus struct {
+	Profile string `json:"profile,omitempty"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	// Phase is Pending (waiting for an earlier layer or the agent), Applying (applied, its
+	// workloads not available yet), Ready or Failed.
+	Phase   string `json:"phase"`
+	Message string `json:"message,omitempty"`
+	// Objects counts the layer's Kubernetes objects, Available those available.
+	Objects   int `json:"objects"`
+	Available int `json:"available"`
 }
 
 // ManagedControlPlaneStatus is an AKS control plane as Azure reports it: the effective values,
