@@ -29,6 +29,7 @@ func main() {
 	root.AddCommand(newEmulatorCommand())
 	root.AddCommand(newQuickstartCommand())
 	root.AddCommand(newBenchCommand())
+	root.AddCommand(newAgentCommand())
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	cancel()

@@ -14,10 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/datadir"
+	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/holder"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
@@ -45,6 +48,8 @@ type serverOptions struct {
 	allowAdminKubeconfig bool
 	// checkKubernetes lets the controller read each cluster's own API.
 	checkKubernetes bool
+	// agent are the agent endpoint's flags.
+	agent agentEndpointOptions
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -93,6 +98,12 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
 	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
+	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
+	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
+	f.StringVar(&o.agent.image, "agent-image", defaultAgentImage(), "image of the agent's Deployment")
+	f.DurationVar(&o.agent.certValidity, "agent-cert-validity", 0, "validity of agents' client certificates (default 24h; renewed when a third is left)")
+	_ = f.MarkHidden("agent-cert-validity")
+	f.DurationVar(&o.agent.resync, "agent-resync", 0, "how often agents compare their cluster with its layers (default 1m)")
 	return cmd
 }
 
@@ -134,7 +145,10 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		}
 	}()
 
-	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig})
+	changes := feed.New(st, feed.Config{Logger: logger.With("component", "feed")})
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry})
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
 	if o.allowAdminKubeconfig {
@@ -145,9 +159,15 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	defer id.Close()
-	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"), LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes})
+	ep, stopAgents, err := startAgentEndpoint(ctx, o.agent, st, changes, registry, id.Name, logger)
+	if err != nil {
+		return err
+	}
+	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
+		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
 	err = srv.Serve(ctx, ln)
 	stopControllers()
+	stopAgents()
 	if err != nil {
 		return err
 	}

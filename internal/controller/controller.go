@@ -143,6 +143,10 @@ type Config struct {
 	// KubernetesRequeue is how soon a Running cluster whose Kubernetes is not ready (its API
 	// does not answer, a node is not Ready) is looked at again (default 30 s, at most Resync).
 	KubernetesRequeue time.Duration
+	// Agent, when set, installs each cluster's agent through the cluster's API once it
+	// answers (CheckKubernetes must be on), and a cluster is Running only once its agent is
+	// connected and its layers are ready (the conditions the agent hub writes).
+	Agent AgentInstaller
 	// WrapKubernetesTransport, when set, wraps the transport of every cluster API client (to
 	// count or trace requests).
 	WrapKubernetesTransport func(http.RoundTripper) http.RoundTripper

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"k8s.io/client-go/dynamic"
 	"net"
 	"net/http"
 	"path"
@@ -40,6 +41,7 @@ type kubeClient struct {
 	// address for IaaS): another key builds a new client.
 	key       string
 	core      corev1client.CoreV1Interface
+	dyn       dynamic.Interface
 	transport *http.Transport
 	// noAccessReason and noAccessMessage, when set, say why there is no client for this key
 	// (Azure refused the admin kubeconfig: the cluster has no local accounts).
@@ -71,6 +73,9 @@ func (p *pass) observeKubernetes(ctx context.Context, g *plan.Graph, o *outcome)
 	rctx, cancel := context.WithTimeout(ctx, 2*p.c.cfg.KubernetesTimeout)
 	defer cancel()
 	ob.version, ob.nodes, ob.err = readKubernetes(rctx, kc.core)
+	if ob.err == nil {
+		p.installAgent(ctx, kc)
+	}
 	if ob.err != nil && o.aks && apierrors.IsUnauthorized(ob.err) {
 		// The admin credentials changed (rotated): the next pass asks Azure again.
 		p.c.dropKubeClient(p.cur.Key())
@@ -270,11 +275,16 @@ func (c *Controller) newKubeClient(host string, auth *rest.Config, tlsConf *tls.
 	if c.cfg.WrapKubernetesTransport != nil {
 		rt = c.cfg.WrapKubernetesTransport(rt)
 	}
-	core, err := corev1client.NewForConfigAndClient(cfg, &http.Client{Transport: rt, Timeout: c.cfg.KubernetesTimeout})
+	hc := &http.Client{Transport: rt, Timeout: c.cfg.KubernetesTimeout}
+	core, err := corev1client.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, fmt.Errorf("the API client: %w", err)
 	}
-	return &kubeClient{core: core, transport: tr}, nil
+	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("the API client: %w", err)
+	}
+	return &kubeClient{core: core, dyn: dyn, transport: tr}, nil
 }
 
 // cachedKubeClient returns the cluster's client if it was built from key.

@@ -34,6 +34,8 @@ type outcome struct {
 	address string
 	// kube is what the pass made of the cluster's Kubernetes; nil when the check is off.
 	kube *kubeDecision
+	// agent is what the agent's state means; nil when the controller has no agent.
+	agent *agentDecision
 }
 
 // allRunning reports whether every node is as planned, nothing failed, and everything that
@@ -120,10 +122,15 @@ func (o *outcome) setStatus(s *v1alpha1.ClusterStatus) (reason, msg string) {
 func (o *outcome) built(s *v1alpha1.ClusterStatus) (reason, msg string) {
 	s.ControlPlaneEndpoint = o.endpoint
 	kubeReady := o.kube == nil || o.kube.ready
-	s.Phase = phaseWhenBuilt(s.Phase, kubeReady)
+	agentReady := o.agent == nil || o.agent.ready
+	s.Phase = phaseWhenBuilt(s.Phase, kubeReady && agentReady)
 	if !kubeReady {
 		setCondition(s, ConditionReady, "False", o.kube.reason, o.kube.message)
 		return o.kube.reason, o.kube.message
+	}
+	if !agentReady {
+		setCondition(s, ConditionReady, "False", o.agent.reason, o.agent.message)
+		return o.agent.reason, o.agent.message
 	}
 	msg = "every planned resource exists as planned and every VM is running"
 	if o.kube != nil && o.kube.status == "True" {

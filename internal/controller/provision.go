@@ -252,6 +252,12 @@ func (p *pass) observe(ctx context.Context, g *plan.Graph, o *outcome, applier a
 		d := decideKubernetes(p.observeKubernetes(ctx, g, o))
 		o.kube = &d
 	}
+	if p.c.cfg.Agent != nil {
+		p.mu.Lock()
+		d := decideAgent(&p.cur.Status)
+		p.mu.Unlock()
+		o.agent = &d
+	}
 }
 
 // apiServerAddress is the IP address of the API server's public IP: as its Apply read it,
@@ -304,10 +310,11 @@ func (p *pass) recordTransitions(ctx context.Context, o *outcome, prev v1alpha1.
 // (KubernetesRequeue, at most Resync), else at the next resync.
 func (p *pass) requeueAfter(o *outcome, phase string) time.Duration {
 	kubeReady := o.kube == nil || o.kube.ready
+	agentReady := o.agent == nil || o.agent.ready // the hub's writes wake the cluster at once
 	switch {
 	case !o.allRunning() || (!kubeReady && phase != PhaseRunning):
 		return p.c.cfg.BootingRequeue
-	case !kubeReady:
+	case !kubeReady || !agentReady:
 		return min(p.c.cfg.KubernetesRequeue, p.c.cfg.Resync)
 	}
 	return p.c.cfg.Resync

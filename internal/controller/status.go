@@ -59,6 +59,11 @@ func cloneStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
 		k := *s.Kubernetes
 		out.Kubernetes = &k
 	}
+	if s.Agent != nil {
+		a := *s.Agent
+		out.Agent = &a
+	}
+	out.Layers = slices.Clone(s.Layers)
 	return out
 }
 
@@ -106,6 +111,7 @@ func (p *pass) flush(ctx context.Context, want uint64) error {
 		case fin < 0 && has:
 			finalizers = slices.DeleteFunc(slices.Clone(finalizers), func(f string) bool { return f == Finalizer })
 		}
+		keepHubFields(&status, obj.Status)
 		if reflect.DeepEqual(obj.Status, status) && slices.Equal(finalizers, obj.Metadata.Finalizers) {
 			p.mu.Lock()
 			p.written = seq
@@ -115,6 +121,7 @@ func (p *pass) flush(ctx context.Context, want uint64) error {
 		next := *obj
 		next.Metadata.Finalizers = finalizers
 		next.Status = status
+		keepHubFields(&next.Status, obj.Status)
 		err := p.c.cfg.Store.Update(ctx, &next)
 		if err == nil {
 			p.mu.Lock()
@@ -139,6 +146,33 @@ func (p *pass) flush(ctx context.Context, want uint64) error {
 	}
 }
 
+// keepHubFields keeps in s what the agent hub owns of the stored status: the agent's state
+// (but whether strata installed it, which the controller owns), the layers, and conditions
+// AgentConnected and LayersReady. The controller's copy of them may be older than the store's.
+func keepHubFields(s *v1alpha1.ClusterStatus, stored v1alpha1.ClusterStatus) {
+	installed := s.Agent != nil && s.Agent.Installed
+	s.Agent, s.Layers = nil, stored.Layers
+	if stored.Agent != nil || installed {
+		a := v1alpha1.AgentStatus{}
+		if stored.Agent != nil {
+			a = *stored.Agent
+		}
+		a.Installed = a.Installed || installed
+		s.Agent = &a
+	}
+	for _, typ := range []string{ConditionAgentConnected, ConditionLayersReady} {
+		want, have := statusCondition(&stored.Status, typ), statusCondition(&s.Status, typ)
+		switch {
+		case want != nil && have != nil:
+			*have = *want
+		case want != nil:
+			s.Conditions = append(s.Conditions, *want)
+		case have != nil:
+			s.Conditions = slices.DeleteFunc(s.Conditions, func(c v1alpha1.Condition) bool { return c.Type == typ })
+		}
+	}
+}
+
 // event records an event on the cluster; failures are only logged. Messages never carry
 // secrets: they name resources and repeat Azure's error codes and messages.
 func (p *pass) event(ctx context.Context, typ, reason, msg string) {
@@ -160,30 +194,12 @@ func setCondition(s *v1alpha1.ClusterStatus, typ, status, reason, msg string) {
 
 // setStatusCondition is setCondition for any kind's status.
 func setStatusCondition(s *v1alpha1.Status, typ, status, reason, msg string) {
-	for i := range s.Conditions {
-		c := &s.Conditions[i]
-		if c.Type != typ {
-			continue
-		}
-		if c.Status != status {
-			now := time.Now().UTC().Truncate(time.Second)
-			c.LastTransitionTime = &now
-		}
-		c.Status, c.Reason, c.Message = status, reason, msg
-		return
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	s.Conditions = append(s.Conditions, v1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, LastTransitionTime: &now})
+	v1alpha1.SetCondition(s, typ, status, reason, msg, time.Now())
 }
 
 // statusCondition returns the condition of the type, or nil.
 func statusCondition(s *v1alpha1.Status, typ string) *v1alpha1.Condition {
-	for i := range s.Conditions {
-		if s.Conditions[i].Type == typ {
-			return &s.Conditions[i]
-		}
-	}
-	return nil
+	return v1alpha1.FindCondition(s, typ)
 }
 
 // failure is the reason and message of a condition for an error: Azure's error code and

@@ -132,7 +132,8 @@ func (cp *controlPlane) runOnce(ctx context.Context) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	sim := nodesim.New(client, nodesim.Options{Logger: cp.log.With("component", "nodesim"),
-		Grace: cp.m.opts.NodeGrace, LeaseInterval: cp.m.opts.LeaseInterval, Runner: cp.m.opts.Runner})
+		Grace: cp.m.opts.NodeGrace, LeaseInterval: cp.m.opts.LeaseInterval, Runner: cp.m.opts.Runner,
+		APIServer: files.admin.Host, APIServerCA: files.admin.CAData})
 	simCtx, stopSim := context.WithCancel(ctx)
 	simDone := make(chan struct{})
 	go func() { _ = sim.Run(simCtx); close(simDone) }()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -245,17 +246,22 @@ func (s *Simulator) startProcess(ctx context.Context, pod *corev1.Pod, ps *podSt
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	key := pod.Namespace + "/" + pod.Name
+	pod, forget, err := s.withCredentials(ctx, pod, os.TempDir())
+	if err != nil {
+		return fmt.Errorf("starting pod %s: %w", key, err)
+	}
 	var stop func()
-	var err error
 	if r, ok := s.opts.Runner.(ExitReporter); ok {
 		stop, err = r.StartReporting(ctx, pod, podIP, func(code int) { s.processExited(ps, key, code) })
 	} else {
 		stop, err = s.opts.Runner.Start(ctx, pod, podIP)
 	}
 	if err != nil {
+		forget()
 		return fmt.Errorf("starting pod %s: %w", key, err)
 	}
-	stop = sync.OnceFunc(stop)
+	stopProcess := stop
+	stop = sync.OnceFunc(func() { stopProcess(); forget() })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps.stop = stop

@@ -53,6 +53,10 @@ type Options struct {
 	LeaseInterval time.Duration
 	// Runner, if set, runs the pods it claims as local processes.
 	Runner Runner
+	// APIServer and APIServerCA are the API server's URL and CA (PEM). When set, each
+	// Runner process gets a kubeconfig of its pod's service account (KubeconfigEnv).
+	APIServer   string
+	APIServerCA []byte
 }
 
 // Simulator keeps the Nodes of a set of machines in a cluster's API server and plays the

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-dev/strata/internal/agentmanifest"
+	"github.com/strata-dev/strata/internal/agentserver"
+	"github.com/strata-dev/strata/internal/cli"
+	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/feed"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// agentEndpointOptions are the agent flags of `strata server`.
+type agentEndpointOptions struct {
+	listen, advertise, image string
+	certValidity, resync     time.Duration
+}
+
+// agentEndpoint is the server's agent listener and hub, when --agent-listen is set.
+type agentEndpoint struct {
+	hub       *agentserver.Hub
+	installer *agentserver.Installer
+	ln        net.Listener
+}
+
+// startAgentEndpoint opens the agent listener and starts the hub and its gRPC server until ctx
+// ends; the returned function waits for them. Without --agent-listen it returns nil.
+func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.Store, f *feed.Feed, reg prometheus.Registerer, holderName string, logger *slog.Logger) (*agentEndpoint, func(), error) {
+	if o.listen == "" {
+		return nil, func() {}, nil
+	}
+	auth, err := agentserver.LoadAuthority(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--agent-listen %s: %w", o.listen, err)
+	}
+	advertise := agentAdvertise(o.advertise, ln.Addr().String())
+	hub := agentserver.NewHub(agentserver.Config{Store: st, Authority: auth, Feed: f, Holder: holderName,
+		Logger: logger.With("component", "agent-hub"), CertValidity: o.certValidity, Resync: o.resync, Registerer: reg})
+	host, _, _ := net.SplitHostPort(advertise)
+	gs, err := hub.NewGRPCServer(agentserver.ServerOptions{Names: []string{host, "localhost", "127.0.0.1"}})
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	go func() { _ = gs.Serve(ln); done <- struct{}{} }()
+	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
+	go func() { <-ctx.Done(); stopGRPC(gs) }()
+	logger.Info("agent endpoint listening", "address", ln.Addr().String(), "advertised", advertise)
+	ep := &agentEndpoint{hub: hub, ln: ln, installer: &agentserver.Installer{Store: st, Authority: auth, Server: advertise, Image: o.image}}
+	return ep, func() { cancel(); <-done; <-done }, nil
+}
+
+// stopGRPC stops the gRPC server, gracefully for up to 5 s (agents' streams are long-lived).
+func stopGRPC(gs interface{ GracefulStop(); Stop() }) {
+	t := time.AfterFunc(5*time.Second, gs.Stop)
+	gs.GracefulStop()
+	t.Stop()
+}
+
+// agentAdvertise is the address agents dial: --agent-advertise, else the listener's address
+// with an unspecified host replaced by the host name.
+func agentAdvertise(flag, listened string) string {
+	if flag != "" {
+		return flag
+	}
+	host, port, err := net.SplitHostPort(listened)
+	if err != nil {
+		return listened
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// agentInstaller is the controller's AgentInstaller of the endpoint, or nil without one.
+func (ep *agentEndpoint) agentInstaller() controller.AgentInstaller {
+	if ep == nil {
+		return nil
+	}
+	return ep.installer
+}
+
+// defaultAgentImage is the agent's image of this build.
+func defaultAgentImage() string {
+	v := cli.Version
+	if v == "dev" {
+		v = "latest"
+	}
+	return agentmanifest.DefaultImage + ":" + v
+}

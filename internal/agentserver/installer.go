@@ -1,0 +1,34 @@
+package agentserver
+
+import (
+	"context"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/agentmanifest"
+)
+
+// Installer makes clusters' agent manifests: each with a new registration token. It is the
+// controller's AgentInstaller.
+type Installer struct {
+	Store     Store
+	Authority *Authority
+	// Server is the address agents dial (host:port); Image the agent's image.
+	Server, Image string
+	// TokenTTL is how long a token is valid (default DefaultTokenTTL).
+	TokenTTL time.Duration
+}
+
+// Manifest mints a registration token for the cluster and returns the agent's manifest
+// carrying it. The manifest is a secret.
+func (in *Installer) Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte, error) {
+	ttl := in.TokenTTL
+	if ttl <= 0 {
+		ttl = DefaultTokenTTL
+	}
+	token, err := MintToken(ctx, in.Store, Identity{ClusterName: cl.Metadata.Name, ClusterUID: cl.Metadata.UID}, time.Now(), ttl)
+	if err != nil {
+		return nil, err
+	}
+	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: in.Authority.CA().CertPEM(), Token: token})
+}
