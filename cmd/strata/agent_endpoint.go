@@ -65,7 +65,10 @@ func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.St
 }
 
 // stopGRPC stops the gRPC server, gracefully for up to 5 s (agents' streams are long-lived).
-func stopGRPC(gs interface{ GracefulStop(); Stop() }) {
+func stopGRPC(gs interface {
+	GracefulStop()
+	Stop()
+}) {
 	t := time.AfterFunc(5*time.Second, gs.Stop)
 	gs.GracefulStop()
 	t.Stop()

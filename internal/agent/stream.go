@@ -184,4 +184,3 @@ func (a *Agent) renewLoop(ctx context.Context) {
 		}
 	}
 }
-
