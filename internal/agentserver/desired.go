@@ -113,7 +113,7 @@ func mergedValues(values, override string) (string, error) {
 
 // desiredProxy is the gateway's proxy as the cluster's pods get it.
 func desiredProxy(in desiredInput) (*agentv1.Proxy, error) {
-	s := proxyenv.Settings{HTTPProxy: in.proxy.HTTPProxyURL(), HTTPSProxy: in.proxy.HTTPSProxyURL(), NoProxy: in.proxy.NoProxy, CACertificate: in.proxy.CACertificate}
+	s := proxyenv.FromGateway(in.proxy)
 	if !s.Enabled() {
 		return nil, nil
 	}

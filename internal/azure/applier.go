@@ -75,6 +75,10 @@ type ControlPlaneObservation struct {
 	FQDN              string
 	SKUTier           string
 	UpgradeChannel    string
+	// EffectiveNoProxy is what the cluster's nodes and pods reach without its HTTP proxy, as
+	// AKS computes it (the noProxy strata sent and AKS's additions); empty without a proxy, or
+	// when Azure does not report it. Read only: never compared with the plan.
+	EffectiveNoProxy []string
 }
 
 // Applier makes plan nodes real. Implementations dispatch on Node.Kind.

@@ -12,6 +12,7 @@ import (
 	"github.com/strata-dev/strata/internal/azure"
 	"github.com/strata-dev/strata/internal/flow"
 	"github.com/strata-dev/strata/internal/plan"
+	"github.com/strata-dev/strata/internal/proxyenv"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -59,9 +60,14 @@ func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 			return 0, err
 		}
 	}
+	proxy, err := p.gatewayProxy(ctx, acct)
+	if err != nil {
+		return 0, p.fail(ctx, ConditionAccountValid, "ReferenceNotFound", err, false)
+	}
 	g, err := plan.Build(plan.Input{
 		Cluster:  p.cur,
 		Profiles: profiles,
+		Proxy:    proxy,
 		Env: plan.Environment{
 			Zones:        zones,
 			ImageBaseURL: p.c.cfg.ImageBaseURL(acct),
@@ -101,6 +107,28 @@ func (p *pass) loadAccount(ctx context.Context) (*v1alpha1.CloudAccount, error) 
 		return nil, fmt.Errorf("cloud account %q: unexpected %T", name, obj)
 	}
 	return acct, nil
+}
+
+// gatewayProxy is the proxy the cluster inherits from its account's private cloud gateway,
+// with its passwords, or nil. A gateway named but not stored is an error: the cluster would
+// be built without the proxy its network needs.
+func (p *pass) gatewayProxy(ctx context.Context, acct *v1alpha1.CloudAccount) (*proxyenv.Settings, error) {
+	if acct.Spec.Gateway == "" {
+		return nil, nil
+	}
+	obj, err := p.c.cfg.Store.Get(ctx, v1alpha1.KindPrivateCloudGateway, acct.Spec.Gateway)
+	if err != nil {
+		return nil, fmt.Errorf("private cloud gateway %q of cloud account %q: %w", acct.Spec.Gateway, acct.Key(), err)
+	}
+	gw, ok := obj.(*v1alpha1.PrivateCloudGateway)
+	if !ok || gw.Spec.Proxy == nil {
+		return nil, nil
+	}
+	s := proxyenv.FromGateway(gw.Spec.Proxy)
+	if !s.Enabled() {
+		return nil, nil
+	}
+	return &s, nil
 }
 
 // loadProfiles reads the cluster's pinned profile versions.

@@ -1,16 +1,19 @@
 package plan
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/proxyenv"
 )
 
 // Graph keys of an AKS cluster's own nodes.
@@ -87,9 +90,13 @@ func buildAKS(in Input) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
 	}
+	proxy, err := b.aksHTTPProxy()
+	if err != nil {
+		return nil, fmt.Errorf("plan: cluster %s: %w", c.Metadata.Name, err)
+	}
 	b.resourceGroup()
 	b.aksNetwork()
-	b.managedCluster(al, np)
+	b.managedCluster(al, np, proxy)
 	return b.graph, nil
 }
 
@@ -129,7 +136,7 @@ func AKSDNSPrefix(name string) string {
 // managedCluster adds the managed cluster, created with every pool inline (AKS needs its
 // system pool at creation), and one AgentPool node per pool, through which later changes of a
 // pool (count, autoscaler bounds, labels) are made and pools are added and removed.
-func (b *builder) managedCluster(al aksLayers, np *armcontainerservice.NetworkProfile) {
+func (b *builder) managedCluster(al aksLayers, np *armcontainerservice.NetworkProfile, proxy *armcontainerservice.ManagedClusterHTTPProxyConfig) {
 	c, az := b.c, b.az
 	mcID := ManagedClusterID(c)
 	subnet := b.graph.Node(keySubnetWorkers).ID
@@ -145,54 +152,14 @@ func (b *builder) managedCluster(al aksLayers, np *armcontainerservice.NetworkPr
 		},
 		NetworkProfile:       np,
 		DisableLocalAccounts: new(false),
+		HTTPProxyConfig:      proxy,
 	}
 	sku := &armcontainerservice.ManagedClusterSKU{
 		Name: new(armcontainerservice.ManagedClusterSKUNameBase),
 		Tier: new(armcontainerservice.ManagedClusterSKUTierFree),
 	}
 	if m := al.mcp; m != nil {
-		if m.SKU != "" {
-			sku.Tier = new(armcontainerservice.ManagedClusterSKUTier(m.SKU))
-		}
-		if aad := m.AADProfile; aad != nil && aad.Managed {
-			props.AADProfile = &armcontainerservice.ManagedClusterAADProfile{
-				Managed:             new(true),
-				EnableAzureRBAC:     new(true),
-				AdminGroupObjectIDs: ptrs(aad.AdminGroupObjectIDs),
-			}
-			props.DisableLocalAccounts = new(aad.DisableLocalAccounts)
-		}
-		if up := m.AutoUpgradeProfile; up != nil {
-			props.AutoUpgradeProfile = &armcontainerservice.ManagedClusterAutoUpgradeProfile{
-				UpgradeChannel: new(armcontainerservice.UpgradeChannel(up.UpgradeChannel)),
-			}
-		}
-		if o := m.OIDCIssuerProfile; o != nil {
-			props.OidcIssuerProfile = &armcontainerservice.ManagedClusterOIDCIssuerProfile{Enabled: new(o.Enabled)}
-		}
-		if s := m.SecurityProfile; s != nil && s.WorkloadIdentity != nil {
-			props.SecurityProfile = &armcontainerservice.ManagedClusterSecurityProfile{
-				WorkloadIdentity: &armcontainerservice.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: new(s.WorkloadIdentity.Enabled)},
-			}
-		}
-		if w := m.WorkloadAutoScalerProfile; w != nil && w.KEDA != nil {
-			props.WorkloadAutoScalerProfile = &armcontainerservice.ManagedClusterWorkloadAutoScalerProfile{
-				Keda: &armcontainerservice.ManagedClusterWorkloadAutoScalerProfileKeda{Enabled: new(w.KEDA.Enabled)},
-			}
-		}
-		if len(m.AddonProfiles) > 0 {
-			props.AddonProfiles = map[string]*armcontainerservice.ManagedClusterAddonProfile{}
-			for _, a := range m.AddonProfiles {
-				ap := &armcontainerservice.ManagedClusterAddonProfile{Enabled: new(a.Enabled)}
-				if len(a.Config) > 0 {
-					ap.Config = map[string]*string{}
-					for k, v := range a.Config {
-						ap.Config[k] = new(v)
-					}
-				}
-				props.AddonProfiles[a.Name] = ap
-			}
-		}
+		controlPlaneOptions(m, props, sku)
 	}
 	pools := make([]*armcontainerservice.ManagedClusterAgentPoolProfileProperties, len(c.Spec.MachinePools))
 	for i := range c.Spec.MachinePools {
@@ -213,6 +180,107 @@ func (b *builder) managedCluster(al aksLayers, np *armcontainerservice.NetworkPr
 			DependsOn: []string{keyManagedCluster}, Managed: true, Role: RoleNodes,
 			Spec: armcontainerservice.AgentPool{Properties: pools[i]}})
 	}
+}
+
+// controlPlaneOptions sets what the managedControlPlane block asks for on the managed
+// cluster's properties and SKU.
+func controlPlaneOptions(m *v1alpha1.ManagedControlPlane, props *armcontainerservice.ManagedClusterProperties, sku *armcontainerservice.ManagedClusterSKU) {
+	if m.SKU != "" {
+		sku.Tier = new(armcontainerservice.ManagedClusterSKUTier(m.SKU))
+	}
+	if aad := m.AADProfile; aad != nil && aad.Managed {
+		props.AADProfile = &armcontainerservice.ManagedClusterAADProfile{
+			Managed:             new(true),
+			EnableAzureRBAC:     new(true),
+			AdminGroupObjectIDs: ptrs(aad.AdminGroupObjectIDs),
+		}
+		props.DisableLocalAccounts = new(aad.DisableLocalAccounts)
+	}
+	if up := m.AutoUpgradeProfile; up != nil {
+		props.AutoUpgradeProfile = &armcontainerservice.ManagedClusterAutoUpgradeProfile{
+			UpgradeChannel: new(armcontainerservice.UpgradeChannel(up.UpgradeChannel)),
+		}
+	}
+	if o := m.OIDCIssuerProfile; o != nil {
+		props.OidcIssuerProfile = &armcontainerservice.ManagedClusterOIDCIssuerProfile{Enabled: new(o.Enabled)}
+	}
+	if s := m.SecurityProfile; s != nil && s.WorkloadIdentity != nil {
+		props.SecurityProfile = &armcontainerservice.ManagedClusterSecurityProfile{
+			WorkloadIdentity: &armcontainerservice.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: new(s.WorkloadIdentity.Enabled)},
+		}
+	}
+	if w := m.WorkloadAutoScalerProfile; w != nil && w.KEDA != nil {
+		props.WorkloadAutoScalerProfile = &armcontainerservice.ManagedClusterWorkloadAutoScalerProfile{
+			Keda: &armcontainerservice.ManagedClusterWorkloadAutoScalerProfileKeda{Enabled: new(w.KEDA.Enabled)},
+		}
+	}
+	props.AddonProfiles = addonProfiles(m.AddonProfiles)
+}
+
+// addonProfiles is the managed cluster's addonProfiles map, nil for no add-on.
+func addonProfiles(addons []v1alpha1.AddonProfile) map[string]*armcontainerservice.ManagedClusterAddonProfile {
+	if len(addons) == 0 {
+		return nil
+	}
+	out := map[string]*armcontainerservice.ManagedClusterAddonProfile{}
+	for _, a := range addons {
+		ap := &armcontainerservice.ManagedClusterAddonProfile{Enabled: new(a.Enabled)}
+		if len(a.Config) > 0 {
+			ap.Config = map[string]*string{}
+			for k, v := range a.Config {
+				ap.Config[k] = new(v)
+			}
+		}
+		out[a.Name] = ap
+	}
+	return out
+}
+
+// aksHTTPProxy is the managed cluster's httpProxyConfig for the proxy the cluster inherits
+// from its gateway, nil without one: the proxies (httpsProxy defaults to httpProxy, as AKS
+// does), noProxy and the proxy's CA as base64 of its PEM (trustedCa). noProxy is
+// proxyenv.NoProxy of the cluster's network (ProxyNetwork) without the entries AKS refuses
+// (see aksNoProxy); AKS adds the node, pod and service ranges, its own addresses and the API
+// server to what it applies (effectiveNoProxy). AKS supports no proxy authentication, and the
+// managed cluster's properties are readable by anyone who may read the cluster: a proxy URL
+// with a user (and password) is refused rather than sent.
+func (b *builder) aksHTTPProxy() (*armcontainerservice.ManagedClusterHTTPProxyConfig, error) {
+	px := b.in.Proxy
+	if px == nil || !px.Enabled() {
+		return nil, nil
+	}
+	httpProxy, httpsProxy := strings.TrimSpace(px.HTTPProxy), strings.TrimSpace(px.HTTPSProxy)
+	for _, u := range []struct{ field, url string }{{"httpProxy", httpProxy}, {"httpsProxy", httpsProxy}} {
+		// Never repeat the URL: it may hold the password.
+		if parsed, err := url.Parse(u.url); err != nil || parsed.User != nil {
+			return nil, fmt.Errorf("the gateway's proxy: AKS supports no proxy authentication, and its %s is not a URL without a user and password", u.field)
+		}
+	}
+	if httpsProxy == "" {
+		httpsProxy = httpProxy
+	}
+	network, err := ProxyNetwork(b.c, b.in.Profiles)
+	if err != nil {
+		return nil, fmt.Errorf("the proxy's noProxy: %w", err)
+	}
+	cfg := &armcontainerservice.ManagedClusterHTTPProxyConfig{
+		Enabled:    new(true),
+		HTTPSProxy: new(httpsProxy),
+		NoProxy:    ptrs(aksNoProxy(proxyenv.NoProxy(*px, network))),
+	}
+	if httpProxy != "" {
+		cfg.HTTPProxy = new(httpProxy)
+	}
+	if px.CACertificate != "" {
+		cfg.TrustedCa = new(base64.StdEncoding.EncodeToString([]byte(px.CACertificate)))
+	}
+	return cfg, nil
+}
+
+// aksNoProxy drops the noProxy entries AKS refuses: those with a "*" wildcard. CIDRs, IP
+// addresses, host names and domains with a leading dot are kept.
+func aksNoProxy(entries []string) []string {
+	return slices.DeleteFunc(slices.Clone(entries), func(e string) bool { return strings.Contains(e, "*") })
 }
 
 // agentPool is the desired agent pool of a machine pool.

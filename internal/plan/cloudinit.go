@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/proxyenv"
 	"sigs.k8s.io/yaml"
 )
 
@@ -16,6 +18,11 @@ const (
 	kubeadmConfigPath = "/run/kubeadm/kubeadm.yaml"
 	caCertPath        = "/etc/kubernetes/pki/ca.crt"
 	caKeyPath         = "/etc/kubernetes/pki/ca.key"
+	// The proxy settings (see nodeProxy).
+	containerdProxyPath = "/etc/systemd/system/containerd.service.d/http-proxy.conf"
+	kubeletProxyPath    = "/etc/systemd/system/kubelet.service.d/http-proxy.conf"
+	environmentPath     = "/etc/environment"
+	proxyCAPath         = "/usr/local/share/ca-certificates/strata-proxy-ca.crt"
 )
 
 // kubeadm configuration API versions, and how long a joining machine waits for the API server.
@@ -49,6 +56,8 @@ type writeFile struct {
 	Owner       string `json:"owner"`
 	Permissions string `json:"permissions"`
 	Content     string `json:"content"`
+	// Append adds Content at the end of an existing file rather than replacing it.
+	Append bool `json:"append,omitempty"`
 }
 
 // bootstrap checks the bootstrap secrets and reads, once for every machine, the kubeadm API
@@ -70,71 +79,105 @@ func (b *builder) bootstrap() error {
 	return nil
 }
 
-// cloudInit returns the #cloud-config of a VM of the pool: the kubeadm configuration and the
-// kubeadm command. Only the first control-plane machine gets the CA key; the others get the
-// control-plane certificates through kubeadm's upload-certs.
+// cloudInit returns the #cloud-config of a VM of the pool: the proxy settings the cluster
+// inherits from its gateway (if any), the kubeadm configuration and the kubeadm command. Only
+// the first control-plane machine gets the CA key; the others get the control-plane
+// certificates through kubeadm's upload-certs. The result is a secret (the CA key, the
+// bootstrap token, a proxy password): it goes only into the VM's custom data.
 func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (string, error) {
-	s := b.in.Secrets
-	apiVersion := b.kubeadmAPI
-	reg := nodeRegistration(apiVersion, pool)
 	var docs []map[string]any
 	var files []writeFile
 	var cmd []string
-	switch role {
-	case roleInit:
-		files = append(files,
-			writeFile{Path: caCertPath, Owner: "root:root", Permissions: "0644", Content: string(s.CACertPEM)},
-			writeFile{Path: caKeyPath, Owner: "root:root", Permissions: "0600", Content: string(s.CAKeyPEM)})
-		docs = append(docs, map[string]any{
-			"apiVersion": apiVersion,
-			"kind":       "InitConfiguration",
-			"bootstrapTokens": []map[string]any{{
-				"token":  s.Token,
-				"ttl":    "0s",
-				"groups": []string{"system:bootstrappers:kubeadm:default-node-token"},
-				"usages": []string{"signing", "authentication"},
-			}},
-			"certificateKey":   s.CertificateKey,
-			"nodeRegistration": reg,
-		}, map[string]any{
-			"apiVersion":           apiVersion,
-			"kind":                 "ClusterConfiguration",
-			"clusterName":          b.name(),
-			"kubernetesVersion":    b.layers.kubernetesVersion,
-			"controlPlaneEndpoint": b.endpoint(),
-			"apiServer":            map[string]any{"certSANs": []string{b.apiServerNames().fqdn}},
-			"networking": map[string]any{
-				"podSubnet":     b.layers.podCIDR,
-				"serviceSubnet": b.layers.serviceCIDR,
-			},
-		})
-		cmd = []string{"kubeadm", "init", "--config", kubeadmConfigPath, "--upload-certs"}
-	default:
-		join := map[string]any{
-			"apiVersion": apiVersion,
-			"kind":       "JoinConfiguration",
-			"discovery": map[string]any{
-				"bootstrapToken": map[string]any{
-					"apiServerEndpoint": b.endpoint(),
-					"token":             s.Token,
-					"caCertHashes":      []string{b.caHash},
-				},
-			},
-			"nodeRegistration": reg,
-		}
-		// Machines may boot before the first control-plane machine has finished kubeadm init.
-		if apiVersion == kubeadmV1beta3 {
-			join["discovery"].(map[string]any)["timeout"] = discoveryTimeout
-		} else {
-			join["timeouts"] = map[string]any{"discovery": discoveryTimeout}
-		}
-		if role == roleControlPlane {
-			join["controlPlane"] = map[string]any{"certificateKey": s.CertificateKey}
-		}
-		docs = append(docs, join)
-		cmd = []string{"kubeadm", "join", "--config", kubeadmConfigPath}
+	if role == roleInit {
+		docs, files, cmd = b.initConfig(pool)
+	} else {
+		docs, cmd = b.joinConfig(pool, role)
 	}
+	config, err := encodeDocs(docs)
+	if err != nil {
+		return "", err
+	}
+	files = append(files, writeFile{Path: kubeadmConfigPath, Owner: "root:root", Permissions: "0600", Content: config})
+	proxyFiles, proxyCmds, err := b.nodeProxy()
+	if err != nil {
+		return "", err
+	}
+	out, err := yaml.Marshal(cloudConfig{
+		WriteFiles: append(proxyFiles, files...),
+		RunCmd:     append(proxyCmds, cmd),
+	})
+	if err != nil {
+		return "", fmt.Errorf("encoding the cloud-config: %w", err)
+	}
+	return "#cloud-config\n" + string(out), nil
+}
 
+// initConfig is what the first control-plane machine needs: the cluster CA, kubeadm's
+// InitConfiguration and ClusterConfiguration, and kubeadm init.
+func (b *builder) initConfig(pool *v1alpha1.MachinePool) ([]map[string]any, []writeFile, []string) {
+	s := b.in.Secrets
+	apiVersion := b.kubeadmAPI
+	files := []writeFile{
+		{Path: caCertPath, Owner: "root:root", Permissions: "0644", Content: string(s.CACertPEM)},
+		{Path: caKeyPath, Owner: "root:root", Permissions: "0600", Content: string(s.CAKeyPEM)},
+	}
+	docs := []map[string]any{{
+		"apiVersion": apiVersion,
+		"kind":       "InitConfiguration",
+		"bootstrapTokens": []map[string]any{{
+			"token":  s.Token,
+			"ttl":    "0s",
+			"groups": []string{"system:bootstrappers:kubeadm:default-node-token"},
+			"usages": []string{"signing", "authentication"},
+		}},
+		"certificateKey":   s.CertificateKey,
+		"nodeRegistration": nodeRegistration(apiVersion, pool),
+	}, {
+		"apiVersion":           apiVersion,
+		"kind":                 "ClusterConfiguration",
+		"clusterName":          b.name(),
+		"kubernetesVersion":    b.layers.kubernetesVersion,
+		"controlPlaneEndpoint": b.endpoint(),
+		"apiServer":            map[string]any{"certSANs": []string{b.apiServerNames().fqdn}},
+		"networking": map[string]any{
+			"podSubnet":     b.layers.podCIDR,
+			"serviceSubnet": b.layers.serviceCIDR,
+		},
+	}}
+	return docs, files, []string{"kubeadm", "init", "--config", kubeadmConfigPath, "--upload-certs"}
+}
+
+// joinConfig is what another machine needs: kubeadm's JoinConfiguration (with the
+// certificate key on a control-plane machine) and kubeadm join.
+func (b *builder) joinConfig(pool *v1alpha1.MachinePool, role machineRole) ([]map[string]any, []string) {
+	s := b.in.Secrets
+	apiVersion := b.kubeadmAPI
+	join := map[string]any{
+		"apiVersion": apiVersion,
+		"kind":       "JoinConfiguration",
+		"discovery": map[string]any{
+			"bootstrapToken": map[string]any{
+				"apiServerEndpoint": b.endpoint(),
+				"token":             s.Token,
+				"caCertHashes":      []string{b.caHash},
+			},
+		},
+		"nodeRegistration": nodeRegistration(apiVersion, pool),
+	}
+	// Machines may boot before the first control-plane machine has finished kubeadm init.
+	if apiVersion == kubeadmV1beta3 {
+		join["discovery"].(map[string]any)["timeout"] = discoveryTimeout
+	} else {
+		join["timeouts"] = map[string]any{"discovery": discoveryTimeout}
+	}
+	if role == roleControlPlane {
+		join["controlPlane"] = map[string]any{"certificateKey": s.CertificateKey}
+	}
+	return []map[string]any{join}, []string{"kubeadm", "join", "--config", kubeadmConfigPath}
+}
+
+// encodeDocs is kubeadm's configuration file: the documents in YAML, separated by "---".
+func encodeDocs(docs []map[string]any) (string, error) {
 	var config strings.Builder
 	for i, d := range docs {
 		out, err := yaml.Marshal(d)
@@ -146,12 +189,70 @@ func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (strin
 		}
 		config.Write(out)
 	}
-	files = append(files, writeFile{Path: kubeadmConfigPath, Owner: "root:root", Permissions: "0600", Content: config.String()})
-	out, err := yaml.Marshal(cloudConfig{WriteFiles: files, RunCmd: [][]string{cmd}})
-	if err != nil {
-		return "", fmt.Errorf("encoding the cloud-config: %w", err)
+	return config.String(), nil
+}
+
+// nodeProxy returns the files and commands that make a node use the cluster's proxy, before
+// kubeadm runs: systemd drop-ins giving containerd and the kubelet HTTP_PROXY, HTTPS_PROXY and
+// NO_PROXY; the same variables (and their lower-case forms) appended to /etc/environment for
+// everything else; the proxy's CA among the trusted ones; then a daemon-reload and a restart
+// of containerd, so that kubeadm's image pulls go through the proxy. Nothing without a proxy.
+// NO_PROXY is proxyenv.NoProxy of the cluster's network (ProxyNetwork). The files carry the
+// proxy URLs, password included: the drop-ins are readable by root only.
+func (b *builder) nodeProxy() ([]writeFile, [][]string, error) {
+	px := b.in.Proxy
+	if px == nil || !px.Enabled() {
+		return nil, nil, nil
 	}
-	return "#cloud-config\n" + string(out), nil
+	network, err := ProxyNetwork(b.c, b.in.Profiles)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the proxy's NO_PROXY: %w", err)
+	}
+	env := proxyenv.Env(*px, network)
+	for _, v := range env {
+		// Never repeat the value: it may hold the proxy's password.
+		if strings.ContainsFunc(v.Value, func(r rune) bool { return r == '"' || r == '\\' || unicode.IsControl(r) }) {
+			return nil, nil, fmt.Errorf("the proxy's %s holds a quote, a backslash or a control character, which the node's files cannot carry", v.Name)
+		}
+	}
+	dropIn := systemdProxyDropIn(env)
+	files := []writeFile{
+		{Path: containerdProxyPath, Owner: "root:root", Permissions: "0600", Content: dropIn},
+		{Path: kubeletProxyPath, Owner: "root:root", Permissions: "0600", Content: dropIn},
+		{Path: environmentPath, Owner: "root:root", Permissions: "0644", Content: environmentLines(env), Append: true},
+	}
+	var cmds [][]string
+	if ca := strings.TrimSpace(px.CACertificate); ca != "" {
+		files = append(files, writeFile{Path: proxyCAPath, Owner: "root:root", Permissions: "0644", Content: ca + "\n"})
+		cmds = append(cmds, []string{"update-ca-certificates"})
+	}
+	cmds = append(cmds, []string{"systemctl", "daemon-reload"}, []string{"systemctl", "restart", "containerd"})
+	return files, cmds, nil
+}
+
+// systemdProxyDropIn is a systemd drop-in setting the upper-case proxy variables of env, each
+// value quoted as systemd reads it ("%" is a specifier, "\" an escape).
+func systemdProxyDropIn(env []proxyenv.EnvVar) string {
+	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%")
+	var sb strings.Builder
+	sb.WriteString("[Service]\n")
+	for _, v := range env {
+		if v.Name == strings.ToUpper(v.Name) {
+			fmt.Fprintf(&sb, "Environment=\"%s=%s\"\n", v.Name, quote.Replace(v.Value))
+		}
+	}
+	return sb.String()
+}
+
+// environmentLines are the lines appended to /etc/environment (read by pam_env): every
+// variable of env, quoted, after a line break in case the file does not end with one.
+func environmentLines(env []proxyenv.EnvVar) string {
+	var sb strings.Builder
+	sb.WriteString("\n# The proxy of the cluster's private cloud gateway, set by strata.\n")
+	for _, v := range env {
+		fmt.Fprintf(&sb, "%s=\"%s\"\n", v.Name, v.Value)
+	}
+	return sb.String()
 }
 
 // nodeRegistration is kubeadm's nodeRegistration of a pool's machines: the pool's labels

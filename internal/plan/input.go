@@ -1,6 +1,9 @@
 package plan
 
-import "github.com/strata-dev/strata/api/v1alpha1"
+import (
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/proxyenv"
+)
 
 // Input is everything Build needs: the objects, what was looked up in Azure beforehand, and the
 // cluster's bootstrap secrets. Build does no I/O.
@@ -10,6 +13,12 @@ type Input struct {
 	Profiles []*v1alpha1.ClusterProfile
 	Env      Environment
 	Secrets  BootstrapSecrets
+	// Proxy is the outbound proxy the cluster inherits from its cloud account's private cloud
+	// gateway, nil for none. Its URLs may carry a password (a secret): Build puts them in the
+	// VMs' custom data of an IaaS cluster, never in logs or errors; an AKS cluster gets them in
+	// its httpProxyConfig, and Build refuses a URL with a user there (AKS has no proxy
+	// authentication).
+	Proxy *proxyenv.Settings
 }
 
 // Environment is what the graph depends on in the target cloud, looked up before planning.

@@ -8,6 +8,8 @@ package proxyenv
 
 import (
 	"strings"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
 )
 
 // Settings are a private cloud gateway's proxy settings (Palette's
@@ -120,4 +122,9 @@ func Env(s Settings, n ClusterNetwork) []EnvVar {
 		}
 	}
 	return env
+}
+
+// FromGateway returns a gateway's proxy settings, with the proxies' passwords in their URLs.
+func FromGateway(p *v1alpha1.ProxySettings) Settings {
+	return Settings{HTTPProxy: p.HTTPProxyURL(), HTTPSProxy: p.HTTPSProxyURL(), NoProxy: p.NoProxy, CACertificate: p.CACertificate}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -194,8 +195,6 @@ func completeNetwork(props map[string]any) *arm.Error {
 // become (or update) agentPools child resources; Render lists them back.
 func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	body := req.Body
-	id := req.ID
-	clusterID := id.String()
 	rnd := arm.NewRand(tx.Seed(), 0x616b73)
 	// The OIDC issuer and the add-on identities draw from a stream of their own, so that they
 	// leave the values drawn from rnd as they were.
@@ -207,43 +206,91 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	var old map[string]any
 	if req.Existing != nil {
 		old = jsonmap.Obj(req.Existing.Body, "properties")
-		if p, ok := jsonmap.Obj(body, "properties")["dnsPrefix"].(string); ok && !strings.EqualFold(p, jsonmap.Str(old, "dnsPrefix")) {
-			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'dnsPrefix' is not allowed.")
+		if err := checkImmutableClusterProps(body, old); err != nil {
+			return err
 		}
-		if n, ok := jsonmap.Obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, jsonmap.Str(old, "nodeResourceGroup")) {
-			return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed.")
-		}
-		// Underlay fills the request's objects in place: keep copies of those a PUT replaces.
-		tags, sentTags := body["tags"]
-		tags = jsonmap.DeepCopy(tags)
-		sentAddons := jsonmap.CopyMap(jsonmap.Obj(body, "properties", "addonProfiles"))
-		jsonmap.Underlay(body, req.Existing.Body)
-		// A PUT replaces the tags: those it leaves out are gone (Underlay would keep them).
-		if sentTags {
-			if tags == nil {
-				tags = map[string]any{}
-			}
-			body["tags"] = tags
-		}
-		// An add-on the PUT names is as the PUT says (its config is not merged with the stored
-		// one); the add-ons it leaves out stay as they were.
-		for name, prof := range sentAddons {
-			jsonmap.Obj(body, "properties", "addonProfiles")[name] = prof
-		}
-		// Read-only properties a GET-modify-PUT sends back stay as they were.
-		for _, k := range []string{"fqdn", "azurePortalFQDN", "privateFQDN", "identityProfile"} {
-			if v, ok := old[k]; ok {
-				jsonmap.Obj(body, "properties")[k] = jsonmap.DeepCopy(v)
-			}
-		}
-		if id := jsonmap.Obj(req.Existing.Body, "identity"); id != nil && jsonmap.Obj(body, "identity") != nil {
-			jsonmap.Obj(body, "identity")["principalId"] = id["principalId"]
-		}
+		underlayExistingCluster(body, req.Existing.Body, old)
 	}
 	props := jsonmap.Ensure(body, "properties")
 	loc, _ := tx.Location(jsonmap.Str(body, "location"))
+	if err := completeClusterSKU(body, props); err != nil {
+		return err
+	}
+	cur, err := completeClusterVersion(props, old)
+	if err != nil {
+		return err
+	}
+	if err := completeDNSPrefix(props, req.ID); err != nil {
+		return err
+	}
+	if err := prepareClusterProfiles(props, old, frnd, loc.Name, tenant); err != nil {
+		return err
+	}
+	pools, err := prepareInlinePools(tx, req, props, loc, cur)
+	if err != nil {
+		return err
+	}
+	if err := checkSystemPool(tx, req, pools); err != nil {
+		return err
+	}
+	if req.Existing == nil {
+		if err := completeNewCluster(tx, req.ID, body, props, rnd, loc.Name, tenant); err != nil {
+			return err
+		}
+	}
+	finishCluster(tx, req.ID, props, old, frnd, pools)
+	return nil
+}
 
-	// SKU.
+// checkImmutableClusterProps refuses (PropertyChangeNotAllowed) a PUT on an existing cluster
+// that sends a dnsPrefix or nodeResourceGroup other than the stored one (old), ignoring case.
+func checkImmutableClusterProps(body, old map[string]any) *arm.Error {
+	if p, ok := jsonmap.Obj(body, "properties")["dnsPrefix"].(string); ok && !strings.EqualFold(p, jsonmap.Str(old, "dnsPrefix")) {
+		return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'dnsPrefix' is not allowed.")
+	}
+	if n, ok := jsonmap.Obj(body, "properties")["nodeResourceGroup"].(string); ok && !strings.EqualFold(n, jsonmap.Str(old, "nodeResourceGroup")) {
+		return arm.Errorf(http.StatusBadRequest, "PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed.")
+	}
+	return nil
+}
+
+// underlayExistingCluster completes a PUT on an existing cluster with the stored body
+// (existing; old is its properties): what the PUT leaves out is kept, except the tags, which
+// a PUT replaces; an add-on the PUT names is taken as sent; the read-only properties and the
+// identity's principalId a GET-modify-PUT sends back stay as they were.
+func underlayExistingCluster(body, existing, old map[string]any) {
+	// Underlay fills the request's objects in place: keep copies of those a PUT replaces.
+	tags, sentTags := body["tags"]
+	tags = jsonmap.DeepCopy(tags)
+	sentAddons := jsonmap.CopyMap(jsonmap.Obj(body, "properties", "addonProfiles"))
+	jsonmap.Underlay(body, existing)
+	// A PUT replaces the tags: those it leaves out are gone (Underlay would keep them).
+	if sentTags {
+		if tags == nil {
+			tags = map[string]any{}
+		}
+		body["tags"] = tags
+	}
+	// An add-on the PUT names is as the PUT says (its config is not merged with the stored
+	// one); the add-ons it leaves out stay as they were.
+	for name, prof := range sentAddons {
+		jsonmap.Obj(body, "properties", "addonProfiles")[name] = prof
+	}
+	// Read-only properties a GET-modify-PUT sends back stay as they were.
+	for _, k := range []string{"fqdn", "azurePortalFQDN", "privateFQDN", "identityProfile"} {
+		if v, ok := old[k]; ok {
+			jsonmap.Obj(body, "properties")[k] = jsonmap.DeepCopy(v)
+		}
+	}
+	if stored := jsonmap.Obj(existing, "identity"); stored != nil && jsonmap.Obj(body, "identity") != nil {
+		jsonmap.Obj(body, "identity")["principalId"] = stored["principalId"]
+	}
+}
+
+// completeClusterSKU checks sku.name (Base or Automatic, default Base) and sku.tier (Free,
+// Standard or Premium, default Free), fixing their case, and sets the support plan: always
+// AKSLongTermSupport on Premium, else KubernetesOfficial when none is set.
+func completeClusterSKU(body, props map[string]any) *arm.Error {
 	sku := jsonmap.Ensure(body, "sku")
 	switch name := jsonmap.Str(sku, "name"); {
 	case name == "", strings.EqualFold(name, "Base"):
@@ -268,26 +315,32 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	} else if jsonmap.Str(props, "supportPlan") == "" {
 		props["supportPlan"] = "KubernetesOfficial"
 	}
+	return nil
+}
 
-	// Version.
+// completeClusterVersion resolves kubernetesVersion (on update, the stored one when the PUT
+// has none) to a supported version; on update it refuses a downgrade and an upgrade that
+// skips a minor version. It sets kubernetesVersion (the resolved version when none was
+// asked for) and currentKubernetesVersion, and returns the latter.
+func completeClusterVersion(props, old map[string]any) (string, *arm.Error) {
 	want := jsonmap.Str(props, "kubernetesVersion")
 	if want == "" && old != nil {
 		want = jsonmap.Str(old, "kubernetesVersion")
 	}
 	cur, ok := ResolveVersion(want)
 	if !ok {
-		return versionNotSupported(want)
+		return "", versionNotSupported(want)
 	}
 	if old != nil {
 		prev := jsonmap.Str(old, "currentKubernetesVersion")
 		if compareVersions(cur, prev) < 0 {
-			return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
+			return "", arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
 				"Downgrading Kubernetes version %s to %s is not allowed. Available upgrades: %s. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
 				prev, cur, strings.Join(upgradesOf(prev), ","))
 		}
 		// A control plane upgrade cannot skip a minor version.
 		if cur != prev && !slices.Contains(upgradesOf(prev), cur) {
-			return arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
+			return "", arm.Errorf(http.StatusBadRequest, "OperationNotAllowed",
 				"Upgrading Kubernetes version %s to %s is not allowed. Available upgrades: %s. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
 				prev, cur, strings.Join(upgradesOf(prev), ","))
 		}
@@ -297,16 +350,26 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	}
 	props["kubernetesVersion"] = want
 	props["currentKubernetesVersion"] = cur
+	return cur, nil
+}
 
-	// DNS prefix.
+// completeDNSPrefix defaults dnsPrefix from the cluster's ID when neither it nor
+// fqdnSubdomain is set, and checks it against AKS's naming rule.
+func completeDNSPrefix(props map[string]any, id arm.ID) *arm.Error {
 	if jsonmap.Str(props, "dnsPrefix") == "" && jsonmap.Str(props, "fqdnSubdomain") == "" {
 		props["dnsPrefix"] = defaultDNSPrefix(id)
 	}
 	if p := jsonmap.Str(props, "dnsPrefix"); p != "" && !dnsPrefixRe.MatchString(p) {
 		return invalidValue("dnsPrefix", "Please see https://aka.ms/aks-naming-rules for more details.")
 	}
+	return nil
+}
 
-	// Profiles.
+// prepareClusterProfiles checks and completes the cluster's profiles, in this order: the
+// Linux SSH keys, AAD, the OIDC issuer (drawn from frnd, in the caller's tenant or else the
+// AAD tenant), the security profile, the workload auto-scaler, the add-ons, the HTTP proxy,
+// the auto-upgrade profile and the network profile.
+func prepareClusterProfiles(props, old map[string]any, frnd *rand.Rand, location, tenant string) *arm.Error {
 	if err := checkSSHKeys(jsonmap.Obj(props, "linuxProfile")); err != nil {
 		return err
 	}
@@ -317,7 +380,7 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if issuerTenant == "" {
 		issuerTenant = jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID")
 	}
-	oidc, err := prepareOIDC(props, old, frnd, loc.Name, issuerTenant)
+	oidc, err := prepareOIDC(props, old, frnd, location, issuerTenant)
 	if err != nil {
 		return err
 	}
@@ -330,6 +393,18 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if err := checkAddons(props); err != nil {
 		return err
 	}
+	if err := prepareHTTPProxy(props); err != nil {
+		return err
+	}
+	if err := completeAutoUpgrade(props); err != nil {
+		return err
+	}
+	return completeNetwork(props)
+}
+
+// completeAutoUpgrade checks autoUpgradeProfile.upgradeChannel against upgradeChannels,
+// fixing its case, and defaults nodeOSUpgradeChannel to NodeImage.
+func completeAutoUpgrade(props map[string]any) *arm.Error {
 	up := jsonmap.Ensure(props, "autoUpgradeProfile")
 	if ch, ok := up["upgradeChannel"].(string); ok {
 		valid := false
@@ -345,19 +420,23 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if _, ok := up["nodeOSUpgradeChannel"]; !ok {
 		up["nodeOSUpgradeChannel"] = "NodeImage"
 	}
-	if err := completeNetwork(props); err != nil {
-		return err
-	}
+	return nil
+}
 
-	// Agent pools.
+// pendingPool is an inline agent pool profile, checked and completed, that finishCluster
+// stores as an agentPools child resource.
+type pendingPool struct {
+	name  string
+	props map[string]any
+}
+
+// prepareInlinePools prepares each object in agentPoolProfiles as an agent pool (on update,
+// against the stored pool of that name), on a copy without its name. It refuses a name used
+// twice (ignoring case), and a new cluster without any pool.
+func prepareInlinePools(tx arm.Tx, req *arm.PutRequest, props map[string]any, loc arm.LocationInfo, cur string) ([]pendingPool, *arm.Error) {
 	pc := poolContext{tx: tx, location: loc, cpVersion: cur}
-	type pendingPool struct {
-		name  string
-		props map[string]any
-	}
 	var pools []pendingPool
 	seen := map[string]bool{}
-	system := 0
 	for _, e := range jsonmap.List(props, "agentPoolProfiles") {
 		prof, _ := e.(map[string]any)
 		if prof == nil {
@@ -365,34 +444,41 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 		}
 		name := jsonmap.Str(prof, "name")
 		if seen[strings.ToLower(name)] {
-			return invalidValue("agentPoolProfile.name", "Agent pool name "+name+" is used more than once.")
+			return nil, invalidValue("agentPoolProfile.name", "Agent pool name "+name+" is used more than once.")
 		}
 		seen[strings.ToLower(name)] = true
 		p := jsonmap.CopyMap(prof)
 		delete(p, "name")
 		var oldPool map[string]any
 		if req.Existing != nil {
-			if r := tx.Get(id.Child("agentPools", name).String()); r != nil {
+			if r := tx.Get(req.ID.Child("agentPools", name).String()); r != nil {
 				oldPool = jsonmap.Obj(r.Body, "properties")
 			}
 		}
 		if err := pc.preparePool(name, p, oldPool); err != nil {
-			return err
+			return nil, err
 		}
 		pools = append(pools, pendingPool{name, p})
 	}
 	if req.Existing == nil && len(pools) == 0 {
-		return invalidValue("agentPoolProfiles", "At least one agent pool is required.")
+		return nil, invalidValue("agentPoolProfiles", "At least one agent pool is required.")
 	}
+	return pools, nil
+}
+
+// checkSystemPool refuses (MustDefineAtLeastOneSystemPool) a cluster that would have no
+// System pool: the stored pools (on update) as the inline pools replace them.
+func checkSystemPool(tx arm.Tx, req *arm.PutRequest, pools []pendingPool) *arm.Error {
 	final := map[string]bool{}
 	if req.Existing != nil {
-		for _, r := range tx.List(clusterID, TypeAgentPool) {
+		for _, r := range tx.List(req.ID.String(), TypeAgentPool) {
 			final[strings.ToLower(r.Name())] = isSystem(jsonmap.Obj(r.Body, "properties"))
 		}
 	}
 	for _, p := range pools {
 		final[strings.ToLower(p.name)] = isSystem(p.props)
 	}
+	system := 0
 	for _, s := range final {
 		if s {
 			system++
@@ -401,66 +487,111 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if system == 0 {
 		return noSystemPool()
 	}
+	return nil
+}
 
-	// Computed properties, on create.
-	if req.Existing == nil {
-		location := loc.Name
-		hash := fqdnHash(clusterID)
-		prefix := jsonmap.Str(props, "dnsPrefix")
-		if prefix == "" {
-			prefix = jsonmap.Str(props, "fqdnSubdomain")
-		}
-		props["fqdn"] = fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", prefix, hash, location)
-		props["azurePortalFQDN"] = fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", prefix, hash, location)
-		if jsonmap.Bool(jsonmap.Obj(props, "apiServerAccessProfile"), "enablePrivateCluster", false) {
-			props["privateFQDN"] = fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", prefix, hash, arm.RandomGUID(rnd), location)
-		}
-		if jsonmap.Str(props, "nodeResourceGroup") == "" {
-			props["nodeResourceGroup"] = nodeResourceGroupName(id.ResourceGroup, id.Name, location)
-		}
-		nodeRGID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, jsonmap.Str(props, "nodeResourceGroup"))
-		if rg := tx.Get(nodeRGID); rg != nil && !strings.EqualFold(jsonmap.Str(rg.Body, "managedBy"), clusterID) {
-			return arm.Errorf(http.StatusBadRequest, "NodeResourceGroupAlreadyExists",
-				"Node resource group %s already exists and is not managed by this cluster. Please use a different name.", jsonmap.Str(props, "nodeResourceGroup"))
-		}
-		secrets, err := newClusterSecrets(func() string { return arm.RandomHex32(rnd) })
-		if err != nil {
-			return arm.Errorf(http.StatusInternalServerError, "KubeConfigError", "Minting the cluster credentials: %v", err)
-		}
-		body[hiddenKey] = map[string]any{"secrets": secrets.toMap(), "apiServerAddress": apiServerAddress(tx, clusterID).String()}
-
-		identity := jsonmap.Obj(body, "identity")
-		if identity == nil && jsonmap.Obj(props, "servicePrincipalProfile") == nil {
-			identity = map[string]any{"type": "SystemAssigned"}
-			body["identity"] = identity
-		}
-		if identity != nil {
-			if strings.EqualFold(jsonmap.Str(identity, "type"), "SystemAssigned") {
-				identity["principalId"] = arm.RandomGUID(rnd)
-				// The identity lives in the subscription's tenant.
-				t := tenant
-				if t == "" {
-					t = jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID")
-				}
-				if t != "" {
-					identity["tenantId"] = t
-				}
-			}
-			props["servicePrincipalProfile"] = map[string]any{"clientId": "msi"}
-			props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{
-				"resourceId": fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool",
-					id.Subscription, jsonmap.Str(props, "nodeResourceGroup"), id.Name),
-				"clientId": arm.RandomGUID(rnd),
-				"objectId": arm.RandomGUID(rnd),
-			}}
-		}
-		tx.Put(&arm.Resource{ID: nodeRGID, Type: arm.TypeResourceGroup, Body: map[string]any{
-			"location":   location,
-			"managedBy":  clusterID,
-			"tags":       map[string]any{},
-			"properties": map[string]any{"provisioningState": "Succeeded"},
-		}})
+// completeNewCluster sets what AKS computes on create — the FQDNs, the node resource group,
+// the minted credentials and the identity, drawing from rnd in that order — and creates
+// the node resource group, managed by the cluster.
+func completeNewCluster(tx arm.Tx, id arm.ID, body, props map[string]any, rnd *rand.Rand, location, tenant string) *arm.Error {
+	clusterID := id.String()
+	setClusterFQDNs(props, clusterID, location, rnd)
+	nodeRGID, err := completeNodeResourceGroup(tx, id, props, location)
+	if err != nil {
+		return err
 	}
+	if err := mintClusterCredentials(tx, body, clusterID, rnd); err != nil {
+		return err
+	}
+	completeClusterIdentity(body, props, id, rnd, tenant)
+	tx.Put(&arm.Resource{ID: nodeRGID, Type: arm.TypeResourceGroup, Body: map[string]any{
+		"location":   location,
+		"managedBy":  clusterID,
+		"tags":       map[string]any{},
+		"properties": map[string]any{"provisioningState": "Succeeded"},
+	}})
+	return nil
+}
+
+// setClusterFQDNs sets fqdn and azurePortalFQDN from the DNS prefix (else fqdnSubdomain),
+// the cluster ID's hash and the location; for a private cluster, also privateFQDN, with a
+// GUID drawn from rnd.
+func setClusterFQDNs(props map[string]any, clusterID, location string, rnd *rand.Rand) {
+	hash := fqdnHash(clusterID)
+	prefix := jsonmap.Str(props, "dnsPrefix")
+	if prefix == "" {
+		prefix = jsonmap.Str(props, "fqdnSubdomain")
+	}
+	props["fqdn"] = fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", prefix, hash, location)
+	props["azurePortalFQDN"] = fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", prefix, hash, location)
+	if jsonmap.Bool(jsonmap.Obj(props, "apiServerAccessProfile"), "enablePrivateCluster", false) {
+		props["privateFQDN"] = fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", prefix, hash, arm.RandomGUID(rnd), location)
+	}
+}
+
+// completeNodeResourceGroup defaults nodeResourceGroup to MC_{rg}_{name}_{location} and
+// refuses (NodeResourceGroupAlreadyExists) a group that exists and is not managed by this
+// cluster. It returns the group's ID.
+func completeNodeResourceGroup(tx arm.Tx, id arm.ID, props map[string]any, location string) (string, *arm.Error) {
+	if jsonmap.Str(props, "nodeResourceGroup") == "" {
+		props["nodeResourceGroup"] = nodeResourceGroupName(id.ResourceGroup, id.Name, location)
+	}
+	nodeRGID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", id.Subscription, jsonmap.Str(props, "nodeResourceGroup"))
+	if rg := tx.Get(nodeRGID); rg != nil && !strings.EqualFold(jsonmap.Str(rg.Body, "managedBy"), id.String()) {
+		return "", arm.Errorf(http.StatusBadRequest, "NodeResourceGroupAlreadyExists",
+			"Node resource group %s already exists and is not managed by this cluster. Please use a different name.", jsonmap.Str(props, "nodeResourceGroup"))
+	}
+	return nodeRGID, nil
+}
+
+// mintClusterCredentials mints the cluster's credentials (tokens drawn from rnd) and keeps
+// them under hiddenKey in the body, with the API server's loopback address.
+func mintClusterCredentials(tx arm.Tx, body map[string]any, clusterID string, rnd *rand.Rand) *arm.Error {
+	secrets, err := newClusterSecrets(func() string { return arm.RandomHex32(rnd) })
+	if err != nil {
+		return arm.Errorf(http.StatusInternalServerError, "KubeConfigError", "Minting the cluster credentials: %v", err)
+	}
+	body[hiddenKey] = map[string]any{"secrets": secrets.toMap(), "apiServerAddress": apiServerAddress(tx, clusterID).String()}
+	return nil
+}
+
+// completeClusterIdentity gives a new cluster a SystemAssigned identity when it has neither
+// an identity nor a service principal. With an identity, a SystemAssigned one gets a
+// principalId drawn from rnd and its tenant (the caller's, else the AAD tenant), the service
+// principal becomes "msi" and the kubelet identity is minted (IDs drawn from rnd).
+func completeClusterIdentity(body, props map[string]any, id arm.ID, rnd *rand.Rand, tenant string) {
+	identity := jsonmap.Obj(body, "identity")
+	if identity == nil && jsonmap.Obj(props, "servicePrincipalProfile") == nil {
+		identity = map[string]any{"type": "SystemAssigned"}
+		body["identity"] = identity
+	}
+	if identity == nil {
+		return
+	}
+	if strings.EqualFold(jsonmap.Str(identity, "type"), "SystemAssigned") {
+		identity["principalId"] = arm.RandomGUID(rnd)
+		// The identity lives in the subscription's tenant.
+		t := tenant
+		if t == "" {
+			t = jsonmap.Str(jsonmap.Obj(props, "aadProfile"), "tenantID")
+		}
+		if t != "" {
+			identity["tenantId"] = t
+		}
+	}
+	props["servicePrincipalProfile"] = map[string]any{"clientId": "msi"}
+	props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{
+		"resourceId": fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool",
+			id.Subscription, jsonmap.Str(props, "nodeResourceGroup"), id.Name),
+		"clientId": arm.RandomGUID(rnd),
+		"objectId": arm.RandomGUID(rnd),
+	}}
+}
+
+// finishCluster sets the remaining defaults (enableRBAC, maxAgentPools,
+// disableLocalAccounts), the power state and the add-on identities (drawn from frnd), stores
+// the inline pools as agentPools child resources and drops agentPoolProfiles from the body.
+func finishCluster(tx arm.Tx, id arm.ID, props, old map[string]any, frnd *rand.Rand, pools []pendingPool) {
 	defaults := map[string]any{"enableRBAC": true, "maxAgentPools": 100, "disableLocalAccounts": false}
 	for k, v := range defaults {
 		if _, ok := props[k]; !ok {
@@ -475,7 +606,6 @@ func prepareCluster(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	}
 	// The pools live as child resources; Render lists them in agentPoolProfiles.
 	delete(props, "agentPoolProfiles")
-	return nil
 }
 
 // afterDeleteCluster deletes the node resource group the cluster created.
@@ -491,7 +621,8 @@ func afterDeleteCluster(tx arm.Tx, r *arm.Resource) {
 	}
 }
 
-// renderCluster hides the credentials and lists the cluster's agent pools inline.
+// renderCluster hides the credentials, lists the cluster's agent pools inline and adds the
+// proxy's effectiveNoProxy, computed from the pools and the network as they are now.
 func renderCluster(tx arm.Tx, r *arm.Resource) map[string]any {
 	b := jsonmap.CopyMap(r.Body)
 	delete(b, hiddenKey)
@@ -501,7 +632,11 @@ func renderCluster(tx arm.Tx, r *arm.Resource) map[string]any {
 		prof["name"] = p.Name()
 		profiles = append(profiles, prof)
 	}
-	jsonmap.Ensure(b, "properties")["agentPoolProfiles"] = profiles
+	props := jsonmap.Ensure(b, "properties")
+	props["agentPoolProfiles"] = profiles
+	if eff := effectiveNoProxy(tx, r.ID, props); eff != nil {
+		jsonmap.Obj(props, "httpProxyConfig")["effectiveNoProxy"] = jsonmap.AnyList(eff)
+	}
 	return b
 }
 

@@ -1,0 +1,63 @@
+package controller_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// TestAKSInheritsTheGatewayProxy: a cluster whose account names a gateway gets the gateway's
+// proxy in the managed cluster's httpProxyConfig (with what the cluster needs in noProxy), and
+// resyncs send nothing more: effectiveNoProxy, which Azure computes, is read, not diffed.
+func TestAKSInheritsTheGatewayProxy(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	gw := &v1alpha1.PrivateCloudGateway{TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindPrivateCloudGateway},
+		Metadata: v1alpha1.ObjectMeta{Name: "corp-gw"},
+		Spec:     v1alpha1.PrivateCloudGatewaySpec{Proxy: &v1alpha1.ProxySettings{HTTPProxy: "http://proxy.corp.example:3128", NoProxy: []string{".corp.example"}}}}
+	if err := h.st.Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := h.st.Get(ctx, v1alpha1.KindCloudAccount, "emulator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := obj.(*v1alpha1.CloudAccount)
+	acct.Spec.Gateway = "corp-gw"
+	if err := h.st.Update(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	cl := h.aksCluster(t)
+	if err := h.st.Create(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRunning(t, cl.Key())
+	var body any
+	for _, r := range inGroup(h.resources()[typeManagedCluster], cl.Spec.Azure.ResourceGroup) {
+		body = r.Body
+	}
+	cfg := path(body, "properties", "httpProxyConfig")
+	if got := path(cfg, "httpProxy"); got != "http://proxy.corp.example:3128" {
+		t.Fatalf("httpProxyConfig.httpProxy = %v, want the gateway's proxy (config %v)", got, cfg)
+	}
+	if got := path(cfg, "httpsProxy"); got != "http://proxy.corp.example:3128" {
+		t.Errorf("httpProxyConfig.httpsProxy = %v, want the HTTP proxy (AKS's default)", got)
+	}
+	var noProxy []string
+	for _, v := range list(cfg, "noProxy") {
+		noProxy = append(noProxy, v.(string))
+	}
+	for _, want := range []string{"169.254.169.254", "168.63.129.16", ".svc", ".corp.example"} {
+		if !slices.Contains(noProxy, want) {
+			t.Errorf("noProxy %v lacks %s", noProxy, want)
+		}
+	}
+	puts := h.armCalls(t, http.MethodPut, typeManagedCluster)
+	h.settle(t, cl.Key())
+	if got := h.armCalls(t, http.MethodPut, typeManagedCluster); got != puts {
+		t.Errorf("resyncs sent %d managed-cluster PUTs, want none", got-puts)
+	}
+}
