@@ -3,7 +3,7 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit fuzz lint bench clean k8s quickstart proto
+.PHONY: all build test unit fuzz lint bench clean k8s quickstart proto squid
 
 all: build
 
@@ -20,7 +20,12 @@ node_modules/.bin/azurite-blob: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-unit: node_modules/.bin/azurite-blob
+## squid: Debian's squid, the CONNECT proxy of the agent's proxy test
+## (internal/agentserver/proxytest); installed with apt-get when missing, else nothing.
+squid:
+	@hack/squid/install.sh
+
+unit: node_modules/.bin/azurite-blob squid
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 fuzz:
