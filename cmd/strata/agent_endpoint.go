@@ -14,6 +14,7 @@ import (
 	"github.com/strata-dev/strata/internal/agentserver"
 	"github.com/strata-dev/strata/internal/cli"
 	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
 	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -107,4 +108,15 @@ func defaultAgentImage() string {
 		v = "latest"
 	}
 	return agentmanifest.DefaultImage + ":" + v
+}
+
+// agentRunner runs the agent's pods in the emulator's clusters as `strata agent` processes of
+// this executable (the emulator's node simulator plays the kubelet for them).
+func agentRunner(logger *slog.Logger) nodesim.Runner {
+	exe, err := os.Executable()
+	if err != nil {
+		logger.Warn("the agent's pods cannot run in the emulator: this executable's path is unknown", "error", err)
+		return nil
+	}
+	return &nodesim.ProcessRunner{Images: map[string]string{agentmanifest.DefaultImage: exe}, Logger: logger.With("component", "agent-pods")}
 }

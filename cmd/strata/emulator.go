@@ -165,6 +165,7 @@ func (o *emulatorOptions) options(logger *slog.Logger) (emulator.Options, error)
 		return emulator.Options{}, err
 	}
 	opts.Kubernetes.BinDir, o.kubernetesNote = bin, note
+	opts.Kubernetes.Runner = agentRunner(logger)
 	if opts.AdminToken != "" {
 		if err := emulator.CheckAdminToken(opts.AdminToken); err != nil {
 			return emulator.Options{}, fmt.Errorf("%s: %w", adminTokenEnv, err)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -22,8 +23,10 @@ import (
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 	"github.com/strata-dev/strata/internal/termtext"
 )
@@ -149,7 +152,7 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 // on the first run, on a free port that it then keeps.
 func startQuickstartEmulator(ctx context.Context, dataDir, kubeBin string, logger *slog.Logger) (*emulator.Emulator, error) {
 	path := emulatorAddressPath(dataDir)
-	kept, err := readEmulatorAddress(path)
+	kept, err := readKeptAddress(path)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +166,7 @@ func startQuickstartEmulator(ctx context.Context, dataDir, kubeBin string, logge
 		Latency:    arm.LatencyFast,
 		Throttling: true,
 		Logger:     logger.With("component", "emulator"),
-		Kubernetes: emulator.KubernetesOptions{BinDir: kubeBin},
+		Kubernetes: emulator.KubernetesOptions{BinDir: kubeBin, Runner: agentRunner(logger)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
@@ -176,7 +179,7 @@ func startQuickstartEmulator(ctx context.Context, dataDir, kubeBin string, logge
 		return nil, fmt.Errorf("start the emulator: %w", err)
 	}
 	if kept == "" {
-		if err := keepEmulatorAddress(path, strings.TrimPrefix(em.URL(), "https://")); err != nil {
+		if err := keepAddress(path, strings.TrimPrefix(em.URL(), "https://")); err != nil {
 			_ = em.Close()
 			return nil, err
 		}
@@ -218,19 +221,29 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 	}
 	a := &quickstartAPI{url: "http://" + ln.Addr().String(), done: make(chan struct{})}
 	srvCtx, stopServer := context.WithCancel(ctx)
+	changes, registry := feed.New(st, feed.Config{Logger: logger.With("component", "feed")}), newRegistry()
+	ep, stopAgents, err := startQuickstartAgentEndpoint(srvCtx, o.dataDir, kubernetes, st, changes, registry, id.Name, logger)
+	if err != nil {
+		stopServer()
+		ln.Close()
+		st.Close()
+		id.Close()
+		return nil, err
+	}
 	go func() {
 		defer close(a.done)
 		// Admin kubeconfigs only to this machine: anyone who reaches the API would get them.
 		admin := kubernetes && ln.Addr().(*net.TCPAddr).IP.IsLoopback()
-		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin}).Serve(srvCtx, ln)
+		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin, Feed: changes, Registry: registry}).Serve(srvCtx, ln)
 	}()
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
-		Holder: id.Name, CheckKubernetes: kubernetes,
+		Holder: id.Name, CheckKubernetes: kubernetes, Agent: ep.agentInstaller(),
 	})
 	a.stop = func() {
 		stopServer()
 		stopControllers()
+		stopAgents()
 		<-a.done
 		if err := st.Close(); err != nil {
 			logger.Error("close the store", "error", err)
@@ -245,6 +258,35 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		return nil, err
 	}
 	return a, nil
+}
+
+// startQuickstartAgentEndpoint starts the agent endpoint on the address kept in the data
+// directory (on the first run, a free port of 127.0.0.1, then kept: the clusters' agents keep
+// it). Without Kubernetes there are no agents to serve: it starts nothing.
+func startQuickstartAgentEndpoint(ctx context.Context, dataDir string, kubernetes bool, st store.Store, changes *feed.Feed, reg prometheus.Registerer, holderName string, logger *slog.Logger) (*agentEndpoint, func(), error) {
+	if !kubernetes {
+		return nil, func() {}, nil
+	}
+	path := filepath.Join(dataDir, agentAddressFile)
+	kept, err := readKeptAddress(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	listen := kept
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	ep, stop, err := startAgentEndpoint(ctx, agentEndpointOptions{listen: listen, image: defaultAgentImage()}, st, changes, reg, holderName, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	if kept == "" {
+		if err := keepAddress(path, ep.ln.Addr().String()); err != nil {
+			stop()
+			return nil, nil, err
+		}
+	}
+	return ep, stop, nil
 }
 
 // serve serves until ctx ends or the server fails.

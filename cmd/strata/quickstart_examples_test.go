@@ -154,23 +154,23 @@ func TestWriteExampleCopies(t *testing.T) {
 func TestEmulatorAddressFile(t *testing.T) {
 	dir := t.TempDir()
 	path := emulatorAddressPath(dir)
-	if addr, err := readEmulatorAddress(path); addr != "" || err != nil {
+	if addr, err := readKeptAddress(path); addr != "" || err != nil {
 		t.Errorf("no file: %q, %v", addr, err)
 	}
-	if err := keepEmulatorAddress(path, "127.0.0.1:40557"); err != nil {
+	if err := keepAddress(path, "127.0.0.1:40557"); err != nil {
 		t.Fatal(err)
 	}
-	if err := keepEmulatorAddress(path, "127.0.0.1:1"); err != nil {
+	if err := keepAddress(path, "127.0.0.1:1"); err != nil {
 		t.Errorf("keeping again: %v", err)
 	}
-	if addr, err := readEmulatorAddress(path); addr != "127.0.0.1:40557" || err != nil {
+	if addr, err := readKeptAddress(path); addr != "127.0.0.1:40557" || err != nil {
 		t.Errorf("kept: %q, %v", addr, err)
 	}
 	for _, bad := range []string{"", "40557", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:99999", ":40557", "127.0.0.1:http"} {
 		if err := os.WriteFile(path, []byte(bad+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := readEmulatorAddress(path); err == nil || !strings.Contains(err.Error(), path) {
+		if _, err := readKeptAddress(path); err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%q: %v, want an error naming %s", bad, err, path)
 		}
 	}

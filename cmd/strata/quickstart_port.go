@@ -14,24 +14,28 @@ import (
 	"github.com/strata-dev/strata/internal/atomicfile"
 )
 
-// emulatorAddressFile keeps, in quickstart's data directory, the address its emulator serves
-// on. The emulated Azure stores URLs with that address (storage accounts' blob endpoints, the
-// cloud account's endpoints), so every run serves on it.
-const emulatorAddressFile = "emulator.address"
+// Files that keep, in quickstart's data directory, the addresses it serves on, so that every
+// run serves on the same ones: the emulator's (the emulated Azure stores URLs with it: storage
+// accounts' blob endpoints, the cloud account's endpoints) and the agent endpoint's (the
+// clusters' agents keep it in their Secret).
+const (
+	emulatorAddressFile = "emulator.address"
+	agentAddressFile    = "agent.address"
+)
 
-// readEmulatorAddress returns the address kept in path, or "" when none is kept yet.
-func readEmulatorAddress(path string) (string, error) {
+// readKeptAddress returns the address kept in path, or "" when none is kept yet.
+func readKeptAddress(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read the emulator's address: %w", err)
+		return "", fmt.Errorf("read the kept address %s: %w", path, err)
 	}
 	addr := strings.TrimSpace(string(data))
 	host, port, err := net.SplitHostPort(addr)
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || host == "" || n < 1 || n > 65535 {
-		return "", fmt.Errorf("%s: %q is not the host:port address quickstart keeps there; delete the file to choose a new port (the emulated Azure's stored endpoints then point nowhere)", path, addr)
+		return "", fmt.Errorf("%s: %q is not the host:port address quickstart keeps there; delete the file to choose a new port (what was stored with the old address then points nowhere)", path, addr)
 	}
 	return addr, nil
 }
@@ -45,10 +49,10 @@ func emulatorListenError(addr, path string, err error) error {
 	return fmt.Errorf("the emulator cannot listen on %s, kept in %s: %w", addr, path, err)
 }
 
-// keepEmulatorAddress writes addr to path, once: an existing file is left as it is.
-func keepEmulatorAddress(path, addr string) error {
+// keepAddress writes addr to path, once: an existing file is left as it is.
+func keepAddress(path, addr string) error {
 	if err := atomicfile.Create(path, []byte(addr+"\n"), 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("keep the emulator's address: %w", err)
+		return fmt.Errorf("keep the address in %s: %w", path, err)
 	}
 	return nil
 }

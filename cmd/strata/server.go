@@ -146,8 +146,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	}()
 
 	changes := feed.New(st, feed.Config{Logger: logger.With("component", "feed")})
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry := newRegistry()
 	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry})
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
@@ -173,6 +172,13 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	}
 	logger.Info("server stopped")
 	return nil
+}
+
+// newRegistry is a Prometheus registry with the Go and process collectors.
+func newRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
 }
 
 // holderIdentity takes this server's lease-holder identity (holder.Acquire) and says which

@@ -87,6 +87,11 @@ func clusterRole(meta metav1.ObjectMeta) *rbacv1.ClusterRole {
 		}}
 }
 
+// tolerations let the agent run on any node that is not going away: a cluster whose every
+// node is tainted NoSchedule (dedicated workers, control-plane nodes) still needs its agent.
+// NoExecute taints (a node not ready or unreachable) keep their default handling.
+var tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+
 // deployment is the agent's Deployment: one replica, run as `strata agent`.
 func deployment(meta metav1.ObjectMeta, image string) *appsv1.Deployment {
 	one := int32(1)
@@ -98,7 +103,7 @@ func deployment(meta metav1.ObjectMeta, image string) *appsv1.Deployment {
 		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: sel},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
-				Spec: corev1.PodSpec{ServiceAccountName: Name, Containers: []corev1.Container{{
+				Spec: corev1.PodSpec{ServiceAccountName: Name, Tolerations: tolerations, Containers: []corev1.Container{{
 					Name: "agent", Image: image, Args: []string{"agent"},
 					Env:   []corev1.EnvVar{env("POD_IP", "status.podIP"), env("POD_NAMESPACE", "metadata.namespace")},
 					Ports: []corev1.ContainerPort{{Name: "webhook", ContainerPort: 9443}},

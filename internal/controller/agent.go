@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,6 +105,9 @@ func applyManifest(ctx context.Context, kc *kubeClient, manifest []byte) error {
 	defer cancel()
 	force := true
 	for _, doc := range docs {
+		if d := strings.TrimSpace(string(doc)); d == "" || d == "null" {
+			continue // an empty document
+		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(doc); err != nil {
 			return fmt.Errorf("the agent's manifest does not parse")

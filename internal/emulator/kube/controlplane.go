@@ -133,7 +133,7 @@ func (cp *controlPlane) runOnce(ctx context.Context) error {
 	}
 	sim := nodesim.New(client, nodesim.Options{Logger: cp.log.With("component", "nodesim"),
 		Grace: cp.m.opts.NodeGrace, LeaseInterval: cp.m.opts.LeaseInterval, Runner: cp.m.opts.Runner,
-		APIServer: files.admin.Host, APIServerCA: files.admin.CAData})
+		APIServer: files.admin.Host, APIServerCA: files.admin.CAData, Loopback: cp.m.loopback})
 	simCtx, stopSim := context.WithCancel(ctx)
 	simDone := make(chan struct{})
 	go func() { _ = sim.Run(simCtx); close(simDone) }()

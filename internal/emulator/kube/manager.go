@@ -69,6 +69,8 @@ type Options struct {
 type Manager struct {
 	opts Options
 	log  *slog.Logger
+	// loopback are the pod IPs of the Runner processes of every cluster.
+	loopback *nodesim.LoopbackPool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -117,7 +119,7 @@ func New(opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("kube: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, clusters: map[string]*running{}}, nil
+	return &Manager{opts: opts, log: opts.Logger, loopback: nodesim.NewLoopbackPool(), ctx: ctx, cancel: cancel, clusters: map[string]*running{}}, nil
 }
 
 // Apply makes the running control planes those of desired: it starts the missing ones (in the

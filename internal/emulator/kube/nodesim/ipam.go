@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 )
 
 var (
@@ -12,6 +13,14 @@ var (
 	// loopbackCIDR is where pods a Runner runs as local processes get their IPs.
 	loopbackCIDR = netip.MustParsePrefix("127.79.0.0/16")
 )
+
+// LoopbackPool is the pool of loopback pod IPs (127.79.0.0/16) that Runner processes get.
+// The simulators of one emulator share one, so that no two clusters' processes get the same
+// address (and port).
+type LoopbackPool struct{ pool *ipPool }
+
+// NewLoopbackPool returns an empty pool.
+func NewLoopbackPool() *LoopbackPool { return &LoopbackPool{pool: newIPPool(loopbackCIDR, 1)} }
 
 // errPoolExhausted is returned when an ipPool has no free address left.
 var errPoolExhausted = errors.New("no free address left")
@@ -52,8 +61,10 @@ func (a *cidrAllocator) adopt(name string, p netip.Prefix) {
 	a.used[p] = name
 }
 
-// ipPool hands out the addresses of an IPv4 prefix, each to one owner at a time.
+// ipPool hands out the addresses of an IPv4 prefix, each to one owner at a time. It is safe
+// for concurrent use (the loopback pool is shared by the simulators of one emulator).
 type ipPool struct {
+	mu     sync.Mutex
 	prefix netip.Prefix
 	first  netip.Addr // lowest assignable address
 	last   netip.Addr // highest assignable address (the broadcast address is kept out)
@@ -84,6 +95,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // allocate gives owner an address: want if it is valid, assignable and free (or already
 // owner's), else the next free one.
 func (p *ipPool) allocate(owner string, want netip.Addr) (netip.Addr, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.assignable(want) {
 		if cur, taken := p.owners[want]; !taken || cur == owner {
 			p.owners[want] = owner
@@ -108,6 +121,8 @@ func (p *ipPool) allocate(owner string, want netip.Addr) (netip.Addr, error) {
 
 // release frees addr if owner holds it.
 func (p *ipPool) release(owner string, addr netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.owners[addr] == owner {
 		delete(p.owners, addr)
 	}

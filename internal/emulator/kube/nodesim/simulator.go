@@ -57,6 +57,9 @@ type Options struct {
 	// Runner process gets a kubeconfig of its pod's service account (KubeconfigEnv).
 	APIServer   string
 	APIServerCA []byte
+	// Loopback is where Runner pods get their IPs; nil: a pool of the simulator's own. Share
+	// one between the simulators of one machine.
+	Loopback *LoopbackPool
 }
 
 // Simulator keeps the Nodes of a set of machines in a cluster's API server and plays the
@@ -105,7 +108,7 @@ func New(client kubernetes.Interface, opts Options) *Simulator {
 		kick:     make(chan struct{}, 1),
 		active:   map[string]activeNode{},
 		pools:    map[string]*ipPool{},
-		loopback: newIPPool(loopbackCIDR, 1),
+		loopback: loopbackPool(opts.Loopback),
 		pods:     map[types.UID]*podState{},
 		tracked:  map[string]*nodeState{},
 		cidrs:    newCIDRAllocator(),
@@ -263,4 +266,12 @@ func (s *Simulator) stopAll() {
 	}
 	s.mu.Unlock()
 	s.bg.Wait()
+}
+
+// loopbackPool is the shared pool's, or a new one.
+func loopbackPool(shared *LoopbackPool) *ipPool {
+	if shared != nil {
+		return shared.pool
+	}
+	return newIPPool(loopbackCIDR, 1)
 }
