@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator/kube"
 )
 
@@ -201,6 +202,7 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		}
 	}
 
+	t.Run("every cluster's agent is connected and its layers ready", func(t *testing.T) { checkAgents(t, server) })
 	iaas := kubeClient(t, server, "iaas-dynamic")
 	t.Run("IaaS nodes are the VMs", func(t *testing.T) { checkIaaSNodes(t, em, iaas) })
 	aks := kubeClient(t, server, "aks-prod")
@@ -223,6 +225,38 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	t.Run("deleting a cluster stops its API server", func(t *testing.T) { checkClusterDeleted(t, em, server) })
 	if err := q.stop(t, syscall.SIGTERM); err != nil {
 		t.Errorf("quickstart exited with %v after SIGTERM\nstderr:\n%s", err, q.logs)
+	}
+}
+
+// checkAgents asserts that each example cluster's agent runs in it (a strata agent process
+// of the emulator's node simulator) and is connected, with its layers ready: a condition of
+// Running, which the clusters are.
+func checkAgents(t *testing.T, server string) {
+	c, err := client.New(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range exampleClusters {
+		obj, err := c.Get(context.Background(), v1alpha1.KindCluster, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := obj.(*v1alpha1.Cluster).Status
+		for _, typ := range []string{"AgentConnected", "LayersReady"} {
+			if cond := v1alpha1.FindCondition(&st.Status, typ); cond == nil || cond.Status != "True" {
+				t.Errorf("%s: condition %s is %+v, want True", name, typ, cond)
+			}
+		}
+		if st.Agent == nil || !st.Agent.Connected || st.Agent.KubernetesVersion != kube.Version {
+			t.Errorf("%s: status.agent %+v, want connected from Kubernetes %s", name, st.Agent, kube.Version)
+		}
+		pods, err := kubeClient(t, server, name).CoreV1().Pods("strata-system").List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=strata-agent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodRunning {
+			t.Errorf("%s: %d agent pods, want one Running", name, len(pods.Items))
+		}
 	}
 }
 

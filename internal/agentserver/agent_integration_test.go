@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -38,7 +39,12 @@ import (
 // env is a store, a hub serving gRPC on loopback and a real API server.
 type env struct {
 	st   store.Store
+	feed *feed.Feed
 	hub  *agentserver.Hub
+	reg  *prometheus.Registry
+	// stop stops the hub and its gRPC server at once, dropping the agents' connections as a
+	// crash of the server would.
+	stop func()
 	auth *agentserver.Authority
 	addr string
 	kube kubernetes.Interface
@@ -66,25 +72,55 @@ func newEnv(t *testing.T) (*env, context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := agentserver.NewHub(agentserver.Config{Store: st, Authority: auth, Feed: f, Holder: "test-server",
-		CertValidity: 4 * time.Second, Heartbeat: 500 * time.Millisecond, Resync: time.Second})
-	gs, err := hub.NewGRPCServer(agentserver.ServerOptions{Names: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(ln) }()
-	t.Cleanup(gs.Stop)
-	go func() { _ = hub.Run(ctx) }()
+	e := &env{st: st, feed: f, auth: auth}
+	e.startHub(t, ctx, "127.0.0.1:0")
 	cfg := kubetest.Start(t)
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{st: st, hub: hub, auth: auth, addr: ln.Addr().String(), kube: kc, rest: cfg}, ctx
+	e.kube, e.rest = kc, cfg
+	return e, ctx
+}
+
+// startHub starts a hub and its gRPC server on addr.
+func (e *env) startHub(t *testing.T, ctx context.Context, addr string) {
+	t.Helper()
+	e.reg = prometheus.NewRegistry()
+	e.hub = agentserver.NewHub(agentserver.Config{Store: e.st, Authority: e.auth, Feed: e.feed, Holder: "test-server",
+		CertValidity: 4 * time.Second, Heartbeat: 500 * time.Millisecond, Resync: time.Second, Registerer: e.reg})
+	gs, err := e.hub.NewGRPCServer(agentserver.ServerOptions{Names: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCtx, cancel := context.WithCancel(ctx)
+	go func() { _ = gs.Serve(ln) }()
+	go func() { _ = e.hub.Run(hubCtx) }()
+	e.addr = ln.Addr().String()
+	e.stop = func() { cancel(); gs.Stop() }
+	t.Cleanup(e.stop)
+}
+
+// applies sums the hub's strata_agent_layer_applies_total.
+func (e *env) applies(t *testing.T) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == "strata_agent_layer_applies_total" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
 
 const configMapLayer = `apiVersion: v1
@@ -138,6 +174,22 @@ func TestAgentRegistersAppliesAndReports(t *testing.T) {
 			t.Fatalf("layer object %s: %v", name, err)
 		}
 	}
+	// Each layer's object was applied once, as the agent reported.
+	waitFor(t, "the first applies counted", func() bool { return e.applies(t) == 2 })
+	first := configMapUID(t, e, "first")
+
+	// The server dies (its connections dropped) and another starts on the same store and
+	// address: the agent reconnects, and nothing is applied again.
+	e.stop()
+	e.startHub(t, ctx, e.addr)
+	waitFor(t, "the agent reconnected and reported", func() bool { return e.hub.Connected() == 1 && series(t, e) == 2 })
+	if got := e.applies(t); got != 0 {
+		t.Errorf("after the server's restart the agent applied %v objects again, want 0", got)
+	}
+	if got := configMapUID(t, e, "first"); got != first {
+		t.Errorf("the layer's object was recreated across the server's restart")
+	}
+
 	// The token was spent: a second registration with it is refused.
 	if _, err := register(t, e, token); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("reused token: got %v, want Unauthenticated", err)
@@ -178,6 +230,30 @@ func TestAgentRegistersAppliesAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "agent disconnected", func() bool { return e.hub.Connected() == 0 })
+}
+
+// series counts the hub's applies series: one per layer once the agent reported.
+func series(t *testing.T, e *env) int {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "strata_agent_layer_applies_total" {
+			return len(mf.GetMetric())
+		}
+	}
+	return 0
+}
+
+func configMapUID(t *testing.T, e *env, name string) string {
+	t.Helper()
+	cm, err := e.kube.CoreV1().ConfigMaps("apps").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(cm.UID)
 }
 
 func register(t *testing.T, e *env, token string) (*agentv1.RegisterResponse, error) {

@@ -29,6 +29,10 @@ type conn struct {
 	persisted     time.Time
 	sent          string            // revision of the last desired state sent
 	profiles      map[string]string // layer name -> profile of the last desired state
+	applies       map[string]int64  // layer name -> the agent's last reported applies
+	// resumed: the agent had applied a desired state before this stream (its Hello said
+	// which), so what its first report counts was counted by the server of its last stream.
+	resumed bool
 }
 
 // wakeUp asks the stream to recompute its desired state.
@@ -59,12 +63,7 @@ func (h *Hub) Connect(stream agentv1.AgentService_ConnectServer) error {
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
 	c := &conn{id: id, log: h.log.With("cluster", id.ClusterName), wake: make(chan struct{}, 1), cancel: cancel,
-		lastHeartbeat: time.Now(), persisted: time.Now(), sent: hello.GetAppliedRevision()}
-	if c.sent != "" {
-		// The agent has this revision; it is sent again only if it changed, but a Hello
-		// never carries what the layers are, so the first state is sent regardless.
-		c.sent = ""
-	}
+		lastHeartbeat: time.Now(), persisted: time.Now(), resumed: hello.GetAppliedRevision() != ""}
 	h.attach(c)
 	defer h.detach(c)
 	if err := h.updateCluster(ctx, id, func(s *v1alpha1.ClusterStatus) ([]statusEvent, bool) {
@@ -180,14 +179,35 @@ func (h *Hub) received(ctx context.Context, c *conn, m *agentv1.ConnectRequest) 
 	if r == nil {
 		return nil
 	}
-	for _, l := range r.GetLayers() {
-		h.metrics.applies.WithLabelValues(l.GetName()).Add(0) // the series exists from the first report
-	}
+	h.countApplies(c, r)
 	return h.updateCluster(ctx, c.id, func(s *v1alpha1.ClusterStatus) ([]statusEvent, bool) {
 		before := cloneClusterStatus(*s)
 		events := applyReport(s, r, profiles, time.Now())
 		return events, !sameAgentStatus(before, *s)
 	})
+}
+
+// countApplies adds to the applies metric what the agent applied since its last report (its
+// count is cumulative over its process's life: a count that went down is a new process's).
+func (h *Hub) countApplies(c *conn, r *agentv1.StatusReport) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	baseline := c.applies == nil && c.resumed
+	if c.applies == nil {
+		c.applies = map[string]int64{}
+	}
+	for _, l := range r.GetLayers() {
+		n, last := l.GetApplies(), c.applies[l.GetName()]
+		delta := n - last
+		if n < last {
+			delta = n
+		}
+		if baseline {
+			delta = 0 // the series exists from the first report on
+		}
+		h.metrics.applies.WithLabelValues(l.GetName()).Add(float64(delta))
+		c.applies[l.GetName()] = n
+	}
 }
 
 // push computes the cluster's desired state and sends it when it changed.
