@@ -485,3 +485,25 @@ func (o *Cluster) GetMetadata() *ObjectMeta { return &o.Metadata }
 
 // GetStatus returns the object's common status.
 func (o *Cluster) GetStatus() *Status { return &o.Status.Status }
+
+// Clone returns a copy of s that shares no slice or struct pointer with it, so that a status
+// writer can change one without changing the other.
+func (s ClusterStatus) Clone() ClusterStatus {
+	out := s
+	out.Conditions = append([]Condition(nil), s.Conditions...)
+	out.Inventory = append([]InventoryItem(nil), s.Inventory...)
+	out.Layers = append([]LayerStatus(nil), s.Layers...)
+	out.Progress = clonePtr(s.Progress)
+	out.Kubernetes = clonePtr(s.Kubernetes)
+	out.ManagedControlPlane = clonePtr(s.ManagedControlPlane)
+	out.Agent = clonePtr(s.Agent)
+	return out
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -78,7 +78,7 @@ func (a *Agent) stream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	if err := st.Send(&agentv1.ConnectRequest{Message: &agentv1.ConnectRequest_Hello{Hello: a.hello(ctx)}}); err != nil {
+	if err := st.Send(&agentv1.ConnectRequest{Message: &agentv1.ConnectRequest_Hello{Hello: a.hello()}}); err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
 	a.log.Info("connected to the server", "server", a.id.server)
@@ -129,7 +129,7 @@ func (a *Agent) sendLoop(ctx context.Context, st agentv1.AgentService_ConnectCli
 
 // hello is the agent's Hello: its version, the cluster's, what the API serves, and the
 // revision last applied.
-func (a *Agent) hello(ctx context.Context) *agentv1.Hello {
+func (a *Agent) hello() *agentv1.Hello {
 	h := &agentv1.Hello{AgentVersion: a.cfg.Version}
 	if v, err := a.client.Discovery().ServerVersion(); err == nil {
 		h.KubernetesVersion = v.GitVersion
@@ -146,7 +146,6 @@ func (a *Agent) hello(ctx context.Context) *agentv1.Hello {
 		h.AppliedRevision = a.report.GetRevision()
 	}
 	a.mu.Unlock()
-	_ = ctx
 	return h
 }
 

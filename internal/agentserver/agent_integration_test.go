@@ -213,10 +213,16 @@ func TestAgentRegistersAppliesAndReports(t *testing.T) {
 
 	// A new profile version with a changed second layer: re-applied, the old object pruned.
 	mustCreate(t, e.st, profile("2.0.0", "second-v2", "three"))
-	cl = getCluster(t, e.st, "c1")
-	cl.Spec.Profiles[0].Version = "2.0.0"
-	if err := e.st.Update(ctx, cl); err != nil {
-		t.Fatal(err)
+	for {
+		cl = getCluster(t, e.st, "c1")
+		cl.Spec.Profiles[0].Version = "2.0.0"
+		err := e.st.Update(ctx, cl)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatal(err)
+		}
 	}
 	waitFor(t, "second layer replaced", func() bool {
 		_, errNew := e.kube.CoreV1().ConfigMaps("apps").Get(ctx, "second-v2", metav1.GetOptions{})
@@ -225,9 +231,15 @@ func TestAgentRegistersAppliesAndReports(t *testing.T) {
 	})
 
 	// Deleting the cluster revokes the agent: its stream ends and it cannot reconnect.
-	cl = getCluster(t, e.st, "c1")
-	if err := e.st.Delete(ctx, v1alpha1.KindCluster, "c1", cl.Metadata.ResourceVersion); err != nil {
-		t.Fatal(err)
+	for { // the hub writes the cluster's status meanwhile
+		cl = getCluster(t, e.st, "c1")
+		err := e.st.Delete(ctx, v1alpha1.KindCluster, "c1", cl.Metadata.ResourceVersion)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatal(err)
+		}
 	}
 	waitFor(t, "agent disconnected", func() bool { return e.hub.Connected() == 0 })
 }

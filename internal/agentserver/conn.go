@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,11 +29,29 @@ type conn struct {
 	lastHeartbeat time.Time
 	persisted     time.Time
 	sent          string            // revision of the last desired state sent
-	profiles      map[string]string // layer name -> profile of the last desired state
+	generation    int64             // the cluster's generation it was computed from
+	pinned        []string          // the profiles (name@version) the cluster pinned then
+	profiles      map[string]string // layer name -> profile of the last desired state sent
 	applies       map[string]int64  // layer name -> the agent's last reported applies
 	// resumed: the agent had applied a desired state before this stream (its Hello said
 	// which), so what its first report counts was counted by the server of its last stream.
 	resumed bool
+}
+
+// specChanged reports whether gen is not the generation the last desired state was
+// computed from.
+func (c *conn) specChanged(gen int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return gen != c.generation
+}
+
+// usesProfile reports whether the cluster pinned the profile (key name@version) when its
+// desired state was last computed, or none was computed yet.
+func (c *conn) usesProfile(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pinned == nil || slices.Contains(c.pinned, key)
 }
 
 // wakeUp asks the stream to recompute its desired state.
@@ -181,7 +200,7 @@ func (h *Hub) received(ctx context.Context, c *conn, m *agentv1.ConnectRequest) 
 	}
 	h.countApplies(c, r)
 	return h.updateCluster(ctx, c.id, func(s *v1alpha1.ClusterStatus) ([]statusEvent, bool) {
-		before := cloneClusterStatus(*s)
+		before := s.Clone()
 		events := applyReport(s, r, profiles, time.Now())
 		return events, !sameAgentStatus(before, *s)
 	})
@@ -212,7 +231,12 @@ func (h *Hub) countApplies(c *conn, r *agentv1.StatusReport) {
 
 // push computes the cluster's desired state and sends it when it changed.
 func (h *Hub) push(ctx context.Context, stream agentv1.AgentService_ConnectServer, c *conn) error {
-	ds, profiles, err := h.desired(ctx, c.id)
+	cmp, err := h.desired(ctx, c.id)
+	if cmp != nil {
+		c.mu.Lock()
+		c.generation, c.pinned = cmp.generation, cmp.pinned
+		c.mu.Unlock()
+	}
 	if err != nil {
 		if errors.Is(err, errRevoked) {
 			return err
@@ -220,6 +244,7 @@ func (h *Hub) push(ctx context.Context, stream agentv1.AgentService_ConnectServe
 		c.log.Warn("compute the desired state", "error", err)
 		return nil // kept: the agent keeps its last state; the next change tries again
 	}
+	ds := cmp.state
 	c.mu.Lock()
 	same := c.sent == ds.GetRevision()
 	c.mu.Unlock()
@@ -231,7 +256,7 @@ func (h *Hub) push(ctx context.Context, stream agentv1.AgentService_ConnectServe
 	}
 	h.metrics.pushes.Inc()
 	c.mu.Lock()
-	c.sent, c.profiles = ds.GetRevision(), profiles
+	c.sent, c.profiles = ds.GetRevision(), cmp.profileOf
 	c.mu.Unlock()
 	c.log.Debug("desired state sent", "revision", ds.GetRevision(), "layers", len(ds.GetLayers()), "bytes", proto.Size(ds))
 	return nil

@@ -129,28 +129,37 @@ func (h *Hub) follow(ctx context.Context) error {
 	}
 }
 
-// changed wakes the streams a change concerns.
+// changed wakes the streams a change concerns: a cluster's when its spec changed (a new
+// generation) or it went, those that used a profile when that profile changed, and all of
+// them when an account or gateway changed. The hub's own status writes wake nobody.
 func (h *Hub) changed(ch store.Change) {
 	switch ch.Kind {
 	case v1alpha1.KindCluster:
 		h.mu.Lock()
 		c := h.conns[ch.Object.GetMetadata().Name]
 		h.mu.Unlock()
-		if c != nil {
+		if c != nil && (ch.Type == store.ChangeDeleted || c.specChanged(ch.Object.GetMetadata().Generation)) {
 			c.wakeUp()
 		}
-	case v1alpha1.KindClusterProfile, v1alpha1.KindCloudAccount, v1alpha1.KindPrivateCloudGateway:
-		h.wakeAll()
+	case v1alpha1.KindClusterProfile:
+		h.wakeWhere(func(c *conn) bool { return c.usesProfile(ch.Key) })
+	case v1alpha1.KindCloudAccount, v1alpha1.KindPrivateCloudGateway:
+		h.wakeWhere(func(*conn) bool { return true })
 	}
 }
 
-func (h *Hub) wakeAll() {
+// wakeWhere wakes the streams for which f is true.
+func (h *Hub) wakeWhere(f func(*conn) bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range h.conns {
-		c.wakeUp()
+		if f(c) {
+			c.wakeUp()
+		}
 	}
 }
+
+func (h *Hub) wakeAll() { h.wakeWhere(func(*conn) bool { return true }) }
 
 // Connected returns how many agents hold a stream to this server.
 func (h *Hub) Connected() int {
@@ -191,7 +200,7 @@ func (h *Hub) updateCluster(ctx context.Context, id Identity, f func(s *v1alpha1
 			return err
 		}
 		next := *cl
-		next.Status = cloneClusterStatus(cl.Status)
+		next.Status = cl.Status.Clone()
 		events, changed := f(&next.Status)
 		if !changed {
 			return nil
@@ -235,18 +244,6 @@ func (h *Hub) record(ctx context.Context, cl *v1alpha1.Cluster, events []statusE
 			h.log.Warn("record event", "cluster", cl.Key(), "reason", e.reason, "error", err)
 		}
 	}
-}
-
-// cloneClusterStatus copies the parts of a status the hub changes.
-func cloneClusterStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
-	out := s
-	out.Conditions = append([]v1alpha1.Condition(nil), s.Conditions...)
-	out.Layers = append([]v1alpha1.LayerStatus(nil), s.Layers...)
-	if s.Agent != nil {
-		a := *s.Agent
-		out.Agent = &a
-	}
-	return out
 }
 
 // metrics are the hub's Prometheus metrics.

@@ -79,28 +79,42 @@ func (h *Hub) caller(ctx context.Context) (Identity, error) {
 	return id, nil
 }
 
+// computed is a cluster's desired state and what it was computed from.
+type computed struct {
+	state *agentv1.DesiredState
+	// profileOf maps each layer to its profile (name@version).
+	profileOf map[string]string
+	// generation is the cluster's; pinned are the profiles (name@version) it pins.
+	generation int64
+	pinned     []string
+}
+
 // desired reads a cluster's profiles, account and gateway and builds its desired state.
-func (h *Hub) desired(ctx context.Context, id Identity) (*agentv1.DesiredState, map[string]string, error) {
+func (h *Hub) desired(ctx context.Context, id Identity) (*computed, error) {
 	cl, err := h.cluster(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	out := &computed{generation: cl.Metadata.Generation}
 	in := desiredInput{cluster: cl, resyncSeconds: int32(h.cfg.Resync / time.Second)}
 	for _, ref := range cl.Spec.Profiles {
-		obj, err := h.cfg.Store.Get(ctx, v1alpha1.KindClusterProfile, v1alpha1.ProfileKey(ref.Name, ref.Version))
+		key := v1alpha1.ProfileKey(ref.Name, ref.Version)
+		out.pinned = append(out.pinned, key)
+		obj, err := h.cfg.Store.Get(ctx, v1alpha1.KindClusterProfile, key)
 		if err != nil {
-			return nil, nil, fmt.Errorf("profile %s@%s: %w", ref.Name, ref.Version, err)
+			return out, fmt.Errorf("profile %s: %w", key, err)
 		}
 		prof, ok := obj.(*v1alpha1.ClusterProfile)
 		if !ok {
-			return nil, nil, fmt.Errorf("profile %s@%s: unexpected %T", ref.Name, ref.Version, obj)
+			return out, fmt.Errorf("profile %s: unexpected %T", key, obj)
 		}
 		in.profiles = append(in.profiles, prof)
 	}
 	if in.proxy, err = h.gatewayProxy(ctx, cl.Spec.CloudAccount); err != nil {
-		return nil, nil, err
+		return out, err
 	}
-	return buildDesired(ctx, in, h.cfg.Charts)
+	out.state, out.profileOf, err = buildDesired(ctx, in, h.cfg.Charts)
+	return out, err
 }
 
 // gatewayProxy is the proxy of the gateway the account names, or nil.

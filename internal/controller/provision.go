@@ -248,7 +248,7 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		aks: p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeAKS}
 	p.observe(ctx, g, o, applier, observed)
 
-	prev := cloneStatus(p.status)
+	prev := p.status.Clone()
 	var reason, msg, phase string
 	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
 		reason, msg = o.setStatus(s)

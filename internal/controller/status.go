@@ -43,28 +43,7 @@ type pass struct {
 }
 
 func newPass(c *Controller, cl *v1alpha1.Cluster) *pass {
-	return &pass{c: c, log: c.log.With("cluster", cl.Key()), cur: cl, status: cloneStatus(cl.Status)}
-}
-
-// cloneStatus deep-copies a cluster status.
-func cloneStatus(s v1alpha1.ClusterStatus) v1alpha1.ClusterStatus {
-	out := s
-	out.Conditions = slices.Clone(s.Conditions)
-	out.Inventory = slices.Clone(s.Inventory)
-	if s.Progress != nil {
-		p := *s.Progress
-		out.Progress = &p
-	}
-	if s.Kubernetes != nil {
-		k := *s.Kubernetes
-		out.Kubernetes = &k
-	}
-	if s.Agent != nil {
-		a := *s.Agent
-		out.Agent = &a
-	}
-	out.Layers = slices.Clone(s.Layers)
-	return out
+	return &pass{c: c, log: c.log.With("cluster", cl.Key()), cur: cl, status: cl.Status.Clone()}
 }
 
 // update changes the status under the lock and returns once the store holds the change.
@@ -101,7 +80,7 @@ func (p *pass) flush(ctx context.Context, want uint64) error {
 			return nil
 		}
 		obj, seq, fin := p.cur, p.changes, p.finalizer
-		status := cloneStatus(p.status)
+		status := p.status.Clone()
 		p.mu.Unlock()
 
 		finalizers := obj.Metadata.Finalizers

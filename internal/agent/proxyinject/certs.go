@@ -2,16 +2,11 @@ package proxyinject
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"sync"
 	"time"
@@ -58,7 +53,7 @@ func ensureCA(ctx context.Context, client kubernetes.Interface, namespace string
 
 // createCASecret creates CASecret with a new CA.
 func createCASecret(ctx context.Context, client kubernetes.Interface, namespace string) (*corev1.Secret, error) {
-	certPEM, keyPEM, err := newCA(time.Now())
+	certPEM, keyPEM, err := kubecert.NewCA("strata-agent-webhook-ca", time.Now(), caValidity)
 	if err != nil {
 		return nil, err
 	}
@@ -67,37 +62,6 @@ func createCASecret(ctx context.Context, client kubernetes.Interface, namespace 
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{"ca.crt": certPEM, "ca.key": keyPEM},
 	}, metav1.CreateOptions{FieldManager: FieldManager})
-}
-
-// newCA makes a self-signed ECDSA P-256 CA valid for ten years from now.
-func newCA(now time.Time) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("proxyinject: generate the CA key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, fmt.Errorf("proxyinject: generate a serial number: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "strata-agent-webhook-ca"},
-		NotBefore:             now.Add(-kubecert.ClockSkew).UTC(),
-		NotAfter:              now.Add(caValidity).UTC(),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("proxyinject: sign the CA certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("proxyinject: encode the CA key: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 // servingCert is the webhook's serving certificate, kept in memory and issued again by the CA

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/strata-dev/strata/internal/kubecert"
 	"github.com/strata-dev/strata/internal/proxyenv"
 )
 
@@ -121,7 +122,7 @@ func TestHandlerSetProxy(t *testing.T) {
 	if _, out := post(t, h, http.MethodPost, labelled); out.Response.Patch != nil {
 		t.Fatalf("patch before SetProxy: %s", out.Response.Patch)
 	}
-	caPEM, _, err := newCA(time.Now())
+	caPEM, _, err := kubecert.NewCA("test", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-dev/strata/internal/emulator/kube/kubetest"
+	"github.com/strata-dev/strata/internal/kubecert"
 	"github.com/strata-dev/strata/internal/proxyenv"
 )
 
@@ -85,7 +86,7 @@ func startCluster(t *testing.T) *cluster {
 		_, err := client.CoreV1().ServiceAccounts("apps").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
-	caPEM, _, err := newCA(time.Now())
+	caPEM, _, err := kubecert.NewCA("test", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
