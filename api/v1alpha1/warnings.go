@@ -16,7 +16,7 @@ func Check(ctx context.Context, old, obj Object, r Resolver) (errs, warnings Err
 }
 
 // Warnings returns the warnings of obj. With a nil Resolver, those that depend on other objects
-// (a cluster's, on its profiles) are left out.
+// (a cluster's, on its profiles and its cloud account) are left out.
 func Warnings(ctx context.Context, obj Object, r Resolver) ErrorList {
 	var w ErrorList
 	switch o := obj.(type) {
@@ -34,7 +34,11 @@ func Warnings(ctx context.Context, obj Object, r Resolver) ErrorList {
 			warnManagedControlPlane(&w, p.Child("managedControlPlane"), decodeManagedControlPlane(&discard, p, values))
 		}
 	case *Cluster:
-		if o.Spec.Azure.Type != ClusterTypeAKS || r == nil {
+		if r == nil {
+			break
+		}
+		warnDynamicPlacementBehindGateway(ctx, &w, o, r)
+		if o.Spec.Azure.Type != ClusterTypeAKS {
 			break
 		}
 		if l, ok := effectiveKubernetesLayer(ctx, o, r); ok {
@@ -55,4 +59,25 @@ func warnManagedControlPlane(w *ErrorList, p Path, mcp *ManagedControlPlane) {
 	w.Add(p.Child("aadProfile").Child("adminGroupObjectIDs"), RuleIgnored,
 		"ignored: admin groups take effect only with aadProfile.managed: true (AKS-managed Entra ID); with managed: false the cluster has local accounts and Kubernetes RBAC, and strata does not send these %s to AKS",
 		plural(len(mcp.AADProfile.AdminGroupObjectIDs), "group"))
+}
+
+// warnDynamicPlacementBehindGateway warns of a self-managed cluster placed dynamically whose
+// cloud account names a private cloud gateway: strata creates the cluster's virtual network,
+// which is not peered with the gateway's, so the agent and the pods the gateway's proxy is
+// injected into may not reach that proxy. An account that cannot be read is validation's.
+func warnDynamicPlacementBehindGateway(ctx context.Context, w *ErrorList, c *Cluster, r Resolver) {
+	if c.Spec.Azure.Type != ClusterTypeIaaS || c.Spec.Azure.Placement != nil || c.Spec.CloudAccount == "" {
+		return
+	}
+	obj, err := r.Lookup(ctx, KindCloudAccount, c.Spec.CloudAccount)
+	if err != nil {
+		return
+	}
+	account, ok := obj.(*CloudAccount)
+	if !ok || account.Spec.Gateway == "" {
+		return
+	}
+	w.Add("spec.cloudAccount", RuleMismatch,
+		"cloud account %q goes through private cloud gateway %q, but the cluster's network is created by strata and may not route to the gateway's proxy: use static placement in the gateway's network (spec.azure.placement)",
+		account.Metadata.Name, account.Spec.Gateway)
 }

@@ -33,6 +33,9 @@ func TestWarnings(t *testing.T) {
 		{"AKS cluster on a managed profile", "Cluster/aks", nil, nil},
 		{"AKS cluster whose override turns Entra ID off", "Cluster/aks", override("managedControlPlane:\n  aadProfile:\n    managed: false\n    disableLocalAccounts: false\n"),
 			[]string{`spec.profiles[0].values["kubernetes"].` + groups}},
+		// The fixtures' account names the gateway pcg.
+		{"IaaS cluster placed dynamically behind a gateway", "Cluster/iaas", nil, []string{"spec.cloudAccount mismatch"}},
+		{"IaaS cluster placed statically behind a gateway", "Cluster/static", nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,4 +53,41 @@ func TestWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDynamicPlacementBehindAGateway checks the warning's text, and that an account without a
+// gateway, an account that cannot be read or no resolver at all warn of nothing.
+func TestDynamicPlacementBehindAGateway(t *testing.T) {
+	f := v1alpha1test.LoadFixtures(t)
+	fx, _ := f.Get("Cluster/iaas")
+	cluster := fx.Object
+	w := v1alpha1.Warnings(t.Context(), cluster, f)
+	want := `spec.cloudAccount: cloud account "account" goes through private cloud gateway "pcg", but the cluster's network is created by strata and may not route to the gateway's proxy: use static placement in the gateway's network (spec.azure.placement)`
+	if len(w) != 1 || w[0].Error() != want {
+		t.Fatalf("warnings = %q, want %q", w, want)
+	}
+	acc, _ := f.Get("CloudAccount/account")
+	direct := *acc.Object.(*v1alpha1.CloudAccount)
+	direct.Spec.Gateway = ""
+	for name, r := range map[string]v1alpha1.Resolver{
+		"an account without gateway": resolverFunc(func(kind, key string) (v1alpha1.Object, error) {
+			if kind == v1alpha1.KindCloudAccount {
+				return &direct, nil
+			}
+			return f.Lookup(t.Context(), kind, key)
+		}),
+		"an account not found": resolverFunc(func(string, string) (v1alpha1.Object, error) { return nil, v1alpha1.ErrNotFound }),
+		"no resolver":          nil,
+	} {
+		if w := v1alpha1.Warnings(t.Context(), cluster, r); len(w) != 0 {
+			t.Errorf("%s: warnings = %q, want none", name, w)
+		}
+	}
+}
+
+// resolverFunc is a Resolver of a function.
+type resolverFunc func(kind, key string) (v1alpha1.Object, error)
+
+func (f resolverFunc) Lookup(_ context.Context, kind, key string) (v1alpha1.Object, error) {
+	return f(kind, key)
 }

@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-dev/strata/internal/agentmanifest"
 	"github.com/strata-dev/strata/internal/agentserver"
+	"github.com/strata-dev/strata/internal/charts"
 	"github.com/strata-dev/strata/internal/cli"
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
@@ -23,6 +26,20 @@ import (
 type agentEndpointOptions struct {
 	listen, advertise, image string
 	certValidity, resync     time.Duration
+	// chartCache is the directory the charts of layers are cached in; empty means
+	// <data-dir>/charts (see withDefaults).
+	chartCache string
+}
+
+// chartCacheDir is the default chart cache of a data directory.
+func chartCacheDir(dataDir string) string { return filepath.Join(dataDir, "charts") }
+
+// withDefaults returns o with the defaults that depend on the data directory filled in.
+func (o agentEndpointOptions) withDefaults(dataDir string) agentEndpointOptions {
+	if o.chartCache == "" {
+		o.chartCache = chartCacheDir(dataDir)
+	}
+	return o
 }
 
 // agentEndpoint is the server's agent listener and hub, when --agent-listen is set.
@@ -38,6 +55,15 @@ func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.St
 	if o.listen == "" {
 		return nil, func() {}, nil
 	}
+	if o.chartCache == "" {
+		return nil, nil, errors.New("the agent endpoint needs a chart cache directory")
+	}
+	// Linking Helm's rendering here costs the binary about 5 MB; the hub renders layers'
+	// charts, as the agent applies manifests only.
+	renderer, err := charts.New(charts.Options{CacheDir: o.chartCache, Logger: logger.With("component", "charts")})
+	if err != nil {
+		return nil, nil, err
+	}
 	auth, err := agentserver.LoadAuthority(ctx, st)
 	if err != nil {
 		return nil, nil, err
@@ -48,7 +74,8 @@ func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.St
 	}
 	advertise := agentAdvertise(o.advertise, ln.Addr().String())
 	hub := agentserver.NewHub(agentserver.Config{Store: st, Authority: auth, Feed: f, Holder: holderName,
-		Logger: logger.With("component", "agent-hub"), CertValidity: o.certValidity, Resync: o.resync, Registerer: reg})
+		Logger: logger.With("component", "agent-hub"), CertValidity: o.certValidity, Resync: o.resync, Registerer: reg,
+		Charts: charts.ForLayers{Renderer: renderer}})
 	host, _, _ := net.SplitHostPort(advertise)
 	gs, err := hub.NewGRPCServer(agentserver.ServerOptions{Names: []string{host, "localhost", "127.0.0.1"}})
 	if err != nil {

@@ -228,6 +228,8 @@ func TestServerProvisionsAKS(t *testing.T) {
 		}
 	}
 
+	// The account's check (the controller's own Azure requests) is over before counting.
+	waitAccountChecked(t, srv.URL, "emulator")
 	t.Run("invalid values are refused with the field path and nothing reaches Azure", func(t *testing.T) {
 		_, before := env.Requests(t, "", "")
 		cases := []struct{ name, body, path string }{
@@ -402,5 +404,26 @@ func TestServerProvisionsAKS(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// waitAccountChecked waits until the controller checked the cloud account (its Valid
+// condition is set).
+func waitAccountChecked(t *testing.T, server, name string) {
+	t.Helper()
+	c, err := client.New(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		obj, err := c.Get(context.Background(), v1alpha1.KindCloudAccount, name)
+		if err == nil && v1alpha1.FindCondition(obj.GetStatus(), v1alpha1.ConditionValid) != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cloud account %s was not checked in a minute (last error %v)", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

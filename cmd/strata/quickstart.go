@@ -276,7 +276,7 @@ func startQuickstartAgentEndpoint(ctx context.Context, dataDir string, kubernete
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
-	ep, stop, err := startAgentEndpoint(ctx, agentEndpointOptions{listen: listen, image: defaultAgentImage()}, st, changes, reg, holderName, logger)
+	ep, stop, err := startAgentEndpoint(ctx, agentEndpointOptions{listen: listen, image: defaultAgentImage(), chartCache: chartCacheDir(dataDir)}, st, changes, reg, holderName, logger)
 	if err != nil {
 		return nil, nil, err
 	}

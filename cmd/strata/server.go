@@ -104,6 +104,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.DurationVar(&o.agent.certValidity, "agent-cert-validity", 0, "validity of agents' client certificates (default 24h; renewed when a third is left)")
 	_ = f.MarkHidden("agent-cert-validity")
 	f.DurationVar(&o.agent.resync, "agent-resync", 0, "how often agents compare their cluster with its layers (default 1m)")
+	f.StringVar(&o.agent.chartCache, "chart-cache", "", "directory the Helm charts of profile layers are downloaded to and kept in, for the agent endpoint to render them (default <data-dir>/charts)")
 	return cmd
 }
 
@@ -158,7 +159,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	defer id.Close()
-	ep, stopAgents, err := startAgentEndpoint(ctx, o.agent, st, changes, registry, id.Name, logger)
+	ep, stopAgents, err := startAgentEndpoint(ctx, o.agent.withDefaults(o.dataDir), st, changes, registry, id.Name, logger)
 	if err != nil {
 		return err
 	}

@@ -304,6 +304,61 @@ func TestDescribeCluster(t *testing.T) {
 	}
 }
 
+func TestDescribeClusterAgentAndLayers(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	objs := testObjects(t, readExample(t, "cluster-iaas-static.yaml"), now.Add(-10*time.Minute))
+	c := objs[0].(*v1alpha1.Cluster)
+	c.Status.Phase = "Provisioning"
+	hb := now.Add(-30 * time.Second)
+	c.Status.Agent = &v1alpha1.AgentStatus{Connected: true, Installed: true, Version: "v0.4.0", KubernetesVersion: "v1.30.9",
+		LastHeartbeat: &hb, Server: "strata-1", Revision: "abc123"}
+	c.Status.Layers = []v1alpha1.LayerStatus{
+		{Profile: "iaas-base@1.0.0", Name: "cilium", Version: "1.15.0", Phase: "Ready", Objects: 12, Available: 12},
+		{Profile: "iaas-base@1.0.0", Name: "csi-azuredisk", Version: "1.30.0", Phase: "Failed", Objects: 4, Available: 1,
+			Message: "deployment csi-controller:\n\x1b[2Jnot available"},
+		{Profile: "iaas-base@1.0.0", Name: "ingress", Phase: "Pending"},
+	}
+	var b bytes.Buffer
+	if err := describe(&b, c, nil, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Status:\n  phase: Provisioning\n  observedGeneration: 0\nAgent:\n",
+		"Agent:\n" +
+			"  Connected:            true\n" +
+			"  Installed:            true\n" +
+			"  Version:              v0.4.0\n" +
+			"  Kubernetes Version:   v1.30.9\n" +
+			"  Last Heartbeat:       2026-05-01T11:59:30Z (30s ago)\n" +
+			"  Server:               strata-1\n" +
+			"Layers:\n",
+		"Layers:\n" +
+			"  NAME            VERSION   PHASE     OBJECTS   MESSAGE\n" +
+			"  cilium          1.15.0    Ready     12/12     \n" +
+			"  csi-azuredisk   1.30.0    Failed    1/4       deployment csi-controller: \\x1b[2Jnot available\n" +
+			"  ingress         <none>    Pending   0/0       \n" +
+			"Conditions:  <none>\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") || strings.Contains(out, "lastHeartbeat") {
+		t.Errorf("describe shows an escape sequence or the agent twice:\n%s", out)
+	}
+
+	// Without an agent or layers, neither section is shown.
+	c.Status.Agent, c.Status.Layers = nil, nil
+	b.Reset()
+	if err := describe(&b, c, nil, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "Agent:") || strings.Contains(out, "Layers:") {
+		t.Errorf("describe of a cluster without agent shows one:\n%s", out)
+	}
+}
+
 func TestFileResolver(t *testing.T) {
 	objs := testObjects(t, readExample(t, "profile-aks.yaml")+"\n---\n"+readExample(t, "cloudaccount.yaml"), time.Now())
 	r := NewFileResolver(objs)

@@ -31,7 +31,7 @@ secret is never shown, only whether one is set. A cluster's status shows its pha
 as soon as its deletion was requested), its progress, the API server's endpoint and address,
 the AKS control plane as Azure reports it, the Kubernetes version and nodes Ready as strata
 read them from the cluster's API, and how many Azure resources it has (-o yaml on get lists
-them).`,
+them); with an agent, the agent as the server sees it and the layers it applied.`,
 		Example: `  strata describe cluster iaas-static
   strata describe clusters
   strata describe account azure-prod
@@ -88,6 +88,8 @@ func describe(w io.Writer, obj v1alpha1.Object, events []client.Event, evErr err
 		func() error { return describeMeta(&b, obj, now) },
 		func() error { return describeSpec(&b, obj) },
 		func() error { return describeStatus(&b, obj) },
+		func() error { return describeAgent(&b, obj, now) },
+		func() error { return describeLayers(&b, obj) },
 		func() error { return describeConditions(&b, obj.GetStatus().Conditions, now) },
 		func() error { return describeEvents(&b, events, evErr, now) },
 	}
@@ -144,6 +146,41 @@ func describeStatus(b *strings.Builder, obj v1alpha1.Object) error {
 	b.WriteString("Status:\n")
 	b.WriteString(text)
 	return nil
+}
+
+// describeAgent writes a cluster's agent as the server sees it, when it has one.
+func describeAgent(b *strings.Builder, obj v1alpha1.Object, now time.Time) error {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok || c.Status.Agent == nil {
+		return nil
+	}
+	a := c.Status.Agent
+	b.WriteString("Agent:\n")
+	tw := newTabWriter(b)
+	row := func(k, v string) { fmt.Fprintf(tw, "  %s:\t%s\n", k, cell(v)) }
+	row("Connected", strconv.FormatBool(a.Connected))
+	row("Installed", strconv.FormatBool(a.Installed))
+	row("Version", orNone(a.Version))
+	row("Kubernetes Version", orNone(a.KubernetesVersion))
+	row("Last Heartbeat", timestamp(a.LastHeartbeat, now))
+	row("Server", orNone(a.Server))
+	return tw.Flush()
+}
+
+// describeLayers writes a cluster's layers, as its agent last reported them, as a table.
+func describeLayers(b *strings.Builder, obj v1alpha1.Object) error {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok || len(c.Status.Layers) == 0 {
+		return nil
+	}
+	b.WriteString("Layers:\n")
+	tw := newTabWriter(b)
+	fmt.Fprintln(tw, "  NAME\tVERSION\tPHASE\tOBJECTS\tMESSAGE")
+	for _, l := range c.Status.Layers {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d/%d\t%s\n", cell(l.Name), cell(orNone(l.Version)), cell(orNone(l.Phase)),
+			l.Available, l.Objects, cell(l.Message))
+	}
+	return tw.Flush()
 }
 
 // describeConditions writes the conditions as a table.
@@ -249,7 +286,8 @@ func timestamp(t *time.Time, now time.Time) string {
 // statusText renders an object's status as indented YAML-like text in field order: the phase
 // (Deleting once deletion was requested) and observed generation first, a cluster's progress
 // and Kubernetes as one line each, every other field as -o yaml has it, and last the
-// inventory, counted. The conditions are left to their table.
+// inventory, counted. The conditions, a cluster's agent and its layers are left to sections of
+// their own.
 func statusText(obj v1alpha1.Object) (string, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -266,7 +304,7 @@ func statusText(obj v1alpha1.Object) (string, error) {
 	if st != nil && st.kind == 'o' {
 		for i, k := range st.keys {
 			switch k {
-			case "phase", "observedGeneration", "conditions", "inventory":
+			case "phase", "observedGeneration", "conditions", "inventory", "agent", "layers":
 			case "progress":
 				out.set(k, scalarNode(progressLine(obj)))
 			case "kubernetes":
