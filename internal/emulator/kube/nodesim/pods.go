@@ -246,6 +246,10 @@ func (s *Simulator) startProcess(ctx context.Context, pod *corev1.Pod, ps *podSt
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	key := pod.Namespace + "/" + pod.Name
+	pod, err := s.withEnvValues(ctx, pod)
+	if err != nil {
+		return fmt.Errorf("starting pod %s: %w", key, err)
+	}
 	pod, forget, err := s.withCredentials(ctx, pod, os.TempDir())
 	if err != nil {
 		return fmt.Errorf("starting pod %s: %w", key, err)

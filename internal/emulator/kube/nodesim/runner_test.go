@@ -37,7 +37,11 @@ type helperReport struct {
 	Args                                   []string
 	PodIP, PodName, PodNamespace, NodeName string
 	Extra                                  string
-	Stopped                                bool
+	// FromSecret and FromConfigMap are variables the pod takes from a Secret and a
+	// ConfigMap; OptionalSet says whether an optional one whose key is missing was set.
+	FromSecret, FromConfigMap string
+	OptionalSet               bool
+	Stopped                   bool
 }
 
 func TestMain(m *testing.M) {
@@ -51,7 +55,9 @@ func helperMain(out string) int {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	r := helperReport{PID: os.Getpid(), Args: os.Args[1:], PodIP: os.Getenv("POD_IP"), PodName: os.Getenv("POD_NAME"),
-		PodNamespace: os.Getenv("POD_NAMESPACE"), NodeName: os.Getenv("NODE_NAME"), Extra: os.Getenv("EXTRA")}
+		PodNamespace: os.Getenv("POD_NAMESPACE"), NodeName: os.Getenv("NODE_NAME"), Extra: os.Getenv("EXTRA"),
+		FromSecret: os.Getenv("FROM_SECRET"), FromConfigMap: os.Getenv("FROM_CONFIGMAP")}
+	_, r.OptionalSet = os.LookupEnv("OPTIONAL")
 	if err := writeReport(out, r); err != nil {
 		return 100
 	}
@@ -114,6 +120,7 @@ func TestProcessRunner(t *testing.T) {
 	sim.SetNodes([]nodesim.Node{machine("vm-1", "10.1.0.4")})
 	waitReady(t, client, "vm-1")
 	createServiceAccount(t, client, "default")
+	createEnvSources(t, client)
 	dir := t.TempDir()
 
 	agent := createPod(t, client, "default", "agent", "vm-1", "example.com/agent:v1", helperPod(dir, "agent", "", "--listen", ":8080"))
@@ -124,7 +131,8 @@ func TestProcessRunner(t *testing.T) {
 	}
 	r := readReport(t, filepath.Join(dir, "agent"), func(helperReport) bool { return true })
 	if r.PodIP != running.Status.PodIP || r.PodName != "agent" || r.PodNamespace != "default" || r.NodeName != "vm-1" ||
-		r.Extra != "literal" || !slices.Equal(r.Args, []string{"--listen", ":8080"}) {
+		r.Extra != "literal" || !slices.Equal(r.Args, []string{"--listen", ":8080"}) ||
+		r.FromSecret != "http://proxy.example:3128" || r.FromConfigMap != "from-a-configmap" || r.OptionalSet {
 		t.Errorf("the process saw %+v", r)
 	}
 
@@ -175,8 +183,27 @@ func checkExit(t *testing.T, client kubernetes.Interface, dir string) {
 	})
 }
 
-// helperPod has a pod run the helper, reporting to dir/name, exiting with exit if set.
+// createEnvSources creates the Secret and the ConfigMap env-source that helper pods take
+// variables from, as a kubelet resolves them.
+func createEnvSources(t *testing.T, client kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	meta := metav1.ObjectMeta{Name: "env-source", Namespace: "default"}
+	if _, err := client.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: meta,
+		Data: map[string][]byte{"proxy": []byte("http://proxy.example:3128")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: meta,
+		Data: map[string]string{"value": "from-a-configmap"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// helperPod has a pod run the helper, reporting to dir/name, exiting with exit if set. Its
+// variables include a literal, a fieldRef, a secretKeyRef, a configMapKeyRef and an optional
+// secretKeyRef to a missing key.
 func helperPod(dir, name, exit string, args ...string) func(*corev1.Pod) {
+	optional := true
 	return func(p *corev1.Pod) {
 		c := &p.Spec.Containers[0]
 		c.Command = []string{"/ignored"}
@@ -185,6 +212,12 @@ func helperPod(dir, name, exit string, args ...string) func(*corev1.Pod) {
 			{Name: helperOut, Value: filepath.Join(dir, name)},
 			{Name: "EXTRA", Value: "literal"},
 			{Name: "FROM_FIELD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "FROM_SECRET", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "env-source"}, Key: "proxy"}}},
+			{Name: "FROM_CONFIGMAP", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "env-source"}, Key: "value"}}},
+			{Name: "OPTIONAL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "env-source"}, Key: "absent", Optional: &optional}}},
 		}
 		if exit != "" {
 			c.Env = append(c.Env, corev1.EnvVar{Name: helperExit, Value: exit})
