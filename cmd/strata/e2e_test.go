@@ -220,20 +220,22 @@ func TestCLIEndToEnd(t *testing.T) {
 		// No server is needed: point at one that does not exist.
 		r := strata(t, "http://"+freeAddress(t), "", "validate", "-f", examples)
 		expect(t, r, 0, ""+
+			"cloudaccount/azure-corp valid\n"+
 			"cloudaccount/azure-prod valid\n"+
 			"cluster/aks-prod valid\n"+
 			"cluster/iaas-dynamic valid\n"+
 			"cluster/iaas-static valid\n"+
 			"privatecloudgateway/corp-gateway valid\n"+
 			"clusterprofile/aks-base@1.0.0 valid\n"+
-			"clusterprofile/iaas-base@1.0.0 valid\n")
+			"clusterprofile/iaas-base@1.0.0 valid\n"+
+			"clusterprofile/proxy-demo@1.0.0 valid\n")
 	})
 
 	allApplied := func(result string) string {
 		var b strings.Builder
 		for _, n := range []string{
-			"privatecloudgateway/corp-gateway", "cloudaccount/azure-prod",
-			"clusterprofile/aks-base@1.0.0", "clusterprofile/iaas-base@1.0.0",
+			"privatecloudgateway/corp-gateway", "cloudaccount/azure-corp", "cloudaccount/azure-prod",
+			"clusterprofile/aks-base@1.0.0", "clusterprofile/iaas-base@1.0.0", "clusterprofile/proxy-demo@1.0.0",
 			"cluster/aks-prod", "cluster/iaas-dynamic", "cluster/iaas-static",
 		} {
 			fmt.Fprintf(&b, "%s %s\n", n, result)
@@ -309,7 +311,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("get profiles", func(t *testing.T) {
 		r := strata(t, s, "", "get", "profiles")
-		if r.Code != 0 || !strings.HasPrefix(r.Stdout, "NAME ") || strings.Count(r.Stdout, "\n") != 3 {
+		if r.Code != 0 || !strings.HasPrefix(r.Stdout, "NAME ") || strings.Count(r.Stdout, "\n") != 4 {
 			t.Fatalf("%s", r)
 		}
 		if f := strings.Fields(strings.Split(r.Stdout, "\n")[2]); len(f) != 6 || strings.Join(f[:5], " ") != "iaas-base 1.0.0 azure infra 4" {
@@ -362,7 +364,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "error: cannot delete cloudaccount/azure-prod: it is in use") {
 			t.Fatalf("%s", r)
 		}
-		expect(t, strata(t, s, "", "get", "ca", "-o", "name"), 0, "cloudaccount/azure-prod\n")
+		expect(t, strata(t, s, "", "get", "ca", "-o", "name"), 0, "cloudaccount/azure-corp\ncloudaccount/azure-prod\n")
 	})
 
 	t.Run("delete clusters, then the account", func(t *testing.T) {
@@ -430,7 +432,7 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Errorf("%s", r)
 		}
 		// --server overrides STRATA_SERVER.
-		expect(t, strata(t, addr, "", "--server", s, "get", "ca", "-o", "name"), 0, "cloudaccount/azure-prod\n")
+		expect(t, strata(t, addr, "", "--server", s, "get", "ca", "-o", "name"), 0, "cloudaccount/azure-corp\ncloudaccount/azure-prod\n")
 	})
 
 	t.Run("delete -f removes users before what they use", func(t *testing.T) {
@@ -440,8 +442,8 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 		expect(t, strata(t, s, "", "delete", "-f", examples), 0, ""+
 			"cluster/aks-prod deleted\ncluster/iaas-dynamic deleted\ncluster/iaas-static deleted\n"+
-			"clusterprofile/aks-base@1.0.0 deleted\nclusterprofile/iaas-base@1.0.0 deleted\n"+
-			"cloudaccount/azure-prod deleted\nprivatecloudgateway/corp-gateway deleted\n")
+			"clusterprofile/aks-base@1.0.0 deleted\nclusterprofile/iaas-base@1.0.0 deleted\nclusterprofile/proxy-demo@1.0.0 deleted\n"+
+			"cloudaccount/azure-corp deleted\ncloudaccount/azure-prod deleted\nprivatecloudgateway/corp-gateway deleted\n")
 		for _, kind := range []string{"clusters", "profiles", "accounts", "gateways"} {
 			if r := strata(t, s, "", "get", kind); r.Code != 0 || r.Stdout != "" || r.Stderr != "No resources found.\n" {
 				t.Errorf("get %s after delete -f: %s", kind, r)

@@ -203,6 +203,9 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	}
 
 	t.Run("every cluster's agent is connected and its layers ready", func(t *testing.T) { checkAgents(t, server) })
+	t.Run("the gateway's proxy reaches the labelled pods only", func(t *testing.T) {
+		checkProxyInjection(t, kubeClient(t, server, "iaas-static"))
+	})
 	iaas := kubeClient(t, server, "iaas-dynamic")
 	t.Run("IaaS nodes are the VMs", func(t *testing.T) { checkIaaSNodes(t, em, iaas) })
 	aks := kubeClient(t, server, "aks-prod")
@@ -257,6 +260,44 @@ func checkAgents(t *testing.T, server string) {
 		if len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodRunning {
 			t.Errorf("%s: %d agent pods, want one Running", name, len(pods.Items))
 		}
+	}
+}
+
+// checkProxyInjection asserts that, in the cluster bound to corp-gateway (the examples'
+// cluster-iaas-static.yaml with profile-proxy-demo.yaml), the pod labelled
+// spectrocloud.com/connection: proxy carries the gateway's proxy in all six variables, with
+// NO_PROXY holding the gateway's list and what the cluster needs, and the other pod none.
+func checkProxyInjection(t *testing.T, c kubernetes.Interface) {
+	const proxy = "http://proxy.corp.example.com:3128"
+	env := func(app string) map[string]string {
+		pods, err := c.CoreV1().Pods("proxy-demo").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + app})
+		if err != nil || len(pods.Items) != 1 {
+			t.Fatalf("pods of %s: %d, %v", app, len(pods.Items), err)
+		}
+		vars := map[string]string{}
+		for _, e := range pods.Items[0].Spec.Containers[0].Env {
+			vars[e.Name] = e.Value
+		}
+		return vars
+	}
+	with := env("with-proxy")
+	for _, name := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+		if with[name] != proxy {
+			t.Errorf("with-proxy: %s = %q, want %q", name, with[name], proxy)
+		}
+	}
+	noProxy := strings.Split(with["NO_PROXY"], ",")
+	for _, want := range []string{"169.254.169.254", "168.63.129.16", ".svc", ".cluster.local", "10.0.0.0/8", ".azure.com",
+		"172.16.0.0/16", "10.96.0.0/12", "10.10.0.0/24", "10.10.1.0/24"} {
+		if !slices.Contains(noProxy, want) {
+			t.Errorf("with-proxy: NO_PROXY %q lacks %s", with["NO_PROXY"], want)
+		}
+	}
+	if with["no_proxy"] != with["NO_PROXY"] {
+		t.Errorf("with-proxy: no_proxy %q, NO_PROXY %q", with["no_proxy"], with["NO_PROXY"])
+	}
+	if without := env("without-proxy"); len(without) != 0 {
+		t.Errorf("without-proxy carries %v, want no variable", without)
 	}
 }
 

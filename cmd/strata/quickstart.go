@@ -34,6 +34,10 @@ import (
 // quickstartAccount is the name of the CloudAccount quickstart makes for its emulator.
 const quickstartAccount = "emulator"
 
+// proxyDemoCluster is the example cluster whose account is bound to the example gateway and
+// which pins the proxy-demo profile.
+const proxyDemoCluster = "iaas-static"
+
 // quickstartLocation is the Azure location of the example clusters in the emulator.
 const quickstartLocation = "westeurope"
 
@@ -317,16 +321,17 @@ func waitHealthy(ctx context.Context, cl *client.Client) error {
 	}
 }
 
-// setUpExamples writes the emulator-ready copies of the examples that are missing, applies
-// the emulator's account, makes what the clusters expect in the emulator, and creates the
-// example objects that do not exist. It returns the clusters to wait for.
+// setUpExamples writes the emulator-ready copies of the examples that are missing, makes
+// what the clusters expect in the emulator, applies the emulator's accounts (after the
+// gateways they name) and creates the example objects that do not exist. It returns the
+// clusters to wait for.
 func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator, dataDir string, out io.Writer) ([]string, error) {
 	acct, err := emulatorAccount(em)
 	if err != nil {
 		return nil, err
 	}
 	sub := em.Subscriptions()[0]
-	files, err := emulatorExamples(examplefiles.FS, emulatorTarget{Account: acct, Subscription: sub, Location: quickstartLocation})
+	files, accounts, err := emulatorExamples(examplefiles.FS, emulatorTarget{Account: acct, Subscription: sub, Location: quickstartLocation})
 	if err != nil {
 		return nil, err
 	}
@@ -337,9 +342,6 @@ func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator
 	}
 	if len(written) > 0 {
 		fmt.Fprintf(out, "wrote the emulator-ready examples %s to %s\n", strings.Join(written, ", "), dir)
-	}
-	if err := applyObject(ctx, cl, acct, out); err != nil {
-		return nil, err
 	}
 	az, err := newEmulatorClients(em, sub)
 	if err != nil {
@@ -353,17 +355,43 @@ func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator
 			}
 		}
 	}
+	clusters, err := ensureExamples(ctx, cl, objs, accounts, out)
+	fmt.Fprintln(out)
+	return clusters, err
+}
+
+// ensureExamples applies the accounts, once the gateways before them are ensured, and ensures
+// the other objects (in dependency order). It returns the clusters not being deleted.
+func ensureExamples(ctx context.Context, cl *client.Client, objs []v1alpha1.Object, accounts []*v1alpha1.CloudAccount, out io.Writer) ([]string, error) {
 	var clusters []string
+	applied := false
+	applyAccounts := func() error {
+		applied = true
+		for _, a := range accounts {
+			if err := applyObject(ctx, cl, a, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for _, obj := range objs {
+		kind := obj.GetTypeMeta().Kind
+		if !applied && kind != v1alpha1.KindPrivateCloudGateway {
+			if err := applyAccounts(); err != nil {
+				return nil, err
+			}
+		}
 		deleting, err := ensureExample(ctx, cl, obj, out)
 		if err != nil {
 			return nil, err
 		}
-		if obj.GetTypeMeta().Kind == v1alpha1.KindCluster && !deleting {
+		if kind == v1alpha1.KindCluster && !deleting {
 			clusters = append(clusters, obj.Key())
 		}
 	}
-	fmt.Fprintln(out)
+	if !applied {
+		return clusters, applyAccounts()
+	}
 	return clusters, nil
 }
 
@@ -476,6 +504,10 @@ func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL, dataDi
 		fmt.Fprintln(out, "\nEach cluster's real API server, with kubectl:")
 		for _, c := range clusters {
 			fmt.Fprintf(out, "  strata --server %s kubeconfig %s --admin > %s.kubeconfig && kubectl --kubeconfig %s.kubeconfig get nodes -o wide\n", apiURL, c, c, c)
+		}
+		if slices.Contains(clusters, proxyDemoCluster) {
+			fmt.Fprintf(out, "\nThe gateway's proxy, injected by strata's agent into the pod labelled spectrocloud.com/connection: proxy only:\n")
+			fmt.Fprintf(out, "  kubectl --kubeconfig %s.kubeconfig -n proxy-demo get pods -o custom-columns='POD:.metadata.name,HTTPS_PROXY:.spec.containers[0].env[?(@.name==\"HTTPS_PROXY\")].value'\n", proxyDemoCluster)
 		}
 	}
 	fmt.Fprintln(out, "\nServing until interrupted (Ctrl-C).")

@@ -39,42 +39,108 @@ type emulatorTarget struct {
 }
 
 // emulatorExamples returns the files of examples/ made ready for the emulator, with the same
-// names and objects: the CloudAccount's file holds the emulator's account without its secret;
-// each cluster uses that account, subscription and location; the other files are copied as
-// they are.
-func emulatorExamples(src fs.FS, target emulatorTarget) ([]exampleFile, error) {
+// names and objects: the CloudAccounts' file holds the emulator's accounts without their
+// secret (see emulatorAccounts); each cluster uses the emulator's account in place of its
+// example account, and the emulator's subscription and location; the other files are copied
+// as they are. It returns the files and the emulator's accounts, with their secret.
+func emulatorExamples(src fs.FS, target emulatorTarget) ([]exampleFile, []*v1alpha1.CloudAccount, error) {
 	names, err := fs.Glob(src, "*.yaml")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	originals := make([][]byte, len(names))
+	var examples []*v1alpha1.CloudAccount
+	for i, name := range names {
+		if originals[i], err = fs.ReadFile(src, name); err != nil {
+			return nil, nil, err
+		}
+		objs, err := v1alpha1.Decode(originals[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("example %s: %w", name, err)
+		}
+		for _, o := range objs {
+			if a, ok := o.(*v1alpha1.CloudAccount); ok {
+				examples = append(examples, a)
+			}
+		}
+	}
+	accounts, replaces := emulatorAccounts(target.Account, examples)
 	var files []exampleFile
-	for _, name := range names {
-		data, err := fs.ReadFile(src, name)
+	for i, name := range names {
+		f, err := emulatorCopy(name, originals[i], target, accounts, replaces)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		objs, err := v1alpha1.Decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("example %s: %w", name, err)
-		}
-		switch {
-		case holds(objs, v1alpha1.KindCloudAccount):
-			data, err = accountCopy(name, target.Account)
-		case holds(objs, v1alpha1.KindCluster):
-			data = clusterCopy(name, data, target)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("example %s: %w", name, err)
-		}
-		if objs, err = v1alpha1.Decode(data); err != nil {
-			return nil, fmt.Errorf("emulator-ready copy of example %s: %w", name, err)
-		}
-		if err := checkCopy(objs, target); err != nil {
-			return nil, fmt.Errorf("emulator-ready copy of example %s: %w", name, err)
-		}
-		files = append(files, exampleFile{Name: name, Data: data, Objs: objs})
+		files = append(files, f)
 	}
-	return files, nil
+	return files, accounts, nil
+}
+
+// emulatorCopy makes one example file ready for the emulator.
+func emulatorCopy(name string, data []byte, target emulatorTarget, accounts []*v1alpha1.CloudAccount, replaces map[string]string) (exampleFile, error) {
+	objs, err := v1alpha1.Decode(data)
+	if err != nil {
+		return exampleFile{}, fmt.Errorf("example %s: %w", name, err)
+	}
+	switch {
+	case holds(objs, v1alpha1.KindCloudAccount):
+		data, err = accountCopy(name, replacing(objs, accounts, replaces))
+	case holds(objs, v1alpha1.KindCluster):
+		data = clusterCopy(name, data, target, replaces)
+	}
+	if err != nil {
+		return exampleFile{}, fmt.Errorf("example %s: %w", name, err)
+	}
+	if objs, err = v1alpha1.Decode(data); err != nil {
+		return exampleFile{}, fmt.Errorf("emulator-ready copy of example %s: %w", name, err)
+	}
+	if err := checkCopy(objs, target, accounts); err != nil {
+		return exampleFile{}, fmt.Errorf("emulator-ready copy of example %s: %w", name, err)
+	}
+	return exampleFile{Name: name, Data: data, Objs: objs}, nil
+}
+
+// emulatorAccounts returns the emulator's accounts that take the example accounts' places,
+// and which example account each replaces (by name). An example account without a gateway is
+// replaced by the emulator's own account (base); one bound to a gateway G by a copy of it
+// named "<base>-G" and bound to G, so that the clusters of that account inherit G's proxy as
+// in the examples. base comes first; the others follow in the examples' order.
+func emulatorAccounts(base *v1alpha1.CloudAccount, examples []*v1alpha1.CloudAccount) ([]*v1alpha1.CloudAccount, map[string]string) {
+	accounts := []*v1alpha1.CloudAccount{base}
+	replaces := map[string]string{}
+	byName := map[string]bool{base.Metadata.Name: true}
+	for _, ex := range examples {
+		if ex.Spec.Gateway == "" {
+			replaces[ex.Metadata.Name] = base.Metadata.Name
+			continue
+		}
+		name := base.Metadata.Name + "-" + ex.Spec.Gateway
+		replaces[ex.Metadata.Name] = name
+		if byName[name] {
+			continue
+		}
+		byName[name] = true
+		acct := *base
+		acct.Metadata = v1alpha1.ObjectMeta{Name: name}
+		acct.Spec.Gateway = ex.Spec.Gateway
+		accounts = append(accounts, &acct)
+	}
+	return accounts, replaces
+}
+
+// replacing returns the accounts that replace the example accounts of objs, once each.
+func replacing(objs []v1alpha1.Object, accounts []*v1alpha1.CloudAccount, replaces map[string]string) []*v1alpha1.CloudAccount {
+	var out []*v1alpha1.CloudAccount
+	for _, o := range objs {
+		if o.GetTypeMeta().Kind != v1alpha1.KindCloudAccount {
+			continue
+		}
+		i := slices.IndexFunc(accounts, func(a *v1alpha1.CloudAccount) bool { return a.Metadata.Name == replaces[o.Key()] })
+		if i >= 0 && !slices.Contains(out, accounts[i]) {
+			out = append(out, accounts[i])
+		}
+	}
+	return out
 }
 
 // holds reports whether objs hold an object of kind.
@@ -82,49 +148,60 @@ func holds(objs []v1alpha1.Object, kind string) bool {
 	return slices.ContainsFunc(objs, func(o v1alpha1.Object) bool { return o.GetTypeMeta().Kind == kind })
 }
 
-// accountCopy is the YAML of the emulator's account, without its secret.
-func accountCopy(name string, acct *v1alpha1.CloudAccount) ([]byte, error) {
-	data, err := yaml.Marshal(acct) // a Secret never encodes
-	if err != nil {
-		return nil, err
-	}
+// accountCopy is the YAML of the emulator's accounts, without their secret.
+func accountCopy(name string, accounts []*v1alpha1.CloudAccount) ([]byte, error) {
 	head := "# strata quickstart's cloud account for its emulator, in place of examples/" + name + ".\n" +
 		"# Its client secret is not written here: the server keeps it, and applying this file\n" +
 		"# without one keeps the stored secret.\n"
-	return append([]byte(head), data...), nil
+	out := []byte(head)
+	for i, acct := range accounts {
+		data, err := yaml.Marshal(acct) // a Secret never encodes
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			out = append(out, "---\n"...)
+		}
+		out = append(out, data...)
+	}
+	return out, nil
 }
 
 // clusterFields match the lines of a cluster's YAML that clusterCopy rewrites.
 var clusterFields = map[string]*regexp.Regexp{
-	"cloudAccount":   regexp.MustCompile(`(?m)^(\s+cloudAccount:)[ \t]*\S.*$`),
+	"cloudAccount":   regexp.MustCompile(`(?m)^(\s+cloudAccount:)[ \t]*(\S.*)$`),
 	"subscriptionID": regexp.MustCompile(`(?m)^(\s+subscriptionID:)[ \t]*\S.*$`),
 	"location":       regexp.MustCompile(`(?m)^(\s+location:)[ \t]*\S.*$`),
 }
 
-// clusterCopy rewrites a cluster's account, subscription and location lines, keeping its
-// comments; checkCopy verifies the result.
-func clusterCopy(name string, data []byte, target emulatorTarget) []byte {
-	values := map[string]string{
-		"cloudAccount":   target.Account.Metadata.Name,
-		"subscriptionID": target.Subscription,
-		"location":       target.Location,
-	}
-	for field, re := range clusterFields {
-		data = re.ReplaceAll(data, []byte("${1} "+values[field]))
+// clusterCopy rewrites a cluster's account (to the emulator's account that replaces it),
+// subscription and location lines, keeping its comments; checkCopy verifies the result.
+func clusterCopy(name string, data []byte, target emulatorTarget, replaces map[string]string) []byte {
+	data = clusterFields["cloudAccount"].ReplaceAllFunc(data, func(line []byte) []byte {
+		m := clusterFields["cloudAccount"].FindSubmatch(line)
+		if to, ok := replaces[strings.TrimSpace(string(m[2]))]; ok {
+			return []byte(string(m[1]) + " " + to)
+		}
+		return line // checkCopy refuses the copy
+	})
+	values := map[string]string{"subscriptionID": target.Subscription, "location": target.Location}
+	for field, value := range values {
+		data = clusterFields[field].ReplaceAll(data, []byte("${1} "+value))
 	}
 	head := "# strata quickstart's copy of examples/" + name + ", ready for its emulator: cloudAccount,\n" +
 		"# subscriptionID and location point at the emulator of this data directory.\n"
 	return append([]byte(head), data...)
 }
 
-// checkCopy verifies that every cluster of a copy uses the target and that no account holds a
-// secret.
-func checkCopy(objs []v1alpha1.Object, target emulatorTarget) error {
+// checkCopy verifies that every cluster of a copy uses one of the emulator's accounts, its
+// subscription and location, and that no account holds a secret.
+func checkCopy(objs []v1alpha1.Object, target emulatorTarget, accounts []*v1alpha1.CloudAccount) error {
 	for _, obj := range objs {
 		switch o := obj.(type) {
 		case *v1alpha1.Cluster:
 			az := o.Spec.Azure
-			if o.Spec.CloudAccount != target.Account.Metadata.Name || az.SubscriptionID != target.Subscription || az.Location != target.Location {
+			ours := slices.ContainsFunc(accounts, func(a *v1alpha1.CloudAccount) bool { return a.Metadata.Name == o.Spec.CloudAccount })
+			if !ours || az.SubscriptionID != target.Subscription || az.Location != target.Location {
 				return fmt.Errorf("cluster %s uses account %q, subscription %q and location %q, not the emulator's",
 					o.Key(), o.Spec.CloudAccount, az.SubscriptionID, az.Location)
 			}

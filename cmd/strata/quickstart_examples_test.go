@@ -48,18 +48,24 @@ spec:
 
 func TestEmulatorExamples(t *testing.T) {
 	target := testTarget(t)
-	files, err := emulatorExamples(examplefiles.FS, target)
+	files, accounts, err := emulatorExamples(examplefiles.FS, target)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(accounts) != 2 || accounts[0] != target.Account || accounts[1].Metadata.Name != "emulator-corp-gateway" ||
+		accounts[1].Spec.Gateway != "corp-gateway" || accounts[1].Spec.Azure.ClientSecret.Empty() {
+		t.Errorf("emulator accounts %+v, want emulator and emulator-corp-gateway (bound to corp-gateway), with their secret", accounts)
+	}
 	want := map[string]string{ // file: the objects it holds
 		"cloudaccount.yaml":         "cloudaccount/emulator",
+		"cloudaccount-corp.yaml":    "cloudaccount/emulator-corp-gateway",
 		"cluster-aks.yaml":          "cluster/aks-prod",
 		"cluster-iaas-dynamic.yaml": "cluster/iaas-dynamic",
 		"cluster-iaas-static.yaml":  "cluster/iaas-static",
 		"gateway.yaml":              "privatecloudgateway/corp-gateway",
 		"profile-aks.yaml":          "clusterprofile/aks-base@1.0.0",
 		"profile-iaas.yaml":         "clusterprofile/iaas-base@1.0.0",
+		"profile-proxy-demo.yaml":   "clusterprofile/proxy-demo@1.0.0",
 	}
 	if len(files) != len(want) {
 		t.Fatalf("%d files, want %d", len(files), len(want))
@@ -79,14 +85,15 @@ func TestEmulatorExamples(t *testing.T) {
 		switch {
 		case strings.HasPrefix(f.Name, "cluster-"):
 			c := f.Objs[0].(*v1alpha1.Cluster)
-			if c.Spec.CloudAccount != "emulator" || c.Spec.Azure.SubscriptionID != target.Subscription || c.Spec.Azure.Location != "westeurope" {
+			wantAccount := map[bool]string{false: "emulator", true: "emulator-corp-gateway"}[f.Name == "cluster-iaas-static.yaml"]
+			if c.Spec.CloudAccount != wantAccount || c.Spec.Azure.SubscriptionID != target.Subscription || c.Spec.Azure.Location != "westeurope" {
 				t.Errorf("%s: account %q, subscription %q, location %q", f.Name, c.Spec.CloudAccount, c.Spec.Azure.SubscriptionID, c.Spec.Azure.Location)
 			}
 			firstComment := strings.SplitN(string(orig), "\n", 2)[0]
 			if !bytes.Contains(f.Data, []byte(firstComment)) {
 				t.Errorf("%s lost the example's comments:\n%s", f.Name, f.Data)
 			}
-		case f.Name == "cloudaccount.yaml":
+		case strings.HasPrefix(f.Name, "cloudaccount"):
 			a := f.Objs[0].(*v1alpha1.CloudAccount)
 			if !a.Spec.Azure.ClientSecret.Empty() || a.Spec.Azure.Endpoints == nil || a.Spec.Azure.Endpoints.ResourceManager != "https://127.0.0.1:40557" {
 				t.Errorf("the account copy:\n%s", f.Data)
@@ -110,14 +117,14 @@ kind: Cluster
 metadata: {name: c}
 spec: {cloudAccount: azure-prod, profiles: [{name: p, version: 1.0.0}], azure: {type: iaas, subscriptionID: eb170fb1-b147-4a5e-b0d6-ba70f6c1c938, resourceGroup: rg, location: eastus}, machinePools: []}
 `)}}
-	_, err := emulatorExamples(src, testTarget(t))
+	_, _, err := emulatorExamples(src, testTarget(t))
 	if err == nil || !strings.Contains(err.Error(), "not the emulator's") {
 		t.Errorf("emulatorExamples = %v, want an error saying the copy does not use the emulator", err)
 	}
 }
 
 func TestWriteExampleCopies(t *testing.T) {
-	files, err := emulatorExamples(examplefiles.FS, testTarget(t))
+	files, _, err := emulatorExamples(examplefiles.FS, testTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +224,8 @@ func TestEnsureExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := testTarget(t)
-	files, err := emulatorExamples(examplefiles.FS, target)
+	files, accounts, err := emulatorExamples(examplefiles.FS, target)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.Create(ctx, target.Account, client.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	objs := exampleObjects(files)
@@ -238,13 +242,18 @@ func TestEnsureExample(t *testing.T) {
 		}
 		return out.String(), deleting
 	}
-	for _, o := range objs[:len(objs)-3] { // the gateway and the profiles, before the clusters
-		if out, _ := ensure(o.Key()); !strings.HasSuffix(out, " created\n") {
-			t.Errorf("absent %s: %q", o.Key(), out)
-		}
+	// Everything absent: created in dependency order, the accounts after the gateway they name.
+	var out bytes.Buffer
+	clusters, err := ensureExamples(ctx, cl, objs, accounts, &out)
+	if err != nil {
+		t.Fatalf("ensureExamples: %v\n%s", err, out.String())
 	}
-	if out, deleting := ensure("iaas-dynamic"); out != "cluster iaas-dynamic created\n" || deleting {
-		t.Errorf("absent: %q, %v", out, deleting)
+	want := "privatecloudgateway corp-gateway created\n" +
+		"cloudaccount emulator created\ncloudaccount emulator-corp-gateway created\n" +
+		"clusterprofile aks-base@1.0.0 created\nclusterprofile iaas-base@1.0.0 created\nclusterprofile proxy-demo@1.0.0 created\n" +
+		"cluster aks-prod created\ncluster iaas-dynamic created\ncluster iaas-static created\n"
+	if out.String() != want || strings.Join(clusters, ",") != "aks-prod,iaas-dynamic,iaas-static" {
+		t.Errorf("ensureExamples printed\n%swant\n%sand returned %v", out.String(), want, clusters)
 	}
 	if out, _ := ensure("iaas-dynamic"); out != "cluster iaas-dynamic unchanged\n" {
 		t.Errorf("as the example: %q", out)

@@ -290,7 +290,7 @@ func TestDescribeCluster(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"Kind:               Cluster\n",
-		"Spec:\n  cloudAccount: azure-prod\n  profiles:\n    - name: iaas-base\n      version: 1.0.0\n      values:\n        kubernetes: |\n          pack:\n            podCIDR: 172.16.0.0/16\n",
+		"Spec:\n  cloudAccount: azure-corp\n  profiles:\n    - name: iaas-base\n      version: 1.0.0\n      values:\n        kubernetes: |\n          pack:\n            podCIDR: 172.16.0.0/16\n",
 		"  tags:\n    - department:finance\n",
 		"      controlPlaneSubnet:\n        name: strata-cp-subnet\n        cidr: 10.10.0.0/24\n",
 		"      zones:\n        - \"1\"\n        - \"2\"\n",

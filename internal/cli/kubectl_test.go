@@ -70,7 +70,7 @@ func TestGetWithoutKindListsKinds(t *testing.T) {
 
 func TestGetWide(t *testing.T) {
 	srv, st := apiServer(t)
-	applyExamples(t, srv, "gateway.yaml", "cloudaccount.yaml", "profile-iaas.yaml", "cluster-iaas-dynamic.yaml", "cluster-iaas-static.yaml")
+	applyExamples(t, srv, "gateway.yaml", "cloudaccount.yaml", "cloudaccount-corp.yaml", "profile-iaas.yaml", "profile-proxy-demo.yaml", "cluster-iaas-dynamic.yaml", "cluster-iaas-static.yaml")
 	setClusterStatus(t, st, "iaas-dynamic", func(c *v1alpha1.Cluster) {
 		c.Status.Phase = "Provisioning"
 		c.Status.Progress = &v1alpha1.Progress{Done: 11, Total: 26, Step: "creating nic/control-plane-1"}
@@ -85,15 +85,17 @@ func TestGetWide(t *testing.T) {
 			{"NAME", "TYPE", "LOCATION", "PHASE", "AGE", "ACCOUNT", "PROFILES", "PROGRESS", "ENDPOINT", "KUBERNETES", "NODES"},
 			{"iaas-dynamic", "iaas", "westeurope", "Provisioning", "azure-prod", "iaas-base@1.0.0", "11/26",
 				"iaas-dynamic-c82dfffa.westeurope.cloudapp.azure.com:6443", "v1.37.2", "4/6"},
-			{"iaas-static", "iaas", "westeurope", "<none>", "azure-prod", "iaas-base@1.0.0", "<none>", "<none>", "<none>", "<none>"},
+			{"iaas-static", "iaas", "westeurope", "<none>", "azure-corp", "iaas-base@1.0.0,proxy-demo@1.0.0", "<none>", "<none>", "<none>", "<none>"},
 		}},
 		{[]string{"get", "accounts", "-o", "wide"}, [][]string{
 			{"NAME", "ENVIRONMENT", "TENANT", "GATEWAY", "VALID", "SUBSCRIPTIONS", "AGE", "CLIENT", "ID"},
+			{"azure-corp", "AzurePublicCloud", "0c263486-ca8b-474c-81ef-346c7ebeea82", "corp-gateway", "Unknown", "<none>", "0074ad29-0377-473f-8280-fc6c8872b24d"},
 			{"azure-prod", "AzurePublicCloud", "0c263486-ca8b-474c-81ef-346c7ebeea82", "<none>", "Unknown", "<none>", "0074ad29-0377-473f-8280-fc6c8872b24d"},
 		}},
 		{[]string{"get", "profiles", "-o", "wide"}, [][]string{
 			{"NAME", "VERSION", "CLOUD", "TYPE", "LAYERS", "AGE", "LAYER", "NAMES"},
 			{"iaas-base", "1.0.0", "azure", "infra", "4", "ubuntu,kubernetes,calico,azure-disk"},
+			{"proxy-demo", "1.0.0", "all", "add-on", "1", "proxy-demo"},
 		}},
 		{[]string{"get", "gateways", "-o", "wide"}, [][]string{
 			{"NAME", "PROXY", "AGE", "NETWORK"},
@@ -121,13 +123,13 @@ func TestGetWide(t *testing.T) {
 
 func TestDescribeEveryObjectOfAKind(t *testing.T) {
 	srv, _ := apiServer(t)
-	applyExamples(t, srv, "cloudaccount.yaml", "profile-iaas.yaml", "cluster-iaas-dynamic.yaml", "cluster-iaas-static.yaml")
+	applyExamples(t, srv, "cloudaccount.yaml", "profile-iaas.yaml", "profile-aks.yaml", "cluster-iaas-dynamic.yaml", "cluster-aks.yaml")
 	code, out, errOut := run(t, "", "--server", srv, "describe", "clusters")
 	if code != 0 || errOut != "" {
 		t.Fatalf("describe clusters: exit %d\nstderr:\n%s", code, errOut)
 	}
 	if strings.Count(out, "\nKind:               Cluster\n") != 2 ||
-		!strings.Contains(out, "Name:               iaas-dynamic\n") || !strings.Contains(out, "\n\nName:               iaas-static\n") {
+		!strings.Contains(out, "Name:               aks-prod\n") || !strings.Contains(out, "\n\nName:               iaas-dynamic\n") {
 		t.Errorf("describe clusters does not describe both clusters, one after the other:\n%s", out)
 	}
 	code, out, errOut = run(t, "", "--server", srv, "describe", "gateways")
@@ -215,7 +217,7 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 	srv, _ := apiServer(t)
-	applyExamples(t, srv, "cloudaccount.yaml", "profile-iaas.yaml", "profile-aks.yaml", "cluster-iaas-dynamic.yaml", "cluster-iaas-static.yaml")
+	applyExamples(t, srv, "gateway.yaml", "cloudaccount.yaml", "cloudaccount-corp.yaml", "profile-iaas.yaml", "profile-aks.yaml", "profile-proxy-demo.yaml", "cluster-iaas-dynamic.yaml", "cluster-iaas-static.yaml")
 	cases := []struct {
 		args []string
 		want []string
