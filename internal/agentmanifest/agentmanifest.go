@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/strata-dev/strata/internal/proxyenv"
 )
 
 // Names of what the manifest makes.
@@ -38,6 +40,10 @@ type Options struct {
 	CAPEM  []byte
 	// Token is the cluster's registration token.
 	Token string
+	// Proxy are the proxy variables of the agent's own connections (its cluster's gateway),
+	// none for a direct connection. They go into the Secret (a proxy URL may hold a password)
+	// and from there into the agent's environment.
+	Proxy []proxyenv.EnvVar
 }
 
 // Render returns the manifest as multi-document YAML.
@@ -56,9 +62,8 @@ func Render(o Options) ([]byte, error) {
 		&rbacv1.ClusterRoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ObjectMeta: meta(Name, ""),
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: Namespace}}},
-		&corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: meta(ConfigSecret, Namespace), Type: corev1.SecretTypeOpaque,
-			StringData: map[string]string{"server": o.Server, "ca.crt": string(o.CAPEM), "token": o.Token}},
-		deployment(meta(Name, Namespace), o.Image),
+		configSecret(meta(ConfigSecret, Namespace), o),
+		deployment(meta(Name, Namespace), o.Image, o.Proxy),
 	}
 	var b strings.Builder
 	for _, obj := range objs {
@@ -92,12 +97,28 @@ func clusterRole(meta metav1.ObjectMeta) *rbacv1.ClusterRole {
 // NoExecute taints (a node not ready or unreachable) keep their default handling.
 var tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
 
-// deployment is the agent's Deployment: one replica, run as `strata agent`.
-func deployment(meta metav1.ObjectMeta, image string) *appsv1.Deployment {
+// configSecret holds what the agent needs to register: the server's address, its CA, the
+// token, and the proxy variables (each under its own name).
+func configSecret(meta metav1.ObjectMeta, o Options) *corev1.Secret {
+	data := map[string]string{"server": o.Server, "ca.crt": string(o.CAPEM), "token": o.Token}
+	for _, v := range o.Proxy {
+		data[v.Name] = v.Value
+	}
+	return &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: meta, Type: corev1.SecretTypeOpaque, StringData: data}
+}
+
+// deployment is the agent's Deployment: one replica, run as `strata agent`, with the proxy
+// variables from the config Secret.
+func deployment(meta metav1.ObjectMeta, image string, proxy []proxyenv.EnvVar) *appsv1.Deployment {
 	one := int32(1)
 	sel := map[string]string{AppLabel: Name}
-	env := func(name, path string) corev1.EnvVar {
+	field := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	env := []corev1.EnvVar{field("POD_IP", "status.podIP"), field("POD_NAMESPACE", "metadata.namespace")}
+	for _, v := range proxy {
+		env = append(env, corev1.EnvVar{Name: v.Name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigSecret}, Key: v.Name}}})
 	}
 	return &appsv1.Deployment{TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: sel},
@@ -105,7 +126,7 @@ func deployment(meta metav1.ObjectMeta, image string) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
 				Spec: corev1.PodSpec{ServiceAccountName: Name, Tolerations: tolerations, Containers: []corev1.Container{{
 					Name: "agent", Image: image, Args: []string{"agent"},
-					Env:   []corev1.EnvVar{env("POD_IP", "status.podIP"), env("POD_NAMESPACE", "metadata.namespace")},
+					Env:   env,
 					Ports: []corev1.ContainerPort{{Name: "webhook", ContainerPort: 9443}},
 				}}}}}}
 }

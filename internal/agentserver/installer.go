@@ -11,7 +11,7 @@ import (
 // Installer makes clusters' agent manifests: each with a new registration token. It is the
 // controller's AgentInstaller.
 type Installer struct {
-	Store     Store
+	Store     HubStore
 	Authority *Authority
 	// Server is the address agents dial (host:port); Image the agent's image.
 	Server, Image string
@@ -26,9 +26,13 @@ func (in *Installer) Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
+	proxy, err := agentProxyEnv(ctx, in.Store, cl)
+	if err != nil {
+		return nil, err
+	}
 	token, err := MintToken(ctx, in.Store, Identity{ClusterName: cl.Metadata.Name, ClusterUID: cl.Metadata.UID}, time.Now(), ttl)
 	if err != nil {
 		return nil, err
 	}
-	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: in.Authority.CA().CertPEM(), Token: token})
+	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: in.Authority.CA().CertPEM(), Token: token, Proxy: proxy})
 }

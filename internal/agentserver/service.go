@@ -110,7 +110,7 @@ func (h *Hub) desired(ctx context.Context, id Identity) (*computed, error) {
 		}
 		in.profiles = append(in.profiles, prof)
 	}
-	if in.proxy, err = h.gatewayProxy(ctx, cl.Spec.CloudAccount); err != nil {
+	if in.proxy, err = gatewayProxy(ctx, h.cfg.Store, cl.Spec.CloudAccount); err != nil {
 		return out, err
 	}
 	out.state, out.profileOf, err = buildDesired(ctx, in, h.cfg.Charts)
@@ -118,8 +118,8 @@ func (h *Hub) desired(ctx context.Context, id Identity) (*computed, error) {
 }
 
 // gatewayProxy is the proxy of the gateway the account names, or nil.
-func (h *Hub) gatewayProxy(ctx context.Context, account string) (*v1alpha1.ProxySettings, error) {
-	obj, err := h.cfg.Store.Get(ctx, v1alpha1.KindCloudAccount, account)
+func gatewayProxy(ctx context.Context, st HubStore, account string) (*v1alpha1.ProxySettings, error) {
+	obj, err := st.Get(ctx, v1alpha1.KindCloudAccount, account)
 	if err != nil {
 		return nil, fmt.Errorf("cloud account %q: %w", account, err)
 	}
@@ -127,7 +127,7 @@ func (h *Hub) gatewayProxy(ctx context.Context, account string) (*v1alpha1.Proxy
 	if !ok || acct.Spec.Gateway == "" {
 		return nil, nil
 	}
-	obj, err = h.cfg.Store.Get(ctx, v1alpha1.KindPrivateCloudGateway, acct.Spec.Gateway)
+	obj, err = st.Get(ctx, v1alpha1.KindPrivateCloudGateway, acct.Spec.Gateway)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
