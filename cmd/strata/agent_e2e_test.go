@@ -23,8 +23,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/agent"
 	"github.com/strata-dev/strata/internal/agentmanifest"
+	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
@@ -84,7 +86,9 @@ spec:
 // agent's pod as `strata agent`): the agent registers and the cluster is Running with its
 // layers; its registration token, already spent, is refused; its certificate is renewed; a
 // layer's object deleted in the cluster comes back; and after a SIGKILL of the server and a
-// restart on the same data directory and address, the agent reconnects and applies nothing.
+// restart on the same data directory and address, the agent reconnects and applies nothing;
+// a new profile version re-applies only its changed layer and prunes what left it; and a
+// layer that cannot be applied fails with its reason and holds the next one.
 func TestAgentsSurviveServerSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
@@ -133,6 +137,99 @@ func TestAgentsSurviveServerSIGKILL(t *testing.T) {
 	})
 	t.Run("after a SIGKILL of the server it reconnects and applies nothing", func(t *testing.T) {
 		checkReconnectAfterSIGKILL(t, srv, kc)
+	})
+	t.Run("a new profile version re-applies the changed layer only and prunes", func(t *testing.T) {
+		checkNewProfileVersion(t, srv, kc)
+	})
+	t.Run("a failing layer says why and holds the next one", func(t *testing.T) {
+		checkFailingLayer(t, srv)
+	})
+}
+
+// pinAddons applies version of the add-on profile, made from agentAddonsProfile with the
+// settings layer's manifest replaced, and pins it on the cluster.
+func pinAddons(t *testing.T, srv *restartableServer, version, settings string) {
+	t.Helper()
+	i := strings.Index(agentAddonsProfile, "            apiVersion: v1\n            kind: ConfigMap")
+	j := strings.Index(agentAddonsProfile, "    - name: app\n")
+	head := strings.Replace(agentAddonsProfile[:i], "spec:\n  version: 1.0.0\n", "spec:\n  version: "+version+"\n", 1)
+	head = strings.Replace(head, "    - name: settings\n      type: addon\n      version: 1.0.0\n",
+		"    - name: settings\n      type: addon\n      version: "+version+"\n", 1)
+	body := head + settings + agentAddonsProfile[j:]
+	if r := strata(t, srv.URL, body, "apply", "-f", "-"); r.Code != 0 {
+		t.Fatalf("apply e2e-addons %s: %s", version, r)
+	}
+	editCluster(t, srv.URL, "agents", func(c *v1alpha1.Cluster) {
+		for i := range c.Spec.Profiles {
+			if c.Spec.Profiles[i].Name == "e2e-addons" {
+				c.Spec.Profiles[i].Version = version
+			}
+		}
+	})
+}
+
+// checkNewProfileVersion pins a version whose settings layer holds another ConfigMap: that
+// one is applied, the old one pruned, and the app layer's Deployment left as it was.
+func checkNewProfileVersion(t *testing.T, srv *restartableServer, kc kubernetes.Interface) {
+	ctx := context.Background()
+	dep, err := kc.AppsV1().Deployments("e2e").Get(ctx, "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinAddons(t, srv, "1.1.0", `            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: settings-v2
+              namespace: e2e
+            data:
+              greeting: hi
+`)
+	eventually(t, time.Minute, "settings-v2 applied and settings pruned", func() error {
+		if _, err := kc.CoreV1().ConfigMaps("e2e").Get(ctx, "settings-v2", metav1.GetOptions{}); err != nil {
+			return err
+		}
+		if _, err := kc.CoreV1().ConfigMaps("e2e").Get(ctx, "settings", metav1.GetOptions{}); err == nil {
+			return fmt.Errorf("the ConfigMap settings, no longer in the layer, is still there")
+		}
+		return nil
+	})
+	waitRunning(t, srv.URL, []string{"agents"}, time.Minute, srv.logs)
+	after, err := kc.AppsV1().Deployments("e2e").Get(ctx, "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != dep.ResourceVersion || after.UID != dep.UID {
+		t.Errorf("the unchanged app layer's Deployment was written: resourceVersion %s, was %s", after.ResourceVersion, dep.ResourceVersion)
+	}
+}
+
+// checkFailingLayer pins a version whose settings layer holds an object of a kind the
+// cluster does not serve: the layer is Failed with the reason, the app layer after it waits.
+func checkFailingLayer(t *testing.T, srv *restartableServer) {
+	pinAddons(t, srv, "1.2.0", `            apiVersion: example.com/v1
+            kind: NoSuchKind
+            metadata:
+              name: broken
+              namespace: e2e
+`)
+	eventually(t, time.Minute, "the settings layer Failed, the app layer Pending", func() error {
+		c, err := client.New(srv.URL)
+		if err != nil {
+			return err
+		}
+		obj, err := c.Get(context.Background(), v1alpha1.KindCluster, "agents")
+		if err != nil {
+			return err
+		}
+		phases := map[string]v1alpha1.LayerStatus{}
+		for _, l := range obj.(*v1alpha1.Cluster).Status.Layers {
+			phases[l.Name] = l
+		}
+		settings, app := phases["settings"], phases["app"]
+		if settings.Phase != "Failed" || !strings.Contains(settings.Message, "NoSuchKind") || app.Phase != "Pending" {
+			return fmt.Errorf("settings %s (%q), app %s (%q)", settings.Phase, settings.Message, app.Phase, app.Message)
+		}
+		return nil
 	})
 }
 
