@@ -28,9 +28,28 @@ func (a *Agent) applyLoop(ctx context.Context) {
 		if ds == nil {
 			continue
 		}
-		a.applyOnce(ctx, ds)
-		timer.Reset(resyncOf(ds))
+		report := a.applyOnce(ctx, ds)
+		timer.Reset(nextSync(report.GetLayers(), resyncOf(ds)))
 	}
+}
+
+// settleInterval is how soon the agent looks again while a layer waits for its workloads or
+// for an earlier layer: the next layer should follow within seconds, not a resync later.
+const settleInterval = 3 * time.Second
+
+// nextSync is when to sync again after a pass that left the layers as reported: soon while
+// one is Applying or Pending behind one that is (its workloads becoming available), at the
+// resync interval when every layer is Ready or one Failed (a failure is retried at resync).
+func nextSync(reported []*agentv1.LayerStatus, resync time.Duration) time.Duration {
+	for _, l := range reported {
+		switch layers.Phase(l.GetPhase()) {
+		case layers.PhaseFailed:
+			return resync
+		case layers.PhaseApplying, layers.PhasePending:
+			return min(settleInterval, resync)
+		}
+	}
+	return resync
 }
 
 // resyncOf is the desired state's resync interval (default 1 min).
@@ -41,8 +60,8 @@ func resyncOf(ds *agentv1.DesiredState) time.Duration {
 	return time.Minute
 }
 
-// applyOnce sets the webhook's proxy, syncs the layers and keeps the report.
-func (a *Agent) applyOnce(ctx context.Context, ds *agentv1.DesiredState) {
+// applyOnce sets the webhook's proxy, syncs the layers and keeps the report, which it returns.
+func (a *Agent) applyOnce(ctx context.Context, ds *agentv1.DesiredState) *agentv1.StatusReport {
 	report := &agentv1.StatusReport{Revision: ds.GetRevision(), ProxyInjectionReady: true}
 	if err := a.setProxy(ds.GetProxy()); err != nil {
 		report.ProxyInjectionReady, report.Message = false, err.Error()
@@ -65,6 +84,7 @@ func (a *Agent) applyOnce(ctx context.Context, ds *agentv1.DesiredState) {
 	case a.reported <- struct{}{}:
 	default:
 	}
+	return report
 }
 
 // setProxy gives the webhook the gateway's proxy (none when p is nil). The server's
