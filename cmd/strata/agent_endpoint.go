@@ -83,13 +83,13 @@ func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.St
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { _ = gs.Serve(ln); done <- struct{}{} }()
 	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
-	go func() { <-ctx.Done(); stopGRPC(gs) }()
+	go func() { <-ctx.Done(); stopGRPC(gs); done <- struct{}{} }() // returns once every handler has
 	logger.Info("agent endpoint listening", "address", ln.Addr().String(), "advertised", advertise)
 	ep := &agentEndpoint{hub: hub, ln: ln, installer: &agentserver.Installer{Store: st, Authority: auth, Server: advertise, Image: o.image}}
-	return ep, func() { cancel(); <-done; <-done }, nil
+	return ep, func() { cancel(); <-done; <-done; <-done }, nil
 }
 
 // stopGRPC stops the gRPC server, gracefully for up to 5 s (agents' streams are long-lived).

@@ -105,7 +105,26 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 		}
 	}
+	h.closeAll(errShuttingDown)
 	return nil
+}
+
+// errShuttingDown ends the streams of a hub that stops: its agents reconnect, to this server
+// once it is back or to another one of the store.
+var errShuttingDown = errors.New("the server is shutting down")
+
+// closeAll ends every stream, so that a graceful stop of the gRPC server does not wait for
+// agents' long-lived streams.
+func (h *Hub) closeAll(why error) {
+	h.mu.Lock()
+	conns := make([]*conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.close(why)
+	}
 }
 
 // follow watches the feed from now on.

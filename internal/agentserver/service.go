@@ -186,7 +186,10 @@ func (h *Hub) NewGRPCServer(opts ServerOptions) (*grpc.Server, error) {
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool}
 	s := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsConf)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.MaxRecvMsgSize(8<<20))
+		grpc.MaxRecvMsgSize(8<<20),
+		// Stop returns only once every handler has: a stream's last status write (the agent
+		// disconnected) is done before the caller closes the store.
+		grpc.WaitForHandlers(true))
 	agentv1.RegisterRegistrationServiceServer(s, h)
 	agentv1.RegisterAgentServiceServer(s, h)
 	return s, nil
