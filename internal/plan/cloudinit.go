@@ -23,6 +23,9 @@ const (
 	kubeletProxyPath    = "/etc/systemd/system/kubelet.service.d/http-proxy.conf"
 	environmentPath     = "/etc/environment"
 	proxyCAPath         = "/usr/local/share/ca-certificates/strata-proxy-ca.crt"
+	// The agent's manifest, applied with kubeadm's admin kubeconfig (see agentInstall).
+	agentManifestPath = "/etc/kubernetes/strata/agent.yaml"
+	adminConfPath     = "/etc/kubernetes/admin.conf"
 )
 
 // kubeadm configuration API versions, and how long a joining machine waits for the API server.
@@ -80,10 +83,12 @@ func (b *builder) bootstrap() error {
 }
 
 // cloudInit returns the #cloud-config of a VM of the pool: the proxy settings the cluster
-// inherits from its gateway (if any), the kubeadm configuration and the kubeadm command. Only
-// the first control-plane machine gets the CA key; the others get the control-plane
-// certificates through kubeadm's upload-certs. The result is a secret (the CA key, the
-// bootstrap token, a proxy password): it goes only into the VM's custom data.
+// inherits from its gateway (if any), the kubeadm configuration and the kubeadm command, and
+// on the first control-plane machine the agent's installation after kubeadm init (when the
+// input has the agent's manifest). Only the first control-plane machine gets the CA key; the
+// others get the control-plane certificates through kubeadm's upload-certs. The result is a
+// secret (the CA key, the bootstrap token, a proxy password, the agent's registration token):
+// it goes only into the VM's custom data.
 func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (string, error) {
 	var docs []map[string]any
 	var files []writeFile
@@ -98,13 +103,18 @@ func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (strin
 		return "", err
 	}
 	files = append(files, writeFile{Path: kubeadmConfigPath, Owner: "root:root", Permissions: "0600", Content: config})
+	cmds := [][]string{cmd}
+	if role == roleInit {
+		agentFiles, agentCmds := b.agentInstall()
+		files, cmds = append(files, agentFiles...), append(cmds, agentCmds...)
+	}
 	proxyFiles, proxyCmds, err := b.nodeProxy()
 	if err != nil {
 		return "", err
 	}
 	out, err := yaml.Marshal(cloudConfig{
 		WriteFiles: append(proxyFiles, files...),
-		RunCmd:     append(proxyCmds, cmd),
+		RunCmd:     append(proxyCmds, cmds...),
 	})
 	if err != nil {
 		return "", fmt.Errorf("encoding the cloud-config: %w", err)
@@ -145,6 +155,22 @@ func (b *builder) initConfig(pool *v1alpha1.MachinePool) ([]map[string]any, []wr
 		},
 	}}
 	return docs, files, []string{"kubeadm", "init", "--config", kubeadmConfigPath, "--upload-certs"}
+}
+
+// agentInstall returns the file and the commands, run after kubeadm init on the first
+// control-plane machine, that install strata's agent: its manifest in a root-only file,
+// server-side applied with kubeadm's admin kubeconfig (field manager strata, as the
+// controller applies it through the API), then removed, since it holds the registration
+// token. Nothing without the input's AgentManifest.
+func (b *builder) agentInstall() ([]writeFile, [][]string) {
+	if len(b.in.AgentManifest) == 0 {
+		return nil, nil
+	}
+	file := writeFile{Path: agentManifestPath, Owner: "root:root", Permissions: "0600", Content: string(b.in.AgentManifest)}
+	return []writeFile{file}, [][]string{
+		{"kubectl", "--kubeconfig", adminConfPath, "apply", "--server-side", "--field-manager=strata", "--force-conflicts", "-f", agentManifestPath},
+		{"rm", "-f", agentManifestPath},
+	}
 }
 
 // joinConfig is what another machine needs: kubeadm's JoinConfiguration (with the

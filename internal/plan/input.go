@@ -19,6 +19,13 @@ type Input struct {
 	// its httpProxyConfig, and Build refuses a URL with a user there (AKS has no proxy
 	// authentication).
 	Proxy *proxyenv.Settings
+	// AgentManifest, when set, is the manifest of strata's agent (internal/agentmanifest): an
+	// IaaS cluster's first control-plane machine writes it to a root-only file and applies it
+	// with kubectl once kubeadm init is done, then removes the file (see cloudInit); no other
+	// machine gets it. It carries the cluster's registration token, a secret like Secrets:
+	// it goes only into that VM's custom data, never into logs or errors. AKS clusters ignore
+	// it (strata applies the manifest through the cluster's API).
+	AgentManifest []byte
 }
 
 // Environment is what the graph depends on in the target cloud, looked up before planning.

@@ -45,6 +45,11 @@ type Cluster struct {
 	ServiceCIDR string
 	// Nodes are the cluster's machines.
 	Nodes []nodesim.Node
+	// Manifests are what the cluster's cloud-init applies with kubectl once kubeadm init is
+	// done (an IaaS cluster's init VM installs strata's agent so): the manager server-side
+	// applies them (field manager strata) once the API server serves, once in the cluster's
+	// life. They may hold secrets (a registration token): never logged.
+	Manifests [][]byte
 }
 
 // Token is one static bearer token and the user it authenticates.

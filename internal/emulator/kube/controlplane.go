@@ -49,6 +49,9 @@ type controlPlane struct {
 	dir  string
 	log  *slog.Logger
 
+	// specChanged is signalled (without blocking) when setSpec records a new spec.
+	specChanged chan struct{}
+
 	mu      sync.Mutex
 	spec    Cluster
 	sim     *nodesim.Simulator
@@ -75,6 +78,10 @@ func (cp *controlPlane) setSpec(c Cluster) {
 	cp.mu.Unlock()
 	if sim != nil {
 		sim.SetNodes(c.Nodes)
+	}
+	select {
+	case cp.specChanged <- struct{}{}:
+	default:
 	}
 }
 
@@ -103,8 +110,9 @@ func (cp *controlPlane) run(ctx context.Context) {
 	}
 }
 
-// runOnce starts the processes, waits for the API server, runs the node simulator and
-// returns when a process ends or ctx is done (then it stops them all).
+// runOnce starts the processes, waits for the API server, applies what the cluster's
+// cloud-init applies after kubeadm init (runCloudInit), runs the node simulator and returns
+// when a process ends or ctx is done (then it stops them all).
 func (cp *controlPlane) runOnce(ctx context.Context) error {
 	start := time.Now()
 	spec := cp.current()
@@ -121,6 +129,10 @@ func (cp *controlPlane) runOnce(ctx context.Context) error {
 			return err
 		}
 	}
+	ciCtx, stopCloudInit := context.WithCancel(ctx)
+	ciDone := make(chan struct{})
+	go func() { defer close(ciDone); cp.runCloudInit(ciCtx, files.admin) }()
+	defer func() { stopCloudInit(); <-ciDone }()
 	if cp.m.opts.WithoutSimulator {
 		cp.mu.Lock()
 		cp.config, cp.ready, cp.started = files.admin, true, time.Since(start)

@@ -180,7 +180,7 @@ func (m *Manager) startable(c Cluster) bool {
 func (m *Manager) startLocked(hash string, c Cluster) {
 	ctx, cancel := context.WithCancel(m.ctx)
 	cp := &controlPlane{m: m, key: c.Key, hash: hash, dir: filepath.Join(m.opts.Dir, "clusters", hash),
-		log: m.log.With("cluster", c.Name, "key", c.Key), spec: c}
+		log: m.log.With("cluster", c.Name, "key", c.Key), spec: c, specChanged: make(chan struct{}, 1)}
 	r := &running{cp: cp, cancel: cancel, done: make(chan struct{})}
 	m.clusters[hash] = r
 	m.wg.Go(func() {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,6 +37,9 @@ type machineConfig struct {
 	// nodeRegistration taints.
 	labels map[string]string
 	taints []corev1.Taint
+	// manifests are, on the init machine, the written files that runcmd applies with kubectl
+	// after kubeadm init (strata's agent), in order. They may hold secrets.
+	manifests [][]byte
 }
 
 // cloudConfig is the part of a #cloud-config that strata writes.
@@ -127,6 +131,7 @@ func parseCustomData(customData string) (machineConfig, bool) {
 	case "init":
 		m, ok = initConfig(docs)
 		m.caCertPEM, m.caKeyPEM = pemBytes(files[caCertPath]), pemBytes(files[caKeyPath])
+		m.manifests = appliedAfterInit(cc.RunCmd, files)
 	case "join":
 		m, ok = joinConfig(docs)
 	default:
@@ -162,22 +167,73 @@ func kubeadmDocs(config string) (map[string]kubeadmDoc, bool) {
 
 // kubeadmCommand returns "init" or "join" when runcmd runs kubeadm init or join, else "".
 func kubeadmCommand(runcmd []any) string {
-	for _, c := range runcmd {
-		var args []string
-		switch c := c.(type) {
-		case string:
-			args = strings.Fields(c)
-		case []any:
-			for _, a := range c {
-				s, _ := a.(string)
-				args = append(args, s)
-			}
-		}
-		if len(args) >= 2 && args[0] == "kubeadm" && (args[1] == "init" || args[1] == "join") {
-			return args[1]
-		}
+	if i := kubeadmIndex(runcmd); i >= 0 {
+		return commandArgs(runcmd[i])[1]
 	}
 	return ""
+}
+
+// kubeadmIndex is the index of runcmd's first kubeadm init or join command, or -1.
+func kubeadmIndex(runcmd []any) int {
+	return slices.IndexFunc(runcmd, func(c any) bool {
+		args := commandArgs(c)
+		return len(args) >= 2 && args[0] == "kubeadm" && (args[1] == "init" || args[1] == "join")
+	})
+}
+
+// commandArgs are the arguments of a runcmd entry: a command line (split on white space) or
+// an argument list.
+func commandArgs(c any) []string {
+	var args []string
+	switch c := c.(type) {
+	case string:
+		args = strings.Fields(c)
+	case []any:
+		for _, a := range c {
+			s, _ := a.(string)
+			args = append(args, s)
+		}
+	}
+	return args
+}
+
+// appliedAfterInit returns the contents of the written files that the kubectl apply
+// commands following kubeadm init in runcmd apply (-f, --filename), in order: what strata's
+// cloud-init installs once the control plane is up (the agent's manifest). A file that is not
+// among files, and every other command, is ignored.
+func appliedAfterInit(runcmd []any, files map[string]string) [][]byte {
+	i := kubeadmIndex(runcmd)
+	if i < 0 {
+		return nil
+	}
+	var out [][]byte
+	for _, c := range runcmd[i+1:] {
+		args := commandArgs(c)
+		if len(args) == 0 || path.Base(args[0]) != "kubectl" || !slices.Contains(args, "apply") {
+			continue
+		}
+		for _, f := range applyFiles(args[1:]) {
+			if content, ok := files[f]; ok {
+				out = append(out, []byte(content))
+			}
+		}
+	}
+	return out
+}
+
+// applyFiles are the files a kubectl command's arguments name with -f or --filename.
+func applyFiles(args []string) []string {
+	var out []string
+	for i, a := range args {
+		switch {
+		case (a == "-f" || a == "--filename") && i+1 < len(args):
+			out = append(out, args[i+1])
+		case strings.HasPrefix(a, "-f="), strings.HasPrefix(a, "--filename="):
+			_, f, _ := strings.Cut(a, "=")
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // initConfig reads the machine that runs kubeadm init: InitConfiguration and

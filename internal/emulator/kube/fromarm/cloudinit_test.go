@@ -76,6 +76,47 @@ write_files:
 runcmd:
 - [kubeadm, join, --config, /run/kubeadm/kubeadm.yaml]
 `, machineConfig{endpoint: ep, labels: map[string]string{}}, true},
+		{"init applying manifests after kubeadm init", `#cloud-config
+write_files:
+- path: /run/kubeadm/kubeadm.yaml
+  content: |
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: InitConfiguration
+    ---
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: ClusterConfiguration
+    controlPlaneEndpoint: ` + ep + `
+- path: /etc/kubernetes/strata/agent.yaml
+  content: AGENT
+- path: /etc/kubernetes/b.yaml
+  content: B
+- path: /etc/kubernetes/before.yaml
+  content: BEFORE
+runcmd:
+- [kubectl, apply, -f, /etc/kubernetes/before.yaml]
+- [kubeadm, init, --config, /run/kubeadm/kubeadm.yaml]
+- [kubectl, --kubeconfig, /etc/kubernetes/admin.conf, apply, --server-side, -f, /etc/kubernetes/strata/agent.yaml]
+- /usr/bin/kubectl apply --filename=/etc/kubernetes/b.yaml -f /etc/kubernetes/missing.yaml
+- [kubectl, delete, -f, /etc/kubernetes/b.yaml]
+- [sh, -c, "kubectl apply -f /etc/kubernetes/before.yaml"]
+- [rm, -f, /etc/kubernetes/strata/agent.yaml]
+`, machineConfig{endpoint: ep, init: true, controlPlane: true, labels: map[string]string{}, taints: []corev1.Taint{controlPlaneTaint},
+			manifests: [][]byte{[]byte("AGENT"), []byte("B")}}, true},
+		{"join does not apply", `#cloud-config
+write_files:
+- path: /run/kubeadm/kubeadm.yaml
+  content: |
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: JoinConfiguration
+    discovery:
+      bootstrapToken:
+        apiServerEndpoint: ` + ep + `
+- path: /etc/kubernetes/strata/agent.yaml
+  content: AGENT
+runcmd:
+- [kubeadm, join, --config, /run/kubeadm/kubeadm.yaml]
+- [kubectl, apply, -f, /etc/kubernetes/strata/agent.yaml]
+`, machineConfig{endpoint: ep, labels: map[string]string{}}, true},
 		{"no kubeadm command", `#cloud-config
 write_files:
 - path: /run/kubeadm/kubeadm.yaml

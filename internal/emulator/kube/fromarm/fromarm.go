@@ -20,7 +20,10 @@
 // from the init VM's cloud-init; while the init VM does not exist they are empty, and the
 // caller (the process manager) keeps the values it saw before. Its address is the ipAddress of
 // the public IP whose dnsSettings.fqdn is the endpoint's host; none gives the zero address
-// (not served). Every VM is one node.
+// (not served). Every VM is one node. The init VM's cloud-init may also apply manifests with
+// kubectl after kubeadm init (strata's agent: a file it writes, then `kubectl ... apply -f`
+// that file): the cluster's Manifests are those files, in the order runcmd applies them;
+// nothing else of runcmd is read.
 //
 // Machine state: an AKS node runs unless its pool or its cluster is stopped (powerState.code
 // Stopped) or being deleted; its Shutdown is always false (AKS removes the nodes of a stopped

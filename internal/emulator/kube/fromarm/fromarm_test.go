@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/agentmanifest"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/kube"
 	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
@@ -365,6 +366,35 @@ func TestIaaSCluster(t *testing.T) {
 			}
 			if !reflect.DeepEqual(nodes, wantNodes) {
 				t.Errorf("nodes:\n got %+v\nwant %+v", nodes, wantNodes)
+			}
+		})
+	}
+}
+
+// TestIaaSClusterManifests: the agent's manifest strata's planner puts in the init VM's
+// cloud-init is the cluster's Manifests; without it, the cluster has none.
+func TestIaaSClusterManifests(t *testing.T) {
+	manifest, err := agentmanifest.Render(agentmanifest.Options{Image: agentmanifest.DefaultImage + ":test",
+		Server: "127.0.0.1:7443", CAPEM: []byte("CA"), Token: "uid.secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		manifest []byte
+		want     [][]byte
+	}{
+		{"with the agent", manifest, [][]byte{manifest}},
+		{"without", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Clusters(planIaaSAgent(t, "1.31.2", nil, tt.manifest).resources)
+			if len(got) != 1 {
+				t.Fatalf("got %d clusters, want 1", len(got))
+			}
+			if !reflect.DeepEqual(got[0].Manifests, tt.want) {
+				t.Errorf("manifests: got %d, want %d (or they differ)", len(got[0].Manifests), len(tt.want))
 			}
 		})
 	}

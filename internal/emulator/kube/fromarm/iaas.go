@@ -67,6 +67,7 @@ func iaasCluster(ep string, machines []machine, x *index) kube.Cluster {
 		cfg := machines[i].config
 		c.Name, c.Version, c.ServiceCIDR = cfg.clusterName, trimV(cfg.version), cfg.serviceCIDR
 		c.CACertPEM, c.CAKeyPEM = cfg.caCertPEM, cfg.caKeyPEM
+		c.Manifests = cfg.manifests
 	}
 	for _, m := range machines {
 		c.Nodes = append(c.Nodes, x.vmNode(m, c.Version))

@@ -51,6 +51,13 @@ func loadExample[T v1alpha1.Object](t *testing.T, name string) T {
 // and stores the graph's resources. The public IP gets address publicIP.
 func planIaaS(t *testing.T, version string, modify func(*v1alpha1.Cluster)) iaasFixture {
 	t.Helper()
+	return planIaaSAgent(t, version, modify, nil)
+}
+
+// planIaaSAgent is planIaaS with the agent's manifest (none when nil) in the init VM's
+// cloud-init.
+func planIaaSAgent(t *testing.T, version string, modify func(*v1alpha1.Cluster), agentManifest []byte) iaasFixture {
+	t.Helper()
 	c := loadExample[*v1alpha1.Cluster](t, "cluster-iaas-dynamic.yaml")
 	if modify != nil {
 		modify(c)
@@ -66,7 +73,7 @@ func planIaaS(t *testing.T, version string, modify func(*v1alpha1.Cluster)) iaas
 		t.Fatal(err)
 	}
 	g, err := plan.Build(plan.Input{
-		Cluster: c, Profiles: []*v1alpha1.ClusterProfile{profile}, Secrets: secrets,
+		Cluster: c, Profiles: []*v1alpha1.ClusterProfile{profile}, Secrets: secrets, AgentManifest: agentManifest,
 		Env: plan.Environment{
 			Zones:        map[string][]string{"Standard_D2s_v3": {"1", "2", "3"}, "Standard_D4s_v3": {"1", "2", "3"}},
 			ImageBaseURL: "https://strataimages.blob.core.windows.net/vhds/",
