@@ -143,10 +143,17 @@ type Config struct {
 	// KubernetesRequeue is how soon a Running cluster whose Kubernetes is not ready (its API
 	// does not answer, a node is not Ready) is looked at again (default 30 s, at most Resync).
 	KubernetesRequeue time.Duration
-	// Agent, when set, installs each cluster's agent through the cluster's API once it
-	// answers (CheckKubernetes must be on), and a cluster is Running only once its agent is
-	// connected and its layers are ready (the conditions the agent hub writes).
+	// Agent, when set, installs each cluster's agent, and a cluster is Running only once its
+	// agent is connected and its layers are ready (the conditions the agent hub writes). An
+	// IaaS cluster's init VM gets the agent's manifest in its custom data, and its cloud-init
+	// applies it after kubeadm init; the controller installs it through the API only when it
+	// is still missing AgentInstallGrace after the API first answered. An AKS cluster's is
+	// applied through its API once it answers. Both need CheckKubernetes.
 	Agent AgentInstaller
+	// AgentInstallGrace is how long after an IaaS cluster's API first answered the controller
+	// waits for the init machine's cloud-init to install the agent, before it installs it
+	// through the API (default DefaultAgentInstallGrace).
+	AgentInstallGrace time.Duration
 	// WrapKubernetesTransport, when set, wraps the transport of every cluster API client (to
 	// count or trace requests).
 	WrapKubernetesTransport func(http.RoundTripper) http.RoundTripper
@@ -249,6 +256,9 @@ func New(cfg Config) *Controller {
 	}
 	if cfg.KubernetesRequeue <= 0 {
 		cfg.KubernetesRequeue = 30 * time.Second
+	}
+	if cfg.AgentInstallGrace <= 0 {
+		cfg.AgentInstallGrace = DefaultAgentInstallGrace
 	}
 	if cfg.ListSubscriptions == nil {
 		opts := cfg.AzureOptions

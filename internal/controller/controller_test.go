@@ -83,7 +83,7 @@ func newHarness(t *testing.T, opts ...func(*emulator.Options)) *harness {
 	if err := st.Create(ctx, acct); err != nil {
 		t.Fatal(err)
 	}
-	for _, file := range []string{"profile-iaas.yaml", "profile-aks.yaml"} {
+	for _, file := range []string{"profile-iaas.yaml", "profile-aks.yaml", "profile-proxy-demo.yaml"} {
 		for _, o := range decodeExample(t, file) {
 			if err := st.Create(ctx, o); err != nil {
 				t.Fatal(err)

@@ -46,6 +46,23 @@ type kubeClient struct {
 	// noAccessReason and noAccessMessage, when set, say why there is no client for this key
 	// (Azure refused the admin kubeconfig: the cluster has no local accounts).
 	noAccessReason, noAccessMessage string
+
+	// answeredMu guards answered: when the controller first read the cluster's API through
+	// this client (the start of an IaaS agent's grace: DefaultAgentInstallGrace). In memory
+	// only: a new client (a restart, a new API address) starts it again.
+	answeredMu sync.Mutex
+	answered   time.Time
+}
+
+// firstAnswer records now as when the API first answered, unless an earlier time is, and
+// returns that time.
+func (k *kubeClient) firstAnswer(now time.Time) time.Time {
+	k.answeredMu.Lock()
+	defer k.answeredMu.Unlock()
+	if k.answered.IsZero() {
+		k.answered = now
+	}
+	return k.answered
 }
 
 // close drops the client's idle connections.

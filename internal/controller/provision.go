@@ -53,33 +53,45 @@ func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 
-	// AKS makes its own nodes join: only IaaS clusters have bootstrap secrets.
-	var secrets plan.BootstrapSecrets
-	if cl.Spec.Azure.Type == v1alpha1.ClusterTypeIaaS {
-		if secrets, err = p.bootstrapSecrets(ctx); err != nil {
-			return 0, err
-		}
-	}
-	proxy, err := p.gatewayProxy(ctx, acct)
+	in, err := p.planInput(ctx, acct, profiles, clients, zones)
 	if err != nil {
-		return 0, p.fail(ctx, ConditionAccountValid, "ReferenceNotFound", err, false)
+		return 0, err
 	}
-	g, err := plan.Build(plan.Input{
+	g, err := plan.Build(in)
+	if err != nil {
+		return 0, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan: %w", err), true)
+	}
+	p.clients, p.secrets = clients, in.Secrets
+	return p.applyGraph(ctx, g, clients.Applier(), gen)
+}
+
+// planInput is what plan.Build needs: with the account's lookups, the cluster's bootstrap
+// secrets (IaaS: AKS makes its own nodes join), the proxy of its account's gateway, and the
+// agent's manifest when the init VM may be created by this pass (see initAgentManifest).
+func (p *pass) planInput(ctx context.Context, acct *v1alpha1.CloudAccount, profiles []*v1alpha1.ClusterProfile,
+	clients Clients, zones map[string][]string) (plan.Input, error) {
+	in := plan.Input{
 		Cluster:  p.cur,
 		Profiles: profiles,
-		Proxy:    proxy,
 		Env: plan.Environment{
 			Zones:        zones,
 			ImageBaseURL: p.c.cfg.ImageBaseURL(acct),
 			BlobEndpoint: clients.BlobEndpoint,
 		},
-		Secrets: secrets,
-	})
-	if err != nil {
-		return 0, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan: %w", err), true)
 	}
-	p.clients, p.secrets = clients, secrets
-	return p.applyGraph(ctx, g, clients.Applier(), gen)
+	var err error
+	if p.cur.Spec.Azure.Type == v1alpha1.ClusterTypeIaaS {
+		if in.Secrets, err = p.bootstrapSecrets(ctx); err != nil {
+			return plan.Input{}, err
+		}
+	}
+	if in.Proxy, err = p.gatewayProxy(ctx, acct); err != nil {
+		return plan.Input{}, p.fail(ctx, ConditionAccountValid, "ReferenceNotFound", err, false)
+	}
+	if in.AgentManifest, err = p.initAgentManifest(ctx); err != nil {
+		return plan.Input{}, err
+	}
+	return in, nil
 }
 
 // load reads the cluster's account (secret opened) and pinned profiles.
