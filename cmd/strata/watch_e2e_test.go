@@ -104,7 +104,7 @@ func TestGetWatchEndToEnd(t *testing.T) {
 			t.Logf("server logs:\n%s", srv.logs)
 		}
 	})
-	for _, f := range []string{"gateway.yaml", "cloudaccount.yaml", "profile-iaas.yaml"} {
+	for _, f := range []string{"gateway.yaml", "cloudaccount.yaml", "cloudaccount-corp.yaml", "profile-iaas.yaml", "profile-proxy-demo.yaml"} {
 		if r := strata(t, s, "", "apply", "-f", filepath.Join(examples, f)); r.Code != 0 {
 			t.Fatalf("apply %s: %s", f, r)
 		}
