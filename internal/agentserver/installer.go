@@ -36,3 +36,9 @@ func (in *Installer) Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte
 	}
 	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: in.Authority.CA().CertPEM(), Token: token, Proxy: proxy})
 }
+
+// Forget revokes the cluster's registration tokens that were not used: a deleted cluster
+// leaves none in the store.
+func (in *Installer) Forget(ctx context.Context, cl *v1alpha1.Cluster) error {
+	return RevokeToken(ctx, in.Store, cl.Metadata.UID)
+}

@@ -28,6 +28,9 @@ const (
 // token: a secret, kept in memory only.
 type AgentInstaller interface {
 	Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte, error)
+	// Forget drops what strata keeps for a deleted cluster's agent: its registration tokens
+	// not used yet (say, one in the custom data of a VM that never booted).
+	Forget(ctx context.Context, cl *v1alpha1.Cluster) error
 }
 
 // agentDecision is what the agent's state, as the hub wrote it, means for the cluster.

@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"slices"
@@ -69,6 +70,17 @@ func TestAgentInstall(t *testing.T) {
 		if n := installer.count(name); n != 1 {
 			t.Errorf("%s: %d registration tokens minted, want 1", name, n)
 		}
+	}
+
+	// Deleting a cluster drops its registration tokens not used yet.
+	unused, err := agentserver.MintToken(ctx, h.st, agentserver.Identity{ClusterName: "iaas", ClusterUID: h.get(t, "iaas").Metadata.UID}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.requestDelete(t, "iaas")
+	h.waitGone(t, "iaas")
+	if _, err := agentserver.ConsumeToken(ctx, h.st, unused, time.Now()); !errors.Is(err, agentserver.ErrTokenRefused) {
+		t.Errorf("a token of the deleted cluster: %v, want refused", err)
 	}
 }
 
@@ -147,6 +159,10 @@ func (c *countingInstaller) Manifest(ctx context.Context, cl *v1alpha1.Cluster) 
 	c.n[cl.Metadata.Name]++
 	c.mu.Unlock()
 	return c.in.Manifest(ctx, cl)
+}
+
+func (c *countingInstaller) Forget(ctx context.Context, cl *v1alpha1.Cluster) error {
+	return c.in.Forget(ctx, cl)
 }
 
 func (c *countingInstaller) count(name string) int {

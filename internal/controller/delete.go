@@ -82,6 +82,11 @@ func (p *pass) delete(ctx context.Context) (time.Duration, error) {
 	if err := p.c.cfg.Store.DeleteSecret(ctx, plan.BootstrapSecretName(cl.Metadata.UID)); err != nil {
 		return 0, fmt.Errorf("delete the bootstrap secrets: %w", err)
 	}
+	if p.c.cfg.Agent != nil {
+		if err := p.c.cfg.Agent.Forget(ctx, cl); err != nil {
+			return 0, fmt.Errorf("forget the agent's registration tokens: %w", err)
+		}
+	}
 	p.event(ctx, store.EventNormal, "Deleted", fmt.Sprintf("deleted %d Azure resource(s); adopted resources were left as they were", len(managed)))
 	p.finalizer = -1
 	if err := p.update(ctx, func(s *v1alpha1.ClusterStatus) {
