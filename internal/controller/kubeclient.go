@@ -79,7 +79,9 @@ func (p *pass) observeKubernetes(ctx context.Context, g *plan.Graph, o *outcome)
 	if !ob.controlPlaneUp {
 		return ob
 	}
-	if !o.aks {
+	if o.aks {
+		ob.minNodes = aksMinNodes(p.cur.Spec.MachinePools)
+	} else {
 		ob.machines = machineNames(g)
 	}
 	kc := p.kubeClientFor(ctx, g, o)

@@ -61,6 +61,9 @@ type kubeObservation struct {
 	// machines are the names of an IaaS cluster's planned machines, each of which must be a
 	// Ready node; nil for AKS, whose nodes Azure manages.
 	machines []string
+	// minNodes is how many nodes an AKS cluster has at least (see aksMinNodes): fewer
+	// registered means a pool's nodes have not joined yet.
+	minNodes int
 }
 
 // kubeDecision is what a pass makes of its kubeObservation.
@@ -104,6 +107,8 @@ func decideKubernetes(ob kubeObservation) kubeDecision {
 		d.status, d.reason, d.message = "False", ReasonNodesNotReady, summary+": no node has registered yet"
 	case len(missing) > 0:
 		d.status, d.reason, d.message = "False", ReasonNodesNotReady, summary+"; not Ready or not registered: "+nameList(missing)
+	case ob.machines == nil && len(ob.nodes) < ob.minNodes:
+		d.status, d.reason, d.message = "False", ReasonNodesNotReady, fmt.Sprintf("%s; the node pools have at least %d nodes: not registered yet", summary, ob.minNodes)
 	case ob.machines == nil && ready < len(ob.nodes):
 		d.status, d.reason, d.message = "False", ReasonNodesNotReady, summary+"; not Ready: "+nameList(notReady(ob.nodes))
 	default:
@@ -178,4 +183,18 @@ func phaseWhenBuilt(prev string, kubeReady bool) string {
 		return prev
 	}
 	return PhaseProvisioning
+}
+
+// aksMinNodes is the fewest nodes an AKS cluster's pools have: a pool's count, or its
+// autoscaler's minimum (the autoscaler chooses the count between min and max).
+func aksMinNodes(pools []v1alpha1.MachinePool) int {
+	n := 0
+	for _, p := range pools {
+		if p.Min != nil {
+			n += min(*p.Min, p.Count)
+		} else {
+			n += p.Count
+		}
+	}
+	return n
 }

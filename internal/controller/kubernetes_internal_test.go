@@ -25,6 +25,25 @@ func nodes(spec ...string) []nodeInfo {
 
 // TestDecideKubernetes checks KubernetesReady, status.kubernetes and whether the cluster may
 // be Running, from what a pass saw.
+func TestAKSMinNodes(t *testing.T) {
+	three, five := 3, 5
+	cases := []struct {
+		name  string
+		pools []v1alpha1.MachinePool
+		want  int
+	}{
+		{"fixed counts", []v1alpha1.MachinePool{{Count: 2}, {Count: 3}}, 5},
+		{"an autoscaled pool counts its minimum", []v1alpha1.MachinePool{{Count: 2}, {Count: 4, Min: &three, Max: &five}}, 5},
+		{"a minimum above the count counts the count", []v1alpha1.MachinePool{{Count: 2, Min: &three, Max: &five}}, 2},
+		{"no pool", nil, 0},
+	}
+	for _, c := range cases {
+		if got := aksMinNodes(c.pools); got != c.want {
+			t.Errorf("%s: aksMinNodes = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
 func TestDecideKubernetes(t *testing.T) {
 	unreachable := fmt.Errorf("GET /version: %w", errors.New(`Get "https://127.77.0.4:6443/version": dial tcp 127.77.0.4:6443: connect: connection refused`))
 	unauthorized := fmt.Errorf("list the nodes: %w", apierrors.NewUnauthorized("Unauthorized"))
@@ -50,6 +69,10 @@ func TestDecideKubernetes(t *testing.T) {
 			"True", ReasonNodesReady, "API server v1.37.2 answers; 3 of 3 nodes Ready", &v1alpha1.KubernetesStatus{Version: "v1.37.2", NodesReady: 3, NodesTotal: 3}, true},
 		{"aks one not ready", kubeObservation{controlPlaneUp: true, version: "v1.37.2", nodes: nodes("a+", "b", "c+")},
 			"False", ReasonNodesNotReady, "2 of 3 nodes Ready; not Ready: b", &v1alpha1.KubernetesStatus{Version: "v1.37.2", NodesReady: 2, NodesTotal: 3}, false},
+		{"aks a pool not registered yet", kubeObservation{controlPlaneUp: true, version: "v1.37.2", nodes: nodes("a+", "b+"), minNodes: 3},
+			"False", ReasonNodesNotReady, "2 of 2 nodes Ready; the node pools have at least 3 nodes: not registered yet", &v1alpha1.KubernetesStatus{Version: "v1.37.2", NodesReady: 2, NodesTotal: 2}, false},
+		{"aks pools at their minimum", kubeObservation{controlPlaneUp: true, version: "v1.37.2", nodes: nodes("a+", "b+", "c+"), minNodes: 3},
+			"True", ReasonNodesReady, "3 of 3 nodes Ready", &v1alpha1.KubernetesStatus{Version: "v1.37.2", NodesReady: 3, NodesTotal: 3}, true},
 		{"no nodes", kubeObservation{controlPlaneUp: true, version: "v1.37.2"},
 			"False", ReasonNodesNotReady, "no node has registered yet", &v1alpha1.KubernetesStatus{Version: "v1.37.2"}, false},
 		{"iaas no nodes", kubeObservation{controlPlaneUp: true, version: "v1.37.2", machines: machines},
