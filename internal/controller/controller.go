@@ -196,12 +196,26 @@ func New(cfg Config) *Controller {
 	if cfg.Store == nil {
 		panic("controller.New: Config.Store is nil")
 	}
+	cfg = withTimingDefaults(withAzureDefaults(cfg))
 	if cfg.Holder == "" {
 		cfg.Holder = DefaultHolder()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	return &Controller{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		states:     map[objKey]*objState{},
+		clients:    map[string]Clients{},
+		kube:       map[string]*kubeClient{},
+		inFlight:   map[objKey]string{},
+		perAccount: map[string]int{},
+	}
+}
+
+// withTimingDefaults fills the intervals, timeouts and worker counts left zero.
+func withTimingDefaults(cfg Config) Config {
 	if cfg.Resync <= 0 {
 		cfg.Resync = 5 * time.Minute
 	}
@@ -232,19 +246,6 @@ func New(cfg Config) *Controller {
 	if cfg.Parallelism <= 0 {
 		cfg.Parallelism = 16
 	}
-	if cfg.NewClients == nil {
-		opts := cfg.AzureOptions
-		cfg.NewClients = func(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
-			c, err := azure.NewClients(ctx, acct, sub, opts)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		}
-	}
-	if cfg.ImageBaseURL == nil {
-		cfg.ImageBaseURL = DefaultImageBaseURL
-	}
 	if cfg.AccountResync <= 0 {
 		cfg.AccountResync = 30 * time.Minute
 	}
@@ -260,21 +261,32 @@ func New(cfg Config) *Controller {
 	if cfg.AgentInstallGrace <= 0 {
 		cfg.AgentInstallGrace = DefaultAgentInstallGrace
 	}
+	return cfg
+}
+
+// withAzureDefaults fills the Azure seams left nil: clients and subscription lists through
+// the SDK with cfg.AzureOptions, and the public image base URL.
+func withAzureDefaults(cfg Config) Config {
+	if cfg.NewClients == nil {
+		opts := cfg.AzureOptions
+		cfg.NewClients = func(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
+			c, err := azure.NewClients(ctx, acct, sub, opts)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+	}
+	if cfg.ImageBaseURL == nil {
+		cfg.ImageBaseURL = DefaultImageBaseURL
+	}
 	if cfg.ListSubscriptions == nil {
 		opts := cfg.AzureOptions
 		cfg.ListSubscriptions = func(ctx context.Context, acct *v1alpha1.CloudAccount) ([]string, error) {
 			return azure.ListSubscriptions(ctx, acct, opts)
 		}
 	}
-	return &Controller{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		states:     map[objKey]*objState{},
-		clients:    map[string]Clients{},
-		kube:       map[string]*kubeClient{},
-		inFlight:   map[objKey]string{},
-		perAccount: map[string]int{},
-	}
+	return cfg
 }
 
 // DefaultHolder names a process in leases when it is given no identity: the host name and a
