@@ -45,6 +45,15 @@ type Options struct {
 	// Timeouts bound every request to Azure (Entra ID, Resource Manager, Blob); zero fields
 	// take DefaultTimeouts'.
 	Timeouts Timeouts
+	// UserAgent, when set, is put before the SDK's User-Agent on every request (Entra ID,
+	// Resource Manager, Blob): a private cloud gateway names itself with it.
+	UserAgent string
+	// Proxy, when set, chooses the proxy of each request instead of the environment's
+	// HTTPS_PROXY and NO_PROXY (a gateway's spec.proxy).
+	Proxy func(*http.Request) (*url.URL, error)
+	// ProxyCA is the PEM CA of a TLS-inspecting proxy, trusted beside the system roots and the
+	// account's CA bundle.
+	ProxyCA string
 }
 
 // Timeouts bound the stages of one HTTP request (one try: the SDK retries a failed one with
@@ -86,23 +95,45 @@ func (t Timeouts) withDefaults() Timeouts {
 
 // newHTTPClient is the HTTP client of one account's clients: TLS trusting roots, the proxy of
 // the environment, every stage of a request bounded by timeouts.
-func newHTTPClient(roots *x509.CertPool, timeouts Timeouts) *http.Client {
-	t := timeouts.withDefaults()
+func newHTTPClient(roots *x509.CertPool, opts Options) *http.Client {
+	t := opts.Timeouts.withDefaults()
 	dialer := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           dialer.DialContext,
-			TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout:   t.TLSHandshake,
-			ResponseHeaderTimeout: t.ResponseHeader,
-			ExpectContinueTimeout: time.Second,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConnsPerHost:   32,
-			IdleConnTimeout:       90 * time.Second,
-		},
-		Timeout: t.Request,
+	proxy := opts.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
 	}
+	var rt http.RoundTripper = &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   t.TLSHandshake,
+		ResponseHeaderTimeout: t.ResponseHeader,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	if opts.UserAgent != "" {
+		rt = userAgentTransport{prefix: opts.UserAgent, next: rt}
+	}
+	return &http.Client{Transport: rt, Timeout: t.Request}
+}
+
+// userAgentTransport puts prefix before each request's User-Agent.
+type userAgentTransport struct {
+	prefix string
+	next   http.RoundTripper
+}
+
+// RoundTrip sends a copy of req whose User-Agent starts with the prefix.
+func (u userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	ua := u.prefix
+	if prev := req.Header.Get("User-Agent"); prev != "" {
+		ua += " " + prev
+	}
+	r.Header.Set("User-Agent", ua)
+	return u.next.RoundTrip(r)
 }
 
 // Default rates, below Azure's per-principal buckets (writes 10/s burst 200, reads 25/s
@@ -277,7 +308,10 @@ func newSession(acct *v1alpha1.CloudAccount, opts Options) (*session, error) {
 	if caBundle != "" && !roots.AppendCertsFromPEM([]byte(caBundle)) {
 		return nil, fmt.Errorf("azure: cloud account %s: endpoints.caBundle holds no PEM certificate", acct.Metadata.Name)
 	}
-	ss.http = newHTTPClient(roots, opts.Timeouts)
+	if opts.ProxyCA != "" && !roots.AppendCertsFromPEM([]byte(opts.ProxyCA)) {
+		return nil, errors.New("azure: the proxy's CA certificate holds no PEM certificate")
+	}
+	ss.http = newHTTPClient(roots, opts)
 	cred, err := azidentity.NewClientSecretCredential(az.TenantID, az.ClientID, az.ClientSecret.Reveal(),
 		&azidentity.ClientSecretCredentialOptions{
 			ClientOptions:            azcore.ClientOptions{Cloud: ss.cloud, Transport: ss.http},

@@ -67,7 +67,7 @@ func TestTransportTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := newHTTPClient(slow.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, timeouts)
+			client := newHTTPClient(slow.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, Options{Timeouts: timeouts})
 			done := make(chan error, 1)
 			go func() {
 				resp, err := client.Get(tt.url)
