@@ -36,6 +36,11 @@ import (
 //	PUT    /_emulator/latency      change them
 //	POST   /_emulator/principals   add a service principal {"tenantId","clientId","secret"}
 //	GET    /_emulator/kubernetes   the clusters' control planes: {"enabled", "etcdRSSBytes", "clusters"}
+//	GET    /_emulator/callers      request counters by caller product, kind (arm, token, blob) and scope
+//	GET    /_emulator/networks     the caller networks {"networks": [{"source", "network"}]}
+//	PUT    /_emulator/networks     replace them ({"networks": [...]}, a list, or one binding)
+//	POST   /_emulator/networks     add them (a binding replaces one of the same source)
+//	DELETE /_emulator/networks     remove every one
 func (em *Emulator) adminHandler() http.Handler {
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /_emulator/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -75,6 +80,17 @@ func (em *Emulator) adminRoutes() http.Handler {
 	mux.HandleFunc("GET /_emulator/latency", em.writeLatency)
 	mux.HandleFunc("PUT /_emulator/latency", em.adminSetLatency)
 	mux.HandleFunc("POST /_emulator/principals", em.adminAddPrincipal)
+	mux.HandleFunc("GET /_emulator/callers", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, map[string]any{"callers": em.Callers()})
+	})
+	mux.HandleFunc("GET /_emulator/networks", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, map[string]any{"networks": em.Networks()})
+	})
+	mux.HandleFunc("PUT /_emulator/networks", em.adminNetworks(func(b ...NetworkBinding) error { return em.SetNetworks(b) }))
+	mux.HandleFunc("POST /_emulator/networks", em.adminNetworks(em.AddNetworks))
+	mux.HandleFunc("DELETE /_emulator/networks", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdminDone(w, em.SetNetworks(nil))
+	})
 	return mux
 }
 
@@ -102,6 +118,7 @@ func (em *Emulator) adminInfo(w http.ResponseWriter, _ *http.Request) {
 		"latency":             map[string]any{"profile": profile, "scale": scale},
 		"throttling":          em.engine.Throttle(),
 		"faults":              em.engine.Faults(),
+		"networks":            em.Networks(),
 		"stateDir":            em.opts.StateDir,
 		"managementAudience":  "https://management.core.windows.net/",
 		"blobEndpointPattern": em.URL() + "/{account}/",
@@ -109,9 +126,10 @@ func (em *Emulator) adminInfo(w http.ResponseWriter, _ *http.Request) {
 }
 
 // adminReset serves POST /_emulator/reset: it forgets every resource, operation, counter
-// and blob.
+// (the caller counters too) and blob; the caller networks stay.
 func (em *Emulator) adminReset(w http.ResponseWriter, _ *http.Request) {
 	em.engine.Reset()
+	em.callers.reset()
 	writeAdminDone(w, em.resetBlob())
 }
 

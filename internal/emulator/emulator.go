@@ -74,6 +74,10 @@ type Options struct {
 	// at least 16 printable ASCII characters without spaces. Empty: the one kept in the state
 	// directory (admin-token, mode 0600), generated on first start; a given one is not kept.
 	AdminToken string
+	// Networks place callers in emulated virtual networks by their source address (see
+	// NetworkBinding); they are added to those kept in the state (a binding replaces a kept
+	// one of the same source) and can be changed at run time on /_emulator/networks.
+	Networks []NetworkBinding
 	// Kubernetes turns on real Kubernetes inside the emulated clusters.
 	Kubernetes KubernetesOptions
 	Logger     *slog.Logger
@@ -91,6 +95,11 @@ type Emulator struct {
 	signer *tokens.Signer
 	// adminToken is the bearer token of the admin endpoints.
 	adminToken string
+	// callers counts requests by caller (Callers).
+	callers callerCounters
+
+	netMu    sync.RWMutex
+	networks []NetworkBinding // the caller networks by source address (SetNetworks)
 
 	mu         sync.RWMutex
 	principals []ServicePrincipal
@@ -142,6 +151,9 @@ func New(opts Options) (*Emulator, error) {
 	}
 	var subs []arm.Subscription
 	em.principals, subs = initialCloud(saved, opts)
+	if em.networks, err = mergeNetworks(saved.Networks, opts.Networks...); err != nil {
+		return nil, fmt.Errorf("networks: %w", err)
+	}
 	em.engine = arm.NewEngine(arm.EngineOptions{
 		Logger:        opts.Logger.With("component", "arm"),
 		Seed:          opts.Seed,
@@ -448,33 +460,44 @@ func (em *Emulator) routes() *http.ServeMux {
 }
 
 // dispatch routes the paths the mux cannot express: ARM is matched case-insensitively, and
-// Entra ID's paths start with the tenant.
+// Entra ID's paths start with the tenant. It counts each request by its caller (Callers).
 func (em *Emulator) dispatch(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	first := strings.ToLower(segs[0])
-	switch {
-	case first == "subscriptions" || first == "providers":
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if first := strings.ToLower(segs[0]); first == "subscriptions" || first == "providers" {
+		scope := ""
+		if first == "subscriptions" && len(segs) > 1 {
+			scope = segs[1]
+		}
+		em.callers.add(r, CallerARM, scope)
 		em.engine.ServeHTTP(w, r)
 		return
-	case len(segs) == 4 && strings.EqualFold(segs[1], "v2.0") && segs[2] == ".well-known" && segs[3] == "openid-configuration":
-		em.openIDConfiguration(w, r, segs[0])
-		return
-	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
-		em.token(w, r, segs[0])
-		return
-	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[3], "keys"):
-		em.jwks(w, r)
-		return
-	// Entra ID's v1 paths are as deep as blob paths: they are Entra's for a known tenant only.
-	case len(segs) == 3 && segs[1] == ".well-known" && segs[2] == "openid-configuration" && em.knownTenant(segs[0]):
-		em.openIDConfigurationV1(w, r, segs[0])
-		return
-	case len(segs) == 3 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "keys") && em.knownTenant(segs[0]):
-		em.jwks(w, r)
+	}
+	if h := em.entraRoute(segs); h != nil {
+		em.callers.add(r, CallerToken, segs[0])
+		h(w, r)
 		return
 	}
+	em.callers.add(r, CallerBlob, segs[0])
 	em.blobs.ServeHTTP(w, r)
+}
+
+// entraRoute returns the Entra ID handler of a path, or nil when it is not Entra ID's.
+func (em *Emulator) entraRoute(segs []string) http.HandlerFunc {
+	tenant := segs[0]
+	switch {
+	case len(segs) == 4 && strings.EqualFold(segs[1], "v2.0") && segs[2] == ".well-known" && segs[3] == "openid-configuration":
+		return func(w http.ResponseWriter, r *http.Request) { em.openIDConfiguration(w, r, tenant) }
+	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
+		return func(w http.ResponseWriter, r *http.Request) { em.token(w, r, tenant) }
+	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[3], "keys"):
+		return em.jwks
+	// Entra ID's v1 paths are as deep as blob paths: they are Entra's for a known tenant only.
+	case len(segs) == 3 && segs[1] == ".well-known" && segs[2] == "openid-configuration" && em.knownTenant(tenant):
+		return func(w http.ResponseWriter, r *http.Request) { em.openIDConfigurationV1(w, r, tenant) }
+	case len(segs) == 3 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "keys") && em.knownTenant(tenant):
+		return em.jwks
+	}
+	return nil
 }
 
 // CloudAccountYAML returns a strata CloudAccount for the default service principal, with the

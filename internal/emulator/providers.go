@@ -23,6 +23,8 @@ func (em *Emulator) wireProviders() error {
 		StateDir: em.opts.StateDir,
 		Tokens:   em.signer,
 		Logger:   em.log.With("component", "blob"),
+		// The storage accounts' firewall: network rules and private endpoints of ARM.
+		NetworkAllowed: em.blobNetworkAllowed,
 		CopyDuration: func(size int64) time.Duration {
 			return lat.Duration("blob.copy", 0.5) * time.Duration(max(1, size/gib))
 		},

@@ -23,6 +23,8 @@ type savedState struct {
 	Principals    []ServicePrincipal `json:"principals"`
 	Subscriptions []arm.Subscription `json:"subscriptions"`
 	ARM           *arm.State         `json:"arm"`
+	// Networks are the caller networks (NetworkBinding).
+	Networks []NetworkBinding `json:"networks,omitempty"`
 }
 
 func (em *Emulator) readState() (*savedState, error) {
@@ -64,6 +66,7 @@ func (em *Emulator) Save() error {
 		Principals:    em.Principals(),
 		Subscriptions: em.engine.Subscriptions(),
 		ARM:           em.engine.Snapshot(),
+		Networks:      em.Networks(),
 	}
 	b, err := json.Marshal(s)
 	if err != nil {

@@ -56,6 +56,12 @@ func errPermissionMismatch() *storageError {
 		"This request is not authorized to perform this operation using this permission.")
 }
 
+// errAuthorizationFailure: the account's network rules (public network access disabled, or
+// a default action Deny) do not let the caller's network in.
+func errAuthorizationFailure() *storageError {
+	return newError(http.StatusForbidden, "AuthorizationFailure", "This request is not authorized to perform this operation.")
+}
+
 func errInvalidHeader(name string) *storageError {
 	return newError(http.StatusBadRequest, "InvalidHeaderValue",
 		"The value for one of the HTTP headers is not in the correct format. (%s)", name)

@@ -88,6 +88,11 @@ func (s *Service) serve(req *request) error {
 	if !ok {
 		return newError(http.StatusNotFound, "ResourceNotFound", "The specified account %q does not exist.", req.t.account)
 	}
+	// The account's firewall comes before its credentials, as on Azure. It is asked outside
+	// the service's lock: it reads the resource manager, which calls this service under its own.
+	if s.networkAllowed != nil && !acct.builtin && !s.networkAllowed(acct.Name, req.r) {
+		return errAuthorizationFailure()
+	}
 	if authErr != nil {
 		return authErr
 	}

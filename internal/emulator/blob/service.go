@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +59,12 @@ type Options struct {
 	Tokens *tokens.Signer
 	// Logger receives request and persistence logs; nil discards them.
 	Logger *slog.Logger
+	// NetworkAllowed, when set, says whether a request may reach an account from where it
+	// comes (the account's firewall: public network access, network rules, private
+	// endpoints); a request it refuses gets 403 AuthorizationFailure before its credentials
+	// are looked at. It is not asked for the built-in SourceAccount, and must not call back
+	// into the Service.
+	NetworkAllowed func(account string, r *http.Request) bool
 }
 
 // Service is the blob endpoint. It is an http.Handler and safe for concurrent use.
@@ -67,6 +74,8 @@ type Service struct {
 	copyDuration func(int64) time.Duration
 	stateFile    string
 	tokens       *tokens.Signer
+	// networkAllowed is Options.NetworkAllowed.
+	networkAllowed func(account string, r *http.Request) bool
 
 	mu       sync.RWMutex
 	accounts map[string]*account
@@ -99,11 +108,12 @@ type containerRec struct {
 // generates the built-in SourceAccount with its base image.
 func New(opts Options) (*Service, error) {
 	s := &Service{
-		log:          opts.Logger,
-		now:          opts.Now,
-		copyDuration: opts.CopyDuration,
-		tokens:       opts.Tokens,
-		accounts:     map[string]*account{},
+		log:            opts.Logger,
+		now:            opts.Now,
+		copyDuration:   opts.CopyDuration,
+		tokens:         opts.Tokens,
+		networkAllowed: opts.NetworkAllowed,
+		accounts:       map[string]*account{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

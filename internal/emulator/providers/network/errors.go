@@ -127,6 +127,27 @@ func errPrivateIPAllocated(ipConfig, ip, user string) *arm.Error {
 		"IP configuration %s is using the private IP address %s which is already allocated to resource %s.", ipConfig, ip, user)
 }
 
+// errFrontendNeither: a load balancer frontend with neither a subnet nor a public IP.
+func errFrontendNeither(frontend string) *arm.Error {
+	return badRequest("FrontendIPConfigHasNoSubnetOrPublicIP",
+		"Frontend IP Configuration %s must reference either a Subnet or a Public IP Address.", frontend)
+}
+
+// errFrontendBoth: a load balancer frontend with both a subnet and a public IP.
+func errFrontendBoth(frontend string) *arm.Error {
+	return badRequest("FrontendIPConfigHasBothSubnetAndPublicIP",
+		"Frontend IP Configuration %s must not reference both a Subnet and a Public IP Address.", frontend)
+}
+
+// errStaticAddress: a Static private IP configuration without an address, or with one that
+// is not an IP address (NRP cannot parse the request).
+func errStaticAddress(ipConfig, ip string) *arm.Error {
+	e := badRequest("InvalidRequestFormat", "Cannot parse the request.")
+	e.Details = []*arm.Error{badRequest("InvalidJsonPropertyValue",
+		"IP configuration %s has privateIPAllocationMethod Static and privateIPAddress '%s', which is not an IP address.", ipConfig, ip)}
+	return e
+}
+
 // errStandardMustBeStatic: a Standard public IP with Dynamic allocation.
 func errStandardMustBeStatic(pip string) *arm.Error {
 	return badRequest("StandardSkuPublicIPAddressesMustBeStatic", "Standard sku publicIp %s must have AllocationMethod set to Static.", pip)

@@ -147,6 +147,10 @@ func prepareFrontends(tx arm.Tx, req *arm.PutRequest, sku, location string) *arm
 		feID, fp := str(fe["id"]), jsonmap.Ensure(fe, "properties")
 		zones := jsonmap.StringList(fe["zones"])
 		switch pip, subnet := refID(fp, "publicIPAddress"), refID(fp, "subnet"); {
+		case pip != "" && subnet != "":
+			return errFrontendBoth(feID)
+		case pip == "" && subnet == "":
+			return errFrontendNeither(feID)
 		case pip != "":
 			if len(zones) > 0 {
 				return errFrontendZoneWithPublicIP(feID, len(zones), pip)

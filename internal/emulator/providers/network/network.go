@@ -1,7 +1,8 @@
 // Package network emulates Azure's Microsoft.Network resource provider for the ARM engine
 // (internal/emulator/arm): virtual networks and their subnets, network security groups and
-// their rules, public IP addresses, load balancers, NAT gateways, network interfaces and
-// route tables.
+// their rules, public IP addresses, load balancers, NAT gateways, network interfaces, route
+// tables, private endpoints and private DNS zones (with their virtual network links and A
+// record sets).
 //
 // Each type is one arm.ResourceType whose hooks apply Azure's rules with Azure's error codes
 // (address ranges, references, zones, in-use checks) and fill in what Azure computes (child
@@ -46,6 +47,8 @@ func Types() []arm.ResourceType {
 		natGatewayType(),
 		nicType(),
 		routeTableType(), routeType(),
+		privateDNSZoneType(), vnetLinkType(), aRecordSetType(),
+		privateEndpointType(),
 	}
 }
 

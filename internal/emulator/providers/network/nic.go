@@ -30,7 +30,7 @@ func prepareNIC(tx arm.Tx, req *arm.PutRequest) *arm.Error {
 	if req.Existing != nil {
 		old = obj(req.Existing.Body["properties"])
 	}
-	for _, k := range []string{"virtualMachine", "macAddress"} {
+	for _, k := range []string{"virtualMachine", "macAddress", "privateEndpoint"} {
 		delete(p, k)
 		if v, ok := old[k]; ok {
 			p[k] = v
@@ -130,10 +130,14 @@ func backendPool(tx arm.Tx, pool string) string {
 	return ""
 }
 
-// checkDeleteNIC refuses deleting a NIC a virtual machine uses.
+// checkDeleteNIC refuses deleting a NIC a virtual machine uses, or a private endpoint's
+// (it goes with its endpoint).
 func checkDeleteNIC(_ arm.Tx, r *arm.Resource) *arm.Error {
 	if vm := refID(obj(r.Body["properties"]), "virtualMachine"); vm != "" {
 		return errNicInUse(r.ID, vm)
+	}
+	if pe := refID(obj(r.Body["properties"]), "privateEndpoint"); pe != "" {
+		return errNicInUse(r.ID, pe)
 	}
 	return nil
 }

@@ -47,7 +47,9 @@ func assignPrivateIP(tx arm.Tx, owner, cfg string, cp map[string]any, subnet *ar
 		ip := str(cp["privateIPAddress"])
 		a, err := netip.ParseAddr(ip)
 		switch {
-		case err != nil || !prefix.Contains(a):
+		case err != nil:
+			return errStaticAddress(cfg, ip)
+		case !prefix.Contains(a):
 			return errPrivateIPNotInSubnet(cfg, ip, prefix.String(), subnet.Name())
 		case reservedAddr(prefix, a):
 			return errPrivateIPReserved(ip, prefix.String())

@@ -262,3 +262,13 @@ func tags(kv ...string) map[string]*string {
 	}
 	return m
 }
+
+// outcomeOf returns the result and the error of a long-running operation: of its first
+// request or of its polling.
+func outcomeOf[T any](p *runtime.Poller[T], err error) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	return p.PollUntilDone(context.Background(), pollFast)
+}

@@ -111,8 +111,14 @@ func prepareAccount(tx arm.Tx, req *arm.PutRequest, blobs BlobAccounts) *arm.Err
 				props[k] = jsonmap.DeepCopy(v)
 			}
 		}
+		if err := checkNetwork(tx, props); err != nil {
+			return err
+		}
 		completeAccount(body)
 		return nil
+	}
+	if err := checkNetwork(tx, jsonmap.Ensure(body, "properties")); err != nil {
+		return err
 	}
 	if other := findAccount(tx, "/subscriptions/"+id.Subscription, name, id.String()); other != nil {
 		return arm.Errorf(http.StatusConflict, "StorageAccountInAnotherResourceGroup",
@@ -178,10 +184,11 @@ func completeAccount(body map[string]any) {
 	}
 }
 
-// renderAccount hides the keys.
-func renderAccount(_ arm.Tx, r *arm.Resource) map[string]any {
+// renderAccount hides the keys and shows the private endpoint connections.
+func renderAccount(tx arm.Tx, r *arm.Resource) map[string]any {
 	b := jsonmap.CopyMap(r.Body)
 	delete(b, hiddenKey)
+	jsonmap.Ensure(b, "properties")["privateEndpointConnections"] = privateEndpointConnections(tx, r.ID)
 	return b
 }
 
