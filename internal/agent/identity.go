@@ -8,17 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-dev/strata/internal/kubecert"
+	"github.com/strata-dev/strata/internal/tunnel"
 	agentv1 "github.com/strata-dev/strata/proto/strata/agent/v1"
 )
 
@@ -33,6 +34,12 @@ type identity struct {
 	mu   sync.Mutex
 	cert *tls.Certificate
 	leaf *x509.Certificate
+
+	// dialer is made by the first dial and kept: it counts failed gRPC attempts across
+	// connections and falls back to the WebSocket transport.
+	dialerOnce sync.Once
+	dialer     *tunnel.Dialer
+	dialerErr  error
 }
 
 // loadIdentity reads the agent's configuration Secret (waiting for it) and its identity,
@@ -187,14 +194,36 @@ func (id *identity) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certifi
 	return id.cert, nil
 }
 
-// dial connects to the server over TLS, presenting the certificate when withCert is set.
-// grpc-go takes the proxy from HTTPS_PROXY (and NO_PROXY).
+// ProxyCAEnv is the environment variable of the proxy's CA (PEM), for a proxy that intercepts
+// TLS or is reached over https; else the configuration Secret's key ProxyCAKey gives it.
+const (
+	ProxyCAEnv = "STRATA_PROXY_CA"
+	ProxyCAKey = "proxy-ca.crt"
+)
+
+// dial connects to the server over TLS, presenting the certificate when withCert is set,
+// through the tunnel's Dialer: the proxy from HTTPS_PROXY and NO_PROXY, gRPC over HTTP/2 with
+// the WebSocket transport as fallback after 10 failed attempts (a proxy that intercepts TLS
+// or speaks only HTTP/1.1), back to gRPC once it passes again.
 func (id *identity) dial(withCert bool) (*grpc.ClientConn, error) {
-	conf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: id.roots}
-	if withCert {
-		conf.GetClientCertificate = id.clientCertificate
+	id.dialerOnce.Do(func() {
+		proxyCA := []byte(os.Getenv(ProxyCAEnv))
+		if len(proxyCA) == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if s, err := id.client.CoreV1().Secrets(id.namespace).Get(ctx, ConfigSecret, metav1.GetOptions{}); err == nil {
+				proxyCA = s.Data[ProxyCAKey]
+			} else {
+				id.log.Warn("read the proxy CA from the agent's Secret", "secret", id.namespace+"/"+ConfigSecret, "error", err)
+			}
+			cancel()
+		}
+		id.dialer, id.dialerErr = tunnel.NewDialer(tunnel.Config{Server: id.server, RootCAs: id.roots,
+			GetClientCertificate: id.clientCertificate, ProxyCA: proxyCA, Logger: id.log, UserAgent: "strata-agent"})
+	})
+	if id.dialerErr != nil {
+		return nil, fmt.Errorf("agent: dial %s: %w", id.server, id.dialerErr)
 	}
-	cc, err := grpc.NewClient("dns:///"+id.server, grpc.WithTransportCredentials(credentials.NewTLS(conf)))
+	cc, err := id.dialer.NewClient(withCert)
 	if err != nil {
 		return nil, fmt.Errorf("agent: dial %s: %w", id.server, err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/store"
+	"github.com/strata-dev/strata/internal/tunnel"
 	agentv1 "github.com/strata-dev/strata/proto/strata/agent/v1"
 )
 
@@ -118,7 +119,7 @@ func (h *Hub) desired(ctx context.Context, id Identity) (*computed, error) {
 }
 
 // gatewayProxy is the proxy of the gateway the account names, or nil.
-func gatewayProxy(ctx context.Context, st HubStore, account string) (*v1alpha1.ProxySettings, error) {
+func gatewayProxy(ctx context.Context, st objectGetter, account string) (*v1alpha1.ProxySettings, error) {
 	obj, err := st.Get(ctx, v1alpha1.KindCloudAccount, account)
 	if err != nil {
 		return nil, fmt.Errorf("cloud account %q: %w", account, err)
@@ -162,11 +163,17 @@ type ServerOptions struct {
 	Names []string
 	// Certificate, when set, is served instead of one the agent CA issues.
 	Certificate *tls.Certificate
+	// Tunnel, when set, gives the server's transport credentials: serve it with
+	// Tunnel.Serve(gs, ln), which serves gRPC (ALPN h2) and the WebSocket transport of agents
+	// behind HTTP/1.1-only proxies (ALPN http/1.1, /v1/tunnel) on the same listener. Without
+	// it, serve with gs.Serve(ln): gRPC only.
+	Tunnel *tunnel.Server
 }
 
 // NewGRPCServer returns a gRPC server of the hub's services over TLS: the serving certificate
 // from the agent CA (or opts.Certificate), client certificates of the agent CA verified when
-// given (Register needs none; the Agent service checks them).
+// given (Register needs none; the Agent service checks them). More services may be registered
+// on it before it serves (opts.Tunnel.Serve(gs, ln), or gs.Serve(ln)).
 func (h *Hub) NewGRPCServer(opts ServerOptions) (*grpc.Server, error) {
 	cert := opts.Certificate
 	if cert == nil {
@@ -184,7 +191,11 @@ func (h *Hub) NewGRPCServer(opts ServerOptions) (*grpc.Server, error) {
 	pool.AppendCertsFromPEM(h.cfg.Authority.CA().CertPEM())
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool}
-	s := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsConf)),
+	creds := credentials.NewTLS(tlsConf)
+	if opts.Tunnel != nil {
+		creds = opts.Tunnel.Credentials(tlsConf)
+	}
+	s := grpc.NewServer(grpc.Creds(creds),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.MaxRecvMsgSize(8<<20),
 		// Stop returns only once every handler has: a stream's last status write (the agent
