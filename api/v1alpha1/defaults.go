@@ -35,6 +35,9 @@ func Default(obj Object) {
 			o.Spec.Version = DefaultProfileVersion
 		}
 	case *Cluster:
+		if lb := o.Spec.Azure.APIServerLB; lb != nil {
+			defaultAPIServerLB(lb, o)
+		}
 		for i := range o.Spec.MachinePools {
 			mp := &o.Spec.MachinePools[i]
 			if mp.Min == nil {

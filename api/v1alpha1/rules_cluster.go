@@ -82,6 +82,9 @@ func validateCluster(ctx context.Context, o *Cluster, r Resolver, errs *ErrorLis
 	if az.Storage != nil {
 		checkStorage(errs, "spec.azure.storage", az)
 	}
+	if az.APIServerLB != nil {
+		checkAPIServerLB(errs, "spec.azure.apiServerLB", az)
+	}
 	checkTags(errs, "spec.tags", s.Tags, az.Type == ClusterTypeIaaS && az.Storage == nil)
 	checkPools(errs, "spec.machinePools", az.Type, s.MachinePools)
 	checkDynamicNetworkName(errs, o)

@@ -68,7 +68,19 @@ type PrivateCloudGateway struct {
 	TypeMeta `json:",inline"`
 	Metadata ObjectMeta              `json:"metadata"`
 	Spec     PrivateCloudGatewaySpec `json:"spec"`
-	Status   Status                  `json:"status,omitzero"`
+	Status   GatewayStatus           `json:"status,omitzero"`
+}
+
+// GatewayStatus is what the server observes of a gateway: phase Pending (never registered),
+// Running (a replica holds its stream) or Disconnected, and condition Connected.
+type GatewayStatus struct {
+	Status
+	// Version is the strata version of the gateway's replicas, as the last one said.
+	Version string `json:"version,omitempty"`
+	// LastHeartbeat is when the server last heard from a replica.
+	LastHeartbeat *time.Time `json:"lastHeartbeat,omitempty"`
+	// Replicas are the gateway's replicas connected now, by name (host name and pid).
+	Replicas []string `json:"replicas,omitempty"`
 }
 
 // PrivateCloudGatewaySpec is the desired state of a PrivateCloudGateway.
@@ -114,7 +126,7 @@ func (o *PrivateCloudGateway) Key() string { return o.Metadata.Name }
 func (o *PrivateCloudGateway) GetMetadata() *ObjectMeta { return &o.Metadata }
 
 // GetStatus returns the object's status.
-func (o *PrivateCloudGateway) GetStatus() *Status { return &o.Status }
+func (o *PrivateCloudGateway) GetStatus() *Status { return &o.Status.Status }
 
 // Profile clouds.
 const (
@@ -416,6 +428,31 @@ type ClusterAzure struct {
 	// Storage is absent for generated storage names and set to use the user's own account or
 	// container (IaaS only).
 	Storage *CustomStorage `json:"storage,omitempty"`
+	// APIServerLB is the API server's load balancer (IaaS only): absent for a public one,
+	// set with type Internal for a private API server, reachable only inside the virtual
+	// network (static placement) through a private DNS name.
+	APIServerLB *APIServerLB `json:"apiServerLB,omitempty"`
+}
+
+// APIServerLB is the load balancer in front of an IaaS cluster's API server (Palette's
+// infraLBConfig.apiServerLB). An Internal one has a static private IP in the control-plane
+// subnet and a name in a private DNS zone that strata creates and links to the cluster's
+// virtual network; no public IP is made for the API server. See apiserverlb.go for the
+// defaults and rules.
+type APIServerLB struct {
+	// Type is Public (the default) or Internal.
+	Type string `json:"type,omitempty"`
+	// IPAllocationMethod is Static (the default for Internal); Dynamic is refused.
+	IPAllocationMethod string `json:"ipAllocationMethod,omitempty"`
+	// StaticIP is the Internal load balancer's frontend address: an unused address of the
+	// control-plane subnet. Required for Internal.
+	StaticIP string `json:"staticIP,omitempty"`
+	// PrivateDNSName is the API server's name: its first label is the A record, the rest the
+	// private DNS zone (default apiserver.{cluster}.strata.internal).
+	PrivateDNSName string `json:"privateDNSName,omitempty"`
+	// PrivateDNSZoneResourceGroup is where the private DNS zone goes (default the cluster's
+	// resource group).
+	PrivateDNSZoneResourceGroup string `json:"privateDNSZoneResourceGroup,omitempty"`
 }
 
 // StaticPlacement is the user's network; all of its fields are required.

@@ -69,6 +69,7 @@ func validateClusterUpdate(ctx context.Context, old, o *Cluster, r Resolver, err
 	immutable("spec.azure.location", old.Spec.Azure.Location, o.Spec.Azure.Location)
 	immutable("spec.azure.placement", old.Spec.Azure.Placement, o.Spec.Azure.Placement)
 	immutable("spec.azure.storage", old.Spec.Azure.Storage, o.Spec.Azure.Storage)
+	checkAPIServerLBUpdate(errs, old, o)
 	if o.Spec.Azure.Type != old.Spec.Azure.Type {
 		return
 	}

@@ -38,6 +38,7 @@ func Warnings(ctx context.Context, obj Object, r Resolver) ErrorList {
 			break
 		}
 		warnDynamicPlacementBehindGateway(ctx, &w, o, r)
+		warnPublicStorageBehindGateway(ctx, &w, o, r)
 		if o.Spec.Azure.Type != ClusterTypeAKS {
 			break
 		}
@@ -80,4 +81,20 @@ func warnDynamicPlacementBehindGateway(ctx context.Context, w *ErrorList, c *Clu
 	w.Add("spec.cloudAccount", RuleMismatch,
 		"cloud account %q goes through private cloud gateway %q, but the cluster's network is created by strata and may not route to the gateway's proxy: use static placement in the gateway's network (spec.azure.placement)",
 		account.Metadata.Name, account.Spec.Gateway)
+}
+
+// warnPublicStorageBehindGateway warns about a gateway-bound IaaS cluster whose storage
+// account strata creates: reachable from everywhere (GatewayStorageWarning).
+func warnPublicStorageBehindGateway(ctx context.Context, w *ErrorList, c *Cluster, r Resolver) {
+	if c.Spec.CloudAccount == "" {
+		return
+	}
+	obj, err := r.Lookup(ctx, KindCloudAccount, c.Spec.CloudAccount)
+	if err != nil {
+		return
+	}
+	account, ok := obj.(*CloudAccount)
+	if text := GatewayStorageWarning(c, ok && account.Spec.Gateway != ""); text != "" {
+		w.Add("spec.azure.storage", RuleMismatch, "%s", text)
+	}
 }

@@ -34,7 +34,7 @@ func TestWarnings(t *testing.T) {
 		{"AKS cluster whose override turns Entra ID off", "Cluster/aks", override("managedControlPlane:\n  aadProfile:\n    managed: false\n    disableLocalAccounts: false\n"),
 			[]string{`spec.profiles[0].values["kubernetes"].` + groups}},
 		// The fixtures' account names the gateway pcg.
-		{"IaaS cluster placed dynamically behind a gateway", "Cluster/iaas", nil, []string{"spec.cloudAccount mismatch"}},
+		{"IaaS cluster placed dynamically behind a gateway", "Cluster/iaas", nil, []string{"spec.azure.storage mismatch", "spec.cloudAccount mismatch"}},
 		{"IaaS cluster placed statically behind a gateway", "Cluster/static", nil, nil},
 	}
 	for _, tc := range tests {
@@ -63,8 +63,12 @@ func TestDynamicPlacementBehindAGateway(t *testing.T) {
 	cluster := fx.Object
 	w := v1alpha1.Warnings(t.Context(), cluster, f)
 	want := `spec.cloudAccount: cloud account "account" goes through private cloud gateway "pcg", but the cluster's network is created by strata and may not route to the gateway's proxy: use static placement in the gateway's network (spec.azure.placement)`
-	if len(w) != 1 || w[0].Error() != want {
-		t.Fatalf("warnings = %q, want %q", w, want)
+	if len(w) != 2 || w[0].Error() != want {
+		t.Fatalf("warnings = %q, want %q first", w, want)
+	}
+	storage := "spec.azure.storage: gateway-bound cluster uses an auto-created storage account reachable from everywhere; strata recommends a custom storage account (spec.azure.storage.account) restricted to the gateway's VNet with public access disabled"
+	if w[1].Error() != storage {
+		t.Fatalf("second warning %q, want %q", w[1], storage)
 	}
 	acc, _ := f.Get("CloudAccount/account")
 	direct := *acc.Object.(*v1alpha1.CloudAccount)

@@ -7,7 +7,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 )
 
-// loadBalancerService makes KindLoadBalancer nodes real (frontends, pools, probes and rules by name).
+// loadBalancerService makes KindLoadBalancer nodes real (frontends, pools, probes and rules by
+// name). An internal load balancer's frontend address (its static private IP) is observed
+// (Observation.Address).
 func (c *Clients) loadBalancerService() service {
 	cl := c.Network.NewLoadBalancersClient()
 	return &armService[armnetwork.LoadBalancer, armnetwork.LoadBalancer]{
@@ -27,5 +29,20 @@ func (c *Clients) loadBalancerService() service {
 			return asLRO(cl.BeginDelete(ctx, id.ResourceGroupName, id.Name,
 				&armnetwork.LoadBalancersClientBeginDeleteOptions{ResumeToken: resume}))
 		},
+		describe: describeLoadBalancer,
+	}
+}
+
+// describeLoadBalancer observes the private IP address of the first frontend that has one:
+// an internal load balancer's address (a public one's frontends have none).
+func describeLoadBalancer(live *armnetwork.LoadBalancer, o *Observation) {
+	if live.Properties == nil {
+		return
+	}
+	for _, fe := range live.Properties.FrontendIPConfigurations {
+		if fe != nil && fe.Properties != nil && fe.Properties.PrivateIPAddress != nil && *fe.Properties.PrivateIPAddress != "" {
+			o.Address = *fe.Properties.PrivateIPAddress
+			return
+		}
 	}
 }

@@ -48,6 +48,9 @@ func (c *Clients) Applier() Applier {
 		plan.KindOSDisk:               c.osDiskService(),
 		plan.KindManagedCluster:       c.managedClusterService(),
 		plan.KindAgentPool:            c.agentPoolService(),
+		plan.KindPrivateDNSZone:       c.privateDNSZoneService(),
+		plan.KindPrivateDNSLink:       c.privateDNSLinkService(),
+		plan.KindPrivateDNSRecord:     c.privateDNSRecordService(),
 	}}
 }
 

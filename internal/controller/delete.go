@@ -31,6 +31,9 @@ var creationRank = map[string]int{
 	string(plan.KindNatGateway):           8,
 	string(plan.KindSubnet):               9,
 	string(plan.KindLoadBalancer):         10,
+	string(plan.KindPrivateDNSZone):       10, // its links and record are deleted before it
+	string(plan.KindPrivateDNSLink):       11,
+	string(plan.KindPrivateDNSRecord):     11,
 	string(plan.KindNetworkInterface):     11,
 	string(plan.KindOSDisk):               11, // deleted after its VM, which takes it along
 	string(plan.KindVirtualMachine):       12,

@@ -85,8 +85,13 @@ func (p *pass) planInput(ctx context.Context, acct *v1alpha1.CloudAccount, profi
 			return plan.Input{}, err
 		}
 	}
-	if in.Proxy, err = p.gatewayProxy(ctx, acct); err != nil {
+	var gw *v1alpha1.PrivateCloudGateway
+	if gw, err = p.gateway(ctx, acct); err != nil {
 		return plan.Input{}, p.fail(ctx, ConditionAccountValid, "ReferenceNotFound", err, false)
+	}
+	in.Proxy = gatewayProxy(gw)
+	if gw != nil {
+		in.GatewayNetwork = gw.Spec.Network
 	}
 	if in.AgentManifest, err = p.initAgentManifest(ctx); err != nil {
 		return plan.Input{}, err
@@ -122,9 +127,21 @@ func (p *pass) loadAccount(ctx context.Context) (*v1alpha1.CloudAccount, error) 
 }
 
 // gatewayProxy is the proxy the cluster inherits from its account's private cloud gateway,
-// with its passwords, or nil. A gateway named but not stored is an error: the cluster would
-// be built without the proxy its network needs.
-func (p *pass) gatewayProxy(ctx context.Context, acct *v1alpha1.CloudAccount) (*proxyenv.Settings, error) {
+// with its passwords, or nil.
+func gatewayProxy(gw *v1alpha1.PrivateCloudGateway) *proxyenv.Settings {
+	if gw == nil || gw.Spec.Proxy == nil {
+		return nil
+	}
+	s := proxyenv.FromGateway(gw.Spec.Proxy)
+	if !s.Enabled() {
+		return nil
+	}
+	return &s
+}
+
+// gateway is the private cloud gateway the account names, or nil. A gateway named but not
+// stored is an error: the cluster would be built without the proxy its network needs.
+func (p *pass) gateway(ctx context.Context, acct *v1alpha1.CloudAccount) (*v1alpha1.PrivateCloudGateway, error) {
 	if acct.Spec.Gateway == "" {
 		return nil, nil
 	}
@@ -132,15 +149,8 @@ func (p *pass) gatewayProxy(ctx context.Context, acct *v1alpha1.CloudAccount) (*
 	if err != nil {
 		return nil, fmt.Errorf("private cloud gateway %q of cloud account %q: %w", acct.Spec.Gateway, acct.Key(), err)
 	}
-	gw, ok := obj.(*v1alpha1.PrivateCloudGateway)
-	if !ok || gw.Spec.Proxy == nil {
-		return nil, nil
-	}
-	s := proxyenv.FromGateway(gw.Spec.Proxy)
-	if !s.Enabled() {
-		return nil, nil
-	}
-	return &s, nil
+	gw, _ := obj.(*v1alpha1.PrivateCloudGateway)
+	return gw, nil
 }
 
 // loadProfiles reads the cluster's pinned profile versions.
@@ -222,7 +232,7 @@ func category(n *plan.Node) string {
 	switch n.Kind {
 	case plan.KindStorageAccount, plan.KindBlobContainer, plan.KindBlobCopy, plan.KindImage:
 		return ConditionStorageReady
-	case plan.KindLoadBalancer, plan.KindManagedCluster:
+	case plan.KindLoadBalancer, plan.KindManagedCluster, plan.KindPrivateDNSZone, plan.KindPrivateDNSLink, plan.KindPrivateDNSRecord:
 		return ConditionControlPlaneReady
 	case plan.KindAgentPool:
 		return ConditionNodePoolsReady
@@ -303,6 +313,9 @@ func (p *pass) observe(ctx context.Context, g *plan.Graph, o *outcome, applier a
 // apiServerAddress is the IP address of the API server's public IP: as its Apply read it,
 // else (it was written in this pass) read now; "" when unknown.
 func (p *pass) apiServerAddress(ctx context.Context, g *plan.Graph, applier azure.Applier, observed map[string]*azure.Observation) string {
+	if ip := plan.APIServerAddress(p.cur); ip != "" {
+		return ip // an internal load balancer's static private IP
+	}
 	for _, n := range g.Nodes {
 		if n.Kind != plan.KindPublicIPAddress || n.Role != plan.RoleAPIServer {
 			continue

@@ -103,7 +103,10 @@ func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (strin
 		return "", err
 	}
 	files = append(files, writeFile{Path: kubeadmConfigPath, Owner: "root:root", Permissions: "0600", Content: config})
-	cmds := [][]string{cmd}
+	cmds, err := b.withLocalAPIServer(role, [][]string{cmd})
+	if err != nil {
+		return "", err
+	}
 	if role == roleInit {
 		agentFiles, agentCmds := b.agentInstall()
 		files, cmds = append(files, agentFiles...), append(cmds, agentCmds...)
@@ -148,13 +151,44 @@ func (b *builder) initConfig(pool *v1alpha1.MachinePool) ([]map[string]any, []wr
 		"clusterName":          b.name(),
 		"kubernetesVersion":    b.layers.kubernetesVersion,
 		"controlPlaneEndpoint": b.endpoint(),
-		"apiServer":            map[string]any{"certSANs": []string{b.apiServerNames().fqdn}},
+		"apiServer":            map[string]any{"certSANs": b.certSANs()},
 		"networking": map[string]any{
 			"podSubnet":     b.layers.podCIDR,
 			"serviceSubnet": b.layers.serviceCIDR,
 		},
 	}}
 	return docs, files, []string{"kubeadm", "init", "--config", kubeadmConfigPath, "--upload-certs"}
+}
+
+// certSANs are the API server certificate's extra names: the API server's DNS name and, for
+// an Internal load balancer, its static IP.
+func (b *builder) certSANs() []string {
+	sans := []string{b.apiServerNames().fqdn}
+	if ip := APIServerAddress(b.c); ip != "" {
+		sans = append(sans, ip)
+	}
+	return sans
+}
+
+// withLocalAPIServer returns the kubeadm commands cmds of a machine of the role, with, behind
+// an Internal load balancer, the API server's private name pointed at the machine itself on a
+// control-plane machine (as CAPZ's private clusters do): Azure does not route a flow from a
+// backend of an internal load balancer through its frontend back to that backend, so kubeadm
+// init (before it) and the kubelet of a control-plane machine that joined (after kubeadm join)
+// reach their own API server directly. Workers resolve the name through the private zone.
+func (b *builder) withLocalAPIServer(role machineRole, cmds [][]string) ([][]string, error) {
+	if b.internalLB() == nil || role == roleWorker {
+		return cmds, nil
+	}
+	name := APIServerFQDN(b.c)
+	if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+		return nil, fmt.Errorf("the private DNS name %q is not a lowercase DNS name", name)
+	}
+	hosts := []string{"sh", "-c", "echo '127.0.0.1 " + name + "' >> /etc/hosts"}
+	if role == roleInit {
+		return append([][]string{hosts}, cmds...), nil
+	}
+	return append(cmds, hosts), nil
 }
 
 // agentInstall returns the file and the commands, run after kubeadm init on the first

@@ -30,6 +30,14 @@ const (
 	KindOSDisk Kind = "OSDisk"
 )
 
+// The kinds of an IaaS cluster's graph whose API server is behind an Internal load balancer:
+// the private DNS zone of its name, the zone's links to virtual networks and its A record.
+const (
+	KindPrivateDNSZone   Kind = "PrivateDNSZone"   // Spec: armprivatedns.PrivateZone (location global)
+	KindPrivateDNSLink   Kind = "PrivateDNSLink"   // Spec: armprivatedns.VirtualNetworkLink (…/privateDnsZones/{z}/virtualNetworkLinks/{l})
+	KindPrivateDNSRecord Kind = "PrivateDNSRecord" // Spec: armprivatedns.RecordSet (…/privateDnsZones/{z}/A/{name}; no tags)
+)
+
 // The kinds of an AKS cluster's graph, besides the resource group and the network kinds.
 const (
 	KindManagedCluster Kind = "ManagedCluster" // Spec: armcontainerservice.ManagedCluster

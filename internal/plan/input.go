@@ -26,6 +26,11 @@ type Input struct {
 	// it goes only into that VM's custom data, never into logs or errors. AKS clusters ignore
 	// it (strata applies the manifest through the cluster's API).
 	AgentManifest []byte
+	// GatewayNetwork is the virtual network of the private cloud gateway of the cluster's
+	// cloud account, nil for none. The private DNS zone of an Internal API server is linked
+	// to it too when it is not the cluster's own, so that the gateway resolves the API
+	// server's name.
+	GatewayNetwork *v1alpha1.GatewayNetwork
 }
 
 // Environment is what the graph depends on in the target cloud, looked up before planning.

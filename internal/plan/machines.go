@@ -134,7 +134,7 @@ func (b *builder) vm(pool *v1alpha1.MachinePool, i int, name, nodeRole string, n
 	}
 	return b.add(&Node{Key: fmt.Sprintf("%s%s-%d", keyVirtualMachinePfx, pool.Name, i), Kind: KindVirtualMachine,
 		ID:        resourceID(b.az.SubscriptionID, b.az.ResourceGroup, "Microsoft.Compute", "virtualMachines", name),
-		DependsOn: deps(nic.Key, keyImage, after), Managed: true, Role: nodeRole,
+		DependsOn: deps(append([]string{nic.Key, keyImage, after}, b.privateDNSDeps()...)...), Managed: true, Role: nodeRole,
 		Spec: armcompute.VirtualMachine{
 			Location: new(b.az.Location), Tags: b.tags(nodeRole), Zones: zones,
 			Properties: &armcompute.VirtualMachineProperties{

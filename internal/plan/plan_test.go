@@ -106,11 +106,19 @@ func testCases(t *testing.T) []testCase {
 		noZones.Spec.MachinePools[i].Zones = nil
 	}
 
+	// Behind an Internal load balancer, its private zone also linked to a gateway's network.
+	internal := loadExample[*v1alpha1.Cluster](t, "cluster-iaas-static.yaml")
+	internal.Metadata.Name = "iaas-internal"
+	internal.Spec.Azure.APIServerLB = &v1alpha1.APIServerLB{Type: v1alpha1.APIServerLBInternal, StaticIP: "10.10.0.10"}
+	v1alpha1.Default(internal)
+	gateway := &v1alpha1.GatewayNetwork{ResourceGroup: "gateway-rg", VirtualNetwork: "gateway-vnet"}
+
 	return append([]testCase{
 		{"dynamic", Input{Cluster: dynamic, Profiles: profiles, Env: testEnv(true), Secrets: secrets}},
 		{"static", Input{Cluster: static, Profiles: profiles, Env: testEnv(true), Secrets: secrets}},
 		{"five-vms-three-zones", Input{Cluster: five, Profiles: profiles, Env: testEnv(true), Secrets: secrets}},
 		{"no-zones", Input{Cluster: noZones, Profiles: profiles, Env: testEnv(false), Secrets: secrets}},
+		{"static-internal", Input{Cluster: internal, Profiles: profiles, Env: testEnv(true), Secrets: secrets, GatewayNetwork: gateway}},
 	}, aksTestCases(t)...)
 }
 

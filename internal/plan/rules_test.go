@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/privatedns/armprivatedns"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
 	"github.com/strata-dev/strata/api/v1alpha1"
 )
@@ -41,10 +42,14 @@ func specTags(spec any) (map[string]*string, bool) {
 		return s.Tags, true
 	case armcontainerservice.ManagedCluster:
 		return s.Tags, true
+	case armprivatedns.PrivateZone:
+		return s.Tags, true
+	case armprivatedns.VirtualNetworkLink:
+		return s.Tags, true
 	case armcontainerservice.AgentPool:
 		return s.Properties.Tags, true
 	}
-	return nil, false // subnets, containers and blob copies have no tags
+	return nil, false // subnets, containers, blob copies and DNS record sets have no tags
 }
 
 func customData(t *testing.T, n *Node) string {
@@ -104,16 +109,27 @@ func TestRules(t *testing.T) {
 				t.Error("the workers NSG has rules")
 			}
 		}},
-		{"LB rule on 6443, zones on the PIP only", iaas, func(t *testing.T, _ testCase, g *Graph) {
+		{"LB rule on 6443, zones on the PIP only (public) or on the static frontend in the control-plane subnet (internal)", iaas, func(t *testing.T, tc testCase, g *Graph) {
 			lb := g.Node(keyAPIServerLB).Spec.(armnetwork.LoadBalancer)
+			internal := v1alpha1.InternalAPIServer(tc.in.Cluster)
 			r := lb.Properties.LoadBalancingRules
-			if len(r) != 1 || *r[0].Properties.FrontendPort != 6443 || *r[0].Properties.BackendPort != 6443 || !*r[0].Properties.DisableOutboundSnat {
+			if len(r) != 1 || *r[0].Properties.FrontendPort != 6443 || *r[0].Properties.BackendPort != 6443 || *r[0].Properties.DisableOutboundSnat != (internal == nil) {
 				t.Errorf("rules: %+v", r)
 			}
 			for _, f := range lb.Properties.FrontendIPConfigurations {
-				if len(f.Zones) > 0 {
+				p := f.Properties
+				switch {
+				case internal == nil && len(f.Zones) > 0:
 					t.Error("zones on the frontend of a public LB")
+				case internal == nil && (p.PublicIPAddress == nil || p.Subnet != nil):
+					t.Errorf("public frontend %+v", p)
+				case internal != nil && (p.PublicIPAddress != nil || *p.Subnet.ID != g.Node(keySubnetControl).ID ||
+					*p.PrivateIPAllocationMethod != armnetwork.IPAllocationMethodStatic || *p.PrivateIPAddress != internal.StaticIP):
+					t.Errorf("internal frontend %+v", p)
 				}
+			}
+			if (internal != nil) != (g.Node(keyAPIServerIP) == nil) {
+				t.Errorf("internal %v, API server public IP %v", internal != nil, g.Node(keyAPIServerIP))
 			}
 		}},
 		{"control-plane NICs in the backend pool", iaas, func(t *testing.T, _ testCase, g *Graph) {
