@@ -19,7 +19,10 @@ import (
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
 	"github.com/strata-dev/strata/internal/feed"
+	"github.com/strata-dev/strata/internal/gatewayserver"
+	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store"
+	"github.com/strata-dev/strata/internal/tunnel"
 )
 
 // agentEndpointOptions are the agent flags of `strata server`.
@@ -46,7 +49,9 @@ func (o agentEndpointOptions) withDefaults(dataDir string) agentEndpointOptions 
 type agentEndpoint struct {
 	hub       *agentserver.Hub
 	installer *agentserver.Installer
+	gateways  *gatewayserver.Server
 	ln        net.Listener
+	advertise string
 }
 
 // startAgentEndpoint opens the agent listener and starts the hub and its gRPC server until ctx
@@ -77,19 +82,27 @@ func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.St
 		Logger: logger.With("component", "agent-hub"), CertValidity: o.certValidity, Resync: o.resync, Registerer: reg,
 		Charts: charts.ForLayers{Renderer: renderer}})
 	host, _, _ := net.SplitHostPort(advertise)
-	gs, err := hub.NewGRPCServer(agentserver.ServerOptions{Names: []string{host, "localhost", "127.0.0.1"}})
+	// One port serves gRPC (ALPN h2) and the WebSocket transport of agents behind proxies that
+	// speak only HTTP/1.1 or intercept TLS (ALPN http/1.1, /v1/tunnel).
+	mux := tunnel.NewServer(tunnel.ServerConfig{Logger: logger.With("component", "agent-endpoint")})
+	gs, err := hub.NewGRPCServer(agentserver.ServerOptions{Names: []string{host, "localhost", "127.0.0.1"}, Tunnel: mux})
 	if err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
+	gws := gatewayserver.New(gatewayserver.Config{Store: st, Authority: auth, CertValidity: o.certValidity,
+		Logger: logger.With("component", "gateway-hub")})
+	gws.RegisterServices(gs)
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 3)
-	go func() { _ = gs.Serve(ln); done <- struct{}{} }()
+	done := make(chan struct{}, 4)
+	go func() { _ = gws.Run(ctx); done <- struct{}{} }()
+	go func() { _ = mux.Serve(gs, ln); done <- struct{}{} }() // gs's Stop closes ln and the WebSocket's server
 	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
 	go func() { <-ctx.Done(); stopGRPC(gs); done <- struct{}{} }() // returns once every handler has
 	logger.Info("agent endpoint listening", "address", ln.Addr().String(), "advertised", advertise)
-	ep := &agentEndpoint{hub: hub, ln: ln, installer: &agentserver.Installer{Store: st, Authority: auth, Server: advertise, Image: o.image}}
-	return ep, func() { cancel(); <-done; <-done; <-done }, nil
+	ep := &agentEndpoint{hub: hub, ln: ln, gateways: gws, advertise: advertise,
+		installer: &agentserver.Installer{Store: st, Authority: auth, Server: advertise, Image: o.image}}
+	return ep, func() { cancel(); <-done; <-done; <-done; <-done }, nil
 }
 
 // stopGRPC stops the gRPC server, gracefully for up to 5 s (agents' streams are long-lived).
@@ -119,6 +132,24 @@ func agentAdvertise(flag, listened string) string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// gatewayTokens mints gateways' registration tokens for the REST API, or is nil without an
+// endpoint.
+func (ep *agentEndpoint) gatewayTokens() server.GatewayTokens {
+	if ep == nil {
+		return nil
+	}
+	return endpointTokens{ep}
+}
+
+// endpointTokens are the endpoint's gateway tokens and address.
+type endpointTokens struct{ ep *agentEndpoint }
+
+func (t endpointTokens) MintToken(ctx context.Context, name string, ttl time.Duration) (string, []byte, error) {
+	return t.ep.gateways.MintToken(ctx, name, ttl)
+}
+
+func (t endpointTokens) Endpoint() string { return t.ep.advertise }
 
 // agentInstaller is the controller's AgentInstaller of the endpoint, or nil without one.
 func (ep *agentEndpoint) agentInstaller() controller.AgentInstaller {

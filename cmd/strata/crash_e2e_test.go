@@ -50,8 +50,14 @@ func newRestartableServer(t testing.TB, name string, args, env []string) *restar
 		select {
 		case <-s.exited:
 		case <-time.After(20 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+			// SIGQUIT: the Go runtime writes every goroutine's stack to the logs, then exits.
+			_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-s.exited:
+			case <-time.After(5 * time.Second):
+				_ = s.cmd.Process.Kill()
+				<-s.exited
+			}
 			t.Errorf("%s did not stop within 20s of SIGTERM", s.name)
 		}
 		if t.Failed() {

@@ -30,6 +30,7 @@ func main() {
 	root.AddCommand(newQuickstartCommand())
 	root.AddCommand(newBenchCommand())
 	root.AddCommand(newAgentCommand())
+	wireGatewayCommand(root)
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	cancel()

@@ -137,8 +137,9 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	defer api.stop()
 	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, sqliteFile))
 
-	clusters, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
+	clusters, gateways, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
 	if err == nil {
+		api.startGateways(gateways, out)
 		err = showProgress(ctx, api.client, clusters, out)
 	}
 	if ctx.Err() != nil {
@@ -198,6 +199,10 @@ type quickstartAPI struct {
 	done   chan struct{} // closed when the server stopped, with its error in err
 	err    error
 	stop   func() // stops the reconciler and the server, then closes the store
+	// ep is the agent endpoint, where the gateways register too.
+	ep *agentEndpoint
+	// startGateways runs a replica of each named gateway in this process until stop.
+	startGateways func(names []string, out io.Writer)
 }
 
 // startQuickstartAPI listens on --listen, opens the store and starts the server and the
@@ -224,9 +229,10 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		return nil, err
 	}
 	a := &quickstartAPI{url: "http://" + ln.Addr().String(), done: make(chan struct{})}
+	var stopGateways func()
 	srvCtx, stopServer := context.WithCancel(ctx)
 	changes, registry := feed.New(st, feed.Config{Logger: logger.With("component", "feed")}), newRegistry()
-	ep, stopAgents, err := startQuickstartAgentEndpoint(srvCtx, o.dataDir, kubernetes, st, changes, registry, id.Name, logger)
+	ep, stopAgents, err := startQuickstartAgentEndpoint(srvCtx, o.dataDir, st, changes, registry, id.Name, logger)
 	if err != nil {
 		stopServer()
 		ln.Close()
@@ -238,14 +244,21 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		defer close(a.done)
 		// Admin kubeconfigs only to this machine: anyone who reaches the API would get them.
 		admin := kubernetes && ln.Addr().(*net.TCPAddr).IP.IsLoopback()
-		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin, Feed: changes, Registry: registry}).Serve(srvCtx, ln)
+		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin, Feed: changes, Registry: registry,
+			Gateways: ep.gatewayTokens()}).Serve(srvCtx, ln)
 	}()
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
 		Holder: id.Name, CheckKubernetes: kubernetes, Agent: ep.agentInstaller(),
 	})
+	a.ep = ep
+	stopGateways = func() {}
+	a.startGateways = func(names []string, out io.Writer) {
+		stopGateways = startQuickstartGateways(srvCtx, ep, o.dataDir, names, kubernetes, out, logger)
+	}
 	a.stop = func() {
 		stopServer()
+		stopGateways()
 		stopControllers()
 		stopAgents()
 		<-a.done
@@ -265,12 +278,9 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 }
 
 // startQuickstartAgentEndpoint starts the agent endpoint on the address kept in the data
-// directory (on the first run, a free port of 127.0.0.1, then kept: the clusters' agents keep
-// it). Without Kubernetes there are no agents to serve: it starts nothing.
-func startQuickstartAgentEndpoint(ctx context.Context, dataDir string, kubernetes bool, st store.Store, changes *feed.Feed, reg prometheus.Registerer, holderName string, logger *slog.Logger) (*agentEndpoint, func(), error) {
-	if !kubernetes {
-		return nil, func() {}, nil
-	}
+// directory (on the first run, a free port of 127.0.0.1, then kept: the clusters' agents and
+// the gateways keep it).
+func startQuickstartAgentEndpoint(ctx context.Context, dataDir string, st store.Store, changes *feed.Feed, reg prometheus.Registerer, holderName string, logger *slog.Logger) (*agentEndpoint, func(), error) {
 	path := filepath.Join(dataDir, agentAddressFile)
 	kept, err := readKeptAddress(path)
 	if err != nil {
@@ -325,39 +335,44 @@ func waitHealthy(ctx context.Context, cl *client.Client) error {
 // what the clusters expect in the emulator, applies the emulator's accounts (after the
 // gateways they name) and creates the example objects that do not exist. It returns the
 // clusters to wait for.
-func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator, dataDir string, out io.Writer) ([]string, error) {
+func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator, dataDir string, out io.Writer) (clusters, gateways []string, err error) {
 	acct, err := emulatorAccount(em)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sub := em.Subscriptions()[0]
 	files, accounts, err := emulatorExamples(examplefiles.FS, emulatorTarget{Account: acct, Subscription: sub, Location: quickstartLocation})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dir := filepath.Join(dataDir, examplesDir)
 	written, err := writeExampleCopies(dir, files)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(written) > 0 {
 		fmt.Fprintf(out, "wrote the emulator-ready examples %s to %s\n", strings.Join(written, ", "), dir)
 	}
 	az, err := newEmulatorClients(em, sub)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	objs := exampleObjects(files)
 	for _, obj := range objs {
 		if c, ok := obj.(*v1alpha1.Cluster); ok {
 			if err := az.prerequisites(ctx, c, out); err != nil {
-				return nil, fmt.Errorf("cluster %s: %w", c.Key(), err)
+				return nil, nil, fmt.Errorf("cluster %s: %w", c.Key(), err)
 			}
 		}
 	}
-	clusters, err := ensureExamples(ctx, cl, objs, accounts, out)
+	for _, obj := range objs {
+		if obj.GetTypeMeta().Kind == v1alpha1.KindPrivateCloudGateway {
+			gateways = append(gateways, obj.Key())
+		}
+	}
+	clusters, err = ensureExamples(ctx, cl, objs, accounts, out)
 	fmt.Fprintln(out)
-	return clusters, err
+	return clusters, gateways, err
 }
 
 // ensureExamples applies the accounts, once the gateways before them are ensured, and ensures

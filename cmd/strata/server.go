@@ -148,7 +148,6 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 
 	changes := feed.New(st, feed.Config{Logger: logger.With("component", "feed")})
 	registry := newRegistry()
-	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry})
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
 	if o.allowAdminKubeconfig {
@@ -163,6 +162,8 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	if err != nil {
 		return err
 	}
+	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry,
+		Gateways: ep.gatewayTokens()})
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
 		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
 	err = srv.Serve(ctx, ln)

@@ -13,7 +13,7 @@ import (
 // that the cluster's account names, with the NO_PROXY its pods get; nil without a gateway or
 // proxy. The agent's gRPC stream goes through HTTPS_PROXY; its calls to the cluster's API
 // server (the service CIDR, the API server's host) are in NO_PROXY. The values are secrets.
-func agentProxyEnv(ctx context.Context, st HubStore, cl *v1alpha1.Cluster) ([]proxyenv.EnvVar, error) {
+func agentProxyEnv(ctx context.Context, st objectGetter, cl *v1alpha1.Cluster) ([]proxyenv.EnvVar, error) {
 	p, err := gatewayProxy(ctx, st, cl.Spec.CloudAccount)
 	if err != nil || p == nil {
 		return nil, err

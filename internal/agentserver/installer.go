@@ -8,11 +8,25 @@ import (
 	"github.com/strata-dev/strata/internal/agentmanifest"
 )
 
+// objectGetter reads objects.
+type objectGetter interface {
+	Get(ctx context.Context, kind, key string) (v1alpha1.Object, error)
+}
+
+// InstallerStore is what an Installer needs of the store: the server's, or a gateway's
+// remote one.
+type InstallerStore interface {
+	Store
+	objectGetter
+}
+
 // Installer makes clusters' agent manifests: each with a new registration token. It is the
 // controller's AgentInstaller.
 type Installer struct {
-	Store     HubStore
+	Store InstallerStore
+	// Authority is the agent CA, or nil when CA is set: the CA agents trust the endpoint with.
 	Authority *Authority
+	CA        []byte
 	// Server is the address agents dial (host:port); Image the agent's image.
 	Server, Image string
 	// TokenTTL is how long a token is valid (default DefaultTokenTTL).
@@ -34,7 +48,11 @@ func (in *Installer) Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: in.Authority.CA().CertPEM(), Token: token, Proxy: proxy})
+	ca := in.CA
+	if in.Authority != nil {
+		ca = in.Authority.CA().CertPEM()
+	}
+	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: ca, Token: token, Proxy: proxy})
 }
 
 // Forget revokes the cluster's registration tokens that were not used: a deleted cluster

@@ -47,10 +47,13 @@ const (
 // the tokens. Hash and Expires are the one token of a record written before a cluster could
 // have several (read as Tokens' only entry).
 type tokenRecord struct {
-	ClusterName string       `json:"cluster"`
-	Tokens      []tokenEntry `json:"tokens,omitempty"`
-	Hash        string       `json:"sha256,omitempty"`
-	Expires     time.Time    `json:"expires,omitzero"`
+	ClusterName string `json:"cluster"`
+	// Gateway is set on the record of a private cloud gateway's tokens (keyed by its UID):
+	// agents cannot spend them, nor gateways a cluster's.
+	Gateway string       `json:"gateway,omitempty"`
+	Tokens  []tokenEntry `json:"tokens,omitempty"`
+	Hash    string       `json:"sha256,omitempty"`
+	Expires time.Time    `json:"expires,omitzero"`
 }
 
 // tokenEntry is one outstanding token: the SHA-256 of its secret part, and its expiry.
@@ -139,7 +142,7 @@ func ConsumeToken(ctx context.Context, st Store, token string, now time.Time) (I
 		if err != nil {
 			return err
 		}
-		if !validToken(rec.entries(), hashToken(secret), now) {
+		if rec.Gateway != "" || !validToken(rec.entries(), hashToken(secret), now) {
 			return ErrTokenRefused
 		}
 		if err := st.DeleteSecret(ctx, tokenSecret(uid)); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -187,8 +187,8 @@ func TestPrintTable(t *testing.T) {
 			"NAME        VERSION   CLOUD   TYPE    LAYERS   AGE\n" +
 			"iaas-base   1.0.0     azure   infra   4        3m\n"},
 		{"gateway.yaml", "" +
-			"NAME           PROXY                                AGE\n" +
-			"corp-gateway   http://proxy.corp.example.com:3128   3m\n"},
+			"NAME           PHASE    REPLICAS   PROXY                                AGE\n" +
+			"corp-gateway   <none>   0          http://proxy.corp.example.com:3128   3m\n"},
 	}
 	for _, c := range cases {
 		objs := testObjects(t, readExample(t, c.file), created)

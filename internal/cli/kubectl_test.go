@@ -98,8 +98,8 @@ func TestGetWide(t *testing.T) {
 			{"proxy-demo", "1.0.0", "all", "add-on", "1", "proxy-demo"},
 		}},
 		{[]string{"get", "gateways", "-o", "wide"}, [][]string{
-			{"NAME", "PROXY", "AGE", "NETWORK"},
-			{"corp-gateway", "http://proxy.corp.example.com:3128", "corp-network-rg/corp-vnet"},
+			{"NAME", "PHASE", "REPLICAS", "PROXY", "AGE", "VERSION", "HEARTBEAT", "NETWORK"},
+			{"corp-gateway", "<none>", "0", "http://proxy.corp.example.com:3128", "<none>", "<none>", "corp-network-rg/corp-vnet"},
 		}},
 	}
 	for _, c := range cases {

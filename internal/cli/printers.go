@@ -139,6 +139,10 @@ func columns(kind string) []column {
 		}
 	case v1alpha1.KindPrivateCloudGateway:
 		return []column{name,
+			{"PHASE", func(o v1alpha1.Object, _ time.Time) string { return phase(o) }},
+			{"REPLICAS", func(o v1alpha1.Object, _ time.Time) string {
+				return strconv.Itoa(len(o.(*v1alpha1.PrivateCloudGateway).Status.Replicas))
+			}},
 			{"PROXY", func(o v1alpha1.Object, _ time.Time) string { return gatewayProxy(o.(*v1alpha1.PrivateCloudGateway)) }},
 			ageColumn(),
 		}
@@ -212,13 +216,24 @@ func wideColumns(kind string) []column {
 			return orNone(strings.Join(names, ","))
 		}}}
 	case v1alpha1.KindPrivateCloudGateway:
-		return []column{{"NETWORK", func(o v1alpha1.Object, _ time.Time) string {
-			n := o.(*v1alpha1.PrivateCloudGateway).Spec.Network
-			if n == nil || n.VirtualNetwork == "" {
-				return none
-			}
-			return n.ResourceGroup + "/" + n.VirtualNetwork
-		}}}
+		return []column{
+			{"VERSION", func(o v1alpha1.Object, _ time.Time) string {
+				return orNone(o.(*v1alpha1.PrivateCloudGateway).Status.Version)
+			}},
+			{"HEARTBEAT", func(o v1alpha1.Object, now time.Time) string {
+				hb := o.(*v1alpha1.PrivateCloudGateway).Status.LastHeartbeat
+				if hb == nil {
+					return none
+				}
+				return humanAge(now, hb)
+			}},
+			{"NETWORK", func(o v1alpha1.Object, _ time.Time) string {
+				n := o.(*v1alpha1.PrivateCloudGateway).Spec.Network
+				if n == nil || n.VirtualNetwork == "" {
+					return none
+				}
+				return n.ResourceGroup + "/" + n.VirtualNetwork
+			}}}
 	}
 	return nil
 }

@@ -102,6 +102,7 @@ YAML files, check them offline with 'strata validate', send them to a strata ser
 		newAPIResourcesCommand(o),
 		newLookupCommand(o),
 		newKubeconfigCommand(o),
+		newGatewayCommand(o),
 		newVersionCommand(o),
 	)
 	return root

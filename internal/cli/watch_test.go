@@ -242,11 +242,11 @@ func TestWatchPrinterColumns(t *testing.T) {
 	must(t, p.print("DELETED", gw("bb", "http://proxy:3128")))
 	// The EVENT column is as wide as its widest value from the start.
 	want := "" +
-		"EVENT      NAME   PROXY               AGE\n" +
-		"ADDED      a      http://p:1          5m\n" +
-		"ADDED      bb     http://proxy:3128   5m\n" +
-		"MODIFIED   a-much-longer-name   http://p:1          5m\n" +
-		"DELETED    bb                   http://proxy:3128   5m\n"
+		"EVENT      NAME   PHASE    REPLICAS   PROXY               AGE\n" +
+		"ADDED      a      <none>   0          http://p:1          5m\n" +
+		"ADDED      bb     <none>   0          http://proxy:3128   5m\n" +
+		"MODIFIED   a-much-longer-name   <none>   0          http://p:1          5m\n" +
+		"DELETED    bb                   <none>   0          http://proxy:3128   5m\n"
 	if b.String() != want {
 		t.Errorf("get -w table:\n%s\nwant\n%s", b.String(), want)
 	}

@@ -23,13 +23,19 @@ const (
 	ReasonCheckFailed     = "CheckFailed"
 )
 
-// dueAccounts lists the cloud accounts and returns those due for a check.
-func (c *Controller) dueAccounts(ctx context.Context, now time.Time) ([]candidate, error) {
+// dueAccounts lists the cloud accounts and returns those served here that are due for a
+// check, and every account's gateway.
+func (c *Controller) dueAccounts(ctx context.Context, now time.Time) ([]candidate, map[string]string, error) {
 	var cands []candidate
 	listed := map[string]bool{}
+	gatewayOf := map[string]string{}
 	err := c.list(ctx, kindAccount, func(obj v1alpha1.Object) {
 		acct, ok := obj.(*v1alpha1.CloudAccount)
 		if !ok {
+			return
+		}
+		gatewayOf[acct.Key()] = acct.Spec.Gateway
+		if !servedHere(acct.Spec.Gateway, c.cfg.Gateway) {
 			return
 		}
 		listed[acct.Key()] = true
@@ -46,10 +52,10 @@ func (c *Controller) dueAccounts(ctx context.Context, now time.Time) ([]candidat
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.forget(kindAccount, listed)
-	return cands, nil
+	return cands, gatewayOf, nil
 }
 
 // accountNeedsCheck reports whether an account is to be checked against Azure: a generation

@@ -154,6 +154,10 @@ type Config struct {
 	// waits for the init machine's cloud-init to install the agent, before it installs it
 	// through the API (default DefaultAgentInstallGrace).
 	AgentInstallGrace time.Duration
+	// Gateway names the private cloud gateway this controller runs in; empty in the server.
+	// A controller works only on the cloud accounts whose spec.gateway is this name (the
+	// server's: those bound to none), and on their clusters.
+	Gateway string
 	// WrapKubernetesTransport, when set, wraps the transport of every cluster API client (to
 	// count or trace requests).
 	WrapKubernetesTransport func(http.RoundTripper) http.RoundTripper
@@ -317,30 +321,35 @@ func (c *Controller) Run(ctx context.Context) error {
 // workers allow; the others wait in the queue for a worker to be released.
 func (c *Controller) scan(ctx context.Context) {
 	now := time.Now()
-	clusters, err := c.dueClusters(ctx, now)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("list clusters", "error", err)
-		}
-		return
-	}
-	accounts, err := c.dueAccounts(ctx, now)
+	accounts, gatewayOf, err := c.dueAccounts(ctx, now)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.log.Error("list cloud accounts", "error", err)
 		}
 		return
 	}
+	clusters, err := c.dueClusters(ctx, now, gatewayOf)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list clusters", "error", err)
+		}
+		return
+	}
 	c.dispatch(ctx, append(accounts, clusters...))
 }
 
-// dueClusters lists the clusters and returns those due for a pass.
-func (c *Controller) dueClusters(ctx context.Context, now time.Time) ([]candidate, error) {
+// servedHere reports whether a controller running in gateway (empty: the server) works on an
+// account bound to accountGateway: each account is worked on in one place only.
+func servedHere(accountGateway, gateway string) bool { return accountGateway == gateway }
+
+// dueClusters lists the clusters and returns those due for a pass, among those of the accounts
+// served here (gatewayOf maps each account to its gateway).
+func (c *Controller) dueClusters(ctx context.Context, now time.Time, gatewayOf map[string]string) ([]candidate, error) {
 	var cands []candidate
 	listed := map[string]bool{}
 	err := c.list(ctx, kindCluster, func(obj v1alpha1.Object) {
 		cl, ok := obj.(*v1alpha1.Cluster)
-		if !ok {
+		if !ok || !servedHere(gatewayOf[cl.Spec.CloudAccount], c.cfg.Gateway) {
 			return
 		}
 		listed[cl.Key()] = true

@@ -5,15 +5,19 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/controller"
 )
 
 // TestAKSInheritsTheGatewayProxy: a cluster whose account names a gateway gets the gateway's
 // proxy in the managed cluster's httpProxyConfig (with what the cluster needs in noProxy), and
 // resyncs send nothing more: effectiveNoProxy, which Azure computes, is read, not diffed.
 func TestAKSInheritsTheGatewayProxy(t *testing.T) {
-	h := start(t)
+	h := newHarness(t)
+	// The account is bound to a gateway: the controller that works on it runs in the gateway.
+	h.runController(t, "gateway", func(c *controller.Config) { c.Gateway = "corp-gw" })
 	ctx := context.Background()
 	gw := &v1alpha1.PrivateCloudGateway{TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindPrivateCloudGateway},
 		Metadata: v1alpha1.ObjectMeta{Name: "corp-gw"},
@@ -59,5 +63,49 @@ func TestAKSInheritsTheGatewayProxy(t *testing.T) {
 	h.settle(t, cl.Key())
 	if got := h.armCalls(t, http.MethodPut, typeManagedCluster); got != puts {
 		t.Errorf("resyncs sent %d managed-cluster PUTs, want none", got-puts)
+	}
+}
+
+// TestServerLeavesGatewayAccountsAlone: the server's controller (Config.Gateway empty) neither
+// checks an account bound to a gateway nor works on its clusters, and sends Azure nothing for
+// them; a gateway's controller leaves the server's accounts alone the same way.
+func TestServerLeavesGatewayAccountsAlone(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	gw := &v1alpha1.PrivateCloudGateway{TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindPrivateCloudGateway},
+		Metadata: v1alpha1.ObjectMeta{Name: "corp-gw"}}
+	if err := h.st.Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := h.st.Get(ctx, v1alpha1.KindCloudAccount, "emulator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := obj.(*v1alpha1.CloudAccount)
+	acct.Spec.Gateway = "corp-gw"
+	if err := h.st.Update(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	cl := h.aksCluster(t)
+	if err := h.st.Create(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	before := h.env.Callers(t)
+	h.runController(t, "server")
+	h.runController(t, "other-gateway", func(c *controller.Config) { c.Gateway = "other" })
+	time.Sleep(2 * time.Second) // many scans of both controllers
+	obj, err = h.st.Get(ctx, v1alpha1.KindCluster, cl.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := obj.(*v1alpha1.Cluster); got.Status.Phase != "" || len(got.Metadata.Finalizers) != 0 {
+		t.Errorf("the cluster was worked on: phase %q, finalizers %v", got.Status.Phase, got.Metadata.Finalizers)
+	}
+	obj, _ = h.st.Get(ctx, v1alpha1.KindCloudAccount, "emulator")
+	if got := obj.(*v1alpha1.CloudAccount); got.Status.ObservedGeneration != 0 {
+		t.Errorf("the account was checked: %+v", got.Status)
+	}
+	if after := h.env.Callers(t); !slices.Equal(after, before) {
+		t.Errorf("Azure was called: %v, then %v", before, after)
 	}
 }

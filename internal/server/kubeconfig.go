@@ -141,6 +141,9 @@ func (s *Server) clusterClients(ctx context.Context, c *v1alpha1.Cluster) (*azur
 		return nil, internal(err, "get %s %q", v1alpha1.KindCloudAccount, acctKey)
 	}
 	acct := ao.(*v1alpha1.CloudAccount)
+	if err := notThroughGateway(acct); err != nil {
+		return nil, err
+	}
 	if acct.Spec.Azure.ClientSecret.Empty() {
 		return nil, conflict(ReasonConflict, "%s %q of cluster %q has no client secret: apply it with spec.azure.clientSecret", v1alpha1.KindCloudAccount, acctKey, key)
 	}

@@ -170,6 +170,9 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, kind string) err
 		return internal(err, "get %s %q", kind, key)
 	}
 	acct := obj.(*v1alpha1.CloudAccount)
+	if err := notThroughGateway(acct); err != nil {
+		return err
+	}
 	if acct.Spec.Azure.ClientSecret.Empty() {
 		return conflict(ReasonConflict, "%s %q has no client secret: apply it with spec.azure.clientSecret", kind, key)
 	}

@@ -54,6 +54,9 @@ type Config struct {
 	// cluster's admin kubeconfig. strata has no per-user authentication yet, so it is off
 	// unless the operator turns it on; the user kubeconfig is always served.
 	AllowAdminKubeconfig bool
+	// Gateways mints private cloud gateways' registration tokens (POST
+	// /privatecloudgateways/{name}/token); nil when the server has no agent endpoint.
+	Gateways GatewayTokens
 }
 
 // Server serves the REST API. Create it with New.
@@ -67,6 +70,7 @@ type Server struct {
 	handler  http.Handler
 	// allowAdminKubeconfig is Config.AllowAdminKubeconfig.
 	allowAdminKubeconfig bool
+	gateways             GatewayTokens
 }
 
 // New builds a Server from cfg.
@@ -74,7 +78,7 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil {
 		panic("server.New: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig}
+	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig, gateways: cfg.Gateways}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -131,6 +135,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(APIPath+"/{plural}/{key}/lookups/{what}", s.api(methodNotAllowed("GET")))
 	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/kubeconfig", s.api(s.kubeconfig))
 	mux.HandleFunc(APIPath+"/{plural}/{key}/kubeconfig", s.api(methodNotAllowed("GET")))
+	mux.HandleFunc("POST "+APIPath+"/{plural}/{key}/token", s.api(s.gatewayToken))
+	mux.HandleFunc(APIPath+"/{plural}/{key}/token", s.api(methodNotAllowed("POST")))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})

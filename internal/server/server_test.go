@@ -810,7 +810,7 @@ func TestServerOwnedFieldsIgnored(t *testing.T) {
 	gw.Metadata.CreationTimestamp = &past
 	gw.Metadata.DeletionTimestamp = &past
 	gw.Metadata.Finalizers = []string{"mine"}
-	gw.Status = v1alpha1.Status{Phase: "Ready", ObservedGeneration: 9}
+	gw.Status = v1alpha1.GatewayStatus{Status: v1alpha1.Status{Phase: "Ready", ObservedGeneration: 9}}
 	got := ts.create(gw)
 	m := got.GetMetadata()
 	if m.UID == "my-uid" || m.Generation != 1 || m.ResourceVersion == "12345" || m.CreationTimestamp.Equal(past) ||

@@ -1,0 +1,313 @@
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/agentserver"
+	"github.com/strata-dev/strata/internal/controller"
+	"github.com/strata-dev/strata/internal/tunnel"
+	gatewayv1 "github.com/strata-dev/strata/proto/strata/gateway/v1"
+)
+
+// Config configures a gateway process (a replica).
+type Config struct {
+	// Server is the server's agent endpoint, host:port. Required.
+	Server string
+	// CAPEM is the CA the endpoint is trusted with (from `strata gateway token`); once
+	// registered, the one kept in DataDir is used.
+	CAPEM []byte
+	// Token is the single-use registration token, needed only without an identity in DataDir.
+	Token string
+	// DataDir keeps the identity (0700). Required.
+	DataDir string
+	// Replica names this process; default host name and pid.
+	Replica string
+	// Version is strata's version, told to the server.
+	Version string
+	// Heartbeat is how often a heartbeat is sent (default 15 s).
+	Heartbeat time.Duration
+	// ProxyCA is the PEM CA of a TLS-inspecting proxy on the way to the server.
+	ProxyCA []byte
+	// Controller is the configuration of the controller the gateway runs; Store, Gateway,
+	// Holder and the Azure options' UserAgent and Proxy are set by Run.
+	Controller controller.Config
+	// AgentImage is the image of the agents the gateway's clusters get.
+	AgentImage string
+	Logger     *slog.Logger
+}
+
+// Run registers when needed, then holds the stream and runs the controller until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger
+	id, err := ensureIdentity(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cc, err := dial(cfg, id)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	log = log.With("gateway", id.name, "replica", cfg.Replica)
+	log.Info("gateway starting", "server", cfg.Server)
+	remote := NewRemoteStore(cc)
+	ccfg, err := controllerConfig(ctx, cfg, id.name, remote)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{}, 2)
+	go func() { connectLoop(ctx, cfg, cc, log); done <- struct{}{} }()
+	go func() { renewLoop(ctx, id, gatewayv1.NewGatewayServiceClient(cc), log); done <- struct{}{} }()
+	err = controller.New(ccfg).Run(ctx)
+	cancel()
+	<-done
+	<-done
+	return err
+}
+
+func withDefaults(cfg Config) (Config, error) {
+	if cfg.Server == "" || cfg.DataDir == "" {
+		return cfg, errors.New("gateway: the server's address and a data directory are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Replica == "" {
+		host, _ := os.Hostname()
+		cfg.Replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return cfg, fmt.Errorf("gateway: data directory: %w", err)
+	}
+	if ca, err := os.ReadFile(filepath.Join(cfg.DataDir, caFile)); err == nil {
+		cfg.CAPEM = ca
+	}
+	if len(cfg.CAPEM) == 0 {
+		return cfg, errors.New("gateway: the server's CA is required (--ca-file, from `strata gateway token`)")
+	}
+	return cfg, nil
+}
+
+// ensureIdentity loads the identity of the data directory, or registers with the token.
+func ensureIdentity(ctx context.Context, cfg Config) (*identity, error) {
+	id, ok, err := loadIdentity(cfg.DataDir)
+	if err != nil || ok {
+		return id, err
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("gateway: no identity in the data directory and no registration token (--token)")
+	}
+	cc, err := dial(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	b := backoff{min: time.Second, max: 30 * time.Second}
+	for {
+		id, err := register(ctx, gatewayv1.NewGatewayRegistrationServiceClient(cc), cfg.DataDir, cfg.Token)
+		if err == nil {
+			cfg.Logger.Info("gateway registered", "gateway", id.name)
+			return id, nil
+		}
+		if code := status.Code(err); code == codes.Unauthenticated || code == codes.InvalidArgument {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		wait := b.next()
+		cfg.Logger.Warn("registration failed; retrying", "error", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// dial connects to the server with mutual TLS (id's certificate, when set) through the
+// tunnel's dialer: directly or through HTTPS_PROXY with CONNECT, falling back to a WebSocket
+// when a proxy breaks HTTP/2.
+func dial(cfg Config, id *identity) (*grpc.ClientConn, error) {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(cfg.CAPEM) {
+		return nil, errors.New("gateway: the server's CA holds no PEM certificate")
+	}
+	tc := tunnel.Config{Server: cfg.Server, RootCAs: roots, ProxyCA: cfg.ProxyCA, Logger: cfg.Logger,
+		UserAgent: "strata-gateway/" + cfg.Version}
+	if id != nil {
+		tc.GetClientCertificate = id.clientCertificate
+	}
+	d, err := tunnel.NewDialer(tc)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	cc, err := d.NewClient(id != nil)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("gateway: dial %s: %w", cfg.Server, err)
+	}
+	return cc, nil
+}
+
+// controllerConfig is the controller's configuration: the remote store, this gateway's
+// accounts only, Azure through the gateway's proxy with a User-Agent naming it, and agents
+// installed with tokens minted through the server.
+func controllerConfig(ctx context.Context, cfg Config, name string, remote *RemoteStore) (controller.Config, error) {
+	c := cfg.Controller
+	c.Store, c.Gateway, c.Holder, c.Logger = remote, name, cfg.Replica, cfg.Logger.With("component", "controller")
+	c.AzureOptions.UserAgent = "strata-gateway/" + name
+	proxy, err := ownProxy(ctx, remote, name)
+	if err != nil {
+		return c, err
+	}
+	if proxy != nil {
+		c.AzureOptions.Proxy, c.AzureOptions.ProxyCA = proxy.fn, proxy.ca
+	}
+	if c.CheckKubernetes {
+		c.Agent = &agentserver.Installer{Store: remote, CA: cfg.CAPEM, Server: cfg.Server, Image: cfg.AgentImage}
+	}
+	return c, nil
+}
+
+// proxyChoice is the proxy of the gateway's spec, as the Azure clients use it.
+type proxyChoice struct {
+	fn func(*http.Request) (*url.URL, error)
+	ca string
+}
+
+// ownProxy reads the gateway's own spec.proxy (passwords included), retrying until the server
+// answers; nil when it sets none.
+func ownProxy(ctx context.Context, remote *RemoteStore, name string) (*proxyChoice, error) {
+	b := backoff{min: time.Second, max: 30 * time.Second}
+	for {
+		obj, err := remote.Get(ctx, v1alpha1.KindPrivateCloudGateway, name)
+		if err == nil {
+			gw, _ := obj.(*v1alpha1.PrivateCloudGateway)
+			if gw == nil || gw.Spec.Proxy == nil {
+				return nil, nil
+			}
+			return proxyOf(gw.Spec.Proxy)
+		}
+		if status.Code(err) == codes.Unauthenticated || ctx.Err() != nil {
+			return nil, fmt.Errorf("gateway: read private cloud gateway %q: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(b.next()):
+		}
+	}
+}
+
+// connectLoop holds the replica's stream, reconnecting with backoff, until ctx ends.
+func connectLoop(ctx context.Context, cfg Config, cc *grpc.ClientConn, log *slog.Logger) {
+	b := backoff{min: time.Second, max: 30 * time.Second}
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), log)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			b.cur = 0
+		}
+		wait := b.next()
+		log.Warn("stream to the server ended; reconnecting", "error", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// stream says Hello and sends heartbeats until the stream breaks.
+func stream(ctx context.Context, cfg Config, c gatewayv1.GatewayServiceClient, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := c.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	hello := &gatewayv1.Hello{Version: cfg.Version, Replica: cfg.Replica}
+	if err := st.Send(&gatewayv1.ConnectRequest{Message: &gatewayv1.ConnectRequest_Hello{Hello: hello}}); err != nil {
+		return err
+	}
+	log.Info("connected to the server")
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := st.Recv(); err != nil {
+				recvErr <- err
+				return
+			}
+		}
+	}()
+	beat := time.NewTicker(cfg.Heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case err := <-recvErr:
+			return err
+		case <-beat.C:
+			if err := st.Send(&gatewayv1.ConnectRequest{Message: &gatewayv1.ConnectRequest_Heartbeat{
+				Heartbeat: &gatewayv1.Heartbeat{Time: timestamppb.Now()}}}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// renewLoop renews the certificate when a third of its validity is left.
+func renewLoop(ctx context.Context, id *identity, c gatewayv1.GatewayServiceClient, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(time.Until(id.renewAt()), 0)):
+		}
+		if err := id.renew(ctx, c); err != nil && ctx.Err() == nil {
+			log.Warn("renew the certificate", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+// backoff is an exponential backoff with jitter.
+type backoff struct{ min, max, cur time.Duration }
+
+func (b *backoff) next() time.Duration {
+	if b.cur == 0 {
+		b.cur = b.min
+	} else {
+		b.cur = min(2*b.cur, b.max)
+	}
+	return b.cur/2 + rand.N(b.cur/2+1)
+}

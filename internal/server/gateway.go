@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// ReasonGatewayBound (409): a request that would call Azure with a cloud account bound to a
+// private cloud gateway: only the gateway reaches Azure for it.
+const ReasonGatewayBound = "GatewayBound"
+
+// GatewayTokens mints private cloud gateways' registration tokens.
+type GatewayTokens interface {
+	// MintToken returns a single-use token for the gateway, valid for ttl, and the PEM CA of
+	// the endpoint gateways dial.
+	MintToken(ctx context.Context, name string, ttl time.Duration) (token string, caPEM []byte, err error)
+	// Endpoint is the address gateways dial (the agent endpoint's).
+	Endpoint() string
+}
+
+// GatewayToken is the answer of POST /privatecloudgateways/{name}/token. The token is a
+// secret, shown once.
+type GatewayToken struct {
+	Gateway string    `json:"gateway"`
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+	// Server is the address to give `strata gateway --server`; CA the PEM CA to trust it with.
+	Server string `json:"server"`
+	CA     string `json:"ca"`
+}
+
+// gatewayTokenTTL is how long a gateway's registration token is valid.
+const gatewayTokenTTL = time.Hour
+
+// gatewayToken answers POST /privatecloudgateways/{key}/token: a new registration token.
+func (s *Server) gatewayToken(w http.ResponseWriter, r *http.Request, kind string) error {
+	key := r.PathValue("key")
+	if kind != v1alpha1.KindPrivateCloudGateway {
+		return &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
+			message: fmt.Sprintf("no token for %s: tokens are under %s/%s/{name}/token", v1alpha1.Plural(kind), APIPath, v1alpha1.Plural(v1alpha1.KindPrivateCloudGateway))}
+	}
+	if s.gateways == nil {
+		return conflict(ReasonConflict, "this server has no agent endpoint (--agent-listen): gateways cannot register with it")
+	}
+	token, ca, err := s.gateways.MintToken(r.Context(), key, gatewayTokenTTL)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(kind, key)
+	}
+	if err != nil {
+		return internal(err, "mint a registration token for %s %q", kind, key)
+	}
+	s.log.Info("gateway registration token minted", "gateway", key)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	return json.NewEncoder(w).Encode(GatewayToken{Gateway: key, Token: token, Expires: time.Now().Add(gatewayTokenTTL).UTC().Truncate(time.Second),
+		Server: s.gateways.Endpoint(), CA: string(ca)})
+}
+
+// notThroughGateway refuses a request that would call Azure with an account bound to a
+// gateway.
+func notThroughGateway(acct *v1alpha1.CloudAccount) error {
+	if acct.Spec.Gateway == "" {
+		return nil
+	}
+	return conflict(ReasonGatewayBound, "%s %q is bound to private cloud gateway %q: only the gateway calls Azure for it, and this request is not relayed through gateways yet",
+		v1alpha1.KindCloudAccount, acct.Metadata.Name, acct.Spec.Gateway)
+}
