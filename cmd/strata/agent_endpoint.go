@@ -29,6 +29,7 @@ import (
 type agentEndpointOptions struct {
 	listen, advertise, image string
 	certValidity, resync     time.Duration
+	gatewayHeartbeat         time.Duration
 	// chartCache is the directory the charts of layers are cached in; empty means
 	// <data-dir>/charts (see withDefaults).
 	chartCache string
@@ -90,7 +91,7 @@ func startAgentEndpoint(ctx context.Context, o agentEndpointOptions, st store.St
 		ln.Close()
 		return nil, nil, err
 	}
-	gws := gatewayserver.New(gatewayserver.Config{Store: st, Authority: auth, CertValidity: o.certValidity,
+	gws := gatewayserver.New(gatewayserver.Config{Store: st, Authority: auth, CertValidity: o.certValidity, Heartbeat: o.gatewayHeartbeat,
 		Logger: logger.With("component", "gateway-hub")})
 	gws.RegisterServices(gs)
 	ctx, cancel := context.WithCancel(ctx)

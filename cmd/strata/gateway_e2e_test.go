@@ -23,10 +23,14 @@ type gatewayProcess struct {
 	exited chan error
 }
 
-// startGateway starts a replica of gateway name with a token of its own, minted with the CLI.
-func startGateway(t *testing.T, serverURL, endpoint, name, replica string) *gatewayProcess {
+// startGateway starts a replica of gateway name in dir: with a token of its own, minted with
+// the CLI, when the directory holds no identity yet.
+func startGateway(t *testing.T, serverURL, endpoint, name, replica, dir string) *gatewayProcess {
 	t.Helper()
-	dir := t.TempDir()
+	if _, err := os.Stat(filepath.Join(dir, "data", "gateway.crt")); err == nil {
+		return runGatewayProcess(t, []string{"gateway", "--endpoint", endpoint, "--data-dir", filepath.Join(dir, "data"),
+			"--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s"}, replica)
+	}
 	ca := filepath.Join(dir, "ca.crt")
 	r := strata(t, serverURL, "", "gateway", "token", name, "--ca-file", ca)
 	if r.Code != 0 || !strings.Contains(r.Stderr, "strata gateway --endpoint "+endpoint) {
@@ -36,9 +40,14 @@ func startGateway(t *testing.T, serverURL, endpoint, name, replica string) *gate
 	if err := os.WriteFile(tokenFile, []byte(r.Stdout), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return runGatewayProcess(t, []string{"gateway", "--endpoint", endpoint, "--ca-file", ca, "--token-file", tokenFile,
+		"--data-dir", filepath.Join(dir, "data"), "--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s"}, replica)
+}
+
+// runGatewayProcess runs `strata args...` until the test ends.
+func runGatewayProcess(t *testing.T, args []string, replica string) *gatewayProcess {
 	g := &gatewayProcess{logs: &syncBuffer{}, exited: make(chan error, 1)}
-	g.cmd = exec.Command(strataBin, "gateway", "--endpoint", endpoint, "--ca-file", ca, "--token-file", tokenFile,
-		"--data-dir", filepath.Join(dir, "data"), "--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s")
+	g.cmd = exec.Command(strataBin, args...)
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -107,9 +116,10 @@ func gatewayManifests(t *testing.T, env *emulatortest.Env, rg string) string {
 
 // TestGatewayProvisionsForItsAccounts runs the server, and two replicas of a gateway, as real
 // processes: the cluster of the gateway's account waits with GatewayConnected=False until a
-// replica registers; the gateway turns Running with its replicas; the replica that provisions
-// is killed with SIGKILL mid-way and the other finishes, every resource written once, none
-// orphaned; and the server never calls Azure for that account (the emulator counts requests by
+// replica registers; the gateway turns Running; its only replica killed with SIGKILL mid-way,
+// the gateway is Disconnected and the cluster keeps its state; the replica back (from its data
+// directory, no token), a second joins and the first is killed again mid-way: the second
+// finishes, every resource written once, none orphaned; and the server never calls Azure for that account (the emulator counts requests by
 // caller: every ARM request in the cluster's subscription comes from strata-gateway/corp).
 func TestGatewayProvisionsForItsAccounts(t *testing.T) {
 	if testing.Short() {
@@ -120,7 +130,7 @@ func TestGatewayProvisionsForItsAccounts(t *testing.T) {
 	rg := "behind-rg"
 	dir := gatewayManifests(t, env, rg)
 	endpoint := freeAddress(t)
-	srv := newRestartableServer(t, "server", []string{"--data-dir", t.TempDir(), "--agent-listen", endpoint, "--lease-ttl", "3s"}, nil)
+	srv := newRestartableServer(t, "server", []string{"--data-dir", t.TempDir(), "--agent-listen", endpoint, "--lease-ttl", "3s", "--gateway-heartbeat", "1s"}, nil)
 	if r := strata(t, srv.URL, "", "apply", "-f", dir); r.Code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
@@ -133,12 +143,29 @@ func TestGatewayProvisionsForItsAccounts(t *testing.T) {
 	base := env.RequestsNotFrom(t, "strata-gateway/corp", "", "")
 	basePUTs, _ := env.Requests(t, "PUT", "")
 
-	first := startGateway(t, srv.URL, endpoint, "corp", "replica-a")
+	dirA, dirB := t.TempDir(), t.TempDir()
+	first := startGateway(t, srv.URL, endpoint, "corp", "replica-a", dirA)
 	waitGateway(t, srv.URL, "corp", 30*time.Second, func(g *v1alpha1.PrivateCloudGateway) bool {
 		return g.Status.Phase == "Running" && len(g.Status.Replicas) == 1 && g.Status.Version != ""
 	})
-	waitProgress(t, srv.URL, "behind", 4, time.Minute)
-	startGateway(t, srv.URL, endpoint, "corp", "replica-b")
+	waitCondition(t, srv.URL, "behind", "GatewayConnected", "True", 30*time.Second)
+
+	// The only replica dies mid-way: the cluster keeps its state, the gateway is Disconnected.
+	waitProgress(t, srv.URL, "behind", 3, time.Minute)
+	first.kill9(t)
+	waitGateway(t, srv.URL, "corp", 30*time.Second, func(g *v1alpha1.PrivateCloudGateway) bool { return g.Status.Phase == "Disconnected" })
+	waitCondition(t, srv.URL, "behind", "GatewayConnected", "False", 30*time.Second)
+	if c := clusterPhases(srv.URL)["behind"]; c.Status.Phase != "Provisioning" || c.Status.Progress == nil || c.Status.Progress.Done < 3 {
+		t.Fatalf("while its gateway is away, the cluster lost its state: %+v", c.Status)
+	}
+
+	// It comes back from its data directory, without a token, and works on; a second replica
+	// joins, and the first dies again: the second finishes.
+	first = startGateway(t, srv.URL, endpoint, "corp", "replica-a", dirA)
+	waitCondition(t, srv.URL, "behind", "GatewayConnected", "True", 30*time.Second)
+	done := clusterPhases(srv.URL)["behind"].Status.Progress.Done
+	waitProgress(t, srv.URL, "behind", done+1, time.Minute)
+	startGateway(t, srv.URL, endpoint, "corp", "replica-b", dirB)
 	waitGateway(t, srv.URL, "corp", 30*time.Second, func(g *v1alpha1.PrivateCloudGateway) bool { return len(g.Status.Replicas) == 2 })
 	first.kill9(t)
 	waitRunning(t, srv.URL, []string{"behind"}, 3*time.Minute, srv.logs)

@@ -104,6 +104,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.DurationVar(&o.agent.certValidity, "agent-cert-validity", 0, "validity of agents' client certificates (default 24h; renewed when a third is left)")
 	_ = f.MarkHidden("agent-cert-validity")
 	f.DurationVar(&o.agent.resync, "agent-resync", 0, "how often agents compare their cluster with its layers (default 1m)")
+	f.DurationVar(&o.agent.gatewayHeartbeat, "gateway-heartbeat", 0, "how often gateways' heartbeats are sent and written; a gateway without a replica for three of them is Disconnected (default 15s)")
 	f.StringVar(&o.agent.chartCache, "chart-cache", "", "directory the Helm charts of profile layers are downloaded to and kept in, for the agent endpoint to render them (default <data-dir>/charts)")
 	return cmd
 }
