@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,9 +19,9 @@ import (
 
 // gatewayOptions are the flags of `strata gateway`.
 type gatewayOptions struct {
-	endpoint, caFile, proxyCAFile, tokenFile, dataDir, replica, agentImage, logFormat string
-	checkKubernetes                                                                   bool
-	leaseTTL                                                                          time.Duration
+	endpoint, caFile, proxyCAFile, tokenFile, sourceAddress, dataDir, replica, agentImage, logFormat string
+	checkKubernetes                                                                                  bool
+	leaseTTL                                                                                         time.Duration
 }
 
 // wireGatewayCommand gives the CLI's `strata gateway` its run: the gateway process.
@@ -47,6 +48,7 @@ with leases. See docs/gateway.md.`
 		"PEM file of the endpoint's CA (from strata gateway token --ca-file, or ca.crt in the gateway's data directory)"))
 	f := cmd.Flags()
 	f.StringVar(&o.endpoint, "endpoint", "", "the server's agent endpoint, host:port (required)")
+	f.StringVar(&o.sourceAddress, "source-address", "", "local IP address the gateway's Azure requests leave from (a host with several)")
 	f.StringVar(&o.proxyCAFile, "proxy-ca-file", "", "PEM CA of a TLS-intercepting proxy on the way to the server (HTTPS_PROXY)")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM CA of the endpoint, from 'strata gateway token --ca-file' (needed until registered)")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the registration token (or env STRATA_GATEWAY_TOKEN); needed until registered")
@@ -78,6 +80,11 @@ func runGateway(cmd *cobra.Command, o *gatewayOptions) error {
 	if o.caFile != "" {
 		if cfg.CAPEM, err = os.ReadFile(o.caFile); err != nil {
 			return fmt.Errorf("--ca-file: %w", err)
+		}
+	}
+	if o.sourceAddress != "" {
+		if cfg.SourceAddress = net.ParseIP(o.sourceAddress); cfg.SourceAddress == nil {
+			return fmt.Errorf("--source-address %q: not an IP address", o.sourceAddress)
 		}
 	}
 	if o.proxyCAFile != "" {

@@ -54,6 +54,9 @@ type Options struct {
 	// ProxyCA is the PEM CA of a TLS-inspecting proxy, trusted beside the system roots and the
 	// account's CA bundle.
 	ProxyCA string
+	// SourceAddress, when set, is the local IP address requests leave from (a host with
+	// several addresses, where only one is let through to Azure or to private endpoints).
+	SourceAddress net.IP
 }
 
 // Timeouts bound the stages of one HTTP request (one try: the SDK retries a failed one with
@@ -98,6 +101,9 @@ func (t Timeouts) withDefaults() Timeouts {
 func newHTTPClient(roots *x509.CertPool, opts Options) *http.Client {
 	t := opts.Timeouts.withDefaults()
 	dialer := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
+	if opts.SourceAddress != nil {
+		dialer.LocalAddr = &net.TCPAddr{IP: opts.SourceAddress}
+	}
 	proxy := opts.Proxy
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -44,6 +45,8 @@ type Config struct {
 	Heartbeat time.Duration
 	// ProxyCA is the PEM CA of a TLS-inspecting proxy on the way to the server.
 	ProxyCA []byte
+	// SourceAddress, when set, is the local address the gateway's Azure requests leave from.
+	SourceAddress net.IP
 	// Controller is the configuration of the controller the gateway runs; Store, Gateway,
 	// Holder and the Azure options' UserAgent and Proxy are set by Run.
 	Controller controller.Config
@@ -178,7 +181,7 @@ func dial(cfg Config, id *identity) (*grpc.ClientConn, error) {
 func controllerConfig(ctx context.Context, cfg Config, name string, remote *RemoteStore) (controller.Config, error) {
 	c := cfg.Controller
 	c.Store, c.Gateway, c.Holder, c.Logger = remote, name, cfg.Replica, cfg.Logger.With("component", "controller")
-	c.AzureOptions.UserAgent = "strata-gateway/" + name
+	c.AzureOptions.UserAgent, c.AzureOptions.SourceAddress = "strata-gateway/"+name, cfg.SourceAddress
 	proxy, err := ownProxy(ctx, remote, name)
 	if err != nil {
 		return c, err
