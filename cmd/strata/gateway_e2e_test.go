@@ -25,11 +25,11 @@ type gatewayProcess struct {
 
 // startGateway starts a replica of gateway name in dir: with a token of its own, minted with
 // the CLI, when the directory holds no identity yet.
-func startGateway(t *testing.T, serverURL, endpoint, name, replica, dir string) *gatewayProcess {
+func startGateway(t *testing.T, serverURL, endpoint, name, replica, dir string, env ...string) *gatewayProcess {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(dir, "data", "gateway.crt")); err == nil {
 		return runGatewayProcess(t, []string{"gateway", "--endpoint", endpoint, "--data-dir", filepath.Join(dir, "data"),
-			"--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s"}, replica)
+			"--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s"}, replica, env)
 	}
 	ca := filepath.Join(dir, "ca.crt")
 	r := strata(t, serverURL, "", "gateway", "token", name, "--ca-file", ca)
@@ -41,13 +41,14 @@ func startGateway(t *testing.T, serverURL, endpoint, name, replica, dir string) 
 		t.Fatal(err)
 	}
 	return runGatewayProcess(t, []string{"gateway", "--endpoint", endpoint, "--ca-file", ca, "--token-file", tokenFile,
-		"--data-dir", filepath.Join(dir, "data"), "--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s"}, replica)
+		"--data-dir", filepath.Join(dir, "data"), "--replica", replica, "--check-kubernetes=false", "--lease-ttl", "3s"}, replica, env)
 }
 
 // runGatewayProcess runs `strata args...` until the test ends.
-func runGatewayProcess(t *testing.T, args []string, replica string) *gatewayProcess {
+func runGatewayProcess(t *testing.T, args []string, replica string, env []string) *gatewayProcess {
 	g := &gatewayProcess{logs: &syncBuffer{}, exited: make(chan error, 1)}
 	g.cmd = exec.Command(strataBin, args...)
+	g.cmd.Env = append(os.Environ(), env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -68,6 +69,18 @@ func runGatewayProcess(t *testing.T, args []string, replica string) *gatewayProc
 		}
 	})
 	return g
+}
+
+// stop sends SIGTERM and waits for the replica to exit.
+func (g *gatewayProcess) stop(t *testing.T) {
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the gateway did not stop within 20s of SIGTERM")
+	}
 }
 
 // kill9 sends SIGKILL and waits for the replica to be gone.

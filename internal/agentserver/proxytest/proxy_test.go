@@ -25,6 +25,7 @@ import (
 	"github.com/strata-dev/strata/internal/emulator/kube/kubetest"
 	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/secrets"
+	"github.com/strata-dev/strata/internal/squidtest"
 	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
@@ -34,7 +35,7 @@ import (
 // HTTPS_PROXY. Stopping squid breaks the stream (the cluster shows the agent disconnected, and
 // keeps what was applied); starting it again on the same port brings the agent back.
 func TestAgentThroughSquid(t *testing.T) {
-	sq := startSquid(t, squidPort)
+	sq := squidtest.Start(t, squidPort, map[string]string{endpointName: "127.0.0.1"})
 
 	// The name resolves nowhere but in squid.
 	lookupCtx, cancelLookup := context.WithTimeout(context.Background(), 10*time.Second)
@@ -117,8 +118,8 @@ func TestAgentThroughSquid(t *testing.T) {
 		if t.Failed() {
 			t.Logf("agent log:\n%s", agentLog.String())
 			t.Logf("hub log:\n%s", hubLog.String())
-			t.Logf("squid access.log:\n%s", strings.Join(sq.accessLog(), "\n"))
-			t.Logf("squid:\n%s", sq.logs())
+			t.Logf("squid access.log:\n%s", strings.Join(sq.AccessLog(), "\n"))
+			t.Logf("squid:\n%s", sq.Logs())
 		}
 	})
 
@@ -132,14 +133,14 @@ func TestAgentThroughSquid(t *testing.T) {
 		t.Fatalf("the layer's ConfigMap: %v", err)
 	}
 	// squid writes a tunnel's line when it closes: registration's connection has closed.
-	waitFor(t, "squid's access.log shows CONNECT "+endpoint, func() bool { return len(sq.tunnels(endpoint)) > 0 })
-	t.Logf("through squid: %s", sq.tunnels(endpoint)[0])
+	waitFor(t, "squid's access.log shows CONNECT "+endpoint, func() bool { return len(sq.Tunnels(endpoint)) > 0 })
+	t.Logf("through squid: %s", sq.Tunnels(endpoint)[0])
 
 	// 2. squid stops: the stream breaks, the cluster shows the agent disconnected within the
 	// heartbeats' bound, and keeps what was applied.
 	endedBefore := strings.Count(agentLog.String(), "stream to the server ended")
 	stopped := time.Now()
-	sq.stop()
+	sq.Stop()
 	waitFor(t, "AgentConnected False once squid is stopped", func() bool {
 		return cond(getCluster(t, st, "c1"), agentserver.ConditionAgentConnected) == "False"
 	})
@@ -159,7 +160,7 @@ func TestAgentThroughSquid(t *testing.T) {
 
 	// 3. squid again, on the same port: the agent reconnects by itself.
 	restarted := time.Now()
-	sq.start()
+	sq.Start()
 	waitFor(t, "AgentConnected True once squid is back", func() bool {
 		c := getCluster(t, st, "c1")
 		return cond(c, agentserver.ConditionAgentConnected) == "True" && cond(c, agentserver.ConditionLayersReady) == "True"
