@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"path/filepath"
 	"time"
 
 	"github.com/strata-dev/strata/internal/cli"
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/gateway"
+	"github.com/strata-dev/strata/internal/squid"
 )
 
 // gatewaysDir is where quickstart's gateway replicas keep their identities, one directory
@@ -21,6 +24,7 @@ const gatewaysDir = "gateways"
 // agent endpoint (a token minted on the first run only), and returns what stops them.
 func startQuickstartGateways(ctx context.Context, ep *agentEndpoint, dataDir string, names []string, kubernetes bool, out io.Writer, logger *slog.Logger) func() {
 	ctx, cancel := context.WithCancel(ctx)
+	proxy, stopSquid, via := quickstartSquid(ctx, logger)
 	done := make(chan struct{}, len(names))
 	for _, name := range names {
 		cfg, err := quickstartGatewayConfig(ctx, ep, dataDir, name, kubernetes, logger)
@@ -29,7 +33,8 @@ func startQuickstartGateways(ctx context.Context, ep *agentEndpoint, dataDir str
 			done <- struct{}{}
 			continue
 		}
-		fmt.Fprintf(out, "gateway %-10s running in this process, dialing the server's endpoint %s directly\n", name, ep.advertise)
+		cfg.ServerProxy = proxy
+		fmt.Fprintf(out, "gateway %s  running in this process, dialing the server's endpoint %s %s\n", name, ep.advertise, via)
 		go func() {
 			defer func() { done <- struct{}{} }()
 			if err := gateway.Run(ctx, cfg); err != nil && ctx.Err() == nil {
@@ -42,7 +47,32 @@ func startQuickstartGateways(ctx context.Context, ep *agentEndpoint, dataDir str
 		for range names {
 			<-done
 		}
+		stopSquid()
 	}
+}
+
+// quickstartSquid starts a local squid when the package is installed, for the gateways to
+// reach the server through as they would through a corporate proxy; it returns the proxy (nil
+// without squid), what stops it, and words saying which.
+func quickstartSquid(ctx context.Context, logger *slog.Logger) (*url.URL, func(), string) {
+	bin := squid.Binary()
+	if bin == "" {
+		return nil, func() {}, "directly (install squid, e.g. make squid, to go through a proxy)"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		logger.Warn("squid not started", "error", err)
+		return nil, func() {}, "directly (squid could not start)"
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	raw, stop, err := squid.Run(ctx, bin, port)
+	if err != nil {
+		logger.Warn("squid not started", "error", err)
+		return nil, func() {}, "directly (squid could not start)"
+	}
+	u, _ := url.Parse(raw)
+	return u, stop, "through a local squid at " + raw + " (HTTP CONNECT)"
 }
 
 // quickstartGatewayConfig is the configuration of a gateway's replica: its identity in the

@@ -45,6 +45,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// ProxyCA is the PEM CA of a TLS-inspecting proxy on the way to the server.
 	ProxyCA []byte
+	// ServerProxy, when set, is the proxy to the server, whatever the host (loopback
+	// included); otherwise HTTPS_PROXY and NO_PROXY choose.
+	ServerProxy *url.URL
 	// SourceAddress, when set, is the local address the gateway's Azure requests leave from.
 	SourceAddress net.IP
 	// Controller is the configuration of the controller the gateway runs; Store, Gateway,
@@ -162,6 +165,9 @@ func dial(cfg Config, id *identity) (*grpc.ClientConn, error) {
 		UserAgent: "strata-gateway/" + cfg.Version}
 	if id != nil {
 		tc.GetClientCertificate = id.clientCertificate
+	}
+	if p := cfg.ServerProxy; p != nil {
+		tc.Proxy = func(*url.URL) (*url.URL, error) { return p, nil }
 	}
 	d, err := tunnel.NewDialer(tc)
 	if err != nil {

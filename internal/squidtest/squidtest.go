@@ -5,33 +5,25 @@ package squidtest
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
-	"maps"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/strata-dev/strata/internal/squid"
 )
 
-// squidBinary is squid's path, or "" when it is not installed.
-func Binary() string {
-	if p, err := exec.LookPath("squid"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/squid"); err == nil {
-		return "/usr/sbin/squid"
-	}
-	return ""
-}
+// Binary is squid's path, or "" when it is not installed.
+func Binary() string { return squid.Binary() }
 
 // Squid is a squid process on 127.0.0.1:port with its configuration, logs and pid file in
 // dir; it can be stopped and started again on the same port.
@@ -62,56 +54,13 @@ func Start(t *testing.T, port int, hosts map[string]string) *Squid {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	conf := fmt.Sprintf(`http_port 127.0.0.1:%[1]d
-acl local src 127.0.0.0/8
-acl tunnel method CONNECT
-http_access allow local tunnel
-http_access allow local
-http_access deny all
-cache deny all
-hosts_file %[2]s/hosts
-access_log stdio:%[2]s/access.log
-cache_log %[2]s/cache.log
-pid_filename %[2]s/squid.pid
-coredump_dir %[2]s
-netdb_filename none
-pinger_enable off
-logfile_rotate 0
-shutdown_lifetime 1 seconds
-`, port, dir)
-	files := map[string]string{"squid.conf": conf, "hosts": hostsFile(hosts), "access.log": "", "cache.log": ""}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if os.Geteuid() == 0 {
-		chownToProxy(t, dir, "access.log", "cache.log")
+	if err := squid.WriteConfig(dir, port, hosts); err != nil {
+		t.Fatal(err)
 	}
 	s := &Squid{t: t, bin: bin, dir: dir, port: port}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
-}
-
-// chownToProxy gives dir and its files named to user proxy, as which squid runs when started
-// by root.
-func chownToProxy(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	u, err := user.Lookup("proxy")
-	if err != nil {
-		t.Fatalf("squid runs as user proxy: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	for _, p := range append([]string{dir}, names...) {
-		if p != dir {
-			p = filepath.Join(dir, p)
-		}
-		if err := os.Chown(p, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // Start runs squid in the foreground (-N) and waits until it accepts connections.
@@ -122,8 +71,7 @@ func (s *Squid) Start() {
 		s.t.Fatal(err)
 	}
 	defer out.Close()
-	cmd := exec.Command(s.bin, "-N", "-f", filepath.Join(s.dir, "squid.conf"))
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd := squid.Command(s.bin, s.dir, out)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start squid: %v", err)
 	}
@@ -132,20 +80,11 @@ func (s *Squid) Start() {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			s.t.Fatalf("squid exited at start: %v\n%s", cmd.ProcessState, s.Logs())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
-			_ = c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := squid.WaitListening(ctx, s.port, done); err != nil {
+		s.t.Fatalf("%v\n%s", err, s.Logs())
 	}
-	s.t.Fatalf("squid did not listen on %s within 60s\n%s", s.Addr(), s.Logs())
 }
 
 // Stop sends squid SIGTERM and waits for it to exit (it closes its tunnels after
@@ -206,15 +145,6 @@ func (s *Squid) Logs() string {
 	for _, name := range []string{"squid.out", "cache.log"} {
 		data, _ := os.ReadFile(filepath.Join(s.dir, name))
 		fmt.Fprintf(&b, "--- %s\n%s", name, data)
-	}
-	return b.String()
-}
-
-// hostsFile is a hosts file of the names and their addresses, sorted by name.
-func hostsFile(hosts map[string]string) string {
-	var b strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(hosts)) {
-		fmt.Fprintf(&b, "%s %s\n", hosts[name], name)
 	}
 	return b.String()
 }

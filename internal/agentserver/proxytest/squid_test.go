@@ -33,4 +33,3 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
-
