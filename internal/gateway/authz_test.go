@@ -105,7 +105,12 @@ func TestGatewayTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, _ := withDefaults(Config{Server: ts.addr, CAPEM: ts.caPEM, DataDir: t.TempDir()})
-	cc, err := dial(cfg, nil)
+	sess, err := newSession(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.close()
+	cc, err := sess.client()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/agentserver"
 	"github.com/strata-dev/strata/internal/gatewayserver"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/store/sqlite"
+	"github.com/strata-dev/strata/internal/tunnel"
 )
 
 // testServer is a store, the gateway services on a TLS listener, and what a gateway needs to
@@ -55,7 +55,9 @@ func newTestServer(t *testing.T) *testServer {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(auth.CA().CertPEM())
-	gs := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert},
+	// As the server's agent endpoint: gRPC and the WebSocket transport on one port.
+	mux := tunnel.NewServer(tunnel.ServerConfig{})
+	gs := grpc.NewServer(grpc.Creds(mux.Credentials(&tls.Config{Certificates: []tls.Certificate{cert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool})))
 	srv := gatewayserver.New(gatewayserver.Config{Store: st, Authority: auth, Heartbeat: 200 * time.Millisecond})
 	srv.RegisterServices(gs)
@@ -63,7 +65,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = gs.Serve(ln) }()
+	go func() { _ = mux.Serve(gs, ln) }()
 	t.Cleanup(gs.Stop)
 	return &testServer{st: st, srv: srv, addr: ln.Addr().String(), caPEM: auth.CA().CertPEM()}
 }
@@ -108,11 +110,15 @@ func (ts *testServer) register(t *testing.T, name string) (*grpc.ClientConn, Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := ensureIdentity(ctx, cfg)
+	sess, err := newSession(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := dial(cfg, id)
+	t.Cleanup(sess.close)
+	if _, err := ensureIdentity(ctx, cfg, sess); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := sess.client()
 	if err != nil {
 		t.Fatal(err)
 	}

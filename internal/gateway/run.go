@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,6 +47,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// ProxyCA is the PEM CA of a TLS-inspecting proxy on the way to the server.
 	ProxyCA []byte
+	// FallbackAfter is how many failed gRPC attempts make the connection to the server fall
+	// back to a WebSocket (default tunnel.DefaultFallbackAfter).
+	FallbackAfter int
 	// ServerProxy, when set, is the proxy to the server, whatever the host (loopback
 	// included); otherwise HTTPS_PROXY and NO_PROXY choose.
 	ServerProxy *url.URL
@@ -65,11 +70,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log := cfg.Logger
-	id, err := ensureIdentity(ctx, cfg)
+	sess, err := newSession(cfg)
 	if err != nil {
 		return err
 	}
-	cc, err := dial(cfg, id)
+	defer sess.close()
+	id, err := ensureIdentity(ctx, cfg, sess)
+	if err != nil {
+		return err
+	}
+	cc, err := sess.client()
 	if err != nil {
 		return err
 	}
@@ -120,15 +130,18 @@ func withDefaults(cfg Config) (Config, error) {
 }
 
 // ensureIdentity loads the identity of the data directory, or registers with the token.
-func ensureIdentity(ctx context.Context, cfg Config) (*identity, error) {
+func ensureIdentity(ctx context.Context, cfg Config, sess *session) (*identity, error) {
 	id, ok, err := loadIdentity(cfg.DataDir)
+	if ok {
+		sess.use(id)
+	}
 	if err != nil || ok {
 		return id, err
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("gateway: no identity in the data directory and no registration token (--token)")
 	}
-	cc, err := dial(cfg, nil)
+	cc, err := sess.client()
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +151,7 @@ func ensureIdentity(ctx context.Context, cfg Config) (*identity, error) {
 		id, err := register(ctx, gatewayv1.NewGatewayRegistrationServiceClient(cc), cfg.DataDir, cfg.Token)
 		if err == nil {
 			cfg.Logger.Info("gateway registered", "gateway", id.name)
+			sess.use(id)
 			return id, nil
 		}
 		if code := status.Code(err); code == codes.Unauthenticated || code == codes.InvalidArgument {
@@ -153,19 +167,25 @@ func ensureIdentity(ctx context.Context, cfg Config) (*identity, error) {
 	}
 }
 
-// dial connects to the server with mutual TLS (id's certificate, when set) through the
-// tunnel's dialer: directly or through HTTPS_PROXY with CONNECT, falling back to a WebSocket
-// when a proxy breaks HTTP/2.
-func dial(cfg Config, id *identity) (*grpc.ClientConn, error) {
+// session is the gateway's way to the server: one dialer, whose fallback state every
+// connection shares (registration included), and the identity once there is one.
+type session struct {
+	d  *tunnel.Dialer
+	mu sync.Mutex
+	id *identity
+}
+
+// newSession makes the dialer: mutual TLS (the identity's certificate, once registered),
+// directly or through the proxy with CONNECT, falling back to a WebSocket when a proxy breaks
+// HTTP/2.
+func newSession(cfg Config) (*session, error) {
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(cfg.CAPEM) {
 		return nil, errors.New("gateway: the server's CA holds no PEM certificate")
 	}
-	tc := tunnel.Config{Server: cfg.Server, RootCAs: roots, ProxyCA: cfg.ProxyCA, Logger: cfg.Logger,
-		UserAgent: "strata-gateway/" + cfg.Version}
-	if id != nil {
-		tc.GetClientCertificate = id.clientCertificate
-	}
+	s := &session{}
+	tc := tunnel.Config{Server: cfg.Server, RootCAs: roots, ProxyCA: cfg.ProxyCA, Logger: cfg.Logger, FallbackAfter: cfg.FallbackAfter,
+		UserAgent: "strata-gateway/" + cfg.Version, GetClientCertificate: s.clientCertificate}
 	if p := cfg.ServerProxy; p != nil {
 		tc.Proxy = func(*url.URL) (*url.URL, error) { return p, nil }
 	}
@@ -173,13 +193,39 @@ func dial(cfg Config, id *identity) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	cc, err := d.NewClient(id != nil)
+	s.d = d
+	return s, nil
+}
+
+// use makes id the session's identity.
+func (s *session) use(id *identity) {
+	s.mu.Lock()
+	s.id = id
+	s.mu.Unlock()
+}
+
+// clientCertificate is the identity's certificate, or none before registration.
+func (s *session) clientCertificate(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	s.mu.Lock()
+	id := s.id
+	s.mu.Unlock()
+	if id == nil {
+		return &tls.Certificate{}, nil
+	}
+	return id.clientCertificate(info)
+}
+
+// client is a new connection to the server.
+func (s *session) client() (*grpc.ClientConn, error) {
+	cc, err := s.d.NewClient(true)
 	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("gateway: dial %s: %w", cfg.Server, err)
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return cc, nil
 }
+
+// close releases the dialer.
+func (s *session) close() { s.d.Close() }
 
 // controllerConfig is the controller's configuration: the remote store, this gateway's
 // accounts only, Azure through the gateway's proxy with a User-Agent naming it, and agents
