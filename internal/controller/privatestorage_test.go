@@ -40,7 +40,7 @@ func TestPrivateStorageThroughTheGateway(t *testing.T) {
 	if err := h.env.Emulator.AddNetworks(emulator.NetworkBinding{Source: gatewaySource + "/32", Network: vnetID}); err != nil {
 		t.Fatal(err)
 	}
-	bindToGateway(t, h, "corp")
+	bindToGateway(t, h, "corp", nil)
 	if err := h.st.Create(ctx, cl); err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +107,13 @@ func privateStorage(t *testing.T, h *harness, cl *v1alpha1.Cluster) string {
 	return *vnet.ID
 }
 
-// bindToGateway stores a gateway and binds the emulator's account to it.
-func bindToGateway(t *testing.T, h *harness, name string) {
+// bindToGateway stores a gateway with the proxy (or none) and binds the emulator's account
+// to it.
+func bindToGateway(t *testing.T, h *harness, name string, proxy *v1alpha1.ProxySettings) {
 	t.Helper()
 	ctx := context.Background()
 	gw := &v1alpha1.PrivateCloudGateway{TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindPrivateCloudGateway},
-		Metadata: v1alpha1.ObjectMeta{Name: name}}
+		Metadata: v1alpha1.ObjectMeta{Name: name}, Spec: v1alpha1.PrivateCloudGatewaySpec{Proxy: proxy}}
 	if err := h.st.Create(ctx, gw); err != nil {
 		t.Fatal(err)
 	}

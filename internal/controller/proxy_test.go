@@ -19,21 +19,7 @@ func TestAKSInheritsTheGatewayProxy(t *testing.T) {
 	// The account is bound to a gateway: the controller that works on it runs in the gateway.
 	h.runController(t, "gateway", func(c *controller.Config) { c.Gateway = "corp-gw" })
 	ctx := context.Background()
-	gw := &v1alpha1.PrivateCloudGateway{TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindPrivateCloudGateway},
-		Metadata: v1alpha1.ObjectMeta{Name: "corp-gw"},
-		Spec:     v1alpha1.PrivateCloudGatewaySpec{Proxy: &v1alpha1.ProxySettings{HTTPProxy: "http://proxy.corp.example:3128", NoProxy: []string{".corp.example"}}}}
-	if err := h.st.Create(ctx, gw); err != nil {
-		t.Fatal(err)
-	}
-	obj, err := h.st.Get(ctx, v1alpha1.KindCloudAccount, "emulator")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := obj.(*v1alpha1.CloudAccount)
-	acct.Spec.Gateway = "corp-gw"
-	if err := h.st.Update(ctx, acct); err != nil {
-		t.Fatal(err)
-	}
+	bindToGateway(t, h, "corp-gw", &v1alpha1.ProxySettings{HTTPProxy: "http://proxy.corp.example:3128", NoProxy: []string{".corp.example"}})
 	cl := h.aksCluster(t)
 	if err := h.st.Create(ctx, cl); err != nil {
 		t.Fatal(err)
@@ -72,20 +58,7 @@ func TestAKSInheritsTheGatewayProxy(t *testing.T) {
 func TestServerLeavesGatewayAccountsAlone(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	gw := &v1alpha1.PrivateCloudGateway{TypeMeta: v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindPrivateCloudGateway},
-		Metadata: v1alpha1.ObjectMeta{Name: "corp-gw"}}
-	if err := h.st.Create(ctx, gw); err != nil {
-		t.Fatal(err)
-	}
-	obj, err := h.st.Get(ctx, v1alpha1.KindCloudAccount, "emulator")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := obj.(*v1alpha1.CloudAccount)
-	acct.Spec.Gateway = "corp-gw"
-	if err := h.st.Update(ctx, acct); err != nil {
-		t.Fatal(err)
-	}
+	bindToGateway(t, h, "corp-gw", nil)
 	cl := h.aksCluster(t)
 	if err := h.st.Create(ctx, cl); err != nil {
 		t.Fatal(err)
@@ -94,7 +67,7 @@ func TestServerLeavesGatewayAccountsAlone(t *testing.T) {
 	h.runController(t, "server")
 	h.runController(t, "other-gateway", func(c *controller.Config) { c.Gateway = "other" })
 	time.Sleep(2 * time.Second) // many scans of both controllers
-	obj, err = h.st.Get(ctx, v1alpha1.KindCluster, cl.Key())
+	obj, err := h.st.Get(ctx, v1alpha1.KindCluster, cl.Key())
 	if err != nil {
 		t.Fatal(err)
 	}
