@@ -247,9 +247,14 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin, Feed: changes, Registry: registry,
 			Gateways: ep.gatewayTokens()}).Serve(srvCtx, ln)
 	}()
+	// Without Kubernetes there is no agent to install: the endpoint serves the gateways only.
+	var agents controller.AgentInstaller
+	if kubernetes {
+		agents = ep.agentInstaller()
+	}
 	stopControllers := startControllers(srvCtx, true, controller.Config{
 		Store: st, Logger: logger.With("component", "controller"), PollInterval: 250 * time.Millisecond,
-		Holder: id.Name, CheckKubernetes: kubernetes, Agent: ep.agentInstaller(),
+		Holder: id.Name, CheckKubernetes: kubernetes, Agent: agents,
 	})
 	a.ep = ep
 	stopGateways = func() {}
