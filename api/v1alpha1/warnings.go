@@ -33,6 +33,10 @@ func Warnings(ctx context.Context, obj Object, r Resolver) ErrorList {
 			var discard ErrorList // validation reports them
 			warnManagedControlPlane(&w, p.Child("managedControlPlane"), decodeManagedControlPlane(&discard, p, values))
 		}
+	case *CloudAccount:
+		if r != nil {
+			warnGatewayNeverConnected(ctx, &w, o, r)
+		}
 	case *Cluster:
 		if r == nil {
 			break
@@ -96,5 +100,22 @@ func warnPublicStorageBehindGateway(ctx context.Context, w *ErrorList, c *Cluste
 	account, ok := obj.(*CloudAccount)
 	if text := GatewayStorageWarning(c, ok && account.Spec.Gateway != ""); text != "" {
 		w.Add("spec.azure.storage", RuleMismatch, "%s", text)
+	}
+}
+
+// warnGatewayNeverConnected warns of an account bound to a private cloud gateway that no
+// replica has ever connected for: nothing of the account is provisioned until one does.
+func warnGatewayNeverConnected(ctx context.Context, w *ErrorList, a *CloudAccount, r Resolver) {
+	if a.Spec.Gateway == "" {
+		return
+	}
+	obj, err := r.Lookup(ctx, KindPrivateCloudGateway, a.Spec.Gateway)
+	if err != nil {
+		return
+	}
+	if gw, ok := obj.(*PrivateCloudGateway); ok && gw.Status.LastHeartbeat == nil {
+		w.Add("spec.gateway", RuleMismatch,
+			"private cloud gateway %q has never connected: the account's clusters wait until a replica registers (strata gateway token %s, then strata gateway; see docs/gateway.md)",
+			a.Spec.Gateway, a.Spec.Gateway)
 	}
 }

@@ -3,7 +3,9 @@ package v1alpha1_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/api/v1alpha1/v1alpha1test"
@@ -94,4 +96,21 @@ type resolverFunc func(kind, key string) (v1alpha1.Object, error)
 
 func (f resolverFunc) Lookup(_ context.Context, kind, key string) (v1alpha1.Object, error) {
 	return f(kind, key)
+}
+
+// TestGatewayNeverConnected: an account bound to a gateway no replica ever connected for is
+// warned of; once one has (a heartbeat in its status), it is not.
+func TestGatewayNeverConnected(t *testing.T) {
+	f := v1alpha1test.LoadFixtures(t)
+	acc, _ := f.Get("CloudAccount/account")
+	w := v1alpha1.Warnings(t.Context(), acc.Object, f)
+	if len(w) != 1 || !strings.HasPrefix(w[0].Error(), `spec.gateway: private cloud gateway "pcg" has never connected`) {
+		t.Fatalf("warnings %q", w)
+	}
+	gw, _ := f.Get("PrivateCloudGateway/pcg")
+	now := time.Now()
+	gw.Object.(*v1alpha1.PrivateCloudGateway).Status.LastHeartbeat = &now
+	if w := v1alpha1.Warnings(t.Context(), acc.Object, f); len(w) != 0 {
+		t.Errorf("a gateway that connected once: %q", w)
+	}
 }
