@@ -112,11 +112,10 @@ func (s *Server) List(ctx context.Context, req *gatewayv1.ListRequest) (*gateway
 		return nil, gatewaywire.ToStatus(err)
 	}
 	out := &gatewayv1.ListResponse{Continue: page.Continue, ResourceVersion: page.ResourceVersion}
+	gatewayOf := map[string]string{} // account → gateway: one read per account, not per cluster
 	for _, obj := range page.Items {
-		if req.GetKind() != v1alpha1.KindClusterProfile {
-			if owner, err := s.owner(ctx, obj); err != nil || owner != gw {
-				continue
-			}
+		if req.GetKind() != v1alpha1.KindClusterProfile && !s.ownedBy(ctx, obj, gw, gatewayOf) {
+			continue
 		}
 		m, err := gatewaywire.EncodeObject(obj, false)
 		if err != nil {
@@ -125,6 +124,25 @@ func (s *Server) List(ctx context.Context, req *gatewayv1.ListRequest) (*gateway
 		out.Items = append(out.Items, m)
 	}
 	return out, nil
+}
+
+// ownedBy reports whether obj belongs to gateway gw, reading each cluster's account once per
+// call through gatewayOf.
+func (s *Server) ownedBy(ctx context.Context, obj v1alpha1.Object, gw string, gatewayOf map[string]string) bool {
+	cl, ok := obj.(*v1alpha1.Cluster)
+	if !ok {
+		owner, err := s.owner(ctx, obj)
+		return err == nil && owner == gw
+	}
+	owner, seen := gatewayOf[cl.Spec.CloudAccount]
+	if !seen {
+		var err error
+		if owner, err = s.accountGateway(ctx, cl.Spec.CloudAccount); err != nil {
+			return false
+		}
+		gatewayOf[cl.Spec.CloudAccount] = owner
+	}
+	return owner == gw
 }
 
 // Update writes the status and finalizers of an object of the calling gateway's; whatever else
