@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-dev/strata/internal/agentmanifest"
 	"github.com/strata-dev/strata/internal/agentserver"
+	"github.com/strata-dev/strata/internal/azurecall"
 	"github.com/strata-dev/strata/internal/charts"
 	"github.com/strata-dev/strata/internal/cli"
 	"github.com/strata-dev/strata/internal/controller"
@@ -134,23 +135,27 @@ func agentAdvertise(flag, listened string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// gatewayTokens mints gateways' registration tokens for the REST API, or is nil without an
-// endpoint.
-func (ep *agentEndpoint) gatewayTokens() server.GatewayTokens {
+// gatewaysOf are the endpoint's gateways for the REST API (registration tokens, relayed
+// Azure calls), or nil without an endpoint.
+func (ep *agentEndpoint) gatewaysOf() server.Gateways {
 	if ep == nil {
 		return nil
 	}
-	return endpointTokens{ep}
+	return endpointGateways{ep}
 }
 
-// endpointTokens are the endpoint's gateway tokens and address.
-type endpointTokens struct{ ep *agentEndpoint }
+// endpointGateways are the endpoint's gateway tokens, address and relay.
+type endpointGateways struct{ ep *agentEndpoint }
 
-func (t endpointTokens) MintToken(ctx context.Context, name string, ttl time.Duration) (string, []byte, error) {
-	return t.ep.gateways.MintToken(ctx, name, ttl)
+func (g endpointGateways) MintToken(ctx context.Context, name string, ttl time.Duration) (string, []byte, error) {
+	return g.ep.gateways.MintToken(ctx, name, ttl)
 }
 
-func (t endpointTokens) Endpoint() string { return t.ep.advertise }
+func (g endpointGateways) Endpoint() string { return g.ep.advertise }
+
+func (g endpointGateways) Call(ctx context.Context, gateway string, c azurecall.Call) ([]byte, error) {
+	return g.ep.gateways.Call(ctx, gateway, c)
+}
 
 // agentInstaller is the controller's AgentInstaller of the endpoint, or nil without one.
 func (ep *agentEndpoint) agentInstaller() controller.AgentInstaller {

@@ -132,8 +132,10 @@ func gatewayManifests(t *testing.T, env *emulatortest.Env, rg string) string {
 // replica registers; the gateway turns Running; its only replica killed with SIGKILL mid-way,
 // the gateway is Disconnected and the cluster keeps its state; the replica back (from its data
 // directory, no token), a second joins and the first is killed again mid-way: the second
-// finishes, every resource written once, none orphaned; and the server never calls Azure for that account (the emulator counts requests by
-// caller: every ARM request in the cluster's subscription comes from strata-gateway/corp).
+// finishes, every resource written once, none orphaned; and the server never calls Azure for
+// that account, not even for its lookups, which the gateway answers (the emulator counts
+// requests by caller: every ARM request in the cluster's subscription comes from
+// strata-gateway/corp). The first replica stays away for a minute.
 func TestGatewayProvisionsForItsAccounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
@@ -155,6 +157,10 @@ func TestGatewayProvisionsForItsAccounts(t *testing.T) {
 	}
 	base := env.RequestsNotFrom(t, "strata-gateway/corp", "", "")
 	basePUTs, _ := env.Requests(t, "PUT", "")
+	lookup := []string{"lookup", "rg", "--account", "corp-account", "--subscription", env.SubscriptionID}
+	if r := strata(t, srv.URL, "", lookup...); r.Code == 0 || !strings.Contains(r.Stderr, "no replica of it is connected") {
+		t.Fatalf("a lookup of the account before its gateway connected: %s", r)
+	}
 
 	dirA, dirB := t.TempDir(), t.TempDir()
 	first := startGateway(t, srv.URL, endpoint, "corp", "replica-a", dirA)
@@ -162,12 +168,19 @@ func TestGatewayProvisionsForItsAccounts(t *testing.T) {
 		return g.Status.Phase == "Running" && len(g.Status.Replicas) == 1 && g.Status.Version != ""
 	})
 	waitCondition(t, srv.URL, "behind", "GatewayConnected", "True", 30*time.Second)
+	// The account's lookups are answered by the gateway (the emulator sees no other caller).
+	if r := strata(t, srv.URL, "", lookup...); r.Code != 0 || !strings.Contains(r.Stdout, rg) {
+		t.Fatalf("a lookup through the gateway: %s", r)
+	}
 
-	// The only replica dies mid-way: the cluster keeps its state, the gateway is Disconnected.
+	// The only replica dies mid-way and stays away for a minute: the cluster keeps its state,
+	// the gateway is Disconnected.
 	waitProgress(t, srv.URL, "behind", 3, time.Minute)
 	first.kill9(t)
+	killed := time.Now()
 	waitGateway(t, srv.URL, "corp", 30*time.Second, func(g *v1alpha1.PrivateCloudGateway) bool { return g.Status.Phase == "Disconnected" })
 	waitCondition(t, srv.URL, "behind", "GatewayConnected", "False", 30*time.Second)
+	time.Sleep(time.Until(killed.Add(time.Minute)))
 	if c := clusterPhases(srv.URL)["behind"]; c.Status.Phase != "Provisioning" || c.Status.Progress == nil || c.Status.Progress.Done < 3 {
 		t.Fatalf("while its gateway is away, the cluster lost its state: %+v", c.Status)
 	}

@@ -245,7 +245,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		// Admin kubeconfigs only to this machine: anyone who reaches the API would get them.
 		admin := kubernetes && ln.Addr().(*net.TCPAddr).IP.IsLoopback()
 		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin, Feed: changes, Registry: registry,
-			Gateways: ep.gatewayTokens()}).Serve(srvCtx, ln)
+			Gateways: ep.gatewaysOf()}).Serve(srvCtx, ln)
 	}()
 	// Without Kubernetes there is no agent to install: the endpoint serves the gateways only.
 	var agents controller.AgentInstaller

@@ -67,7 +67,8 @@ func newLookupCommand(o *rootOptions) *cobra.Command {
 		Use:   "lookup KIND --account NAME --subscription ID",
 		Short: "List what exists in Azure: locations, VM sizes, resource groups, networks, storage",
 		Long: `List what exists in an Azure subscription, as seen by a cloud account's service
-principal: the values to put in a cluster's spec. The server makes the Azure calls.
+principal: the values to put in a cluster's spec. The server makes the Azure calls, or,
+for an account bound to a private cloud gateway, the gateway does.
 
 KIND is one of:
   locations (location, regions)

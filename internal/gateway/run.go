@@ -94,7 +94,8 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{}, 2)
-	go func() { connectLoop(ctx, cfg, cc, log); done <- struct{}{} }()
+	calls := newCallRunner(id.name, remote, ccfg.AzureOptions, log.With("component", "calls"))
+	go func() { connectLoop(ctx, cfg, cc, calls, log); done <- struct{}{} }()
 	go func() { renewLoop(ctx, id, gatewayv1.NewGatewayServiceClient(cc), log); done <- struct{}{} }()
 	err = controller.New(ccfg).Run(ctx)
 	cancel()
@@ -278,11 +279,11 @@ func ownProxy(ctx context.Context, remote *RemoteStore, name string) (*proxyChoi
 }
 
 // connectLoop holds the replica's stream, reconnecting with backoff, until ctx ends.
-func connectLoop(ctx context.Context, cfg Config, cc *grpc.ClientConn, log *slog.Logger) {
+func connectLoop(ctx context.Context, cfg Config, cc *grpc.ClientConn, calls *callRunner, log *slog.Logger) {
 	b := backoff{min: time.Second, max: 30 * time.Second}
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), log)
+		err := stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), calls, log)
 		if ctx.Err() != nil {
 			return
 		}
@@ -299,8 +300,9 @@ func connectLoop(ctx context.Context, cfg Config, cc *grpc.ClientConn, log *slog
 	}
 }
 
-// stream says Hello and sends heartbeats until the stream breaks.
-func stream(ctx context.Context, cfg Config, c gatewayv1.GatewayServiceClient, log *slog.Logger) error {
+// stream says Hello, then sends heartbeats and the results of the calls the server relays,
+// until the stream breaks.
+func stream(ctx context.Context, cfg Config, c gatewayv1.GatewayServiceClient, calls *callRunner, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := c.Connect(ctx)
@@ -313,26 +315,46 @@ func stream(ctx context.Context, cfg Config, c gatewayv1.GatewayServiceClient, l
 	}
 	log.Info("connected to the server")
 	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			if _, err := st.Recv(); err != nil {
-				recvErr <- err
-				return
-			}
-		}
-	}()
+	results := make(chan *gatewayv1.AzureResult)
+	go func() { recvErr <- receive(ctx, st, calls, results) }()
 	beat := time.NewTicker(cfg.Heartbeat)
 	defer beat.Stop()
 	for {
+		var msg *gatewayv1.ConnectRequest
 		select {
 		case err := <-recvErr:
 			return err
+		case r := <-results:
+			msg = &gatewayv1.ConnectRequest{Message: &gatewayv1.ConnectRequest_AzureResult{AzureResult: r}}
 		case <-beat.C:
-			if err := st.Send(&gatewayv1.ConnectRequest{Message: &gatewayv1.ConnectRequest_Heartbeat{
-				Heartbeat: &gatewayv1.Heartbeat{Time: timestamppb.Now()}}}); err != nil {
-				return err
-			}
+			msg = &gatewayv1.ConnectRequest{Message: &gatewayv1.ConnectRequest_Heartbeat{
+				Heartbeat: &gatewayv1.Heartbeat{Time: timestamppb.Now()}}}
 		}
+		if err := st.Send(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// receive reads the server's messages until the stream breaks, running each relayed call in
+// a goroutine of its own whose result goes to results.
+func receive(ctx context.Context, st gatewayv1.GatewayService_ConnectClient, calls *callRunner, results chan<- *gatewayv1.AzureResult) error {
+	for {
+		msg, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		call := msg.GetAzureCall()
+		if call == nil {
+			continue
+		}
+		go func() {
+			r := calls.run(ctx, call)
+			select {
+			case results <- r:
+			case <-ctx.Done():
+			}
+		}()
 	}
 }
 

@@ -24,7 +24,7 @@ func TestStatusFollowsTheReplicas(t *testing.T) {
 	cfg.Replica, cfg.Version, cfg.Heartbeat = "r1", "v9", 100*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), cfg.Logger); close(done) }()
+	go func() { _ = stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), nil, cfg.Logger); close(done) }()
 	waitFor(t, ts, func(gw *v1alpha1.PrivateCloudGateway, cl *v1alpha1.Cluster) bool {
 		return gw.Status.Phase == gatewayserver.PhaseRunning && gw.Status.Version == "v9" && len(gw.Status.Replicas) == 1 &&
 			gw.Status.LastHeartbeat != nil && condition(cl) == "True"

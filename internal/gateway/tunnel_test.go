@@ -50,7 +50,7 @@ func TestThroughAnInterceptingProxy(t *testing.T) {
 	if err != nil || obj.(*v1alpha1.CloudAccount).Spec.Azure.ClientSecret.Reveal() != "s3cret" {
 		t.Fatalf("the store through the proxy: %v %v", obj, err)
 	}
-	go func() { _ = stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), cfg.Logger) }()
+	go func() { _ = stream(ctx, cfg, gatewayv1.NewGatewayServiceClient(cc), nil, cfg.Logger) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		g, err := ts.st.Get(ctx, v1alpha1.KindPrivateCloudGateway, "corp")

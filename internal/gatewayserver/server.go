@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -51,11 +52,13 @@ type Server struct {
 	log *slog.Logger
 
 	mu sync.Mutex
-	// replicas are the streams held now, by gateway name, then replica name (a count: a
-	// replica reconnecting may hold two for a moment).
-	replicas map[string]map[string]int
+	// streams are the replicas' streams held now, by gateway name (a replica reconnecting
+	// may hold two for a moment).
+	streams  map[string][]*replicaStream
 	versions map[string]string
 	kick     chan struct{}
+	// callID numbers the calls relayed to replicas.
+	callID atomic.Uint64
 }
 
 // New returns a Server.
@@ -70,7 +73,7 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log, replicas: map[string]map[string]int{}, versions: map[string]string{},
+	return &Server{cfg: cfg, log: log, streams: map[string][]*replicaStream{}, versions: map[string]string{},
 		kick: make(chan struct{}, 1)}
 }
 

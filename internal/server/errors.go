@@ -47,6 +47,9 @@ type apiError struct {
 	message string
 	errors  v1alpha1.ErrorList
 	cause   error
+	// public sends the message of a 5xx answer: it says what the client can do, and holds
+	// nothing of the server's internals.
+	public bool
 }
 
 func (e *apiError) Error() string {
@@ -98,7 +101,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("path", r.URL.Path),
 			slog.String("error", ae.Error()),
 		)
-		msg = "internal error: see the server's log"
+		if !ae.public {
+			msg = "internal error: see the server's log"
+		}
 	}
 	s.writeJSON(w, r, ae.code, Status{
 		APIVersion: v1alpha1.GroupVersion,

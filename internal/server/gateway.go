@@ -9,20 +9,31 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/azurecall"
 	"github.com/strata-dev/strata/internal/store"
 )
 
-// ReasonGatewayBound (409): a request that would call Azure with a cloud account bound to a
+// Reasons of the refusals of requests that would call Azure with a cloud account bound to a
 // private cloud gateway: only the gateway reaches Azure for it.
-const ReasonGatewayBound = "GatewayBound"
+const (
+	// ReasonGatewayBound (409): the server has no agent endpoint, so no gateway connects.
+	ReasonGatewayBound = "GatewayBound"
+	// ReasonGatewayUnavailable (503): no replica of the gateway is connected to this server.
+	ReasonGatewayUnavailable = "GatewayUnavailable"
+)
 
-// GatewayTokens mints private cloud gateways' registration tokens.
-type GatewayTokens interface {
+// Gateways are the private cloud gateways connected to the server's agent endpoint: it mints
+// their registration tokens and relays Azure requests to them.
+type Gateways interface {
 	// MintToken returns a single-use token for the gateway, valid for ttl, and the PEM CA of
 	// the endpoint gateways dial.
 	MintToken(ctx context.Context, name string, ttl time.Duration) (token string, caPEM []byte, err error)
 	// Endpoint is the address gateways dial (the agent endpoint's).
 	Endpoint() string
+	// Call runs c on a connected replica of the gateway and returns its result; an Azure
+	// failure comes back as an *azurecall.Error, no connected replica as
+	// azurecall.ErrNoGateway.
+	Call(ctx context.Context, gateway string, c azurecall.Call) ([]byte, error)
 }
 
 // GatewayToken is the answer of POST /privatecloudgateways/{name}/token. The token is a
@@ -62,14 +73,4 @@ func (s *Server) gatewayToken(w http.ResponseWriter, r *http.Request, kind strin
 	w.WriteHeader(http.StatusCreated)
 	return json.NewEncoder(w).Encode(GatewayToken{Gateway: key, Token: token, Expires: time.Now().Add(gatewayTokenTTL).UTC().Truncate(time.Second),
 		Server: s.gateways.Endpoint(), CA: string(ca)})
-}
-
-// notThroughGateway refuses a request that would call Azure with an account bound to a
-// gateway.
-func notThroughGateway(acct *v1alpha1.CloudAccount) error {
-	if acct.Spec.Gateway == "" {
-		return nil
-	}
-	return conflict(ReasonGatewayBound, "%s %q is bound to private cloud gateway %q: only the gateway calls Azure for it, and this request is not relayed through gateways yet",
-		v1alpha1.KindCloudAccount, acct.Metadata.Name, acct.Spec.Gateway)
 }

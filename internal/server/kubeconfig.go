@@ -16,7 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
-	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/azurecall"
 	"github.com/strata-dev/strata/internal/kubecert"
 	"github.com/strata-dev/strata/internal/plan"
 	"github.com/strata-dev/strata/internal/store"
@@ -111,27 +111,26 @@ func (s *Server) aksKubeconfig(w http.ResponseWriter, r *http.Request, c *v1alph
 	if err != nil {
 		return nil, false, err
 	}
-	clients, err := s.clusterClients(ctx, c)
+	acct, err := s.clusterAccount(ctx, c)
 	if err != nil {
 		return nil, false, err
 	}
-	kctx, cancel := context.WithTimeout(ctx, LookupTimeout)
-	defer cancel()
-	kc, err = clients.Kubeconfig(kctx, id.ResourceGroupName, id.Name, admin)
-	if errors.Is(err, azure.ErrLocalAccountsDisabled) {
+	call := azurecall.Call{Account: acct.Metadata.Name, SubscriptionID: c.Spec.Azure.SubscriptionID, Op: azurecall.OpKubeconfig,
+		Params: map[string]string{azurecall.ParamResourceGroup: id.ResourceGroupName, azurecall.ParamName: id.Name, azurecall.ParamAdmin: strconv.FormatBool(admin)}}
+	kc, err = s.runCall(ctx, acct, call)
+	if err == nil {
+		return kc, false, nil
+	}
+	if code, _ := azurecall.Describe(err); code == azurecall.CodeLocalAccountsDisabled {
 		return nil, false, localAccountsDisabled(key)
 	}
-	if err != nil {
-		acctKey := c.Spec.CloudAccount
-		s.writeAzureError(w, r, fmt.Sprintf("kubeconfig of cluster %q with cloud account %q", key, acctKey), err,
-			slog.String("cluster", key), slog.String("cloudAccount", acctKey))
-		return nil, true, nil
-	}
-	return kc, false, nil
+	acctKey := c.Spec.CloudAccount
+	return nil, true, s.callFailed(w, r, fmt.Sprintf("kubeconfig of cluster %q with cloud account %q", key, acctKey), err,
+		slog.String("cluster", key), slog.String("cloudAccount", acctKey))
 }
 
-// clusterClients returns the Azure clients of the cluster's cloud account in its subscription.
-func (s *Server) clusterClients(ctx context.Context, c *v1alpha1.Cluster) (*azure.Clients, error) {
+// clusterAccount returns the cluster's cloud account.
+func (s *Server) clusterAccount(ctx context.Context, c *v1alpha1.Cluster) (*v1alpha1.CloudAccount, error) {
 	key, acctKey := c.Metadata.Name, c.Spec.CloudAccount
 	ao, err := s.store.Get(ctx, v1alpha1.KindCloudAccount, acctKey)
 	if errors.Is(err, store.ErrNotFound) {
@@ -140,18 +139,7 @@ func (s *Server) clusterClients(ctx context.Context, c *v1alpha1.Cluster) (*azur
 	if err != nil {
 		return nil, internal(err, "get %s %q", v1alpha1.KindCloudAccount, acctKey)
 	}
-	acct := ao.(*v1alpha1.CloudAccount)
-	if err := notThroughGateway(acct); err != nil {
-		return nil, err
-	}
-	if acct.Spec.Azure.ClientSecret.Empty() {
-		return nil, conflict(ReasonConflict, "%s %q of cluster %q has no client secret: apply it with spec.azure.clientSecret", v1alpha1.KindCloudAccount, acctKey, key)
-	}
-	clients, err := azure.NewClients(ctx, acct, c.Spec.Azure.SubscriptionID, azure.Options{Logger: s.log})
-	if err != nil {
-		return nil, conflict(ReasonConflict, "%s %q of cluster %q cannot be used: %v", v1alpha1.KindCloudAccount, acctKey, key, err)
-	}
-	return clients, nil
+	return ao.(*v1alpha1.CloudAccount), nil
 }
 
 // iaasKubeconfig mints the kubeconfig of an IaaS cluster from the cluster CA in the store: a

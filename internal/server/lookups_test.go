@@ -111,6 +111,12 @@ func TestLookups(t *testing.T) {
 	wrong := env.CloudAccount(t, "wrong-secret")
 	wrong.Spec.Azure.ClientSecret = v1alpha1.NewSecret("not-the-secret")
 	ts.create(wrong)
+	gw := v1alpha1.New(v1alpha1.KindPrivateCloudGateway)
+	gw.GetMetadata().Name = "corp"
+	ts.create(gw)
+	bound := env.CloudAccount(t, "bound")
+	bound.Spec.Gateway = "corp"
+	ts.create(bound)
 	seedAzure(t, env, "lookup-rg", "lookup-vnet", "strlookup1", "backups")
 	sub := env.SubscriptionID
 
@@ -150,6 +156,7 @@ func TestLookups(t *testing.T) {
 		{"not an account", kindPath(v1alpha1.KindCluster) + "/x/lookups/locations?subscriptionID=" + sub, 404, ReasonNotFound, "cloudaccounts"},
 		{"unknown subscription", lookupPath("emu", "resourcegroups", url.Values{"subscriptionID": {"00000000-0000-0000-0000-000000000000"}}), 502, ReasonAzureError, "Subscription"},
 		{"wrong secret", lookupPath("wrong-secret", "resourcegroups", url.Values{"subscriptionID": {sub}}), 502, ReasonAzureError, "AuthenticationFailed"},
+		{"bound to a gateway, no agent endpoint", lookupPath("bound", "resourcegroups", url.Values{"subscriptionID": {sub}}), 409, ReasonGatewayBound, `gateway "corp"`},
 		{"missing resource group", lookupPath("emu", "virtualnetworks", url.Values{"subscriptionID": {sub}, "resourceGroup": {"no-such-rg"}}), 502, ReasonAzureError, "ResourceGroupNotFound"},
 	}
 	for _, tt := range errorTests {

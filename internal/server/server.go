@@ -55,8 +55,9 @@ type Config struct {
 	// unless the operator turns it on; the user kubeconfig is always served.
 	AllowAdminKubeconfig bool
 	// Gateways mints private cloud gateways' registration tokens (POST
-	// /privatecloudgateways/{name}/token); nil when the server has no agent endpoint.
-	Gateways GatewayTokens
+	// /privatecloudgateways/{name}/token) and relays the Azure requests of accounts bound to
+	// them; nil when the server has no agent endpoint.
+	Gateways Gateways
 }
 
 // Server serves the REST API. Create it with New.
@@ -70,7 +71,7 @@ type Server struct {
 	handler  http.Handler
 	// allowAdminKubeconfig is Config.AllowAdminKubeconfig.
 	allowAdminKubeconfig bool
-	gateways             GatewayTokens
+	gateways             Gateways
 }
 
 // New builds a Server from cfg.

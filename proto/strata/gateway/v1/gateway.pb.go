@@ -246,6 +246,7 @@ type ConnectRequest struct {
 	//
 	//	*ConnectRequest_Hello
 	//	*ConnectRequest_Heartbeat
+	//	*ConnectRequest_AzureResult
 	Message       isConnectRequest_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -306,6 +307,15 @@ func (x *ConnectRequest) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *ConnectRequest) GetAzureResult() *AzureResult {
+	if x != nil {
+		if x, ok := x.Message.(*ConnectRequest_AzureResult); ok {
+			return x.AzureResult
+		}
+	}
+	return nil
+}
+
 type isConnectRequest_Message interface {
 	isConnectRequest_Message()
 }
@@ -318,15 +328,22 @@ type ConnectRequest_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
 }
 
+type ConnectRequest_AzureResult struct {
+	AzureResult *AzureResult `protobuf:"bytes,3,opt,name=azure_result,json=azureResult,proto3,oneof"`
+}
+
 func (*ConnectRequest_Hello) isConnectRequest_Message() {}
 
 func (*ConnectRequest_Heartbeat) isConnectRequest_Message() {}
+
+func (*ConnectRequest_AzureResult) isConnectRequest_Message() {}
 
 type ConnectResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Message:
 	//
 	//	*ConnectResponse_Heartbeat
+	//	*ConnectResponse_AzureCall
 	Message       isConnectResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -378,6 +395,15 @@ func (x *ConnectResponse) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *ConnectResponse) GetAzureCall() *AzureCall {
+	if x != nil {
+		if x, ok := x.Message.(*ConnectResponse_AzureCall); ok {
+			return x.AzureCall
+		}
+	}
+	return nil
+}
+
 type isConnectResponse_Message interface {
 	isConnectResponse_Message()
 }
@@ -386,7 +412,165 @@ type ConnectResponse_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,1,opt,name=heartbeat,proto3,oneof"`
 }
 
+type ConnectResponse_AzureCall struct {
+	AzureCall *AzureCall `protobuf:"bytes,2,opt,name=azure_call,json=azureCall,proto3,oneof"`
+}
+
 func (*ConnectResponse_Heartbeat) isConnectResponse_Message() {}
+
+func (*ConnectResponse_AzureCall) isConnectResponse_Message() {}
+
+// AzureCall asks the gateway to run a read-only Azure request with one of its cloud
+// accounts (a lookup, an AKS kubeconfig) for a user of the server: the gateway reads the
+// account from the store service as for provisioning, and answers with an AzureResult of the
+// same id on its stream.
+type AzureCall struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	CloudAccount   string                 `protobuf:"bytes,2,opt,name=cloud_account,json=cloudAccount,proto3" json:"cloud_account,omitempty"`
+	SubscriptionId string                 `protobuf:"bytes,3,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// operation is a lookup's name (locations, vmsizes, resourcegroups, virtualnetworks,
+	// storageaccounts, containers) or "kubeconfig".
+	Operation     string            `protobuf:"bytes,4,opt,name=operation,proto3" json:"operation,omitempty"`
+	Params        map[string]string `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AzureCall) Reset() {
+	*x = AzureCall{}
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AzureCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AzureCall) ProtoMessage() {}
+
+func (x *AzureCall) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AzureCall.ProtoReflect.Descriptor instead.
+func (*AzureCall) Descriptor() ([]byte, []int) {
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AzureCall) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AzureCall) GetCloudAccount() string {
+	if x != nil {
+		return x.CloudAccount
+	}
+	return ""
+}
+
+func (x *AzureCall) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *AzureCall) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *AzureCall) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+// AzureResult is the answer to the AzureCall of the same id: its body (a lookup's JSON items,
+// or a kubeconfig, a secret never logged), or Azure's error code and message.
+type AzureResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Body          []byte                 `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	ErrorCode     string                 `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AzureResult) Reset() {
+	*x = AzureResult{}
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AzureResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AzureResult) ProtoMessage() {}
+
+func (x *AzureResult) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AzureResult.ProtoReflect.Descriptor instead.
+func (*AzureResult) Descriptor() ([]byte, []int) {
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AzureResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AzureResult) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *AzureResult) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *AzureResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
 
 // Hello is the first message of a replica's stream.
 type Hello struct {
@@ -400,7 +584,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[6]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +596,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[6]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +609,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{6}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Hello) GetVersion() string {
@@ -451,7 +635,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[7]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +647,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[7]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +660,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{7}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Heartbeat) GetTime() *timestamppb.Timestamp {
@@ -499,7 +683,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[8]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +695,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[8]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +708,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{8}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Object) GetKind() string {
@@ -558,7 +742,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[9]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +754,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[9]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +767,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{9}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetRequest) GetKind() string {
@@ -609,7 +793,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[10]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +805,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[10]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +818,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{10}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetResponse) GetObject() *Object {
@@ -653,7 +837,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[11]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +849,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[11]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +862,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{11}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateRequest) GetObject() *Object {
@@ -698,7 +882,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[12]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +894,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[12]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +907,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{12}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateResponse) GetObject() *Object {
@@ -745,7 +929,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[13]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +941,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[13]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +954,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{13}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRequest) GetKind() string {
@@ -812,7 +996,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[14]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +1008,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[14]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +1021,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{14}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListResponse) GetItems() []*Object {
@@ -872,7 +1056,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[15]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1068,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[15]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1081,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{15}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteRequest) GetKind() string {
@@ -929,7 +1113,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[16]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1125,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[16]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1138,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{16}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 type RecordEventRequest struct {
@@ -966,7 +1150,7 @@ type RecordEventRequest struct {
 
 func (x *RecordEventRequest) Reset() {
 	*x = RecordEventRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[17]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1162,7 @@ func (x *RecordEventRequest) String() string {
 func (*RecordEventRequest) ProtoMessage() {}
 
 func (x *RecordEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[17]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1175,7 @@ func (x *RecordEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEventRequest.ProtoReflect.Descriptor instead.
 func (*RecordEventRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordEventRequest) GetEvent() *Event {
@@ -1009,7 +1193,7 @@ type RecordEventResponse struct {
 
 func (x *RecordEventResponse) Reset() {
 	*x = RecordEventResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[18]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1205,7 @@ func (x *RecordEventResponse) String() string {
 func (*RecordEventResponse) ProtoMessage() {}
 
 func (x *RecordEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[18]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1218,7 @@ func (x *RecordEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEventResponse.ProtoReflect.Descriptor instead.
 func (*RecordEventResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 type Event struct {
@@ -1052,7 +1236,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[19]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1248,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[19]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1261,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Event) GetKind() string {
@@ -1140,7 +1324,7 @@ type AcquireLeaseRequest struct {
 
 func (x *AcquireLeaseRequest) Reset() {
 	*x = AcquireLeaseRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[20]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1336,7 @@ func (x *AcquireLeaseRequest) String() string {
 func (*AcquireLeaseRequest) ProtoMessage() {}
 
 func (x *AcquireLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[20]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1349,7 @@ func (x *AcquireLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcquireLeaseRequest.ProtoReflect.Descriptor instead.
 func (*AcquireLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AcquireLeaseRequest) GetName() string {
@@ -1198,7 +1382,7 @@ type AcquireLeaseResponse struct {
 
 func (x *AcquireLeaseResponse) Reset() {
 	*x = AcquireLeaseResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[21]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1394,7 @@ func (x *AcquireLeaseResponse) String() string {
 func (*AcquireLeaseResponse) ProtoMessage() {}
 
 func (x *AcquireLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[21]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1407,7 @@ func (x *AcquireLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcquireLeaseResponse.ProtoReflect.Descriptor instead.
 func (*AcquireLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AcquireLeaseResponse) GetHeld() bool {
@@ -1243,7 +1427,7 @@ type ReleaseLeaseRequest struct {
 
 func (x *ReleaseLeaseRequest) Reset() {
 	*x = ReleaseLeaseRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[22]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1439,7 @@ func (x *ReleaseLeaseRequest) String() string {
 func (*ReleaseLeaseRequest) ProtoMessage() {}
 
 func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[22]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1452,7 @@ func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReleaseLeaseRequest) GetName() string {
@@ -1293,7 +1477,7 @@ type ReleaseLeaseResponse struct {
 
 func (x *ReleaseLeaseResponse) Reset() {
 	*x = ReleaseLeaseResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[23]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1489,7 @@ func (x *ReleaseLeaseResponse) String() string {
 func (*ReleaseLeaseResponse) ProtoMessage() {}
 
 func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[23]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1502,7 @@ func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 type PutSecretRequest struct {
@@ -1331,7 +1515,7 @@ type PutSecretRequest struct {
 
 func (x *PutSecretRequest) Reset() {
 	*x = PutSecretRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[24]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1527,7 @@ func (x *PutSecretRequest) String() string {
 func (*PutSecretRequest) ProtoMessage() {}
 
 func (x *PutSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[24]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1540,7 @@ func (x *PutSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecretRequest.ProtoReflect.Descriptor instead.
 func (*PutSecretRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutSecretRequest) GetName() string {
@@ -1381,7 +1565,7 @@ type PutSecretResponse struct {
 
 func (x *PutSecretResponse) Reset() {
 	*x = PutSecretResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[25]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1577,7 @@ func (x *PutSecretResponse) String() string {
 func (*PutSecretResponse) ProtoMessage() {}
 
 func (x *PutSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[25]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1590,7 @@ func (x *PutSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecretResponse.ProtoReflect.Descriptor instead.
 func (*PutSecretResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 type GetSecretRequest struct {
@@ -1418,7 +1602,7 @@ type GetSecretRequest struct {
 
 func (x *GetSecretRequest) Reset() {
 	*x = GetSecretRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[26]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1614,7 @@ func (x *GetSecretRequest) String() string {
 func (*GetSecretRequest) ProtoMessage() {}
 
 func (x *GetSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[26]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1627,7 @@ func (x *GetSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretRequest.ProtoReflect.Descriptor instead.
 func (*GetSecretRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetSecretRequest) GetName() string {
@@ -1462,7 +1646,7 @@ type GetSecretResponse struct {
 
 func (x *GetSecretResponse) Reset() {
 	*x = GetSecretResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[27]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1658,7 @@ func (x *GetSecretResponse) String() string {
 func (*GetSecretResponse) ProtoMessage() {}
 
 func (x *GetSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[27]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1671,7 @@ func (x *GetSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretResponse.ProtoReflect.Descriptor instead.
 func (*GetSecretResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetSecretResponse) GetPlaintext() []byte {
@@ -1506,7 +1690,7 @@ type DeleteSecretRequest struct {
 
 func (x *DeleteSecretRequest) Reset() {
 	*x = DeleteSecretRequest{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[28]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1702,7 @@ func (x *DeleteSecretRequest) String() string {
 func (*DeleteSecretRequest) ProtoMessage() {}
 
 func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[28]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1715,7 @@ func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSecretRequest) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteSecretRequest) GetName() string {
@@ -1549,7 +1733,7 @@ type DeleteSecretResponse struct {
 
 func (x *DeleteSecretResponse) Reset() {
 	*x = DeleteSecretResponse{}
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[29]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1745,7 @@ func (x *DeleteSecretResponse) String() string {
 func (*DeleteSecretResponse) ProtoMessage() {}
 
 func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[29]
+	mi := &file_strata_gateway_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1758,7 @@ func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSecretResponse) Descriptor() ([]byte, []int) {
-	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_strata_gateway_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 var File_strata_gateway_v1_gateway_proto protoreflect.FileDescriptor
@@ -1594,14 +1778,32 @@ const file_strata_gateway_v1_gateway_proto_rawDesc = "" +
 	"\fRenewRequest\x12\x10\n" +
 	"\x03csr\x18\x01 \x01(\fR\x03csr\"1\n" +
 	"\rRenewResponse\x12 \n" +
-	"\vcertificate\x18\x01 \x01(\fR\vcertificate\"\x8b\x01\n" +
+	"\vcertificate\x18\x01 \x01(\fR\vcertificate\"\xd0\x01\n" +
 	"\x0eConnectRequest\x120\n" +
 	"\x05hello\x18\x01 \x01(\v2\x18.strata.gateway.v1.HelloH\x00R\x05hello\x12<\n" +
-	"\theartbeat\x18\x02 \x01(\v2\x1c.strata.gateway.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\amessage\"Z\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x1c.strata.gateway.v1.HeartbeatH\x00R\theartbeat\x12C\n" +
+	"\fazure_result\x18\x03 \x01(\v2\x1e.strata.gateway.v1.AzureResultH\x00R\vazureResultB\t\n" +
+	"\amessage\"\x99\x01\n" +
 	"\x0fConnectResponse\x12<\n" +
-	"\theartbeat\x18\x01 \x01(\v2\x1c.strata.gateway.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\amessage\";\n" +
+	"\theartbeat\x18\x01 \x01(\v2\x1c.strata.gateway.v1.HeartbeatH\x00R\theartbeat\x12=\n" +
+	"\n" +
+	"azure_call\x18\x02 \x01(\v2\x1c.strata.gateway.v1.AzureCallH\x00R\tazureCallB\t\n" +
+	"\amessage\"\x84\x02\n" +
+	"\tAzureCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12#\n" +
+	"\rcloud_account\x18\x02 \x01(\tR\fcloudAccount\x12'\n" +
+	"\x0fsubscription_id\x18\x03 \x01(\tR\x0esubscriptionId\x12\x1c\n" +
+	"\toperation\x18\x04 \x01(\tR\toperation\x12@\n" +
+	"\x06params\x18\x05 \x03(\v2(.strata.gateway.v1.AzureCall.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
+	"\vAzureResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\";\n" +
 	"\x05Hello\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x18\n" +
 	"\areplica\x18\x02 \x01(\tR\areplica\";\n" +
@@ -1697,7 +1899,7 @@ func file_strata_gateway_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_strata_gateway_v1_gateway_proto_rawDescData
 }
 
-var file_strata_gateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_strata_gateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_strata_gateway_v1_gateway_proto_goTypes = []any{
 	(*RegisterRequest)(nil),       // 0: strata.gateway.v1.RegisterRequest
 	(*RegisterResponse)(nil),      // 1: strata.gateway.v1.RegisterResponse
@@ -1705,74 +1907,80 @@ var file_strata_gateway_v1_gateway_proto_goTypes = []any{
 	(*RenewResponse)(nil),         // 3: strata.gateway.v1.RenewResponse
 	(*ConnectRequest)(nil),        // 4: strata.gateway.v1.ConnectRequest
 	(*ConnectResponse)(nil),       // 5: strata.gateway.v1.ConnectResponse
-	(*Hello)(nil),                 // 6: strata.gateway.v1.Hello
-	(*Heartbeat)(nil),             // 7: strata.gateway.v1.Heartbeat
-	(*Object)(nil),                // 8: strata.gateway.v1.Object
-	(*GetRequest)(nil),            // 9: strata.gateway.v1.GetRequest
-	(*GetResponse)(nil),           // 10: strata.gateway.v1.GetResponse
-	(*UpdateRequest)(nil),         // 11: strata.gateway.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 12: strata.gateway.v1.UpdateResponse
-	(*ListRequest)(nil),           // 13: strata.gateway.v1.ListRequest
-	(*ListResponse)(nil),          // 14: strata.gateway.v1.ListResponse
-	(*DeleteRequest)(nil),         // 15: strata.gateway.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 16: strata.gateway.v1.DeleteResponse
-	(*RecordEventRequest)(nil),    // 17: strata.gateway.v1.RecordEventRequest
-	(*RecordEventResponse)(nil),   // 18: strata.gateway.v1.RecordEventResponse
-	(*Event)(nil),                 // 19: strata.gateway.v1.Event
-	(*AcquireLeaseRequest)(nil),   // 20: strata.gateway.v1.AcquireLeaseRequest
-	(*AcquireLeaseResponse)(nil),  // 21: strata.gateway.v1.AcquireLeaseResponse
-	(*ReleaseLeaseRequest)(nil),   // 22: strata.gateway.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),  // 23: strata.gateway.v1.ReleaseLeaseResponse
-	(*PutSecretRequest)(nil),      // 24: strata.gateway.v1.PutSecretRequest
-	(*PutSecretResponse)(nil),     // 25: strata.gateway.v1.PutSecretResponse
-	(*GetSecretRequest)(nil),      // 26: strata.gateway.v1.GetSecretRequest
-	(*GetSecretResponse)(nil),     // 27: strata.gateway.v1.GetSecretResponse
-	(*DeleteSecretRequest)(nil),   // 28: strata.gateway.v1.DeleteSecretRequest
-	(*DeleteSecretResponse)(nil),  // 29: strata.gateway.v1.DeleteSecretResponse
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*AzureCall)(nil),             // 6: strata.gateway.v1.AzureCall
+	(*AzureResult)(nil),           // 7: strata.gateway.v1.AzureResult
+	(*Hello)(nil),                 // 8: strata.gateway.v1.Hello
+	(*Heartbeat)(nil),             // 9: strata.gateway.v1.Heartbeat
+	(*Object)(nil),                // 10: strata.gateway.v1.Object
+	(*GetRequest)(nil),            // 11: strata.gateway.v1.GetRequest
+	(*GetResponse)(nil),           // 12: strata.gateway.v1.GetResponse
+	(*UpdateRequest)(nil),         // 13: strata.gateway.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 14: strata.gateway.v1.UpdateResponse
+	(*ListRequest)(nil),           // 15: strata.gateway.v1.ListRequest
+	(*ListResponse)(nil),          // 16: strata.gateway.v1.ListResponse
+	(*DeleteRequest)(nil),         // 17: strata.gateway.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 18: strata.gateway.v1.DeleteResponse
+	(*RecordEventRequest)(nil),    // 19: strata.gateway.v1.RecordEventRequest
+	(*RecordEventResponse)(nil),   // 20: strata.gateway.v1.RecordEventResponse
+	(*Event)(nil),                 // 21: strata.gateway.v1.Event
+	(*AcquireLeaseRequest)(nil),   // 22: strata.gateway.v1.AcquireLeaseRequest
+	(*AcquireLeaseResponse)(nil),  // 23: strata.gateway.v1.AcquireLeaseResponse
+	(*ReleaseLeaseRequest)(nil),   // 24: strata.gateway.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),  // 25: strata.gateway.v1.ReleaseLeaseResponse
+	(*PutSecretRequest)(nil),      // 26: strata.gateway.v1.PutSecretRequest
+	(*PutSecretResponse)(nil),     // 27: strata.gateway.v1.PutSecretResponse
+	(*GetSecretRequest)(nil),      // 28: strata.gateway.v1.GetSecretRequest
+	(*GetSecretResponse)(nil),     // 29: strata.gateway.v1.GetSecretResponse
+	(*DeleteSecretRequest)(nil),   // 30: strata.gateway.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),  // 31: strata.gateway.v1.DeleteSecretResponse
+	nil,                           // 32: strata.gateway.v1.AzureCall.ParamsEntry
+	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
 }
 var file_strata_gateway_v1_gateway_proto_depIdxs = []int32{
-	6,  // 0: strata.gateway.v1.ConnectRequest.hello:type_name -> strata.gateway.v1.Hello
-	7,  // 1: strata.gateway.v1.ConnectRequest.heartbeat:type_name -> strata.gateway.v1.Heartbeat
-	7,  // 2: strata.gateway.v1.ConnectResponse.heartbeat:type_name -> strata.gateway.v1.Heartbeat
-	30, // 3: strata.gateway.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	8,  // 4: strata.gateway.v1.GetResponse.object:type_name -> strata.gateway.v1.Object
-	8,  // 5: strata.gateway.v1.UpdateRequest.object:type_name -> strata.gateway.v1.Object
-	8,  // 6: strata.gateway.v1.UpdateResponse.object:type_name -> strata.gateway.v1.Object
-	8,  // 7: strata.gateway.v1.ListResponse.items:type_name -> strata.gateway.v1.Object
-	19, // 8: strata.gateway.v1.RecordEventRequest.event:type_name -> strata.gateway.v1.Event
-	30, // 9: strata.gateway.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,  // 10: strata.gateway.v1.GatewayRegistrationService.Register:input_type -> strata.gateway.v1.RegisterRequest
-	2,  // 11: strata.gateway.v1.GatewayService.Renew:input_type -> strata.gateway.v1.RenewRequest
-	4,  // 12: strata.gateway.v1.GatewayService.Connect:input_type -> strata.gateway.v1.ConnectRequest
-	9,  // 13: strata.gateway.v1.StoreService.Get:input_type -> strata.gateway.v1.GetRequest
-	13, // 14: strata.gateway.v1.StoreService.List:input_type -> strata.gateway.v1.ListRequest
-	11, // 15: strata.gateway.v1.StoreService.Update:input_type -> strata.gateway.v1.UpdateRequest
-	15, // 16: strata.gateway.v1.StoreService.Delete:input_type -> strata.gateway.v1.DeleteRequest
-	17, // 17: strata.gateway.v1.StoreService.RecordEvent:input_type -> strata.gateway.v1.RecordEventRequest
-	20, // 18: strata.gateway.v1.StoreService.AcquireLease:input_type -> strata.gateway.v1.AcquireLeaseRequest
-	22, // 19: strata.gateway.v1.StoreService.ReleaseLease:input_type -> strata.gateway.v1.ReleaseLeaseRequest
-	24, // 20: strata.gateway.v1.StoreService.PutSecret:input_type -> strata.gateway.v1.PutSecretRequest
-	26, // 21: strata.gateway.v1.StoreService.GetSecret:input_type -> strata.gateway.v1.GetSecretRequest
-	28, // 22: strata.gateway.v1.StoreService.DeleteSecret:input_type -> strata.gateway.v1.DeleteSecretRequest
-	1,  // 23: strata.gateway.v1.GatewayRegistrationService.Register:output_type -> strata.gateway.v1.RegisterResponse
-	3,  // 24: strata.gateway.v1.GatewayService.Renew:output_type -> strata.gateway.v1.RenewResponse
-	5,  // 25: strata.gateway.v1.GatewayService.Connect:output_type -> strata.gateway.v1.ConnectResponse
-	10, // 26: strata.gateway.v1.StoreService.Get:output_type -> strata.gateway.v1.GetResponse
-	14, // 27: strata.gateway.v1.StoreService.List:output_type -> strata.gateway.v1.ListResponse
-	12, // 28: strata.gateway.v1.StoreService.Update:output_type -> strata.gateway.v1.UpdateResponse
-	16, // 29: strata.gateway.v1.StoreService.Delete:output_type -> strata.gateway.v1.DeleteResponse
-	18, // 30: strata.gateway.v1.StoreService.RecordEvent:output_type -> strata.gateway.v1.RecordEventResponse
-	21, // 31: strata.gateway.v1.StoreService.AcquireLease:output_type -> strata.gateway.v1.AcquireLeaseResponse
-	23, // 32: strata.gateway.v1.StoreService.ReleaseLease:output_type -> strata.gateway.v1.ReleaseLeaseResponse
-	25, // 33: strata.gateway.v1.StoreService.PutSecret:output_type -> strata.gateway.v1.PutSecretResponse
-	27, // 34: strata.gateway.v1.StoreService.GetSecret:output_type -> strata.gateway.v1.GetSecretResponse
-	29, // 35: strata.gateway.v1.StoreService.DeleteSecret:output_type -> strata.gateway.v1.DeleteSecretResponse
-	23, // [23:36] is the sub-list for method output_type
-	10, // [10:23] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	8,  // 0: strata.gateway.v1.ConnectRequest.hello:type_name -> strata.gateway.v1.Hello
+	9,  // 1: strata.gateway.v1.ConnectRequest.heartbeat:type_name -> strata.gateway.v1.Heartbeat
+	7,  // 2: strata.gateway.v1.ConnectRequest.azure_result:type_name -> strata.gateway.v1.AzureResult
+	9,  // 3: strata.gateway.v1.ConnectResponse.heartbeat:type_name -> strata.gateway.v1.Heartbeat
+	6,  // 4: strata.gateway.v1.ConnectResponse.azure_call:type_name -> strata.gateway.v1.AzureCall
+	32, // 5: strata.gateway.v1.AzureCall.params:type_name -> strata.gateway.v1.AzureCall.ParamsEntry
+	33, // 6: strata.gateway.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	10, // 7: strata.gateway.v1.GetResponse.object:type_name -> strata.gateway.v1.Object
+	10, // 8: strata.gateway.v1.UpdateRequest.object:type_name -> strata.gateway.v1.Object
+	10, // 9: strata.gateway.v1.UpdateResponse.object:type_name -> strata.gateway.v1.Object
+	10, // 10: strata.gateway.v1.ListResponse.items:type_name -> strata.gateway.v1.Object
+	21, // 11: strata.gateway.v1.RecordEventRequest.event:type_name -> strata.gateway.v1.Event
+	33, // 12: strata.gateway.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,  // 13: strata.gateway.v1.GatewayRegistrationService.Register:input_type -> strata.gateway.v1.RegisterRequest
+	2,  // 14: strata.gateway.v1.GatewayService.Renew:input_type -> strata.gateway.v1.RenewRequest
+	4,  // 15: strata.gateway.v1.GatewayService.Connect:input_type -> strata.gateway.v1.ConnectRequest
+	11, // 16: strata.gateway.v1.StoreService.Get:input_type -> strata.gateway.v1.GetRequest
+	15, // 17: strata.gateway.v1.StoreService.List:input_type -> strata.gateway.v1.ListRequest
+	13, // 18: strata.gateway.v1.StoreService.Update:input_type -> strata.gateway.v1.UpdateRequest
+	17, // 19: strata.gateway.v1.StoreService.Delete:input_type -> strata.gateway.v1.DeleteRequest
+	19, // 20: strata.gateway.v1.StoreService.RecordEvent:input_type -> strata.gateway.v1.RecordEventRequest
+	22, // 21: strata.gateway.v1.StoreService.AcquireLease:input_type -> strata.gateway.v1.AcquireLeaseRequest
+	24, // 22: strata.gateway.v1.StoreService.ReleaseLease:input_type -> strata.gateway.v1.ReleaseLeaseRequest
+	26, // 23: strata.gateway.v1.StoreService.PutSecret:input_type -> strata.gateway.v1.PutSecretRequest
+	28, // 24: strata.gateway.v1.StoreService.GetSecret:input_type -> strata.gateway.v1.GetSecretRequest
+	30, // 25: strata.gateway.v1.StoreService.DeleteSecret:input_type -> strata.gateway.v1.DeleteSecretRequest
+	1,  // 26: strata.gateway.v1.GatewayRegistrationService.Register:output_type -> strata.gateway.v1.RegisterResponse
+	3,  // 27: strata.gateway.v1.GatewayService.Renew:output_type -> strata.gateway.v1.RenewResponse
+	5,  // 28: strata.gateway.v1.GatewayService.Connect:output_type -> strata.gateway.v1.ConnectResponse
+	12, // 29: strata.gateway.v1.StoreService.Get:output_type -> strata.gateway.v1.GetResponse
+	16, // 30: strata.gateway.v1.StoreService.List:output_type -> strata.gateway.v1.ListResponse
+	14, // 31: strata.gateway.v1.StoreService.Update:output_type -> strata.gateway.v1.UpdateResponse
+	18, // 32: strata.gateway.v1.StoreService.Delete:output_type -> strata.gateway.v1.DeleteResponse
+	20, // 33: strata.gateway.v1.StoreService.RecordEvent:output_type -> strata.gateway.v1.RecordEventResponse
+	23, // 34: strata.gateway.v1.StoreService.AcquireLease:output_type -> strata.gateway.v1.AcquireLeaseResponse
+	25, // 35: strata.gateway.v1.StoreService.ReleaseLease:output_type -> strata.gateway.v1.ReleaseLeaseResponse
+	27, // 36: strata.gateway.v1.StoreService.PutSecret:output_type -> strata.gateway.v1.PutSecretResponse
+	29, // 37: strata.gateway.v1.StoreService.GetSecret:output_type -> strata.gateway.v1.GetSecretResponse
+	31, // 38: strata.gateway.v1.StoreService.DeleteSecret:output_type -> strata.gateway.v1.DeleteSecretResponse
+	26, // [26:39] is the sub-list for method output_type
+	13, // [13:26] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_strata_gateway_v1_gateway_proto_init() }
@@ -1783,9 +1991,11 @@ func file_strata_gateway_v1_gateway_proto_init() {
 	file_strata_gateway_v1_gateway_proto_msgTypes[4].OneofWrappers = []any{
 		(*ConnectRequest_Hello)(nil),
 		(*ConnectRequest_Heartbeat)(nil),
+		(*ConnectRequest_AzureResult)(nil),
 	}
 	file_strata_gateway_v1_gateway_proto_msgTypes[5].OneofWrappers = []any{
 		(*ConnectResponse_Heartbeat)(nil),
+		(*ConnectResponse_AzureCall)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1793,7 +2003,7 @@ func file_strata_gateway_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strata_gateway_v1_gateway_proto_rawDesc), len(file_strata_gateway_v1_gateway_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

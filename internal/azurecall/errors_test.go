@@ -1,4 +1,4 @@
-package server
+package azurecall
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func TestAzureErrorTransport(t *testing.T) {
 		wantCode string
 		wantMsg  string // a part of the message
 	}{
-		{"deadline", context.DeadlineExceeded, "Timeout", "Azure did not answer within " + LookupTimeout.String()},
+		{"deadline", context.DeadlineExceeded, "Timeout", "Azure did not answer within " + Timeout.String()},
 		{"wrapped deadline", fmt.Errorf("list locations: %w",
 			&url.Error{Op: "Get", URL: "https://management.azure.com/", Err: context.DeadlineExceeded}), "Timeout", "did not answer"},
 		{"connection refused", fmt.Errorf("list locations: %w",
@@ -50,7 +50,7 @@ func TestAzureErrorTransport(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, msg := azureError(tt.err)
+			code, msg := Describe(tt.err)
 			if code != tt.wantCode {
 				t.Errorf("code %q, want %q (message %q)", code, tt.wantCode, msg)
 			}
