@@ -166,12 +166,17 @@ func (p *pass) planForDeletion(ctx context.Context, clients Clients, acct *v1alp
 	if err != nil {
 		return nil
 	}
-	g, err := plan.Build(plan.Input{
+	in := plan.Input{
 		Cluster:  p.cur,
 		Profiles: profiles,
 		Env:      plan.Environment{Zones: zones, ImageBaseURL: p.c.cfg.ImageBaseURL(acct), BlobEndpoint: clients.BlobEndpoint},
 		Secrets:  secrets,
-	})
+	}
+	// The gateway's network is part of the plan of a private cluster (its DNS zone's link).
+	if gw, err := p.gateway(ctx, acct); err == nil && gw != nil {
+		in.GatewayNetwork = gw.Spec.Network
+	}
+	g, err := plan.Build(in)
 	if err != nil {
 		p.log.Info("no plan for the order of deletion: using the kind order", "error", err)
 		return nil
