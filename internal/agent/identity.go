@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-dev/strata/internal/agentmanifest"
 	"github.com/strata-dev/strata/internal/kubecert"
 	"github.com/strata-dev/strata/internal/tunnel"
 	agentv1 "github.com/strata-dev/strata/proto/strata/agent/v1"
@@ -198,7 +199,7 @@ func (id *identity) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certifi
 // TLS or is reached over https; else the configuration Secret's key ProxyCAKey gives it.
 const (
 	ProxyCAEnv = "STRATA_PROXY_CA"
-	ProxyCAKey = "proxy-ca.crt"
+	ProxyCAKey = agentmanifest.ProxyCAKey
 )
 
 // dial connects to the server over TLS, presenting the certificate when withCert is set,

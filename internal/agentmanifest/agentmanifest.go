@@ -44,7 +44,13 @@ type Options struct {
 	// none for a direct connection. They go into the Secret (a proxy URL may hold a password)
 	// and from there into the agent's environment.
 	Proxy []proxyenv.EnvVar
+	// ProxyCAPEM is the CA of a TLS-inspecting proxy on the agent's way to the server (the
+	// gateway's spec.proxy.caCertificate), kept in the Secret under ProxyCAKey.
+	ProxyCAPEM []byte
 }
+
+// ProxyCAKey is the config Secret's key of the proxy's CA.
+const ProxyCAKey = "proxy-ca.crt"
 
 // Render returns the manifest as multi-document YAML.
 func Render(o Options) ([]byte, error) {
@@ -98,11 +104,14 @@ func clusterRole(meta metav1.ObjectMeta) *rbacv1.ClusterRole {
 var tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
 
 // configSecret holds what the agent needs to register: the server's address, its CA, the
-// token, and the proxy variables (each under its own name).
+// token, the proxy variables (each under its own name) and the proxy's CA.
 func configSecret(meta metav1.ObjectMeta, o Options) *corev1.Secret {
 	data := map[string]string{"server": o.Server, "ca.crt": string(o.CAPEM), "token": o.Token}
 	for _, v := range o.Proxy {
 		data[v.Name] = v.Value
+	}
+	if len(o.ProxyCAPEM) > 0 {
+		data[ProxyCAKey] = string(o.ProxyCAPEM)
 	}
 	return &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: meta, Type: corev1.SecretTypeOpaque, StringData: data}
 }

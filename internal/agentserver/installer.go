@@ -40,7 +40,7 @@ func (in *Installer) Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	proxy, err := agentProxyEnv(ctx, in.Store, cl)
+	proxy, proxyCA, err := agentProxyEnv(ctx, in.Store, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (in *Installer) Manifest(ctx context.Context, cl *v1alpha1.Cluster) ([]byte
 	if in.Authority != nil {
 		ca = in.Authority.CA().CertPEM()
 	}
-	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: ca, Token: token, Proxy: proxy})
+	return agentmanifest.Render(agentmanifest.Options{Image: in.Image, Server: in.Server, CAPEM: ca, Token: token, Proxy: proxy, ProxyCAPEM: proxyCA})
 }
 
 // Forget revokes the cluster's registration tokens that were not used: a deleted cluster

@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	examplefiles "github.com/strata-dev/strata/examples"
+	"github.com/strata-dev/strata/internal/agentmanifest"
 	"github.com/strata-dev/strata/internal/agentserver"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/store/sqlite"
@@ -21,10 +22,11 @@ import (
 
 // TestInstallerManifestCarriesTheGatewayProxy: the manifest of a cluster whose account names
 // a gateway (the examples' iaas-static behind corp-gateway) gives the agent the gateway's
-// proxy, with the cluster's NO_PROXY, through its Secret; a cluster of an account without a
+// proxy, with the cluster's NO_PROXY and the proxy's CA, through its Secret; a cluster of an account without a
 // gateway (iaas-dynamic) gets none.
 func TestInstallerManifestCarriesTheGatewayProxy(t *testing.T) {
 	ctx := context.Background()
+	const proxyCA = "-----BEGIN CERTIFICATE-----\nMIIBcorpproxy\n-----END CERTIFICATE-----\n"
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, err := secrets.NewSealer(key)
@@ -47,6 +49,9 @@ func TestInstallerManifestCarriesTheGatewayProxy(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range objs {
+			if gw, ok := o.(*v1alpha1.PrivateCloudGateway); ok {
+				gw.Spec.Proxy.CACertificate = proxyCA
+			}
 			mustCreate(t, st, o)
 		}
 	}
@@ -67,10 +72,13 @@ func TestInstallerManifestCarriesTheGatewayProxy(t *testing.T) {
 			t.Errorf("iaas-static: NO_PROXY %q lacks %s", static.secret["NO_PROXY"], want)
 		}
 	}
+	if static.secret[agentmanifest.ProxyCAKey] != proxyCA {
+		t.Errorf("iaas-static: the Secret's %s is %q, want the gateway proxy's CA", agentmanifest.ProxyCAKey, static.secret[agentmanifest.ProxyCAKey])
+	}
 	if len(static.fromSecret) != 6 {
 		t.Errorf("iaas-static: the agent takes %v from its Secret, want the six proxy variables", static.fromSecret)
 	}
-	if dynamic := agentEnv(t, in, getCluster(t, st, "iaas-dynamic")); len(dynamic.fromSecret) != 0 || dynamic.secret["HTTPS_PROXY"] != "" {
+	if dynamic := agentEnv(t, in, getCluster(t, st, "iaas-dynamic")); len(dynamic.fromSecret) != 0 || dynamic.secret["HTTPS_PROXY"] != "" || dynamic.secret[agentmanifest.ProxyCAKey] != "" {
 		t.Errorf("iaas-dynamic (no gateway): proxy %v, variables %v", dynamic.secret, dynamic.fromSecret)
 	}
 }
