@@ -936,7 +936,8 @@ func TestDeleteInKindOrderWithoutPlan(t *testing.T) {
 			// The store refuses to delete a profile in use; a database written before it kept
 			// references may still lack one. Remove the profile's row behind its back.
 			ref := cl.Spec.Profiles[0]
-			db, err := sql.Open("sqlite", h.dbPath)
+			// Wait for the controller's writes as the store does, rather than fail on SQLITE_BUSY.
+			db, err := sql.Open("sqlite", h.dbPath+"?_busy_timeout=10000")
 			if err != nil {
 				t.Fatal(err)
 			}
