@@ -41,6 +41,7 @@ import (
 //	PUT    /_emulator/networks     replace them ({"networks": [...]}, a list, or one binding)
 //	POST   /_emulator/networks     add them (a binding replaces one of the same source)
 //	DELETE /_emulator/networks     remove every one
+//	...    /_emulator/entra/...     Entra ID's users, groups and applications (entraAdminRoutes)
 func (em *Emulator) adminHandler() http.Handler {
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /_emulator/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -91,6 +92,7 @@ func (em *Emulator) adminRoutes() http.Handler {
 	mux.HandleFunc("DELETE /_emulator/networks", func(w http.ResponseWriter, _ *http.Request) {
 		writeAdminDone(w, em.SetNetworks(nil))
 	})
+	em.entraAdminRoutes(mux)
 	return mux
 }
 

@@ -80,7 +80,40 @@ type Options struct {
 	Networks []NetworkBinding
 	// Kubernetes turns on real Kubernetes inside the emulated clusters.
 	Kubernetes KubernetesOptions
-	Logger     *slog.Logger
+	// Entra sets the lifetimes of the user sign-in flows of Entra ID.
+	Entra  EntraOptions
+	Logger *slog.Logger
+}
+
+// EntraOptions set the lifetimes of the user sign-in flows of Entra ID; zero is the default.
+type EntraOptions struct {
+	// AuthCodeLifetime is how long an authorization code can be redeemed; default 10 minutes.
+	AuthCodeLifetime time.Duration
+	// DeviceCodeLifetime is how long a device code can be used (expires_in); default 15 minutes.
+	DeviceCodeLifetime time.Duration
+	// DeviceCodeInterval is how often a device code client may poll (interval), in whole
+	// seconds, at least 1; default 5 s.
+	DeviceCodeInterval time.Duration
+	// RefreshTokenLifetime is how long a refresh token can be redeemed; default 24 hours.
+	RefreshTokenLifetime time.Duration
+}
+
+// withDefaults returns the options with the defaults of the fields left zero.
+func (o EntraOptions) withDefaults() EntraOptions {
+	if o.AuthCodeLifetime <= 0 {
+		o.AuthCodeLifetime = 10 * time.Minute
+	}
+	if o.DeviceCodeLifetime <= 0 {
+		o.DeviceCodeLifetime = 15 * time.Minute
+	}
+	o.DeviceCodeInterval = o.DeviceCodeInterval.Round(time.Second)
+	if o.DeviceCodeInterval <= 0 {
+		o.DeviceCodeInterval = 5 * time.Second
+	}
+	if o.RefreshTokenLifetime <= 0 {
+		o.RefreshTokenLifetime = 24 * time.Hour
+	}
+	return o
 }
 
 // Emulator is one emulated Azure cloud.
@@ -103,6 +136,10 @@ type Emulator struct {
 
 	mu         sync.RWMutex
 	principals []ServicePrincipal
+
+	// dir holds Entra ID's users, groups and applications; signins the sign-in flows under way.
+	dir     directory
+	signins signins
 
 	srvMu   sync.Mutex
 	srv     *http.Server
@@ -151,6 +188,7 @@ func New(opts Options) (*Emulator, error) {
 	}
 	var subs []arm.Subscription
 	em.principals, subs = initialCloud(saved, opts)
+	em.dir.restore(saved.Entra)
 	if em.networks, err = mergeNetworks(saved.Networks, opts.Networks...); err != nil {
 		return nil, fmt.Errorf("networks: %w", err)
 	}
@@ -206,6 +244,7 @@ func (opts Options) withDefaults() Options {
 	if opts.SaveDelay <= 0 {
 		opts.SaveDelay = 200 * time.Millisecond
 	}
+	opts.Entra = opts.Entra.withDefaults()
 	return opts
 }
 
@@ -487,8 +526,8 @@ func (em *Emulator) entraRoute(segs []string) http.HandlerFunc {
 	switch {
 	case len(segs) == 4 && strings.EqualFold(segs[1], "v2.0") && segs[2] == ".well-known" && segs[3] == "openid-configuration":
 		return func(w http.ResponseWriter, r *http.Request) { em.openIDConfiguration(w, r, tenant) }
-	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
-		return func(w http.ResponseWriter, r *http.Request) { em.token(w, r, tenant) }
+	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0"):
+		return em.oauth2Route(tenant, strings.ToLower(segs[3]))
 	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[3], "keys"):
 		return em.jwks
 	// Entra ID's v1 paths are as deep as blob paths: they are Entra's for a known tenant only.
@@ -496,8 +535,21 @@ func (em *Emulator) entraRoute(segs []string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { em.openIDConfigurationV1(w, r, tenant) }
 	case len(segs) == 3 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "keys") && em.knownTenant(tenant):
 		return em.jwks
+	case len(segs) == 3 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "deviceauth") && em.knownTenant(tenant):
+		return func(w http.ResponseWriter, r *http.Request) { em.deviceAuth(w, r, tenant) }
 	}
 	return nil
+}
+
+// oauth2Route returns the handler of /{tenant}/oauth2/v2.0/{endpoint}, or nil.
+func (em *Emulator) oauth2Route(tenant, endpoint string) http.HandlerFunc {
+	h := map[string]func(http.ResponseWriter, *http.Request, string){
+		"token": em.token, "authorize": em.authorize, "devicecode": em.deviceAuthorization,
+	}[endpoint]
+	if h == nil {
+		return nil
+	}
+	return func(w http.ResponseWriter, r *http.Request) { h(w, r, tenant) }
 }
 
 // CloudAccountYAML returns a strata CloudAccount for the default service principal, with the

@@ -44,8 +44,12 @@ func writeEntraError(w http.ResponseWriter, status int, code string, aadsts int,
 	_, _ = w.Write(b)
 }
 
-// knownTenant reports whether a tenant has a service principal or a subscription.
+// knownTenant reports whether a tenant has a service principal, a subscription, or a user,
+// group or application of the directory.
 func (em *Emulator) knownTenant(tenant string) bool {
+	if em.dir.hasTenant(tenant) {
+		return true
+	}
 	for _, p := range em.Principals() {
 		if strings.EqualFold(p.TenantID, tenant) {
 			return true
@@ -58,6 +62,11 @@ func (em *Emulator) knownTenant(tenant string) bool {
 	}
 	return false
 }
+
+// claimsSupportedV2 are the claims of the v2.0 metadata: those of the service principals'
+// tokens and of the users' tokens.
+var claimsSupportedV2 = []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "appid", "azp", "name",
+	"preferred_username", "groups", "nonce", "scp", "ver"}
 
 // openIDConfiguration serves GET /{tenant}/v2.0/.well-known/openid-configuration.
 func (em *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -73,14 +82,16 @@ func (em *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, 
 	base := "https://" + r.Host + "/" + tenant
 	doc := map[string]any{
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"grant_types_supported":                 []string{grantAuthorizationCode, grantDeviceCode, grantRefreshToken, grantClientCredentials},
+		"code_challenge_methods_supported":      []string{"S256", "plain"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
-		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"response_modes_supported":              []string{"query", "fragment"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{tokens.Algorithm},
-		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"response_types_supported":              []string{"code"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"issuer":                                base + "/v2.0",
+		"issuer":                                em.issuerV2(r, tenant),
 		"request_uri_parameter_supported":       false,
 		"userinfo_endpoint":                     "https://" + r.Host + "/oidc/userinfo",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -88,7 +99,7 @@ func (em *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, 
 		"http_logout_supported":                 true,
 		"frontchannel_logout_supported":         true,
 		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "appid"},
+		"claims_supported":                      claimsSupportedV2,
 		"kerberos_endpoint":                     base + "/kerberos",
 		"tenant_region_scope":                   "EU",
 		"cloud_instance_name":                   "strata.emulator",
@@ -137,8 +148,16 @@ func (em *Emulator) jwks(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(em.signer.KeySet())
 }
 
-// token serves POST /{tenant}/oauth2/v2.0/token for the client credentials grant.
+// token serves POST /{tenant}/oauth2/v2.0/token: the client credentials grant for service
+// principals, and the authorization code, device code and refresh token grants for users.
 func (em *Emulator) token(w http.ResponseWriter, r *http.Request, tenant string) {
+	if r.Method == http.MethodPost {
+		switch gt := r.PostFormValue("grant_type"); gt {
+		case grantAuthorizationCode, grantDeviceCode, grantRefreshToken:
+			em.userGrantToken(w, r, tenant, gt)
+			return
+		}
+	}
 	sp, scope, eerr := em.clientCredentials(r, tenant)
 	if eerr != nil {
 		writeEntraError(w, eerr.status, eerr.code, eerr.aadsts, eerr.desc)
@@ -182,9 +201,9 @@ func (em *Emulator) clientCredentials(r *http.Request, tenant string) (ServicePr
 		return fail(http.StatusBadRequest, "invalid_request", 900144, "The request body must be form-encoded.")
 	}
 	f := r.PostForm
-	if gt := f.Get("grant_type"); gt != "client_credentials" {
+	if gt := f.Get("grant_type"); gt != grantClientCredentials {
 		return fail(http.StatusBadRequest, "unsupported_grant_type", 70003,
-			"The app requested an unsupported grant type '%s'. The emulator supports client_credentials.", gt)
+			"The app requested an unsupported grant type '%s'. The emulator supports client_credentials, authorization_code, refresh_token and urn:ietf:params:oauth:grant-type:device_code.", gt)
 	}
 	clientID, secret := f.Get("client_id"), f.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {

@@ -25,6 +25,8 @@ type savedState struct {
 	ARM           *arm.State         `json:"arm"`
 	// Networks are the caller networks (NetworkBinding).
 	Networks []NetworkBinding `json:"networks,omitempty"`
+	// Entra is Entra ID's directory: users (with password hashes), groups and applications.
+	Entra *savedDirectory `json:"entra,omitempty"`
 }
 
 func (em *Emulator) readState() (*savedState, error) {
@@ -67,6 +69,7 @@ func (em *Emulator) Save() error {
 		Subscriptions: em.engine.Subscriptions(),
 		ARM:           em.engine.Snapshot(),
 		Networks:      em.Networks(),
+		Entra:         em.dir.snapshot(),
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
