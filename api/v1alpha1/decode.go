@@ -258,8 +258,14 @@ func checkShape(v any, t reflect.Type, path Path, errs *ErrorList) {
 		return // null is the zero value for every field
 	}
 	if t == reflect.TypeFor[Secret]() || t == reflect.TypeFor[time.Time]() {
-		if _, ok := v.(string); !ok {
+		s, ok := v.(string)
+		if !ok {
 			errs.Add(path, RuleType, "must be a string, not %s", jsonType(v))
+			return
+		}
+		var tm time.Time
+		if t == reflect.TypeFor[time.Time]() && tm.UnmarshalText([]byte(s)) != nil {
+			errs.Add(path, RuleFormat, "%q must be an RFC 3339 time, such as 2026-06-01T00:00:00Z", s)
 		}
 		return
 	}

@@ -133,7 +133,7 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{"metadata.nmae unknown-field", "spec.proxy.httpProxy type", "spec.proxy.noProxi unknown-field"}},
 		{"wrong type in a list element", "apiVersion: strata.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\nspec: {machinePools: [{name: a, count: 1.5}]}\n", 0, []string{"spec.machinePools[0].count type"}},
 		{"secret that is not a string", "apiVersion: strata.dev/v1alpha1\nkind: CloudAccount\nmetadata: {name: a}\nspec: {azure: {clientSecret: {a: b}}}\n", 0, []string{"spec.azure.clientSecret type"}},
-		{"timestamp that is not a time", "apiVersion: strata.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a, creationTimestamp: yesterday}\n", 0, []string{" type"}},
+		{"timestamp that is not a time", "apiVersion: strata.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a, creationTimestamp: yesterday}\n", 0, []string{"metadata.creationTimestamp format"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

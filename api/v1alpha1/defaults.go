@@ -1,6 +1,10 @@
 package v1alpha1
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/strata-dev/strata/internal/authz"
+)
 
 // Defaults applied to fields a user leaves out.
 const (
@@ -30,6 +34,11 @@ func Default(obj Object) {
 				px.NoProxy = append(px.NoProxy, InstanceMetadataIP)
 			}
 		}
+	case *TagFilter:
+		defaultTagFilter(o)
+	case *APIKey:
+		// One spelling of the instant, so that an apply in another zone changes nothing.
+		o.Spec.ExpiresAt = o.Spec.ExpiresAt.UTC()
 	case *ClusterProfile:
 		if o.Spec.Version == "" {
 			o.Spec.Version = DefaultProfileVersion
@@ -58,6 +67,19 @@ func Default(obj Object) {
 					mp.OSDisk.Type = DefaultAKSOSDiskType
 				}
 			}
+		}
+	}
+}
+
+// defaultTagFilter sets a filter's conjunction to "and" and its clauses' operator to "eq" when
+// they are left out, as Palette does.
+func defaultTagFilter(o *TagFilter) {
+	if o.Spec.Conjunction == "" {
+		o.Spec.Conjunction = authz.ConjunctionAnd
+	}
+	for i := range o.Spec.Filters {
+		if o.Spec.Filters[i].Operator == "" {
+			o.Spec.Filters[i].Operator = authz.OperatorEq
 		}
 	}
 }

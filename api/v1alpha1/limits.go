@@ -40,6 +40,22 @@ const (
 	DynamicControlPlaneSubnet = "10.0.0.0/24"
 	// AzureReservedSubnetAddresses is how many addresses Azure keeps in every subnet.
 	AzureReservedSubnetAddresses = 5
+	// MaxFilterClauses and MaxClauseValues bound a TagFilter's clauses and the values of one
+	// clause (strata's bounds).
+	MaxFilterClauses = 50
+	MaxClauseValues  = 100
+	// MaxTeamMembers and MaxTeamEntraGroups bound a Team's members and Entra ID groups
+	// (strata's bounds).
+	MaxTeamMembers     = 1000
+	MaxTeamEntraGroups = 100
+	// MaxDisplayNameLength is Entra ID's limit of a user's display name, which a User's
+	// displayName keeps.
+	MaxDisplayNameLength = 256
+	// MaxEmailLength is the longest address SMTP carries (RFC 5321: a path of 256 octets
+	// with its angle brackets).
+	MaxEmailLength = 254
+	// MaxAPIKeyDescriptionLength bounds an APIKey's description (strata's bound).
+	MaxAPIKeyDescriptionLength = 256
 )
 
 // checkMaxItems reports a list at p with more than max items.

@@ -11,6 +11,13 @@ const (
 	KindPrivateCloudGateway = "PrivateCloudGateway"
 	KindClusterProfile      = "ClusterProfile"
 	KindCluster             = "Cluster"
+	// The access-control kinds (see access.go).
+	KindRole        = "Role"
+	KindTagFilter   = "TagFilter"
+	KindUser        = "User"
+	KindTeam        = "Team"
+	KindRoleBinding = "RoleBinding"
+	KindAPIKey      = "APIKey"
 )
 
 // TypeMeta names the schema of an object.
@@ -74,13 +81,29 @@ func New(kind string) Object {
 		return &ClusterProfile{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
 	case KindCluster:
 		return &Cluster{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindRole:
+		return &Role{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindTagFilter:
+		return &TagFilter{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindUser:
+		return &User{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindTeam:
+		return &Team{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindRoleBinding:
+		return &RoleBinding{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
+	case KindAPIKey:
+		return &APIKey{TypeMeta: TypeMeta{APIVersion: GroupVersion, Kind: kind}}
 	}
 	return nil
 }
 
 // Kinds lists every kind in dependency order: an object may only refer to kinds before it, so
-// applying in this order never meets a reference that is about to be created.
-var Kinds = []string{KindPrivateCloudGateway, KindCloudAccount, KindClusterProfile, KindCluster}
+// applying in this order never meets a reference that is about to be created. The access-control
+// kinds refer only to each other and nothing else refers to them: they come first.
+var Kinds = []string{
+	KindRole, KindTagFilter, KindUser, KindTeam, KindRoleBinding, KindAPIKey,
+	KindPrivateCloudGateway, KindCloudAccount, KindClusterProfile, KindCluster,
+}
 
 // CopyStatus sets dst's whole status, kind-specific fields included, to src's. Both must be of
 // one kind. The server uses it to keep the stored status when a user replaces an object.
@@ -90,6 +113,8 @@ func CopyStatus(dst, src Object) {
 		d.Status = src.(*Cluster).Status
 	case *CloudAccount:
 		d.Status = src.(*CloudAccount).Status
+	case *APIKey:
+		d.Status = src.(*APIKey).Status
 	default:
 		*dst.GetStatus() = *src.GetStatus()
 	}
@@ -102,6 +127,8 @@ func ClearStatus(dst Object) {
 		d.Status = ClusterStatus{}
 	case *CloudAccount:
 		d.Status = CloudAccountStatus{}
+	case *APIKey:
+		d.Status = APIKeyStatus{}
 	default:
 		*dst.GetStatus() = Status{}
 	}

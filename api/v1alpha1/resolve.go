@@ -26,7 +26,8 @@ type Ref struct {
 }
 
 // References lists the objects obj refers to: a Cluster's cloud account and profile versions, a
-// CloudAccount's gateway. The server refuses to delete an object that any other refers to.
+// CloudAccount's gateway, a RoleBinding's user or team, role (unless built in) and filter, an
+// APIKey's user. The server refuses to delete an object that any other refers to.
 func References(obj Object) []Ref {
 	switch o := obj.(type) {
 	case *CloudAccount:
@@ -39,6 +40,12 @@ func References(obj Object) []Ref {
 			refs = append(refs, Ref{Kind: KindClusterProfile, Key: ProfileKey(p.Name, p.Version)})
 		}
 		return refs
+	case *RoleBinding:
+		return bindingRefs(o)
+	case *APIKey:
+		if o.Spec.User != "" {
+			return []Ref{{Kind: KindUser, Key: o.Spec.User}}
+		}
 	}
 	return nil
 }

@@ -11,6 +11,12 @@ type Resource struct {
 
 // Resources lists every kind, in the dependency order of Kinds.
 var Resources = []Resource{
+	{KindRole, "role", "roles", nil},
+	{KindTagFilter, "tagfilter", "tagfilters", []string{"filter", "filters"}},
+	{KindUser, "user", "users", nil},
+	{KindTeam, "team", "teams", nil},
+	{KindRoleBinding, "rolebinding", "rolebindings", []string{"binding", "bindings"}},
+	{KindAPIKey, "apikey", "apikeys", []string{"key", "keys"}},
 	{KindPrivateCloudGateway, "privatecloudgateway", "privatecloudgateways", []string{"gateway", "gateways", "pcg", "pcgs"}},
 	{KindCloudAccount, "cloudaccount", "cloudaccounts", []string{"account", "accounts", "ca"}},
 	{KindClusterProfile, "clusterprofile", "clusterprofiles", []string{"profile", "profiles", "cp"}},

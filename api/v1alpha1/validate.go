@@ -48,6 +48,19 @@ func validate(ctx context.Context, obj Object, r Resolver, old Object) ErrorList
 		validateProfile(o, &errs)
 	case *Cluster:
 		validateCluster(ctx, o, r, &errs)
+	case *Role:
+		validateRole(o, &errs)
+	case *TagFilter:
+		validateTagFilter(o, &errs)
+	case *User:
+		validateUser(o, &errs)
+	case *Team:
+		validateTeam(o, &errs)
+	case *RoleBinding:
+		validateRoleBinding(ctx, o, r, &errs)
+	case *APIKey:
+		prev, _ := old.(*APIKey)
+		validateAPIKey(ctx, o, r, prev, &errs)
 	}
 	return errs
 }

@@ -33,8 +33,8 @@ func newApplyCommand(o *rootOptions) *cobra.Command {
 		Long: `Create the objects of the given files, or update them to match.
 
 Every document is decoded strictly first; if any fails, every error is printed and nothing is
-sent. The objects are then sent in dependency order (gateways, cloud accounts, cluster
-profiles, clusters) whatever the order of the files. The server validates each one; an invalid
+sent. The objects are then sent in dependency order (roles, tag filters, users, teams, role
+bindings, gateways, cloud accounts, cluster profiles, clusters) whatever the order of the files. The server validates each one; an invalid
 object is reported with all of its field errors and the others are still applied.`,
 		Example: `  strata apply -f examples/
   strata apply -f account.yaml -f cluster.yaml

@@ -33,10 +33,11 @@ func newDeleteCommand(o *rootOptions) *cobra.Command {
 		Long: `Delete objects named on the command line or defined in files.
 
 A ClusterProfile is deleted one version at a time: name it NAME@VERSION. The server refuses
-to delete an object that another one uses (a cloud account used by a cluster, say): delete
-the user first. An object whose cloud resources still have to be cleaned up is marked for
-deletion and removed once that is done; --wait waits for it. Objects read from files are
-deleted in reverse dependency order: clusters first, gateways last.`,
+to delete an object that another one uses (a cloud account used by a cluster, a role used by
+a role binding, say): delete the one that uses it first. An object whose cloud resources
+still have to be cleaned up is marked for deletion and removed once that is done; --wait
+waits for it. Objects read from files are
+deleted in reverse dependency order: clusters first, roles last.`,
 		Example: `  strata delete cluster iaas-dynamic
   strata delete profile iaas-base@1.0.0
   strata delete -f examples/ --wait`,

@@ -112,6 +112,9 @@ func describeMeta(b *strings.Builder, obj v1alpha1.Object, now time.Time) error 
 	if p, ok := obj.(*v1alpha1.ClusterProfile); ok {
 		row("Version", p.Spec.Version)
 	}
+	if f, ok := obj.(*v1alpha1.TagFilter); ok {
+		row("Expression", filterExpression(f.Spec))
+	}
 	row("Labels", labels(meta.Labels))
 	row("UID", orNone(meta.UID))
 	row("Generation", fmt.Sprint(meta.Generation))

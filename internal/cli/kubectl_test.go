@@ -56,6 +56,12 @@ func TestGetWithoutKindListsKinds(t *testing.T) {
 		{"clusterprofiles", "profile,profiles,cp", "ClusterProfile"},
 		{"cloudaccounts", "account,accounts,ca", "CloudAccount"},
 		{"privatecloudgateways", "gateway,gateways,pcg,pcgs", "PrivateCloudGateway"},
+		{"apikeys", "key,keys", "APIKey"},
+		{"rolebindings", "binding,bindings", "RoleBinding"},
+		{"teams", "Team"},
+		{"users", "User"},
+		{"tagfilters", "filter,filters", "TagFilter"},
+		{"roles", "Role"},
 	}
 	got := fields(out)
 	if code != 0 || errOut != "" || len(got) != len(want) {
@@ -222,7 +228,9 @@ func TestCompletion(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"get", ""}, []string{"clusters", "cluster", "clusterprofiles", "clusterprofile", "cloudaccounts", "cloudaccount", "privatecloudgateways", "privatecloudgateway"}},
+		{[]string{"get", ""}, []string{"clusters", "cluster", "clusterprofiles", "clusterprofile", "cloudaccounts", "cloudaccount", "privatecloudgateways", "privatecloudgateway",
+			"apikeys", "apikey", "rolebindings", "rolebinding", "teams", "team", "users", "user", "tagfilters", "tagfilter", "roles", "role"}},
+		{[]string{"get", "r"}, []string{"rolebindings", "rolebinding", "roles", "role"}},
 		{[]string{"describe", "clu"}, []string{"clusters", "cluster", "clusterprofiles", "clusterprofile"}},
 		{[]string{"get", "clusters", ""}, []string{"iaas-dynamic", "iaas-static"}},
 		{[]string{"delete", "cl", "iaas-dynamic", "iaas-"}, []string{"iaas-static"}},

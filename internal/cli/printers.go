@@ -104,6 +104,9 @@ func ageColumn() column {
 // columns returns the table columns of a kind.
 func columns(kind string) []column {
 	name := column{"NAME", func(o v1alpha1.Object, _ time.Time) string { return o.GetMetadata().Name }}
+	if cols := accessColumns(kind, name); cols != nil {
+		return cols
+	}
 	switch kind {
 	case v1alpha1.KindCluster:
 		return []column{name,
@@ -235,7 +238,7 @@ func wideColumns(kind string) []column {
 				return n.ResourceGroup + "/" + n.VirtualNetwork
 			}}}
 	}
-	return nil
+	return accessWideColumns(kind)
 }
 
 // profileRefs lists a cluster's profiles as NAME@VERSION, comma-separated.

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -31,19 +33,26 @@ func NewSealer(tb testing.TB) *secrets.Sealer {
 	return s
 }
 
-// The objects a cluster of NewObject refers to; CreateTargets stores them.
+// The objects a cluster and a role binding of NewObject refer to; CreateTargets stores them.
 const (
 	TargetAccount = "acct-1"
 	TargetProfile = "base"
+	TargetUser    = "target-user"
+	TargetRole    = "target-role"
+	TargetFilter  = "target-filter"
 )
 
 // NewObject returns a valid-looking object of kind named name, with a spec worth storing. A
 // CloudAccount carries no secret and uses no gateway; a ClusterProfile has version 1.0.0; a
-// Cluster refers to the account TargetAccount and the profile TargetProfile 1.0.0, which must
-// be stored first (CreateTargets).
+// Cluster refers to the account TargetAccount and the profile TargetProfile 1.0.0, a
+// RoleBinding to the user TargetUser, the role TargetRole and the filter TargetFilter, an
+// APIKey to the user TargetUser, which must be stored first (CreateTargets).
 func NewObject(kind, name string) v1alpha1.Object {
 	tm := v1alpha1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: kind}
 	meta := v1alpha1.ObjectMeta{Name: name, Labels: map[string]string{"team": "platform"}}
+	if obj := newAccessObject(tm, meta); obj != nil {
+		return obj
+	}
 	switch kind {
 	case v1alpha1.KindCloudAccount:
 		return &v1alpha1.CloudAccount{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.CloudAccountSpec{
@@ -96,6 +105,42 @@ func NewObject(kind, name string) v1alpha1.Object {
 	panic("storetest: unknown kind " + kind)
 }
 
+// newAccessObject is NewObject for the access-control kinds, or nil for another kind.
+func newAccessObject(tm v1alpha1.TypeMeta, meta v1alpha1.ObjectMeta) v1alpha1.Object {
+	switch tm.Kind {
+	case v1alpha1.KindRole:
+		return &v1alpha1.Role{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.RoleSpec{
+			Permissions: []string{"cluster.get", "cluster.list", "clusterProfile.*"},
+		}}
+	case v1alpha1.KindTagFilter:
+		return &v1alpha1.TagFilter{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.TagFilterSpec{
+			Conjunction: "and",
+			Filters: []v1alpha1.TagFilterClause{
+				{Key: "department", Operator: "eq", Values: []string{"finance"}},
+				{Key: "env", Operator: "eq", Values: []string{"prod"}, Negation: true},
+			},
+		}}
+	case v1alpha1.KindUser:
+		return &v1alpha1.User{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.UserSpec{
+			DisplayName: "User " + meta.Name, Email: meta.Name + "@example.com",
+		}}
+	case v1alpha1.KindTeam:
+		return &v1alpha1.Team{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.TeamSpec{
+			Members:     []string{TargetUser, "carol"},
+			EntraGroups: []string{"0b9a3f1e-7c2d-4e5f-8a6b-9c0d1e2f3a4b"},
+		}}
+	case v1alpha1.KindRoleBinding:
+		return &v1alpha1.RoleBinding{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.RoleBindingSpec{
+			Subject: v1alpha1.BindingSubject{User: TargetUser}, Role: TargetRole, Filter: TargetFilter,
+		}}
+	case v1alpha1.KindAPIKey:
+		return &v1alpha1.APIKey{TypeMeta: tm, Metadata: meta, Spec: v1alpha1.APIKeySpec{
+			User: TargetUser, Description: "key " + meta.Name, ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		}}
+	}
+	return nil
+}
+
 // changeSpec changes obj's spec in a way that depends on n, so that different n give different
 // specs.
 func changeSpec(obj v1alpha1.Object, n int) {
@@ -108,16 +153,34 @@ func changeSpec(obj v1alpha1.Object, n int) {
 		o.Spec.Layers[0].Values = "revision: " + strconv.Itoa(n) + "\n"
 	case *v1alpha1.Cluster:
 		o.Spec.MachinePools[1].Count += n + 1
+	case *v1alpha1.Role:
+		o.Spec.Permissions = append(o.Spec.Permissions, "cluster.get-"+strconv.Itoa(n))
+	case *v1alpha1.TagFilter:
+		o.Spec.Filters[0].Values = append(o.Spec.Filters[0].Values, "team-"+strconv.Itoa(n))
+	case *v1alpha1.User:
+		o.Spec.DisplayName = "changed " + strconv.Itoa(n)
+	case *v1alpha1.Team:
+		o.Spec.Members = append(o.Spec.Members, "member-"+strconv.Itoa(n))
+	case *v1alpha1.RoleBinding:
+		// Every field of a binding refers to an object, but for a built-in role.
+		builtin := authz.BuiltinRoles()
+		o.Spec.Role = builtin[n%len(builtin)].Name
+	case *v1alpha1.APIKey:
+		o.Spec.Description = "changed " + strconv.Itoa(n)
 	default:
 		panic("storetest: unknown object type")
 	}
 }
 
-// CreateTargets stores the account and the profile that the clusters of NewObject refer to,
-// unless they are stored already.
+// CreateTargets stores the account and the profile that the clusters of NewObject refer to, and
+// the user, the role and the filter that its role bindings refer to, unless they are stored
+// already.
 func CreateTargets(tb testing.TB, s store.Store) {
 	tb.Helper()
-	for _, obj := range []v1alpha1.Object{NewObject(v1alpha1.KindCloudAccount, TargetAccount), NewObject(v1alpha1.KindClusterProfile, TargetProfile)} {
+	for _, obj := range []v1alpha1.Object{
+		NewObject(v1alpha1.KindCloudAccount, TargetAccount), NewObject(v1alpha1.KindClusterProfile, TargetProfile),
+		NewObject(v1alpha1.KindUser, TargetUser), NewObject(v1alpha1.KindRole, TargetRole), NewObject(v1alpha1.KindTagFilter, TargetFilter),
+	} {
 		if err := s.Create(tb.Context(), obj); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 			tb.Fatalf("create %s %s: %v", obj.GetTypeMeta().Kind, obj.Key(), err)
 		}

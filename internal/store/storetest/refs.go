@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -286,5 +287,69 @@ func testProfileSpecRaces(t *testing.T, s store.Store) {
 		again := mustGet(t, s, prof.GetTypeMeta().Kind, prof.Key()).(*v1alpha1.ClusterProfile)
 		again.Spec.Layers[0].Values = "later\n"
 		wantInUse(t, fmt.Sprintf("round %d: change after the cluster exists", i), s.Update(c, again), refOf(cl))
+	}
+}
+
+// testBindingReferences checks the references of role bindings: a binding is refused while
+// its user, team, custom role or filter does not exist, and each of them, but a built-in role,
+// cannot be deleted while a binding refers to it.
+func testBindingReferences(t *testing.T, s store.Store) {
+	user := v1alpha1.Ref{Kind: v1alpha1.KindUser, Key: TargetUser}
+	role := v1alpha1.Ref{Kind: v1alpha1.KindRole, Key: TargetRole}
+	filter := v1alpha1.Ref{Kind: v1alpha1.KindTagFilter, Key: TargetFilter}
+	wantReferenceError(t, "create a binding before its user, role and filter",
+		s.Create(ctx(t), NewObject(v1alpha1.KindRoleBinding, "early")), []v1alpha1.Ref{role, filter, user}, nil)
+	CreateTargets(t, s)
+	team := NewObject(v1alpha1.KindTeam, "platform")
+	mustCreate(t, s, team)
+	byUser := NewObject(v1alpha1.KindRoleBinding, "by-user")
+	mustCreate(t, s, byUser)
+	byTeam := NewObject(v1alpha1.KindRoleBinding, "by-team").(*v1alpha1.RoleBinding)
+	byTeam.Spec = v1alpha1.RoleBindingSpec{Subject: v1alpha1.BindingSubject{Team: team.Key()}, Role: authz.RoleClusterViewer}
+	mustCreate(t, s, byTeam)
+
+	for _, target := range []v1alpha1.Ref{user, role, filter} {
+		wantInUse(t, "delete "+target.Kind+" "+target.Key, s.Delete(ctx(t), target.Kind, target.Key, ""), refOf(byUser))
+	}
+	wantInUse(t, "delete the team", s.Delete(ctx(t), v1alpha1.KindTeam, team.Key(), ""), refOf(byTeam))
+	if got := mustReferrers(t, s, v1alpha1.Ref{Kind: v1alpha1.KindRole, Key: authz.RoleClusterViewer}); len(got) != 0 {
+		t.Errorf("a built-in role has referrers %v", got)
+	}
+	for _, b := range []v1alpha1.Object{byUser, byTeam} {
+		if err := s.Delete(ctx(t), v1alpha1.KindRoleBinding, b.Key(), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, target := range []v1alpha1.Ref{user, role, filter, refOf(team)} {
+		if err := s.Delete(ctx(t), target.Kind, target.Key, ""); err != nil {
+			t.Errorf("delete %s %s once no binding refers to it: %v", target.Kind, target.Key, err)
+		}
+	}
+}
+
+// testAPIKeyReferences checks the reference of an API key to its user: a key is refused while
+// its user does not exist, and the user cannot be deleted while a key refers to it; writing the
+// key's last use (status only) does not move its generation.
+func testAPIKeyReferences(t *testing.T, s store.Store) {
+	user := v1alpha1.Ref{Kind: v1alpha1.KindUser, Key: TargetUser}
+	wantReferenceError(t, "create a key before its user", s.Create(ctx(t), NewObject(v1alpha1.KindAPIKey, "early")), []v1alpha1.Ref{user}, nil)
+	CreateTargets(t, s)
+	key := NewObject(v1alpha1.KindAPIKey, "abcdefghijk23456").(*v1alpha1.APIKey)
+	mustCreate(t, s, key)
+	wantInUse(t, "delete the key's user", s.Delete(ctx(t), v1alpha1.KindUser, TargetUser, ""), refOf(key))
+
+	used := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	key.Status.LastUsed = &used
+	mustUpdate(t, s, key)
+	got := mustGet(t, s, v1alpha1.KindAPIKey, key.Key()).(*v1alpha1.APIKey)
+	if got.Metadata.Generation != 1 || got.Status.LastUsed == nil || !got.Status.LastUsed.Equal(used) {
+		t.Errorf("after writing the last use: generation %d, lastUsed %v; want 1 and %v", got.Metadata.Generation, got.Status.LastUsed, used)
+	}
+
+	if err := s.Delete(ctx(t), v1alpha1.KindAPIKey, key.Key(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx(t), v1alpha1.KindUser, TargetUser, ""); err != nil {
+		t.Errorf("delete the user once no key refers to it: %v", err)
 	}
 }

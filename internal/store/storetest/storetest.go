@@ -62,6 +62,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReferencesToDeleting", testReferencesToDeleting},
 		{"ReferencesOnUpdate", testReferencesOnUpdate},
 		{"ReferenceRaces", testReferenceRaces},
+		{"BindingReferences", testBindingReferences},
+		{"APIKeyReferences", testAPIKeyReferences},
 		{"ProfileSpecFrozenInUse", testProfileSpecFrozenInUse},
 		{"ProfileSpecRaces", testProfileSpecRaces},
 		{"Changes", testChanges},
