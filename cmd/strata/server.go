@@ -48,6 +48,8 @@ type serverOptions struct {
 	allowAdminKubeconfig bool
 	// checkKubernetes lets the controller read each cluster's own API.
 	checkKubernetes bool
+	// accessControl turns on authentication and authorization (--access-control).
+	accessControl bool
 	// agent are the agent endpoint's flags.
 	agent agentEndpointOptions
 }
@@ -96,7 +98,8 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
 	_ = f.MarkHidden("lease-ttl")
 	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
-	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve clusters' admin kubeconfigs (strata kubeconfig --admin); off by default since strata has no per-user authentication yet, so anyone who reaches the API would get cluster-admin")
+	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve clusters' admin kubeconfigs (strata kubeconfig --admin) on a server without --access-control, where anyone who reaches the API would get cluster-admin (with --access-control, the permission cluster.kubeconfig-admin decides)")
+	f.BoolVar(&o.accessControl, "access-control", false, "require an API key on every API request and authorize it with the stored roles, tag filters and role bindings (docs/access.md); on the first start, the user admin is made and its key printed once")
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
 	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
@@ -147,6 +150,9 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		}
 	}()
 
+	if err := printBootstrapKey(ctx, o.accessControl, st, out); err != nil {
+		return err
+	}
 	changes := feed.New(st, feed.Config{Logger: logger.With("component", "feed")})
 	registry := newRegistry()
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
@@ -164,7 +170,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry,
-		Gateways: ep.gatewaysOf()})
+		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl})
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
 		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
 	err = srv.Serve(ctx, ln)
@@ -338,4 +344,19 @@ func redactError(err error, u *url.URL) error {
 		return err
 	}
 	return errors.New(redacted)
+}
+
+// printBootstrapKey makes the first administrator of a server with access control, and prints
+// its key once.
+func printBootstrapKey(ctx context.Context, on bool, st store.Store, out io.Writer) error {
+	if !on {
+		return nil
+	}
+	token, err := server.EnsureAdmin(ctx, st, time.Now())
+	if err != nil || token == "" {
+		return err
+	}
+	fmt.Fprintf(out, "access control is on: user admin was made; its API key, shown this once, valid %s:\n\n  %s\n\n"+
+		"use it with --api-key or STRATA_API_KEY, and make lasting keys with `strata apikey create`\n", server.BootstrapKeyLifetime, token)
+	return nil
 }

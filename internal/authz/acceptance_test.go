@@ -78,7 +78,7 @@ func TestAcceptanceMatrix(t *testing.T) {
 			}
 		})
 	}
-	if want := 4 * 57 * len(acceptanceObjects); cells != want {
+	if want := 4 * 58 * len(acceptanceObjects); cells != want {
 		t.Errorf("%d cells, want %d", cells, want)
 	}
 }
@@ -123,5 +123,25 @@ func TestAcceptanceTagEscalation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkErr(t, p.CheckWrite(tt.pr, tt.perm, tt.old, tt.new), tt.wantErr)
 		})
+	}
+}
+
+func TestUnscoped(t *testing.T) {
+	p := acceptancePolicy(t)
+	tests := []struct {
+		pr   Principal
+		perm string
+		want bool
+	}{
+		{alice, "cluster.get", true},
+		{bob, "cluster.get", false}, // only through the finance filter
+		{carol, "cluster.get", false},
+		{dave, "cluster.get", false},
+		{bob, "cloudAccount.get", false},
+	}
+	for _, tt := range tests {
+		if got := p.Unscoped(tt.pr, tt.perm); got != tt.want {
+			t.Errorf("Unscoped(%s, %s) = %v, want %v", tt.pr.Name, tt.perm, got, tt.want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ const (
 	KindBinding             = "binding"
 	KindAPIKey              = "apiKey"
 	KindAudit               = "audit"
+	KindMetrics             = "metrics"
 )
 
 // The verbs a permission names. Not every verb applies to every kind: see Verbs.
@@ -58,6 +59,7 @@ var (
 		{KindBinding, crud},
 		{KindAPIKey, crud},
 		{KindAudit, []string{VerbGet, VerbList}},
+		{KindMetrics, []string{VerbGet}},
 	}
 
 	// apiKinds maps the kinds of the strata API to permission kinds.
@@ -66,6 +68,12 @@ var (
 		"ClusterProfile":      KindClusterProfile,
 		"CloudAccount":        KindCloudAccount,
 		"PrivateCloudGateway": KindPrivateCloudGateway,
+		"Role":                KindRole,
+		"TagFilter":           KindFilter,
+		"User":                KindUser,
+		"Team":                KindTeam,
+		"RoleBinding":         KindBinding,
+		"APIKey":              KindAPIKey,
 	}
 
 	// kindNouns names the objects of each kind in messages.
@@ -81,6 +89,7 @@ var (
 		KindBinding:             "bindings",
 		KindAPIKey:              "API keys",
 		KindAudit:               "audit records",
+		KindMetrics:             "the server's metrics",
 	}
 )
 

@@ -66,6 +66,9 @@ func TestKindForAPI(t *testing.T) {
 		{"ClusterProfile", KindClusterProfile, ""},
 		{"CloudAccount", KindCloudAccount, ""},
 		{"PrivateCloudGateway", KindPrivateCloudGateway, ""},
+		{"TagFilter", KindFilter, ""},
+		{"RoleBinding", KindBinding, ""},
+		{"APIKey", KindAPIKey, ""},
 		{"cluster", "", `"cluster"`},
 		{"Gadget", "", `API kind "Gadget"`},
 	}
@@ -81,8 +84,8 @@ func TestKindForAPI(t *testing.T) {
 }
 
 func TestKindsAndVerbs(t *testing.T) {
-	if got := len(Kinds()); got != 11 {
-		t.Errorf("%d kinds, want 11", got)
+	if got := len(Kinds()); got != 12 {
+		t.Errorf("%d kinds, want 12", got)
 	}
 	for _, k := range Kinds() {
 		for _, v := range Verbs(k) {

@@ -238,3 +238,10 @@ func allowedBy(b Binding, permission string) Decision {
 	}
 	return d
 }
+
+// Unscoped reports whether a binding without a filter grants the principal the permission:
+// what a question about no object in particular (a deleted object's events, say) needs.
+func (p *Policy) Unscoped(pr Principal, permission string) bool {
+	g := p.granting(pr, permission)
+	return len(g) > 0 && g[0].Filter == ""
+}

@@ -25,6 +25,9 @@ const DefaultServer = "http://127.0.0.1:7080"
 // ServerEnv is the environment variable that names the server.
 const ServerEnv = "STRATA_SERVER"
 
+// APIKeyEnv is the environment variable of the API key sent to a server with access control.
+const APIKeyEnv = "STRATA_API_KEY"
+
 // Streams are where a command reads its input and writes its output and errors.
 type Streams struct {
 	In  io.Reader
@@ -45,9 +48,14 @@ type rootOptions struct {
 	now func() time.Time
 }
 
+// apiKey is the API key of $STRATA_API_KEY, or none. An environment variable, not a flag: a
+// flag's value shows in the process list.
+func (o *rootOptions) apiKey() string { return os.Getenv(APIKeyEnv) }
+
 // client returns a client of the --server.
 func (o *rootOptions) client() (*client.Client, error) {
-	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)), client.WithWarningHandler(o.printWarning))
+	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)), client.WithWarningHandler(o.printWarning),
+		client.WithAPIKey(o.apiKey()))
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
@@ -69,7 +77,9 @@ func NewRoot(s Streams) *cobra.Command {
 
 Describe cloud accounts, private cloud gateways, versioned cluster profiles and clusters in
 YAML files, check them offline with 'strata validate', send them to a strata server with
-'strata apply', and follow them with 'strata get' and 'strata describe'.`,
+'strata apply', and follow them with 'strata get' and 'strata describe'.
+
+A server started with --access-control wants an API key: put it in $STRATA_API_KEY.`,
 		Example: `  # Start a server, then create everything in a directory
   strata server &
   strata apply -f examples/
@@ -103,6 +113,7 @@ YAML files, check them offline with 'strata validate', send them to a strata ser
 		newLookupCommand(o),
 		newKubeconfigCommand(o),
 		newGatewayCommand(o),
+		newAPIKeyCommand(o),
 		newVersionCommand(o),
 	)
 	return root

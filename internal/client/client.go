@@ -35,6 +35,8 @@ type Client struct {
 	http *http.Client
 	// warn, when set, receives the server's warnings (WithWarningHandler).
 	warn func(text string)
+	// apiKey, when set, is sent with every request (WithAPIKey).
+	apiKey string
 }
 
 // Option configures a Client.
@@ -70,7 +72,32 @@ func New(server string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.apiKey != "" {
+		hc := *c.http // the caller's client stays as it is
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		hc.Transport = bearer{token: c.apiKey, base: base}
+		c.http = &hc
+	}
 	return c, nil
+}
+
+// WithAPIKey sends the API key token with every request, as "Authorization: Bearer".
+func WithAPIKey(token string) Option { return func(c *Client) { c.apiKey = token } }
+
+// bearer is a transport that adds the API key to each request.
+type bearer struct {
+	token string
+	base  http.RoundTripper
+}
+
+// RoundTrip sends a copy of req with the key.
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(req)
 }
 
 // Server returns the server's base address.

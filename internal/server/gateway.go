@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/azurecall"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -56,6 +57,16 @@ func (s *Server) gatewayToken(w http.ResponseWriter, r *http.Request, kind strin
 	if kind != v1alpha1.KindPrivateCloudGateway {
 		return &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no token for %s: tokens are under %s/%s/{name}/token", v1alpha1.Plural(kind), APIPath, v1alpha1.Plural(v1alpha1.KindPrivateCloudGateway))}
+	}
+	gw, err := s.store.Get(r.Context(), kind, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(kind, key)
+	}
+	if err != nil {
+		return internal(err, "get %s %q", kind, key)
+	}
+	if err := guardOf(r.Context()).allow(authz.VerbToken, gw); err != nil {
+		return err
 	}
 	if s.gateways == nil {
 		return conflict(ReasonConflict, "this server has no agent endpoint (--agent-listen): gateways cannot register with it")

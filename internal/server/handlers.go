@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -66,6 +67,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error
 		}
 		return s.watch(w, r, kind)
 	}
+	g := guardOf(r.Context())
+	if err := g.allowList(kind); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	opts := store.ListOptions{Name: q.Get("name"), Continue: q.Get("continue"), Limit: DefaultListLimit}
 	if v := q.Get("limit"); v != "" {
@@ -81,7 +86,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error
 	if err != nil {
 		return internal(err, "list %s", v1alpha1.Plural(kind))
 	}
-	items := res.Items
+	items := g.visible(res.Items)
 	if items == nil {
 		items = []v1alpha1.Object{}
 	}
@@ -93,7 +98,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) error
 func (s *Server) get(w http.ResponseWriter, r *http.Request, kind string) error {
 	key := r.PathValue("key")
 	obj, err := s.store.Get(r.Context(), kind, key)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !guardOf(r.Context()).sees(obj)) {
 		return notFound(kind, key)
 	}
 	if err != nil {
@@ -104,6 +109,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, kind string) error 
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, kind string) error {
+	if kind == v1alpha1.KindAPIKey {
+		return s.makeAPIKey(w, r, kind) // the server chooses a key's name and secret
+	}
 	ctx := r.Context()
 	dryRun, err := dryRunParam(r)
 	if err != nil {
@@ -115,6 +123,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, kind string) err
 	}
 	clearServerFields(obj)
 	v1alpha1.Default(obj)
+	if err := s.authorizeWrite(ctx, nil, obj); err != nil {
+		return err
+	}
 	if err := s.validate(ctx, nil, obj); err != nil {
 		return err
 	}
@@ -204,10 +215,16 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 // applyCreate is the create of an apply whose object is not stored.
 func (s *Server) applyCreate(ctx context.Context, obj v1alpha1.Object, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	if kind == v1alpha1.KindAPIKey {
+		return "", nil, keyNotApplied(key)
+	}
 	if precondition != "" {
 		return "", nil, conflict(ReasonConflict, "%s %q does not exist, so resourceVersion %s is stale: remove metadata.resourceVersion to create it", kind, key, precondition)
 	}
 	clearServerFields(obj)
+	if err := s.authorizeWrite(ctx, nil, obj); err != nil {
+		return "", nil, err
+	}
 	if err := s.validate(ctx, nil, obj); err != nil {
 		return "", nil, err
 	}
@@ -231,6 +248,9 @@ func (s *Server) applyCreate(ctx context.Context, obj v1alpha1.Object, precondit
 // applyUpdate is the update of an apply that replaces old, the stored object, with obj.
 func (s *Server) applyUpdate(ctx context.Context, old, obj v1alpha1.Object, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	if err := s.authorizeWrite(ctx, old, obj); err != nil {
+		return "", nil, err
+	}
 	om := old.GetMetadata()
 	if om.DeletionTimestamp != nil {
 		return "", nil, conflict(ReasonConflict, "%s %q is being deleted: it cannot be changed until its deletion completes", kind, key)
@@ -357,6 +377,9 @@ func (s *Server) deleteOnce(ctx context.Context, kind, key string) (v1alpha1.Obj
 	if err != nil {
 		return nil, internal(err, "get %s %q", kind, key)
 	}
+	if err := guardOf(ctx).allow(authz.VerbDelete, obj); err != nil {
+		return nil, err
+	}
 	m := obj.GetMetadata()
 	if m.DeletionTimestamp != nil {
 		return obj, nil // already requested: it waits for its finalizers
@@ -389,6 +412,7 @@ func (s *Server) deleteOnce(ctx context.Context, kind, key string) (v1alpha1.Obj
 		}
 		return nil, internal(err, "delete %s %q", kind, key)
 	}
+	s.deleted(ctx, obj)
 	s.recordEvent(ctx, obj, EventDeletionRequested, fmt.Sprintf("deletion of %s %q requested", kind, key))
 	s.recordEvent(ctx, obj, EventDeleted, fmt.Sprintf("%s %q deleted", kind, key))
 	return obj, nil
@@ -404,14 +428,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, kind string) err
 	if err != nil {
 		return err
 	}
-	if uid == "" {
-		obj, err := s.store.Get(ctx, kind, key)
-		switch {
-		case err == nil:
-			uid = obj.GetMetadata().UID
-		case !errors.Is(err, store.ErrNotFound):
-			return internal(err, "get %s %q", kind, key)
+	obj, err := s.store.Get(ctx, kind, key)
+	switch {
+	case err == nil && !guardOf(ctx).sees(obj):
+		return notFound(kind, key)
+	case err == nil && uid == "":
+		uid = obj.GetMetadata().UID
+	case errors.Is(err, store.ErrNotFound):
+		// A deleted object's tags are gone: its events need get on every object of the kind.
+		if err := guardOf(ctx).allowUnscoped(kind, authz.VerbGet); err != nil {
+			return notFound(kind, key)
 		}
+	case err != nil:
+		return internal(err, "get %s %q", kind, key)
 	}
 	evs, err := s.store.ListEvents(ctx, kind, key, uid)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/azurecall"
 	"github.com/strata-dev/strata/internal/kubecert"
 	"github.com/strata-dev/strata/internal/plan"
@@ -61,7 +62,7 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 	if err != nil {
 		return err
 	}
-	if admin && !s.allowAdminKubeconfig {
+	if admin && !s.allowAdminKubeconfig && !s.access { // with access control, cluster.kubeconfig-admin decides
 		return &apiError{code: http.StatusForbidden, reason: ReasonForbidden,
 			message: "admin kubeconfigs are off on this server: strata has no per-user authentication yet, so admin credentials are off unless the operator starts the server with --allow-admin-kubeconfig; ask for the user kubeconfig instead (without admin=true)"}
 	}
@@ -72,6 +73,13 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 	}
 	if err != nil {
 		return internal(err, "get %s %q", kind, key)
+	}
+	verb := authz.VerbKubeconfig
+	if admin {
+		verb = authz.VerbKubeconfigAdmin
+	}
+	if err := guardOf(ctx).allow(verb, obj); err != nil {
+		return err
 	}
 	c := obj.(*v1alpha1.Cluster)
 	var kc []byte

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/azure"
 	"github.com/strata-dev/strata/internal/azurecall"
 	"github.com/strata-dev/strata/internal/store"
@@ -91,6 +92,9 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, kind string) err
 	}
 	if err != nil {
 		return internal(err, "get %s %q", kind, key)
+	}
+	if err := guardOf(ctx).allow(authz.VerbUse, obj); err != nil {
+		return err
 	}
 	out, err := s.runCall(ctx, obj.(*v1alpha1.CloudAccount), call)
 	if err != nil {

@@ -65,6 +65,25 @@ func referenceField(obj v1alpha1.Object, r v1alpha1.Ref) v1alpha1.Path {
 			}
 		}
 		return "spec.profiles"
+	case *v1alpha1.RoleBinding:
+		return bindingField(r)
+	case *v1alpha1.APIKey:
+		return "spec.user"
+	}
+	return "spec"
+}
+
+// bindingField is the field of a RoleBinding that holds a reference to an object of r's kind.
+func bindingField(r v1alpha1.Ref) v1alpha1.Path {
+	switch r.Kind {
+	case v1alpha1.KindUser:
+		return "spec.subject.user"
+	case v1alpha1.KindTeam:
+		return "spec.subject.team"
+	case v1alpha1.KindRole:
+		return "spec.role"
+	case v1alpha1.KindTagFilter:
+		return "spec.filter"
 	}
 	return "spec"
 }

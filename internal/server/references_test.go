@@ -168,6 +168,20 @@ func TestReferenceErrors(t *testing.T) {
 		{"account's gateway", a, store.ReferenceError{
 			Missing: []v1alpha1.Ref{{Kind: v1alpha1.KindPrivateCloudGateway, Key: "pcg"}},
 		}, []string{`spec.gateway: not-found: PrivateCloudGateway "pcg" does not exist`}},
+		{"binding's user, role and filter", &v1alpha1.RoleBinding{}, store.ReferenceError{
+			Missing:  []v1alpha1.Ref{{Kind: v1alpha1.KindRole, Key: "operator"}, {Kind: v1alpha1.KindUser, Key: "alice"}},
+			Deleting: []v1alpha1.Ref{{Kind: v1alpha1.KindTagFilter, Key: "finance"}},
+		}, []string{
+			`spec.role: not-found: Role "operator" does not exist`,
+			`spec.subject.user: not-found: User "alice" does not exist`,
+			`spec.filter: not-found: TagFilter "finance" is being deleted`,
+		}},
+		{"binding's team", &v1alpha1.RoleBinding{}, store.ReferenceError{
+			Missing: []v1alpha1.Ref{{Kind: v1alpha1.KindTeam, Key: "platform"}},
+		}, []string{`spec.subject.team: not-found: Team "platform" does not exist`}},
+		{"API key's user", &v1alpha1.APIKey{}, store.ReferenceError{
+			Deleting: []v1alpha1.Ref{{Kind: v1alpha1.KindUser, Key: "alice"}},
+		}, []string{`spec.user: not-found: User "alice" is being deleted`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,6 +55,15 @@ func (s *Server) api(h handlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		if s.access {
+			g, err := s.authenticate(r)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="strata"`)
+				s.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(withGuard(r.Context(), g))
+		}
 		r = withWarnings(r)
 		if err := h(w, r, kind); err != nil {
 			s.writeError(w, r, err)

@@ -58,6 +58,10 @@ type Config struct {
 	// /privatecloudgateways/{name}/token) and relays the Azure requests of accounts bound to
 	// them; nil when the server has no agent endpoint.
 	Gateways Gateways
+	// AccessControl turns on authentication and authorization: every API request must carry
+	// a valid API key, and what its user may do is decided by the stored roles, tag filters
+	// and role bindings (docs/access.md). Off, the API is open to whoever reaches it.
+	AccessControl bool
 }
 
 // Server serves the REST API. Create it with New.
@@ -72,6 +76,8 @@ type Server struct {
 	// allowAdminKubeconfig is Config.AllowAdminKubeconfig.
 	allowAdminKubeconfig bool
 	gateways             Gateways
+	// access is Config.AccessControl.
+	access bool
 }
 
 // New builds a Server from cfg.
@@ -79,7 +85,8 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil {
 		panic("server.New: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig, gateways: cfg.Gateways}
+	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig, gateways: cfg.Gateways,
+		access: cfg.AccessControl}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -115,29 +122,44 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // watches end.
 func (s *Server) RunFeed(ctx context.Context) error { return s.feed.Run(ctx) }
 
+// apiRoute is a pattern of the REST API and its handler.
+type apiRoute struct {
+	pattern string
+	handler handlerFunc
+}
+
+// apiRoutes are the REST API's patterns: each is served through s.api, which authenticates
+// the request when access control is on.
+func (s *Server) apiRoutes() []apiRoute {
+	return []apiRoute{
+		{"GET " + APIPath + "/{plural}", s.list},
+		{"POST " + APIPath + "/{plural}", s.create},
+		{APIPath + "/{plural}", methodNotAllowed("GET, POST")},
+		{"GET " + APIPath + "/{plural}/{key}", s.get},
+		{"PUT " + APIPath + "/{plural}/{key}", s.apply},
+		{"DELETE " + APIPath + "/{plural}/{key}", s.delete},
+		{APIPath + "/{plural}/{key}", methodNotAllowed("GET, PUT, DELETE")},
+		{"GET " + APIPath + "/{plural}/{key}/events", s.events},
+		{APIPath + "/{plural}/{key}/events", methodNotAllowed("GET")},
+		{"GET " + APIPath + "/{plural}/{key}/lookups/{what}", s.lookup},
+		{APIPath + "/{plural}/{key}/lookups/{what}", methodNotAllowed("GET")},
+		{"GET " + APIPath + "/{plural}/{key}/kubeconfig", s.kubeconfig},
+		{APIPath + "/{plural}/{key}/kubeconfig", methodNotAllowed("GET")},
+		{"POST " + APIPath + "/{plural}/{key}/token", s.gatewayToken},
+		{APIPath + "/{plural}/{key}/token", methodNotAllowed("POST")},
+	}
+}
+
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+	mux.Handle("GET /metrics", s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
-	}))
-
-	mux.HandleFunc("GET "+APIPath+"/{plural}", s.api(s.list))
-	mux.HandleFunc("POST "+APIPath+"/{plural}", s.api(s.create))
-	mux.HandleFunc(APIPath+"/{plural}", s.api(methodNotAllowed("GET, POST")))
-	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}", s.api(s.get))
-	mux.HandleFunc("PUT "+APIPath+"/{plural}/{key}", s.api(s.apply))
-	mux.HandleFunc("DELETE "+APIPath+"/{plural}/{key}", s.api(s.delete))
-	mux.HandleFunc(APIPath+"/{plural}/{key}", s.api(methodNotAllowed("GET, PUT, DELETE")))
-	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/events", s.api(s.events))
-	mux.HandleFunc(APIPath+"/{plural}/{key}/events", s.api(methodNotAllowed("GET")))
-	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/lookups/{what}", s.api(s.lookup))
-	mux.HandleFunc(APIPath+"/{plural}/{key}/lookups/{what}", s.api(methodNotAllowed("GET")))
-	mux.HandleFunc("GET "+APIPath+"/{plural}/{key}/kubeconfig", s.api(s.kubeconfig))
-	mux.HandleFunc(APIPath+"/{plural}/{key}/kubeconfig", s.api(methodNotAllowed("GET")))
-	mux.HandleFunc("POST "+APIPath+"/{plural}/{key}/token", s.api(s.gatewayToken))
-	mux.HandleFunc(APIPath+"/{plural}/{key}/token", s.api(methodNotAllowed("POST")))
+	})))
+	for _, rt := range s.apiRoutes() {
+		mux.HandleFunc(rt.pattern, s.api(rt.handler))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})

@@ -72,6 +72,10 @@ func (s *Server) watchFrom(ctx context.Context, r *http.Request) (after int64, l
 // stream then ends and the client watches again from the last resourceVersion it got).
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
+	g := guardOf(ctx)
+	if err := g.allowList(kind); err != nil {
+		return err
+	}
 	filter := feed.Filter{Kind: kind, Name: r.URL.Query().Get("name")}
 	after, list, err := s.watchFrom(ctx, r)
 	if err != nil {
@@ -93,20 +97,21 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, kind string) erro
 		return nil // the client is gone
 	}
 	sent := map[string]int64{}
-	for _, obj := range initial {
+	for _, obj := range g.visible(initial) {
 		rv, _ := strconv.ParseInt(obj.GetMetadata().ResourceVersion, 10, 64)
 		sent[obj.Key()] = rv
 		if out.write(WatchEvent{Type: WatchAdded, Object: obj}) != nil {
 			return nil
 		}
 	}
-	s.stream(ctx, watcher, out, sent)
+	s.stream(ctx, watcher, out, sent, g)
 	return nil
 }
 
-// stream writes the watcher's changes until it ends. sent holds the resourceVersion of each
-// object the initial list showed, whose older changes are not sent again.
-func (s *Server) stream(ctx context.Context, watcher *feed.Watcher, out *eventWriter, sent map[string]int64) {
+// stream writes the watcher's changes that g lets the caller see until it ends. sent holds the
+// resourceVersion of each object the initial list showed, whose older changes are not sent
+// again. An object shown that leaves the caller's sight (its tags changed) is sent as deleted.
+func (s *Server) stream(ctx context.Context, watcher *feed.Watcher, out *eventWriter, sent map[string]int64, g *guard) {
 	for {
 		c, err := watcher.Next(ctx)
 		var expired *store.ExpiredError
@@ -125,10 +130,36 @@ func (s *Server) stream(ctx context.Context, watcher *feed.Watcher, out *eventWr
 		if rv, ok := sent[c.Key]; ok && c.ResourceVersion <= rv {
 			continue
 		}
-		if out.write(WatchEvent{Type: c.Type, Object: c.Object}) != nil {
+		typ, ok := visibleChange(g, c, sent)
+		if !ok {
+			continue
+		}
+		if out.write(WatchEvent{Type: typ, Object: c.Object}) != nil {
 			return
 		}
 	}
+}
+
+// visibleChange returns the type of event a change is for a caller that g guards, and false
+// when it is not to be sent: a change of an object it may not see is sent only as the
+// deletion of one it was shown. shown marks (in sent) the objects the caller was shown.
+func visibleChange(g *guard, c store.Change, shown map[string]int64) (string, bool) {
+	if g == nil {
+		return c.Type, true
+	}
+	if g.sees(c.Object) {
+		if c.Type == WatchDeleted {
+			delete(shown, c.Key)
+		} else if _, ok := shown[c.Key]; !ok {
+			shown[c.Key] = 0 // shown from now on; no older change is skipped
+		}
+		return c.Type, true
+	}
+	if _, ok := shown[c.Key]; ok {
+		delete(shown, c.Key)
+		return WatchDeleted, true
+	}
+	return "", false
 }
 
 // listAll lists every object of kind (named name, if given), page by page, and returns them

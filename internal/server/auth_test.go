@@ -1,0 +1,159 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// routeRequest turns a pattern of apiRoutes into a request: its method (GET for a pattern
+// without one) and a path with every wildcard filled.
+func routeRequest(pattern string) (method, path string) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = http.MethodPatch, pattern // a method no pattern names: methodNotAllowed
+	}
+	path = strings.NewReplacer("{plural}", "clusters", "{key}", "c1", "{what}", "locations").Replace(path)
+	return method, path
+}
+
+// TestAuthenticationRequired walks every registered route of the API: none answers without a
+// valid key (401 with WWW-Authenticate), whatever the method; a malformed, unknown, expired or
+// revoked key is refused alike; /healthz and /readyz answer without one; /metrics needs a key
+// whose user may read metrics.
+func TestAuthenticationRequired(t *testing.T) {
+	as := newAccessServer(t, openSQLite(t))
+	keys := setUpMatrix(t, as)
+	bad := map[string]string{
+		"none":         "",
+		"malformed":    "not-a-key",
+		"unknown":      "strata_aaaaaaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"wrong secret": keys["bob"][:len(keys["bob"])-4] + "aaaa",
+	}
+	for _, rt := range as.srv.apiRoutes() {
+		method, path := routeRequest(rt.pattern)
+		for name, key := range bad {
+			r := as.as(key, method, path, nil)
+			if r.code != http.StatusUnauthorized || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s %s with %s key: %d (WWW-Authenticate %q), want 401", method, path, name, r.code, r.header.Get("WWW-Authenticate"))
+			}
+			if st := r.status(t); st.Reason != ReasonUnauthorized {
+				t.Errorf("%s %s with %s key: reason %q", method, path, name, st.Reason)
+			}
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if r := as.as("", http.MethodGet, path, nil); r.code != http.StatusOK {
+			t.Errorf("GET %s without a key: %d, want 200", path, r.code)
+		}
+	}
+	metrics := []struct {
+		who  string
+		code int
+	}{{"", http.StatusUnauthorized}, {"dave", http.StatusForbidden}, {"bob", http.StatusForbidden}, {"alice", http.StatusOK}}
+	for _, m := range metrics {
+		if r := as.as(keys[m.who], http.MethodGet, "/metrics", nil); r.code != m.code {
+			t.Errorf("GET /metrics as %q: %d, want %d", m.who, r.code, m.code)
+		}
+	}
+}
+
+// TestRevokedAndExpiredKeys: a revoked key is refused until re-activated; an expired one is
+// refused.
+func TestRevokedAndExpiredKeys(t *testing.T) {
+	as := newAccessServer(t, openSQLite(t))
+	keys := setUpMatrix(t, as)
+	id := strings.SplitN(strings.TrimPrefix(keys["bob"], "strata_"), "_", 2)[0]
+	path := kindPath("APIKey") + "/" + id
+	setRevoked := func(revoked bool) {
+		var doc map[string]any
+		if err := json.Unmarshal(as.must(http.MethodGet, path, nil).body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["spec"].(map[string]any)["revoked"] = revoked
+		body, _ := json.Marshal(doc)
+		as.must(http.MethodPut, path, body)
+	}
+	clusters := kindPath("Cluster")
+	if r := as.as(keys["bob"], http.MethodGet, clusters, nil); r.code != http.StatusOK {
+		t.Fatalf("bob's key before revocation: %d %s", r.code, r.body)
+	}
+	setRevoked(true)
+	if r := as.as(keys["bob"], http.MethodGet, clusters, nil); r.code != http.StatusUnauthorized || !strings.Contains(string(r.body), "revoked") {
+		t.Errorf("a revoked key: %d %s, want 401 saying revoked", r.code, r.body)
+	}
+	setRevoked(false)
+	if r := as.as(keys["bob"], http.MethodGet, clusters, nil); r.code != http.StatusOK {
+		t.Errorf("a re-activated key: %d %s", r.code, r.body)
+	}
+	token, err := Bootstrap(t.Context(), as.store, "alice", time.Now().Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if r := as.as(token, http.MethodGet, clusters, nil); r.code != http.StatusUnauthorized || !strings.Contains(string(r.body), "expired") {
+		t.Errorf("an expired key: %d %s, want 401 saying expired", r.code, r.body)
+	}
+}
+
+// TestOwnAPIKeys: everyone makes, lists, revokes and deletes their own keys without a
+// binding; another user's keys are absent to them, and making one for another user needs an
+// unscoped apiKey.create (the admin's).
+func TestOwnAPIKeys(t *testing.T) {
+	as := newAccessServer(t, openSQLite(t))
+	keys := setUpMatrix(t, as)
+	expires := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	mk := func(key, user string) *response {
+		return as.as(key, http.MethodPost, kindPath("APIKey"), []byte(`{"spec":{"user":"`+user+`","expiresAt":"`+expires+`"}}`))
+	}
+	if r := mk(keys["dave"], "dave"); r.code != http.StatusCreated {
+		t.Fatalf("dave makes his own key: %d %s", r.code, r.body)
+	}
+	if r := mk(keys["bob"], "alice"); r.code != http.StatusForbidden {
+		t.Errorf("bob makes a key for alice: %d %s, want 403", r.code, r.body)
+	}
+	if r := mk(keys["alice"], "carol"); r.code != http.StatusCreated {
+		t.Errorf("the admin makes a key for carol: %d %s", r.code, r.body)
+	}
+	users := func(key string) []string {
+		var list struct {
+			Items []struct{ Spec struct{ User string } }
+		}
+		r := as.as(key, http.MethodGet, kindPath("APIKey"), nil)
+		if err := json.Unmarshal(r.body, &list); err != nil || r.code != http.StatusOK {
+			t.Fatalf("list keys: %d %s", r.code, r.body)
+		}
+		var out []string
+		for _, it := range list.Items {
+			out = append(out, it.Spec.User)
+		}
+		return out
+	}
+	for _, u := range users(keys["dave"]) {
+		if u != "dave" {
+			t.Errorf("dave lists a key of %s", u)
+		}
+	}
+	if n := len(users(keys["dave"])); n != 2 {
+		t.Errorf("dave lists %d keys, want his 2", n)
+	}
+	if n := len(users(keys["alice"])); n < 6 {
+		t.Errorf("the admin lists %d keys, want every key", n)
+	}
+	aliceKey := strings.SplitN(strings.TrimPrefix(keys["alice"], "strata_"), "_", 2)[0]
+	if r := as.as(keys["dave"], http.MethodGet, kindPath("APIKey")+"/"+aliceKey, nil); r.code != http.StatusNotFound {
+		t.Errorf("dave gets alice's key: %d, want 404", r.code)
+	}
+	if r := as.as(keys["dave"], http.MethodDelete, kindPath("APIKey")+"/"+aliceKey, nil); r.code != http.StatusNotFound {
+		t.Errorf("dave deletes alice's key: %d, want 404", r.code)
+	}
+	daveKey := strings.SplitN(strings.TrimPrefix(keys["dave"], "strata_"), "_", 2)[0]
+	if r := as.as(keys["dave"], http.MethodDelete, kindPath("APIKey")+"/"+daveKey, nil); r.code != http.StatusOK {
+		t.Errorf("dave deletes his own key: %d %s", r.code, r.body)
+	}
+	if r := as.as(keys["dave"], http.MethodGet, kindPath("APIKey"), nil); r.code != http.StatusUnauthorized {
+		t.Errorf("dave's deleted key still works: %d", r.code)
+	}
+}
