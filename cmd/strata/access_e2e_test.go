@@ -15,7 +15,7 @@ var apiKeyPattern = regexp.MustCompile(`strata_[a-z2-7]{16}_[a-z2-7]+`)
 // start prints the admin's key once; the CLI is refused without a key and works with it in
 // STRATA_API_KEY; the admin binds a restricted user, makes its key with `strata apikey
 // create`, and that user lists only the clusters of its filter; a restart (after kill -9) prints no key, and
-// the keys still work.
+// the keys still work. `strata auth can-i` answers for the key's user.
 func TestAccessControlEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
@@ -68,6 +68,13 @@ spec: {subject: {user: bob}, role: cluster-viewer, filter: prod}
 	}
 	if r := strata(t, srv.URL, "", "delete", "cluster", "iaas-static"); r.Code == 0 || !strings.Contains(r.Stderr, "cluster.delete") {
 		t.Fatalf("bob deletes a cluster he may only view: %s", r)
+	}
+
+	if r := strata(t, srv.URL, "", "auth", "can-i", "get", "cluster", "iaas-static"); r.Code != 0 || r.Stdout != "yes\n" || !strings.Contains(r.Stderr, "bob-prod-viewer") {
+		t.Errorf("can-i get: %s", r)
+	}
+	if r := strata(t, srv.URL, "", "auth", "can-i", "delete", "cluster", "iaas-static"); r.Code != 1 || r.Stdout != "no\n" || !strings.Contains(r.Stderr, "cluster.delete") {
+		t.Errorf("can-i delete: %s", r)
 	}
 
 	srv.kill()

@@ -114,6 +114,7 @@ A server started with --access-control wants an API key: put it in $STRATA_API_K
 		newKubeconfigCommand(o),
 		newGatewayCommand(o),
 		newAPIKeyCommand(o),
+		newAuthCommand(o),
 		newVersionCommand(o),
 	)
 	return root

@@ -157,3 +157,45 @@ func TestOwnAPIKeys(t *testing.T) {
 		t.Errorf("dave's deleted key still works: %d", r.code)
 	}
 }
+
+// TestCanI: the can-i endpoint answers yes or no for the caller, with the binding that
+// decided, by the same rules as the requests themselves.
+func TestCanI(t *testing.T) {
+	as := newAccessServer(t, openSQLite(t))
+	keys := setUpMatrix(t, as)
+	tests := []struct {
+		who, query string
+		allowed    bool
+		binding    string
+		reason     string // a part of the reason
+	}{
+		{"bob", "verb=update&kind=clusters&name=cl-finprod", true, "finance-editors", "filter finance"},
+		{"bob", "verb=update&kind=clusters&name=cl-hrprod", false, "", "not found"},
+		{"bob", "verb=delete&kind=cloudaccounts&name=acct-finprod", false, "", "no binding grants cloudAccount.delete"},
+		{"bob", "verb=create&kind=clusters", true, "finance-editors", "some objects"},
+		{"carol", "verb=get&kind=clusters&name=cl-hrprod", true, "prod-viewers", ""},
+		{"carol", "verb=delete&kind=clusters&name=cl-hrprod", false, "", "cluster.delete"},
+		{"dave", "verb=list&kind=clusters", false, "", "no binding grants cluster.list"},
+		{"alice", "verb=kubeconfig-admin&kind=clusters&name=cl-none", true, "alice-admin", "every object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.who+"?"+tt.query, func(t *testing.T) {
+			r := as.as(keys[tt.who], http.MethodGet, CanIPath+"?"+tt.query, nil)
+			var ans CanI
+			if err := json.Unmarshal(r.body, &ans); err != nil || r.code != http.StatusOK {
+				t.Fatalf("%d %s", r.code, r.body)
+			}
+			if ans.Allowed != tt.allowed || ans.Binding != tt.binding || !strings.Contains(ans.Reason, tt.reason) {
+				t.Errorf("got %+v, want allowed %v by %q, reason with %q", ans, tt.allowed, tt.binding, tt.reason)
+			}
+		})
+	}
+	for _, q := range []string{"verb=fly&kind=clusters", "kind=clusters", "verb=get&kind=clusters&extra=1"} {
+		if r := as.as(keys["bob"], http.MethodGet, CanIPath+"?"+q, nil); r.code != http.StatusBadRequest {
+			t.Errorf("can-i?%s: %d, want 400", q, r.code)
+		}
+	}
+	if r := as.as("", http.MethodGet, CanIPath+"?verb=get&kind=clusters", nil); r.code != http.StatusUnauthorized {
+		t.Errorf("can-i without a key: %d, want 401", r.code)
+	}
+}

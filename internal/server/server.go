@@ -160,6 +160,7 @@ func (s *Server) routes() *http.ServeMux {
 	for _, rt := range s.apiRoutes() {
 		mux.HandleFunc(rt.pattern, s.api(rt.handler))
 	}
+	mux.HandleFunc("GET "+CanIPath, s.canI)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
