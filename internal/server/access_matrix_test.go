@@ -448,7 +448,10 @@ func TestTagEscalationRefused(t *testing.T) {
 func TestWatchShowsOnlyWhatTheCallerSees(t *testing.T) {
 	as := newAccessServer(t, openSQLite(t))
 	keys := setUpMatrix(t, as)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, as.url+kindPath(v1alpha1.KindCluster)+"?watch=true", nil)
+	// A missing event fails the test within a minute rather than hang it.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, as.url+kindPath(v1alpha1.KindCluster)+"?watch=true", nil)
 	req.Header.Set("Authorization", "Bearer "+keys["carol"])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
