@@ -23,6 +23,10 @@ func TestNewParseCheck(t *testing.T) {
 		t.Fatal("the record holds the secret")
 	}
 	other, _, _ := New(nil, now.Add(time.Hour))
+	last := "a"
+	if strings.HasSuffix(secret, "a") {
+		last = "b"
+	}
 	_, otherSecret, _ := Parse(other)
 	revoked := rec
 	revoked.Revoked = true
@@ -35,7 +39,7 @@ func TestNewParseCheck(t *testing.T) {
 	}{
 		{"valid", rec, secret, now, nil},
 		{"another key's secret", rec, otherSecret, now, ErrMismatch},
-		{"a secret one letter off", rec, secret[:len(secret)-1] + "a", now, ErrMismatch},
+		{"a secret one letter off", rec, secret[:len(secret)-1] + last, now, ErrMismatch},
 		{"revoked", revoked, secret, now, ErrRevoked},
 		{"at its expiry", rec, secret, now.Add(time.Hour), ErrExpired},
 		{"after its expiry", rec, secret, now.Add(2 * time.Hour), ErrExpired},

@@ -53,7 +53,9 @@ func parseCert(t *testing.T, p []byte) *x509.Certificate {
 
 func TestIssue(t *testing.T) {
 	s, ca := testCA(t)
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	// The cluster CA is made now (plan.NewBootstrapSecrets): a fixed date would fall outside
+	// its validity one day. Certificates hold whole seconds.
+	now := time.Now().UTC().Truncate(time.Second)
 	tests := []struct {
 		name     string
 		id       Identity
