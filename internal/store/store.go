@@ -87,6 +87,15 @@ type Store interface {
 	// deleted one starts with none. An empty uid returns the events of every object that had
 	// the key.
 	ListEvents(ctx context.Context, kind, key, uid string) ([]Event, error)
+	// RecordAudit appends rec to the audit trail under a new ID, larger than every earlier
+	// record's (rec.ID is ignored). A record without a time is stamped now; times are kept to the
+	// microsecond, in UTC. Text is kept without control characters and cut to a bound. The
+	// trail keeps the newest MaxAuditRecords records: each record deletes those that fall
+	// further behind, at most AuditPruneBatch at a time.
+	RecordAudit(ctx context.Context, rec AuditRecord) error
+	// ListAudit returns the records that match q, newest (largest ID) first, a page of at most
+	// q.Limit records. An invalid query (AuditQuery.Validate) is an error.
+	ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error)
 	// AcquireLease takes or renews the lease name for holder until ttl from now, and reports
 	// whether holder has it: false while another holder's lease has not expired. Several
 	// servers sharing one database use leases so that no cluster is worked on twice.

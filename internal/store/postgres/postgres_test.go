@@ -88,6 +88,9 @@ func TestStore(t *testing.T) {
 	})
 	storetest.RunStorage(t, func(t *testing.T) storetest.Storage { return newStorage(t) })
 	storetest.RunMigrations(t, func(t *testing.T) storetest.Legacy { return newStorage(t) })
+	t.Run("AuditRetention", func(t *testing.T) {
+		storetest.RunAuditRetention(t, func(t *testing.T) storetest.AuditStorage { return newStorage(t) })
+	})
 }
 
 // testSearchPath checks that the tables are made in the schema named by search_path, not in

@@ -36,6 +36,27 @@ func RunMigrations(t *testing.T, newLegacy func(t *testing.T) Legacy) {
 	t.Run("ReferencesOfStoredObjects", func(t *testing.T) { testMigrateRefs(t, newLegacy(t)) })
 	t.Run("ChangesStartAfterStoredWrites", func(t *testing.T) { testMigrateChanges(t, newLegacy(t)) })
 	t.Run("ProxyPasswordsSealed", func(t *testing.T) { testMigrateProxyPasswords(t, newLegacy(t)) })
+	t.Run("AuditTrailStartsEmpty", func(t *testing.T) { testMigrateAudit(t, newLegacy(t)) })
+}
+
+// testMigrateAudit opens a store of version 6, before the audit trail: the trail starts empty,
+// records from then on, and the stored objects are as they were.
+func testMigrateAudit(t *testing.T, st Legacy) {
+	st.MigrateTo(t, 6)
+	gw := legacyObject(NewObject(v1alpha1.KindPrivateCloudGateway, "gw"), "00000000-0000-4000-8000-000000000001", time.Now().UTC().Truncate(time.Second))
+	st.InsertObject(t, gw, 3)
+
+	s := mustOpen(t, st, NewSealer(t))
+	defer closeStore(t, s)
+	if page := mustListAudit(t, s, store.AuditQuery{}); len(page.Items) != 0 {
+		t.Fatalf("a migrated store's audit trail: %s, want it empty", describeAudit(page.Items))
+	}
+	mustRecordAudit(t, s, store.AuditRecord{User: "alice", Verb: "delete", Kind: gw.GetTypeMeta().Kind, Key: gw.Key(),
+		Method: "DELETE", Code: 200, Result: store.AuditAllowed})
+	if got := mustListAudit(t, s, store.AuditQuery{}).Items; len(got) != 1 || got[0].Key != "gw" || got[0].ID <= 0 {
+		t.Errorf("after the migration, records %s, want the one recorded", describeAudit(got))
+	}
+	mustGet(t, s, gw.GetTypeMeta().Kind, gw.Key())
 }
 
 // testMigrateProxyPasswords stores a gateway as version 5 did, its proxy password in its JSON:
