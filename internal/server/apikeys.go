@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/apikey"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/store"
 )
 
@@ -52,7 +53,7 @@ type APIKeyCreated struct {
 // too (see makeAPIKey).
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 	r.SetPathValue("plural", v1alpha1.Plural(v1alpha1.KindAPIKey))
-	s.api(s.makeAPIKey)(w, r)
+	s.api(authz.VerbCreate, s.makeAPIKey)(w, r)
 }
 
 // makeAPIKey makes a key: the body is an APIKey without a name, whose apiVersion and kind may
@@ -66,6 +67,7 @@ func (s *Server) makeAPIKey(w http.ResponseWriter, r *http.Request, kind string)
 	if err != nil {
 		return err
 	}
+	noteDryRun(ctx, dryRun)
 	if err := fillKeyRequest(w, r); err != nil {
 		return err
 	}
@@ -87,6 +89,7 @@ func (s *Server) makeAPIKey(w http.ResponseWriter, r *http.Request, kind string)
 	}
 	clearServerFields(k)
 	k.Metadata.Name = rec.ID
+	noteKey(ctx, rec.ID)
 	v1alpha1.Default(k)
 	if err := s.authorizeWrite(ctx, nil, k); err != nil {
 		return err

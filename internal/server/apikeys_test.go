@@ -18,6 +18,7 @@ import (
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/apikey"
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
@@ -355,8 +356,8 @@ func TestAPIKeyRoute(t *testing.T) {
 	srv := New(Config{Store: st})
 	// The patterns of routes() that also match the path do not conflict with it.
 	routes := http.NewServeMux()
-	routes.HandleFunc("POST "+APIPath+"/{plural}", srv.api(srv.create))
-	routes.HandleFunc(APIPath+"/{plural}", srv.api(methodNotAllowed("GET, POST")))
+	routes.HandleFunc("POST "+APIPath+"/{plural}", srv.api(authz.VerbCreate, srv.create))
+	routes.HandleFunc(APIPath+"/{plural}", srv.api("", methodNotAllowed("GET, POST")))
 	routes.HandleFunc("POST "+APIPath+"/apikeys", srv.createAPIKey)
 	if _, pattern := routes.Handler(httptest.NewRequest(http.MethodPost, APIPath+"/apikeys", nil)); pattern != "POST "+APIPath+"/apikeys" {
 		t.Errorf("POST /apikeys is served by %q", pattern)

@@ -23,11 +23,13 @@ func (s *Server) authenticate(r *http.Request) (*guard, error) {
 	ctx := r.Context()
 	token, ok := apikey.FromRequest(r.Header)
 	if !ok {
+		noteReason(ctx, refusedKeyReason(nil))
 		return nil, unauthorized("no credentials: send an API key as \"Authorization: Bearer strata_...\" or in the ApiKey header (strata apikey create)")
 	}
 	user, err := s.keyPrincipal(ctx, token, time.Now())
 	if err != nil {
 		if refusedKey(err) {
+			noteReason(ctx, refusedKeyReason(err))
 			return nil, unauthorized("%v", err)
 		}
 		return nil, internal(err, "authenticate the request")
@@ -108,6 +110,9 @@ func (s *Server) metrics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.access {
 			g, err := s.authenticate(r)
+			if err == nil {
+				noteOf(r.Context()).user = g.who.Name
+			}
 			if err == nil && !g.policy.Unscoped(g.who, authz.Perm(authz.KindMetrics, authz.VerbGet)) {
 				err = forbidden("no binding lets %s read the server's metrics (metrics.get, without a filter)", g.who.Name)
 			}

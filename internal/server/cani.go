@@ -32,7 +32,7 @@ func (s *Server) canI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.SetPathValue("plural", plural) // s.api resolves it, and answers an unknown one
-	s.api(func(w http.ResponseWriter, r *http.Request, kind string) error {
+	s.api("can-i", func(w http.ResponseWriter, r *http.Request, kind string) error {
 		ans, err := s.decideCanI(r, kind, verb, name)
 		if err != nil {
 			return err

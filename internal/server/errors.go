@@ -94,6 +94,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		ae = internal(err, "internal error")
 	}
+	noteError(r.Context(), ae)
 	msg := ae.message
 	if ae.code >= 500 {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",

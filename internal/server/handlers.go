@@ -117,12 +117,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, kind string) err
 	if err != nil {
 		return err
 	}
+	noteDryRun(ctx, dryRun)
 	obj, err := s.readObject(w, r, kind)
 	if err != nil {
 		return err
 	}
 	clearServerFields(obj)
 	v1alpha1.Default(obj)
+	noteKey(ctx, obj.Key())
 	if err := s.authorizeWrite(ctx, nil, obj); err != nil {
 		return err
 	}
@@ -156,6 +158,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, kind string) erro
 	if err != nil {
 		return err
 	}
+	noteDryRun(ctx, dryRun)
 	obj, err := s.readObject(w, r, kind)
 	if err != nil {
 		return err
@@ -215,6 +218,7 @@ func (s *Server) applyOnce(ctx context.Context, obj v1alpha1.Object, secret stri
 // applyCreate is the create of an apply whose object is not stored.
 func (s *Server) applyCreate(ctx context.Context, obj v1alpha1.Object, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	noteVerb(ctx, authz.VerbCreate)
 	if kind == v1alpha1.KindAPIKey {
 		return "", nil, keyNotApplied(key)
 	}
@@ -248,6 +252,7 @@ func (s *Server) applyCreate(ctx context.Context, obj v1alpha1.Object, precondit
 // applyUpdate is the update of an apply that replaces old, the stored object, with obj.
 func (s *Server) applyUpdate(ctx context.Context, old, obj v1alpha1.Object, precondition string, dryRun bool) (string, v1alpha1.Object, error) {
 	kind, key := obj.GetTypeMeta().Kind, obj.Key()
+	noteVerb(ctx, authz.VerbUpdate)
 	if err := s.authorizeWrite(ctx, old, obj); err != nil {
 		return "", nil, err
 	}

@@ -62,6 +62,9 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 	if err != nil {
 		return err
 	}
+	if admin {
+		noteVerb(ctx, authz.VerbKubeconfigAdmin)
+	}
 	if admin && !s.allowAdminKubeconfig && !s.access { // with access control, cluster.kubeconfig-admin decides
 		return &apiError{code: http.StatusForbidden, reason: ReasonForbidden,
 			message: "admin kubeconfigs are off on this server: strata has no per-user authentication yet, so admin credentials are off unless the operator starts the server with --allow-admin-kubeconfig; ask for the user kubeconfig instead (without admin=true)"}

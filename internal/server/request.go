@@ -41,9 +41,12 @@ func kindList() string {
 // handlerFunc serves one API request for a known kind; a returned error is written as a Status.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, kind string) error
 
-// api resolves the plural path segment to a kind and writes the handler's error.
-func (s *Server) api(h handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// api serves a route of the API: it resolves the plural path segment to a kind, authenticates
+// the request when access control is on, writes the handler's error, and records the request in
+// the audit trail when it is audited (audited). verb is what the route does, for the trail;
+// empty, the method in lower case.
+func (s *Server) api(verb string, h handlerFunc) http.HandlerFunc {
+	return s.audited(verb, func(w http.ResponseWriter, r *http.Request) {
 		plural := r.PathValue("plural")
 		kind, ok := v1alpha1.KindOfPlural(plural)
 		if !ok {
@@ -51,24 +54,37 @@ func (s *Server) api(h handlerFunc) http.HandlerFunc {
 				message: fmt.Sprintf("unknown resource type %q: the resource types are %s", plural, kindList())})
 			return
 		}
+		noteOf(r.Context()).kind = kind
 		if err := checkRequestText(r.PathValue("key"), r.URL.Query()); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if s.access {
-			g, err := s.authenticate(r)
-			if err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="strata"`)
-				s.writeError(w, r, err)
-				return
-			}
-			r = r.WithContext(withGuard(r.Context(), g))
+		r, ok = s.authenticated(w, r)
+		if !ok {
+			return
 		}
 		r = withWarnings(r)
 		if err := h(w, r, kind); err != nil {
 			s.writeError(w, r, err)
 		}
+	})
+}
+
+// authenticated returns r carrying its guard when access control is on and r has valid
+// credentials, and r as it is when access control is off. Otherwise it answers 401 itself and
+// returns false.
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if !s.access {
+		return r, true
 	}
+	g, err := s.authenticate(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="strata"`)
+		s.writeError(w, r, err)
+		return r, false
+	}
+	noteOf(r.Context()).user = g.who.Name
+	return r.WithContext(withGuard(r.Context(), g)), true
 }
 
 // checkRequestText refuses a key, or a value of a query parameter, that is not UTF-8 or holds a

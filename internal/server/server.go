@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/strata-dev/strata/internal/authz"
 	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -122,9 +123,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // watches end.
 func (s *Server) RunFeed(ctx context.Context) error { return s.feed.Run(ctx) }
 
-// apiRoute is a pattern of the REST API and its handler.
+// apiRoute is a pattern of the REST API, what it does for the audit trail (empty: the method
+// in lower case), and its handler.
 type apiRoute struct {
 	pattern string
+	verb    string
 	handler handlerFunc
 }
 
@@ -132,21 +135,21 @@ type apiRoute struct {
 // the request when access control is on.
 func (s *Server) apiRoutes() []apiRoute {
 	return []apiRoute{
-		{"GET " + APIPath + "/{plural}", s.list},
-		{"POST " + APIPath + "/{plural}", s.create},
-		{APIPath + "/{plural}", methodNotAllowed("GET, POST")},
-		{"GET " + APIPath + "/{plural}/{key}", s.get},
-		{"PUT " + APIPath + "/{plural}/{key}", s.apply},
-		{"DELETE " + APIPath + "/{plural}/{key}", s.delete},
-		{APIPath + "/{plural}/{key}", methodNotAllowed("GET, PUT, DELETE")},
-		{"GET " + APIPath + "/{plural}/{key}/events", s.events},
-		{APIPath + "/{plural}/{key}/events", methodNotAllowed("GET")},
-		{"GET " + APIPath + "/{plural}/{key}/lookups/{what}", s.lookup},
-		{APIPath + "/{plural}/{key}/lookups/{what}", methodNotAllowed("GET")},
-		{"GET " + APIPath + "/{plural}/{key}/kubeconfig", s.kubeconfig},
-		{APIPath + "/{plural}/{key}/kubeconfig", methodNotAllowed("GET")},
-		{"POST " + APIPath + "/{plural}/{key}/token", s.gatewayToken},
-		{APIPath + "/{plural}/{key}/token", methodNotAllowed("POST")},
+		{"GET " + APIPath + "/{plural}", authz.VerbList, s.list},
+		{"POST " + APIPath + "/{plural}", authz.VerbCreate, s.create},
+		{APIPath + "/{plural}", "", methodNotAllowed("GET, POST")},
+		{"GET " + APIPath + "/{plural}/{key}", authz.VerbGet, s.get},
+		{"PUT " + APIPath + "/{plural}/{key}", authz.VerbUpdate, s.apply}, // or create: applyCreate says
+		{"DELETE " + APIPath + "/{plural}/{key}", authz.VerbDelete, s.delete},
+		{APIPath + "/{plural}/{key}", "", methodNotAllowed("GET, PUT, DELETE")},
+		{"GET " + APIPath + "/{plural}/{key}/events", authz.VerbGet, s.events},
+		{APIPath + "/{plural}/{key}/events", "", methodNotAllowed("GET")},
+		{"GET " + APIPath + "/{plural}/{key}/lookups/{what}", authz.VerbUse, s.lookup},
+		{APIPath + "/{plural}/{key}/lookups/{what}", "", methodNotAllowed("GET")},
+		{"GET " + APIPath + "/{plural}/{key}/kubeconfig", authz.VerbKubeconfig, s.kubeconfig}, // or kubeconfig-admin
+		{APIPath + "/{plural}/{key}/kubeconfig", "", methodNotAllowed("GET")},
+		{"POST " + APIPath + "/{plural}/{key}/token", authz.VerbToken, s.gatewayToken},
+		{APIPath + "/{plural}/{key}/token", "", methodNotAllowed("POST")},
 	}
 }
 
@@ -154,13 +157,14 @@ func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+	mux.Handle("GET /metrics", s.audited(authz.VerbGet, s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
-	})))
+	})).ServeHTTP))
 	for _, rt := range s.apiRoutes() {
-		mux.HandleFunc(rt.pattern, s.api(rt.handler))
+		mux.HandleFunc(rt.pattern, s.api(rt.verb, rt.handler))
 	}
 	mux.HandleFunc("GET "+CanIPath, s.canI)
+	mux.HandleFunc("GET "+AuditPath, s.auditTrail)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
