@@ -115,6 +115,7 @@ A server started with --access-control wants an API key: put it in $STRATA_API_K
 		newGatewayCommand(o),
 		newAPIKeyCommand(o),
 		newAuthCommand(o),
+		newAuditCommand(o),
 		newVersionCommand(o),
 	)
 	return root
