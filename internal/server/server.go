@@ -132,7 +132,7 @@ type apiRoute struct {
 }
 
 // apiRoutes are the REST API's patterns: each is served through s.api, which authenticates
-// the request when access control is on.
+// the request when access control is on and records it in the audit trail when it is audited.
 func (s *Server) apiRoutes() []apiRoute {
 	return []apiRoute{
 		{"GET " + APIPath + "/{plural}", authz.VerbList, s.list},
