@@ -7,31 +7,13 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/strata-dev/strata/internal/store"
 )
 
-// AuditRecord is one request in the server's audit trail: who did what, when, from where, and
-// with what result.
-type AuditRecord struct {
-	ID   int64     `json:"id"`
-	Time time.Time `json:"time"`
-	// User is "" for a request without valid credentials, or on a server without access
-	// control.
-	User string `json:"user"`
-	// Verb is get, list, create, update, delete, kubeconfig, kubeconfig-admin, use, token,
-	// can-i, or the method in lower case.
-	Verb string `json:"verb"`
-	// Kind and Key name the object, when the request is about one.
-	Kind     string `json:"kind,omitempty"`
-	Key      string `json:"key,omitempty"`
-	Method   string `json:"method"`
-	Path     string `json:"path"`
-	SourceIP string `json:"sourceIP"`
-	Code     int    `json:"code"`
-	// Result is allowed, denied (401, 403) or failed.
-	Result string `json:"result"`
-	Reason string `json:"reason,omitempty"`
-	DryRun bool   `json:"dryRun,omitempty"`
-}
+// AuditRecord is one request in the server's audit trail, as the store keeps it and the
+// server sends it.
+type AuditRecord = store.AuditRecord
 
 // AuditQuery narrows Audit; empty fields match every record.
 type AuditQuery struct {
