@@ -245,3 +245,15 @@ func (p *Policy) Unscoped(pr Principal, permission string) bool {
 	g := p.granting(pr, permission)
 	return len(g) > 0 && g[0].Filter == ""
 }
+
+// BindingsOf returns the names of the bindings that apply to the principal, directly or by one
+// of its teams, in the order the policy decides in (bindings without a filter first).
+func (p *Policy) BindingsOf(pr Principal) []string {
+	var out []string
+	for _, b := range p.bindings {
+		if b.appliesTo(pr) {
+			out = append(out, b.Name)
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -223,6 +224,28 @@ func TestCustomRoleWildcards(t *testing.T) {
 	for _, tt := range tests {
 		if got := p.Decide(u, Request{Permission: tt.perm}).Allowed; got != tt.want {
 			t.Errorf("%s allowed %v, want %v", tt.perm, got, tt.want)
+		}
+	}
+}
+
+func TestBindingsOf(t *testing.T) {
+	p := mustPolicy(t, nil, []Filter{financeFilter}, []Binding{
+		{Name: "fin", Subject: Subject{User: "bob"}, Role: RoleClusterEditor, Filter: "finance"},
+		{Name: "team", Subject: Subject{Team: "viewers"}, Role: RoleClusterViewer},
+		{Name: "carol", Subject: Subject{User: "carol"}, Role: RoleProfileViewer},
+	})
+	tests := []struct {
+		who  Principal
+		want []string
+	}{
+		{Principal{Name: "bob"}, []string{"fin"}},
+		{Principal{Name: "bob", Teams: []string{"viewers"}}, []string{"team", "fin"}},
+		{Principal{Name: "carol"}, []string{"carol"}},
+		{Principal{Name: "dave", Teams: []string{"others"}}, nil},
+	}
+	for _, tt := range tests {
+		if got := p.BindingsOf(tt.who); !slices.Equal(got, tt.want) {
+			t.Errorf("BindingsOf(%+v) = %v, want %v", tt.who, got, tt.want)
 		}
 	}
 }

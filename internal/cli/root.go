@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-dev/strata/internal/cliconfig"
 	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/termtext"
 )
@@ -41,21 +40,32 @@ type rootOptions struct {
 	// on (termtext), since that text carries messages from the server and from Azure.
 	streams Streams
 	// data is the raw standard output, for exact data: -o yaml, json and name, kubeconfigs.
-	data    io.Writer
-	server  string
-	timeout time.Duration
+	data io.Writer
+	// server is --server; empty: $STRATA_SERVER, the context's, or DefaultServer (target).
+	server string
+	// contextName is --context, config is --config and caFile is --certificate-authority.
+	contextName, config, caFile string
+	timeout                     time.Duration
 	// now is the clock used for ages; tests fix it.
 	now func() time.Time
 }
 
-// apiKey is the API key of $STRATA_API_KEY, or none. An environment variable, not a flag: a
-// flag's value shows in the process list.
-func (o *rootOptions) apiKey() string { return os.Getenv(APIKeyEnv) }
-
-// client returns a client of the --server.
+// client returns a client of the target server (see endpoint), with its credential.
 func (o *rootOptions) client() (*client.Client, error) {
-	c, err := client.New(o.server, client.WithHTTPClient(newHTTPClient(o.timeout)), client.WithWarningHandler(o.printWarning),
-		client.WithAPIKey(o.apiKey()))
+	t, err := o.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return o.clientOf(t)
+}
+
+// clientOf returns a client of t.
+func (o *rootOptions) clientOf(t endpoint) (*client.Client, error) {
+	hc, err := httpClient(o.timeout, t.caPEM)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(t.server, client.WithHTTPClient(hc), client.WithWarningHandler(o.printWarning), client.WithAPIKey(t.apiKey))
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
@@ -79,7 +89,9 @@ Describe cloud accounts, private cloud gateways, versioned cluster profiles and 
 YAML files, check them offline with 'strata validate', send them to a strata server with
 'strata apply', and follow them with 'strata get' and 'strata describe'.
 
-A server started with --access-control wants an API key: put it in $STRATA_API_KEY.`,
+The server wants credentials: 'strata login SERVER' keeps them, with the server's address
+and the certificate it trusts, as a context of the CLI's configuration file
+(~/.config/strata/config.yaml, or $STRATA_CONFIG); $STRATA_API_KEY, when set, wins.`,
 		Example: `  # Start a server, then create everything in a directory
   strata server &
   strata apply -f examples/
@@ -97,12 +109,12 @@ A server started with --access-control wants an API key: put it in $STRATA_API_K
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{cmd: c.CommandPath(), err: err}
 	})
-	server := os.Getenv(ServerEnv)
-	if server == "" {
-		server = DefaultServer
-	}
-	root.PersistentFlags().StringVar(&o.server, "server", server, "address of the strata server (env "+ServerEnv+")")
-	root.PersistentFlags().DurationVar(&o.timeout, "request-timeout", 30*time.Second, "how long to wait for each answer of the server")
+	pf := root.PersistentFlags()
+	pf.StringVar(&o.server, "server", "", "address of the strata server (default $"+ServerEnv+", else the current context's, else "+DefaultServer+")")
+	pf.StringVar(&o.contextName, "context", "", "the context of the CLI configuration to use (default its current context)")
+	pf.StringVar(&o.config, "config", "", "the CLI configuration file (default $"+cliconfig.PathEnv+", else ~/.config/strata/config.yaml)")
+	pf.StringVar(&o.caFile, "certificate-authority", "", "a PEM file of certificates to trust for the server's TLS certificate (default the context's)")
+	pf.DurationVar(&o.timeout, "request-timeout", 30*time.Second, "how long to wait for each answer of the server")
 	root.AddCommand(
 		newApplyCommand(o),
 		newGetCommand(o),
@@ -116,6 +128,9 @@ A server started with --access-control wants an API key: put it in $STRATA_API_K
 		newAPIKeyCommand(o),
 		newAuthCommand(o),
 		newAuditCommand(o),
+		newLoginCommand(o),
+		newLogoutCommand(o),
+		newWhoAmICommand(o),
 		newVersionCommand(o),
 	)
 	return root
@@ -172,9 +187,4 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// newHTTPClient returns the HTTP client of the commands; timeout bounds each request.
-func newHTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,38 @@ func TestCanI(t *testing.T) {
 	}
 	if r := as.as("", http.MethodGet, CanIPath+"?verb=get&kind=clusters", nil); r.code != http.StatusUnauthorized {
 		t.Errorf("can-i without a key: %d, want 401", r.code)
+	}
+}
+
+// TestWhoAmI: the whoami endpoint names the key's user, its teams and the bindings that apply
+// to it, and answers 401 without a key.
+func TestWhoAmI(t *testing.T) {
+	as := newAccessServer(t, openSQLite(t))
+	keys := setUpMatrix(t, as)
+	tests := []struct {
+		key  string
+		code int
+		want WhoAmI
+	}{
+		{"", http.StatusUnauthorized, WhoAmI{}},
+		{keys["bob"], http.StatusOK, WhoAmI{AccessControl: true, User: "bob", Bindings: []string{"finance-editors"}}},
+		{keys["carol"], http.StatusOK, WhoAmI{AccessControl: true, User: "carol", Teams: []string{"viewers"}, Bindings: []string{"prod-viewers"}}},
+		{keys["dave"], http.StatusOK, WhoAmI{AccessControl: true, User: "dave"}},
+	}
+	for _, tt := range tests {
+		r := as.as(tt.key, http.MethodGet, WhoAmIPath, nil)
+		if r.code != tt.code {
+			t.Fatalf("whoami: %d, want %d: %s", r.code, tt.code, r.body)
+		}
+		if tt.code != http.StatusOK {
+			continue
+		}
+		var got WhoAmI
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("whoami: %+v, want %+v", got, tt.want)
+		}
 	}
 }

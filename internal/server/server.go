@@ -165,6 +165,7 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	mux.HandleFunc("GET "+CanIPath, s.canI)
 	mux.HandleFunc("GET "+AuditPath, s.auditTrail)
+	mux.HandleFunc("GET "+WhoAmIPath, s.whoAmI)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
