@@ -11,7 +11,7 @@ import (
 // apiKeyPattern matches a strata API key.
 var apiKeyPattern = regexp.MustCompile(`strata_[a-z2-7]{16}_[a-z2-7]+`)
 
-// TestAccessControlEndToEnd runs `strata server --access-control` as a process: the first
+// TestAccessControlEndToEnd runs `strata server` (access control on by default) as a process: the first
 // start prints the admin's key once; the CLI is refused without a key and works with it in
 // STRATA_API_KEY; the admin binds a restricted user, makes its key with `strata apikey
 // create`, and that user lists only the clusters of its filter; a restart (after kill -9) prints no key, and
@@ -20,13 +20,12 @@ func TestAccessControlEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end test")
 	}
-	srv := newRestartableServer(t, "server", []string{"--data-dir", t.TempDir(), "--access-control", "--controllers=false"}, nil)
+	srv := newRestartableServer(t, "server", []string{"--data-dir", t.TempDir(), "--controllers=false"}, nil)
 	admin := apiKeyPattern.FindString(srv.logs.String())
 	if admin == "" || !strings.Contains(srv.logs.String(), "shown this once") {
 		t.Fatalf("the first start printed no admin key:\n%s", srv.logs)
 	}
-	t.Setenv("STRATA_API_KEY", "")
-	if r := strata(t, srv.URL, "", "get", "clusters"); r.Code == 0 || !strings.Contains(r.Stderr, "no credentials") {
+	if r := strataEnv(t, []string{"STRATA_SERVER=" + srv.URL, "STRATA_CONFIG=" + noConfig}, "", "get", "clusters"); r.Code == 0 || !strings.Contains(r.Stderr, "no credentials") {
 		t.Fatalf("get without a key: %s", r)
 	}
 	t.Setenv("STRATA_API_KEY", admin)

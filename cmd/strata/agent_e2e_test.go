@@ -26,7 +26,6 @@ import (
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/agent"
 	"github.com/strata-dev/strata/internal/agentmanifest"
-	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 	"github.com/strata-dev/strata/internal/emulator/kube/nodesim"
@@ -106,7 +105,7 @@ func TestAgentsSurviveServerSIGKILL(t *testing.T) {
 	}
 	agentAddr := freeAddress(t)
 	srv := newRestartableServer(t, "server", []string{"--data-dir", t.TempDir(), "--check-kubernetes=true",
-		"--agent-listen", agentAddr, "--agent-cert-validity", "9s", "--agent-resync", "2s", "--lease-ttl", "2s", "--allow-admin-kubeconfig"}, nil)
+		"--agent-listen", agentAddr, "--agent-cert-validity", "9s", "--agent-resync", "2s", "--lease-ttl", "2s"}, nil)
 	if r := strata(t, srv.URL, "", "apply", "-f", dir); r.Code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
@@ -213,7 +212,7 @@ func checkFailingLayer(t *testing.T, srv *restartableServer) {
               namespace: e2e
 `)
 	eventually(t, time.Minute, "the settings layer Failed, the app layer Pending", func() error {
-		c, err := client.New(srv.URL)
+		c, err := clientFor(srv.URL)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
-	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
 
@@ -206,7 +205,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 	userBefore := snapshot()
 
 	dataDir := t.TempDir()
-	srv := newRestartableServer(t, "server", []string{"--data-dir", dataDir, "--allow-admin-kubeconfig"}, nil)
+	srv := newRestartableServer(t, "server", []string{"--data-dir", dataDir}, nil)
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -294,7 +293,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 	})
 
 	t.Run("every upgrade channel round-trips with one PUT each", func(t *testing.T) {
-		cl, err := client.New(srv.URL)
+		cl, err := clientFor(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,7 +410,7 @@ func TestServerProvisionsAKS(t *testing.T) {
 // condition is set).
 func waitAccountChecked(t *testing.T, server, name string) {
 	t.Helper()
-	c, err := client.New(server)
+	c, err := clientFor(server)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,10 @@ func (s *restartableServer) tryStart(deadline time.Time) bool {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				_, out, _ := strings.Cut(s.logs.String(), mark)
+				if key := apiKeyPattern.FindString(out); key != "" {
+					registerServer(t, s.URL, key, nil)
+				}
 				return true
 			}
 		}
@@ -287,7 +291,7 @@ func countByType(rs []emulatorResource) map[string]int {
 // clusterPhases returns the phase of each cluster by name, from a server that may be down
 // (then nil).
 func clusterPhases(url string) map[string]v1alpha1.Cluster {
-	cl, err := client.New(url)
+	cl, err := clientFor(url)
 	if err != nil {
 		return nil
 	}

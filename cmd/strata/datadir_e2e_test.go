@@ -140,6 +140,7 @@ func TestQuickstartKeepsDataDirPrivate(t *testing.T) {
 	}
 	addr := freeAddress(t)
 	cmd := exec.Command(strataBin, "quickstart", "--data-dir", dir, "--listen", addr, "--kubernetes=false")
+	cmd.Env = append(os.Environ(), "STRATA_CONFIG="+filepath.Join(t.TempDir(), "cli-config.yaml"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

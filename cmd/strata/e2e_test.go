@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
+	// Commands and quickstarts that are not given a configuration file use one of their own,
+	// never the machine's.
+	os.Setenv("STRATA_CONFIG", filepath.Join(dir, "config.yaml"))
+	os.Unsetenv("STRATA_API_KEY")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -104,6 +108,9 @@ func startServer(t *testing.T, args ...string) *serverProcess {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				if key := apiKeyPattern.FindString(logs.String()); key != "" {
+					registerServer(t, srv.URL, key, nil)
+				}
 				return srv
 			}
 		}
@@ -176,13 +183,21 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.Code, r.Stdout, r.Stderr)
 }
 
-// strata runs the binary with STRATA_SERVER set to server, stdin as input, and args.
+// strata runs the binary with STRATA_SERVER set to server and the CLI configuration that
+// logs in to it (configOf), stdin as input, and args.
 func strata(t *testing.T, server, stdin string, args ...string) result {
+	t.Helper()
+	return strataEnv(t, []string{"STRATA_SERVER=" + server, "STRATA_CONFIG=" + configOf(server)}, stdin, args...)
+}
+
+// strataEnv runs the binary with env added to the test's environment, stdin as input, and
+// args.
+func strataEnv(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, strataBin, args...)
-	cmd.Env = append(os.Environ(), "STRATA_SERVER="+server)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -433,8 +448,9 @@ func TestCLIEndToEnd(t *testing.T) {
 		if r.Code != 1 || r.Stdout != "" || r.Stderr != want {
 			t.Errorf("%s", r)
 		}
-		// --server overrides STRATA_SERVER.
-		expect(t, strata(t, addr, "", "--server", s, "get", "ca", "-o", "name"), 0, "cloudaccount/azure-corp\ncloudaccount/azure-prod\n")
+		// --server overrides STRATA_SERVER (and the configuration's context for it is used).
+		expect(t, strataEnv(t, []string{"STRATA_SERVER=" + addr, "STRATA_CONFIG=" + configOf(s)}, "", "--server", s, "get", "ca", "-o", "name"),
+			0, "cloudaccount/azure-corp\ncloudaccount/azure-prod\n")
 	})
 
 	t.Run("delete -f removes users before what they use", func(t *testing.T) {
@@ -503,7 +519,13 @@ func goDirs(t *testing.T) []string {
 // must change nothing.
 func TestReadmeTryIt(t *testing.T) {
 	home, addr := t.TempDir(), freeAddress(t)
-	env := append(os.Environ(), goDirs(t)...)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "STRATA_") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
+			env = append(env, kv) // quickstart logs the CLI in where the README's commands find it
+		}
+	}
+	env = append(env, goDirs(t)...)
 	env = append(env, "HOME="+home, "STRATA_SERVER=http://"+addr)
 	qs := exec.Command(strataBin, "quickstart", "--listen", addr)
 	qs.Env = env

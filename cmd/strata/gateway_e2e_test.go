@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
-	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
@@ -94,7 +93,7 @@ func (g *gatewayProcess) kill9(t *testing.T) {
 // waitGateway waits until the gateway's status satisfies ok.
 func waitGateway(t *testing.T, url, name string, timeout time.Duration, ok func(*v1alpha1.PrivateCloudGateway) bool) *v1alpha1.PrivateCloudGateway {
 	t.Helper()
-	c, err := client.New(url)
+	c, err := clientFor(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
-	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator/kube"
 )
 
@@ -235,7 +234,7 @@ func TestKubernetesEndToEnd(t *testing.T) {
 // of the emulator's node simulator) and is connected, with its layers ready: a condition of
 // Running, which the clusters are.
 func checkAgents(t *testing.T, server string) {
-	c, err := client.New(server)
+	c, err := clientFor(server)
 	if err != nil {
 		t.Fatal(err)
 	}

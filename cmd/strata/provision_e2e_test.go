@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
-	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
 
@@ -47,7 +46,7 @@ func TestServerProvisionsAndDeletes(t *testing.T) {
 		}
 	}
 
-	cl, err := client.New(srv.URL)
+	cl, err := clientFor(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,8 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 		return err
 	}
 	defer api.stop()
-	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n\n", api.url, filepath.Join(o.dataDir, sqliteFile))
+	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n", api.url, filepath.Join(o.dataDir, sqliteFile))
+	fmt.Fprintf(out, "CLI                logged in as admin: context %s in %s\n\n", quickstartContext, api.configPath)
 
 	clusters, gateways, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
 	if err == nil {
@@ -201,14 +202,15 @@ type quickstartAPI struct {
 	stop   func() // stops the reconciler and the server, then closes the store
 	// ep is the agent endpoint, where the gateways register too.
 	ep *agentEndpoint
+	// configPath is the CLI configuration file quickstart logged the CLI in with.
+	configPath string
 	// startGateways runs a replica of each named gateway in this process until stop.
 	startGateways func(names []string, out io.Writer)
 }
 
 // startQuickstartAPI listens on --listen, opens the store and starts the server and the
-// reconciler, and waits until the API answers. With kubernetes, the reconciler reads each
-// cluster's own API, and the server serves admin kubeconfigs when it listens on loopback only:
-// quickstart is one user's.
+// reconciler with access control on, logs the CLI in as admin (quickstartLogin), and waits
+// until the API answers. With kubernetes, the reconciler reads each cluster's own API.
 func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secrets.Sealer, kubernetes bool, logger *slog.Logger) (*quickstartAPI, error) {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -242,10 +244,8 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 	}
 	go func() {
 		defer close(a.done)
-		// Admin kubeconfigs only to this machine: anyone who reaches the API would get them.
-		admin := kubernetes && ln.Addr().(*net.TCPAddr).IP.IsLoopback()
-		a.err = server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: admin, Feed: changes, Registry: registry,
-			Gateways: ep.gatewaysOf()}).Serve(srvCtx, ln)
+		a.err = server.New(server.Config{Store: st, Logger: logger, Feed: changes, Registry: registry,
+			Gateways: ep.gatewaysOf(), AccessControl: true}).Serve(srvCtx, ln)
 	}()
 	// Without Kubernetes there is no agent to install: the endpoint serves the gateways only.
 	var agents controller.AgentInstaller
@@ -272,8 +272,11 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		}
 		id.Close()
 	}
-	if a.client, err = client.New(a.url); err == nil {
-		err = waitHealthy(ctx, a.client)
+	var key string
+	if key, a.configPath, err = quickstartLogin(ctx, st, a.url, nil); err == nil {
+		if a.client, err = client.New(a.url, client.WithAPIKey(key)); err == nil {
+			err = waitHealthy(ctx, a.client)
+		}
 	}
 	if err != nil {
 		a.stop()

@@ -90,7 +90,7 @@ func applyRecoveryObjects(tb testing.TB, env *emulatortest.Env, url string, name
 		env.ResourceGroup(tb, n+"-rg")
 		docs = append(docs, iaasClusterYAML(tb, n, env.SubscriptionID, n+"-rg", 3, 2))
 	}
-	cl, err := client.New(url)
+	cl, err := clientFor(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -185,6 +185,7 @@ func TestSecondServerOnDataDirGetsFreshIdentity(t *testing.T) {
 	dataDir := t.TempDir()
 	first := newRestartableServer(t, "first", []string{"--data-dir", dataDir}, nil)
 	second := newRestartableServer(t, "second", []string{"--data-dir", dataDir}, nil)
+	registerServer(t, second.URL, adminKeyOf(t, first.URL), nil) // one store: the first's admin
 	kept, err := os.ReadFile(filepath.Join(dataDir, "holder"))
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,6 @@ type serverOptions struct {
 	leaseTTL          time.Duration
 	// holder names this server in leases; empty: the identity kept in the data directory.
 	holder string
-	// allowAdminKubeconfig lets clients get clusters' admin kubeconfigs.
-	allowAdminKubeconfig bool
 	// checkKubernetes lets the controller read each cluster's own API.
 	checkKubernetes bool
 	// accessControl turns on authentication and authorization (--access-control).
@@ -98,8 +96,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.DurationVar(&o.leaseTTL, "lease-ttl", 0, "how long a server's claim on a cluster lasts unless renewed (default 30s); after a crash, another server takes the cluster over once it expires")
 	_ = f.MarkHidden("lease-ttl")
 	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
-	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve clusters' admin kubeconfigs (strata kubeconfig --admin) on a server without --access-control, where anyone who reaches the API would get cluster-admin (with --access-control, the permission cluster.kubeconfig-admin decides)")
-	f.BoolVar(&o.accessControl, "access-control", false, "require an API key on every API request and authorize it with the stored roles, tag filters and role bindings (docs/access.md); on the first start, the user admin is made and its key printed once")
+	f.BoolVar(&o.accessControl, "access-control", true, "require credentials (an API key) on every API request and authorize them with the stored roles, tag filters and role bindings (docs/access.md); on the first start, the user admin is made and its key printed once. =false opens the whole API, admin kubeconfigs excepted, to anyone who reaches it")
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
 	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
@@ -157,8 +154,8 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	registry := newRegistry()
 	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
 	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
-	if o.allowAdminKubeconfig {
-		logger.Warn("admin kubeconfigs are served (--allow-admin-kubeconfig): anyone who reaches the API gets cluster-admin on the clusters")
+	if !o.accessControl {
+		logger.Warn("access control is off (--access-control=false): anyone who reaches the API may read and change every object and drive Azure with every stored credential")
 	}
 	id, err := holderIdentity(o.dataDir, o.holder, logger)
 	if err != nil {
@@ -169,7 +166,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry,
+	srv := server.New(server.Config{Store: st, Logger: logger, Feed: changes, Registry: registry,
 		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl})
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
 		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
@@ -357,6 +354,6 @@ func printBootstrapKey(ctx context.Context, on bool, st store.Store, out io.Writ
 		return err
 	}
 	fmt.Fprintf(out, "access control is on: user admin was made; its API key, shown this once, valid %s:\n\n  %s\n\n"+
-		"use it with --api-key or STRATA_API_KEY, and make lasting keys with `strata apikey create`\n", server.BootstrapKeyLifetime, token)
+		"log the CLI in with `strata login SERVER --api-key` (it reads the key from standard input), and make lasting keys with `strata apikey create`\n", server.BootstrapKeyLifetime, token)
 	return nil
 }

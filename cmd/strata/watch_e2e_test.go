@@ -24,7 +24,7 @@ type watchProcess struct {
 func startWatch(t *testing.T, server string, args ...string) *watchProcess {
 	t.Helper()
 	cmd := exec.Command(strataBin, append([]string{"get"}, args...)...)
-	cmd.Env = append(os.Environ(), "STRATA_SERVER="+server)
+	cmd.Env = append(os.Environ(), "STRATA_SERVER="+server, "STRATA_CONFIG="+configOf(server))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

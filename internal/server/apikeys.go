@@ -241,58 +241,68 @@ func (s *Server) deleted(ctx context.Context, obj v1alpha1.Object) {
 	}
 }
 
-// keyPrincipal authenticates an API key token at now and returns the name of its user. The
+// CheckKey authenticates an API key token at now against the store and returns the key. The
 // errors say why a key is refused, each fit for a 401 answer, and match with errors.Is:
 // apikey.ErrMalformed (not a strata key), apikey.ErrMismatch (no such key, a wrong secret, or
 // a user that no longer exists), apikey.ErrExpired, apikey.ErrRevoked and ErrUserDisabled; the
 // last three only once the secret matched. Any other error is the store's, which the caller
-// should answer as a server failure and not show. An accepted key's status.lastUsed is written
-// at most once a minute (apikey.RecordUse), as a status-only update that moves no generation;
-// a write that loses to another one, or fails, does not fail the authentication.
-func (s *Server) keyPrincipal(ctx context.Context, token string, now time.Time) (user string, err error) {
+// should answer as a server failure and not show.
+func CheckKey(ctx context.Context, st store.Store, token string, now time.Time) (*v1alpha1.APIKey, error) {
 	id, secret, err := apikey.Parse(token)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !v1alpha1.IsAPIKeyID(id) {
-		return "", apikey.ErrMismatch
+		return nil, apikey.ErrMismatch
 	}
-	obj, err := s.store.Get(ctx, v1alpha1.KindAPIKey, id)
+	obj, err := st.Get(ctx, v1alpha1.KindAPIKey, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", apikey.ErrMismatch
+		return nil, apikey.ErrMismatch
 	}
 	if err != nil {
-		return "", fmt.Errorf("look up API key %s: %w", id, err)
+		return nil, fmt.Errorf("look up API key %s: %w", id, err)
 	}
 	k, ok := obj.(*v1alpha1.APIKey)
 	if !ok {
-		return "", fmt.Errorf("look up API key %s: the store returned a %T", id, obj)
+		return nil, fmt.Errorf("look up API key %s: the store returned a %T", id, obj)
 	}
-	hash, err := s.store.GetSecret(ctx, apiKeySecretName(id))
+	hash, err := st.GetSecret(ctx, apiKeySecretName(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return "", apikey.ErrMismatch
+		return nil, apikey.ErrMismatch
 	}
 	if err != nil {
-		return "", fmt.Errorf("read the hash of API key %s: %w", id, err)
+		return nil, fmt.Errorf("read the hash of API key %s: %w", id, err)
 	}
 	rec := apikey.Record{ID: id, Hash: string(hash), Expires: k.Spec.ExpiresAt, Revoked: k.Spec.Revoked}
 	switch err := rec.Check(secret, now); {
 	case errors.Is(err, apikey.ErrExpired):
-		return "", fmt.Errorf("%w (API key %s, at %s)", err, id, k.Spec.ExpiresAt.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w (API key %s, at %s)", err, id, k.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	case errors.Is(err, apikey.ErrRevoked):
-		return "", fmt.Errorf("%w (API key %s)", err, id)
+		return nil, fmt.Errorf("%w (API key %s)", err, id)
 	case err != nil:
-		return "", err
+		return nil, err
 	}
-	uobj, err := s.store.Get(ctx, v1alpha1.KindUser, k.Spec.User)
+	uobj, err := st.Get(ctx, v1alpha1.KindUser, k.Spec.User)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("%w: its user no longer exists", apikey.ErrMismatch)
+		return nil, fmt.Errorf("%w: its user no longer exists", apikey.ErrMismatch)
 	}
 	if err != nil {
-		return "", fmt.Errorf("look up user %q of API key %s: %w", k.Spec.User, id, err)
+		return nil, fmt.Errorf("look up user %q of API key %s: %w", k.Spec.User, id, err)
 	}
 	if u, ok := uobj.(*v1alpha1.User); !ok || u.Spec.Disabled {
-		return "", fmt.Errorf("%w (user %q, API key %s)", ErrUserDisabled, k.Spec.User, id)
+		return nil, fmt.Errorf("%w (user %q, API key %s)", ErrUserDisabled, k.Spec.User, id)
+	}
+	return k, nil
+}
+
+// keyPrincipal authenticates an API key token (CheckKey) and returns the name of its user. An
+// accepted key's status.lastUsed is written at most once a minute (apikey.RecordUse), as a
+// status-only update that moves no generation; a write that loses to another one, or fails,
+// does not fail the authentication.
+func (s *Server) keyPrincipal(ctx context.Context, token string, now time.Time) (string, error) {
+	k, err := CheckKey(ctx, s.store, token, now)
+	if err != nil {
+		return "", err
 	}
 	s.recordKeyUse(ctx, k, now)
 	return k.Spec.User, nil

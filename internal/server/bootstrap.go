@@ -17,6 +17,11 @@ import (
 // role (kept when it exists), and a new API key that expires at expires. It returns the key's
 // token, to be shown once: only its hash is stored.
 func Bootstrap(ctx context.Context, st store.Store, user string, expires time.Time) (string, error) {
+	return BootstrapWith(ctx, st, user, expires, "made when the server first started")
+}
+
+// BootstrapWith is Bootstrap with the new key's description.
+func BootstrapWith(ctx context.Context, st store.Store, user string, expires time.Time, description string) (string, error) {
 	u := v1alpha1.New(v1alpha1.KindUser).(*v1alpha1.User)
 	u.Metadata.Name = user
 	u.Spec.DisplayName = "Administrator"
@@ -35,7 +40,7 @@ func Bootstrap(ctx context.Context, st store.Store, user string, expires time.Ti
 	}
 	k := v1alpha1.New(v1alpha1.KindAPIKey).(*v1alpha1.APIKey)
 	k.Metadata.Name = rec.ID
-	k.Spec.User, k.Spec.ExpiresAt, k.Spec.Description = user, expires.UTC().Truncate(time.Second), "made when the server first started"
+	k.Spec.User, k.Spec.ExpiresAt, k.Spec.Description = user, expires.UTC().Truncate(time.Second), description
 	v1alpha1.Default(k)
 	if err := st.PutSecret(ctx, apiKeySecretName(rec.ID), []byte(rec.Hash)); err != nil {
 		return "", fmt.Errorf("bootstrap: store the key's hash: %w", err)

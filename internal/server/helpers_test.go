@@ -126,6 +126,8 @@ type testServer struct {
 	store store.Store
 	url   string
 	logs  *syncBuffer
+	// apiKey, when set, is sent with every request of do.
+	apiKey string
 	// stopFeed stops the server's change feed, as a shutdown does.
 	stopFeed func()
 	mu       sync.Mutex
@@ -259,6 +261,9 @@ func (ts *testServer) do(method, path string, body []byte, contentType string) *
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if ts.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.apiKey)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

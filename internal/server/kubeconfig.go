@@ -25,8 +25,7 @@ import (
 
 // Reasons of the kubeconfig endpoint's refusals.
 const (
-	// ReasonForbidden (403): an admin kubeconfig from a server started without
-	// --allow-admin-kubeconfig.
+	// ReasonForbidden (403): an admin kubeconfig from a server without access control.
 	ReasonForbidden = "Forbidden"
 	// ReasonNotReady (409): the cluster has no control plane in Azure yet (no managed
 	// cluster; no control-plane VM, or its API server's address not read yet).
@@ -48,8 +47,8 @@ var managedClusterChain = []arm.ResourceType{
 // kubeconfig answers GET /clusters/{key}/kubeconfig[?admin=true]. For an AKS cluster it is
 // the kubeconfig Azure lists, fetched with the cluster's cloud account; for an IaaS cluster
 // strata mints one from the cluster CA it holds (iaasKubeconfig). The user kubeconfig is the
-// default; the admin one needs a server started with AllowAdminKubeconfig, since strata has
-// no per-user authentication yet. The kubeconfig is a secret: it is sent and forgotten, never
+// default; the admin one needs the permission cluster.kubeconfig-admin on the cluster, so a
+// server without access control never serves it. The kubeconfig is a secret: it is sent and forgotten, never
 // logged, stored or put in an event.
 func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
@@ -65,9 +64,9 @@ func (s *Server) kubeconfig(w http.ResponseWriter, r *http.Request, kind string)
 	if admin {
 		noteVerb(ctx, authz.VerbKubeconfigAdmin)
 	}
-	if admin && !s.allowAdminKubeconfig && !s.access { // with access control, cluster.kubeconfig-admin decides
+	if admin && !s.access { // with access control, cluster.kubeconfig-admin decides
 		return &apiError{code: http.StatusForbidden, reason: ReasonForbidden,
-			message: "admin kubeconfigs are off on this server: strata has no per-user authentication yet, so admin credentials are off unless the operator starts the server with --allow-admin-kubeconfig; ask for the user kubeconfig instead (without admin=true)"}
+			message: "admin kubeconfigs are off on this server: it runs without access control (--access-control=false), and an admin kubeconfig goes only to a caller whose role grants cluster.kubeconfig-admin on the cluster; ask for the user kubeconfig instead (without admin=true)"}
 	}
 
 	obj, err := s.store.Get(ctx, kind, key)

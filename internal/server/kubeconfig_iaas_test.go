@@ -110,7 +110,7 @@ func parseKubeconfig(t *testing.T, b []byte) parsedKubeconfig {
 // logged or stored.
 func TestIaaSKubeconfig(t *testing.T) {
 	ts := newTestServer(t)
-	admins := ts.twin(t, func(c *Config) { c.AllowAdminKubeconfig = true })
+	admins := ts.adminTwin(t)
 	acct, prof := ts.seed()
 	vms := cluster("vms", acct.Metadata.Name, prof)
 	ts.create(vms)
@@ -205,7 +205,7 @@ func TestIaaSKubeconfigRefusals(t *testing.T) {
 		{"VM not ready", "booting", ReasonNotReady, "(phase Provisioning)", 409, nil},
 		{"no address yet", "noaddr", ReasonNotReady, "has not read the address", 409, nil},
 		{"no CA", "nosecret", ReasonNotReady, "no cluster CA yet", 409, nil},
-		{"admin not allowed", "noaddr", ReasonForbidden, "--allow-admin-kubeconfig", 403, url.Values{"admin": {"true"}}},
+		{"admin not allowed", "noaddr", ReasonForbidden, "--access-control=false", 403, url.Values{"admin": {"true"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,7 +306,7 @@ func runController(t *testing.T, ts *testServer) {
 func TestIaaSKubeconfigWithKubernetes(t *testing.T) {
 	env := emulatortest.Start(t, emulatortest.Kubernetes(t))
 	ts := newTestServer(t)
-	admins := ts.twin(t, func(c *Config) { c.AllowAdminKubeconfig = true })
+	admins := ts.adminTwin(t)
 	ts.create(env.CloudAccount(t, "emu"))
 	ts.create(exampleObjects(t, "profile-iaas.yaml")[0])
 	cl := exampleObjects(t, "cluster-iaas-dynamic.yaml")[0].(*v1alpha1.Cluster)

@@ -33,6 +33,19 @@ func (ts *testServer) twin(t *testing.T, mod func(*Config)) *testServer {
 	return &testServer{t: t, srv: srv, store: ts.store, url: hs.URL, logs: ts.logs}
 }
 
+// adminTwin is a twin of ts with access control on, sending an administrator's key: the
+// server that serves admin kubeconfigs.
+func (ts *testServer) adminTwin(t *testing.T) *testServer {
+	t.Helper()
+	twin := ts.twin(t, func(c *Config) { c.AccessControl = true })
+	key, err := Bootstrap(t.Context(), ts.store, "admin", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin.apiKey = key
+	return twin
+}
+
 // aksManagedCluster creates an AKS managed cluster in the emulator through the SDK and returns
 // its ARM ID.
 func aksManagedCluster(t *testing.T, env *emulatortest.Env, rg, name string, disableLocalAccounts bool) string {
@@ -261,7 +274,7 @@ func newKubeconfigEnv(t *testing.T) *kubeconfigEnv {
 func TestKubeconfig(t *testing.T) {
 	k := newKubeconfigEnv(t)
 	ts, env := k.ts, k.env
-	admins := ts.twin(t, func(c *Config) { c.AllowAdminKubeconfig = true })
+	admins := ts.adminTwin(t)
 	wantUser := azureKubeconfig(t, env, k.rg, k.mc, false)
 	wantAdmin := azureKubeconfig(t, env, k.rg, k.mc, true)
 	if string(wantUser) == string(wantAdmin) {
@@ -328,8 +341,8 @@ func TestKubeconfig(t *testing.T) {
 		message string // a part of the message
 		noAzure bool   // refused before any request to Azure
 	}{
-		{"admin not allowed", ts, kubeconfigPath("aks", url.Values{"admin": {"true"}}), 403, ReasonForbidden, "--allow-admin-kubeconfig", true},
-		{"admin not allowed, unknown cluster", ts, kubeconfigPath("nope", url.Values{"admin": {"1"}}), 403, ReasonForbidden, "per-user authentication", true},
+		{"admin not allowed", ts, kubeconfigPath("aks", url.Values{"admin": {"true"}}), 403, ReasonForbidden, "--access-control=false", true},
+		{"admin not allowed, unknown cluster", ts, kubeconfigPath("nope", url.Values{"admin": {"1"}}), 403, ReasonForbidden, "cluster.kubeconfig-admin", true},
 		{"admin of a cluster without local accounts", admins, kubeconfigPath("nolocal", url.Values{"admin": {"true"}}), 409, ReasonLocalAccountsDisabled, "disableLocalAccounts", true},
 		{"admin of a profile without local accounts", admins, kubeconfigPath("entra", url.Values{"admin": {"true"}}), 409, ReasonLocalAccountsDisabled, `"entra"`, true},
 		{"admin refused by Azure", admins, kubeconfigPath("azure-nolocal", url.Values{"admin": {"true"}}), 409, ReasonLocalAccountsDisabled, `"azure-nolocal"`, false},

@@ -51,10 +51,6 @@ type Config struct {
 	// registry that also holds the Go runtime and process collectors. A registry can serve
 	// one Server only: registering the metrics twice panics.
 	Registry *prometheus.Registry
-	// AllowAdminKubeconfig lets GET /clusters/{name}/kubeconfig?admin=true serve an AKS
-	// cluster's admin kubeconfig. strata has no per-user authentication yet, so it is off
-	// unless the operator turns it on; the user kubeconfig is always served.
-	AllowAdminKubeconfig bool
 	// Gateways mints private cloud gateways' registration tokens (POST
 	// /privatecloudgateways/{name}/token) and relays the Azure requests of accounts bound to
 	// them; nil when the server has no agent endpoint.
@@ -74,8 +70,6 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	handler  http.Handler
-	// allowAdminKubeconfig is Config.AllowAdminKubeconfig.
-	allowAdminKubeconfig bool
 	gateways             Gateways
 	// access is Config.AccessControl.
 	access bool
@@ -86,7 +80,7 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil {
 		panic("server.New: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, allowAdminKubeconfig: cfg.AllowAdminKubeconfig, gateways: cfg.Gateways,
+	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, gateways: cfg.Gateways,
 		access: cfg.AccessControl}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
