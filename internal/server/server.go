@@ -70,7 +70,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	handler  http.Handler
-	gateways             Gateways
+	gateways Gateways
 	// access is Config.AccessControl.
 	access bool
 }
