@@ -523,6 +523,11 @@ func printQuickstartSummary(out io.Writer, em *emulator.Emulator, apiURL, dataDi
 	}
 	fmt.Fprintf(out, "  strata --server %s apply -f %s\n", apiURL, examples+string(filepath.Separator))
 	fmt.Fprintf(out, "  curl %s/_emulator/inventory --cacert %s -H 'Authorization: Bearer %s'\n", em.URL(), em.CAPath(), em.AdminToken())
+	if access, err := writeAccessExample(dataDir); err == nil {
+		fmt.Fprintf(out, "\nAccess control is on and the CLI is logged in as admin (strata whoami). A user who may view only the clusters tagged env:prod:\n")
+		fmt.Fprintf(out, "  strata --server %s apply -f %s\n", apiURL, access)
+		fmt.Fprintf(out, "  STRATA_API_KEY=$(strata --server %s apikey create --user prod-viewer --expires-in 1d) strata --server %s get clusters\n", apiURL, apiURL)
+	}
 	if kubernetes {
 		fmt.Fprintln(out, "\nEach cluster's real API server, with kubectl:")
 		for _, c := range clusters {

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"time"
 
+	"github.com/strata-dev/strata/internal/atomicfile"
 	"github.com/strata-dev/strata/internal/cliconfig"
 	"github.com/strata-dev/strata/internal/server"
 	"github.com/strata-dev/strata/internal/store"
@@ -46,4 +50,39 @@ func quickstartLogin(ctx context.Context, st store.Store, serverURL string, caPE
 		return "", "", fmt.Errorf("log the CLI in: %w", err)
 	}
 	return key, path, nil
+}
+
+// accessExampleFile is the file, in quickstart's data directory, of a restricted user to try
+// access control with.
+const accessExampleFile = "access-prod-viewer.yaml"
+
+// accessExample is a user who may only view the clusters tagged env:prod.
+const accessExample = `# A user who may view only the clusters tagged env:prod (quickstart wrote this file).
+# strata apply -f this file, then act as the user:
+#   STRATA_API_KEY=$(strata apikey create --user prod-viewer --expires-in 1d) strata get clusters
+apiVersion: strata.dev/v1alpha1
+kind: User
+metadata: {name: prod-viewer}
+spec: {displayName: Viewer of the production clusters}
+---
+apiVersion: strata.dev/v1alpha1
+kind: TagFilter
+metadata: {name: env-prod}
+spec:
+  filters: [{key: env, values: [prod]}]
+---
+apiVersion: strata.dev/v1alpha1
+kind: RoleBinding
+metadata: {name: prod-viewer}
+spec: {subject: {user: prod-viewer}, role: cluster-viewer, filter: env-prod}
+`
+
+// writeAccessExample writes accessExampleFile into dataDir unless it exists, and returns its
+// path.
+func writeAccessExample(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, accessExampleFile)
+	if err := atomicfile.Create(path, []byte(accessExample), 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
 }

@@ -187,6 +187,8 @@ func TestQuickstartEndToEnd(t *testing.T) {
 	if r := strata(t, "http://"+addr, "", "kubeconfig", "aks-prod"); r.Code != 0 || !strings.Contains(r.Stdout, "azmk8s.io") {
 		t.Errorf("strata kubeconfig aks-prod: %s", r)
 	}
+	q.waitFor(t, q.serving, "quickstart serves", time.Minute)
+	checkAccessExample(t, q, "http://"+addr)
 	if err := q.stop(t, syscall.SIGTERM); err != nil {
 		t.Errorf("quickstart exited with %v after SIGTERM\nstderr:\n%s", err, q.logs)
 	}
@@ -423,5 +425,36 @@ func TestSecondInterruptStopsAtOnce(t *testing.T) {
 	if !errors.As(err, &exitErr) || !exitErr.Sys().(syscall.WaitStatus).Signaled() ||
 		exitErr.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
 		t.Errorf("after a second SIGINT the server exited with %v, want it ended by the signal\n%s", err, logs)
+	}
+}
+
+// checkAccessExample runs, with sh, the two commands quickstart printed to try a restricted
+// user: the user sees only the example clusters tagged env:prod.
+func checkAccessExample(t *testing.T, q *quickstartProcess, server string) {
+	t.Helper()
+	_, after, ok := strings.Cut(q.out.String(), "A user who may view only the clusters tagged env:prod:\n")
+	lines := strings.SplitN(after, "\n", 3)
+	if !ok || len(lines) < 3 {
+		t.Fatalf("quickstart printed no access example:\n%s", q.out)
+	}
+	env := append(os.Environ(), "PATH="+filepath.Dir(strataBin)+":"+os.Getenv("PATH"), "STRATA_CONFIG="+configOf(server))
+	var last string
+	for _, line := range lines[:2] {
+		cmd := exec.Command("sh", "-c", strings.TrimSpace(line))
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s%s", line, err, out, &stderr)
+		}
+		last = string(out)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(last), "\n")[1:] {
+		names = append(names, strings.Fields(l)[0])
+	}
+	if strings.Join(names, " ") != "aks-prod iaas-static" {
+		t.Errorf("the env:prod viewer's clusters: %v, want aks-prod and iaas-static only\n%s", names, last)
 	}
 }
