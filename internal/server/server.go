@@ -105,7 +105,7 @@ func New(cfg Config) *Server {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "kind"})
 	s.registry.MustRegister(s.requests, s.duration)
-	s.handler = s.instrument(s.routes())
+	s.handler = s.instrument(s.crossOriginProtected(s.routes()))
 	return s
 }
 
@@ -187,10 +187,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // Serve serves HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting
 // connections and waits up to ShutdownTimeout for requests in flight. It returns nil after a
-// clean shutdown.
+// clean shutdown. On a loopback listener, it answers only to loopback host names
+// (loopbackHostsOnly).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	handler := s.handler
+	if listensOnLoopback(ln) {
+		handler = s.loopbackHostsOnly(handler)
+	}
 	hs := &http.Server{
-		Handler:           s.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
