@@ -312,7 +312,7 @@ func layerObjectVersions(t *testing.T, kc kubernetes.Interface) string {
 // metricSum sums a metric's samples on the server's /metrics (0 when absent).
 func metricSum(t *testing.T, url, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	resp, err := getWithCredentials(url, "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,6 +320,9 @@ func metricSum(t *testing.T, url, name string) float64 {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
 	}
 	sum := 0.0
 	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -76,4 +77,20 @@ func adminKeyOf(t testing.TB, url string) string {
 		return c.APIKey
 	}
 	return ""
+}
+
+// getWithCredentials sends GET url+path with the credentials kept for url.
+func getWithCredentials(url, path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := cliconfig.Load(configOf(url))
+	if err != nil {
+		return nil, err
+	}
+	if c := cfg.ForServer(url); c != nil && c.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	return http.DefaultClient.Do(req)
 }
