@@ -24,6 +24,7 @@ import (
 // loginOptions are the flags of strata login.
 type loginOptions struct {
 	apiKey      bool
+	user        string
 	name        string
 	fingerprint string
 }
@@ -31,7 +32,7 @@ type loginOptions struct {
 func newLoginCommand(o *rootOptions) *cobra.Command {
 	lo := &loginOptions{}
 	cmd := &cobra.Command{
-		Use:   "login [SERVER] --api-key",
+		Use:   "login [SERVER] (--api-key | --user NAME)",
 		Short: "Log in to a strata server and keep it as the current context",
 		Long: `Log in to a strata server: check the credential with the server, then keep the server's
 address, the certificate trusted for it and the credential as a context of the CLI's
@@ -41,13 +42,18 @@ the current context, which the other commands then use.
 SERVER defaults to --server, $STRATA_SERVER, the current context's server, then ` + DefaultServer + `.
 
 --api-key takes the key from $STRATA_API_KEY, or else reads it from the first line of standard
-input (a flag's value would show in the process list).
+input (a flag's value would show in the process list). --user signs a local user in with a
+password, asked for on a terminal or read from the first line of standard input; the server
+answers with a session key, valid 12 hours, which the context keeps.
 
 A server with a certificate that the system does not trust (the self-signed one 'strata
 server' makes) is trusted with --certificate-authority FILE, or with --fingerprint set to the
 SHA-256 fingerprint that 'strata server' printed: the certificate is then kept in the context.`,
 		Example: `  # The key the server printed on its first start
   strata login https://strata.example:7080 --api-key --fingerprint SHA256:AB:CD:... < admin.key
+
+  # A local user's password
+  strata login https://strata.example:7080 --user alice
 
   # A second server, as another context
   STRATA_API_KEY=$(cat ci.key) strata login https://strata-ci:7080 --api-key --name ci`,
@@ -62,6 +68,7 @@ SHA-256 fingerprint that 'strata server' printed: the certificate is then kept i
 	}
 	f := cmd.Flags()
 	f.BoolVar(&lo.apiKey, "api-key", false, "log in with an API key, from $"+APIKeyEnv+" or the first line of standard input")
+	f.StringVar(&lo.user, "user", "", "sign in as this local user with a password")
 	f.StringVar(&lo.name, "name", "", "the context's name (default the server's host and port)")
 	f.StringVar(&lo.fingerprint, "fingerprint", "", "trust the server's certificate when its SHA-256 fingerprint is this (SHA256:AB:CD:...)")
 	return cmd
@@ -80,10 +87,7 @@ func runLogin(ctx context.Context, o *rootOptions, lo *loginOptions, server stri
 	if err != nil {
 		return err
 	}
-	if !lo.apiKey {
-		return &usageError{cmd: "strata login", err: errors.New("--api-key is required: give the key on standard input or in $" + APIKeyEnv)}
-	}
-	if t.apiKey, err = readAPIKey(o.streams.In); err != nil {
+	if t.apiKey, err = o.loginCredential(ctx, lo, t); err != nil {
 		return err
 	}
 	who, err := o.checkLogin(ctx, t)
@@ -174,6 +178,32 @@ func certificateFingerprint(der []byte) string {
 		parts[i] = fmt.Sprintf("%02X", b)
 	}
 	return "SHA256:" + strings.Join(parts, ":")
+}
+
+// loginCredential is the API key to keep: the one given (--api-key), or a session of a
+// password sign-in (--user).
+func (o *rootOptions) loginCredential(ctx context.Context, lo *loginOptions, t endpoint) (string, error) {
+	switch {
+	case lo.apiKey && lo.user != "":
+		return "", &usageError{cmd: "strata login", err: errors.New("--api-key and --user exclude each other")}
+	case lo.apiKey:
+		return readAPIKey(o.streams.In)
+	case lo.user != "":
+		pw, err := readSecret(o.streams.In, o.streams.Err, "Password for "+lo.user+": ")
+		if err != nil {
+			return "", err
+		}
+		c, err := o.clientOf(t)
+		if err != nil {
+			return "", err
+		}
+		s, err := c.Login(ctx, lo.user, pw)
+		if err != nil {
+			return "", err
+		}
+		return s.Token, nil
+	}
+	return "", &usageError{cmd: "strata login", err: errors.New("--api-key or --user is required: an API key (on standard input or in $" + APIKeyEnv + "), or a local user's password")}
 }
 
 // readAPIKey reads the key from $STRATA_API_KEY, else the first line of in.

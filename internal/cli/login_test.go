@@ -62,7 +62,7 @@ func TestLogin(t *testing.T) {
 	}{
 		{"untrusted certificate", key, []string{"login", url, "--api-key"}, 1, "its fingerprint is " + fp},
 		{"wrong fingerprint", key, []string{"login", url, "--api-key", "--fingerprint", "SHA256:00"}, 1, "not SHA256:00"},
-		{"no --api-key", key, []string{"login", url, "--fingerprint", fp}, 1, "--api-key is required"},
+		{"no --api-key", key, []string{"login", url, "--fingerprint", fp}, 1, "--api-key or --user is required"},
 		{"bad key", "strata_aaaaaaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", []string{"login", url, "--api-key", "--fingerprint", fp}, 1, "Unauthorized: the API key is not valid"},
 		{"before login", "", []string{"--server", url, "get", "clusters"}, 1, "certificate"},
 	}
@@ -131,5 +131,44 @@ func TestCredentialStaysWithItsServer(t *testing.T) {
 	t.Setenv(APIKeyEnv, key) // the first server's key, sent to the second: refused
 	if code, _, errOut := run(t, "", "whoami"); code != 1 || !strings.Contains(errOut, "Unauthorized") {
 		t.Fatalf("$STRATA_API_KEY should win: %d\n%s", code, errOut)
+	}
+}
+
+// TestLoginWithPassword: the admin sets a user's password with passwd; the user logs in with
+// it (a session key kept in the context); a wrong password is refused and changes nothing.
+func TestLoginWithPassword(t *testing.T) {
+	url, key, fp := tlsAccessServer(t)
+	path := withConfig(t)
+	if code, out, errOut := run(t, key, "login", url, "--api-key", "--fingerprint", fp); code != 0 {
+		t.Fatalf("login: %d %s%s", code, out, errOut)
+	}
+	user := "apiVersion: strata.dev/v1alpha1\nkind: User\nmetadata: {name: bob}\nspec: {}\n"
+	if code, out, errOut := run(t, user, "apply", "-f", "-"); code != 0 {
+		t.Fatalf("apply user: %d %s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "short\n", "passwd", "bob"); code != 1 || !strings.Contains(errOut, "at least 12") {
+		t.Fatalf("passwd with a short password: %d %s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "bob's long password\n", "passwd", "bob"); code != 0 || out != "Password of bob set\n" {
+		t.Fatalf("passwd bob: %d %s%s", code, out, errOut)
+	}
+	before, _ := os.ReadFile(path)
+	if code, _, errOut := run(t, "not bob's password\n", "login", url, "--user", "bob"); code != 1 || !strings.Contains(errOut, "wrong user name or password") {
+		t.Fatalf("login with a wrong password: %d %s", code, errOut)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("a refused login changed the configuration")
+	}
+	if code, out, errOut := run(t, "bob's long password\n", "login", url, "--user", "bob"); code != 0 || !strings.Contains(out, "as bob") {
+		t.Fatalf("login --user bob: %d %s%s", code, out, errOut)
+	}
+	if code, out, _ := run(t, "", "whoami"); code != 0 || !strings.Contains(out, "user:     bob") {
+		t.Errorf("whoami after the password login: %d %s", code, out)
+	}
+	if data, _ := os.ReadFile(path); strings.Contains(string(data), "long password") {
+		t.Error("the configuration holds the password")
+	}
+	if code, _, errOut := run(t, key, "login", url, "--api-key", "--user", "bob"); code != 1 || !strings.Contains(errOut, "exclude each other") {
+		t.Errorf("--api-key with --user: %d %s", code, errOut)
 	}
 }

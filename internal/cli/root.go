@@ -131,6 +131,7 @@ and the certificate it trusts, as a context of the CLI's configuration file
 		newLoginCommand(o),
 		newLogoutCommand(o),
 		newWhoAmICommand(o),
+		newPasswdCommand(o),
 		newVersionCommand(o),
 	)
 	return root

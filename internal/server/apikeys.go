@@ -234,10 +234,17 @@ func (s *Server) forgetKeySecret(ctx context.Context, id string) {
 }
 
 // deleted does what the deletion of obj, now removed from the store, leaves to do: the hash of
-// an API key goes with it.
+// an API key, or of a user's password, goes with it.
 func (s *Server) deleted(ctx context.Context, obj v1alpha1.Object) {
-	if obj.GetTypeMeta().Kind == v1alpha1.KindAPIKey {
+	switch obj.GetTypeMeta().Kind {
+	case v1alpha1.KindAPIKey:
 		s.forgetKeySecret(ctx, obj.Key())
+	case v1alpha1.KindUser:
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.store.DeleteSecret(ctx, passwordSecretName(obj.Key())); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.ErrorContext(ctx, "delete the password hash of a user", "user", obj.Key(), "error", err)
+		}
 	}
 }
 

@@ -34,21 +34,32 @@ func BootstrapWith(ctx context.Context, st store.Store, user string, expires tim
 			return "", fmt.Errorf("bootstrap: create %s %q: %w", obj.GetTypeMeta().Kind, obj.Key(), err)
 		}
 	}
-	token, rec, err := apikey.New(nil, expires)
+	token, _, err := MintKey(ctx, st, user, expires, description)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	return token, nil
+}
+
+// MintKey makes an API key of user that expires at expires, without the checks of POST
+// /apikeys (the caller decides who gets one): the hash of its secret first, then the APIKey.
+// It returns the token, to be shown once, and the key.
+func MintKey(ctx context.Context, st store.Store, user string, expires time.Time, description string) (string, *v1alpha1.APIKey, error) {
+	token, rec, err := apikey.New(nil, expires)
+	if err != nil {
+		return "", nil, err
 	}
 	k := v1alpha1.New(v1alpha1.KindAPIKey).(*v1alpha1.APIKey)
 	k.Metadata.Name = rec.ID
 	k.Spec.User, k.Spec.ExpiresAt, k.Spec.Description = user, expires.UTC().Truncate(time.Second), description
 	v1alpha1.Default(k)
 	if err := st.PutSecret(ctx, apiKeySecretName(rec.ID), []byte(rec.Hash)); err != nil {
-		return "", fmt.Errorf("bootstrap: store the key's hash: %w", err)
+		return "", nil, fmt.Errorf("store the hash of API key %s: %w", rec.ID, err)
 	}
 	if err := st.Create(ctx, k); err != nil {
-		return "", fmt.Errorf("bootstrap: create APIKey %q: %w", rec.ID, err)
+		return "", nil, fmt.Errorf("create APIKey %q: %w", rec.ID, err)
 	}
-	return token, nil
+	return token, k, nil
 }
 
 // BootstrapKeyLifetime is how long the key of the first administrator is valid: long enough to

@@ -71,6 +71,8 @@ type Server struct {
 	duration *prometheus.HistogramVec
 	handler  http.Handler
 	gateways Gateways
+	// logins counts failed password sign-ins, for the lockout.
+	logins loginLimiter
 	// access is Config.AccessControl.
 	access bool
 }
@@ -144,6 +146,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{APIPath + "/{plural}/{key}/kubeconfig", "", methodNotAllowed("GET")},
 		{"POST " + APIPath + "/{plural}/{key}/token", authz.VerbToken, s.gatewayToken},
 		{APIPath + "/{plural}/{key}/token", "", methodNotAllowed("POST")},
+		{"PUT " + APIPath + "/{plural}/{key}/password", authz.VerbUpdate, s.setPassword},
+		{APIPath + "/{plural}/{key}/password", "", methodNotAllowed("PUT")},
 	}
 }
 
@@ -160,6 +164,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+CanIPath, s.canI)
 	mux.HandleFunc("GET "+AuditPath, s.auditTrail)
 	mux.HandleFunc("GET "+WhoAmIPath, s.whoAmI)
+	mux.HandleFunc("POST "+LoginPath, s.login)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
