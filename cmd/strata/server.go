@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/strata-dev/strata/internal/holder"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/servertls"
 	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/postgres"
 	"github.com/strata-dev/strata/internal/store/sqlite"
@@ -48,6 +50,11 @@ type serverOptions struct {
 	checkKubernetes bool
 	// accessControl turns on authentication and authorization (--access-control).
 	accessControl bool
+	// tlsCert and tlsKey name the certificate and key to serve (--tls-cert, --tls-key); empty:
+	// the self-signed certificate kept in the data directory.
+	tlsCert, tlsKey string
+	// insecureHTTP serves plain HTTP, on a loopback address only (--insecure-http).
+	insecureHTTP bool
 	// agent are the agent endpoint's flags.
 	agent agentEndpointOptions
 }
@@ -59,8 +66,13 @@ func newServerCommand() *cobra.Command {
 		Use:   "server",
 		Short: "Run the strata API server",
 		Long: `Run the strata API server, which keeps cloud accounts, private cloud gateways, cluster
-profiles and clusters and serves them over HTTP under /api/v1alpha1, with /healthz, /readyz and
+profiles and clusters and serves them over HTTPS under /api/v1alpha1, with /healthz, /readyz and
 Prometheus metrics at /metrics.
+
+It serves the certificate of --tls-cert and --tls-key, or else a self-signed certificate kept
+in <data-dir>/tls/server.crt (made on first start, made again when it nears expiry or does not
+cover the --listen host): clients trust that file. --insecure-http serves plain HTTP instead,
+on a loopback address only.
 
 By default the objects are kept in a SQLite database in the data directory. Several servers can
 share one PostgreSQL database instead (--datastore postgres://...); give them all the same
@@ -97,6 +109,9 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	_ = f.MarkHidden("lease-ttl")
 	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
 	f.BoolVar(&o.accessControl, "access-control", true, "require credentials (an API key) on every API request and authorize them with the stored roles, tag filters and role bindings (docs/access.md); on the first start, the user admin is made and its key printed once. =false opens the whole API, admin kubeconfigs excepted, to anyone who reaches it")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM file of the certificate (chain) to serve HTTPS with, with --tls-key (default: a self-signed certificate kept in <data-dir>/tls/server.crt)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM file of the key of --tls-cert")
+	f.BoolVar(&o.insecureHTTP, "insecure-http", false, "serve plain HTTP instead of HTTPS; only on a loopback --listen address (127.0.0.1, ::1, localhost)")
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
 	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
@@ -128,14 +143,18 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := listen(o.listen)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("cannot listen on %s: the address is already in use (is another strata server running? choose another address with --listen)", o.listen)
-		}
-		return fmt.Errorf("cannot listen on %s: %w", o.listen, err)
+		return err
 	}
 	defer ln.Close()
+	cert, err := loadServerCertificate(o, logger)
+	if err != nil {
+		return err
+	}
+	if cert != nil {
+		ln = tls.NewListener(ln, servertls.ServerConfig(cert))
+	}
 
 	st, desc, err := openStore(ctx, o, sealer)
 	if err != nil {
@@ -152,8 +171,8 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	}
 	changes := feed.New(st, feed.Config{Logger: logger.With("component", "feed")})
 	registry := newRegistry()
-	fmt.Fprintf(out, "strata server listening on http://%s (store: %s)\n", ln.Addr(), desc)
-	logger.Info("server started", "address", ln.Addr().String(), "store", desc)
+	printListening(out, ln.Addr(), desc, cert)
+	logger.Info("server started", "address", ln.Addr().String(), "tls", cert != nil, "store", desc)
 	if !o.accessControl {
 		logger.Warn("access control is off (--access-control=false): anyone who reaches the API may read and change every object and drive Azure with every stored credential")
 	}
@@ -178,6 +197,53 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	}
 	logger.Info("server stopped")
 	return nil
+}
+
+// loadServerCertificate checks the TLS flags and returns the certificate to serve
+// (servertls.Load), or nil with --insecure-http. It logs a self-signed certificate made now.
+func loadServerCertificate(o *serverOptions, logger *slog.Logger) (*servertls.Certificate, error) {
+	opts := servertls.Options{CertFile: o.tlsCert, KeyFile: o.tlsKey, DataDir: o.dataDir, Hosts: []string{servertls.ListenHost(o.listen)}}
+	if o.insecureHTTP {
+		return nil, servertls.CheckInsecureHTTP(o.listen, opts)
+	}
+	cert, err := servertls.Load(opts)
+	if err != nil {
+		return nil, err
+	}
+	datadir.Warn(logger, cert.Narrowed...)
+	switch {
+	case cert.Regenerated != "":
+		logger.Warn("made a new self-signed TLS certificate: clients that trusted the old one must trust the new one",
+			"reason", cert.Regenerated, "file", cert.CertFile, "fingerprint", cert.Fingerprint)
+	case cert.Generated:
+		logger.Info("made a self-signed TLS certificate", "file", cert.CertFile, "fingerprint", cert.Fingerprint)
+	}
+	return cert, nil
+}
+
+// listen listens on addr, saying what to do when the address is in use.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("cannot listen on %s: the address is already in use (is another strata server running? choose another address with --listen)", addr)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// printListening prints the line saying where the server listens, then, for a self-signed
+// certificate, the line naming it and its fingerprint.
+func printListening(out io.Writer, addr net.Addr, store string, cert *servertls.Certificate) {
+	scheme := "https"
+	if cert == nil {
+		scheme = "http"
+	}
+	fmt.Fprintf(out, "strata server listening on %s://%s (store: %s)\n", scheme, addr, store)
+	if cert != nil && cert.SelfSigned {
+		fmt.Fprintf(out, "TLS certificate %s (self-signed), fingerprint %s\n", cert.CertFile, cert.Fingerprint)
+	}
 }
 
 // newRegistry is a Prometheus registry with the Go and process collectors.

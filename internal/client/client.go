@@ -7,6 +7,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +39,9 @@ type Client struct {
 	warn func(text string)
 	// apiKey, when set, is sent with every request (WithAPIKey).
 	apiKey string
+	// rootCAs, when rootCAsSet, are the PEM certificates trusted for https (WithRootCAs).
+	rootCAs    []byte
+	rootCAsSet bool
 }
 
 // Option configures a Client.
@@ -72,6 +77,11 @@ func New(server string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.rootCAsSet {
+		if err := c.trustRootCAs(); err != nil {
+			return nil, err
+		}
+	}
 	if c.apiKey != "" {
 		hc := *c.http // the caller's client stays as it is
 		base := hc.Transport
@@ -86,6 +96,40 @@ func New(server string, opts ...Option) (*Client, error) {
 
 // WithAPIKey sends the API key token with every request, as "Authorization: Bearer".
 func WithAPIKey(token string) Option { return func(c *Client) { c.apiKey = token } }
+
+// WithRootCAs makes the client trust the certificates in pemCerts, and only them, for https:
+// a server's self-signed certificate (<data-dir>/tls/server.crt), or the CA that signed it.
+// New fails when pemCerts holds no certificate, or when the HTTP client given with
+// WithHTTPClient has a transport other than *http.Transport.
+func WithRootCAs(pemCerts []byte) Option {
+	return func(c *Client) { c.rootCAs, c.rootCAsSet = pemCerts, true }
+}
+
+// trustRootCAs replaces c's HTTP client by a copy whose transport, a clone of the one it
+// had (or of http.DefaultTransport), trusts c.rootCAs.
+func (c *Client) trustRootCAs() error {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(c.rootCAs) {
+		return errors.New("the trusted certificates given hold no PEM certificate (-----BEGIN CERTIFICATE-----)")
+	}
+	hc := *c.http // the caller's client stays as it is
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	t, ok := base.(*http.Transport)
+	if !ok {
+		return fmt.Errorf("cannot set the trusted certificates on an HTTP transport of type %T", base)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	t.TLSClientConfig.RootCAs = pool
+	hc.Transport = t
+	c.http = &hc
+	return nil
+}
 
 // bearer is a transport that adds the API key to each request.
 type bearer struct {
