@@ -25,7 +25,15 @@ func TestAccessControlEndToEnd(t *testing.T) {
 	if admin == "" || !strings.Contains(srv.logs.String(), "shown this once") {
 		t.Fatalf("the first start printed no admin key:\n%s", srv.logs)
 	}
-	if r := strataEnv(t, []string{"STRATA_SERVER=" + srv.URL, "STRATA_CONFIG=" + noConfig}, "", "get", "clusters"); r.Code == 0 || !strings.Contains(r.Stderr, "no credentials") {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noKey := []string{"STRATA_SERVER=" + srv.URL, "STRATA_CONFIG=" + noConfig}
+	if r := strataEnv(t, noKey, "", "get", "clusters"); r.Code == 0 || !strings.Contains(r.Stderr, "is not trusted") {
+		t.Fatalf("get without the server's certificate: %s", r)
+	}
+	if r := strataEnv(t, noKey, "", "--certificate-authority", ca, "get", "clusters"); r.Code == 0 || !strings.Contains(r.Stderr, "no credentials") {
 		t.Fatalf("get without a key: %s", r)
 	}
 	t.Setenv("STRATA_API_KEY", admin)

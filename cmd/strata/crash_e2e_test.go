@@ -33,6 +33,8 @@ type restartableServer struct {
 	cmd    *exec.Cmd
 	exited chan error
 	starts int
+	// ca is the server's self-signed certificate, read at its first start.
+	ca []byte
 }
 
 // newRestartableServer starts `strata server --listen ADDR args...` with env added to the
@@ -40,7 +42,7 @@ type restartableServer struct {
 func newRestartableServer(t testing.TB, name string, args, env []string) *restartableServer {
 	t.Helper()
 	addr := freeAddress(t)
-	s := &restartableServer{t: t, name: name, addr: addr, URL: "http://" + addr, args: args, env: env, logs: &syncBuffer{}}
+	s := &restartableServer{t: t, name: name, addr: addr, URL: "https://" + addr, args: args, env: env, logs: &syncBuffer{}}
 	s.start()
 	t.Cleanup(func() {
 		if s.cmd == nil {
@@ -106,13 +108,14 @@ func (s *restartableServer) tryStart(deadline time.Time) bool {
 			t.Fatalf("%s exited before it was healthy: %v; logs:\n%s", s.name, err, s.logs)
 		default:
 		}
-		resp, err := http.Get(s.URL + "/healthz")
+		s.ca = serverCA(dataDirOf(s.args))
+		resp, err := trustingClient(s.ca).Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				_, out, _ := strings.Cut(s.logs.String(), mark)
 				if key := apiKeyPattern.FindString(out); key != "" {
-					registerServer(t, s.URL, key, nil)
+					registerServer(t, s.URL, key, s.ca)
 				}
 				return true
 			}

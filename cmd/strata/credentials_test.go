@@ -1,20 +1,26 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/strata-dev/strata/internal/cliconfig"
 	"github.com/strata-dev/strata/internal/client"
+	"github.com/strata-dev/strata/internal/servertls"
 )
 
-// The servers these tests start have access control on, as `strata server` has by default:
-// each server's admin key (printed at its first start) is kept in a CLI configuration file of
-// its own, which the strata helper hands to every command it runs against that server, and
-// apiClient uses for Go clients. A command against a server not registered here runs with an
+// The servers these tests start serve HTTPS with their self-signed certificate and have access
+// control on, as `strata server` has by default: each server's admin key (printed at its first
+// start) and certificate are kept in a CLI configuration file of its own, which the strata
+// helper hands to every command it runs against that server, and clientFor and
+// getWithCredentials use for Go clients. A command against a server not registered here runs with an
 // empty configuration: it has no credentials.
 
 // serverConfigs maps a server's address (cliconfig.Normalize) to its CLI configuration file.
@@ -62,6 +68,9 @@ func clientFor(url string) (*client.Client, error) {
 	var opts []client.Option
 	if c := cfg.ForServer(url); c != nil {
 		opts = append(opts, client.WithAPIKey(c.APIKey))
+		if c.CertificateAuthority != "" {
+			opts = append(opts, client.WithRootCAs([]byte(c.CertificateAuthority)))
+		}
 	}
 	return client.New(url, opts...)
 }
@@ -89,8 +98,47 @@ func getWithCredentials(url, path string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c := cfg.ForServer(url); c != nil && c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	var ca []byte
+	if c := cfg.ForServer(url); c != nil {
+		if c.APIKey != "" {
+			req.Header.Set("Authorization", "Bearer "+c.APIKey)
+		}
+		ca = []byte(c.CertificateAuthority)
 	}
-	return http.DefaultClient.Do(req)
+	return trustingClient(ca).Do(req)
+}
+
+// serverCA is the self-signed certificate of the server whose data directory is dataDir, or
+// nil before the server has written it.
+func serverCA(dataDir string) []byte {
+	data, err := os.ReadFile(filepath.Join(dataDir, servertls.Dir, servertls.CertFileName))
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+// trustingClient is an HTTP client that trusts ca besides the system's certificates.
+func trustingClient(ca []byte) *http.Client {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(ca)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// dataDirOf is the --data-dir of a server's arguments.
+func dataDirOf(args []string) string {
+	for i, a := range args {
+		if a == "--data-dir" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--data-dir="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,7 +89,7 @@ func runUntilHealthy(t *testing.T, dataDir string, check func(logs string)) {
 	t.Helper()
 	srv := newRestartableServer(t, "server", []string{"--data-dir", dataDir}, nil)
 	// The server has written: the WAL and its index exist.
-	if resp, err := http.Get(srv.URL + "/readyz"); err == nil {
+	if resp, err := getWithCredentials(srv.URL, "/readyz"); err == nil {
 		resp.Body.Close()
 	}
 	check(srv.logs.String())

@@ -96,7 +96,7 @@ func startServer(t *testing.T, args ...string) *serverProcess {
 			t.Errorf("server did not stop within 20s of SIGTERM; logs:\n%s", logs)
 		}
 	})
-	srv := &serverProcess{URL: "http://" + addr, logs: logs}
+	srv := &serverProcess{URL: "https://" + addr, logs: logs}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
@@ -104,12 +104,13 @@ func startServer(t *testing.T, args ...string) *serverProcess {
 			t.Fatalf("server exited before it was healthy: %v; logs:\n%s", err, logs)
 		default:
 		}
-		resp, err := http.Get(srv.URL + "/healthz")
+		ca := serverCA(dataDir)
+		resp, err := trustingClient(ca).Get(srv.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				if key := apiKeyPattern.FindString(logs.String()); key != "" {
-					registerServer(t, srv.URL, key, nil)
+					registerServer(t, srv.URL, key, ca)
 				}
 				return srv
 			}
@@ -514,8 +515,8 @@ func goDirs(t *testing.T) []string {
 
 // TestReadmeTryIt runs the commands of README.md's "Try it" exactly as written, with sh in the
 // repository, against a quickstart started as the README says: only HOME (where quickstart
-// keeps its data) and STRATA_SERVER (its API's address, as port 7080 may be taken here) come
-// from the test. Every command must succeed, and applying quickstart's copies of the examples
+// keeps its data and logs the CLI in) and quickstart's --listen (port 7080 may be taken here)
+// come from the test. Every command must succeed, and applying quickstart's copies of the examples
 // must change nothing.
 func TestReadmeTryIt(t *testing.T) {
 	home, addr := t.TempDir(), freeAddress(t)
@@ -526,7 +527,7 @@ func TestReadmeTryIt(t *testing.T) {
 		}
 	}
 	env = append(env, goDirs(t)...)
-	env = append(env, "HOME="+home, "STRATA_SERVER=http://"+addr)
+	env = append(env, "HOME="+home)
 	qs := exec.Command(strataBin, "quickstart", "--listen", addr)
 	qs.Env = env
 	q := startQuickstart(t, qs)

@@ -51,7 +51,7 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	keyEnv := []string{encryptionKeyEnv + "=" + base64.StdEncoding.EncodeToString(key)}
 	a := newRestartableServer(t, "server A", []string{"--data-dir", t.TempDir(), "--datastore", datastore}, keyEnv)
 	b := newRestartableServer(t, "server B", []string{"--data-dir", t.TempDir(), "--datastore", datastore}, keyEnv)
-	registerServer(t, b.URL, adminKeyOf(t, a.URL), nil) // one store: A's admin
+	registerServer(t, b.URL, adminKeyOf(t, a.URL), b.ca) // one store: A's admin
 
 	start := time.Now()
 	if r := strata(t, a.URL, "", "apply", "-f", dir); r.Code != 0 {

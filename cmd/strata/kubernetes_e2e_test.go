@@ -178,7 +178,7 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		t.Fatalf("real Kubernetes: %v", err)
 	}
 	dataDir, addr := t.TempDir(), freeAddress(t)
-	server := "http://" + addr
+	server := "https://" + addr
 	q := startQuickstart(t, exec.Command(strataBin, "quickstart", "--data-dir", dataDir, "--listen", addr, "--kubernetes-bin", bin))
 	q.waitFor(t, q.running, "every example cluster was Running", 6*time.Minute)
 	q.waitFor(t, q.serving, "quickstart serves", time.Minute)

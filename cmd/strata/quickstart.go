@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/servertls"
 	"github.com/strata-dev/strata/internal/store"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 	"github.com/strata-dev/strata/internal/termtext"
@@ -136,6 +138,7 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	}
 	defer api.stop()
 	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n", api.url, filepath.Join(o.dataDir, sqliteFile))
+	fmt.Fprintf(out, "TLS certificate    %s (self-signed), fingerprint %s\n", api.cert.CertFile, api.cert.Fingerprint)
 	fmt.Fprintf(out, "CLI                logged in as admin: context %s in %s\n\n", quickstartContext, api.configPath)
 
 	clusters, gateways, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
@@ -202,6 +205,8 @@ type quickstartAPI struct {
 	stop   func() // stops the reconciler and the server, then closes the store
 	// ep is the agent endpoint, where the gateways register too.
 	ep *agentEndpoint
+	// cert is the API's TLS certificate, self-signed and kept in the data directory.
+	cert *servertls.Certificate
 	// configPath is the CLI configuration file quickstart logged the CLI in with.
 	configPath string
 	// startGateways runs a replica of each named gateway in this process until stop.
@@ -219,6 +224,12 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", o.listen, err)
 	}
+	cert, err := loadServerCertificate(&serverOptions{listen: o.listen, dataDir: o.dataDir}, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ln = tls.NewListener(ln, servertls.ServerConfig(cert))
 	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, sqliteFile), sealer)
 	if err != nil {
 		ln.Close()
@@ -230,7 +241,7 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		st.Close()
 		return nil, err
 	}
-	a := &quickstartAPI{url: "http://" + ln.Addr().String(), done: make(chan struct{})}
+	a := &quickstartAPI{url: "https://" + ln.Addr().String(), done: make(chan struct{}), cert: cert}
 	var stopGateways func()
 	srvCtx, stopServer := context.WithCancel(ctx)
 	changes, registry := feed.New(st, feed.Config{Logger: logger.With("component", "feed")}), newRegistry()
@@ -273,8 +284,8 @@ func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secre
 		id.Close()
 	}
 	var key string
-	if key, a.configPath, err = quickstartLogin(ctx, st, a.url, nil); err == nil {
-		if a.client, err = client.New(a.url, client.WithAPIKey(key)); err == nil {
+	if key, a.configPath, err = quickstartLogin(ctx, st, a.url, cert.CertPEM); err == nil {
+		if a.client, err = client.New(a.url, client.WithAPIKey(key), client.WithRootCAs(cert.CertPEM)); err == nil {
 			err = waitHealthy(ctx, a.client)
 		}
 	}

@@ -68,7 +68,7 @@ func startQuickstart(t *testing.T, cmd *exec.Cmd) *quickstartProcess {
 		path := filepath.Join(t.TempDir(), "cli-config.yaml")
 		cmd.Env = append(os.Environ(), "STRATA_CONFIG="+path)
 		if i := slices.Index(cmd.Args, "--listen"); i > 0 && i+1 < len(cmd.Args) {
-			useConfig(t, "http://"+cmd.Args[i+1], path)
+			useConfig(t, "https://"+cmd.Args[i+1], path)
 		}
 	}
 	// A child that go run leaves behind holds the output pipes open; Wait returns anyway.
@@ -180,19 +180,19 @@ func TestQuickstartEndToEnd(t *testing.T) {
 	q := startQuickstart(t, quickstartCommand(t.TempDir(), addr))
 	q.waitRunning(t)
 
-	r := strata(t, "http://"+addr, "", "get", "clusters")
+	r := strata(t, "https://"+addr, "", "get", "clusters")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "iaas-dynamic") || !strings.Contains(r.Stdout, "aks-prod") || !strings.Contains(r.Stdout, "Running") {
 		t.Errorf("strata get clusters: %s", r)
 	}
-	if r := strata(t, "http://"+addr, "", "kubeconfig", "aks-prod"); r.Code != 0 || !strings.Contains(r.Stdout, "azmk8s.io") {
+	if r := strata(t, "https://"+addr, "", "kubeconfig", "aks-prod"); r.Code != 0 || !strings.Contains(r.Stdout, "azmk8s.io") {
 		t.Errorf("strata kubeconfig aks-prod: %s", r)
 	}
 	q.waitFor(t, q.serving, "quickstart serves", time.Minute)
-	checkAccessExample(t, q, "http://"+addr)
+	checkAccessExample(t, q, "https://"+addr)
 	if err := q.stop(t, syscall.SIGTERM); err != nil {
 		t.Errorf("quickstart exited with %v after SIGTERM\nstderr:\n%s", err, q.logs)
 	}
-	if !strings.Contains(q.out.String(), "strata --server http://"+addr) {
+	if !strings.Contains(q.out.String(), "strata --server https://"+addr) {
 		t.Errorf("no summary with the API address:\n%s", q.out)
 	}
 }
@@ -262,7 +262,7 @@ func checkRestart(t *testing.T, q *quickstartProcess, emulatorURL string) {
 // brings every cluster to Running again.
 func TestQuickstartRestartsOnItsDataDir(t *testing.T) {
 	dataDir, addr := t.TempDir(), freeAddress(t)
-	srv := "http://" + addr
+	srv := "https://" + addr
 	first := startQuickstart(t, quickstartCommand(dataDir, addr))
 	first.waitRunning(t)
 	emulatorURL := first.emulatorURL(t)
@@ -376,7 +376,7 @@ func TestQuickstartGoRun(t *testing.T) {
 // signal, instead of being ignored until the shutdown gives up.
 func TestSecondInterruptStopsAtOnce(t *testing.T) {
 	addr := freeAddress(t)
-	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", t.TempDir(), "--check-kubernetes=false", "--access-control=false")
+	cmd := exec.Command(strataBin, "server", "--listen", addr, "--data-dir", t.TempDir(), "--check-kubernetes=false", "--access-control=false", "--insecure-http")
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -185,7 +185,7 @@ func TestSecondServerOnDataDirGetsFreshIdentity(t *testing.T) {
 	dataDir := t.TempDir()
 	first := newRestartableServer(t, "first", []string{"--data-dir", dataDir}, nil)
 	second := newRestartableServer(t, "second", []string{"--data-dir", dataDir}, nil)
-	registerServer(t, second.URL, adminKeyOf(t, first.URL), nil) // one store: the first's admin
+	registerServer(t, second.URL, adminKeyOf(t, first.URL), second.ca) // one store: the first's admin
 	kept, err := os.ReadFile(filepath.Join(dataDir, "holder"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/cliconfig"
+	"github.com/strata-dev/strata/internal/servertls"
 )
 
 // loginOptions are the flags of strata login.
@@ -134,7 +134,7 @@ func (o *rootOptions) loginEndpoint(ctx context.Context, prev *cliconfig.Context
 	if err != nil || trusted {
 		return t, err
 	}
-	got := certificateFingerprint(leaf.Raw)
+	got := servertls.Fingerprint(leaf.Raw)
 	if fingerprint == "" {
 		return endpoint{}, fmt.Errorf("the certificate of %s is not one the system trusts; its fingerprint is %s: if it is the one 'strata server' printed, log in again with --fingerprint %s (or give --certificate-authority FILE)", server, got, got)
 	}
@@ -168,16 +168,6 @@ func probeCertificate(ctx context.Context, host string) (*x509.Certificate, bool
 	name, _, _ := net.SplitHostPort(host)
 	_, verr := leaf.Verify(x509.VerifyOptions{DNSName: name, Intermediates: inter})
 	return leaf, verr == nil, nil
-}
-
-// certificateFingerprint is the SHA-256 of a certificate, as strata server prints it.
-func certificateFingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	parts := make([]string, len(sum))
-	for i, b := range sum {
-		parts[i] = fmt.Sprintf("%02X", b)
-	}
-	return "SHA256:" + strings.Join(parts, ":")
 }
 
 // loginCredential is the API key to keep: the one given (--api-key), or a session of a

@@ -13,6 +13,7 @@ import (
 	"github.com/strata-dev/strata/internal/cliconfig"
 	"github.com/strata-dev/strata/internal/secrets"
 	"github.com/strata-dev/strata/internal/server"
+	"github.com/strata-dev/strata/internal/servertls"
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
 
@@ -38,7 +39,7 @@ func tlsAccessServer(t *testing.T) (url, adminKey, fingerprint string) {
 		hs.Close()
 		_ = st.Close()
 	})
-	return hs.URL, key, certificateFingerprint(hs.Certificate().Raw)
+	return hs.URL, key, servertls.Fingerprint(hs.Certificate().Raw)
 }
 
 // withConfig points the CLI at a fresh configuration file for the test.
@@ -64,7 +65,7 @@ func TestLogin(t *testing.T) {
 		{"wrong fingerprint", key, []string{"login", url, "--api-key", "--fingerprint", "SHA256:00"}, 1, "not SHA256:00"},
 		{"no --api-key", key, []string{"login", url, "--fingerprint", fp}, 1, "--api-key or --user is required"},
 		{"bad key", "strata_aaaaaaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", []string{"login", url, "--api-key", "--fingerprint", fp}, 1, "Unauthorized: the API key is not valid"},
-		{"before login", "", []string{"--server", url, "get", "clusters"}, 1, "certificate"},
+		{"before login", "", []string{"--server", url, "get", "clusters"}, 1, "is not trusted"},
 	}
 	for _, s := range steps {
 		code, out, errOut := run(t, s.stdin, s.args...)

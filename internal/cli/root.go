@@ -5,6 +5,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -153,6 +155,9 @@ func Execute(ctx context.Context, root *cobra.Command, args []string) int {
 	var usage *usageError
 	switch {
 	case errors.As(err, &reported):
+	case errors.As(err, &unreachable) && untrustedCertificate(err):
+		fmt.Fprintf(w, "error: the certificate of the strata server at %s is not trusted (%s): log in with 'strata login %s --api-key --fingerprint SHA256:...' and the fingerprint 'strata server' printed, or pass --certificate-authority FILE\n",
+			unreachable.Server, unreachable.Cause(), unreachable.Server)
 	case errors.As(err, &unreachable):
 		fmt.Fprintf(w, "error: cannot reach the strata server at %s (%s): start one with 'strata server' or point --server / %s at one\n",
 			unreachable.Server, unreachable.Cause(), ServerEnv)
@@ -188,4 +193,11 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// untrustedCertificate reports whether err is a server's TLS certificate that is not trusted.
+func untrustedCertificate(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &verify)
 }
