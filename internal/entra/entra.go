@@ -28,7 +28,7 @@ var (
 	ErrExpired       = errors.New("the Entra ID token has expired")
 	ErrWrongIssuer   = errors.New("the Entra ID token is from another tenant")
 	ErrWrongAudience = errors.New("the Entra ID token is for another application")
-	ErrUnavailable   = errors.New("Entra ID's OpenID Connect metadata cannot be read")
+	ErrUnavailable   = errors.New("the OpenID Connect metadata of Entra ID cannot be read")
 )
 
 // Config says which tokens a Verifier accepts.
