@@ -52,6 +52,8 @@ type serverOptions struct {
 	accessControl bool
 	// agent are the agent endpoint's flags.
 	agent agentEndpointOptions
+	// entra are the flags of sign-in with Entra ID.
+	entra entraOptions
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -100,6 +102,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.StringVar(&o.holder, "holder", "", "name of this server in the store's leases; it must be unique among live servers (default: an identity kept in <data-dir>/holder, so that a restarted server takes back its own claims at once)")
 	f.BoolVar(&o.allowAdminKubeconfig, "allow-admin-kubeconfig", false, "serve clusters' admin kubeconfigs (strata kubeconfig --admin) on a server without --access-control, where anyone who reaches the API would get cluster-admin (with --access-control, the permission cluster.kubeconfig-admin decides)")
 	f.BoolVar(&o.accessControl, "access-control", false, "require an API key on every API request and authorize it with the stored roles, tag filters and role bindings (docs/access.md); on the first start, the user admin is made and its key printed once")
+	o.entra.addFlags(f)
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
 	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
@@ -127,6 +130,10 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	sealer, err := loadSealer(o, logger)
+	if err != nil {
+		return err
+	}
+	entraVerifier, err := o.entra.verifier(ctx, o.accessControl)
 	if err != nil {
 		return err
 	}
@@ -170,7 +177,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	srv := server.New(server.Config{Store: st, Logger: logger, AllowAdminKubeconfig: o.allowAdminKubeconfig, Feed: changes, Registry: registry,
-		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl})
+		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl, Entra: entraVerifier})
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
 		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
 	err = srv.Serve(ctx, ln)

@@ -6,6 +6,8 @@ package entra
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,8 +42,12 @@ type Config struct {
 	// ClientID is the application (client) ID of strata's app registration: the audience of
 	// its tokens, as ClientID or api://ClientID. Required.
 	ClientID string
-	// HTTPClient fetches the metadata and the signing keys; nil means http.DefaultClient.
+	// HTTPClient fetches the metadata and the signing keys; nil means a client that trusts
+	// the system's roots and CAPEM, and gives up after 30 seconds.
 	HTTPClient *http.Client
+	// CAPEM are more CA certificates (PEM) to trust for the authority, such as the emulator's;
+	// used only when HTTPClient is nil.
+	CAPEM []byte
 }
 
 // Identity is who a verified token names.
@@ -104,7 +110,10 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		var err error
+		if hc, err = newHTTPClient(cfg.CAPEM); err != nil {
+			return nil, err
+		}
 	}
 	return &Verifier{
 		cfg:     cfg,
@@ -218,4 +227,19 @@ func (v *Verifier) verifier(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 	// The issuer, the audience and the tenant are checked by check, whose errors say more.
 	v.oidc = p.VerifierContext(v.keysCtx, &oidc.Config{SkipClientIDCheck: true, SkipIssuerCheck: true, Now: v.now})
 	return v.oidc, nil
+}
+
+// newHTTPClient returns a client that trusts the system's roots and the certificates of
+// caPEM.
+func newHTTPClient(caPEM []byte) (*http.Client, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if len(caPEM) > 0 && !roots.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("entra: the CA certificates hold no PEM certificate")
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }

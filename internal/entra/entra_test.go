@@ -61,6 +61,10 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	later.now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+	withCA, err := NewVerifier(t.Context(), Config{Authority: env.URL, TenantID: env.TenantID, ClientID: app, CAPEM: env.Emulator.CACertPEM()})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name  string
@@ -70,6 +74,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"access token", v, tok.AccessToken, nil},
 		{"id_token", v, idToken, nil},
+		{"its own client trusting CAPEM", withCA, tok.AccessToken, nil},
 		{"another application's", v, signIn(t, env, env.TenantID, otherApp, "alice@example.com", "alice-pw").AccessToken, ErrWrongAudience},
 		{"another tenant's", v, signIn(t, env, otherTenant, foreignApp, "mallory@other.example", "mallory-pw").AccessToken, ErrWrongIssuer},
 		{"expired", later, tok.AccessToken, ErrExpired},
@@ -126,6 +131,7 @@ func TestNewVerifierConfig(t *testing.T) {
 		{"no client", Config{TenantID: "t1"}, true, ""},
 		{"http authority", Config{Authority: "http://login.example", TenantID: "t1", ClientID: "c1"}, true, ""},
 		{"tenant with a slash", Config{TenantID: "t1/x", ClientID: "c1"}, true, ""},
+		{"CAPEM without a certificate", Config{TenantID: "t1", ClientID: "c1", CAPEM: []byte("not PEM")}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
