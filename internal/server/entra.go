@@ -120,9 +120,9 @@ func refusedEntraReason(err error) string {
 
 // entraPrincipal decides who a verified Entra ID identity is to strata. Its name is the
 // User's whose spec.email is the identity's username (case aside), refused when that User is
-// disabled; without one, the username in lower case, so that a team can list an Entra user
-// who has no User. Its teams are those that list the name among their members, and those
-// whose spec.entraGroups hold one of the identity's groups.
+// disabled; without one, the username in lower case (what the audit trail records; such a
+// user gets what the teams of its groups get). Its teams are those that list the name among
+// their members, and those whose spec.entraGroups hold one of the identity's groups.
 func entraPrincipal(users []*v1alpha1.User, teams []*v1alpha1.Team, id entra.Identity) (authz.Principal, error) {
 	name, err := entraUserName(users, id.Username)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -184,7 +185,7 @@ func TestEntraPrincipal(t *testing.T) {
 	}
 	users := []*v1alpha1.User{user("carol", "Carol@Example.com", false), user("dora", "dora@example.com", true),
 		user("eve", "eve@example.com", false), user("eve2", "EVE@example.com", false), user("frank@example.com", "", false)}
-	teams := []*v1alpha1.Team{team("finance", nil, []string{"AAAA-1"}), team("ops", []string{"carol", "gus@example.com"}, nil),
+	teams := []*v1alpha1.Team{team("finance", nil, []string{"AAAA-1"}), team("ops", []string{"carol"}, nil),
 		team("hr", nil, []string{"bbbb-2"})}
 	tests := []struct {
 		name     string
@@ -194,7 +195,7 @@ func TestEntraPrincipal(t *testing.T) {
 		wantErr  error
 	}{
 		{"a User by email, case aside", entra.Identity{Username: "carol@example.com", Groups: []string{"aaaa-1"}}, "carol", []string{"finance", "ops"}, nil},
-		{"no User: the username in lower case", entra.Identity{Username: "Gus@Example.com"}, "gus@example.com", []string{"ops"}, nil},
+		{"no User: the username in lower case", entra.Identity{Username: "Gus@Example.com"}, "gus@example.com", nil, nil},
 		{"groups only", entra.Identity{Username: "hal@example.com", Groups: []string{"x", "bbbb-2"}}, "hal@example.com", []string{"hr"}, nil},
 		{"no team", entra.Identity{Username: "ivy@example.com"}, "ivy@example.com", nil, nil},
 		{"a disabled User", entra.Identity{Username: "dora@example.com", Groups: []string{"aaaa-1"}}, "", nil, errEntraUserDisabled},
@@ -243,5 +244,26 @@ func TestAuthConfigWithoutEntra(t *testing.T) {
 	as := newAccessServer(t, openSQLite(t))
 	if r := as.as("", http.MethodGet, AuthConfigPath, nil); r.code != http.StatusOK || strings.TrimSpace(string(r.body)) != "{}" {
 		t.Errorf("GET %s: %d %s, want 200 {}", AuthConfigPath, r.code, r.body)
+	}
+}
+
+// unreachableEntra is an Entra ID whose metadata cannot be read.
+type unreachableEntra struct{}
+
+func (unreachableEntra) Verify(context.Context, string) (entra.Identity, error) {
+	return entra.Identity{}, fmt.Errorf("%w: connection refused", entra.ErrUnavailable)
+}
+
+func (unreachableEntra) LoginInfo() entra.LoginInfo { return entra.LoginInfo{ClientID: "c1"} }
+
+// TestEntraUnavailable: while Entra ID cannot be reached, a token is 503, not 401, and API
+// keys keep working.
+func TestEntraUnavailable(t *testing.T) {
+	as := newAccessServer(t, openSQLite(t), func(c *Config) { c.Entra = unreachableEntra{} })
+	if r := as.as("eyJ0.eyJ1.sig", http.MethodGet, kindPath(v1alpha1.KindCluster), nil); r.code != http.StatusServiceUnavailable {
+		t.Errorf("an Entra ID token while Entra ID is unreachable: %d %s, want 503", r.code, r.body)
+	}
+	if r := as.as(as.admin, http.MethodGet, kindPath(v1alpha1.KindCluster), nil); r.code != http.StatusOK {
+		t.Errorf("an API key: %d %s", r.code, r.body)
 	}
 }
