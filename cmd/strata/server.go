@@ -57,6 +57,8 @@ type serverOptions struct {
 	insecureHTTP bool
 	// agent are the agent endpoint's flags.
 	agent agentEndpointOptions
+	// entra are the flags of sign-in with Entra ID.
+	entra entraOptions
 }
 
 // newServerCommand returns `strata server`, which runs the API server until SIGINT or SIGTERM.
@@ -112,6 +114,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM file of the certificate (chain) to serve HTTPS with, with --tls-key (default: a self-signed certificate kept in <data-dir>/tls/server.crt)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM file of the key of --tls-cert")
 	f.BoolVar(&o.insecureHTTP, "insecure-http", false, "serve plain HTTP instead of HTTPS; only on a loopback --listen address (127.0.0.1, ::1, localhost)")
+	o.entra.addFlags(f)
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
 	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
@@ -139,6 +142,10 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	sealer, err := loadSealer(o, logger)
+	if err != nil {
+		return err
+	}
+	entraVerifier, err := o.entra.verifier(ctx, o.accessControl)
 	if err != nil {
 		return err
 	}
@@ -186,7 +193,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 	srv := server.New(server.Config{Store: st, Logger: logger, Feed: changes, Registry: registry,
-		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl})
+		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl, Entra: entraVerifier})
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
 		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
 	err = srv.Serve(ctx, ln)

@@ -130,11 +130,15 @@ type accessServer struct {
 	admin string
 }
 
-func newAccessServer(t *testing.T, st store.Store) *accessServer {
+func newAccessServer(t *testing.T, st store.Store, opts ...func(*Config)) *accessServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	changes := feed.New(st, feed.Config{PollInterval: 100 * time.Millisecond})
-	srv := New(Config{Store: st, Feed: changes, AccessControl: true})
+	cfg := Config{Store: st, Feed: changes, AccessControl: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := New(cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	ctx, stop := context.WithCancel(context.Background())

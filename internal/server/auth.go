@@ -22,8 +22,16 @@ const ReasonUnauthorized = "Unauthorized"
 func (s *Server) authenticate(r *http.Request) (*guard, error) {
 	ctx := r.Context()
 	token, ok := apikey.FromRequest(r.Header)
+	if !ok && s.entra != nil {
+		if bearer, ok := entraBearer(r.Header); ok {
+			return s.entraGuard(ctx, bearer)
+		}
+	}
 	if !ok {
 		noteReason(ctx, refusedKeyReason(nil))
+		if s.entra != nil {
+			return nil, unauthorized("no credentials: send an API key as \"Authorization: Bearer strata_...\" or in the ApiKey header (strata apikey create), or an Entra ID access token as \"Authorization: Bearer\" (GET %s says how to sign in)", AuthConfigPath)
+		}
 		return nil, unauthorized("no credentials: send an API key as \"Authorization: Bearer strata_...\" or in the ApiKey header (strata apikey create)")
 	}
 	user, err := s.keyPrincipal(ctx, token, time.Now())

@@ -22,8 +22,8 @@ func routeRequest(pattern string) (method, path string) {
 
 // TestAuthenticationRequired walks every registered route of the API: none answers without a
 // valid key (401 with WWW-Authenticate), whatever the method; a malformed, unknown, expired or
-// revoked key is refused alike; /healthz and /readyz answer without one; /metrics needs a key
-// whose user may read metrics.
+// revoked key is refused alike; /healthz, /readyz and the sign-in configuration answer without
+// one; /metrics needs a key whose user may read metrics.
 func TestAuthenticationRequired(t *testing.T) {
 	as := newAccessServer(t, openSQLite(t))
 	keys := setUpMatrix(t, as)
@@ -45,7 +45,7 @@ func TestAuthenticationRequired(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range []string{"/healthz", "/readyz"} {
+	for _, path := range []string{"/healthz", "/readyz", AuthConfigPath} {
 		if r := as.as("", http.MethodGet, path, nil); r.code != http.StatusOK {
 			t.Errorf("GET %s without a key: %d, want 200", path, r.code)
 		}

@@ -59,6 +59,9 @@ type Config struct {
 	// a valid API key, and what its user may do is decided by the stored roles, tag filters
 	// and role bindings (docs/access.md). Off, the API is open to whoever reaches it.
 	AccessControl bool
+	// Entra, with AccessControl, also accepts the Entra ID tokens of people who sign in
+	// (docs/access.md, "Sign-in with Entra ID"); nil accepts API keys only.
+	Entra EntraVerifier
 }
 
 // Server serves the REST API. Create it with New.
@@ -75,6 +78,8 @@ type Server struct {
 	logins loginLimiter
 	// access is Config.AccessControl.
 	access bool
+	// entra is Config.Entra.
+	entra EntraVerifier
 }
 
 // New builds a Server from cfg.
@@ -83,7 +88,7 @@ func New(cfg Config) *Server {
 		panic("server.New: Config.Store is nil")
 	}
 	s := &Server{store: cfg.Store, feed: cfg.Feed, log: cfg.Logger, registry: cfg.Registry, gateways: cfg.Gateways,
-		access: cfg.AccessControl}
+		access: cfg.AccessControl, entra: cfg.Entra}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -155,6 +160,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET "+AuthConfigPath, s.authConfig) // no credentials: it says how to get some
 	mux.Handle("GET /metrics", s.audited(authz.VerbGet, s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 	})).ServeHTTP))
