@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -18,7 +19,7 @@ type endpoint struct {
 	server string
 	// caPEM are certificates trusted besides the system's; empty: the system's only.
 	caPEM []byte
-	// apiKey is the API key sent, or empty.
+	// apiKey is the bearer sent: an API key or an Entra ID access token; or empty.
 	apiKey string
 	// context is the configuration's context the target came from, or nil.
 	context *cliconfig.Context
@@ -60,6 +61,11 @@ func (o *rootOptions) endpoint() (endpoint, error) {
 		t.caPEM = []byte(ctx.CertificateAuthority)
 		if t.apiKey == "" {
 			t.apiKey = ctx.APIKey
+		}
+		if t.apiKey == "" && ctx.Entra != nil {
+			if t.apiKey, err = o.entraBearer(context.Background(), cfg, path, ctx); err != nil {
+				return endpoint{}, err
+			}
 		}
 	}
 	if o.caFile != "" {

@@ -25,6 +25,7 @@ import (
 type loginOptions struct {
 	apiKey      bool
 	user        string
+	authorityCA string
 	name        string
 	fingerprint string
 }
@@ -32,7 +33,7 @@ type loginOptions struct {
 func newLoginCommand(o *rootOptions) *cobra.Command {
 	lo := &loginOptions{}
 	cmd := &cobra.Command{
-		Use:   "login [SERVER] (--api-key | --user NAME)",
+		Use:   "login [SERVER] [--api-key | --user NAME]",
 		Short: "Log in to a strata server and keep it as the current context",
 		Long: `Log in to a strata server: check the credential with the server, then keep the server's
 address, the certificate trusted for it and the credential as a context of the CLI's
@@ -44,7 +45,10 @@ SERVER defaults to --server, $STRATA_SERVER, the current context's server, then 
 --api-key takes the key from $STRATA_API_KEY, or else reads it from the first line of standard
 input (a flag's value would show in the process list). --user signs a local user in with a
 password, asked for on a terminal or read from the first line of standard input; the server
-answers with a session key, valid 12 hours, which the context keeps.
+answers with a session key, valid 12 hours, which the context keeps. Without either, strata
+login signs in with Entra ID when the server offers it (GET /api/v1alpha1/auth/config): it
+prints an address to open and a code to enter (the device code flow), and the context keeps the
+tokens, renewed with the refresh token as they expire.
 
 A server with a certificate that the system does not trust (the self-signed one 'strata
 server' makes) is trusted with --certificate-authority FILE, or with --fingerprint set to the
@@ -69,6 +73,7 @@ SHA-256 fingerprint that 'strata server' printed: the certificate is then kept i
 	f := cmd.Flags()
 	f.BoolVar(&lo.apiKey, "api-key", false, "log in with an API key, from $"+APIKeyEnv+" or the first line of standard input")
 	f.StringVar(&lo.user, "user", "", "sign in as this local user with a password")
+	f.StringVar(&lo.authorityCA, "authority-ca", "", "with Entra ID sign-in: a PEM file of certificates to trust for the Entra ID authority (the emulator's ca.pem)")
 	f.StringVar(&lo.name, "name", "", "the context's name (default the server's host and port)")
 	f.StringVar(&lo.fingerprint, "fingerprint", "", "trust the server's certificate when its SHA-256 fingerprint is this (SHA256:AB:CD:...)")
 	return cmd
@@ -87,7 +92,13 @@ func runLogin(ctx context.Context, o *rootOptions, lo *loginOptions, server stri
 	if err != nil {
 		return err
 	}
-	if t.apiKey, err = o.loginCredential(ctx, lo, t); err != nil {
+	var signIn *cliconfig.EntraToken
+	if !lo.apiKey && lo.user == "" {
+		if signIn, err = o.entraLogin(ctx, t, lo.authorityCA); err != nil {
+			return err
+		}
+		t.apiKey = signIn.AccessToken
+	} else if t.apiKey, err = o.loginCredential(ctx, lo, t); err != nil {
 		return err
 	}
 	who, err := o.checkLogin(ctx, t)
@@ -95,7 +106,11 @@ func runLogin(ctx context.Context, o *rootOptions, lo *loginOptions, server stri
 		return err
 	}
 	name := firstOf(lo.name, contextNameOf(prev, server))
-	cfg.Set(cliconfig.Context{Name: name, Server: cliconfig.Normalize(server), CertificateAuthority: string(t.caPEM), User: who, APIKey: t.apiKey})
+	kept := cliconfig.Context{Name: name, Server: cliconfig.Normalize(server), CertificateAuthority: string(t.caPEM), User: who, APIKey: t.apiKey}
+	if signIn != nil {
+		kept.APIKey, kept.Entra = "", signIn
+	}
+	cfg.Set(kept)
 	if err := cliconfig.Save(path, cfg); err != nil {
 		return err
 	}

@@ -55,6 +55,9 @@ type EntraToken struct {
 	ClientID  string `json:"clientID"`
 	// Scopes are the scopes asked for.
 	Scopes []string `json:"scopes,omitempty"`
+	// AuthorityCA is the PEM of certificates trusted for the authority besides the system's
+	// (the emulator's CA).
+	AuthorityCA string `json:"authorityCA,omitempty"`
 }
 
 // DefaultPath is $STRATA_CONFIG, or config.yaml in the user's configuration directory
