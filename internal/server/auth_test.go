@@ -20,10 +20,11 @@ func routeRequest(pattern string) (method, path string) {
 	return method, path
 }
 
-// TestAuthenticationRequired walks every registered route of the API: none answers without a
-// valid key (401 with WWW-Authenticate), whatever the method; a malformed, unknown, expired or
-// revoked key is refused alike; /healthz, /readyz and the sign-in configuration answer without
-// one; /metrics needs a key whose user may read metrics.
+// TestAuthenticationRequired walks every registered route (apiRoutes and otherRoutes, which
+// routes registers): none answers without a valid key (401), whatever the method; a malformed,
+// unknown or wrong key is refused alike; only /healthz, /readyz and the sign-in flow (the
+// sign-in configuration, the password sign-in) are public; /metrics needs a key whose user may
+// read metrics.
 func TestAuthenticationRequired(t *testing.T) {
 	as := newAccessServer(t, openSQLite(t))
 	keys := setUpMatrix(t, as)
@@ -45,9 +46,25 @@ func TestAuthenticationRequired(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range []string{"/healthz", "/readyz", AuthConfigPath} {
-		if r := as.as("", http.MethodGet, path, nil); r.code != http.StatusOK {
-			t.Errorf("GET %s without a key: %d, want 200", path, r.code)
+	public := map[string]int{"GET /healthz": http.StatusOK, "GET /readyz": http.StatusOK, "GET " + AuthConfigPath: http.StatusOK,
+		"POST " + LoginPath: http.StatusBadRequest} // an empty body: no credentials to check
+	for _, rt := range as.srv.otherRoutes() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if want, ok := public[rt.pattern]; ok != rt.public {
+			t.Errorf("%s: public %v, want %v", rt.pattern, rt.public, ok)
+		} else if ok {
+			if r := as.as("", method, path, nil); r.code != want {
+				t.Errorf("%s without a key: %d, want %d", rt.pattern, r.code, want)
+			}
+			continue
+		}
+		if path == CanIPath {
+			path += "?verb=get&kind=clusters" // without them, a 400 says what is missing
+		}
+		for name, key := range bad {
+			if r := as.as(key, method, path, nil); r.code != http.StatusUnauthorized {
+				t.Errorf("%s with %s key: %d, want 401", rt.pattern, name, r.code)
+			}
 		}
 	}
 	metrics := []struct {

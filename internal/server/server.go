@@ -156,21 +156,39 @@ func (s *Server) apiRoutes() []apiRoute {
 	}
 }
 
+// otherRoute is a route outside apiRoutes' object paths: public ones answer without
+// credentials, the others authenticate the request themselves.
+type otherRoute struct {
+	pattern string
+	public  bool
+	handler http.HandlerFunc
+}
+
+// otherRoutes are the routes besides apiRoutes. Only the health checks and the sign-in flow
+// are public.
+func (s *Server) otherRoutes() []otherRoute {
+	return []otherRoute{
+		{"GET /healthz", true, s.healthz},
+		{"GET /readyz", true, s.readyz},
+		{"GET " + AuthConfigPath, true, s.authConfig}, // it says how to get credentials
+		{"POST " + LoginPath, true, s.login},          // it checks a password
+		{"GET /metrics", false, s.audited(authz.VerbGet, s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+		})).ServeHTTP)},
+		{"GET " + CanIPath, false, s.canI},
+		{"GET " + AuditPath, false, s.auditTrail},
+		{"GET " + WhoAmIPath, false, s.whoAmI},
+	}
+}
+
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET "+AuthConfigPath, s.authConfig) // no credentials: it says how to get some
-	mux.Handle("GET /metrics", s.audited(authz.VerbGet, s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
-	})).ServeHTTP))
+	for _, rt := range s.otherRoutes() {
+		mux.HandleFunc(rt.pattern, rt.handler)
+	}
 	for _, rt := range s.apiRoutes() {
 		mux.HandleFunc(rt.pattern, s.api(rt.verb, rt.handler))
 	}
-	mux.HandleFunc("GET "+CanIPath, s.canI)
-	mux.HandleFunc("GET "+AuditPath, s.auditTrail)
-	mux.HandleFunc("GET "+WhoAmIPath, s.whoAmI)
-	mux.HandleFunc("POST "+LoginPath, s.login)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
