@@ -21,7 +21,7 @@ import (
 )
 
 // DefaultServer is the server address used when neither --server nor STRATA_SERVER is set.
-const DefaultServer = "http://127.0.0.1:7080"
+const DefaultServer = "https://127.0.0.1:7080"
 
 // ServerEnv is the environment variable that names the server.
 const ServerEnv = "STRATA_SERVER"

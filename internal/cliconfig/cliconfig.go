@@ -147,15 +147,15 @@ func (c *Config) Set(ctx Context) {
 }
 
 // SameServer reports whether two server addresses name the same server: equal once a missing
-// scheme is taken as http and a trailing slash dropped.
+// scheme is taken as https and a trailing slash dropped.
 func SameServer(a, b string) bool { return Normalize(a) == Normalize(b) }
 
-// Normalize is a server address with its scheme (http when missing) and without a trailing
-// slash.
+// Normalize is a server address with its scheme (https when missing, as strata server serves)
+// and without a trailing slash.
 func Normalize(server string) string {
 	s := strings.TrimSpace(server)
 	if s != "" && !strings.Contains(s, "://") {
-		s = "http://" + s
+		s = "https://" + s
 	}
 	return strings.TrimSuffix(s, "/")
 }

@@ -62,7 +62,7 @@ func TestForServer(t *testing.T) {
 	c := &Config{Contexts: []Context{
 		{Name: "first", Server: "https://h:1"},
 		{Name: "second", Server: "https://h:1/"},
-		{Name: "other", Server: "http://o:2"},
+		{Name: "other", Server: "https://o:2"},
 	}}
 	tests := []struct {
 		current, server, want string
@@ -71,7 +71,7 @@ func TestForServer(t *testing.T) {
 		{"second", "https://h:1", "second"},
 		{"other", "https://h:1", "first"},
 		{"first", "o:2", "other"},
-		{"first", "https://o:2", ""},
+		{"first", "http://o:2", ""},
 		{"first", "http://h:1", ""},
 	}
 	for _, tt := range tests {

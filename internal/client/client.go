@@ -52,14 +52,14 @@ type Option func(*Client)
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
 
 // New returns a client of the server at server, such as "http://127.0.0.1:7080". A server given
-// without a scheme ("127.0.0.1:7080") is taken to be http.
+// without a scheme ("127.0.0.1:7080") is taken to be https, as strata server serves.
 func New(server string, opts ...Option) (*Client, error) {
 	s := strings.TrimSpace(server)
 	if s == "" {
 		return nil, errors.New("no server address given")
 	}
 	if !strings.Contains(s, "://") {
-		s = "http://" + s
+		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {

@@ -199,16 +199,16 @@ func TestUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := New(addr) // no scheme: http
+	c, err := New(addr) // no scheme: https
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server() != "http://"+addr {
+	if c.Server() != "https://"+addr {
 		t.Errorf("Server() = %q", c.Server())
 	}
 	_, err = c.List(context.Background(), v1alpha1.KindCluster, ListOptions{})
 	var ue *UnreachableError
-	if !errors.Is(err, ErrUnreachable) || !errors.As(err, &ue) || ue.Cause() != "connection refused" || ue.Server != "http://"+addr {
+	if !errors.Is(err, ErrUnreachable) || !errors.As(err, &ue) || ue.Cause() != "connection refused" || ue.Server != "https://"+addr {
 		t.Errorf("error = %#v", err)
 	}
 	if err := c.Healthz(context.Background()); !errors.Is(err, ErrUnreachable) {
