@@ -173,7 +173,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		}
 	}()
 
-	if err := printBootstrapKey(ctx, o.accessControl, st, out); err != nil {
+	if err := printBootstrapKey(ctx, o.accessControl, st, ln.Addr(), cert, out); err != nil {
 		return err
 	}
 	changes := feed.New(st, feed.Config{Logger: logger.With("component", "feed")})
@@ -418,7 +418,7 @@ func redactError(err error, u *url.URL) error {
 
 // printBootstrapKey makes the first administrator of a server with access control, and prints
 // its key once.
-func printBootstrapKey(ctx context.Context, on bool, st store.Store, out io.Writer) error {
+func printBootstrapKey(ctx context.Context, on bool, st store.Store, addr net.Addr, cert *servertls.Certificate, out io.Writer) error {
 	if !on {
 		return nil
 	}
@@ -426,7 +426,15 @@ func printBootstrapKey(ctx context.Context, on bool, st store.Store, out io.Writ
 	if err != nil || token == "" {
 		return err
 	}
+	login := "strata login http://" + addr.String() + " --api-key"
+	if cert != nil {
+		login = "strata login https://" + addr.String() + " --api-key"
+		if cert.SelfSigned {
+			login += " --fingerprint " + cert.Fingerprint
+		}
+	}
 	fmt.Fprintf(out, "access control is on: user admin was made; its API key, shown this once, valid %s:\n\n  %s\n\n"+
-		"log the CLI in with `strata login SERVER --api-key` (it reads the key from standard input), and make lasting keys with `strata apikey create`\n", server.BootstrapKeyLifetime, token)
+		"log the CLI in with the key on standard input (it keeps it in ~/.config/strata/config.yaml):\n\n  %s\n\n"+
+		"and make lasting keys with `strata apikey create`\n", server.BootstrapKeyLifetime, token, login)
 	return nil
 }

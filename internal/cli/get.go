@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -118,8 +119,8 @@ func fetchTargets(ctx context.Context, o *rootOptions, c *client.Client, targets
 	failed := 0
 	for _, t := range targets {
 		found, err := fetch(ctx, c, t)
-		if errors.Is(err, client.ErrUnreachable) || ctx.Err() != nil {
-			return nil, 0, err
+		if errors.Is(err, client.ErrUnreachable) || isUnauthorized(err) || ctx.Err() != nil {
+			return nil, 0, err // the same for every target
 		}
 		if err != nil {
 			printRequestError(o.streams.Err, t, err)
@@ -209,4 +210,10 @@ func apiMessage(ae *client.APIError) string {
 		return ae.Message
 	}
 	return fmt.Sprintf("%s (HTTP %d)", ae.Reason, ae.Code)
+}
+
+// isUnauthorized reports whether err is the server's 401: no valid credentials.
+func isUnauthorized(err error) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == http.StatusUnauthorized
 }

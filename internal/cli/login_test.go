@@ -102,7 +102,7 @@ func TestLogin(t *testing.T) {
 	if code, out, _ := run(t, "", "logout"); code != 0 || !strings.Contains(out, "Logged out of "+url) {
 		t.Fatalf("logout: exit %d\n%s", code, out)
 	}
-	if code, _, errOut := run(t, "", "get", "clusters"); code != 1 || !strings.Contains(errOut, "no credentials") {
+	if code, _, errOut := run(t, "", "get", "clusters"); code != 1 || !strings.Contains(errOut, "no credentials") || !strings.Contains(errOut, "Log in with 'strata login SERVER'") {
 		t.Fatalf("get clusters after logout: exit %d\n%s", code, errOut)
 	}
 	if cfg, _ := cliconfig.Load(path); cfg.Current().APIKey != "" || cfg.Current().CertificateAuthority == "" {

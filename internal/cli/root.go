@@ -161,6 +161,8 @@ func Execute(ctx context.Context, root *cobra.Command, args []string) int {
 	case errors.As(err, &unreachable):
 		fmt.Fprintf(w, "error: cannot reach the strata server at %s (%s): start one with 'strata server' or point --server / %s at one\n",
 			unreachable.Server, unreachable.Cause(), ServerEnv)
+	case isUnauthorized(err):
+		fmt.Fprintf(w, "error: %v\nLog in with 'strata login SERVER' (an API key, a password or Entra ID), or set %s.\n", err, APIKeyEnv)
 	case errors.As(err, &usage):
 		fmt.Fprintf(w, "error: %v\nSee '%s --help' for usage.\n", usage.err, usage.cmd)
 	case strings.HasPrefix(err.Error(), "unknown command"):
