@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -217,19 +214,10 @@ type quickstartAPI struct {
 // reconciler with access control on, logs the CLI in as admin (quickstartLogin), and waits
 // until the API answers. With kubernetes, the reconciler reads each cluster's own API.
 func startQuickstartAPI(ctx context.Context, o *quickstartOptions, sealer *secrets.Sealer, kubernetes bool, logger *slog.Logger) (*quickstartAPI, error) {
-	ln, err := net.Listen("tcp", o.listen)
+	ln, cert, err := listenTLS(&serverOptions{listen: o.listen, dataDir: o.dataDir}, logger)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("cannot listen on %s: the address is already in use (choose another with --listen)", o.listen)
-		}
-		return nil, fmt.Errorf("cannot listen on %s: %w", o.listen, err)
-	}
-	cert, err := loadServerCertificate(&serverOptions{listen: o.listen, dataDir: o.dataDir}, logger)
-	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	ln = tls.NewListener(ln, servertls.ServerConfig(cert))
 	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, sqliteFile), sealer)
 	if err != nil {
 		ln.Close()

@@ -150,18 +150,11 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 		return err
 	}
 
-	ln, err := listen(o.listen)
+	ln, cert, err := listenTLS(o, logger)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	cert, err := loadServerCertificate(o, logger)
-	if err != nil {
-		return err
-	}
-	if cert != nil {
-		ln = tls.NewListener(ln, servertls.ServerConfig(cert))
-	}
 
 	st, desc, err := openStore(ctx, o, sealer)
 	if err != nil {
@@ -226,6 +219,24 @@ func loadServerCertificate(o *serverOptions, logger *slog.Logger) (*servertls.Ce
 		logger.Info("made a self-signed TLS certificate", "file", cert.CertFile, "fingerprint", cert.Fingerprint)
 	}
 	return cert, nil
+}
+
+// listenTLS listens on --listen and serves TLS there with the certificate the flags ask for
+// (loadServerCertificate), or plain HTTP with --insecure-http (then the certificate is nil).
+func listenTLS(o *serverOptions, logger *slog.Logger) (net.Listener, *servertls.Certificate, error) {
+	ln, err := listen(o.listen)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := loadServerCertificate(o, logger)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	if cert == nil {
+		return ln, nil, nil
+	}
+	return tls.NewListener(ln, servertls.ServerConfig(cert)), cert, nil
 }
 
 // listen listens on addr, saying what to do when the address is in use.
