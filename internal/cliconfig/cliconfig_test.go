@@ -100,3 +100,24 @@ func TestContextName(t *testing.T) {
 		}
 	}
 }
+
+// TestDocExample: the configuration file shown in docs/access.md is one Load reads.
+func TestDocExample(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "access.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(data), "```text\ncurrentContext:")
+	if !ok {
+		t.Fatal("docs/access.md shows no configuration file")
+	}
+	block, _, _ = strings.Cut("currentContext:"+block, "```")
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil || c.Current() == nil || c.Current().APIKey == "" || c.Current().Server == "" {
+		t.Fatalf("the documented configuration: %+v, %v\n%s", c, err, block)
+	}
+}
