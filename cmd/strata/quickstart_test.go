@@ -398,7 +398,7 @@ func TestSecondInterruptStopsAtOnce(t *testing.T) {
 	}
 	defer conn.Close()
 	// A request whose body never ends: a graceful shutdown waits for it.
-	if _, err := conn.Write([]byte("PUT /api/v1alpha1/privatecloudgateways/slow HTTP/1.1\r\nHost: strata\r\n" +
+	if _, err := conn.Write([]byte("PUT /api/v1alpha1/privatecloudgateways/slow HTTP/1.1\r\nHost: localhost\r\n" +
 		"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")); err != nil {
 		t.Fatal(err)
 	}

@@ -931,7 +931,7 @@ func TestServeShutsDownInFlight(t *testing.T) {
 	// flight: net/http drops it.)
 	body := encode(t, gateway("slow"))
 	half := len(body) / 2
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
 		kindPath(v1alpha1.KindPrivateCloudGateway), len(body))
 	ln := &readNotifyListener{Listener: inner, want: int64(len(head) + half), waiting: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
