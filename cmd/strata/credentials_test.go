@@ -61,12 +61,12 @@ func configOf(url string) string {
 
 // clientFor is a Go client of url with the credentials kept for it.
 func clientFor(url string) (*client.Client, error) {
-	cfg, err := cliconfig.Load(configOf(url))
+	c, err := contextFor(url)
 	if err != nil {
 		return nil, err
 	}
 	var opts []client.Option
-	if c := cfg.ForServer(url); c != nil {
+	if c != nil {
 		opts = append(opts, client.WithAPIKey(c.APIKey))
 		if c.CertificateAuthority != "" {
 			opts = append(opts, client.WithRootCAs([]byte(c.CertificateAuthority)))
@@ -78,14 +78,23 @@ func clientFor(url string) (*client.Client, error) {
 // adminKeyOf returns the API key kept for url, or "".
 func adminKeyOf(t testing.TB, url string) string {
 	t.Helper()
-	cfg, err := cliconfig.Load(configOf(url))
+	c, err := contextFor(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cfg.ForServer(url); c != nil {
+	if c != nil {
 		return c.APIKey
 	}
 	return ""
+}
+
+// contextFor is the context kept for url, or nil.
+func contextFor(url string) (*cliconfig.Context, error) {
+	cfg, err := cliconfig.Load(configOf(url))
+	if err != nil {
+		return nil, err
+	}
+	return cfg.ForServer(url), nil
 }
 
 // getWithCredentials sends GET url+path with the credentials kept for url.
@@ -94,12 +103,12 @@ func getWithCredentials(url, path string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := cliconfig.Load(configOf(url))
+	c, err := contextFor(url)
 	if err != nil {
 		return nil, err
 	}
 	var ca []byte
-	if c := cfg.ForServer(url); c != nil {
+	if c != nil {
 		if c.APIKey != "" {
 			req.Header.Set("Authorization", "Bearer "+c.APIKey)
 		}
