@@ -21,7 +21,7 @@ const ReasonUnauthorized = "Unauthorized"
 // returned as the request's guard; a request without valid credentials is a 401.
 func (s *Server) authenticate(r *http.Request) (*guard, error) {
 	ctx := r.Context()
-	token, ok := apikey.FromRequest(r.Header)
+	token, ok := requestToken(r)
 	if !ok && s.entra != nil {
 		if bearer, ok := entraBearer(r.Header); ok {
 			return s.entraGuard(ctx, bearer)

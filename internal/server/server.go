@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/strata-dev/strata/internal/authz"
+	"github.com/strata-dev/strata/internal/console"
 	"github.com/strata-dev/strata/internal/feed"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -172,6 +173,8 @@ func (s *Server) otherRoutes() []otherRoute {
 		{"GET /readyz", true, s.readyz},
 		{"GET " + AuthConfigPath, true, s.authConfig}, // it says how to get credentials
 		{"POST " + LoginPath, true, s.login},          // it checks a password
+		{"POST " + SessionPath, true, s.startSession}, // the console's sign-in: the same check
+		{"DELETE " + SessionPath, true, s.endSession}, // it ends the session of its cookie
 		{"GET /metrics", false, s.audited(authz.VerbGet, s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		})).ServeHTTP)},
@@ -189,6 +192,9 @@ func (s *Server) routes() *http.ServeMux {
 	for _, rt := range s.apiRoutes() {
 		mux.HandleFunc(rt.pattern, s.api(rt.verb, rt.handler))
 	}
+	ui := console.Handler()
+	mux.Handle("GET /{$}", ui)
+	mux.Handle("GET "+console.AssetsPath, ui)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
