@@ -3,7 +3,7 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit fuzz lint bench clean k8s quickstart proto squid
+.PHONY: all build test unit fuzz lint bench clean k8s quickstart proto squid chromium console-vendor console-check console-screenshots
 
 all: build
 
@@ -13,9 +13,10 @@ build:
 ## test: the Kubernetes binaries (once), lint, every test (unit, store conformance on SQLite and
 ## PostgreSQL, API over HTTP, CLI against a real server process, real API servers in the
 ## emulator's clusters) and a short fuzz run.
-test: k8s lint unit fuzz
+test: k8s lint console-check unit fuzz
 
-## node_modules: Azurite (package.json), which the blob tests also run against.
+## node_modules: Azurite (package.json), which the blob tests also run against, and js-yaml,
+## which the web console uses (vendored: console-vendor).
 node_modules/.bin/azurite-blob: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
@@ -23,9 +24,29 @@ node_modules/.bin/azurite-blob: package.json package-lock.json
 ## squid: Debian's squid, the CONNECT proxy of the agent's proxy test
 ## (internal/agentserver/proxytest); installed with apt-get when missing, else nothing.
 squid:
-	@hack/squid/install.sh
+	@hack/apt-install.sh /usr/sbin/squid squid
 
-unit: node_modules/.bin/azurite-blob squid
+## chromium: Debian's Chromium, the browser of the console's test (cmd/strata/console_e2e_test.go).
+chromium:
+	@hack/apt-install.sh /usr/bin/chromium chromium
+
+## console-vendor: copy the web console's one third-party file, js-yaml's ES module, from
+## node_modules (package.json pins its version) into the embedded assets, which are committed
+## so that `go build` needs no npm. console-check fails when the copy is not that version's.
+CONSOLE_VENDOR := internal/console/assets/vendor/js-yaml.mjs
+console-vendor: node_modules/.bin/azurite-blob
+	cp node_modules/js-yaml/dist/js-yaml.mjs $(CONSOLE_VENDOR)
+
+console-check: node_modules/.bin/azurite-blob
+	@cmp -s node_modules/js-yaml/dist/js-yaml.mjs $(CONSOLE_VENDOR) || \
+	  { echo "$(CONSOLE_VENDOR) is not js-yaml's dist/js-yaml.mjs of package.json's version: run make console-vendor"; exit 1; }
+
+## console-screenshots: the console's browser test, writing its screenshots of the main pages
+## into docs/console/ (docs/console.md shows them).
+console-screenshots: k8s chromium
+	STRATA_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsole' -timeout 15m ./cmd/strata/
+
+unit: node_modules/.bin/azurite-blob squid chromium
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 fuzz:

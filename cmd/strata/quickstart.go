@@ -136,7 +136,8 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	defer api.stop()
 	fmt.Fprintf(out, "strata API         %s (store: sqlite %s)\n", api.url, filepath.Join(o.dataDir, sqliteFile))
 	fmt.Fprintf(out, "TLS certificate    %s (self-signed), fingerprint %s\n", api.cert.CertFile, api.cert.Fingerprint)
-	fmt.Fprintf(out, "CLI                logged in as admin: context %s in %s\n\n", quickstartContext, api.configPath)
+	fmt.Fprintf(out, "CLI                logged in as admin: context %s in %s\n", quickstartContext, api.configPath)
+	fmt.Fprintf(out, "Web console        %s/ (sign in as admin once it has a password: strata passwd admin)\n\n", api.url)
 
 	clusters, gateways, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
 	if err == nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-dev/strata/internal/console"
 )
 
 // routeRequest turns a pattern of apiRoutes into a request: its method (GET for a pattern
@@ -46,10 +48,17 @@ func TestAuthenticationRequired(t *testing.T) {
 			}
 		}
 	}
-	public := map[string]int{"GET /healthz": http.StatusOK, "GET /readyz": http.StatusOK, "GET " + AuthConfigPath: http.StatusOK,
-		"POST " + LoginPath: http.StatusBadRequest} // an empty body: no credentials to check
+	public := map[string]int{
+		"GET /healthz": http.StatusOK, "GET /readyz": http.StatusOK, "GET " + AuthConfigPath: http.StatusOK,
+		// An empty body: no credentials to check.
+		"POST " + LoginPath: http.StatusBadRequest, "POST " + SessionPath: http.StatusBadRequest,
+		// Without a session cookie, there is no session to end.
+		"DELETE " + SessionPath: http.StatusNoContent,
+		// The console's page and files hold no secret (and its folder is not listed).
+		"GET /{$}": http.StatusOK, "GET " + console.AssetsPath: http.StatusNotFound,
+	}
 	for _, rt := range as.srv.otherRoutes() {
-		method, path, _ := strings.Cut(rt.pattern, " ")
+		method, path, _ := strings.Cut(strings.TrimSuffix(rt.pattern, "{$}"), " ")
 		if want, ok := public[rt.pattern]; ok != rt.public {
 			t.Errorf("%s: public %v, want %v", rt.pattern, rt.public, ok)
 		} else if ok {

@@ -181,6 +181,8 @@ func (s *Server) otherRoutes() []otherRoute {
 		{"GET " + CanIPath, false, s.canI},
 		{"GET " + AuditPath, false, s.auditTrail},
 		{"GET " + WhoAmIPath, false, s.whoAmI},
+		{"GET /{$}", true, console.Handler().ServeHTTP},                  // the web console's page
+		{"GET " + console.AssetsPath, true, console.Handler().ServeHTTP}, // and its files
 	}
 }
 
@@ -192,9 +194,6 @@ func (s *Server) routes() *http.ServeMux {
 	for _, rt := range s.apiRoutes() {
 		mux.HandleFunc(rt.pattern, s.api(rt.verb, rt.handler))
 	}
-	ui := console.Handler()
-	mux.Handle("GET /{$}", ui)
-	mux.Handle("GET "+console.AssetsPath, ui)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{code: http.StatusNotFound, reason: ReasonNotFound,
 			message: fmt.Sprintf("no such path %q: the API is under %s/{%s}", r.URL.Path, APIPath, pluralList())})
