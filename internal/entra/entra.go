@@ -80,6 +80,7 @@ type LoginInfo struct {
 type Verifier struct {
 	cfg    Config
 	issuer string
+	client *http.Client
 	// keysCtx carries the HTTP client of every fetch of the metadata and the keys, beyond
 	// the request that triggers it.
 	keysCtx context.Context
@@ -117,10 +118,15 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	return &Verifier{
 		cfg:     cfg,
+		client:  hc,
 		issuer:  cfg.Authority + "/" + strings.ToLower(cfg.TenantID) + "/v2.0",
 		keysCtx: oidc.ClientContext(context.WithoutCancel(ctx), hc),
 	}, nil
 }
+
+// HTTPClient is the client the Verifier reaches Entra ID with (its CA included): the one to
+// redeem a sign-in's code with.
+func (v *Verifier) HTTPClient() *http.Client { return v.client }
 
 // Issuer is the iss of the tokens the Verifier accepts: <authority>/<tenant>/v2.0.
 func (v *Verifier) Issuer() string { return v.issuer }

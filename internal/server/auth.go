@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -22,6 +23,9 @@ const ReasonUnauthorized = "Unauthorized"
 func (s *Server) authenticate(r *http.Request) (*guard, error) {
 	ctx := r.Context()
 	token, ok := requestToken(r)
+	if ok && strings.HasPrefix(token, entraSessionPrefix) && s.entra != nil {
+		return s.entraSessionGuard(ctx, token)
+	}
 	if !ok && s.entra != nil {
 		if bearer, ok := entraBearer(r.Header); ok {
 			return s.entraGuard(ctx, bearer)

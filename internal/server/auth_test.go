@@ -54,6 +54,9 @@ func TestAuthenticationRequired(t *testing.T) {
 		"POST " + LoginPath: http.StatusBadRequest, "POST " + SessionPath: http.StatusBadRequest,
 		// Without a session cookie, there is no session to end.
 		"DELETE " + SessionPath: http.StatusNoContent,
+		// The console's sign-in with Entra ID: offered by servers with Entra ID only; a callback
+		// that was not started here sends the browser back to the sign-in page (a 302 to /).
+		"GET " + EntraLoginPath: http.StatusNotFound, "GET " + EntraCallbackPath: http.StatusOK, // the sign-in page, redirect followed
 		// The console's page and files hold no secret (and its folder is not listed).
 		"GET /{$}": http.StatusOK, "GET " + console.AssetsPath: http.StatusNotFound,
 	}

@@ -28,6 +28,9 @@ type EntraVerifier interface {
 	Verify(ctx context.Context, raw string) (entra.Identity, error)
 	// LoginInfo is what a client needs to sign in.
 	LoginInfo() entra.LoginInfo
+	// HTTPClient reaches Entra ID: the console's sign-in redeems its codes and refreshes its
+	// tokens with it.
+	HTTPClient() *http.Client
 }
 
 // Why an Entra ID identity is refused, beyond its token; each a 401.

@@ -256,6 +256,8 @@ func (unreachableEntra) Verify(context.Context, string) (entra.Identity, error) 
 
 func (unreachableEntra) LoginInfo() entra.LoginInfo { return entra.LoginInfo{ClientID: "c1"} }
 
+func (unreachableEntra) HTTPClient() *http.Client { return http.DefaultClient }
+
 // TestEntraUnavailable: while Entra ID cannot be reached, a token is 503, not 401, and API
 // keys keep working.
 func TestEntraUnavailable(t *testing.T) {

@@ -171,10 +171,12 @@ func (s *Server) otherRoutes() []otherRoute {
 	return []otherRoute{
 		{"GET /healthz", true, s.healthz},
 		{"GET /readyz", true, s.readyz},
-		{"GET " + AuthConfigPath, true, s.authConfig}, // it says how to get credentials
-		{"POST " + LoginPath, true, s.login},          // it checks a password
-		{"POST " + SessionPath, true, s.startSession}, // the console's sign-in: the same check
-		{"DELETE " + SessionPath, true, s.endSession}, // it ends the session of its cookie
+		{"GET " + AuthConfigPath, true, s.authConfig},       // it says how to get credentials
+		{"POST " + LoginPath, true, s.login},                // it checks a password
+		{"POST " + SessionPath, true, s.startSession},       // the console's sign-in: the same check
+		{"DELETE " + SessionPath, true, s.endSession},       // it ends the session of its cookie
+		{"GET " + EntraLoginPath, true, s.entraLogin},       // a redirect to Entra ID
+		{"GET " + EntraCallbackPath, true, s.entraCallback}, // it checks a code from Entra ID
 		{"GET /metrics", false, s.audited(authz.VerbGet, s.metrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		})).ServeHTTP)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
@@ -53,7 +54,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request) {
 // opens nothing any more) and the cookie cleared. Without a valid session it only clears it.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(SessionCookie); err == nil && strings.HasPrefix(c.Value, entraSessionPrefix) {
+		if id, _, err := s.entraSessionOf(ctx, c.Value); err == nil {
+			s.forgetEntraSession(ctx, id)
+		}
+	} else if err == nil {
 		if err := s.deleteSessionKey(ctx, c.Value); err != nil {
 			s.writeError(w, r, err)
 			return
