@@ -41,7 +41,8 @@ const (
 type Call struct {
 	// Account is the cloud account's name.
 	Account string
-	// SubscriptionID is the subscription the clients are made for.
+	// SubscriptionID is the subscription the clients are made for; it may be empty for an
+	// operation made at the tenant's level (SubscriptionOptional).
 	SubscriptionID string
 	// Op is a lookup's name (Lookups) or OpKubeconfig.
 	Op string
@@ -160,8 +161,8 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, c Call, opts a
 }
 
 // Run validates the Call and runs it with clients made for its account and subscription
-// (NewClients), within Timeout. Azure's failures come back as they are: Describe turns them into a code
-// and a message.
+// (NewClients), within Timeout. Azure's failures come back as they are: Describe turns them
+// into a code and a message.
 func Run(ctx context.Context, clients *azure.Clients, c Call) ([]byte, error) {
 	if errs := Validate(c); len(errs) > 0 {
 		return nil, fmt.Errorf("azurecall: %w", errors.Join(errsOf(errs)...))

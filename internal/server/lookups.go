@@ -36,17 +36,16 @@ type NamedItem = azurecall.NamedItem
 // optional one may be left out, but not given empty. A 400 names the parameter and its rule.
 func lookupCall(account, what string, q url.Values) (azurecall.Call, error) {
 	required, _ := azurecall.Params(what)
-	if !azurecall.SubscriptionOptional(what) {
-		required = append([]string{"subscriptionID"}, required...)
-	}
 	optional := azurecall.Optional(what)
 	if azurecall.SubscriptionOptional(what) {
 		optional = append([]string{"subscriptionID"}, optional...)
+	} else {
+		required = append([]string{"subscriptionID"}, required...)
 	}
 	allowed := append(slices.Clone(required), optional...)
 	for name := range q {
 		if !slices.Contains(allowed, name) {
-			return azurecall.Call{}, badRequest("unknown query parameter %q: lookup %s takes %s", name, what, takesParams(allowed))
+			return azurecall.Call{}, badRequest("unknown query parameter %q: lookup %s takes %s", name, what, strings.Join(allowed, ", "))
 		}
 	}
 	c := azurecall.Call{Account: account, SubscriptionID: q.Get("subscriptionID"), Op: what, Params: map[string]string{}}
@@ -72,14 +71,6 @@ func lookupCall(account, what string, q url.Values) (azurecall.Call, error) {
 		return c, &apiError{code: http.StatusBadRequest, reason: ReasonBadRequest, message: strings.Join(msgs, "; "), errors: errs}
 	}
 	return c, nil
-}
-
-// takesParams lists the query parameters of a lookup, for errors: "none" when it takes none.
-func takesParams(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
 
 // lookupNames lists the lookups, sorted, for error messages.
