@@ -28,27 +28,38 @@ func ListSubscriptions(ctx context.Context, acct *v1alpha1.CloudAccount, opts Op
 	if err != nil {
 		return nil, err
 	}
-	client, err := armsubscriptions.NewClient(ss.cred, &arm.ClientOptions{
+	subs, err := listSubscriptions(ctx, ss.cred, &arm.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Cloud: ss.cloud, Transport: ss.http, Retry: retryOptions},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("azure: subscriptions client: %w", err)
+		return nil, fmt.Errorf("list the subscriptions of cloud account %s: %w", acct.Metadata.Name, err)
 	}
-	var ids []string
-	pager := client.NewListPager(nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list the subscriptions of cloud account %s: %w", acct.Metadata.Name, err)
-		}
-		for _, s := range page.Value {
-			if s != nil && s.SubscriptionID != nil {
-				ids = append(ids, *s.SubscriptionID)
-			}
-		}
+	ids := make([]string, len(subs))
+	for i, s := range subs {
+		ids[i] = s.SubscriptionID
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
+}
+
+// listSubscriptions lists the subscriptions a credential can see (GET /subscriptions), in
+// Azure's order, those without an ID left out.
+func listSubscriptions(ctx context.Context, cred azcore.TokenCredential, opts *arm.ClientOptions) ([]Subscription, error) {
+	client, err := armsubscriptions.NewClient(cred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions client: %w", err)
+	}
+	subs, err := allPages(ctx, client.NewListPager(nil), func(r armsubscriptions.ClientListResponse) []*armsubscriptions.Subscription { return r.Value })
+	if err != nil {
+		return nil, err
+	}
+	var out []Subscription
+	for _, s := range subs {
+		if s != nil && s.SubscriptionID != nil {
+			out = append(out, Subscription{SubscriptionID: *s.SubscriptionID, DisplayName: deref(s.DisplayName), State: deref(s.State)})
+		}
+	}
+	return out, nil
 }
 
 // Failure reasons for errors that carry no code of Azure's.

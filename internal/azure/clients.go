@@ -198,6 +198,24 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 	if subscriptionID == "" {
 		return nil, errors.New("azure: no subscription ID")
 	}
+	return buildClients(acct, subscriptionID, subscriptionID, opts)
+}
+
+// NewTenantClients builds the clients of an account outside any subscription, as NewClients
+// does, for the requests made at the tenant's level: Subscriptions. Their requests share a
+// rate limiter of the account's tenant, not one of a subscription's. The SDK's
+// subscription-scoped clients (Network, Compute...) of a tenant Clients refuse every request
+// before sending it, as do Locations and the other lookups.
+func NewTenantClients(ctx context.Context, acct *v1alpha1.CloudAccount, opts Options) (*Clients, error) {
+	if acct == nil {
+		return nil, errors.New("azure: no cloud account")
+	}
+	return buildClients(acct, "", "tenant/"+acct.Spec.Azure.TenantID, opts)
+}
+
+// buildClients builds the clients of a subscription ("" for a tenant's), whose ARM requests
+// are paced by the limiter of limiterKey.
+func buildClients(acct *v1alpha1.CloudAccount, subscriptionID, limiterKey string, opts Options) (*Clients, error) {
 	ss, err := newSession(acct, opts)
 	if err != nil {
 		return nil, err
@@ -221,7 +239,7 @@ func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, subscriptionID
 		Retry: retryOptions,
 		PerCallPolicies: []policy.Policy{
 			&countPolicy{c: c.counter},
-			&limitPolicy{l: subscriptionLimiter(subscriptionID, opts)},
+			&limitPolicy{l: subscriptionLimiter(limiterKey, opts)},
 		},
 	}
 	c.armOpts = &arm.ClientOptions{ClientOptions: co}
@@ -261,7 +279,8 @@ func (c *Clients) newFactories(subscriptionID string) error {
 }
 
 // subscriptionLimiter returns the token buckets of a subscription at opts' rates, shared by
-// every Clients of the process.
+// every Clients of the process; subscriptionID is "tenant/{tenant ID}" for the buckets of a
+// tenant's requests (a subscription ID is a GUID: the two never meet).
 func subscriptionLimiter(subscriptionID string, opts Options) *limiter {
 	writes, reads := opts.Writes, opts.Reads
 	if writes <= 0 {

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
 )
 
 // Location is an Azure region of the subscription.
@@ -32,13 +35,30 @@ type VMSize struct {
 	Zones    []string `json:"zones,omitempty"`
 }
 
-// VNet is a virtual network with its subnets.
+// Subscription is a subscription the account's service principal can see. State is Azure's:
+// Enabled, Warned, PastDue, Disabled or Deleted.
+type Subscription struct {
+	SubscriptionID string `json:"subscriptionID"`
+	DisplayName    string `json:"displayName"`
+	State          string `json:"state"`
+}
+
+// VNet is a virtual network with its subnets; ResourceGroup is the group its ID names.
 type VNet struct {
 	Name          string   `json:"name"`
 	ID            string   `json:"id"`
 	Location      string   `json:"location"`
+	ResourceGroup string   `json:"resourceGroup"`
 	AddressSpaces []string `json:"addressSpaces"`
 	Subnets       []Subnet `json:"subnets"`
+}
+
+// NetworkSecurityGroup is a network security group; ResourceGroup is the group its ID names.
+type NetworkSecurityGroup struct {
+	Name          string `json:"name"`
+	ID            string `json:"id"`
+	Location      string `json:"location"`
+	ResourceGroup string `json:"resourceGroup"`
 }
 
 // Subnet is a subnet of a VNet; NSG is the ID of its network security group, if any.
@@ -48,12 +68,13 @@ type Subnet struct {
 	NSG  string `json:"nsg,omitempty"`
 }
 
-// StorageAccount is a storage account of a resource group.
+// StorageAccount is a storage account; ResourceGroup is the group its ID names.
 type StorageAccount struct {
-	Name         string `json:"name"`
-	ID           string `json:"id"`
-	Location     string `json:"location"`
-	BlobEndpoint string `json:"blobEndpoint,omitempty"`
+	Name          string `json:"name"`
+	ID            string `json:"id"`
+	Location      string `json:"location"`
+	ResourceGroup string `json:"resourceGroup"`
+	BlobEndpoint  string `json:"blobEndpoint,omitempty"`
 }
 
 // locationsAPIVersion is the Microsoft.Resources subscriptions API version of Locations
@@ -62,6 +83,9 @@ const locationsAPIVersion = "2022-12-01"
 
 // Locations lists the subscription's regions with their availability zones.
 func (c *Clients) Locations(ctx context.Context) ([]Location, error) {
+	if c.sub == "" {
+		return nil, errors.New("azure: listing locations: the clients have no subscription")
+	}
 	cl, err := arm.NewClient("strata/azure", "v1.0.0", c.cred, c.armOpts)
 	if err != nil {
 		return nil, fmt.Errorf("azure: locations client: %w", err)
@@ -252,71 +276,154 @@ func (c *Clients) ResourceGroups(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// VirtualNetworks lists the virtual networks of a resource group with their subnets.
+// Subscriptions lists the subscriptions the account's service principal can see (Resource
+// Manager's GET /subscriptions), in Azure's order. It is a tenant's request: any Clients may
+// make it, those of NewTenantClients too.
+func (c *Clients) Subscriptions(ctx context.Context) ([]Subscription, error) {
+	out, err := listSubscriptions(ctx, c.cred, c.armOpts)
+	if err != nil {
+		return nil, fmt.Errorf("azure: listing subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// VirtualNetworks lists the virtual networks of a resource group, or of the whole
+// subscription when rg is "", with their subnets.
 func (c *Clients) VirtualNetworks(ctx context.Context, rg string) ([]VNet, error) {
-	pager := c.Network.NewVirtualNetworksClient().NewListPager(rg, nil)
+	cl := c.Network.NewVirtualNetworksClient()
+	var vs []*armnetwork.VirtualNetwork
+	var err error
+	if rg == "" {
+		vs, err = allPages(ctx, cl.NewListAllPager(nil), func(r armnetwork.VirtualNetworksClientListAllResponse) []*armnetwork.VirtualNetwork { return r.Value })
+	} else {
+		vs, err = allPages(ctx, cl.NewListPager(rg, nil), func(r armnetwork.VirtualNetworksClientListResponse) []*armnetwork.VirtualNetwork { return r.Value })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure: listing the virtual networks of %s: %w", c.scopeName(rg), err)
+	}
 	var out []VNet
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("azure: listing the virtual networks of %s: %w", rg, err)
-		}
-		for _, v := range page.Value {
-			if v == nil {
-				continue
-			}
-			n := VNet{Name: deref(v.Name), ID: deref(v.ID), Location: deref(v.Location)}
-			if p := v.Properties; p != nil {
-				if p.AddressSpace != nil {
-					for _, a := range p.AddressSpace.AddressPrefixes {
-						if a != nil {
-							n.AddressSpaces = append(n.AddressSpaces, *a)
-						}
-					}
-				}
-				for _, s := range p.Subnets {
-					if s == nil {
-						continue
-					}
-					sn := Subnet{Name: deref(s.Name)}
-					if sp := s.Properties; sp != nil {
-						sn.CIDR = deref(sp.AddressPrefix)
-						if sn.CIDR == "" && len(sp.AddressPrefixes) > 0 {
-							sn.CIDR = deref(sp.AddressPrefixes[0])
-						}
-						if sp.NetworkSecurityGroup != nil {
-							sn.NSG = deref(sp.NetworkSecurityGroup.ID)
-						}
-					}
-					n.Subnets = append(n.Subnets, sn)
-				}
-			}
-			out = append(out, n)
+	for _, v := range vs {
+		if v != nil {
+			out = append(out, vnetItem(v))
 		}
 	}
 	return out, nil
 }
 
-// StorageAccounts lists the storage accounts of a resource group.
+// vnetItem describes a virtual network of Azure's.
+func vnetItem(v *armnetwork.VirtualNetwork) VNet {
+	n := VNet{Name: deref(v.Name), ID: deref(v.ID), Location: deref(v.Location), ResourceGroup: resourceGroupOf(deref(v.ID))}
+	p := v.Properties
+	if p == nil {
+		return n
+	}
+	if p.AddressSpace != nil {
+		for _, a := range p.AddressSpace.AddressPrefixes {
+			if a != nil {
+				n.AddressSpaces = append(n.AddressSpaces, *a)
+			}
+		}
+	}
+	for _, s := range p.Subnets {
+		if s == nil {
+			continue
+		}
+		sn := Subnet{Name: deref(s.Name)}
+		if sp := s.Properties; sp != nil {
+			sn.CIDR = deref(sp.AddressPrefix)
+			if sn.CIDR == "" && len(sp.AddressPrefixes) > 0 {
+				sn.CIDR = deref(sp.AddressPrefixes[0])
+			}
+			if sp.NetworkSecurityGroup != nil {
+				sn.NSG = deref(sp.NetworkSecurityGroup.ID)
+			}
+		}
+		n.Subnets = append(n.Subnets, sn)
+	}
+	return n
+}
+
+// NetworkSecurityGroups lists the network security groups of a resource group, or of the
+// whole subscription when rg is "".
+func (c *Clients) NetworkSecurityGroups(ctx context.Context, rg string) ([]NetworkSecurityGroup, error) {
+	cl := c.Network.NewSecurityGroupsClient()
+	var gs []*armnetwork.SecurityGroup
+	var err error
+	if rg == "" {
+		gs, err = allPages(ctx, cl.NewListAllPager(nil), func(r armnetwork.SecurityGroupsClientListAllResponse) []*armnetwork.SecurityGroup { return r.Value })
+	} else {
+		gs, err = allPages(ctx, cl.NewListPager(rg, nil), func(r armnetwork.SecurityGroupsClientListResponse) []*armnetwork.SecurityGroup { return r.Value })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure: listing the network security groups of %s: %w", c.scopeName(rg), err)
+	}
+	var out []NetworkSecurityGroup
+	for _, g := range gs {
+		if g != nil {
+			id := deref(g.ID)
+			out = append(out, NetworkSecurityGroup{Name: deref(g.Name), ID: id, Location: deref(g.Location), ResourceGroup: resourceGroupOf(id)})
+		}
+	}
+	return out, nil
+}
+
+// StorageAccounts lists the storage accounts of a resource group, or of the whole
+// subscription when rg is "".
 func (c *Clients) StorageAccounts(ctx context.Context, rg string) ([]StorageAccount, error) {
-	pager := c.Storage.NewAccountsClient().NewListByResourceGroupPager(rg, nil)
+	cl := c.Storage.NewAccountsClient()
+	var as []*armstorage.Account
+	var err error
+	if rg == "" {
+		as, err = allPages(ctx, cl.NewListPager(nil), func(r armstorage.AccountsClientListResponse) []*armstorage.Account { return r.Value })
+	} else {
+		as, err = allPages(ctx, cl.NewListByResourceGroupPager(rg, nil), func(r armstorage.AccountsClientListByResourceGroupResponse) []*armstorage.Account { return r.Value })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure: listing the storage accounts of %s: %w", c.scopeName(rg), err)
+	}
 	var out []StorageAccount
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		id := deref(a.ID)
+		sa := StorageAccount{Name: deref(a.Name), ID: id, Location: deref(a.Location), ResourceGroup: resourceGroupOf(id)}
+		if a.Properties != nil && a.Properties.PrimaryEndpoints != nil {
+			sa.BlobEndpoint = deref(a.Properties.PrimaryEndpoints.Blob)
+			c.rememberEndpoint(sa.Name, a)
+		}
+		out = append(out, sa)
+	}
+	return out, nil
+}
+
+// scopeName names what a list covers, for errors: the resource group rg, or the subscription
+// when rg is "".
+func (c *Clients) scopeName(rg string) string {
+	if rg == "" {
+		return "subscription " + c.sub
+	}
+	return rg
+}
+
+// resourceGroupOf is the resource group a resource ID names, "" when it names none.
+func resourceGroupOf(id string) string {
+	rid, err := arm.ParseResourceID(id)
+	if err != nil {
+		return ""
+	}
+	return rid.ResourceGroupName
+}
+
+// allPages reads every page of a pager, and returns the values value picks from them.
+func allPages[R, T any](ctx context.Context, p *runtime.Pager[R], value func(R) []*T) ([]*T, error) {
+	var out []*T
+	for p.More() {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("azure: listing the storage accounts of %s: %w", rg, err)
+			return nil, err
 		}
-		for _, a := range page.Value {
-			if a == nil {
-				continue
-			}
-			sa := StorageAccount{Name: deref(a.Name), ID: deref(a.ID), Location: deref(a.Location)}
-			if a.Properties != nil && a.Properties.PrimaryEndpoints != nil {
-				sa.BlobEndpoint = deref(a.Properties.PrimaryEndpoints.Blob)
-				c.rememberEndpoint(sa.Name, a)
-			}
-			out = append(out, sa)
-		}
+		out = append(out, value(page)...)
 	}
 	return out, nil
 }

@@ -41,7 +41,8 @@ const (
 type Call struct {
 	// Account is the cloud account's name.
 	Account string
-	// SubscriptionID is the subscription the clients are made for.
+	// SubscriptionID is the subscription the clients are made for; it may be empty for an
+	// operation made at the tenant's level (SubscriptionOptional).
 	SubscriptionID string
 	// Op is a lookup's name (Lookups) or OpKubeconfig.
 	Op string
@@ -50,9 +51,12 @@ type Call struct {
 }
 
 // op is an operation: the parameters it requires, those it may take, and what runs it. Its
-// result is JSON (a lookup's items) or the kubeconfig's bytes.
+// result is JSON (a lookup's items) or the kubeconfig's bytes. A tenant operation is made at
+// the level of the account's tenant: it needs no subscription (one given is checked, and
+// changes nothing), and runs with the clients of NewTenantClients.
 type op struct {
 	params, optional []string
+	tenant           bool
 	run              func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error)
 }
 
@@ -76,6 +80,13 @@ func Params(op string) ([]string, bool) {
 	return slices.Clone(o.params), ok
 }
 
+// Optional returns the parameters operation op may take and does not require.
+func Optional(op string) []string { return slices.Clone(ops[op].optional) }
+
+// SubscriptionOptional reports whether operation op may be called without a subscription:
+// it lists what the account's tenant holds (subscriptions).
+func SubscriptionOptional(op string) bool { return ops[op].tenant }
+
 // Lookups lists the lookups' names, sorted.
 func Lookups() []string {
 	var names []string
@@ -97,37 +108,61 @@ func Validate(c Call) v1alpha1.ErrorList {
 		errs.Add("op", v1alpha1.RuleEnum, "unknown operation %q: the lookups are %s", c.Op, strings.Join(Lookups(), ", "))
 		return errs
 	}
-	errs := v1alpha1.ValidateAzureName(v1alpha1.AzureSubscriptionID, "subscriptionID", c.SubscriptionID)
+	var errs v1alpha1.ErrorList
+	if !o.tenant || c.SubscriptionID != "" {
+		errs = v1alpha1.ValidateAzureName(v1alpha1.AzureSubscriptionID, "subscriptionID", c.SubscriptionID)
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Params)) {
-		if !slices.Contains(o.params, name) && !slices.Contains(o.optional, name) {
-			errs.Add(v1alpha1.Path(name), v1alpha1.RuleEnum, "unknown parameter: %s takes %s", c.Op,
-				strings.Join(append(slices.Clone(o.params), o.optional...), ", "))
+		switch {
+		case slices.Contains(o.optional, name):
+			errs = append(errs, checkParam(name, c.Params[name])...)
+		case !slices.Contains(o.params, name):
+			errs.Add(v1alpha1.Path(name), v1alpha1.RuleEnum, "unknown parameter: %s takes %s", c.Op, takes(o))
 		}
 	}
 	for _, name := range o.params {
 		errs = append(errs, checkParam(name, c.Params[name])...)
 	}
-	if v, ok := c.Params[ParamAdmin]; ok && slices.Contains(o.optional, ParamAdmin) && v != "true" && v != "false" {
-		errs.Add(ParamAdmin, v1alpha1.RuleEnum, "%q must be true or false", v)
-	}
 	return errs
 }
 
-// checkParam checks a required parameter by its rule.
+// takes lists the parameters of an operation, for errors: "nothing" when it takes none.
+func takes(o op) string {
+	if len(o.params)+len(o.optional) == 0 {
+		return "nothing"
+	}
+	return strings.Join(append(slices.Clone(o.params), o.optional...), ", ")
+}
+
+// checkParam checks a parameter by its rule: a required one, or an optional one given (empty
+// or not).
 func checkParam(name, v string) v1alpha1.ErrorList {
 	if rule, ok := paramRules[name]; ok {
 		return v1alpha1.ValidateAzureName(rule, v1alpha1.Path(name), v)
 	}
 	var errs v1alpha1.ErrorList
-	if name == ParamName && !aksName.MatchString(v) {
+	switch {
+	case name == ParamName && !aksName.MatchString(v):
 		errs.Add(ParamName, v1alpha1.RuleFormat, "%q must be an AKS cluster name: 1-63 letters, digits, '_' and '-', starting and ending with a letter or digit", v)
+	case name == ParamAdmin && v != "true" && v != "false":
+		errs.Add(ParamAdmin, v1alpha1.RuleEnum, "%q must be true or false", v)
 	}
 	return errs
 }
 
-// Run validates the Call and runs it with clients made for its account and subscription,
-// within Timeout. Azure's failures come back as they are: Describe turns them into a code
-// and a message.
+// NewClients makes the clients a Call runs with: the account's clients of the Call's
+// subscription, or of its tenant (azure.NewTenantClients) for an operation made at the
+// tenant's level, whether or not a subscription is given.
+func NewClients(ctx context.Context, acct *v1alpha1.CloudAccount, c Call, opts azure.Options) (*azure.Clients, error) {
+	if ops[c.Op].tenant {
+		return azure.NewTenantClients(ctx, acct, opts)
+	}
+	return azure.NewClients(ctx, acct, c.SubscriptionID, opts)
+}
+
+// Run validates the Call and runs it with clients made for its account and subscription
+// (NewClients), within Timeout. Azure's failures come back as they are: Describe turns them
+// into a code and a message.
 func Run(ctx context.Context, clients *azure.Clients, c Call) ([]byte, error) {
 	if errs := Validate(c); len(errs) > 0 {
 		return nil, fmt.Errorf("azurecall: %w", errors.Join(errsOf(errs)...))

@@ -9,6 +9,9 @@ import (
 
 // ops are the operations by name: the lookups and the kubeconfig.
 var ops = map[string]op{
+	"subscriptions": {tenant: true, run: func(ctx context.Context, c *azure.Clients, _ map[string]string) ([]byte, error) {
+		return items(c.Subscriptions(ctx))
+	}},
 	"locations": {run: func(ctx context.Context, c *azure.Clients, _ map[string]string) ([]byte, error) {
 		return items(c.Locations(ctx))
 	}},
@@ -18,10 +21,14 @@ var ops = map[string]op{
 	"resourcegroups": {run: func(ctx context.Context, c *azure.Clients, _ map[string]string) ([]byte, error) {
 		return named(c.ResourceGroups(ctx))
 	}},
-	"virtualnetworks": {params: []string{ParamResourceGroup}, run: func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error) {
+	// Without a resource group, the lists cover the whole subscription.
+	"virtualnetworks": {optional: []string{ParamResourceGroup}, run: func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error) {
 		return items(c.VirtualNetworks(ctx, p[ParamResourceGroup]))
 	}},
-	"storageaccounts": {params: []string{ParamResourceGroup}, run: func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error) {
+	"networksecuritygroups": {optional: []string{ParamResourceGroup}, run: func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error) {
+		return items(c.NetworkSecurityGroups(ctx, p[ParamResourceGroup]))
+	}},
+	"storageaccounts": {optional: []string{ParamResourceGroup}, run: func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error) {
 		return items(c.StorageAccounts(ctx, p[ParamResourceGroup]))
 	}},
 	"containers": {params: []string{ParamResourceGroup, ParamStorageAccount}, run: func(ctx context.Context, c *azure.Clients, p map[string]string) ([]byte, error) {

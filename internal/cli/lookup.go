@@ -21,10 +21,12 @@ var lookupOutputs = []string{"table", "json"}
 
 // lookupAliases maps the names a user may type to the server's lookups.
 var lookupAliases = map[string]string{
+	"subscription": client.LookupSubscriptions, "subscriptions": client.LookupSubscriptions, "sub": client.LookupSubscriptions, "subs": client.LookupSubscriptions,
 	"location": client.LookupLocations, "locations": client.LookupLocations, "regions": client.LookupLocations, "region": client.LookupLocations,
 	"vmsize": client.LookupVMSizes, "vmsizes": client.LookupVMSizes, "sizes": client.LookupVMSizes, "size": client.LookupVMSizes,
 	"resourcegroup": client.LookupResourceGroups, "resourcegroups": client.LookupResourceGroups, "rg": client.LookupResourceGroups, "rgs": client.LookupResourceGroups,
 	"virtualnetwork": client.LookupVirtualNetworks, "virtualnetworks": client.LookupVirtualNetworks, "vnet": client.LookupVirtualNetworks, "vnets": client.LookupVirtualNetworks,
+	"networksecuritygroup": client.LookupNetworkSecurityGroups, "networksecuritygroups": client.LookupNetworkSecurityGroups, "nsg": client.LookupNetworkSecurityGroups, "nsgs": client.LookupNetworkSecurityGroups,
 	"storageaccount": client.LookupStorageAccounts, "storageaccounts": client.LookupStorageAccounts, "sa": client.LookupStorageAccounts,
 	"container": client.LookupContainers, "containers": client.LookupContainers,
 }
@@ -38,6 +40,9 @@ type lookupColumn struct {
 
 // lookupColumns are the table columns of each lookup, after the items of internal/azure.
 var lookupColumns = map[string][]lookupColumn{
+	client.LookupSubscriptions: {
+		{"SUBSCRIPTION ID", []string{"subscriptionID"}}, {"NAME", []string{"displayName"}}, {"STATE", []string{"state"}},
+	},
 	client.LookupLocations: {
 		{"NAME", []string{"name"}}, {"DISPLAY NAME", []string{"displayName"}}, {"ZONES", []string{"zones"}},
 	},
@@ -46,11 +51,15 @@ var lookupColumns = map[string][]lookupColumn{
 	},
 	client.LookupResourceGroups: {{"NAME", []string{"name"}}},
 	client.LookupVirtualNetworks: {
-		{"NAME", []string{"name"}}, {"LOCATION", []string{"location"}},
+		{"NAME", []string{"name"}}, {"RESOURCE GROUP", []string{"resourceGroup"}}, {"LOCATION", []string{"location"}},
 		{"ADDRESS SPACE", []string{"addressSpaces", "addressSpace"}}, {"SUBNETS", []string{"subnets"}},
 	},
+	client.LookupNetworkSecurityGroups: {
+		{"NAME", []string{"name"}}, {"RESOURCE GROUP", []string{"resourceGroup"}}, {"LOCATION", []string{"location"}},
+	},
 	client.LookupStorageAccounts: {
-		{"NAME", []string{"name"}}, {"LOCATION", []string{"location"}}, {"BLOB ENDPOINT", []string{"blobEndpoint"}},
+		{"NAME", []string{"name"}}, {"RESOURCE GROUP", []string{"resourceGroup"}}, {"LOCATION", []string{"location"}},
+		{"BLOB ENDPOINT", []string{"blobEndpoint"}},
 	},
 	client.LookupContainers: {{"NAME", []string{"name"}}},
 }
@@ -64,22 +73,28 @@ type lookupOptions struct {
 func newLookupCommand(o *rootOptions) *cobra.Command {
 	lo := &lookupOptions{}
 	cmd := &cobra.Command{
-		Use:   "lookup KIND --account NAME --subscription ID",
-		Short: "List what exists in Azure: locations, VM sizes, resource groups, networks, storage",
-		Long: `List what exists in an Azure subscription, as seen by a cloud account's service
-principal: the values to put in a cluster's spec. The server makes the Azure calls, or,
-for an account bound to a private cloud gateway, the gateway does.
+		Use:   "lookup KIND --account NAME [--subscription ID]",
+		Short: "List what exists in Azure: subscriptions, locations, VM sizes, resource groups, networks, storage",
+		Long: `List what exists in Azure, as seen by a cloud account's service principal: the
+values to put in a cluster's spec. The server makes the Azure calls, or, for an account
+bound to a private cloud gateway, the gateway does.
 
 KIND is one of:
+  subscriptions (subscription, subs)                    needs no --subscription
   locations (location, regions)
-  vmsizes (vmsize, sizes)                   needs --location
+  vmsizes (vmsize, sizes)                               needs --location
   resourcegroups (resourcegroup, rg)
-  virtualnetworks (virtualnetwork, vnet)    needs --resource-group
-  storageaccounts (storageaccount, sa)      needs --resource-group
-  containers (container)                    needs --resource-group and --storage-account`,
-		Example: `  strata lookup locations --account prod --subscription 8f4b1c2d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
+  virtualnetworks (virtualnetwork, vnet)                in -g, or in the whole subscription
+  networksecuritygroups (networksecuritygroup, nsg)     in -g, or in the whole subscription
+  storageaccounts (storageaccount, sa)                  in -g, or in the whole subscription
+  containers (container)                                needs --resource-group and --storage-account
+
+Every kind but subscriptions needs --subscription.`,
+		Example: `  strata lookup subscriptions --account prod
+  strata lookup locations --account prod --subscription 8f4b1c2d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
   strata lookup vmsizes --account prod --subscription $SUB --location westeurope
   strata lookup vnets --account prod --subscription $SUB -g network-rg -o json
+  strata lookup nsgs --account prod --subscription $SUB
   strata lookup containers --account prod --subscription $SUB -g backups --storage-account strbackups`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,26 +103,28 @@ KIND is one of:
 	}
 	f := cmd.Flags()
 	f.StringVar(&lo.account, "account", "", "the cloud account whose service principal looks (required)")
-	f.StringVar(&lo.opts.SubscriptionID, "subscription", "", "the Azure subscription ID (required)")
-	f.StringVarP(&lo.opts.ResourceGroup, "resource-group", "g", "", "the resource group (virtualnetworks, storageaccounts, containers)")
+	f.StringVar(&lo.opts.SubscriptionID, "subscription", "", "the Azure subscription ID (required, but by subscriptions)")
+	f.StringVarP(&lo.opts.ResourceGroup, "resource-group", "g", "", "the resource group (containers; virtualnetworks, networksecuritygroups and storageaccounts: the whole subscription without it)")
 	f.StringVarP(&lo.opts.Location, "location", "l", "", "the Azure location (vmsizes)")
 	f.StringVar(&lo.opts.StorageAccount, "storage-account", "", "the storage account (containers)")
 	f.StringVarP(&lo.output, "output", "o", "table", "output format: "+strings.Join(lookupOutputs, ", "))
 	return cmd
 }
 
-// lookupNeeds returns the flags a lookup requires besides --account and --subscription, as
-// flag name and value.
+// lookupNeeds returns the flags a lookup requires besides --account, as flag name and value:
+// --subscription for every lookup but subscriptions.
 func lookupNeeds(what string, opts client.LookupOptions) [][2]string {
+	if what == client.LookupSubscriptions {
+		return nil
+	}
+	sub := [2]string{"--subscription", opts.SubscriptionID}
 	switch what {
 	case client.LookupVMSizes:
-		return [][2]string{{"--location", opts.Location}}
-	case client.LookupVirtualNetworks, client.LookupStorageAccounts:
-		return [][2]string{{"--resource-group", opts.ResourceGroup}}
+		return [][2]string{sub, {"--location", opts.Location}}
 	case client.LookupContainers:
-		return [][2]string{{"--resource-group", opts.ResourceGroup}, {"--storage-account", opts.StorageAccount}}
+		return [][2]string{sub, {"--resource-group", opts.ResourceGroup}, {"--storage-account", opts.StorageAccount}}
 	}
-	return nil
+	return [][2]string{sub}
 }
 
 func runLookup(ctx context.Context, o *rootOptions, lo *lookupOptions, kind string) error {
@@ -123,9 +140,6 @@ func runLookup(ctx context.Context, o *rootOptions, lo *lookupOptions, kind stri
 	}
 	if lo.account == "" {
 		return usage("lookup %s needs --account", what)
-	}
-	if lo.opts.SubscriptionID == "" {
-		return usage("lookup %s needs --subscription", what)
 	}
 	for _, need := range lookupNeeds(what, lo.opts) {
 		if need[1] == "" {

@@ -12,26 +12,31 @@ import (
 )
 
 // The lookups the server answers under /cloudaccounts/{name}/lookups/{what}: what exists in
-// an Azure subscription, seen through a cloud account's service principal.
+// Azure, seen through a cloud account's service principal.
 const (
-	LookupLocations       = "locations"       // the subscription's regions
-	LookupVMSizes         = "vmsizes"         // the VM sizes of a location
-	LookupResourceGroups  = "resourcegroups"  // the subscription's resource groups
-	LookupVirtualNetworks = "virtualnetworks" // the virtual networks of a resource group
-	LookupStorageAccounts = "storageaccounts" // the storage accounts of a resource group
-	LookupContainers      = "containers"      // the blob containers of a storage account
+	LookupSubscriptions         = "subscriptions"         // the subscriptions the principal can see
+	LookupLocations             = "locations"             // the subscription's regions
+	LookupVMSizes               = "vmsizes"               // the VM sizes of a location
+	LookupResourceGroups        = "resourcegroups"        // the subscription's resource groups
+	LookupVirtualNetworks       = "virtualnetworks"       // the virtual networks of a resource group, or of the subscription
+	LookupNetworkSecurityGroups = "networksecuritygroups" // the network security groups of a resource group, or of the subscription
+	LookupStorageAccounts       = "storageaccounts"       // the storage accounts of a resource group, or of the subscription
+	LookupContainers            = "containers"            // the blob containers of a storage account
 )
 
 // Lookups lists every lookup, in the order the CLI documents them.
-var Lookups = []string{LookupLocations, LookupVMSizes, LookupResourceGroups, LookupVirtualNetworks, LookupStorageAccounts, LookupContainers}
+var Lookups = []string{LookupSubscriptions, LookupLocations, LookupVMSizes, LookupResourceGroups, LookupVirtualNetworks,
+	LookupNetworkSecurityGroups, LookupStorageAccounts, LookupContainers}
 
-// LookupOptions are the parameters of a lookup. SubscriptionID is always required; the
-// others only where the lookup needs them.
+// LookupOptions are the parameters of a lookup; those left empty are not sent.
+// SubscriptionID is required by every lookup but subscriptions; the others only where the
+// lookup needs or takes them.
 type LookupOptions struct {
 	SubscriptionID string
 	// Location is required by vmsizes.
 	Location string
-	// ResourceGroup is required by virtualnetworks, storageaccounts and containers.
+	// ResourceGroup is required by containers; virtualnetworks, networksecuritygroups and
+	// storageaccounts list the whole subscription without it.
 	ResourceGroup string
 	// StorageAccount is required by containers.
 	StorageAccount string

@@ -15,6 +15,9 @@ func TestLookupWireFormat(t *testing.T) {
 			q.Get("resourceGroup") == "rg" && q.Get("storageAccount") == "sa" && !q.Has("location"):
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"items":[{"name":"backups"},{"name":"logs"}]}`))
+		case r.URL.Path == APIPath+"/cloudaccounts/prod/lookups/subscriptions" && len(q) == 0:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"items":[{"subscriptionID":"sub-1","displayName":"Prod","state":"Enabled"}]}`))
 		case r.URL.Path == APIPath+"/cloudaccounts/prod/lookups/locations":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"items":null}`))
@@ -28,6 +31,10 @@ func TestLookupWireFormat(t *testing.T) {
 	items, err := c.Lookup(ctx, "prod", LookupContainers, LookupOptions{SubscriptionID: "sub-1", ResourceGroup: "rg", StorageAccount: "sa"})
 	if err != nil || len(items) != 2 || string(items[1]) != `{"name":"logs"}` {
 		t.Fatalf("Lookup = %s, %v", items, err)
+	}
+	items, err = c.Lookup(ctx, "prod", LookupSubscriptions, LookupOptions{})
+	if err != nil || len(items) != 1 || !strings.Contains(string(items[0]), `"displayName":"Prod"`) {
+		t.Fatalf("subscriptions, sent with no query parameter = %s, %v", items, err)
 	}
 	items, err = c.Lookup(ctx, "prod", LookupLocations, LookupOptions{SubscriptionID: "sub-1"})
 	if err != nil || items == nil || len(items) != 0 {

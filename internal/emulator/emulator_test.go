@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/emulator"
@@ -393,12 +395,21 @@ func TestSubscriptionsAndLocations(t *testing.T) {
 	env := emulatortest.Start(t)
 	var subs struct {
 		Value []struct {
-			SubscriptionID, TenantID, State string
+			SubscriptionID, TenantID, State, DisplayName string
 		} `json:"value"`
 	}
 	armGet(t, env, "/subscriptions?api-version=2022-12-01", &subs)
 	if len(subs.Value) != 1 || subs.Value[0].SubscriptionID != env.SubscriptionID || subs.Value[0].TenantID != env.TenantID || subs.Value[0].State != "Enabled" {
 		t.Fatalf("subscriptions: %+v", subs)
+	}
+	// A principal sees the subscriptions of its tenant, in the order they were added.
+	second, other := "6a1d0c4e-2b3f-4c5d-8e9f-0a1b2c3d4e5f", "7b2e1d5f-3c4a-4d6e-9f0a-1b2c3d4e5f6a"
+	env.Emulator.Engine().AddSubscription(arm.Subscription{ID: second, TenantID: env.TenantID, DisplayName: "Second"})
+	env.Emulator.Engine().AddSubscription(arm.Subscription{ID: other, TenantID: "8c3f2e6a-4d5b-4e7f-8a1b-2c3d4e5f6a7b"})
+	subs.Value = nil
+	armGet(t, env, "/subscriptions?api-version=2022-12-01", &subs)
+	if len(subs.Value) != 2 || subs.Value[0].SubscriptionID != env.SubscriptionID || subs.Value[1].SubscriptionID != second || subs.Value[1].DisplayName != "Second" {
+		t.Fatalf("subscriptions after adding one of the tenant and one of another: %+v", subs)
 	}
 	var locs struct {
 		Value []struct {
@@ -413,6 +424,71 @@ func TestSubscriptionsAndLocations(t *testing.T) {
 	}
 	if zones["westeurope"] != 3 || zones["eastus2"] != 3 || zones["westcentralus"] != 0 || len(zones) < 6 {
 		t.Fatalf("zones by location: %v", zones)
+	}
+}
+
+// TestSubscriptionWideLists lists virtual networks, network security groups and storage
+// accounts of two resource groups at the subscription's level, as the SDK's ListAll and List
+// pagers do, and NSGs of one group: ARM's {"value": [...]} (the emulator never pages, so no
+// nextLink), every resource of its scope.
+func TestSubscriptionWideLists(t *testing.T) {
+	env := emulatortest.Start(t)
+	ctx := context.Background()
+	poll := &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond}
+	f, err := armnetwork.NewClientFactory(env.SubscriptionID, env.Cred, env.ClientOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accts, err := armstorage.NewAccountsClient(env.SubscriptionID, env.Cred, env.ClientOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rg := range []string{"rg-a", "rg-b"} {
+		env.ResourceGroup(t, rg)
+		vp, err := f.NewVirtualNetworksClient().BeginCreateOrUpdate(ctx, rg, "vnet-"+rg, armnetwork.VirtualNetwork{Location: to.Ptr(env.Location),
+			Properties: &armnetwork.VirtualNetworkPropertiesFormat{AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr("10.0.0.0/16")}}}}, nil)
+		if err == nil {
+			_, err = vp.PollUntilDone(ctx, poll)
+		}
+		np, nerr := f.NewSecurityGroupsClient().BeginCreateOrUpdate(ctx, rg, "nsg-"+rg, armnetwork.SecurityGroup{Location: to.Ptr(env.Location)}, nil)
+		if nerr == nil {
+			_, nerr = np.PollUntilDone(ctx, poll)
+		}
+		sp, serr := accts.BeginCreate(ctx, rg, "st"+strings.ReplaceAll(rg, "-", ""), armstorage.AccountCreateParameters{Location: to.Ptr(env.Location),
+			Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}, nil)
+		if serr == nil {
+			_, serr = sp.PollUntilDone(ctx, poll)
+		}
+		if err := errors.Join(err, nerr, serr); err != nil {
+			t.Fatalf("create the resources of %s: %v", rg, err)
+		}
+	}
+	sub := "/subscriptions/" + env.SubscriptionID
+	tests := []struct{ path, want string }{
+		{sub + "/providers/Microsoft.Network/virtualNetworks?api-version=2024-05-01", "vnet-rg-a,vnet-rg-b"},
+		{sub + "/providers/Microsoft.Network/networkSecurityGroups?api-version=2024-05-01", "nsg-rg-a,nsg-rg-b"},
+		{sub + "/resourceGroups/rg-b/providers/Microsoft.Network/networkSecurityGroups?api-version=2024-05-01", "nsg-rg-b"},
+		{sub + "/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01", "strga,strgb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			var page map[string]json.RawMessage
+			armGet(t, env, tt.path, &page)
+			var list []struct{ ID, Name string }
+			if err := json.Unmarshal(page["value"], &list); err != nil || len(page) != 1 {
+				t.Fatalf("answer %v (%v): want {\"value\": [...]} alone", page, err)
+			}
+			var names []string
+			for _, r := range list {
+				names = append(names, r.Name)
+				if !strings.HasPrefix(r.ID, sub+"/resourceGroups/rg-") || !strings.HasSuffix(r.ID, "/"+r.Name) {
+					t.Errorf("ID %s of %s", r.ID, r.Name)
+				}
+			}
+			if got := strings.Join(names, ","); got != tt.want {
+				t.Errorf("listed %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -66,7 +66,7 @@ func (r *callRunner) do(ctx context.Context, c azurecall.Call) ([]byte, error) {
 	if !ok || acct.Spec.Gateway != r.gateway {
 		return nil, &azurecall.Error{Code: "AccountUnavailable", Message: fmt.Sprintf("cloud account %q is not bound to gateway %q", c.Account, r.gateway)}
 	}
-	clients, err := azure.NewClients(ctx, acct, c.SubscriptionID, r.options)
+	clients, err := azurecall.NewClients(ctx, acct, c, r.options)
 	if err != nil {
 		return nil, &azurecall.Error{Code: "AccountUnusable", Message: fmt.Sprintf("cloud account %q cannot be used: %v", c.Account, err)}
 	}

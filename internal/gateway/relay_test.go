@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-dev/strata/internal/azure"
 	"github.com/strata-dev/strata/internal/azurecall"
+	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 	gatewayv1 "github.com/strata-dev/strata/proto/strata/gateway/v1"
 )
@@ -56,6 +57,21 @@ func TestRelayedCalls(t *testing.T) {
 	}
 	if n := env.RequestsNotFrom(t, "strata-gateway/corp", "arm", env.SubscriptionID); n != 1 {
 		t.Errorf("%d ARM requests from callers other than the gateway, want 1 (the test's own resource group)", n)
+	}
+
+	// The subscriptions travel with no subscription, and the gateway lists them at its tenant's level.
+	body, err = ts.srv.Call(ctx, "corp", azurecall.Call{Account: "acct", Op: "subscriptions"})
+	if err != nil {
+		t.Fatalf("subscriptions through the gateway: %v", err)
+	}
+	var subs []azure.Subscription
+	if err := json.Unmarshal(body, &subs); err != nil || len(subs) != 1 || subs[0].SubscriptionID != env.SubscriptionID || subs[0].State != "Enabled" {
+		t.Fatalf("subscriptions %s (%v): want the emulator's %s, Enabled", body, err, env.SubscriptionID)
+	}
+	if !slices.ContainsFunc(env.Callers(t), func(c emulator.CallerCount) bool {
+		return emulator.MatchesProduct(c.Product, "strata-gateway/corp") && c.Kind == emulator.CallerARM && c.Scope == ""
+	}) {
+		t.Errorf("callers %+v: the gateway sent no ARM request outside a subscription", env.Callers(t))
 	}
 
 	tests := []struct {

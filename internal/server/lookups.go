@@ -30,12 +30,19 @@ type LookupList = azurecall.List
 // NamedItem is the item of a lookup that only lists names: resource groups and containers.
 type NamedItem = azurecall.NamedItem
 
-// lookupCall reads the query parameters of lookup what into a Call: subscriptionID and the
-// lookup's parameters, each given once, each obeying its rule; others are refused. A 400
-// names the parameter and its rule.
+// lookupCall reads the query parameters of lookup what into a Call: subscriptionID (which
+// subscriptions does not need) and the lookup's parameters, each given once, each obeying its
+// rule; others are refused. A parameter the lookup requires must be given, and not empty; an
+// optional one may be left out, but not given empty. A 400 names the parameter and its rule.
 func lookupCall(account, what string, q url.Values) (azurecall.Call, error) {
-	params, _ := azurecall.Params(what)
-	allowed := append([]string{"subscriptionID"}, params...)
+	required, _ := azurecall.Params(what)
+	optional := azurecall.Optional(what)
+	if azurecall.SubscriptionOptional(what) {
+		optional = append([]string{"subscriptionID"}, optional...)
+	} else {
+		required = append([]string{"subscriptionID"}, required...)
+	}
+	allowed := append(slices.Clone(required), optional...)
 	for name := range q {
 		if !slices.Contains(allowed, name) {
 			return azurecall.Call{}, badRequest("unknown query parameter %q: lookup %s takes %s", name, what, strings.Join(allowed, ", "))
@@ -43,13 +50,16 @@ func lookupCall(account, what string, q url.Values) (azurecall.Call, error) {
 	}
 	c := azurecall.Call{Account: account, SubscriptionID: q.Get("subscriptionID"), Op: what, Params: map[string]string{}}
 	for _, name := range allowed {
-		if len(q[name]) > 1 {
-			return c, badRequest("query parameter %s is given %d times", name, len(q[name]))
-		}
-		if strings.TrimSpace(q.Get(name)) == "" {
+		vs, given := q[name]
+		switch {
+		case len(vs) > 1:
+			return c, badRequest("query parameter %s is given %d times", name, len(vs))
+		case slices.Contains(required, name) && strings.TrimSpace(q.Get(name)) == "":
 			return c, badRequest("lookup %s needs the query parameter %s", what, name)
+		case given && strings.TrimSpace(q.Get(name)) == "":
+			return c, badRequest("query parameter %s of lookup %s is empty: give a value or leave it out", name, what)
 		}
-		if name != "subscriptionID" {
+		if given && name != "subscriptionID" {
 			c.Params[name] = q.Get(name)
 		}
 	}
@@ -66,11 +76,13 @@ func lookupCall(account, what string, q url.Values) (azurecall.Call, error) {
 // lookupNames lists the lookups, sorted, for error messages.
 func lookupNames() string { return strings.Join(azurecall.Lookups(), ", ") }
 
-// lookup answers GET /cloudaccounts/{key}/lookups/{what}: what exists in an Azure subscription,
-// listed with the cloud account's service principal (by the account's gateway when it is
-// bound to one). The query parameter subscriptionID is required; vmsizes needs location,
-// virtualnetworks and storageaccounts resourceGroup, containers resourceGroup and
-// storageAccount. Unknown parameters are refused.
+// lookup answers GET /cloudaccounts/{key}/lookups/{what}: what exists in Azure, listed with
+// the cloud account's service principal (by the account's gateway when it is bound to one).
+// The query parameter subscriptionID is required by every lookup but subscriptions, which
+// lists the subscriptions themselves; vmsizes needs location, containers resourceGroup and
+// storageAccount; virtualnetworks, networksecuritygroups and storageaccounts take an optional
+// resourceGroup (without it they list the whole subscription). Unknown parameters are
+// refused.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, kind string) error {
 	ctx := r.Context()
 	key, what := r.PathValue("key"), r.PathValue("what")
@@ -116,7 +128,7 @@ func (s *Server) runCall(ctx context.Context, acct *v1alpha1.CloudAccount, c azu
 	if gw := acct.Spec.Gateway; gw != "" {
 		return s.relayCall(ctx, gw, c)
 	}
-	clients, err := azure.NewClients(ctx, acct, c.SubscriptionID, azure.Options{Logger: s.log})
+	clients, err := azurecall.NewClients(ctx, acct, c, azure.Options{Logger: s.log})
 	if err != nil {
 		return nil, conflict(ReasonConflict, "%s %q cannot be used: %v", v1alpha1.KindCloudAccount, key, err)
 	}

@@ -28,13 +28,17 @@ func TestLookupsRefuseInjection(t *testing.T) {
 		"resourceGroup":  {"..", "../../" + sub, "rg/providers/Microsoft.Network/virtualNetworks/x", "rg?api-version=1"},
 		"storageAccount": {"..", "acct/../../other", "Acct-1"},
 	}
+	// Optional parameters too: a subscription given to subscriptions, a resource group to the
+	// lists that may cover a whole subscription.
 	params := map[string][]string{
-		"locations":       {"subscriptionID"},
-		"vmsizes":         {"subscriptionID", "location"},
-		"resourcegroups":  {"subscriptionID"},
-		"virtualnetworks": {"subscriptionID", "resourceGroup"},
-		"storageaccounts": {"subscriptionID", "resourceGroup"},
-		"containers":      {"subscriptionID", "resourceGroup", "storageAccount"},
+		"subscriptions":         {"subscriptionID"},
+		"locations":             {"subscriptionID"},
+		"vmsizes":               {"subscriptionID", "location"},
+		"resourcegroups":        {"subscriptionID"},
+		"virtualnetworks":       {"subscriptionID", "resourceGroup"},
+		"networksecuritygroups": {"subscriptionID", "resourceGroup"},
+		"storageaccounts":       {"subscriptionID", "resourceGroup"},
+		"containers":            {"subscriptionID", "resourceGroup", "storageAccount"},
 	}
 	if n := len(azurecall.Lookups()); len(params) != n {
 		t.Fatalf("the test covers %d lookups, the server has %d", len(params), n)

@@ -429,7 +429,8 @@ type AzureCall struct {
 	Id             uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	CloudAccount   string                 `protobuf:"bytes,2,opt,name=cloud_account,json=cloudAccount,proto3" json:"cloud_account,omitempty"`
 	SubscriptionId string                 `protobuf:"bytes,3,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	// operation is a lookup's name (locations, vmsizes, resourcegroups, virtualnetworks,
+	// operation is a lookup's name (subscriptions, whose subscription_id may be empty;
+	// locations, vmsizes, resourcegroups, virtualnetworks, networksecuritygroups,
 	// storageaccounts, containers) or "kubeconfig".
 	Operation     string            `protobuf:"bytes,4,opt,name=operation,proto3" json:"operation,omitempty"`
 	Params        map[string]string `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
