@@ -31,7 +31,7 @@ async function parse(resp) {
 // body, and returns the answer's JSON (text for YAML answers).
 export async function request(method, path, body, opts = {}) {
   const url = path.startsWith('/console') ? path : BASE + path;
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  const init = { method, credentials: 'same-origin', headers: { Accept: opts.accept || 'application/json' } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -51,7 +51,7 @@ export async function render(view, [name], session) {
   kubeBtn.addEventListener('click', async () => {
     fill(notice);
     try {
-      const text = await get(`${path}/kubeconfig`);
+      const text = await get(`${path}/kubeconfig`, { accept: 'application/yaml' });
       download(`${name}.kubeconfig`, typeof text === 'string' ? text : JSON.stringify(text));
       fill(notice, h('p', { class: 'ok' }, `Downloaded ${name}.kubeconfig`));
     } catch (e) { fill(notice, errorBox(e)); }
