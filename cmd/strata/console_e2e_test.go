@@ -96,7 +96,8 @@ func TestConsole(t *testing.T) {
 	admin.put("/rolebindings/fin-finance", obj("RoleBinding", "fin-finance", map[string]any{"subject": map[string]any{"user": "fin"}, "role": "finance-operator", "filter": "finance"}))
 	admin.put("/rolebindings/fin-accounts", obj("RoleBinding", "fin-accounts", map[string]any{"subject": map[string]any{"user": "fin"}, "role": "account-user"}))
 
-	// The user's network and storage, in resource groups other than the cluster's, made with
+	// The user's network, in a resource group other than the cluster's, and storage (which
+	// strata finds in the cluster's resource group), made with
 	// the emulator's Resource Manager as a service principal of the test.
 	em := newEmulatorAdmin(t, dataDir, q.emulatorURL(t))
 	var info struct{ Subscriptions []struct{ ID string } }
@@ -110,7 +111,7 @@ func TestConsole(t *testing.T) {
 	placement := &v1alpha1.StaticPlacement{ResourceGroup: "console-net-rg", VirtualNetwork: "console-vnet", CIDR: "10.20.0.0/16",
 		ControlPlaneSubnet: &v1alpha1.Subnet{Name: "console-cp", CIDR: "10.20.0.0/24", SecurityGroup: "console-cp-nsg"},
 		WorkerSubnet:       &v1alpha1.Subnet{Name: "console-workers", CIDR: "10.20.1.0/24", SecurityGroup: "console-workers-nsg"}}
-	for _, rg := range []string{"console-rg", "console-net-rg", "console-storage-rg"} {
+	for _, rg := range []string{"console-rg", "console-net-rg"} {
 		if _, err := az.resourceGroup(ctx, rg, quickstartLocation); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ func TestConsole(t *testing.T) {
 	if _, err := az.userNetwork(ctx, placement, quickstartLocation); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := az.userStorage(ctx, "console-storage-rg", &v1alpha1.CustomStorage{Account: "consolevhds", Container: "vhds"}, quickstartLocation); err != nil {
+	if _, err := az.userStorage(ctx, "console-rg", &v1alpha1.CustomStorage{Account: "consolevhds", Container: "vhds"}, quickstartLocation); err != nil {
 		t.Fatal(err)
 	}
 
@@ -149,7 +150,7 @@ func TestConsole(t *testing.T) {
 	b := newBrowser(t, server, dataDir)
 	shot := func(ctx context.Context, name string) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -616,7 +617,7 @@ func (b *consoleBrowser) typeInto(t *testing.T, ctx context.Context, sel, value 
 // pick waits until the select offers value (from its lookup), then chooses it.
 func (b *consoleBrowser) pick(t *testing.T, ctx context.Context, sel, value string) {
 	t.Helper()
-	opt := fmt.Sprintf(`%s option[value=%q]`, sel, value)
+	opt := fmt.Sprintf(`%s option[value=%q]:not([disabled])`, sel, value)
 	b.do(t, ctx, chromedp.WaitReady(chromedp.CSS(opt)), chromedp.WaitEnabled(chromedp.CSS(sel)))
 	b.eval(t, ctx, fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
 		el.dispatchEvent(new Event('change', {bubbles: true})); return el.value; })()`, sel, value))

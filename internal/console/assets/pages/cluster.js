@@ -113,8 +113,10 @@ export async function render(view, [name], session) {
     if (profKey !== profilesDrawn) { profilesDrawn = profKey; drawProfiles(); }
   };
 
+  const poolsMsg = h('div');
+  const profilesMsg = h('div');
   const drawPools = () => {
-    const err = h('div');
+    const err = poolsMsg;
     const inputs = cluster.spec.machinePools.map((p) => h('input', { id: `pool-${p.name}-count`, type: 'number', min: 0, max: 1000, value: p.count, 'data-pool': p.name }));
     const save = h('button', { id: 'save-pools', type: 'button' }, 'Save pool counts');
     save.addEventListener('click', async () => {
@@ -146,7 +148,7 @@ export async function render(view, [name], session) {
   };
 
   const drawProfiles = async () => {
-    const err = h('div');
+    const err = profilesMsg;
     let all = [];
     try { all = (await get('/clusterprofiles')).items || []; } catch { /* versions stay as they are */ }
     const rows = cluster.spec.profiles.map((p, i) => {

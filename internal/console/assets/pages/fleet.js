@@ -50,7 +50,7 @@ export async function render(view) {
       h('td', { 'data-field': 'phase' }, h('span', { class: `phase phase-${phaseOf(c).toLowerCase()}` }, phaseOf(c))),
       h('td', { 'data-field': 'progress' }, progressOf(c)),
       h('td', { 'data-field': 'location' }, c.spec.azure.location || ''),
-      h('td', { 'data-field': 'tags' }, (c.spec.tags || []).map((x) => h('span', { class: 'tag' }, x))),
+      h('td', { 'data-field': 'tags' }, (c.spec.tags || []).map((x) => [h('span', { class: 'tag' }, x), ' '])),
       h('td', { 'data-field': 'age' }, age(c.metadata.creationTimestamp)))));
     status.textContent = rows.length ? `${rows.length} of ${clusters.size} clusters` : (clusters.size ? 'No cluster matches the filters.' : 'No clusters yet.');
   };

@@ -35,7 +35,7 @@ export function lookupField({ id, label, path, empty, onChange }) {
     select.replaceChildren(h('option', { value: '' }, empty || '— choose —'));
     const groups = new Map();
     for (const it of items) {
-      const opt = h('option', { value: it.value, selected: it.value === current }, it.label || it.value);
+      const opt = h('option', { value: it.value, selected: it.value === current, disabled: !!it.disabled }, it.label || it.value);
       if (it.group) {
         if (!groups.has(it.group)) { const g = h('optgroup', { label: it.group }); groups.set(it.group, g); select.append(g); }
         groups.get(it.group).append(opt);
