@@ -85,6 +85,15 @@ export async function render(view) {
     stepNav, general, ...panes, yamlPane,
     h('div', { class: 'wizard-buttons' }, back, ' ', next, ' ', create, ' ', busy));
 
+  // An edited field's old message goes until the next check.
+  const clearField = (ev) => {
+    const f = ev.target.closest && ev.target.closest('.field');
+    const slot = f && f.querySelector('.field-error');
+    if (slot) slot.replaceChildren();
+  };
+  view.addEventListener('input', clearField);
+  view.addEventListener('change', clearField);
+
   // ---- validation ----
   const showErrors = () => {
     for (const el of view.querySelectorAll('[data-error-for]')) el.replaceChildren();
