@@ -280,6 +280,13 @@ func TestConsole(t *testing.T) {
 		}
 	}
 	shot(fleet, "fleet-running")
+	b.do(t, fleet, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	b.waitVisible(t, fleet, `#fleet tr[data-cluster="web1"]`)
+	if w := b.eval(t, fleet, `String(document.documentElement.scrollWidth <= window.innerWidth)`); w != "true" {
+		t.Errorf("the fleet is wider than a 390 px phone")
+	}
+	shot(fleet, "fleet-phone")
+	b.do(t, fleet, chromedp.EmulateReset())
 	b.waitText(t, wiz, "#cluster-kubernetes", "nodes ready 2/2")
 	shot(wiz, "cluster")
 
@@ -388,7 +395,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	b.checkHosts(t)
-	for _, name := range []string{"signin", "fleet", "cluster", "wizard-1-basics", "wizard-2-profiles", "wizard-3-values",
+	for _, name := range []string{"signin", "fleet", "fleet-phone", "cluster", "wizard-1-basics", "wizard-2-profiles", "wizard-3-values",
 		"wizard-4-config", "wizard-5-pools", "wizard-6-review", "profiles", "accounts", "gateways"} {
 		if st, err := os.Stat(filepath.Join(shots, name+".png")); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
