@@ -367,10 +367,18 @@ func TestConsole(t *testing.T) {
 		b.waitText(t, fleet, p.sel, p.want)
 		shot(fleet, p.name)
 	}
+	b.do(t, fleet, chromedp.Navigate(server+"/#/profiles/iaas-base@1.0.0"))
+	b.waitText(t, fleet, "#profile-diff", "  layers:")
+	// The account saved with its secret field empty keeps the stored secret.
 	b.do(t, fleet, chromedp.Navigate(server+"/#/accounts/emulator"))
 	b.waitVisible(t, fleet, "#a-secret")
 	if v := b.eval(t, fleet, `document.querySelector('#a-secret').value`); v != "" {
 		t.Errorf("the account page shows a secret: %q", v)
+	}
+	b.click(t, fleet, "#account-save")
+	b.waitText(t, fleet, "form .ok", "Saved")
+	if a, err := cl.Get(ctx, v1alpha1.KindCloudAccount, quickstartAccount); err != nil || !a.(*v1alpha1.CloudAccount).Spec.Azure.ClientSecretSet {
+		t.Errorf("the account lost its secret on a save from the page: %v", err)
 	}
 
 	// Delete by typing the name.

@@ -26,8 +26,8 @@ export async function render(view, [name]) {
     tenant: inp('a-tenant', az.tenantID), client: inp('a-client', az.clientID),
     secret: inp('a-secret', '', { type: 'password', autocomplete: 'new-password', placeholder: az.clientSecretSet ? 'set: leave empty to keep it' : '' }),
     env: h('select', { id: 'a-env' }, ['AzurePublicCloud', 'AzureUSGovernmentCloud', 'AzureChinaCloud', 'Custom'].map((e) => h('option', { value: e, selected: (az.environment || 'AzurePublicCloud') === e }, e))),
-    rm: inp('a-rm', ep.resourceManager), aad: inp('a-aad', ep.activeDirectory), suffix: inp('a-suffix', az.storageSuffix),
-    ca: h('textarea', { id: 'a-ca', rows: 4, class: 'code', spellcheck: 'false' }, az.caBundle || ''),
+    rm: inp('a-rm', ep.resourceManager), aad: inp('a-aad', ep.activeDirectory), suffix: inp('a-suffix', ep.storageSuffix),
+    ca: h('textarea', { id: 'a-ca', rows: 4, class: 'code', spellcheck: 'false' }, ep.caBundle || ''),
     gw: inp('a-gateway', obj.spec.gateway),
   };
   const out = h('div', { role: 'status' });
@@ -37,8 +37,8 @@ export async function render(view, [name]) {
     field('Client secret (write-only)', f.secret, 'spec.azure.clientSecret', az.clientSecretSet ? 'A secret is stored. It is never shown.' : 'Required for a new account.'),
     field('Environment', f.env, 'spec.azure.environment'),
     h('fieldset', {}, h('legend', {}, 'Custom environment'), field('Resource Manager URL', f.rm, 'spec.azure.endpoints.resourceManager'),
-      field('Active Directory URL', f.aad, 'spec.azure.endpoints.activeDirectory'), field('Storage suffix', f.suffix, 'spec.azure.storageSuffix'),
-      field('CA bundle (PEM)', f.ca, 'spec.azure.caBundle')),
+      field('Active Directory URL', f.aad, 'spec.azure.endpoints.activeDirectory'), field('Storage suffix', f.suffix, 'spec.azure.endpoints.storageSuffix'),
+      field('CA bundle (PEM)', f.ca, 'spec.azure.endpoints.caBundle')),
     field('Private cloud gateway', f.gw, 'spec.gateway'), save, out);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -49,8 +49,8 @@ export async function render(view, [name]) {
     if (f.secret.value) o.spec.azure.clientSecret = f.secret.value;
     if (f.env.value === 'Custom') {
       o.spec.azure.endpoints = { resourceManager: f.rm.value.trim(), activeDirectory: f.aad.value.trim() };
-      if (f.suffix.value.trim()) o.spec.azure.storageSuffix = f.suffix.value.trim();
-      if (f.ca.value.trim()) o.spec.azure.caBundle = f.ca.value;
+      o.spec.azure.endpoints.storageSuffix = f.suffix.value.trim();
+      if (f.ca.value.trim()) o.spec.azure.endpoints.caBundle = f.ca.value;
     }
     if (f.gw.value.trim()) o.spec.gateway = f.gw.value.trim();
     try {
