@@ -46,6 +46,9 @@ type quickstartOptions struct {
 	dataDir       string
 	kubernetes    bool
 	kubernetesBin string
+	// clusters false creates no example cluster or gateway: only the emulator's account and
+	// the example profiles, for a user (or a test) that brings its own clusters.
+	clusters bool
 }
 
 // newQuickstartCommand returns `strata quickstart`, which runs an emulated Azure, a server and
@@ -94,6 +97,7 @@ objects and the emulated cloud.`,
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7080", "address of the API (host:port)")
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory of the SQLite database, the encryption key, the emulator's state (emulator/) and the emulator-ready examples (examples/)")
 	f.BoolVar(&o.kubernetes, "kubernetes", true, "run real Kubernetes API servers inside the emulated clusters when the binaries are found")
+	f.BoolVar(&o.clusters, "example-clusters", true, "create the example clusters and gateway; with false only the emulator's cloud account and the example profiles")
 	f.StringVar(&o.kubernetesBin, "kubernetes-bin", "", "directory of etcd, kube-apiserver, kube-controller-manager and kube-scheduler (default: where `make k8s` puts them)")
 	return cmd
 }
@@ -139,7 +143,7 @@ func runQuickstart(ctx context.Context, o *quickstartOptions, stdout, errOut io.
 	fmt.Fprintf(out, "CLI                logged in as admin: context %s in %s\n", quickstartContext, api.configPath)
 	fmt.Fprintf(out, "Web console        %s/ (sign in as admin once it has a password: strata passwd admin)\n\n", api.url)
 
-	clusters, gateways, err := setUpExamples(ctx, api.client, em, o.dataDir, out)
+	clusters, gateways, err := setUpExamples(ctx, api.client, em, o.dataDir, o.clusters, out)
 	if err == nil {
 		api.startGateways(gateways, out)
 		err = showProgress(ctx, api.client, clusters, out)
@@ -343,7 +347,7 @@ func waitHealthy(ctx context.Context, cl *client.Client) error {
 // what the clusters expect in the emulator, applies the emulator's accounts (after the
 // gateways they name) and creates the example objects that do not exist. It returns the
 // clusters to wait for.
-func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator, dataDir string, out io.Writer) (clusters, gateways []string, err error) {
+func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator, dataDir string, withClusters bool, out io.Writer) (clusters, gateways []string, err error) {
 	acct, err := emulatorAccount(em)
 	if err != nil {
 		return nil, nil, err
@@ -366,6 +370,11 @@ func setUpExamples(ctx context.Context, cl *client.Client, em *emulator.Emulator
 		return nil, nil, err
 	}
 	objs := exampleObjects(files)
+	if !withClusters {
+		objs = slices.DeleteFunc(objs, func(o v1alpha1.Object) bool { return o.GetTypeMeta().Kind != v1alpha1.KindClusterProfile })
+		// The emulator's own account: the others are bound to the gateways left out.
+		accounts = slices.DeleteFunc(accounts, func(a *v1alpha1.CloudAccount) bool { return a.Spec.Gateway != "" })
+	}
 	for _, obj := range objs {
 		if c, ok := obj.(*v1alpha1.Cluster); ok {
 			if err := az.prerequisites(ctx, c, out); err != nil {
