@@ -22,10 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
@@ -466,19 +462,9 @@ func (a *apiCaller) put(path string, body any) {
 // armClients are Resource Manager clients of the emulator as a principal the test adds.
 func (a *emulatorAdmin) armClients(t *testing.T, subscription string) *emulatorClients {
 	t.Helper()
-	var info struct{ Principals []struct{ TenantID string } }
-	a.do(t, http.MethodGet, "/_emulator/info", nil, &info)
-	tenant, clientID, secret := info.Principals[0].TenantID, "console-e2e", "console-e2e-secret"
-	a.do(t, http.MethodPost, "/_emulator/principals", map[string]string{"tenantId": tenant, "clientId": clientID, "secret": secret}, nil)
-	cfg := cloud.Configuration{ActiveDirectoryAuthorityHost: a.url + "/", Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-		cloud.ResourceManager: {Endpoint: a.url, Audience: "https://management.core.windows.net/"}}}
-	opts := azcore.ClientOptions{Cloud: cfg, Transport: a.http}
-	cred, err := azidentity.NewClientSecretCredential(tenant, clientID, secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cred, armOpts := a.principal(t, "console-e2e")
+	var err error
 	c := &emulatorClients{}
-	armOpts := &azarm.ClientOptions{ClientOptions: opts}
 	if c.groups, err = armresources.NewResourceGroupsClient(subscription, cred, armOpts); err != nil {
 		t.Fatal(err)
 	}

@@ -115,12 +115,13 @@ func (a *emulatorAdmin) controlPlanes(t *testing.T) []kube.Info {
 	return info.Clusters
 }
 
-// vmClient is a Resource Manager client of the emulator as a principal the test adds.
-func (a *emulatorAdmin) vmClient(t *testing.T, subscription string) *armcompute.VirtualMachinesClient {
+// principal adds a service principal named clientID to the emulator's tenant and returns its
+// credential and the client options that reach the emulator's Resource Manager.
+func (a *emulatorAdmin) principal(t *testing.T, clientID string) (azcore.TokenCredential, *azarm.ClientOptions) {
 	t.Helper()
 	var info struct{ Principals []struct{ TenantID string } }
 	a.do(t, http.MethodGet, "/_emulator/info", nil, &info)
-	tenant, clientID, secret := info.Principals[0].TenantID, "kubernetes-e2e", "kubernetes-e2e-secret"
+	tenant, secret := info.Principals[0].TenantID, clientID+"-secret"
 	a.do(t, http.MethodPost, "/_emulator/principals", map[string]string{"tenantId": tenant, "clientId": clientID, "secret": secret}, nil)
 	cfg := cloud.Configuration{ActiveDirectoryAuthorityHost: a.url + "/", Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
 		cloud.ResourceManager: {Endpoint: a.url, Audience: "https://management.core.windows.net/"}}}
@@ -129,7 +130,14 @@ func (a *emulatorAdmin) vmClient(t *testing.T, subscription string) *armcompute.
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := armcompute.NewVirtualMachinesClient(subscription, cred, &azarm.ClientOptions{ClientOptions: opts})
+	return cred, &azarm.ClientOptions{ClientOptions: opts}
+}
+
+// vmClient is a Resource Manager client of the emulator as a principal the test adds.
+func (a *emulatorAdmin) vmClient(t *testing.T, subscription string) *armcompute.VirtualMachinesClient {
+	t.Helper()
+	cred, opts := a.principal(t, "kubernetes-e2e")
+	c, err := armcompute.NewVirtualMachinesClient(subscription, cred, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

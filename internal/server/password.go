@@ -86,7 +86,15 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, kind string
 // password matches gets a session key (201). A wrong user name or password is one 401, after
 // as long a check either way; a user with loginFailures failures in loginWindow gets 429.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	s.audited("login", func(w http.ResponseWriter, r *http.Request) {
+	s.passwordSignIn(func(w http.ResponseWriter, r *http.Request, session *Session) {
+		s.writeJSON(w, r, http.StatusCreated, session)
+	})(w, r)
+}
+
+// passwordSignIn is the audited password sign-in of LoginPath and SessionPath: it reads the
+// credentials, signs in (signIn) and leaves the answer of the session to answer.
+func (s *Server) passwordSignIn(answer func(http.ResponseWriter, *http.Request, *Session)) http.HandlerFunc {
+	return s.audited("login", func(w http.ResponseWriter, r *http.Request) {
 		var c Credentials
 		if err := readJSON(w, r, &c); err != nil {
 			s.writeError(w, r, err)
@@ -100,8 +108,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 		noteOf(r.Context()).user = c.User
 		w.Header().Set("Cache-Control", "no-store")
-		s.writeJSON(w, r, http.StatusCreated, session)
-	})(w, r)
+		answer(w, r, session)
+	})
 }
 
 // signIn checks the credentials at now and mints the session.

@@ -31,22 +31,9 @@ type SessionInfo struct {
 // startSession serves POST SessionPath: the password sign-in of LoginPath (same checks,
 // lockout and audit), whose key goes into the session cookie instead of the answer.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request) {
-	s.audited("login", func(w http.ResponseWriter, r *http.Request) {
-		var c Credentials
-		if err := readJSON(w, r, &c); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		noteOf(r.Context()).kind, noteOf(r.Context()).key = v1alpha1.KindUser, c.User
-		session, err := s.signIn(r.Context(), c, time.Now())
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		noteOf(r.Context()).user = c.User
+	s.passwordSignIn(func(w http.ResponseWriter, r *http.Request, session *Session) {
 		http.SetCookie(w, sessionCookie(session.Token, session.APIKey.Spec.ExpiresAt))
-		w.Header().Set("Cache-Control", "no-store")
-		s.writeJSON(w, r, http.StatusCreated, SessionInfo{User: c.User, ExpiresAt: session.APIKey.Spec.ExpiresAt})
+		s.writeJSON(w, r, http.StatusCreated, SessionInfo{User: session.APIKey.Spec.User, ExpiresAt: session.APIKey.Spec.ExpiresAt})
 	})(w, r)
 }
 
