@@ -34,12 +34,13 @@ const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // Handler serves the console: GET / is its page, GET /ui/... its files. Every answer carries
 // ContentSecurityPolicy and asks browsers to check for a newer copy before using a cached one.
 func Handler() http.Handler {
-	files := http.FileServerFS(Assets())
+	assets := Assets()
+	files := http.FileServerFS(assets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setHeaders(w.Header())
 		switch {
 		case r.URL.Path == "/":
-			http.ServeFileFS(w, r, Assets(), "index.html")
+			http.ServeFileFS(w, r, assets, "index.html")
 		case strings.HasPrefix(r.URL.Path, AssetsPath) && !strings.HasSuffix(r.URL.Path, "/"):
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = strings.TrimPrefix(r.URL.Path, AssetsPath[:len(AssetsPath)-1])

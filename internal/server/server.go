@@ -168,6 +168,7 @@ type otherRoute struct {
 // otherRoutes are the routes besides apiRoutes. Only the health checks and the sign-in flow
 // are public.
 func (s *Server) otherRoutes() []otherRoute {
+	ui := console.Handler().ServeHTTP
 	return []otherRoute{
 		{"GET /healthz", true, s.healthz},
 		{"GET /readyz", true, s.readyz},
@@ -183,8 +184,8 @@ func (s *Server) otherRoutes() []otherRoute {
 		{"GET " + CanIPath, false, s.canI},
 		{"GET " + AuditPath, false, s.auditTrail},
 		{"GET " + WhoAmIPath, false, s.whoAmI},
-		{"GET /{$}", true, console.Handler().ServeHTTP},                  // the web console's page
-		{"GET " + console.AssetsPath, true, console.Handler().ServeHTTP}, // and its files
+		{"GET /{$}", true, ui},                  // the web console's page
+		{"GET " + console.AssetsPath, true, ui}, // and its files
 	}
 }
 
