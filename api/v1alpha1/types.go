@@ -314,6 +314,31 @@ type ClusterStatus struct {
 	// Layers are the network, storage and addon layers of the cluster's profiles, in the
 	// order the agent applies them, as it last reported them.
 	Layers []LayerStatus `json:"layers,omitempty"`
+	// Upgrade is the rolling replacement of an IaaS cluster's machines under way (a new
+	// Kubernetes version or OS image), absent when none is.
+	Upgrade *UpgradeStatus `json:"upgrade,omitempty"`
+	// MachineTemplate is the fingerprint of what the IaaS cluster's machines are built from
+	// (the Kubernetes version and the OS image) once every machine is: a spec whose
+	// fingerprint differs starts a rolling replacement.
+	MachineTemplate string `json:"machineTemplate,omitempty"`
+}
+
+// UpgradeStatus is the progress of a rolling replacement of an IaaS cluster's machines.
+type UpgradeStatus struct {
+	// From and To say what the machines are built from before and after, e.g.
+	// "kubernetes 1.30.4, os ubuntu 22.04.5".
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Template is the fingerprint of To (see ClusterStatus.MachineTemplate).
+	Template string `json:"template"`
+	// Done counts the machines replaced, of Total.
+	Done  int `json:"done"`
+	Total int `json:"total"`
+	// Current is what is being done now, e.g. "draining workers-1".
+	Current string `json:"current,omitempty"`
+	// DrainStarted is when the drain of the node being replaced started, so that its timeout
+	// holds across restarts.
+	DrainStarted *time.Time `json:"drainStarted,omitempty"`
 }
 
 // AgentStatus is a cluster's agent as the server sees it.
@@ -386,6 +411,10 @@ type InventoryItem struct {
 	ResumeToken string `json:"resumeToken,omitempty"`
 	// Ready is true once the resource exists as planned.
 	Ready bool `json:"ready,omitempty"`
+	// Template is, for a VM, the fingerprint of what it was built from (see
+	// ClusterStatus.MachineTemplate); empty on VMs made before strata recorded it, which were
+	// built from the cluster's machine template of their time.
+	Template string `json:"template,omitempty"`
 }
 
 // Progress counts a cluster's resources.
@@ -498,6 +527,46 @@ type MachinePool struct {
 	OSDisk  OSDisk            `json:"osDisk,omitzero"`
 	Taints  []Taint           `json:"taints,omitempty"`
 	Labels  map[string]string `json:"labels,omitempty"`
+	// MaxSurge is how many new machines a rolling replacement of an IaaS pool's machines may
+	// make beyond its count at once, MaxUnavailable how many of its machines it may take away
+	// before their replacements are Ready; they default to 1 and 0 (one new machine, then the
+	// old one drained and deleted), and cannot both be 0. The control-plane pool is replaced
+	// one machine at a time, new member first, whatever they say.
+	MaxSurge       *int `json:"maxSurge,omitempty"`
+	MaxUnavailable *int `json:"maxUnavailable,omitempty"`
+	// DrainTimeout bounds the drain of a replaced node of an IaaS pool (a Go duration such as
+	// "10m"; default 10m): evictions a PodDisruptionBudget refuses are retried until then,
+	// and the machine is deleted when it has passed.
+	DrainTimeout string `json:"drainTimeout,omitempty"`
+}
+
+// Defaults of an IaaS pool's rolling replacement.
+const (
+	DefaultMaxSurge       = 1
+	DefaultMaxUnavailable = 0
+	DefaultDrainTimeout   = 10 * time.Minute
+)
+
+// Surge is the pool's maxSurge, or its default.
+func (mp *MachinePool) Surge() int { return derefOr(mp.MaxSurge, DefaultMaxSurge) }
+
+// Unavailable is the pool's maxUnavailable, or its default.
+func (mp *MachinePool) Unavailable() int { return derefOr(mp.MaxUnavailable, DefaultMaxUnavailable) }
+
+// Drain is the pool's drainTimeout, or its default when unset or invalid (validation refuses
+// an invalid one).
+func (mp *MachinePool) Drain() time.Duration {
+	if d, err := time.ParseDuration(mp.DrainTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultDrainTimeout
+}
+
+func derefOr(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // OSDisk is a node's OS disk. Its type is a managed disk type on iaas clusters and Managed or
@@ -534,6 +603,7 @@ func (s ClusterStatus) Clone() ClusterStatus {
 	out.Kubernetes = clonePtr(s.Kubernetes)
 	out.ManagedControlPlane = clonePtr(s.ManagedControlPlane)
 	out.Agent = clonePtr(s.Agent)
+	out.Upgrade = clonePtr(s.Upgrade)
 	return out
 }
 
