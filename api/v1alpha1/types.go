@@ -336,9 +336,9 @@ type UpgradeStatus struct {
 	Total int `json:"total"`
 	// Current is what is being done now, e.g. "draining workers-1".
 	Current string `json:"current,omitempty"`
-	// DrainStarted is when the drain of the node being replaced started, so that its timeout
-	// holds across restarts.
-	DrainStarted *time.Time `json:"drainStarted,omitempty"`
+	// Removing are the slots (a pool's i-th machine, "workers-1") whose old machine is
+	// drained and deleted before its replacement is made (the pool's maxUnavailable).
+	Removing []string `json:"removing,omitempty"`
 }
 
 // AgentStatus is a cluster's agent as the server sees it.

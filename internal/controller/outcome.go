@@ -21,8 +21,9 @@ type outcome struct {
 	// result is the graph's run, runErr its error.
 	result *flow.Result
 	runErr error
-	// gcErr is the failure to delete what left the graph, observeErr to read what runs.
-	gcErr, observeErr error
+	// gcErr is the failure to delete what left the graph, observeErr to read what runs,
+	// rolloutErr to move a rolling replacement on (advanceRollout).
+	gcErr, observeErr, rolloutErr error
 	// total and running count, by category, the nodes that run (VMs, the managed cluster,
 	// agent pools) and those that do.
 	total, running map[string]int

@@ -57,6 +57,11 @@ func (p *pass) provision(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	if cl.Spec.Azure.Type == v1alpha1.ClusterTypeIaaS {
+		if err := p.prepareMachines(ctx, &in); err != nil {
+			return 0, err
+		}
+	}
 	g, err := plan.Build(in)
 	if err != nil {
 		return 0, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan: %w", err), true)
@@ -274,13 +279,16 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 	var reason, msg, phase string
 	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
 		reason, msg = o.setStatus(s)
+		if s.Upgrade != nil && s.Phase == PhaseRunning {
+			s.Phase = PhaseUpdating
+		}
 		phase = s.Phase
 	})
 	p.recordTransitions(ctx, o, prev, phase, reason, msg, len(g.Nodes))
 	if err != nil {
 		return 0, err
 	}
-	if e := errors.Join(o.runErr, o.gcErr, o.observeErr); e != nil {
+	if e := errors.Join(o.runErr, o.gcErr, o.observeErr, o.rolloutErr); e != nil {
 		return 0, e
 	}
 	return p.requeueAfter(o, phase), nil
@@ -301,6 +309,9 @@ func (p *pass) observe(ctx context.Context, g *plan.Graph, o *outcome, applier a
 	if p.c.cfg.CheckKubernetes {
 		d := decideKubernetes(p.observeKubernetes(ctx, g, o))
 		o.kube = &d
+	}
+	if o.runErr == nil && o.gcErr == nil && !o.aks {
+		o.rolloutErr = p.advanceRollout(ctx, g, o, applier)
 	}
 	if p.c.cfg.Agent != nil {
 		p.mu.Lock()
@@ -365,7 +376,7 @@ func (p *pass) requeueAfter(o *outcome, phase string) time.Duration {
 	kubeReady := o.kube == nil || o.kube.ready
 	agentReady := o.agent == nil || o.agent.ready // the hub's writes wake the cluster at once
 	switch {
-	case !o.allRunning() || (!kubeReady && phase != PhaseRunning):
+	case !o.allRunning() || (!kubeReady && phase != PhaseRunning) || p.status.Upgrade != nil:
 		return p.c.cfg.BootingRequeue
 	case !kubeReady || !agentReady:
 		return min(p.c.cfg.KubernetesRequeue, p.c.cfg.Resync)
@@ -437,8 +448,8 @@ func (p *pass) runGraph(ctx context.Context, g *plan.Graph, applier azure.Applie
 	return result, observed, nil
 }
 
-// removeGone deletes the managed resources that left the graph (a pool scaled down),
-// dependants first.
+// removeGone deletes the managed resources that left the graph (a pool scaled down), but those
+// a rolling replacement retains, dependants first.
 func (p *pass) removeGone(ctx context.Context, g *plan.Graph, applier azure.Applier) error {
 	keys := map[string]bool{}
 	for _, n := range g.Nodes {
@@ -447,7 +458,7 @@ func (p *pass) removeGone(ctx context.Context, g *plan.Graph, applier azure.Appl
 	var gone []v1alpha1.InventoryItem
 	p.mu.Lock()
 	for _, it := range p.status.Inventory {
-		if !keys[it.Key] {
+		if !keys[it.Key] && !p.retained[it.Key] {
 			gone = append(gone, it)
 		}
 	}

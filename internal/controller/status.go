@@ -35,6 +35,9 @@ type pass struct {
 	// provision loaded them.
 	clients Clients
 	secrets plan.BootstrapSecrets
+	// retained are the inventory keys of an IaaS cluster's old machines and images that a
+	// rolling replacement keeps out of the graph and removes itself (prepareMachines).
+	retained map[string]bool
 
 	// writeMu lets one status write out at a time: changes made meanwhile by the pass's other
 	// tasks wait and go out together in the next write (a group commit), rather than one

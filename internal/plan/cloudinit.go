@@ -26,6 +26,10 @@ const (
 	// The agent's manifest, applied with kubeadm's admin kubeconfig (see agentInstall).
 	agentManifestPath = "/etc/kubernetes/strata/agent.yaml"
 	adminConfPath     = "/etc/kubernetes/admin.conf"
+	// KubernetesVersionPath holds, on every machine, the Kubernetes version (without "v") its
+	// kubelet and kubeadm are meant to be: a machine of a rolling upgrade runs the new one
+	// while the cluster's configuration still names the old.
+	KubernetesVersionPath = "/etc/strata/kubernetes-version"
 )
 
 // kubeadm configuration API versions, and how long a joining machine waits for the API server.
@@ -102,7 +106,9 @@ func (b *builder) cloudInit(pool *v1alpha1.MachinePool, role machineRole) (strin
 	if err != nil {
 		return "", err
 	}
-	files = append(files, writeFile{Path: kubeadmConfigPath, Owner: "root:root", Permissions: "0600", Content: config})
+	files = append(files, writeFile{Path: kubeadmConfigPath, Owner: "root:root", Permissions: "0600", Content: config},
+		writeFile{Path: KubernetesVersionPath, Owner: "root:root", Permissions: "0644",
+			Content: strings.TrimPrefix(b.layers.kubernetesVersion, "v") + "\n"})
 	cmds, err := b.withLocalAPIServer(role, [][]string{cmd})
 	if err != nil {
 		return "", err

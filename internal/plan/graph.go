@@ -68,6 +68,9 @@ type Node struct {
 	// Expect, for adopted nodes, is what must hold of the live resource (e.g. a subnet's
 	// address prefix); the service reports a mismatch as an error naming the field.
 	Expect map[string]string
+	// Template is what a VM is built from (MachineTemplate), or the fingerprint of a node
+	// image and its VHD copy (ImageFingerprint); empty on other nodes. The inventory keeps it.
+	Template string
 }
 
 // BlobCopy is the desired copy of the OS layer's base VHD into the cluster's container.

@@ -31,6 +31,15 @@ type Input struct {
 	// to it too when it is not the cluster's own, so that the gateway resolves the API
 	// server's name.
 	GatewayNetwork *v1alpha1.GatewayNetwork
+	// Machines gives, by Slot, the generation of the machine each slot of an IaaS cluster's
+	// pools has in the graph (see MachineKeys), or SkipMachine to leave the slot's machine out
+	// of the graph; a slot absent is generation 0. A machine of a generation above 0 joins a
+	// running cluster, even in the control-plane pool's first slot. The controller decides it
+	// (a rolling replacement); nil is every machine of generation 0.
+	Machines map[string]int
+	// ImageGeneration is the generation of the node image (its VHD copy and image resource)
+	// the graph holds: a new OS image is a new generation, made beside the old one.
+	ImageGeneration int
 }
 
 // Environment is what the graph depends on in the target cloud, looked up before planning.

@@ -15,6 +15,8 @@ type layers struct {
 	// Hyper-V generation (V2 unless image.hyperVGeneration says V1).
 	vhdURL, vhd      string
 	hyperVGeneration string
+	// osName and osVersion name the OS layer (for MachineTemplate).
+	osName, osVersion string
 	// Kubernetes layer.
 	kubernetesVersion string // "v1.30.4"
 	podCIDR           string
@@ -32,6 +34,7 @@ func readLayers(c *v1alpha1.Cluster, profiles []*v1alpha1.ClusterProfile) (layer
 	if os == nil {
 		return out, errors.New("no pinned profile has an os layer")
 	}
+	out.osName, out.osVersion = os.name, os.version
 	out.vhdURL = stringAt(os.values, "image", "vhdURL")
 	out.vhd = stringAt(os.values, "image", "vhd")
 	out.hyperVGeneration = "V2"

@@ -32,15 +32,17 @@ func (b *builder) controlPlanePool() *v1alpha1.MachinePool {
 func InitMachineKey(c *v1alpha1.Cluster) string {
 	for _, mp := range c.Spec.MachinePools {
 		if mp.ControlPlane {
-			return keyVirtualMachinePfx + mp.Name + "-0"
+			vm, _, _ := MachineKeys(Slot(mp.Name, 0), 0)
+			return vm
 		}
 	}
 	return ""
 }
 
-// machines adds a NIC and a VM per machine: the control-plane pool first, then the other pools
-// in the spec's order. Control-plane machines join one after the other, after the first one
-// (kubeadm init); workers only wait for the first one.
+// machines adds a NIC, a VM and its OS disk per machine in the graph (see Input.Machines): the
+// control-plane pool first, then the other pools in the spec's order. Control-plane machines
+// join one after the other, after the first one (kubeadm init); workers only wait for the
+// first one. A machine of a later generation joins the running cluster and waits for none.
 func (b *builder) machines() error {
 	cp := b.controlPlanePool()
 	if cp == nil || cp.Count < 1 {
@@ -52,19 +54,19 @@ func (b *builder) machines() error {
 			pools = append(pools, mp)
 		}
 	}
-	first := InitMachineKey(b.c)
+	first := ""
+	if b.in.Machines[Slot(cp.Name, 0)] == 0 {
+		first = InitMachineKey(b.c)
+	}
 	for _, pool := range pools {
 		prev := ""
 		for i := range pool.Count {
-			role := roleWorker
-			after := first
-			switch {
-			case pool.ControlPlane && i == 0:
-				role, after = roleInit, ""
-			case pool.ControlPlane:
-				role, after = roleControlPlane, prev
+			gen := b.in.Machines[Slot(pool.Name, i)]
+			if gen == SkipMachine {
+				continue
 			}
-			vmKey, err := b.machine(pool, i, role, after)
+			role, after := machinePlace(pool.ControlPlane, i, gen, first, prev)
+			vmKey, err := b.machine(pool, i, gen, role, after)
 			if err != nil {
 				return fmt.Errorf("machine pool %s: %w", pool.Name, err)
 			}
@@ -74,28 +76,52 @@ func (b *builder) machines() error {
 	return nil
 }
 
-// machine adds the NIC, VM and OS disk of a pool's i-th machine, the VM after the node after
-// (if any), and returns the VM's key.
-func (b *builder) machine(pool *v1alpha1.MachinePool, i int, role machineRole, after string) (string, error) {
-	name := fmt.Sprintf("%s-%s-%d", b.name(), pool.Name, i)
+// machinePlace is the kubeadm role of the i-th machine (of generation gen) of a pool, and the
+// key of the VM it is made after: the first control-plane machine of generation 0 runs
+// kubeadm init; the other control-plane machines of generation 0 join after the one before
+// (prev); the workers of generation 0 after the first (first); a machine of a later generation
+// joins the running cluster, after nothing.
+func machinePlace(controlPlane bool, i, gen int, first, prev string) (machineRole, string) {
+	switch {
+	case controlPlane && i == 0 && gen == 0:
+		return roleInit, ""
+	case controlPlane && gen == 0:
+		return roleControlPlane, prev
+	case controlPlane:
+		return roleControlPlane, ""
+	case gen == 0:
+		return roleWorker, first
+	}
+	return roleWorker, ""
+}
+
+// machine adds the NIC, VM and OS disk of a pool's i-th machine of generation gen, the VM after
+// the node after (if any), and returns the VM's key.
+func (b *builder) machine(pool *v1alpha1.MachinePool, i, gen int, role machineRole, after string) (string, error) {
+	slot := Slot(pool.Name, i)
+	name := b.name() + "-" + slot + generationSuffix(gen)
+	vmKey, nicKey, diskKey := MachineKeys(slot, gen)
 	nodeRole := RoleNodes
 	if pool.ControlPlane {
 		nodeRole = RoleControlPlane
 	}
-	nic := b.nic(pool, i, name, nodeRole)
+	nic := b.nic(pool, nicKey, name, nodeRole)
 	data, err := b.cloudInit(pool, role)
 	if err != nil {
 		return "", err
 	}
-	vm := b.vm(pool, i, name, nodeRole, nic, data, after)
-	b.osDisk(vm)
+	vm := b.vm(pool, i, vmKey, name, nodeRole, nic, data, after)
+	// Azure makes the OS disk with the VM, without the VM's tags: it gets them from a node of
+	// its own once the VM exists.
+	b.add(&Node{Key: diskKey, Kind: KindOSDisk, ID: OSDiskID(vm.ID), DependsOn: []string{vm.Key}, Managed: true,
+		Role: vm.Role, Spec: armcompute.Disk{Tags: b.tags(vm.Role)}})
 	return vm.Key, nil
 }
 
-// nic adds the NIC of a pool's i-th machine, named name: in the control-plane subnet and the
-// API server load balancer's backend pool for a control-plane machine, else in the workers'
-// subnet.
-func (b *builder) nic(pool *v1alpha1.MachinePool, i int, name, nodeRole string) *Node {
+// nic adds the NIC of a pool's machine, of graph key key, named name: in the control-plane
+// subnet and the API server load balancer's backend pool for a control-plane machine, else in
+// the workers' subnet.
+func (b *builder) nic(pool *v1alpha1.MachinePool, key, name, nodeRole string) *Node {
 	subnetKey := keySubnetWorkers
 	if pool.ControlPlane {
 		subnetKey = keySubnetControl
@@ -111,7 +137,7 @@ func (b *builder) nic(pool *v1alpha1.MachinePool, i int, name, nodeRole string) 
 		ipConfig.LoadBalancerBackendAddressPools = []*armnetwork.BackendAddressPool{{ID: new(b.apiServerNames().poolID)}}
 		nicDeps = append(nicDeps, keyAPIServerLB)
 	}
-	return b.add(&Node{Key: fmt.Sprintf("%s%s-%d", keyNICPrefix, pool.Name, i), Kind: KindNetworkInterface,
+	return b.add(&Node{Key: key, Kind: KindNetworkInterface,
 		ID:        networkID(b.az.SubscriptionID, b.az.ResourceGroup, "networkInterfaces", name+"-nic"),
 		DependsOn: nicDeps, Managed: true, Role: nodeRole,
 		Spec: armnetwork.Interface{
@@ -125,16 +151,17 @@ func (b *builder) nic(pool *v1alpha1.MachinePool, i int, name, nodeRole string) 
 		}})
 }
 
-// vm adds the VM of a pool's i-th machine, named name, on nic, booting with the cloud-init
-// data, after the node after (if any): in the i-th of the pool's zones, round-robin.
-func (b *builder) vm(pool *v1alpha1.MachinePool, i int, name, nodeRole string, nic *Node, data, after string) *Node {
+// vm adds the VM of a pool's i-th machine, of graph key key, named name, on nic, booting with
+// the cloud-init data, after the node after (if any): in the i-th of the pool's zones,
+// round-robin, built from the machine template.
+func (b *builder) vm(pool *v1alpha1.MachinePool, i int, key, name, nodeRole string, nic *Node, data, after string) *Node {
 	var zones []*string
 	if z := poolZones(pool, b.sizeZones(pool.InstanceType)); len(z) > 0 {
 		zones = []*string{new(z[i%len(z)])}
 	}
-	return b.add(&Node{Key: fmt.Sprintf("%s%s-%d", keyVirtualMachinePfx, pool.Name, i), Kind: KindVirtualMachine,
+	return b.add(&Node{Key: key, Kind: KindVirtualMachine, Template: b.layers.machineTemplate(),
 		ID:        resourceID(b.az.SubscriptionID, b.az.ResourceGroup, "Microsoft.Compute", "virtualMachines", name),
-		DependsOn: deps(append([]string{nic.Key, keyImage, after}, b.privateDNSDeps()...)...), Managed: true, Role: nodeRole,
+		DependsOn: deps(append([]string{nic.Key, b.imageKey(), after}, b.privateDNSDeps()...)...), Managed: true, Role: nodeRole,
 		Spec: armcompute.VirtualMachine{
 			Location: new(b.az.Location), Tags: b.tags(nodeRole), Zones: zones,
 			Properties: &armcompute.VirtualMachineProperties{
@@ -178,12 +205,10 @@ func (b *builder) vm(pool *v1alpha1.MachinePool, i int, name, nodeRole string, n
 		}})
 }
 
-// osDisk adds the OS disk of vm: Azure makes it with the VM, without the VM's tags, so it gets
-// them from a node of its own once the VM exists.
-func (b *builder) osDisk(vm *Node) {
-	b.add(&Node{Key: keyOSDiskPfx + strings.TrimPrefix(vm.Key, keyVirtualMachinePfx), Kind: KindOSDisk,
-		ID: OSDiskID(vm.ID), DependsOn: []string{vm.Key}, Managed: true, Role: vm.Role,
-		Spec: armcompute.Disk{Tags: b.tags(vm.Role)}})
+// imageKey is the graph key of the node image the machines boot from.
+func (b *builder) imageKey() string {
+	_, image := imageKeys(b.in.ImageGeneration)
+	return image
 }
 
 // osDiskName is the name of a VM's OS disk.

@@ -38,7 +38,7 @@ func (b *builder) storageNames() storageNames {
 	s := storageNames{
 		account:   StorageAccountName(b.az.SubscriptionID, b.az.ResourceGroup, b.name()),
 		container: DefaultContainer,
-		blob:      b.name() + "-os.vhd",
+		blob:      b.name() + "-os" + generationSuffix(b.in.ImageGeneration) + ".vhd",
 	}
 	if cs := b.az.Storage; cs != nil {
 		s.account, s.accountAdopted = cs.Account, true
@@ -96,12 +96,13 @@ func (b *builder) storage() error {
 		}
 		source = b.in.Env.ImageBaseURL + b.layers.vhd
 	}
-	b.add(&Node{Key: keyVHDCopy, Kind: KindBlobCopy, ID: cID + "/blobs/" + s.blob,
-		DependsOn: []string{keyStorageContainer}, Managed: true, Role: RoleStorage,
+	vhdKey, imageKey := imageKeys(b.in.ImageGeneration)
+	fingerprint := b.layers.imageFingerprint()
+	b.add(&Node{Key: vhdKey, Kind: KindBlobCopy, ID: cID + "/blobs/" + s.blob,
+		DependsOn: []string{keyStorageContainer}, Managed: true, Role: RoleStorage, Template: fingerprint,
 		Spec: BlobCopy{SourceURL: source, Account: s.account, Container: s.container, Blob: s.blob}})
-
-	b.add(&Node{Key: keyImage, Kind: KindImage, ID: b.imageID(),
-		DependsOn: []string{keyVHDCopy}, Managed: true, Role: RoleImage,
+	b.add(&Node{Key: imageKey, Kind: KindImage, ID: b.imageID(), Template: fingerprint,
+		DependsOn: []string{vhdKey}, Managed: true, Role: RoleImage,
 		Spec: armcompute.Image{
 			Location: loc, Tags: b.tags(RoleImage),
 			Properties: &armcompute.ImageProperties{
@@ -119,7 +120,7 @@ func (b *builder) storage() error {
 	return nil
 }
 
-// imageID is the ARM ID of the nodes' managed image.
+// imageID is the ARM ID of the nodes' managed image, of the input's image generation.
 func (b *builder) imageID() string {
-	return resourceID(b.az.SubscriptionID, b.az.ResourceGroup, "Microsoft.Compute", "images", b.name()+"-os-image")
+	return resourceID(b.az.SubscriptionID, b.az.ResourceGroup, "Microsoft.Compute", "images", b.name()+"-os-image"+generationSuffix(b.in.ImageGeneration))
 }

@@ -197,15 +197,15 @@ func (s *Server) iaasKubeconfig(ctx context.Context, c *v1alpha1.Cluster, admin 
 }
 
 // iaasAPIServerAddress is the address of an IaaS cluster's API server, as the controller
-// read it from the load balancer's public IP, once the VM that runs kubeadm init exists.
+// read it from the load balancer's public IP, once a control-plane VM exists (the one that
+// runs kubeadm init, or after a rolling replacement one that joined).
 func iaasAPIServerAddress(c *v1alpha1.Cluster) (netip.Addr, error) {
 	key, phase := c.Metadata.Name, c.Status.Phase
 	if phase == "" {
 		phase = "Pending"
 	}
-	initVM := plan.InitMachineKey(c)
 	if !slices.ContainsFunc(c.Status.Inventory, func(it v1alpha1.InventoryItem) bool {
-		return it.Key == initVM && it.Kind == string(plan.KindVirtualMachine) && it.Ready
+		return plan.IsControlPlaneVM(c, it.Key) && it.Kind == string(plan.KindVirtualMachine) && it.Ready
 	}) {
 		return netip.Addr{}, conflict(ReasonNotReady, "cluster %q has no control plane in Azure yet (phase %s): try again once it is provisioned", key, phase)
 	}

@@ -1,0 +1,319 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/azure"
+	"github.com/strata-dev/strata/internal/plan"
+	"github.com/strata-dev/strata/internal/store"
+)
+
+// prepareMachines decides, before an IaaS cluster's graph is built, which machines and which
+// node image it holds (in.Machines, in.ImageGeneration; see rollout.go): it records the
+// cluster's machine template on its first pass, starts a rolling replacement when the spec's
+// template is another, and keeps the old machines and images out of removeGone's reach
+// (p.retained) while the replacement goes on.
+func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
+	target, err := plan.MachineTemplate(*in)
+	if err != nil {
+		return p.fail(ctx, ConditionReady, "InvalidPlan", err, false)
+	}
+	fingerprint := plan.TemplateImage(target)
+	pools := p.cur.Spec.MachinePools
+	p.mu.Lock()
+	s := p.status.Clone()
+	p.mu.Unlock()
+	next := s.Clone()
+	started := followTemplate(&next, target, pools)
+	slots := slotStates(pools, next.Inventory, next.MachineTemplate, target)
+	var removing []string
+	if next.Upgrade != nil {
+		removing = next.Upgrade.Removing
+	}
+	mp := planMachines(slots, pools, removing)
+	if next.Upgrade != nil {
+		next.Upgrade.Removing = mp.removing
+		next.Upgrade.Done = max(0, next.Upgrade.Total-mp.remaining)
+	}
+	if !reflect.DeepEqual(s.Upgrade, next.Upgrade) || s.MachineTemplate != next.MachineTemplate {
+		err := p.update(ctx, func(st *v1alpha1.ClusterStatus) {
+			st.Upgrade, st.MachineTemplate = clonePtrUpgrade(next.Upgrade), next.MachineTemplate
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if started {
+		p.event(ctx, store.EventNormal, "UpgradeStarted", fmt.Sprintf("replacing %d machine(s), one slot at a time, control plane first: from %s to %s",
+			next.Upgrade.Total, next.Upgrade.From, next.Upgrade.To))
+	}
+	in.Machines = mp.generations
+	in.ImageGeneration = imageGeneration(next.Inventory, fingerprint, plan.TemplateImage(next.MachineTemplate))
+	p.retained = mp.retained
+	if mp.remaining > 0 {
+		for _, it := range next.Inventory {
+			if _, ok := plan.ImageOfKey(it.Key); ok {
+				p.retained[it.Key] = true // the old machines' image stays while they do
+			}
+		}
+	}
+	return nil
+}
+
+// followTemplate records the target machine template on a cluster that has none yet (its
+// first pass, or one made before strata recorded it: its machines were built from the spec),
+// starts an upgrade when the target is another than the machines', and follows a target that
+// changed during one. It reports whether it started one.
+func followTemplate(s *v1alpha1.ClusterStatus, target string, pools []v1alpha1.MachinePool) bool {
+	switch {
+	case s.MachineTemplate == "":
+		s.MachineTemplate = target
+	case s.Upgrade != nil:
+		s.Upgrade.To, s.Upgrade.Template = target, target
+	case s.MachineTemplate != target:
+		total := 0
+		for _, mp := range pools {
+			total += mp.Count
+		}
+		s.Upgrade = &v1alpha1.UpgradeStatus{From: s.MachineTemplate, To: target, Template: target, Total: total}
+		return true
+	}
+	return false
+}
+
+func clonePtrUpgrade(u *v1alpha1.UpgradeStatus) *v1alpha1.UpgradeStatus {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.Removing = slices.Clone(u.Removing)
+	return &c
+}
+
+// imageGeneration is the generation of the node image the graph holds: that of the inventory's
+// image (or VHD copy) made from the fingerprint, else one above the highest there, else 0. An
+// entry without a recorded fingerprint was made from the machines' template's (fleet).
+func imageGeneration(items []v1alpha1.InventoryItem, fingerprint, fleet string) int {
+	highest := -1
+	for _, it := range items {
+		gen, ok := plan.ImageOfKey(it.Key)
+		if !ok {
+			continue
+		}
+		t := it.Template
+		if t == "" {
+			t = fleet
+		}
+		if t == fingerprint {
+			return gen
+		}
+		highest = max(highest, gen)
+	}
+	return highest + 1
+}
+
+// advanceRollout moves a rolling replacement on once the graph ran: each old machine that may
+// leave (retirements) is drained through the cluster's API, then deleted with its NIC and
+// disk, then its Node; Nodes left by a restart between those steps are deleted; and the
+// upgrade ends once no old machine is left. Without a client of the cluster's API (the
+// server does not check Kubernetes), a replacement's VM running stands for its Node Ready,
+// and nothing is drained.
+func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, applier azure.Applier) error {
+	p.mu.Lock()
+	s := p.status.Clone()
+	p.mu.Unlock()
+	if s.Upgrade == nil {
+		return nil
+	}
+	nodes, kc, err := p.rolloutNodes(ctx, g, o)
+	if errors.Is(err, errRolloutWaits) {
+		p.log.Debug("rolling replacement waits", "error", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	slots := slotStates(p.cur.Spec.MachinePools, s.Inventory, s.MachineTemplate, s.Upgrade.Template)
+	ready := func(name string) bool { return kc == nil || nodeIsReady(nodes[name]) }
+	var errs []error
+	for _, r := range retirements(slots, s.Upgrade.Removing, ready) {
+		errs = append(errs, p.retire(ctx, kc, r, applier))
+	}
+	if kc != nil {
+		errs = append(errs, p.deleteLeftNodes(ctx, kc, nodes))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return p.finishUpgrade(ctx)
+}
+
+// errRolloutWaits says that a rolling replacement cannot go on yet: the cluster's API is not
+// reachable. The pass is not failed for it; the next one tries again.
+var errRolloutWaits = errors.New("upgrade: waiting for the cluster's API")
+
+// rolloutNodes reads the cluster's Nodes by name, with the client that read them; both nil
+// when the server does not check Kubernetes. A control plane not up or an API that does not
+// answer is errRolloutWaits: the replacement waits.
+func (p *pass) rolloutNodes(ctx context.Context, g *plan.Graph, o *outcome) (map[string]*corev1.Node, *kubeClient, error) {
+	if !p.c.cfg.CheckKubernetes {
+		return nil, nil, nil
+	}
+	if !controlPlaneUp(o) {
+		return nil, nil, fmt.Errorf("%w: the control plane does not run in Azure yet", errRolloutWaits)
+	}
+	kc := p.kubeClientFor(ctx, g, o)
+	if kc.noAccessReason != "" {
+		return nil, nil, fmt.Errorf("%w: %s", errRolloutWaits, kc.noAccessMessage)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*p.c.cfg.KubernetesTimeout)
+	defer cancel()
+	list, err := kc.core.Nodes().List(rctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: list the nodes: %v", errRolloutWaits, err)
+	}
+	nodes := make(map[string]*corev1.Node, len(list.Items))
+	for i := range list.Items {
+		nodes[list.Items[i].Name] = &list.Items[i]
+	}
+	return nodes, kc, nil
+}
+
+// retire drains an old machine's Nodes and, once they are drained (or the pool's drain
+// timeout has passed), deletes its VM, NIC and disk, then its Nodes.
+func (p *pass) retire(ctx context.Context, kc *kubeClient, r retirement, applier azure.Applier) error {
+	timeout := p.drainTimeout(r.pool)
+	p.setUpgradeStep(ctx, "draining "+r.slot)
+	if kc != nil {
+		for _, node := range r.nodes {
+			res, err := drainNode(ctx, kc.core, node, timeout, time.Now())
+			if err != nil {
+				return fmt.Errorf("upgrade: drain %s: %w", node, err)
+			}
+			if !res.drained {
+				return nil // evictions under way or refused by a disruption budget: next pass
+			}
+			if res.timedOut {
+				p.event(ctx, store.EventWarning, "DrainTimedOut", fmt.Sprintf("node %s still had %d pod(s) to evict after %s (the pool's drainTimeout): deleting its machine", node, res.left, timeout))
+			}
+		}
+	}
+	p.setUpgradeStep(ctx, "deleting the old machine of "+r.slot)
+	if err := p.deleteItems(ctx, p.itemsOf(r.keys), nil, applier); err != nil {
+		return fmt.Errorf("upgrade: delete the old machine of %s: %w", r.slot, err)
+	}
+	if kc != nil {
+		for _, node := range r.nodes {
+			if err := kc.core.Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("upgrade: delete node %s: %w", node, err)
+			}
+		}
+	}
+	p.event(ctx, store.EventNormal, "MachineReplaced", fmt.Sprintf("%s: the old machine %s was drained and deleted", r.slot, strings.Join(r.nodes, ", ")))
+	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+		if s.Upgrade != nil {
+			s.Upgrade.Removing = slices.DeleteFunc(s.Upgrade.Removing, func(x string) bool { return x == r.slot })
+		}
+	})
+}
+
+// deleteLeftNodes deletes the Nodes strata drained whose machine is no longer in the
+// inventory: left by a restart between a machine's deletion and its Node's.
+func (p *pass) deleteLeftNodes(ctx context.Context, kc *kubeClient, nodes map[string]*corev1.Node) error {
+	p.mu.Lock()
+	vms := map[string]bool{}
+	for _, it := range p.status.Inventory {
+		if it.Kind == string(plan.KindVirtualMachine) {
+			vms[strings.ToLower(it.ID[strings.LastIndex(it.ID, "/")+1:])] = true
+		}
+	}
+	p.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
+		if _, drained := nodes[name].Annotations[drainStartedAnnotation]; !drained || vms[name] {
+			continue
+		}
+		if err := kc.core.Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("upgrade: delete node %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// finishUpgrade ends the upgrade once no slot has an old machine: the machines' template is
+// the target's. The old image, out of the graph and no longer retained, goes next pass.
+func (p *pass) finishUpgrade(ctx context.Context) error {
+	p.mu.Lock()
+	s := p.status.Clone()
+	p.mu.Unlock()
+	if s.Upgrade == nil {
+		return nil
+	}
+	for _, sl := range slotStates(p.cur.Spec.MachinePools, s.Inventory, s.MachineTemplate, s.Upgrade.Template) {
+		if len(sl.old) > 0 {
+			return nil
+		}
+	}
+	up := *s.Upgrade
+	err := p.update(ctx, func(st *v1alpha1.ClusterStatus) {
+		st.MachineTemplate, st.Upgrade = up.Template, nil
+	})
+	p.event(ctx, store.EventNormal, "Upgraded", fmt.Sprintf("%d machine(s) replaced: from %s to %s", up.Total, up.From, up.To))
+	return err
+}
+
+// setUpgradeStep shows what the upgrade does now.
+func (p *pass) setUpgradeStep(ctx context.Context, step string) {
+	_ = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+		if s.Upgrade != nil {
+			s.Upgrade.Current = step
+		}
+	})
+}
+
+// drainTimeout is the drain timeout of a pool.
+func (p *pass) drainTimeout(pool string) time.Duration {
+	for i := range p.cur.Spec.MachinePools {
+		mp := &p.cur.Spec.MachinePools[i]
+		if mp.Name == pool {
+			return mp.Drain()
+		}
+	}
+	return v1alpha1.DefaultDrainTimeout
+}
+
+// itemsOf are the inventory entries of keys.
+func (p *pass) itemsOf(keys []string) []v1alpha1.InventoryItem {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []v1alpha1.InventoryItem
+	for _, k := range keys {
+		if it := item(&p.status, k); it != nil {
+			out = append(out, *it)
+		}
+	}
+	return out
+}
+
+func nodeIsReady(n *corev1.Node) bool {
+	if n == nil {
+		return false
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
