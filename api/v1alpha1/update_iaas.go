@@ -222,13 +222,13 @@ func checkSelfManagedPools(errs *ErrorList, p Path, old, pools []MachinePool) {
 				errs.Add(field, RuleImmutable, "cannot change on a pool with machines (it was %s): %s; add a pool with the new value and remove this one", before, why)
 			}
 		}
-		fixed(pp.Child("instanceType"), mp.InstanceType != was.InstanceType, was.InstanceType, "Azure resizes a VM only by restarting it, and strata does not restart or replace nodes yet")
+		fixed(pp.Child("instanceType"), mp.InstanceType != was.InstanceType, was.InstanceType, "Azure resizes a VM only by restarting it, and strata replaces machines only for a new Kubernetes version or OS image")
 		fixed(pp.Child("zones"), !sameSet(mp.Zones, was.Zones), describeZones(was.Zones), "Azure cannot move a VM to another zone")
 		fixed(pp.Child("osDisk").Child("sizeGB"), mp.OSDisk.SizeGB != was.OSDisk.SizeGB, fmt.Sprintf("%d GB", was.OSDisk.SizeGB), "Azure resizes an OS disk only while its VM is deallocated, and never shrinks one")
 		fixed(pp.Child("osDisk").Child("type"), mp.OSDisk.Type != was.OSDisk.Type, was.OSDisk.Type, "Azure changes an OS disk's type only while its VM is deallocated")
 		joined := func(field string, changed bool) {
 			if changed {
-				errs.Add(pp.Child(field), RuleUnsupported, "a pool's %s reach its nodes only when they join the cluster, and strata does not update or replace nodes yet: add a pool with the new %s and remove this one", field, field)
+				errs.Add(pp.Child(field), RuleUnsupported, "a pool's %s reach its nodes only when they join the cluster, and strata replaces machines only for a new Kubernetes version or OS image: add a pool with the new %s and remove this one", field, field)
 			}
 		}
 		joined("labels", !maps.Equal(mp.Labels, was.Labels))
