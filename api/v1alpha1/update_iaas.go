@@ -10,8 +10,10 @@ import (
 )
 
 // replaceMachines ends the message of a change of what a self-managed cluster's machines are
-// built from while a rolling replacement of them is under way: strata replaces the machines
-// toward one template at a time, so a new one waits until every machine is on the current.
+// built from while a rolling replacement of them is under way (a format taking the cluster's
+// name): strata replaces the machines toward one template at a time, so a new one waits until
+// every machine is on the current one. Outside a replacement such a change is allowed, within
+// the kubeadm version rules (see CheckSelfManagedUpdate), and starts one.
 const replaceMachines = "wait until it finishes (strata describe cluster %s shows its progress), then apply the change again"
 
 // CheckSelfManagedUpdate returns what an update of a self-managed (iaas) cluster may not change.
