@@ -54,6 +54,7 @@ const (
 	RuleResendSecret Rule = "resend-secret"   // a stored secret would go somewhere new: give it again
 	RuleIgnored      Rule = "ignored"         // a warning: the value is accepted but has no effect
 	RuleUnsupported  Rule = "unsupported"     // the change needs what strata does not do yet
+	RuleConflict     Rule = "conflict"        // the change conflicts with work under way; retry once it is done
 )
 
 // FieldError is one broken rule at one field.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 	"unicode"
 
 	"golang.org/x/crypto/ssh"
@@ -363,7 +364,8 @@ func checkPool(errs *ErrorList, pp Path, clusterType string, mp *MachinePool) {
 }
 
 // checkIaaSPool checks what an iaas cluster's pool may not be: a system pool, a pool with
-// maxPods, or a control-plane pool that breaks etcd quorum or autoscales.
+// maxPods, a pool whose rolling replacement could not proceed, or a control-plane pool that
+// breaks etcd quorum or autoscales.
 func checkIaaSPool(errs *ErrorList, pp Path, mp *MachinePool) {
 	if mp.System {
 		errs.Add(pp.Child("system"), RuleForbidden, "system pools are an AKS notion; an iaas cluster marks its control-plane pool with controlPlane: true")
@@ -371,6 +373,7 @@ func checkIaaSPool(errs *ErrorList, pp Path, mp *MachinePool) {
 	if mp.MaxPods != nil {
 		errs.Add(pp.Child("maxPods"), RuleForbidden, "maxPods applies to AKS node pools: strata does not set the pod limit of an iaas cluster's nodes")
 	}
+	checkRollingReplacement(errs, pp, mp)
 	if !mp.ControlPlane {
 		return
 	}
@@ -382,11 +385,56 @@ func checkIaaSPool(errs *ErrorList, pp Path, mp *MachinePool) {
 	}
 }
 
-// checkAKSPool checks what AKS takes of a node pool: no control plane, maxPods within AKS's
-// range, no label AKS reserves, and system pools that keep a node and take no taints.
+// MaxDrainTimeout bounds a pool's drainTimeout: a rolling replacement waits that long at most
+// for each node, and a day is already longer than any PodDisruptionBudget should hold one.
+const MaxDrainTimeout = 24 * time.Hour
+
+// checkRollingReplacement checks an iaas pool's settings of a rolling replacement of its
+// machines: maxSurge and maxUnavailable are not negative and, with their defaults, not both 0,
+// which would replace nothing; drainTimeout is a Go duration above 0 and at most
+// MaxDrainTimeout. The control-plane pool ignores maxSurge and maxUnavailable (its machines are
+// replaced one at a time, new member first), so they are only checked not to be negative there.
+func checkRollingReplacement(errs *ErrorList, pp Path, mp *MachinePool) {
+	negative := false
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"maxSurge", mp.MaxSurge}, {"maxUnavailable", mp.MaxUnavailable}} {
+		if f.v != nil && *f.v < 0 {
+			errs.Add(pp.Child(f.name), RuleRange, "%d is below 0: %s counts machines", *f.v, f.name)
+			negative = true
+		}
+	}
+	// maxSurge is 0 only when given: unset, it is 1.
+	if !negative && !mp.ControlPlane && mp.Surge() == 0 && mp.Unavailable() == 0 {
+		errs.Add(pp.Child("maxSurge"), RuleRange, "maxSurge and maxUnavailable cannot both be 0 (maxUnavailable defaults to %d): a rolling replacement could not make progress, as it could neither add a new machine nor take an old one away", DefaultMaxUnavailable)
+	}
+	if mp.DrainTimeout == "" {
+		return
+	}
+	p := pp.Child("drainTimeout")
+	d, err := time.ParseDuration(mp.DrainTimeout)
+	switch {
+	case err != nil:
+		errs.Add(p, RuleFormat, "%q is not a duration such as 10m or 1h30m", mp.DrainTimeout)
+	case d <= 0 || d > MaxDrainTimeout:
+		errs.Add(p, RuleRange, "%s is outside (0, 24h]: a drain needs time, and a node is not kept draining for more than a day", mp.DrainTimeout)
+	}
+}
+
+// checkAKSPool checks what AKS takes of a node pool: no control plane, none of the settings of
+// an iaas pool's rolling replacement, maxPods within AKS's range, no label AKS reserves, and system pools that keep a node and take no taints.
 func checkAKSPool(errs *ErrorList, pp Path, mp *MachinePool) {
 	if mp.ControlPlane {
 		errs.Add(pp.Child("controlPlane"), RuleForbidden, "AKS runs the control plane itself; mark a node pool system: true instead")
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"maxSurge", mp.MaxSurge != nil}, {"maxUnavailable", mp.MaxUnavailable != nil}, {"drainTimeout", mp.DrainTimeout != ""}} {
+		if f.set {
+			errs.Add(pp.Child(f.name), RuleForbidden, "%s applies to the rolling replacement of an iaas cluster's machines: AKS upgrades its node pools itself, with its own surge and drain settings, which strata does not set", f.name)
+		}
 	}
 	if n := mp.MaxPods; n != nil {
 		switch {

@@ -531,7 +531,9 @@ type MachinePool struct {
 	// make beyond its count at once, MaxUnavailable how many of its machines it may take away
 	// before their replacements are Ready; they default to 1 and 0 (one new machine, then the
 	// old one drained and deleted), and cannot both be 0. The control-plane pool is replaced
-	// one machine at a time, new member first, whatever they say.
+	// one machine at a time, new member first, whatever they say (a warning says so). These
+	// and DrainTimeout apply to IaaS pools only: an AKS cluster's pools refuse them, AKS
+	// upgrades its node pools itself.
 	MaxSurge       *int `json:"maxSurge,omitempty"`
 	MaxUnavailable *int `json:"maxUnavailable,omitempty"`
 	// DrainTimeout bounds the drain of a replaced node of an IaaS pool (a Go duration such as

@@ -38,6 +38,7 @@ func Warnings(ctx context.Context, obj Object, r Resolver) ErrorList {
 			warnGatewayNeverConnected(ctx, &w, o, r)
 		}
 	case *Cluster:
+		warnControlPlaneRollout(&w, o)
 		if r == nil {
 			break
 		}
@@ -117,5 +118,28 @@ func warnGatewayNeverConnected(ctx context.Context, w *ErrorList, a *CloudAccoun
 		w.Add("spec.gateway", RuleMismatch,
 			"private cloud gateway %q has never connected: the account's clusters wait until a replica registers (strata gateway token %s, then strata gateway; see docs/gateway.md)",
 			a.Spec.Gateway, a.Spec.Gateway)
+	}
+}
+
+// warnControlPlaneRollout warns of maxSurge or maxUnavailable on an iaas cluster's
+// control-plane pool: its machines are replaced one at a time, new etcd member first, whatever
+// they say.
+func warnControlPlaneRollout(w *ErrorList, c *Cluster) {
+	if c.Spec.Azure.Type != ClusterTypeIaaS {
+		return
+	}
+	for i, mp := range c.Spec.MachinePools {
+		if !mp.ControlPlane {
+			continue
+		}
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"maxSurge", mp.MaxSurge != nil}, {"maxUnavailable", mp.MaxUnavailable != nil}} {
+			if f.set {
+				w.Add(Path("spec.machinePools").Index(i).Child(f.name), RuleIgnored,
+					"ignored: the control-plane pool's machines are replaced one at a time, the new etcd member joined before the old one leaves, whatever %s says", f.name)
+			}
+		}
 	}
 }

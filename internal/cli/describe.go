@@ -31,7 +31,9 @@ secret is never shown, only whether one is set. A cluster's status shows its pha
 as soon as its deletion was requested), its progress, the API server's endpoint and address,
 the AKS control plane as Azure reports it, the Kubernetes version and nodes Ready as strata
 read them from the cluster's API, and how many Azure resources it has (-o yaml on get lists
-them); with an agent, the agent as the server sees it and the layers it applied.`,
+them); with an agent, the agent as the server sees it and the layers it applied; during a
+rolling replacement of an IaaS cluster's machines (a new Kubernetes version or OS image), what
+they go from and to, how many are replaced and what is being done.`,
 		Example: `  strata describe cluster iaas-static
   strata describe clusters
   strata describe account azure-prod
@@ -88,6 +90,7 @@ func describe(w io.Writer, obj v1alpha1.Object, events []client.Event, evErr err
 		func() error { return describeMeta(&b, obj, now) },
 		func() error { return describeSpec(&b, obj) },
 		func() error { return describeStatus(&b, obj) },
+		func() error { return describeUpgrade(&b, obj, now) },
 		func() error { return describeAgent(&b, obj, now) },
 		func() error { return describeLayers(&b, obj) },
 		func() error { return describeConditions(&b, obj.GetStatus().Conditions, now) },
@@ -149,6 +152,27 @@ func describeStatus(b *strings.Builder, obj v1alpha1.Object) error {
 	b.WriteString("Status:\n")
 	b.WriteString(text)
 	return nil
+}
+
+// describeUpgrade writes the rolling replacement of a cluster's machines under way, when there
+// is one: what they go from and to and how many are replaced on one line, then what is being
+// done and since when the node being replaced has been draining, when the server says.
+func describeUpgrade(b *strings.Builder, obj v1alpha1.Object, now time.Time) error {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok || c.Status.Upgrade == nil {
+		return nil
+	}
+	u := c.Status.Upgrade
+	fmt.Fprintf(b, "Upgrade:  %s -> %s, %d/%d machines replaced\n", cell(orNone(u.From)), cell(orNone(u.To)), u.Done, u.Total)
+	tw := newTabWriter(b)
+	row := func(k, v string) { fmt.Fprintf(tw, "  %s:\t%s\n", k, cell(v)) }
+	if u.Current != "" {
+		row("Current", u.Current)
+	}
+	if u.DrainStarted != nil {
+		row("Drain Started", timestamp(u.DrainStarted, now))
+	}
+	return tw.Flush()
 }
 
 // describeAgent writes a cluster's agent as the server sees it, when it has one.
@@ -289,8 +313,8 @@ func timestamp(t *time.Time, now time.Time) string {
 // statusText renders an object's status as indented YAML-like text in field order: the phase
 // (Deleting once deletion was requested) and observed generation first, a cluster's progress
 // and Kubernetes as one line each, every other field as -o yaml has it, and last the
-// inventory, counted. The conditions, a cluster's agent and its layers are left to sections of
-// their own.
+// inventory, counted. The conditions, a cluster's rolling replacement, its agent and its
+// layers are left to sections of their own.
 func statusText(obj v1alpha1.Object) (string, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -307,7 +331,7 @@ func statusText(obj v1alpha1.Object) (string, error) {
 	if st != nil && st.kind == 'o' {
 		for i, k := range st.keys {
 			switch k {
-			case "phase", "observedGeneration", "conditions", "inventory", "agent", "layers":
+			case "phase", "observedGeneration", "conditions", "inventory", "agent", "layers", "upgrade":
 			case "progress":
 				out.set(k, scalarNode(progressLine(obj)))
 			case "kubernetes":

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// TestDescribeClusterUpgrade checks that describe shows a rolling replacement of a cluster's
+// machines under way in a section of its own, escaped, and not again in the status; and no
+// section without one.
+func TestDescribeClusterUpgrade(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	drain := now.Add(-90 * time.Second)
+	tests := []struct {
+		name    string
+		upgrade *v1alpha1.UpgradeStatus
+		want    string // "" for no section
+	}{
+		{"none", nil, ""},
+		{"draining", &v1alpha1.UpgradeStatus{From: "kubernetes 1.30.4", To: "kubernetes 1.31.2", Template: "9f2c", Done: 2, Total: 6,
+			Current: "draining workers-1", DrainStarted: &drain},
+			"Status:\n  phase: Updating\n  observedGeneration: 0\n  machineTemplate: 4ab1\n" +
+				"Upgrade:  kubernetes 1.30.4 -> kubernetes 1.31.2, 2/6 machines replaced\n" +
+				"  Current:         draining workers-1\n" +
+				"  Drain Started:   2026-05-01T11:58:30Z (90s ago)\n" +
+				"Conditions:  <none>\n"},
+		{"started", &v1alpha1.UpgradeStatus{From: "kubernetes 1.30.4, os ubuntu 22.04", To: "kubernetes 1.30.4, os ubuntu\n\x1b[2J24.04", Total: 4},
+			"  machineTemplate: 4ab1\n" +
+				"Upgrade:  kubernetes 1.30.4, os ubuntu 22.04 -> kubernetes 1.30.4, os ubuntu \\x1b[2J24.04, 0/4 machines replaced\n" +
+				"Conditions:  <none>\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := testObjects(t, readExample(t, "cluster-iaas-static.yaml"), now.Add(-10*time.Minute))
+			c := objs[0].(*v1alpha1.Cluster)
+			c.Status.Phase = "Updating"
+			c.Status.MachineTemplate = "4ab1"
+			c.Status.Upgrade = tc.upgrade
+			var b bytes.Buffer
+			if err := describe(&b, c, nil, nil, now); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if tc.want == "" {
+				if strings.Contains(out, "Upgrade:") || strings.Contains(out, "upgrade") {
+					t.Errorf("describe of a cluster without an upgrade shows one:\n%s", out)
+				}
+				return
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("describe lacks\n%s\ngot:\n%s", tc.want, out)
+			}
+			if strings.Contains(out, "upgrade:") || strings.Contains(out, "drainStarted") || strings.Contains(out, "\x1b") {
+				t.Errorf("describe shows the upgrade twice or an escape sequence:\n%s", out)
+			}
+		})
+	}
+}
