@@ -156,8 +156,8 @@ func describeStatus(b *strings.Builder, obj v1alpha1.Object) error {
 
 // describeUpgrade writes the rolling replacement of a cluster's machines under way, when there
 // is one: what they go from and to and how many are replaced on one line, then what is being
-// done and since when the node being replaced has been draining, when the server says.
-func describeUpgrade(b *strings.Builder, obj v1alpha1.Object, now time.Time) error {
+// done and the slots whose old machine goes before its replacement is made (maxUnavailable).
+func describeUpgrade(b *strings.Builder, obj v1alpha1.Object, _ time.Time) error {
 	c, ok := obj.(*v1alpha1.Cluster)
 	if !ok || c.Status.Upgrade == nil {
 		return nil
@@ -169,8 +169,8 @@ func describeUpgrade(b *strings.Builder, obj v1alpha1.Object, now time.Time) err
 	if u.Current != "" {
 		row("Current", u.Current)
 	}
-	if u.DrainStarted != nil {
-		row("Drain Started", timestamp(u.DrainStarted, now))
+	if len(u.Removing) > 0 {
+		row("Removing First", strings.Join(u.Removing, ", "))
 	}
 	return tw.Flush()
 }
