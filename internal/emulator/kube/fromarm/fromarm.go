@@ -20,7 +20,7 @@
 // from the init VM's cloud-init; while the init VM does not exist (a rolling replacement
 // replaced it by a control-plane join) they are empty, and the caller (the process manager)
 // keeps the values it saw before, but for the version: the lowest that the control-plane
-// machines declare (see below), else empty too. Its address is the ipAddress of
+// machines declare (see below) when they all declare one, else empty too. Its address is the ipAddress of
 // the public IP whose dnsSettings.fqdn is the endpoint's host; none gives the zero address
 // (not served). Every VM is one node. The init VM's cloud-init may also apply manifests with
 // kubectl after kubeadm init (strata's agent: a file it writes, then `kubectl ... apply -f`

@@ -545,6 +545,23 @@ func TestIaaSChanges(t *testing.T) {
 				t.Errorf("the successor's node %+v is not a control-plane node", g1)
 			}
 		}},
+		{"init VM replaced, older control-plane machines", func(t *testing.T, f *iaasFixture) []*arm.Resource {
+			f.addVM(t, "control-plane-1", "control-plane-0-g1")
+			f.writeFile(t, "control-plane-0-g1", kubeletVersionPath, "1.32.1")
+			f.writeFile(t, "control-plane-2", kubeletVersionPath, "1.32.1")
+			return f.without(typeVirtualMachine, "control-plane-0")
+		}, func(n []iaasNode) []iaasNode {
+			n[0] = iaasNode{"control-plane-0-g1", true, false, "v1.32.1"}
+			n[2].kubelet = "v1.32.1"
+			for _, i := range []int{1, 3, 4, 5} {
+				n[i].kubelet = "" // the cluster's, which the manager kept
+			}
+			return n
+		}, func(t *testing.T, c kube.Cluster, f *iaasFixture) {
+			if c.Version != "" {
+				t.Errorf("version %q; want none: control-plane-1 is of the version the cluster had", c.Version)
+			}
+		}},
 		{"every VM deleted", func(t *testing.T, f *iaasFixture) []*arm.Resource {
 			return f.without(typeVirtualMachine, "")
 		}, nil, nil},

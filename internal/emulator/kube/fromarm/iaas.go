@@ -80,18 +80,20 @@ func iaasCluster(ep string, machines []machine, x *index) kube.Cluster {
 }
 
 // lowestControlPlaneVersion is the lowest of the versions the control-plane machines declare
-// (without a leading "v"), or "" when none does: the version a control plane without its init
-// machine serves at least, as one is upgraded machine by machine.
+// (without a leading "v"): the version a control plane without its init machine serves at
+// least, as it is upgraded machine by machine. It is "" when a control-plane machine declares
+// none (or no valid one), as machines of an older strata do: that one is of the version the
+// cluster had, which the caller keeps.
 func lowestControlPlaneVersion(machines []machine) string {
 	var low *version.Version
 	lowest := ""
 	for _, m := range machines {
-		if !m.config.controlPlane || m.config.kubeletVersion == "" {
+		if !m.config.controlPlane {
 			continue
 		}
 		v, err := version.ParseGeneric(m.config.kubeletVersion)
 		if err != nil {
-			continue
+			return ""
 		}
 		if low == nil || v.LessThan(low) {
 			low, lowest = v, m.config.kubeletVersion
