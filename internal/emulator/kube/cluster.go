@@ -25,7 +25,9 @@ type Cluster struct {
 	// kubeadm configurations name (IaaS). Its data lives under an etcd prefix derived from Key.
 	Key  string
 	Kind Kind
-	// Name is the cluster's name (the managed cluster's, or kubeadm's clusterName).
+	// Name is the cluster's name (the managed cluster's, or kubeadm's clusterName). Name,
+	// Version and ServiceCIDR, when empty, are those the manager saw last for Key (an IaaS
+	// cluster whose init VM was replaced no longer says them), as the CA is.
 	Name string
 	// Version is the Kubernetes version the cluster asked for (reported by its nodes; the
 	// API server is the one built).
@@ -41,9 +43,9 @@ type Cluster struct {
 	DNSNames []string
 	// Tokens are static bearer tokens the API server accepts (AKS's admin and user tokens).
 	Tokens []Token
-	// ServiceCIDR is the service cluster IP range; empty means 10.0.0.0/16.
+	// ServiceCIDR is the service cluster IP range; empty means 10.96.0.0/12 (kubeadm's default).
 	ServiceCIDR string
-	// Nodes are the cluster's machines.
+	// Nodes are the cluster's machines; one without a KubeletVersion reports Version.
 	Nodes []nodesim.Node
 	// Manifests are what the cluster's cloud-init applies with kubectl once kubeadm init is
 	// done (an IaaS cluster's init VM installs strata's agent so): the manager server-side

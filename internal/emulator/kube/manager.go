@@ -5,9 +5,12 @@
 package kube
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -125,7 +128,10 @@ func New(opts Options) (*Manager, error) {
 // Apply makes the running control planes those of desired: it starts the missing ones (in the
 // background), gives the running ones their nodes, and stops and removes (data included) those
 // of clusters no longer desired. A cluster without an address, or without a CA that it has or
-// had, is not started yet. The first Apply also removes what is left of clusters that are gone.
+// had, is not started yet. A cluster keeps the name, version and service range it had when a
+// later spec lacks them (an IaaS cluster whose init VM was replaced), as it keeps its CA, over
+// restarts of the emulator too; a node without a kubelet version reports the cluster's. The
+// first Apply also removes what is left of clusters that are gone.
 func (m *Manager) Apply(ctx context.Context, desired []Cluster) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -135,7 +141,7 @@ func (m *Manager) Apply(ctx context.Context, desired []Cluster) error {
 	want := map[string]Cluster{}
 	for _, c := range desired {
 		if m.startable(c) {
-			want[clusterHash(c.Key)] = c
+			want[clusterHash(c.Key)] = m.withIdentity(c)
 		}
 	}
 	for hash, r := range m.clusters {
@@ -175,6 +181,52 @@ func (m *Manager) startable(c Cluster) bool {
 		return true
 	}
 	return hasAuthority(filepath.Join(m.opts.Dir, "clusters", clusterHash(c.Key)))
+}
+
+// identityFile, in a control plane's directory, keeps the identity of its cluster.
+const identityFile = "identity.json"
+
+// identity is what of a cluster a spec may stop carrying, kept as its CA is: an IaaS
+// cluster's name, version and service range come from its init VM, which a rolling
+// replacement deletes.
+type identity struct {
+	Name        string `json:"name,omitempty"`
+	Version     string `json:"version,omitempty"`
+	ServiceCIDR string `json:"serviceCIDR,omitempty"`
+}
+
+// withIdentity returns c with the identity kept in its directory where c has none, and keeps
+// the result for the next time; a node without a kubelet version gets the cluster's. Failing
+// to read or write the record is logged: c is then served as it is.
+func (m *Manager) withIdentity(c Cluster) Cluster {
+	dir := filepath.Join(m.opts.Dir, "clusters", clusterHash(c.Key))
+	path := filepath.Join(dir, identityFile)
+	var kept identity
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &kept); err != nil {
+			m.log.Warn("reading a cluster's kept identity", "key", c.Key, "err", err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		m.log.Warn("reading a cluster's kept identity", "key", c.Key, "err", err)
+	}
+	id := identity{Name: cmp.Or(c.Name, kept.Name), Version: cmp.Or(c.Version, kept.Version),
+		ServiceCIDR: cmp.Or(c.ServiceCIDR, kept.ServiceCIDR)}
+	if id != kept {
+		b, _ := json.Marshal(id) // strings only: does not fail
+		if err := errors.Join(os.MkdirAll(dir, 0o700), os.WriteFile(path, b, 0o600)); err != nil {
+			m.log.Warn("keeping a cluster's identity", "key", c.Key, "err", err)
+		}
+	}
+	c.Name, c.Version, c.ServiceCIDR = id.Name, id.Version, id.ServiceCIDR
+	if c.Version != "" && slices.ContainsFunc(c.Nodes, func(n nodesim.Node) bool { return n.KubeletVersion == "" }) {
+		c.Nodes = slices.Clone(c.Nodes)
+		for i := range c.Nodes {
+			if c.Nodes[i].KubeletVersion == "" {
+				c.Nodes[i].KubeletVersion = "v" + strings.TrimPrefix(c.Version, "v")
+			}
+		}
+	}
+	return c
 }
 
 func (m *Manager) startLocked(hash string, c Cluster) {
@@ -239,6 +291,9 @@ func (m *Manager) removeLeftovers(ctx context.Context, want map[string]Cluster) 
 type Info struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
+	// Version is the Kubernetes version the cluster reports (its nodes' unless they say
+	// otherwise), without a leading "v"; the API server is the one built (Version).
+	Version string `json:"version,omitempty"`
 	// Server is the API server's URL.
 	Server string `json:"server,omitempty"`
 	// Ready is true once the API server answered; StartedIn is how long that took.
@@ -262,7 +317,7 @@ func (m *Manager) Clusters() []Info {
 	for _, r := range rs {
 		cp := r.cp
 		cp.mu.Lock()
-		in := Info{Key: cp.key, Name: cp.spec.Name, Ready: cp.ready, StartedIn: cp.started}
+		in := Info{Key: cp.key, Name: cp.spec.Name, Version: cp.spec.Version, Ready: cp.ready, StartedIn: cp.started}
 		if cp.config != nil {
 			in.Server = cp.config.Host
 		}

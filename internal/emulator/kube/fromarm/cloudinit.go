@@ -18,6 +18,9 @@ const (
 	kubeadmConfigPath = "/run/kubeadm/kubeadm.yaml"
 	caCertPath        = "/etc/kubernetes/pki/ca.crt"
 	caKeyPath         = "/etc/kubernetes/pki/ca.key"
+	// kubeletVersionPath holds, on every machine strata bootstraps (init, control-plane and
+	// worker join), the Kubernetes version of its kubelet and kubeadm ("1.31.2" or "v1.31.2").
+	kubeletVersionPath = "/etc/strata/kubernetes-version"
 )
 
 // controlPlaneTaint is kubeadm's default taint of a control-plane node.
@@ -32,7 +35,11 @@ type machineConfig struct {
 	init, controlPlane bool
 	// Of the init machine only: ClusterConfiguration's and the CA files.
 	clusterName, version, serviceCIDR string
-	caCertPEM, caKeyPEM               []byte
+	// kubeletVersion is the machine's own Kubernetes version (its kubelet's), without a
+	// leading "v", from kubeletVersionPath; "" when the machine does not say (older
+	// cloud-init): it is then the cluster's.
+	kubeletVersion      string
+	caCertPEM, caKeyPEM []byte
 	// labels and taints are the node's registration: the kubelet's --node-labels and the
 	// nodeRegistration taints.
 	labels map[string]string
@@ -140,6 +147,7 @@ func parseCustomData(customData string) (machineConfig, bool) {
 	if !ok || m.endpoint == "" {
 		return machineConfig{}, false
 	}
+	m.kubeletVersion = trimV(strings.TrimSpace(files[kubeletVersionPath]))
 	return m, true
 }
 

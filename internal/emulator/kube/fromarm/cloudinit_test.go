@@ -117,6 +117,54 @@ runcmd:
 - [kubeadm, join, --config, /run/kubeadm/kubeadm.yaml]
 - [kubectl, apply, -f, /etc/kubernetes/strata/agent.yaml]
 `, machineConfig{endpoint: ep, labels: map[string]string{}}, true},
+		{"init with its kubelet's version", `#cloud-config
+write_files:
+- path: /etc/strata/kubernetes-version
+  content: |
+    v1.31.2
+- path: /run/kubeadm/kubeadm.yaml
+  content: |
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: InitConfiguration
+    ---
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: ClusterConfiguration
+    kubernetesVersion: v1.31.2
+    controlPlaneEndpoint: ` + ep + `
+runcmd:
+- [kubeadm, init, --config, /run/kubeadm/kubeadm.yaml]
+`, machineConfig{endpoint: ep, init: true, controlPlane: true, version: "v1.31.2", kubeletVersion: "1.31.2",
+			labels: map[string]string{}, taints: []corev1.Taint{controlPlaneTaint}}, true},
+		{"control-plane join with its kubelet's version", `#cloud-config
+write_files:
+- path: /run/kubeadm/kubeadm.yaml
+  content: |
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: JoinConfiguration
+    controlPlane: {}
+    discovery:
+      bootstrapToken:
+        apiServerEndpoint: ` + ep + `
+- path: /etc/strata/kubernetes-version
+  content: "1.32.0"
+runcmd:
+- [kubeadm, join, --config, /run/kubeadm/kubeadm.yaml]
+`, machineConfig{endpoint: ep, controlPlane: true, kubeletVersion: "1.32.0", labels: map[string]string{},
+			taints: []corev1.Taint{controlPlaneTaint}}, true},
+		{"worker join with its kubelet's version", `#cloud-config
+write_files:
+- path: /run/kubeadm/kubeadm.yaml
+  content: |
+    apiVersion: kubeadm.k8s.io/v1beta4
+    kind: JoinConfiguration
+    discovery:
+      bootstrapToken:
+        apiServerEndpoint: ` + ep + `
+- path: /etc/strata/kubernetes-version
+  content: " v1.30.14\n"
+runcmd:
+- [kubeadm, join, --config, /run/kubeadm/kubeadm.yaml]
+`, machineConfig{endpoint: ep, kubeletVersion: "1.30.14", labels: map[string]string{}}, true},
 		{"no kubeadm command", `#cloud-config
 write_files:
 - path: /run/kubeadm/kubeadm.yaml

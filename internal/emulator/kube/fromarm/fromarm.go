@@ -17,8 +17,10 @@
 // "iaas/" + the lower-case endpoint ("iaas/name-1a2b3c4d.westeurope.cloudapp.azure.com:6443"):
 // the endpoint outlives any one VM, whereas the init VM may be deleted and replaced. A cluster
 // is emitted while at least one of its VMs exists. Its name, version, CA and service range come
-// from the init VM's cloud-init; while the init VM does not exist they are empty, and the
-// caller (the process manager) keeps the values it saw before. Its address is the ipAddress of
+// from the init VM's cloud-init; while the init VM does not exist (a rolling replacement
+// replaced it by a control-plane join) they are empty, and the caller (the process manager)
+// keeps the values it saw before, but for the version: the lowest that the control-plane
+// machines declare (see below) when they all declare one, else empty too. Its address is the ipAddress of
 // the public IP whose dnsSettings.fqdn is the endpoint's host; none gives the zero address
 // (not served). Every VM is one node. The init VM's cloud-init may also apply manifests with
 // kubectl after kubeadm init (strata's agent: a file it writes, then `kubectl ... apply -f`
@@ -31,7 +33,9 @@
 // is not being deleted; it is Shutdown when the VM is stopped or deallocated.
 //
 // Versions: Cluster.Version is without a leading "v" for both kinds (1.30.4), as AKS writes
-// it; nodes report KubeletVersion with it (v1.30.4), as kubelets do.
+// it; nodes report KubeletVersion with it (v1.30.4), as kubelets do. A VM's node reports the
+// version its cloud-init writes to /etc/strata/kubernetes-version (its kubelet's: "1.31.2" or
+// "v1.31.2"), or the cluster's when it writes none (a machine of an older strata).
 //
 // CPU and memory come from the compute provider's size catalogue (compute.LookupSize); an
 // unknown size gets 2 CPUs and 8 GiB.

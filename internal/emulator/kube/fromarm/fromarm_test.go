@@ -508,6 +508,60 @@ func TestIaaSChanges(t *testing.T) {
 				t.Error("the address is gone with the init VM")
 			}
 		}},
+		{"machines of other versions", func(t *testing.T, f *iaasFixture) []*arm.Resource {
+			f.writeFile(t, "control-plane-0", kubeletVersionPath, "1.31.2\n")
+			f.writeFile(t, "control-plane-1", kubeletVersionPath, "v1.32.0\n")
+			f.writeFile(t, "workers-0", kubeletVersionPath, "1.32.0")
+			return f.resources
+		}, func(n []iaasNode) []iaasNode {
+			n[1].kubelet, n[3].kubelet = "v1.32.0", "v1.32.0"
+			return n
+		}, func(t *testing.T, c kube.Cluster, f *iaasFixture) {
+			if c.Version != "1.31.2" || c.Name != "iaas-dynamic" {
+				t.Errorf("cluster %q version %q; want the init machine's iaas-dynamic 1.31.2", c.Name, c.Version)
+			}
+		}},
+		{"init VM replaced by a control-plane join", func(t *testing.T, f *iaasFixture) []*arm.Resource {
+			f.addVM(t, "control-plane-1", "control-plane-0-g1")
+			f.writeFile(t, "control-plane-0-g1", kubeletVersionPath, "1.32.1")
+			f.writeFile(t, "control-plane-1", kubeletVersionPath, "1.31.10")
+			f.writeFile(t, "control-plane-2", kubeletVersionPath, "v1.31.9\n")
+			f.writeFile(t, "workers-0", kubeletVersionPath, "1.30.1") // a worker's is not the control plane's
+			return f.without(typeVirtualMachine, "control-plane-0")
+		}, func(n []iaasNode) []iaasNode {
+			n[0] = iaasNode{"control-plane-0-g1", true, false, "v1.32.1"}
+			n[1].kubelet, n[2].kubelet, n[3].kubelet = "v1.31.10", "v1.31.9", "v1.30.1"
+			n[4].kubelet, n[5].kubelet = "v1.31.9", "v1.31.9" // the cluster's
+			return n
+		}, func(t *testing.T, c kube.Cluster, f *iaasFixture) {
+			if c.Key != "iaas/"+strings.ToLower(f.endpoint) || c.Version != "1.31.9" {
+				t.Errorf("cluster %s version %q; want the same key and the lowest control-plane version 1.31.9", c.Key, c.Version)
+			}
+			if c.Name != "" || c.CACertPEM != nil || c.ServiceCIDR != "" || c.Manifests != nil {
+				t.Errorf("cluster %+v: want no name, CA or service range without the init VM", c)
+			}
+			g1 := c.Nodes[0]
+			if _, ok := g1.Labels["node-role.kubernetes.io/control-plane"]; !ok || !slices.Contains(g1.Taints, controlPlaneTaint) {
+				t.Errorf("the successor's node %+v is not a control-plane node", g1)
+			}
+		}},
+		{"init VM replaced, older control-plane machines", func(t *testing.T, f *iaasFixture) []*arm.Resource {
+			f.addVM(t, "control-plane-1", "control-plane-0-g1")
+			f.writeFile(t, "control-plane-0-g1", kubeletVersionPath, "1.32.1")
+			f.writeFile(t, "control-plane-2", kubeletVersionPath, "1.32.1")
+			return f.without(typeVirtualMachine, "control-plane-0")
+		}, func(n []iaasNode) []iaasNode {
+			n[0] = iaasNode{"control-plane-0-g1", true, false, "v1.32.1"}
+			n[2].kubelet = "v1.32.1"
+			for _, i := range []int{1, 3, 4, 5} {
+				n[i].kubelet = "" // the cluster's, which the manager kept
+			}
+			return n
+		}, func(t *testing.T, c kube.Cluster, f *iaasFixture) {
+			if c.Version != "" {
+				t.Errorf("version %q; want none: control-plane-1 is of the version the cluster had", c.Version)
+			}
+		}},
 		{"every VM deleted", func(t *testing.T, f *iaasFixture) []*arm.Resource {
 			return f.without(typeVirtualMachine, "")
 		}, nil, nil},

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/jsonmap"
@@ -68,12 +69,37 @@ func iaasCluster(ep string, machines []machine, x *index) kube.Cluster {
 		c.Name, c.Version, c.ServiceCIDR = cfg.clusterName, trimV(cfg.version), cfg.serviceCIDR
 		c.CACertPEM, c.CAKeyPEM = cfg.caCertPEM, cfg.caKeyPEM
 		c.Manifests = cfg.manifests
+	} else {
+		c.Version = lowestControlPlaneVersion(machines)
 	}
 	for _, m := range machines {
-		c.Nodes = append(c.Nodes, x.vmNode(m, c.Version))
+		c.Nodes = append(c.Nodes, x.vmNode(m, firstOf(m.config.kubeletVersion, c.Version)))
 	}
 	slices.SortFunc(c.Nodes, func(a, b nodesim.Node) int { return strings.Compare(a.Name, b.Name) })
 	return c
+}
+
+// lowestControlPlaneVersion is the lowest of the versions the control-plane machines declare
+// (without a leading "v"): the version a control plane without its init machine serves at
+// least, as it is upgraded machine by machine. It is "" when a control-plane machine declares
+// none (or no valid one), as machines of an older strata do: that one is of the version the
+// cluster had, which the caller keeps.
+func lowestControlPlaneVersion(machines []machine) string {
+	var low *version.Version
+	lowest := ""
+	for _, m := range machines {
+		if !m.config.controlPlane {
+			continue
+		}
+		v, err := version.ParseGeneric(m.config.kubeletVersion)
+		if err != nil {
+			return ""
+		}
+		if low == nil || v.LessThan(low) {
+			low, lowest = v, m.config.kubeletVersion
+		}
+	}
+	return lowest
 }
 
 // splitEndpoint splits host:port; without a valid port, the port is 6443.
@@ -89,8 +115,8 @@ func splitEndpoint(ep string) (string, int) {
 	return host, port
 }
 
-// vmNode is the node of a machine of a cluster whose Kubernetes version is version.
-func (x *index) vmNode(m machine, version string) nodesim.Node {
+// vmNode is the node of a machine whose kubelet is of Kubernetes version kubelet.
+func (x *index) vmNode(m machine, kubelet string) nodesim.Node {
 	vm := m.vm
 	props := jsonmap.Obj(vm.Body, "properties")
 	name := strings.ToLower(firstOf(jsonmap.Str(jsonmap.Obj(props, "osProfile"), "computerName"), vm.Name()))
@@ -119,7 +145,7 @@ func (x *index) vmNode(m machine, version string) nodesim.Node {
 		InternalIP:     x.privateIP(props),
 		CPU:            cpu,
 		MemoryMiB:      mem,
-		KubeletVersion: kubeletVersion(version),
+		KubeletVersion: kubeletVersion(kubelet),
 		Running:        power == powerRunning && !deleting,
 		Shutdown:       power == powerStopped || power == powerDeallocated,
 	}

@@ -2,10 +2,13 @@ package fromarm
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/examples"
@@ -164,4 +167,48 @@ func (f *iaasFixture) without(typ, suffix string) []*arm.Resource {
 		}
 	}
 	return out
+}
+
+// writeFile adds to the cloud-init of the VM named with suffix a write_files entry: what
+// strata's cloud-init writes beyond what the planner of this branch does (the machine's
+// Kubernetes version).
+func (f *iaasFixture) writeFile(t *testing.T, suffix, path, content string) {
+	t.Helper()
+	hidden := f.vm(t, suffix).Body[hiddenKey].(map[string]any)
+	data, err := base64.StdEncoding.DecodeString(hidden["customData"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cc map[string]any
+	if err := yaml.Unmarshal(data, &cc); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := cc["write_files"].([]any)
+	cc["write_files"] = append(files, map[string]any{"path": path, "content": content})
+	out, err := yaml.Marshal(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden["customData"] = base64.StdEncoding.EncodeToString(append([]byte("#cloud-config\n"), out...))
+}
+
+// addVM adds a copy of the VM named with suffix named with newSuffix (name and computer
+// name), on the same network interface: the successor a rolling replacement creates.
+func (f *iaasFixture) addVM(t *testing.T, suffix, newSuffix string) {
+	t.Helper()
+	src := f.vm(t, suffix)
+	data, err := json.Marshal(src.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(data, &body); err != nil {
+		t.Fatal(err)
+	}
+	name := f.cluster.Metadata.Name + "-" + newSuffix
+	id := strings.TrimSuffix(src.ID, src.Name()) + name
+	body["id"], body["name"] = id, name
+	body["properties"].(map[string]any)["osProfile"].(map[string]any)["computerName"] = name
+	f.resources = append(f.resources, &arm.Resource{ID: id, Type: src.Type, Body: body})
+	f.ips[name] = f.ips[src.Name()]
 }

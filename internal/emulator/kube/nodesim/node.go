@@ -3,7 +3,10 @@
 // capacity, a Ready condition and a renewed lease), and plays the kubelet's part for the pods
 // bound to those nodes: it marks them Running and Ready with container statuses, without
 // running any container, and finishes their deletion. Pods whose image a Runner claims are
-// run as local processes instead (the seam for strata's own agent).
+// run as local processes instead (the seam for strata's own agent). A Node deleted through
+// the API while its machine runs is not registered again until the machine stops and runs
+// anew, as a kubelet registers once, when it starts: a drained node that is deleted before
+// its VM's deletion reaches the simulator does not come back.
 package nodesim
 
 import corev1 "k8s.io/api/core/v1"

@@ -36,6 +36,10 @@ type nodeState struct {
 	statusOf    *Node                 // the machine that write was for, nil when it was not running
 	ownedLabels []string              // the label keys we set
 	ownedTaints []corev1.Taint        // the taints we set
+	// registered: the Node was created or seen since the machine last started running;
+	// deregistered: it was then deleted by someone else, and is not created again until the
+	// machine runs anew (a kubelet registers once, when it starts).
+	registered, deregistered bool
 }
 
 // activeNode is a running machine whose Node is Ready, with its pods' IP pool.
@@ -103,8 +107,17 @@ func (s *Simulator) trackStale(desired map[string]Node) {
 func (s *Simulator) syncRunning(ctx context.Context, st *nodeState, n Node) (time.Duration, error) {
 	if !st.since.IsZero() {
 		st.since, st.statusRV = time.Time{}, ""
+		st.registered, st.deregistered = false, false
+	}
+	if st.deregistered {
+		return s.opts.LeaseInterval, nil
 	}
 	cur, err := s.nodeLister.Get(n.Name)
+	if apierrors.IsNotFound(err) && st.registered {
+		if cur, err = s.deregistered(ctx, st, n.Name); cur == nil && err == nil {
+			return s.opts.LeaseInterval, nil
+		}
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		cur, err = s.createNode(ctx, st, n)
@@ -114,6 +127,7 @@ func (s *Simulator) syncRunning(ctx context.Context, st *nodeState, n Node) (tim
 	if err != nil {
 		return 0, err
 	}
+	st.registered = true
 	if cur, err = s.updateNodeStatus(ctx, st, n, cur, true); err != nil {
 		return 0, err
 	}
@@ -131,6 +145,29 @@ func (s *Simulator) syncRunning(ctx context.Context, st *nodeState, n Node) (tim
 		return 0, err
 	}
 	return s.opts.LeaseInterval, nil
+}
+
+// deregistered tells, for running machine name whose Node the cache no longer has after it
+// registered, whether the Node is really gone (the cache may lag behind our creation): it
+// returns the Node when it is there, or nil when it was deleted, by whoever drains and
+// removes the machine's node (strata's rolling replacement, or kubectl delete node). A
+// kubelet does not register again until it restarts: the simulator stops keeping the Node
+// and simulating its pods until the machine stops and runs again, so that a Node deleted
+// before the machine's removal reached SetNodes does not come back.
+func (s *Simulator) deregistered(ctx context.Context, st *nodeState, name string) (*corev1.Node, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	cur, err := s.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err == nil {
+		return cur, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("getting node: %w", err)
+	}
+	st.deregistered, st.lease, st.statusRV = true, nil, ""
+	s.deactivate(name)
+	s.log.Info("node deleted through the API; not registering it again while its machine runs", "node", name)
+	return nil, nil
 }
 
 // syncStopped turns the Node of machine n, stopped or gone, NotReady, keeps it tainted when
