@@ -201,7 +201,7 @@ type started struct {
 // rollout order) with old machines: while fewer than maxSurge+maxUnavailable of its slots are
 // in flight, the next slot starts with a new machine if fewer than maxSurge slots have one
 // beside their old one, else by removing its old machine if fewer than maxUnavailable are
-// being removed.
+// unavailable (being removed, or without a machine that exists as planned).
 func startReplacements(slots []*slotState, pools []v1alpha1.MachinePool, removing []string) started {
 	out := started{surge: map[string]bool{}}
 	for _, s := range slots {
@@ -214,22 +214,26 @@ func startReplacements(slots []*slotState, pools []v1alpha1.MachinePool, removin
 	}
 	for _, pool := range orderedPools(pools) {
 		var own []*slotState
-		for _, s := range slots {
-			if s.pool == pool.Name && len(s.old) > 0 {
-				own = append(own, s)
-			}
-		}
-		if pool.ControlPlane || len(own) == 0 {
-			continue
-		}
 		surging, unavailable := 0, 0
-		for _, s := range own {
+		for _, s := range slots {
+			if s.pool != pool.Name {
+				continue
+			}
 			switch {
+			case len(s.old) == 0 && !s.currentReady:
+				unavailable++ // a machine missing or being made
+			case len(s.old) == 0:
 			case slices.Contains(removing, s.slot):
 				unavailable++
 			case s.inFlight():
 				surging++
 			}
+			if len(s.old) > 0 {
+				own = append(own, s)
+			}
+		}
+		if pool.ControlPlane || len(own) == 0 {
+			continue
 		}
 		for _, s := range own {
 			if surging+unavailable >= pool.Surge()+pool.Unavailable() {

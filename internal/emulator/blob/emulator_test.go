@@ -344,8 +344,8 @@ func TestEmulatorPersistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 { // the base image only
-		t.Errorf("%d data files after reset, want 1", len(entries))
+	if len(entries) != 2 { // the base images only
+		t.Errorf("%d data files after reset, want 2 (the base images)", len(entries))
 	}
 	resp, err := srv.Client().Get(srv.URL + "/" + SourceAccount + "/" + SourceContainer + "/" + BaseImageBlob)
 	if err != nil {

@@ -36,6 +36,9 @@ const (
 	SourceContainer = "vhds"
 	// BaseImageBlob is the fixed VHD page blob in SourceContainer generated at start.
 	BaseImageBlob = "ubuntu-22.04.vhd"
+	// NextBaseImageBlob is a second one, of the same bytes, so that an OS image can change
+	// (a rolling replacement of a cluster's machines to a new image).
+	NextBaseImageBlob = "ubuntu-24.04.vhd"
 
 	// DefaultVersion is the x-ms-version answered when a request names none.
 	DefaultVersion = "2026-12-06"
@@ -293,19 +296,21 @@ func (s *Service) createSourceAccount() error {
 		Name: SourceContainer, Created: created, Modified: created, ETag: s.newETag(),
 		PublicAccess: publicContainer, Blobs: map[string]*blobRecord{},
 	}
-	b := &blobRecord{
-		Name: BaseImageBlob, Type: typePage, Committed: true, DataID: "base-" + newID(),
-		Size: int64(len(img)), Created: created, Modified: created, ETag: s.newETag(),
-		Pages: []pageRange{{Start: 0, End: int64(len(img))}},
+	for _, name := range []string{BaseImageBlob, NextBaseImageBlob} {
+		b := &blobRecord{
+			Name: name, Type: typePage, Committed: true, DataID: "base-" + newID(),
+			Size: int64(len(img)), Created: created, Modified: created, ETag: s.newETag(),
+			Pages: []pageRange{{Start: 0, End: int64(len(img))}},
+		}
+		b.Props.ContentType = "application/octet-stream"
+		if err := s.data.create(b.DataID, b.Size); err != nil {
+			return err
+		}
+		if err := s.data.writeAt(b.DataID, img, 0); err != nil {
+			return err
+		}
+		c.Blobs[b.Name] = b
 	}
-	b.Props.ContentType = "application/octet-stream"
-	if err := s.data.create(b.DataID, b.Size); err != nil {
-		return err
-	}
-	if err := s.data.writeAt(b.DataID, img, 0); err != nil {
-		return err
-	}
-	c.Blobs[b.Name] = b
 	a.Containers[c.Name] = c
 	s.accounts[SourceAccount] = a
 	return nil
