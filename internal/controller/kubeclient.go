@@ -82,7 +82,7 @@ func (p *pass) observeKubernetes(ctx context.Context, g *plan.Graph, o *outcome)
 	if o.aks {
 		ob.minNodes = aksMinNodes(p.cur.Spec.MachinePools)
 	} else {
-		ob.machines = machineNames(g)
+		ob.machines = append(machineNames(g), p.retainedMachineNames()...)
 	}
 	kc := p.kubeClientFor(ctx, g, o)
 	if kc.noAccessReason != "" {

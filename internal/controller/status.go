@@ -287,9 +287,9 @@ func records(it *v1alpha1.InventoryItem, n *plan.Node) bool {
 }
 
 // putItem sets the inventory entry of a node, replacing one of the same key; ready says the
-// resource exists as planned.
+// resource exists as planned. The entry keeps the node's template (what a VM is built from).
 func putItem(s *v1alpha1.ClusterStatus, n *plan.Node, ready bool) {
-	entry := v1alpha1.InventoryItem{Key: n.Key, Kind: string(n.Kind), ID: n.ID, Managed: n.Managed, Ready: ready}
+	entry := v1alpha1.InventoryItem{Key: n.Key, Kind: string(n.Kind), ID: n.ID, Managed: n.Managed, Ready: ready, Template: n.Template}
 	if it := item(s, n.Key); it != nil {
 		*it = entry
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"reflect"
 	"slices"
 	"strings"
@@ -157,7 +158,7 @@ func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, ap
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return p.finishUpgrade(ctx)
+	return p.finishUpgrade(ctx, g, applier)
 }
 
 // errRolloutWaits says that a rolling replacement cannot go on yet: the cluster's API is not
@@ -225,6 +226,7 @@ func (p *pass) retire(ctx context.Context, kc *kubeClient, r retirement, applier
 	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
 		if s.Upgrade != nil {
 			s.Upgrade.Removing = slices.DeleteFunc(s.Upgrade.Removing, func(x string) bool { return x == r.slot })
+			s.Upgrade.Current = r.slot + " replaced"
 		}
 	})
 }
@@ -252,8 +254,8 @@ func (p *pass) deleteLeftNodes(ctx context.Context, kc *kubeClient, nodes map[st
 }
 
 // finishUpgrade ends the upgrade once no slot has an old machine: the machines' template is
-// the target's. The old image, out of the graph and no longer retained, goes next pass.
-func (p *pass) finishUpgrade(ctx context.Context) error {
+// the target's, and the old image, out of the graph and no longer retained, is deleted.
+func (p *pass) finishUpgrade(ctx context.Context, g *plan.Graph, applier azure.Applier) error {
 	p.mu.Lock()
 	s := p.status.Clone()
 	p.mu.Unlock()
@@ -269,8 +271,28 @@ func (p *pass) finishUpgrade(ctx context.Context) error {
 	err := p.update(ctx, func(st *v1alpha1.ClusterStatus) {
 		st.MachineTemplate, st.Upgrade = up.Template, nil
 	})
+	if err != nil {
+		return err
+	}
 	p.event(ctx, store.EventNormal, "Upgraded", fmt.Sprintf("%d machine(s) replaced: from %s to %s", up.Total, up.From, up.To))
-	return err
+	p.mu.Lock()
+	p.retained = nil
+	p.mu.Unlock()
+	return p.removeGone(ctx, g, applier)
+}
+
+// retainedMachineNames are the names of the old VMs a rolling replacement keeps out of the
+// graph until it removes them: machines of the cluster all the same, whose Nodes are expected.
+func (p *pass) retainedMachineNames() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, it := range p.status.Inventory {
+		if p.retained[it.Key] && it.Kind == string(plan.KindVirtualMachine) {
+			out = append(out, path.Base(it.ID))
+		}
+	}
+	return out
 }
 
 // setUpgradeStep shows what the upgrade does now.
