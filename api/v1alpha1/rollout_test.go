@@ -60,9 +60,14 @@ func TestRollingReplacementSettings(t *testing.T) {
 		{"drainTimeout 0", "Cluster/iaas", iaas(nil, map[string]any{"drainTimeout": "0s"}), []string{"spec.machinePools[1].drainTimeout range"}, "outside (0, 24h]"},
 		{"negative drainTimeout", "Cluster/iaas", iaas(nil, map[string]any{"drainTimeout": "-5m"}), []string{"spec.machinePools[1].drainTimeout range"}, ""},
 		{"drainTimeout above a day", "Cluster/iaas", iaas(map[string]any{"drainTimeout": "24h1s"}, nil), []string{"spec.machinePools[0].drainTimeout range"}, ""},
+		{"repairAfter", "Cluster/iaas", iaas(nil, map[string]any{"repairAfter": "5m"}), nil, ""},
+		{"repairAfter 0 turns repair off", "Cluster/iaas", iaas(nil, map[string]any{"repairAfter": "0"}), nil, ""},
+		{"repairAfter not a duration", "Cluster/iaas", iaas(nil, map[string]any{"repairAfter": "soon"}), []string{"spec.machinePools[1].repairAfter format"}, `"soon" is not a duration`},
+		{"negative repairAfter", "Cluster/iaas", iaas(nil, map[string]any{"repairAfter": "-1m"}), []string{"spec.machinePools[1].repairAfter range"}, "outside [0, 24h]"},
+		{"AKS pool with repairAfter", "Cluster/aks", aks(map[string]any{"repairAfter": "5m"}), []string{"spec.machinePools[1].repairAfter forbidden"}, "repairAfter applies"},
 
 		{"AKS pool without them", "Cluster/aks", aks(nil), nil, ""},
-		{"AKS pool with maxSurge", "Cluster/aks", aks(map[string]any{"maxSurge": 1}), []string{"spec.machinePools[1].maxSurge forbidden"}, "maxSurge applies to the rolling replacement of an iaas cluster's machines: AKS upgrades its node pools itself"},
+		{"AKS pool with maxSurge", "Cluster/aks", aks(map[string]any{"maxSurge": 1}), []string{"spec.machinePools[1].maxSurge forbidden"}, "maxSurge applies to the replacement of an iaas cluster's machines: AKS upgrades and repairs its node pools itself"},
 		{"AKS pool with all three", "Cluster/aks", aks(map[string]any{"maxSurge": 0, "maxUnavailable": 1, "drainTimeout": "10m"}),
 			[]string{"spec.machinePools[1].drainTimeout forbidden", "spec.machinePools[1].maxSurge forbidden", "spec.machinePools[1].maxUnavailable forbidden"}, "maxUnavailable applies"},
 	}

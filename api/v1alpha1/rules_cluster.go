@@ -392,7 +392,8 @@ const MaxDrainTimeout = 24 * time.Hour
 // checkRollingReplacement checks an iaas pool's settings of a rolling replacement of its
 // machines: maxSurge and maxUnavailable are not negative and, with their defaults, not both 0,
 // which would replace nothing; drainTimeout is a Go duration above 0 and at most
-// MaxDrainTimeout. The control-plane pool ignores maxSurge and maxUnavailable (its machines are
+// MaxDrainTimeout; repairAfter a Go duration from 0 (no repair) to MaxDrainTimeout. The
+// control-plane pool ignores maxSurge and maxUnavailable (its machines are
 // replaced one at a time, new member first), so they are only checked not to be negative there.
 func checkRollingReplacement(errs *ErrorList, pp Path, mp *MachinePool) {
 	negative := false
@@ -409,16 +410,25 @@ func checkRollingReplacement(errs *ErrorList, pp Path, mp *MachinePool) {
 	if !negative && !mp.ControlPlane && mp.Surge() == 0 && mp.Unavailable() == 0 {
 		errs.Add(pp.Child("maxSurge"), RuleRange, "maxSurge and maxUnavailable cannot both be 0 (maxUnavailable defaults to %d): a rolling replacement could not make progress, as it could neither add a new machine nor take an old one away", DefaultMaxUnavailable)
 	}
-	if mp.DrainTimeout == "" {
-		return
+	if mp.DrainTimeout != "" {
+		p := pp.Child("drainTimeout")
+		d, err := time.ParseDuration(mp.DrainTimeout)
+		switch {
+		case err != nil:
+			errs.Add(p, RuleFormat, "%q is not a duration such as 10m or 1h30m", mp.DrainTimeout)
+		case d <= 0 || d > MaxDrainTimeout:
+			errs.Add(p, RuleRange, "%s is outside (0, 24h]: a drain needs time, and a node is not kept draining for more than a day", mp.DrainTimeout)
+		}
 	}
-	p := pp.Child("drainTimeout")
-	d, err := time.ParseDuration(mp.DrainTimeout)
-	switch {
-	case err != nil:
-		errs.Add(p, RuleFormat, "%q is not a duration such as 10m or 1h30m", mp.DrainTimeout)
-	case d <= 0 || d > MaxDrainTimeout:
-		errs.Add(p, RuleRange, "%s is outside (0, 24h]: a drain needs time, and a node is not kept draining for more than a day", mp.DrainTimeout)
+	if mp.RepairAfter != "" {
+		p := pp.Child("repairAfter")
+		d, err := time.ParseDuration(mp.RepairAfter)
+		switch {
+		case err != nil:
+			errs.Add(p, RuleFormat, "%q is not a duration such as 10m or 1h30m (0 turns repair off)", mp.RepairAfter)
+		case d < 0 || d > MaxDrainTimeout:
+			errs.Add(p, RuleRange, "%s is outside [0, 24h]: 0 turns repair off", mp.RepairAfter)
+		}
 	}
 }
 
@@ -431,9 +441,9 @@ func checkAKSPool(errs *ErrorList, pp Path, mp *MachinePool) {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"maxSurge", mp.MaxSurge != nil}, {"maxUnavailable", mp.MaxUnavailable != nil}, {"drainTimeout", mp.DrainTimeout != ""}} {
+	}{{"maxSurge", mp.MaxSurge != nil}, {"maxUnavailable", mp.MaxUnavailable != nil}, {"drainTimeout", mp.DrainTimeout != ""}, {"repairAfter", mp.RepairAfter != ""}} {
 		if f.set {
-			errs.Add(pp.Child(f.name), RuleForbidden, "%s applies to the rolling replacement of an iaas cluster's machines: AKS upgrades its node pools itself, with its own surge and drain settings, which strata does not set", f.name)
+			errs.Add(pp.Child(f.name), RuleForbidden, "%s applies to the replacement of an iaas cluster's machines: AKS upgrades and repairs its node pools itself, with its own surge, drain and repair settings, which strata does not set", f.name)
 		}
 	}
 	if n := mp.MaxPods; n != nil {

@@ -317,6 +317,9 @@ type ClusterStatus struct {
 	// Upgrade is the rolling replacement of an IaaS cluster's machines under way (a new
 	// Kubernetes version or OS image), absent when none is.
 	Upgrade *UpgradeStatus `json:"upgrade,omitempty"`
+	// Repairing are the inventory keys of the VMs being replaced because their node stayed
+	// NotReady longer than their pool's repairAfter.
+	Repairing []string `json:"repairing,omitempty"`
 	// MachineTemplate is the fingerprint of what the IaaS cluster's machines are built from
 	// (the Kubernetes version and the OS image) once every machine is: a spec whose
 	// fingerprint differs starts a rolling replacement.
@@ -540,6 +543,12 @@ type MachinePool struct {
 	// "10m"; default 10m): evictions a PodDisruptionBudget refuses are retried until then,
 	// and the machine is deleted when it has passed.
 	DrainTimeout string `json:"drainTimeout,omitempty"`
+	// RepairAfter is how long a node of an IaaS pool may stay NotReady (its VM stopped,
+	// deallocated or broken) before strata replaces its machine (a Go duration; default 10m;
+	// "0" turns repair off). At most one machine of a pool is repaired at a time, and none
+	// while more than a third of the pool is NotReady (an outage, which new machines would not
+	// mend).
+	RepairAfter string `json:"repairAfter,omitempty"`
 }
 
 // Defaults of an IaaS pool's rolling replacement.
@@ -547,7 +556,17 @@ const (
 	DefaultMaxSurge       = 1
 	DefaultMaxUnavailable = 0
 	DefaultDrainTimeout   = 10 * time.Minute
+	DefaultRepairAfter    = 10 * time.Minute
 )
+
+// Repair is the pool's repairAfter, its default when unset or invalid (validation refuses an
+// invalid one); 0 is no repair.
+func (mp *MachinePool) Repair() time.Duration {
+	if d, err := time.ParseDuration(mp.RepairAfter); err == nil && d >= 0 {
+		return d
+	}
+	return DefaultRepairAfter
+}
 
 // Surge is the pool's maxSurge, or its default.
 func (mp *MachinePool) Surge() int { return derefOr(mp.MaxSurge, DefaultMaxSurge) }
@@ -606,6 +625,7 @@ func (s ClusterStatus) Clone() ClusterStatus {
 	out.ManagedControlPlane = clonePtr(s.ManagedControlPlane)
 	out.Agent = clonePtr(s.Agent)
 	out.Upgrade = clonePtr(s.Upgrade)
+	out.Repairing = append([]string(nil), s.Repairing...)
 	return out
 }
 

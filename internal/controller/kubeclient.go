@@ -140,13 +140,13 @@ func readKubernetes(ctx context.Context, core corev1client.CoreV1Interface) (str
 	}
 	nodes := make([]nodeInfo, 0, len(list.Items))
 	for _, n := range list.Items {
-		ready := false
+		info := nodeInfo{name: n.Name}
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady {
-				ready = c.Status == corev1.ConditionTrue
+				info.ready, info.since = c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time
 			}
 		}
-		nodes = append(nodes, nodeInfo{name: n.Name, ready: ready})
+		nodes = append(nodes, info)
 	}
 	return info.GitVersion, nodes, nil
 }

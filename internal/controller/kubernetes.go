@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"slices"
@@ -43,6 +45,8 @@ const (
 type nodeInfo struct {
 	name  string
 	ready bool
+	// since is when the node's Ready condition last changed.
+	since time.Time
 }
 
 // kubeObservation is what one pass saw of a cluster's Kubernetes.

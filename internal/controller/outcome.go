@@ -35,6 +35,8 @@ type outcome struct {
 	address string
 	// kube is what the pass made of the cluster's Kubernetes; nil when the check is off.
 	kube *kubeDecision
+	// kubeNodes are the cluster's Nodes as the pass read them; nil when it read none.
+	kubeNodes []nodeInfo
 	// agent is what the agent's state means; nil when the controller has no agent.
 	agent *agentDecision
 }

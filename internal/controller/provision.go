@@ -307,7 +307,11 @@ func (p *pass) observe(ctx context.Context, g *plan.Graph, o *outcome, applier a
 	}
 	o.endpoint = controlPlaneEndpoint(p.cur, o.controlPlane)
 	if p.c.cfg.CheckKubernetes {
-		d := decideKubernetes(p.observeKubernetes(ctx, g, o))
+		ob := p.observeKubernetes(ctx, g, o)
+		if ob.err == nil && ob.controlPlaneUp && ob.noAccessReason == "" {
+			o.kubeNodes = ob.nodes
+		}
+		d := decideKubernetes(ob)
 		o.kube = &d
 	}
 	if o.runErr == nil && o.gcErr == nil && !o.aks {
@@ -376,7 +380,7 @@ func (p *pass) requeueAfter(o *outcome, phase string) time.Duration {
 	kubeReady := o.kube == nil || o.kube.ready
 	agentReady := o.agent == nil || o.agent.ready // the hub's writes wake the cluster at once
 	switch {
-	case !o.allRunning() || (!kubeReady && phase != PhaseRunning) || p.status.Upgrade != nil:
+	case !o.allRunning() || (!kubeReady && phase != PhaseRunning) || p.status.Upgrade != nil || len(p.status.Repairing) > 0:
 		return p.c.cfg.BootingRequeue
 	case !kubeReady || !agentReady:
 		return min(p.c.cfg.KubernetesRequeue, p.c.cfg.Resync)

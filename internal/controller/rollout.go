@@ -68,10 +68,21 @@ func itemTemplate(it v1alpha1.InventoryItem, fleet string) string {
 	return fleet
 }
 
+// slotsOf reads the slots of the pools from a cluster's status: the target template is the
+// upgrade's under way, else the machines'.
+func slotsOf(pools []v1alpha1.MachinePool, s *v1alpha1.ClusterStatus) []*slotState {
+	target := s.MachineTemplate
+	if s.Upgrade != nil {
+		target = s.Upgrade.Template
+	}
+	return slotStates(pools, s.Inventory, s.MachineTemplate, target, s.Repairing)
+}
+
 // slotStates reads the slots of the pools from the inventory, in rollout order: the
 // control-plane pool's, then each other pool's in the spec's order; slots beyond a pool's
-// count are left out (scaling down removes them).
-func slotStates(pools []v1alpha1.MachinePool, items []v1alpha1.InventoryItem, fleet, target string) []*slotState {
+// count are left out (scaling down removes them). A VM is old when it was built from another
+// template than target, or is being repaired (its key in repairing).
+func slotStates(pools []v1alpha1.MachinePool, items []v1alpha1.InventoryItem, fleet, target string, repairing []string) []*slotState {
 	names := make([]string, 0, len(pools))
 	for _, mp := range pools {
 		names = append(names, mp.Name)
@@ -102,7 +113,7 @@ func slotStates(pools []v1alpha1.MachinePool, items []v1alpha1.InventoryItem, fl
 		}
 		vms[slot][gen] = true
 		s.names[gen] = strings.ToLower(path.Base(it.ID))
-		if itemTemplate(it, fleet) == target {
+		if itemTemplate(it, fleet) == target && !slices.Contains(repairing, it.Key) {
 			s.current, s.currentReady = gen, it.Ready
 		} else {
 			s.old = append(s.old, gen)

@@ -96,7 +96,7 @@ func TestPlanMachines(t *testing.T) {
 			if tc.remaining == 0 && tc.want == "" {
 				target = "old"
 			}
-			slots := slotStates(tc.pools, tc.items, "old", target)
+			slots := slotStates(tc.pools, tc.items, "old", target, nil)
 			mp := planMachines(slots, tc.pools, tc.removing)
 			var got []string
 			for _, s := range slots {
@@ -126,7 +126,7 @@ func TestPlanMachines(t *testing.T) {
 func TestPlanMachinesRetainsOldMachines(t *testing.T) {
 	pools := testPools(1, 2, 1, 0)
 	items := fleet(pools, machineItems("control-plane-0", 1, "new", false))
-	mp := planMachines(slotStates(pools, items, "old", "new"), pools, nil)
+	mp := planMachines(slotStates(pools, items, "old", "new", nil), pools, nil)
 	want := []string{"nic/control-plane-0", "nic/workers-0", "nic/workers-1", "osdisk/control-plane-0", "osdisk/workers-0",
 		"osdisk/workers-1", "vm/control-plane-0", "vm/workers-0", "vm/workers-1"}
 	if got := slices.Sorted(maps.Keys(mp.retained)); !slices.Equal(got, want) {
@@ -140,10 +140,10 @@ func TestLegacyMachinesFollowTheFleetTemplate(t *testing.T) {
 	for i := range items {
 		items[i].Template = "" // made before strata recorded templates
 	}
-	if mp := planMachines(slotStates(pools, items, "old", "old"), pools, nil); mp.remaining != 0 {
+	if mp := planMachines(slotStates(pools, items, "old", "old", nil), pools, nil); mp.remaining != 0 {
 		t.Errorf("machines without a template count as old while the fleet's template is the target: %+v", mp)
 	}
-	if mp := planMachines(slotStates(pools, items, "old", "new"), pools, nil); mp.remaining != 2 {
+	if mp := planMachines(slotStates(pools, items, "old", "new", nil), pools, nil); mp.remaining != 2 {
 		t.Errorf("machines without a template are not replaced when the target changes: %+v", mp)
 	}
 }
@@ -167,7 +167,7 @@ func TestRetirements(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, r := range retirements(slotStates(pools, items, "old", "new"), tc.removing, tc.ready) {
+			for _, r := range retirements(slotStates(pools, items, "old", "new", nil), tc.removing, tc.ready) {
 				got = append(got, r.slot+":"+strings.Join(r.nodes, ","))
 				if len(r.keys) != 3 {
 					t.Errorf("%s: keys %v, want the old VM, NIC and disk", r.slot, r.keys)

@@ -38,7 +38,8 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 	p.mu.Unlock()
 	next := s.Clone()
 	started := followTemplate(&next, target, pools)
-	slots := slotStates(pools, next.Inventory, next.MachineTemplate, target)
+	next.Repairing = slices.DeleteFunc(next.Repairing, func(key string) bool { return item(&next, key) == nil })
+	slots := slotsOf(pools, &next)
 	var removing []string
 	if next.Upgrade != nil {
 		removing = next.Upgrade.Removing
@@ -48,9 +49,10 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 		next.Upgrade.Removing = mp.removing
 		next.Upgrade.Done = max(0, next.Upgrade.Total-mp.remaining)
 	}
-	if !reflect.DeepEqual(s.Upgrade, next.Upgrade) || s.MachineTemplate != next.MachineTemplate {
+	if !reflect.DeepEqual(s.Upgrade, next.Upgrade) || s.MachineTemplate != next.MachineTemplate || !slices.Equal(s.Repairing, next.Repairing) {
 		err := p.update(ctx, func(st *v1alpha1.ClusterStatus) {
 			st.Upgrade, st.MachineTemplate = clonePtrUpgrade(next.Upgrade), next.MachineTemplate
+			st.Repairing = slices.Clone(next.Repairing)
 		})
 		if err != nil {
 			return err
@@ -135,8 +137,8 @@ func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, ap
 	p.mu.Lock()
 	s := p.status.Clone()
 	p.mu.Unlock()
-	if s.Upgrade == nil {
-		return nil
+	if s.Upgrade == nil && len(s.Repairing) == 0 {
+		return p.detectRepairs(ctx, o)
 	}
 	nodes, kc, err := p.rolloutNodes(ctx, g, o)
 	if errors.Is(err, errRolloutWaits) {
@@ -146,19 +148,58 @@ func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, ap
 	if err != nil {
 		return err
 	}
-	slots := slotStates(p.cur.Spec.MachinePools, s.Inventory, s.MachineTemplate, s.Upgrade.Template)
+	slots := slotsOf(p.cur.Spec.MachinePools, &s)
 	ready := func(name string) bool { return kc == nil || nodeIsReady(nodes[name]) }
+	var removing []string
+	if s.Upgrade != nil {
+		removing = s.Upgrade.Removing
+	}
 	var errs []error
-	for _, r := range retirements(slots, s.Upgrade.Removing, ready) {
-		errs = append(errs, p.retire(ctx, kc, r, applier))
+	for _, r := range retirements(slots, removing, ready) {
+		errs = append(errs, p.retire(ctx, kc, nodes, r, applier))
 	}
 	if kc != nil {
 		errs = append(errs, p.deleteLeftNodes(ctx, kc, nodes))
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(errs...); err != nil || s.Upgrade == nil {
 		return err
 	}
 	return p.finishUpgrade(ctx, g, applier)
+}
+
+// detectRepairs starts the repairs decideRepairs decides on the Nodes the pass read (none
+// when it read none), and keeps the MachinesHealthy condition: False with RepairHeld (and an
+// event when it starts) while a pool holds its repairs back, False with Repairing while one
+// is under way, else True.
+func (p *pass) detectRepairs(ctx context.Context, o *outcome) error {
+	if o.kubeNodes == nil {
+		return nil
+	}
+	p.mu.Lock()
+	s := p.status.Clone()
+	p.mu.Unlock()
+	d := decideRepairs(p.cur.Spec.MachinePools, slotsOf(p.cur.Spec.MachinePools, &s), nodesByName(o.kubeNodes), s.Repairing, time.Now())
+	status, reason, msg := "True", "Healthy", "every machine's node is Ready or was NotReady for less than its pool's repairAfter"
+	switch {
+	case len(d.held) > 0:
+		status, reason, msg = "False", "RepairHeld", strings.Join(d.held, "; ")
+	case len(d.repair) > 0:
+		status, reason, msg = "False", "Repairing", "replacing "+strings.Join(d.repair, ", ")+": its node was NotReady for longer than its pool's repairAfter"
+	}
+	was := statusCondition(&s.Status, ConditionMachinesHealthy)
+	if was != nil && was.Status == status && was.Reason == reason && was.Message == msg && len(d.repair) == 0 {
+		return nil
+	}
+	for _, key := range d.repair {
+		p.event(ctx, store.EventWarning, "RepairStarted", key+": its node was NotReady for longer than its pool's repairAfter; a new machine replaces it")
+	}
+	if reason == "RepairHeld" && (was == nil || was.Message != msg) {
+		p.event(ctx, store.EventWarning, "RepairHeld", msg)
+	}
+	return p.update(ctx, func(st *v1alpha1.ClusterStatus) {
+		st.Repairing = append(st.Repairing, d.repair...)
+		setCondition(st, ConditionMachinesHealthy, status, reason, msg)
+	})
 }
 
 // errRolloutWaits says that a rolling replacement cannot go on yet: the cluster's API is not
@@ -193,12 +234,16 @@ func (p *pass) rolloutNodes(ctx context.Context, g *plan.Graph, o *outcome) (map
 }
 
 // retire drains an old machine's Nodes and, once they are drained (or the pool's drain
-// timeout has passed), deletes its VM, NIC and disk, then its Nodes.
-func (p *pass) retire(ctx context.Context, kc *kubeClient, r retirement, applier azure.Applier) error {
+// timeout has passed), deletes its VM, NIC and disk, then its Nodes. A Node that is not Ready
+// is not drained: its kubelet would not end its pods (a repair); its pods go with it.
+func (p *pass) retire(ctx context.Context, kc *kubeClient, nodes map[string]*corev1.Node, r retirement, applier azure.Applier) error {
 	timeout := p.drainTimeout(r.pool)
 	p.setUpgradeStep(ctx, "draining "+r.slot)
 	if kc != nil {
 		for _, node := range r.nodes {
+			if !nodeIsReady(nodes[node]) {
+				continue
+			}
 			res, err := drainNode(ctx, kc.core, node, timeout, time.Now())
 			if err != nil {
 				return fmt.Errorf("upgrade: drain %s: %w", node, err)
@@ -228,6 +273,7 @@ func (p *pass) retire(ctx context.Context, kc *kubeClient, r retirement, applier
 			s.Upgrade.Removing = slices.DeleteFunc(s.Upgrade.Removing, func(x string) bool { return x == r.slot })
 			s.Upgrade.Current = r.slot + " replaced"
 		}
+		s.Repairing = slices.DeleteFunc(s.Repairing, func(k string) bool { return slices.Contains(r.keys, k) })
 	})
 }
 
@@ -262,7 +308,7 @@ func (p *pass) finishUpgrade(ctx context.Context, g *plan.Graph, applier azure.A
 	if s.Upgrade == nil {
 		return nil
 	}
-	for _, sl := range slotStates(p.cur.Spec.MachinePools, s.Inventory, s.MachineTemplate, s.Upgrade.Template) {
+	for _, sl := range slotsOf(p.cur.Spec.MachinePools, &s) {
 		if len(sl.old) > 0 {
 			return nil
 		}
