@@ -48,6 +48,8 @@ type serverOptions struct {
 	holder string
 	// checkKubernetes lets the controller read each cluster's own API.
 	checkKubernetes bool
+	// resync is how often a Running cluster is compared with Azure and its API read again.
+	resync time.Duration
 	// accessControl turns on authentication and authorization (--access-control).
 	accessControl bool
 	// tlsCert and tlsKey name the certificate and key to serve (--tls-cert, --tls-key); empty:
@@ -115,6 +117,7 @@ SIGINT or SIGTERM stops the server gracefully.`,
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM file of the key of --tls-cert")
 	f.BoolVar(&o.insecureHTTP, "insecure-http", false, "serve plain HTTP instead of HTTPS; only on a loopback --listen address (127.0.0.1, ::1, localhost)")
 	o.entra.addFlags(f)
+	f.DurationVar(&o.resync, "resync", 0, "how often a Running cluster is compared with Azure again and its Kubernetes read (nodes NotReady for a pool's repairAfter are seen then; default 5m)")
 	f.BoolVar(&o.checkKubernetes, "check-kubernetes", true, "read each cluster's own API once its control plane runs (its version and nodes: condition KubernetesReady); a cluster is Running only once its API answers and its nodes are Ready")
 	f.StringVar(&o.agent.listen, "agent-listen", "", "address of the agent endpoint (gRPC over mutual TLS, host:port); when set, strata installs its agent in each cluster, which dials this endpoint, applies the profiles' network, storage and addon layers and reports them; a cluster is Running only once its agent is connected and its layers are ready")
 	f.StringVar(&o.agent.advertise, "agent-advertise", "", "address agents dial (host:port; default the --agent-listen address, with the host name for an unspecified host)")
@@ -188,7 +191,7 @@ func runServer(ctx context.Context, o *serverOptions, out, errOut io.Writer) err
 	srv := server.New(server.Config{Store: st, Logger: logger, Feed: changes, Registry: registry,
 		Gateways: ep.gatewaysOf(), AccessControl: o.accessControl, Entra: entraVerifier})
 	stopControllers := startControllers(ctx, o.controllers, controller.Config{Store: st, Holder: id.Name, Logger: logger.With("component", "controller"),
-		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller()})
+		LeaseTTL: o.leaseTTL, CheckKubernetes: o.checkKubernetes, Agent: ep.agentInstaller(), Resync: o.resync})
 	err = srv.Serve(ctx, ln)
 	stopControllers()
 	stopAgents()
