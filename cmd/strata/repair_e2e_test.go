@@ -59,9 +59,20 @@ func TestNodeRepair(t *testing.T) {
 		if _, err := poller.PollUntilDone(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 3*time.Minute, "rep-workers-0 back", func() error {
-			if !vmExists(t, vms, "rep-workers-0") {
-				return fmt.Errorf("no VM rep-workers-0")
+		eventually(t, time.Minute, "node rep-workers-0 NotReady or gone", func() error {
+			n, err := kc.CoreV1().Nodes().Get(context.Background(), "rep-workers-0", metav1.GetOptions{})
+			if err == nil && nodeReady(n) {
+				return fmt.Errorf("still Ready")
+			}
+			return nil
+		})
+		eventually(t, 3*time.Minute, "VM rep-workers-0 made again", func() error {
+			vm, err := vms.Get(context.Background(), "repair-rg", "rep-workers-0", nil)
+			if err != nil {
+				return err
+			}
+			if st := vm.Properties.ProvisioningState; st == nil || *st != "Succeeded" {
+				return fmt.Errorf("provisioning state %v", st)
 			}
 			return nil
 		})

@@ -124,3 +124,15 @@ func TestGenerations(t *testing.T) {
 		t.Errorf("image template %q, want the fingerprint %q", image.Template, fp)
 	}
 }
+
+func TestIsControlPlaneVM(t *testing.T) {
+	c := testCases(t)[0].in.Cluster
+	for key, want := range map[string]bool{
+		"vm/control-plane-0": true, "vm/control-plane-0-g2": true, "vm/control-plane-2-g1": true,
+		"nic/control-plane-0": false, "vm/workers-0": false, "vm/workers-0-g1": false, "image": false,
+	} {
+		if got := IsControlPlaneVM(c, key); got != want {
+			t.Errorf("IsControlPlaneVM(%q) = %v", key, got)
+		}
+	}
+}
