@@ -462,6 +462,26 @@ func foreignVM(name string, hidden map[string]any) *arm.Resource {
 	}}
 }
 
+// TestPlannedVersionFiles checks that the version file strata's plan writes on every machine
+// is each node's kubelet version, and the cluster's.
+func TestPlannedVersionFiles(t *testing.T) {
+	f := planIaaS(t, "1.31.2", nil)
+	cs := Clusters(f.resources)
+	if len(cs) != 1 || cs[0].Version != "1.31.2" || len(cs[0].Nodes) != 6 {
+		t.Fatalf("clusters %+v", cs)
+	}
+	f.writeFile(t, "workers-1", kubeletVersionPath, "1.32.0\n") // as a machine of a rolling upgrade
+	for _, n := range Clusters(f.resources)[0].Nodes {
+		want := "v1.31.2"
+		if strings.HasSuffix(n.Name, "workers-1") {
+			want = "v1.32.0"
+		}
+		if n.KubeletVersion != want {
+			t.Errorf("node %s: kubelet %q, want %q", n.Name, n.KubeletVersion, want)
+		}
+	}
+}
+
 func TestIaaSChanges(t *testing.T) {
 	all := func(version string) []iaasNode {
 		var out []iaasNode
@@ -595,6 +615,7 @@ func TestIaaSChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := planIaaS(t, "1.31.2", nil)
+			f.withoutVersionFiles(t) // machines made before strata wrote them; cases add them
 			got := Clusters(tt.modify(t, &f))
 			if tt.want == nil {
 				if len(got) != 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,6 +104,22 @@ func planIaaSAgent(t *testing.T, version string, modify func(*v1alpha1.Cluster),
 	return f
 }
 
+// withoutVersionFiles removes the Kubernetes version file (plan.KubernetesVersionPath) from
+// every VM's cloud-init: machines as strata made them before it wrote the file.
+func (f *iaasFixture) withoutVersionFiles(t *testing.T) {
+	t.Helper()
+	for _, r := range f.resources {
+		if strings.EqualFold(r.Type, typeVirtualMachine) {
+			f.editFiles(t, r, func(files []any) []any {
+				return slices.DeleteFunc(files, func(e any) bool {
+					m, _ := e.(map[string]any)
+					return m["path"] == plan.KubernetesVersionPath
+				})
+			})
+		}
+	}
+}
+
 // store returns a graph node's resource as its provider keeps it: what Prepare computes (a
 // NIC's private addresses, a public IP's address and fqdn, a VM's hidden customData and power
 // state) and the engine's id, name, type and provisioningState.
@@ -174,7 +191,19 @@ func (f *iaasFixture) without(typ, suffix string) []*arm.Resource {
 // Kubernetes version).
 func (f *iaasFixture) writeFile(t *testing.T, suffix, path, content string) {
 	t.Helper()
-	hidden := f.vm(t, suffix).Body[hiddenKey].(map[string]any)
+	f.editFiles(t, f.vm(t, suffix), func(files []any) []any {
+		files = slices.DeleteFunc(files, func(e any) bool {
+			m, _ := e.(map[string]any)
+			return m["path"] == path
+		})
+		return append(files, map[string]any{"path": path, "content": content})
+	})
+}
+
+// editFiles changes the write_files entries of a VM's cloud-init.
+func (f *iaasFixture) editFiles(t *testing.T, vm *arm.Resource, edit func([]any) []any) {
+	t.Helper()
+	hidden := vm.Body[hiddenKey].(map[string]any)
 	data, err := base64.StdEncoding.DecodeString(hidden["customData"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +213,7 @@ func (f *iaasFixture) writeFile(t *testing.T, suffix, path, content string) {
 		t.Fatal(err)
 	}
 	files, _ := cc["write_files"].([]any)
-	cc["write_files"] = append(files, map[string]any{"path": path, "content": content})
+	cc["write_files"] = edit(files)
 	out, err := yaml.Marshal(cc)
 	if err != nil {
 		t.Fatal(err)
