@@ -2,6 +2,7 @@ package upgradebench
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -26,11 +27,13 @@ type observer struct {
 	// first appeared, was first ready, and last disappeared.
 	present            map[string]bool
 	first, ready, gone map[string]time.Time
+	// events counts the cluster's events by reason, from the spec change on.
+	events map[string]int
 }
 
 func newObserver(st store.Store) *observer {
 	return &observer{Store: st, present: map[string]bool{},
-		first: map[string]time.Time{}, ready: map[string]time.Time{}, gone: map[string]time.Time{}}
+		first: map[string]time.Time{}, ready: map[string]time.Time{}, gone: map[string]time.Time{}, events: map[string]int{}}
 }
 
 // Update records what a write of the cluster's status shows.
@@ -40,6 +43,24 @@ func (o *observer) Update(ctx context.Context, obj v1alpha1.Object) error {
 		o.record(cl, time.Now())
 	}
 	return err
+}
+
+// RecordEvent counts the events recorded since the spec change, by reason.
+func (o *observer) RecordEvent(ctx context.Context, ev store.Event) error {
+	err := o.Store.RecordEvent(ctx, ev)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err == nil && !o.upgrade.IsZero() {
+		o.events[ev.Reason]++
+	}
+	return err
+}
+
+// eventCounts returns the events recorded since the spec change, by reason.
+func (o *observer) eventCounts() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.events)
 }
 
 // record notes a cluster's status written at now.

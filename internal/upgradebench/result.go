@@ -3,10 +3,13 @@ package upgradebench
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/plan"
 	"github.com/strata-dev/strata/internal/provisionbench"
@@ -43,6 +46,12 @@ type Result struct {
 	Slots []SlotTiming
 	// VMs are the VMs' inventory keys after the upgrade.
 	VMs []string
+	// Events counts the cluster's events from the spec change on, by reason (UpgradeStarted,
+	// MachineReplaced, Upgraded, DrainTimedOut...).
+	Events map[string]int
+	// KubernetesReady is the cluster's condition KubernetesReady after the upgrade: its API
+	// answered the controller and its nodes were Ready (false without Kubernetes).
+	KubernetesReady bool
 }
 
 // SlotTiming is one slot's replacement, its times from the spec change: when its new
@@ -85,6 +94,10 @@ func (b *bench) result(before, after *v1alpha1.Cluster, t0 time.Time) *Result {
 	res := &Result{ControlPlane: b.o.ControlPlane, Workers: b.o.Workers, MaxSurge: b.o.MaxSurge,
 		LatencyScale: b.o.LatencyScale, Kubernetes: !b.o.WithoutKubernetes}
 	res.From, res.To = b.obs.fromTo()
+	res.Events = b.obs.eventCounts()
+	for _, c := range after.Status.Conditions {
+		res.KubernetesReady = res.KubernetesReady || (c.Type == controller.ConditionKubernetesReady && c.Status == "True")
+	}
 	res.Upgrade = b.obs.upgradedAt().Sub(t0)
 	c := newCosts(b.em.Engine().Snapshot(), b.em.Engine().Latency())
 	oldIDs, newIDs := inventoryIDs(before), inventoryIDs(after)
@@ -204,11 +217,12 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "cluster        IaaS, %d control-plane + %d worker machines (workers' maxSurge %d, maxUnavailable 0); latency: realistic x %g\n",
 		r.ControlPlane, r.Workers, r.MaxSurge, r.LatencyScale)
 	if r.Kubernetes {
-		fmt.Fprintf(w, "kubernetes     on: real Kubernetes in the emulator; each new Node Ready is waited for and each old node drained\n")
+		fmt.Fprintf(w, "kubernetes     on: real Kubernetes in the emulator; each new Node Ready is waited for and each old node drained (KubernetesReady after: %t)\n", r.KubernetesReady)
 	} else {
 		fmt.Fprintf(w, "kubernetes     off: a new VM running stands for its Node Ready, and nothing is drained\n")
 	}
 	fmt.Fprintf(w, "upgrade        %s -> %s\n", r.From, r.To)
+	fmt.Fprintf(w, "events         %s\n", formatCounts(r.Events))
 	fmt.Fprintf(w, "provisioning   %s to Running (before the upgrade; not part of the figures below)\n", ms(r.Provision))
 	fmt.Fprintf(w, "upgrade time   %s, from the spec change to status.upgrade gone with the cluster Running\n", ms(r.Upgrade))
 	fmt.Fprintf(w, "lower bound    %s = new image %s + control plane %d slot(s) one at a time %s + workers %d wave(s) %s + old image deleted %s - first NIC during the image %s\n",
@@ -223,4 +237,13 @@ func (r *Result) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-18s %4s %9s %9s %9s %9s %9s\n", s.Slot, wave, ms(s.Start), ms(s.Ready), ms(s.Removed), ms(s.Removed-s.Start), ms(s.Azure))
 	}
+}
+
+// formatCounts writes counts by name, sorted: "MachineReplaced 6, Upgraded 1".
+func formatCounts(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -30,6 +30,9 @@ func TestUpgrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkResult(t, res)
+			if res.KubernetesReady != withKube {
+				t.Errorf("condition KubernetesReady %t after the upgrade, want %t", res.KubernetesReady, withKube)
+			}
 		})
 	}
 }
@@ -38,6 +41,9 @@ func checkResult(t *testing.T, res *Result) {
 	t.Helper()
 	if res.Upgrade <= 0 || !strings.Contains(res.To, "kubernetes 1.31.1") || !strings.Contains(res.From, "kubernetes 1.30.4") {
 		t.Errorf("upgrade of %s from %q to %q", res.Upgrade, res.From, res.To)
+	}
+	if res.Events["UpgradeStarted"] != 1 || res.Events["MachineReplaced"] != 3 || res.Events["Upgraded"] != 1 {
+		t.Errorf("events %v, want UpgradeStarted 1, MachineReplaced 3, Upgraded 1", res.Events)
 	}
 	if len(res.VMs) != 3 {
 		t.Errorf("VMs after the upgrade: %v, want 3", res.VMs)
