@@ -22,6 +22,8 @@ type Result struct {
 	// Kubernetes says whether real Kubernetes ran in the emulator (Node Ready waited for,
 	// old nodes drained).
 	Kubernetes bool
+	// Pods is the replicas of the workload deployed before the upgrade (0: none).
+	Pods int
 	// From and To are status.upgrade's from and to.
 	From, To string
 	// Provision is the cluster's time from its creation to Running, before the upgrade.
@@ -93,6 +95,9 @@ func newCosts(snap *arm.State, model *arm.LatencyModel) costs {
 func (b *bench) result(before, after *v1alpha1.Cluster, t0 time.Time) *Result {
 	res := &Result{ControlPlane: b.o.ControlPlane, Workers: b.o.Workers, MaxSurge: b.o.MaxSurge,
 		LatencyScale: b.o.LatencyScale, Kubernetes: !b.o.WithoutKubernetes}
+	if res.Kubernetes {
+		res.Pods = max(0, b.o.Pods)
+	}
 	res.From, res.To = b.obs.fromTo()
 	res.Events = b.obs.eventCounts()
 	for _, c := range after.Status.Conditions {
@@ -108,28 +113,14 @@ func (b *bench) result(before, after *v1alpha1.Cluster, t0 time.Time) *Result {
 	}
 	res.Image = c.blobCopy + c.create[imageID(after, 1)]
 	res.ImageDelete = c.delete[imageID(before, 0)]
-	since := func(t time.Time) time.Duration {
-		if t.IsZero() {
-			return 0
-		}
-		return t.Sub(t0)
-	}
 	var waves []time.Duration
 	for i, sl := range slots(after.Spec.MachinePools) {
 		nicCreate, azureTime := c.slot(sl.slot, oldIDs, newIDs)
 		if i == 0 {
 			res.Overlap = min(res.Image, nicCreate)
 		}
-		st := SlotTiming{Slot: sl.slot, Azure: azureTime}
-		vm, nic, disk := plan.MachineKeys(sl.slot, 0)
-		newVM, newNIC, _ := plan.MachineKeys(sl.slot, 1)
-		vmFirst, vmReady, _ := b.obs.times(newVM)
-		nicFirst, _, _ := b.obs.times(newNIC)
-		st.Start, st.Ready = since(earliest(vmFirst, nicFirst)), since(vmReady)
-		for _, k := range []string{vm, nic, disk} {
-			_, _, gone := b.obs.times(k)
-			st.Removed = max(st.Removed, since(gone))
-		}
+		st := b.slotTiming(sl.slot, t0)
+		st.Azure = azureTime
 		if sl.controlPlane {
 			res.ControlPlaneBound += st.Azure
 		} else {
@@ -147,6 +138,28 @@ func (b *bench) result(before, after *v1alpha1.Cluster, t0 time.Time) *Result {
 	}
 	res.LowerBound = res.Image + res.ControlPlaneBound + res.WorkersBound + res.ImageDelete - res.Overlap
 	return res
+}
+
+// slotTiming is when the slot's new machine was started and ready and its old one gone, from
+// t0 (0 for what was not seen).
+func (b *bench) slotTiming(slot string, t0 time.Time) SlotTiming {
+	since := func(t time.Time) time.Duration {
+		if t.IsZero() {
+			return 0
+		}
+		return t.Sub(t0)
+	}
+	st := SlotTiming{Slot: slot}
+	vm, nic, disk := plan.MachineKeys(slot, 0)
+	newVM, newNIC, _ := plan.MachineKeys(slot, 1)
+	vmFirst, vmReady, _ := b.obs.times(newVM)
+	nicFirst, _, _ := b.obs.times(newNIC)
+	st.Start, st.Ready = since(earliest(vmFirst, nicFirst)), since(vmReady)
+	for _, k := range []string{vm, nic, disk} {
+		_, _, gone := b.obs.times(k)
+		st.Removed = max(st.Removed, since(gone))
+	}
+	return st
 }
 
 // slot is what Azure's operations on a slot's replacement took: the new NIC's and VM's
@@ -218,6 +231,9 @@ func (r *Result) Print(w io.Writer) {
 		r.ControlPlane, r.Workers, r.MaxSurge, r.LatencyScale)
 	if r.Kubernetes {
 		fmt.Fprintf(w, "kubernetes     on: real Kubernetes in the emulator; each new Node Ready is waited for and each old node drained (KubernetesReady after: %t)\n", r.KubernetesReady)
+		if r.Pods > 0 {
+			fmt.Fprintf(w, "workload       a Deployment of %d pods with a PodDisruptionBudget of minAvailable %d, evicted by the drains\n", r.Pods, r.Pods-1)
+		}
 	} else {
 		fmt.Fprintf(w, "kubernetes     off: a new VM running stands for its Node Ready, and nothing is drained\n")
 	}

@@ -61,6 +61,10 @@ type Options struct {
 	// is drained. By default the emulator runs real Kubernetes (the binaries of `make k8s` in
 	// kube.DefaultBinDir) and the controller waits for Nodes Ready and drains.
 	WithoutKubernetes bool
+	// Pods is the replicas of a Deployment (the pause image) deployed in the cluster before
+	// the upgrade, with a PodDisruptionBudget of minAvailable Pods-1, so that the drains evict
+	// real pods one at a time; default 6, negative for none; none without Kubernetes.
+	Pods int
 	// Timeout bounds the whole run (default 10 min).
 	Timeout time.Duration
 	// Dir keeps the emulator's state and the SQLite database; default a new temporary
@@ -85,6 +89,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.LatencyScale <= 0 {
 		o.LatencyScale = 0.05
+	}
+	if o.Pods == 0 {
+		o.Pods = 6
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Minute
@@ -179,6 +186,9 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 	fmt.Fprintf(b.o.Progress, "  %s Running after %s; upgrading it\n", clusterName, provisioned.Round(time.Millisecond))
 	before, err := b.getCluster(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.deployWorkload(ctx, before); err != nil {
 		return nil, err
 	}
 	t0, err := b.upgrade(ctx, before)
