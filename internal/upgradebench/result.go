@@ -48,8 +48,9 @@ type Result struct {
 	Slots []SlotTiming
 	// VMs are the VMs' inventory keys after the upgrade.
 	VMs []string
-	// Events counts the cluster's events from the spec change on, by reason (UpgradeStarted,
-	// MachineReplaced, Upgraded, DrainTimedOut...).
+	// Events counts the cluster's events from the spec change until the controller was
+	// stopped, once the upgrade ended, by reason (UpgradeStarted, MachineReplaced, Upgraded,
+	// DrainTimedOut...).
 	Events map[string]int
 	// KubernetesReady is the cluster's condition KubernetesReady after the upgrade: its API
 	// answered the controller and its nodes were Ready (false without Kubernetes).
