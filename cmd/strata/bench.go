@@ -94,8 +94,9 @@ other time with it), with real Kubernetes in its clusters (the binaries of ` + "
 drained), a strata server and its reconciler on SQLite in a temporary directory; provision
 one IaaS cluster (examples/cluster-iaas-dynamic.yaml, -cp control-plane and --workers worker
 machines), wait until it is Running, deploy --pods replicas of the pause image with a
-PodDisruptionBudget of minAvailable pods-1 (with Kubernetes), then move it from profile iaas-base 1.0.0 (Kubernetes
-1.30.4, ubuntu-22.04.vhd) to 1.1.0 (Kubernetes 1.31.1, ubuntu-24.04.vhd). Reports:
+PodDisruptionBudget of minAvailable pods-1 (with Kubernetes), then move it from profile
+iaas-base 1.0.0 (Kubernetes 1.30.4, ubuntu-22.04.vhd) to 1.1.0 (Kubernetes 1.31.1,
+ubuntu-24.04.vhd). Reports:
 
   - the upgrade time, from the spec change to status.upgrade gone with the cluster Running;
   - its lower bound: the new image's VHD copy and image, the control-plane replacements one
@@ -130,7 +131,7 @@ PodDisruptionBudget of minAvailable pods-1 (with Kubernetes), then move it from 
 	f.IntVar(&o.MaxSurge, "max-surge", 1, "the workers pool's maxSurge (its maxUnavailable stays 0)")
 	f.Float64Var(&o.LatencyScale, "latency-scale", 0.05, "multiplies the emulator's realistic latency model")
 	f.IntVar(&o.Pods, "pods", 6, "replicas of a Deployment, with a PodDisruptionBudget of minAvailable pods-1, that the drains evict (-1: none; none without Kubernetes)")
-	f.BoolVar(&kubernetes, "kubernetes", true, "run real Kubernetes in the emulator: wait for Nodes Ready and drain (needs `make k8s`)")
+	f.BoolVar(&kubernetes, "kubernetes", true, "run real Kubernetes in the emulator: wait for Nodes Ready and drain (needs the binaries of make k8s)")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
 	return cmd
