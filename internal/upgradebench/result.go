@@ -32,7 +32,8 @@ type Result struct {
 	Upgrade time.Duration
 	// LowerBound is Image + ControlPlaneBound + WorkersBound + ImageDelete - Overlap: no
 	// schedule of Azure's operations of this run, in the order the rollout rules impose, ends
-	// sooner.
+	// sooner (with 1 < MaxSurge < Workers the waves are a model: starting each worker slot as
+	// soon as another ends may beat them by up to the spread of the slots' costs).
 	LowerBound time.Duration
 	// Overlap is the part of the first slot's new NIC create that may run during the new
 	// image's making (the NIC does not need the image; the VM does): the shorter of the two.
