@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/provisionbench"
+	"github.com/strata-dev/strata/internal/upgradebench"
 )
 
 // newBenchCommand returns `strata bench`, the parent of the benchmarks.
@@ -16,7 +17,7 @@ func newBenchCommand() *cobra.Command {
 		Short: "Run strata's benchmarks against an embedded Azure emulator",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchProvisionCommand())
+	cmd.AddCommand(newBenchProvisionCommand(), newBenchUpgradeCommand())
 	return cmd
 }
 
@@ -76,6 +77,62 @@ with nothing changed. Reports:
 	f.DurationVar(&o.PollFrequency, "poll-frequency", 0, "longest wait between polls of what Azure gives no Retry-After for, e.g. the blob copy (0: the default, 2s, times the latency scale)")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	f.BoolVar(&timeline, "timeline", false, "print when each resource of the slowest cluster was started and ready")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
+	return cmd
+}
+
+// newBenchUpgradeCommand returns `strata bench upgrade`.
+func newBenchUpgradeCommand() *cobra.Command {
+	o := upgradebench.Options{}
+	var verbose, kubernetes bool
+	cmd := &cobra.Command{
+		Use:   "upgrade",
+		Short: "Upgrade a 3+3 IaaS cluster by rolling replacement and report its time against a lower bound",
+		Long: `Start an embedded Azure emulator with the realistic latency model scaled down (and every
+other time with it), with real Kubernetes in its clusters (the binaries of ` + "`make k8s`" + `;
+--kubernetes=false runs without: a new VM running then stands for its Node Ready and nothing is
+drained), a strata server and its reconciler on SQLite in a temporary directory; provision
+one IaaS cluster (examples/cluster-iaas-dynamic.yaml, -cp control-plane and --workers worker
+machines), wait until it is Running, deploy --pods replicas of the pause image with a
+PodDisruptionBudget of minAvailable pods-1 (with Kubernetes), then move it from profile
+iaas-base 1.0.0 (Kubernetes 1.30.4, ubuntu-22.04.vhd) to 1.1.0 (Kubernetes 1.31.1,
+ubuntu-24.04.vhd). Reports:
+
+  - the upgrade time, from the spec change to status.upgrade gone with the cluster Running;
+  - its lower bound: the new image's VHD copy and image, the control-plane replacements one
+    after another, the worker waves (ceil(workers / maxSurge)), each replacement costing what
+    Azure's operations on it took in this run (NIC and VM creates, VM delete, then NIC or
+    disk delete), and the old image's deletion; and the ratio of the two;
+  - each slot's replacement: when its new machine started, its VM was ready, its old
+    machine was gone.`,
+		Example: `  strata bench upgrade
+  strata bench upgrade --max-surge 3
+  strata bench upgrade --kubernetes=false --latency-scale 0.01`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelError + 4 // silent
+			if verbose {
+				level = slog.LevelWarn
+			}
+			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			o.Progress = cmd.ErrOrStderr()
+			o.WithoutKubernetes = !kubernetes
+			res, err := upgradebench.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.ControlPlane, "cp", 3, "control-plane machines")
+	f.IntVar(&o.Workers, "workers", 3, "worker machines")
+	f.IntVar(&o.MaxSurge, "max-surge", 1, "the workers pool's maxSurge (its maxUnavailable stays 0)")
+	f.Float64Var(&o.LatencyScale, "latency-scale", 0.05, "multiplies the emulator's realistic latency model")
+	f.IntVar(&o.Pods, "pods", 6, "replicas of a Deployment, with a PodDisruptionBudget of minAvailable pods-1, that the drains evict (-1: none; none without Kubernetes)")
+	f.BoolVar(&kubernetes, "kubernetes", true, "run real Kubernetes in the emulator: wait for Nodes Ready and drain (needs the binaries of make k8s)")
+	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
 	return cmd
 }

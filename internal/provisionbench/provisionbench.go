@@ -48,8 +48,8 @@ import (
 	"github.com/strata-dev/strata/internal/store/sqlite"
 )
 
-// accountName is the CloudAccount made for the emulator.
-const accountName = "emulator"
+// AccountName is the CloudAccount made for the emulator.
+const AccountName = "emulator"
 
 // Options configure a run.
 type Options struct {
@@ -183,7 +183,7 @@ func (r *Result) MakespanStats() (lo, median, hi time.Duration) {
 // Run provisions the clusters and measures them. It stops everything it started before
 // returning.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if err := o.setDefaults(); err != nil {
+	if err := o.SetDefaults(); err != nil {
 		return nil, err
 	}
 	logger := o.Logger
@@ -207,12 +207,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer func() { _ = em.Close() }()
-	st, err := openStore(ctx, dir)
+	st, err := OpenStore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = st.Close() }()
-	api, stopServer, err := serveAPI(ctx, st, logger)
+	api, stopServer, err := ServeAPI(ctx, st, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +234,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// setDefaults fills the options left zero, and refuses an unknown cluster type.
-func (o *Options) setDefaults() error {
+// SetDefaults fills the options left zero, and refuses an unknown cluster type.
+func (o *Options) SetDefaults() error {
 	if o.Clusters <= 0 {
 		o.Clusters = 20
 	}
@@ -276,13 +276,20 @@ func (o *Options) scaled(d time.Duration) time.Duration {
 // startEmulator starts an emulator in dir/emulator with the realistic latency model and
 // throttling at the run's scale.
 func startEmulator(ctx context.Context, dir string, o Options, logger *slog.Logger) (*emulator.Emulator, error) {
+	return StartEmulator(ctx, dir, o.LatencyScale, emulator.KubernetesOptions{}, logger)
+}
+
+// StartEmulator starts an emulator in dir/emulator with the realistic latency model and
+// throttling at a scale, and real Kubernetes in its clusters when kube.BinDir is set.
+func StartEmulator(ctx context.Context, dir string, scale float64, kube emulator.KubernetesOptions, logger *slog.Logger) (*emulator.Emulator, error) {
 	em, err := emulator.New(emulator.Options{
 		StateDir:          dir + "/emulator",
 		Listen:            "127.0.0.1:0",
 		Latency:           arm.LatencyRealistic,
-		LatencyScale:      o.LatencyScale,
+		LatencyScale:      scale,
 		Throttling:        true,
-		ThrottleTimeScale: o.LatencyScale,
+		ThrottleTimeScale: scale,
+		Kubernetes:        kube,
 		Logger:            logger.With("component", "emulator"),
 	})
 	if err != nil {
@@ -295,8 +302,8 @@ func startEmulator(ctx context.Context, dir string, o Options, logger *slog.Logg
 	return em, nil
 }
 
-// openStore opens a SQLite store in dir, its secrets sealed with the key of dir/encryption.key.
-func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+// OpenStore opens a SQLite store in dir, its secrets sealed with the key of dir/encryption.key.
+func OpenStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	key, err := secrets.LoadOrCreateKeyFile(dir + "/encryption.key")
 	if err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
@@ -312,9 +319,9 @@ func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	return st, nil
 }
 
-// serveAPI serves the API on a loopback port until stop is called, and returns a client of it
+// ServeAPI serves the API on a loopback port until stop is called, and returns a client of it
 // once it answers.
-func serveAPI(ctx context.Context, st store.Store, logger *slog.Logger) (api *client.Client, stop func(), err error) {
+func ServeAPI(ctx context.Context, st store.Store, logger *slog.Logger) (api *client.Client, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen for the API: %w", err)
@@ -342,10 +349,16 @@ func serveAPI(ctx context.Context, st store.Store, logger *slog.Logger) (api *cl
 
 // controllerConfig is the configuration of the run's controllers, on the observed store.
 func (b *bench) controllerConfig(obs *observer) controller.Config {
-	o := b.o
+	return b.o.ControllerConfig(obs, b.log)
+}
+
+// ControllerConfig is the configuration of a controller on st at the options' scale (their
+// defaults set): every time of the controller compressed by LatencyScale, and strata's rate
+// limits and polls as the options say. It resyncs hourly: a run resyncs explicitly.
+func (o *Options) ControllerConfig(st store.Store, logger *slog.Logger) controller.Config {
 	return controller.Config{
-		Store:          obs,
-		Logger:         b.log.With("component", "controller"),
+		Store:          st,
+		Logger:         logger.With("component", "controller"),
 		Resync:         time.Hour, // no resync while provisioning; the idle resync is run below
 		Workers:        o.Workers,
 		AccountWorkers: o.Workers, // one account: every worker may serve it
@@ -354,7 +367,7 @@ func (b *bench) controllerConfig(obs *observer) controller.Config {
 		BackoffBase:    o.scaled(5 * time.Second),
 		BackoffMax:     o.scaled(5 * time.Minute),
 		Parallelism:    o.Parallelism,
-		AzureOptions:   azure.Options{Logger: b.log.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
+		AzureOptions:   azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
 	}
 }
 
@@ -380,26 +393,19 @@ var examples = map[string]struct{ profile, cluster string }{
 // prepare applies the emulator's account and the example profile of the clusters' type, and
 // makes the clusters' resource groups in the emulator.
 func (b *bench) prepare(ctx context.Context) error {
-	objs, err := v1alpha1.Decode([]byte(b.em.CloudAccountYAML(accountName)))
-	if err != nil || len(objs) != 1 {
-		return fmt.Errorf("the emulator's cloud account: %w", errors.Join(err, errors.New("want one object")))
-	}
-	acct, ok := objs[0].(*v1alpha1.CloudAccount)
-	if !ok {
-		return fmt.Errorf("the emulator's cloud account is a %T", objs[0])
+	acct, err := ApplyCloudAccount(ctx, b.em, b.api)
+	if err != nil {
+		return err
 	}
 	b.acct = acct
-	if _, _, err := b.api.Apply(ctx, acct, client.WriteOptions{}); err != nil {
-		return fmt.Errorf("apply the cloud account: %w", err)
-	}
 	files := examples[b.o.Type]
-	if b.profile, err = exampleObject[*v1alpha1.ClusterProfile](files.profile); err != nil {
+	if b.profile, err = ExampleObject[*v1alpha1.ClusterProfile](files.profile); err != nil {
 		return err
 	}
 	if _, _, err := b.api.Apply(ctx, b.profile, client.WriteOptions{}); err != nil {
 		return fmt.Errorf("apply the profile: %w", err)
 	}
-	if b.template, err = exampleObject[*v1alpha1.Cluster](files.cluster); err != nil {
+	if b.template, err = ExampleObject[*v1alpha1.Cluster](files.cluster); err != nil {
 		return err
 	}
 	sub := b.em.Subscriptions()[0]
@@ -420,19 +426,36 @@ func (b *bench) prepare(ctx context.Context) error {
 	return nil
 }
 
+// ApplyCloudAccount applies the emulator's cloud account, AccountName, through the API, and
+// returns it.
+func ApplyCloudAccount(ctx context.Context, em *emulator.Emulator, api *client.Client) (*v1alpha1.CloudAccount, error) {
+	objs, err := v1alpha1.Decode([]byte(em.CloudAccountYAML(AccountName)))
+	if err != nil || len(objs) != 1 {
+		return nil, fmt.Errorf("the emulator's cloud account: %w", errors.Join(err, errors.New("want one object")))
+	}
+	acct, ok := objs[0].(*v1alpha1.CloudAccount)
+	if !ok {
+		return nil, fmt.Errorf("the emulator's cloud account is a %T", objs[0])
+	}
+	if _, _, err := api.Apply(ctx, acct, client.WriteOptions{}); err != nil {
+		return nil, fmt.Errorf("apply the cloud account: %w", err)
+	}
+	return acct, nil
+}
+
 // cluster returns the i-th cluster: the example, named and placed for the emulator.
 func (b *bench) cluster(i int) *v1alpha1.Cluster {
 	c := *b.template
 	c.Metadata.Name = b.names[i]
-	c.Spec.CloudAccount = accountName
+	c.Spec.CloudAccount = AccountName
 	c.Spec.Azure.SubscriptionID = b.em.Subscriptions()[0]
 	c.Spec.Azure.Location = "westeurope"
 	c.Spec.Azure.ResourceGroup = b.names[i] + "-rg"
 	return &c
 }
 
-// exampleObject decodes the one object of type T in an embedded example file.
-func exampleObject[T v1alpha1.Object](file string) (T, error) {
+// ExampleObject decodes the one object of type T in an embedded example file.
+func ExampleObject[T v1alpha1.Object](file string) (T, error) {
 	var zero T
 	data, err := fs.ReadFile(examplefiles.FS, file)
 	if err != nil {
@@ -460,7 +483,7 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 		existed[r.ID] = true
 	}
 
-	stop := startController(ctx, cfg)
+	stop := StartController(ctx, cfg)
 	defer stop()
 	created, err := b.createClusters(ctx)
 	if err != nil {
@@ -561,7 +584,7 @@ func (b *bench) criticalPaths(ctx context.Context, res *Result, ops []*arm.Opera
 	if err != nil {
 		return nil, nil, err
 	}
-	times := createTimes(ops)
+	times := OperationTimes("create", ops)
 	var costs []map[string]time.Duration
 	for _, name := range b.names {
 		cg, err := b.clusterGraph(ctx, name, g)
@@ -588,7 +611,7 @@ func (b *bench) resync(ctx context.Context, cfg controller.Config, obs *observer
 	}
 	before := b.em.Engine().Counters()
 	start := time.Now()
-	stop := startController(ctx, cfg)
+	stop := StartController(ctx, cfg)
 	defer stop()
 	err := b.wait(ctx, "the idle resync", func() bool {
 		for _, name := range b.names {
@@ -614,6 +637,11 @@ func (b *bench) resync(ctx context.Context, cfg controller.Config, obs *observer
 
 // wait polls done until it holds or ctx ends.
 func (b *bench) wait(ctx context.Context, what string, done func() bool) error {
+	return Wait(ctx, what, done)
+}
+
+// Wait polls done every 20 ms until it holds or ctx ends.
+func Wait(ctx context.Context, what string, done func() bool) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for !done() {
@@ -704,12 +732,12 @@ func longestPath(g *plan.Graph, cost map[string]time.Duration) (time.Duration, [
 	return d, keys, nil
 }
 
-// createTimes returns how long each create operation the emulator ran took, by lower-case
-// resource ID.
-func createTimes(ops []*arm.Operation) map[string]time.Duration {
+// OperationTimes returns how long each operation of a verb (create, update, delete) the
+// emulator ran took, by lower-case resource ID.
+func OperationTimes(verb string, ops []*arm.Operation) map[string]time.Duration {
 	byID := map[string]time.Duration{}
 	for _, op := range ops {
-		if op.Verb == "create" {
+		if op.Verb == verb {
 			byID[strings.ToLower(op.ResourceID)] = op.Deadline.Sub(op.Start)
 		}
 	}
@@ -799,8 +827,8 @@ func diffCounters(before, after []arm.Counter) []RequestCount {
 	return out
 }
 
-// startController runs a controller until the returned function is called (idempotent).
-func startController(ctx context.Context, cfg controller.Config) func() {
+// StartController runs a controller until the returned function is called (idempotent).
+func StartController(ctx context.Context, cfg controller.Config) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
