@@ -205,14 +205,23 @@ func editCluster(t *testing.T, server, name string, change func(*v1alpha1.Cluste
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := c.Get(ctx, v1alpha1.KindCluster, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := obj.(*v1alpha1.Cluster)
-	change(cl)
-	if _, res, err := c.Apply(ctx, cl, client.WriteOptions{}); err != nil || res != client.Configured {
-		t.Fatalf("edit cluster %s: %v, %v", name, res, err)
+	// The controller and the agent hub write the cluster's status meanwhile: on a conflict,
+	// get it again and reapply the change, as the API says.
+	for attempt := 1; ; attempt++ {
+		obj, err := c.Get(ctx, v1alpha1.KindCluster, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := obj.(*v1alpha1.Cluster)
+		change(cl)
+		_, res, err := c.Apply(ctx, cl, client.WriteOptions{})
+		if client.IsConflict(err) && attempt < 5 {
+			continue
+		}
+		if err != nil || res != client.Configured {
+			t.Fatalf("edit cluster %s: %v, %v", name, res, err)
+		}
+		return
 	}
 }
 
