@@ -47,7 +47,7 @@ console-screenshots: k8s chromium
 	STRATA_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsole' -timeout 15m ./cmd/strata/
 
 unit: node_modules/.bin/azurite-blob squid chromium
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeValidate$$' -fuzztime $(FUZZTIME) ./api/v1alpha1
