@@ -92,7 +92,7 @@ func newBenchUpgradeCommand() *cobra.Command {
 other time with it), with real Kubernetes in its clusters (the binaries of ` + "`make k8s`" + `;
 --kubernetes=false runs without: a new VM running then stands for its Node Ready and nothing is
 drained), a strata server and its reconciler on SQLite in a temporary directory; provision
-one IaaS cluster (examples/cluster-iaas-dynamic.yaml, -cp control-plane and --workers worker
+one IaaS cluster (examples/cluster-iaas-dynamic.yaml, --cp control-plane and --workers worker
 machines), wait until it is Running, deploy --pods replicas of the pause image with a
 PodDisruptionBudget of minAvailable pods-1 (with Kubernetes), then move it from profile
 iaas-base 1.0.0 (Kubernetes 1.30.4, ubuntu-22.04.vhd) to 1.1.0 (Kubernetes 1.31.1,
