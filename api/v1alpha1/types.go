@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Azure cloud environments.
 const (
@@ -326,6 +329,16 @@ type ClusterStatus struct {
 	MachineTemplate string `json:"machineTemplate,omitempty"`
 }
 
+// Clone returns a copy of u that shares no slice with it; nil for nil.
+func (u *UpgradeStatus) Clone() *UpgradeStatus {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.Removing = slices.Clone(u.Removing)
+	return &c
+}
+
 // UpgradeStatus is the progress of a rolling replacement of an IaaS cluster's machines.
 type UpgradeStatus struct {
 	// From and To say what the machines are built from before and after, e.g.
@@ -624,7 +637,7 @@ func (s ClusterStatus) Clone() ClusterStatus {
 	out.Kubernetes = clonePtr(s.Kubernetes)
 	out.ManagedControlPlane = clonePtr(s.ManagedControlPlane)
 	out.Agent = clonePtr(s.Agent)
-	out.Upgrade = clonePtr(s.Upgrade)
+	out.Upgrade = s.Upgrade.Clone()
 	out.Repairing = append([]string(nil), s.Repairing...)
 	return out
 }

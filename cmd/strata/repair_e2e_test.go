@@ -61,7 +61,7 @@ func TestNodeRepair(t *testing.T) {
 		}
 		eventually(t, time.Minute, "node rep-workers-0 NotReady or gone", func() error {
 			n, err := kc.CoreV1().Nodes().Get(context.Background(), "rep-workers-0", metav1.GetOptions{})
-			if err == nil && nodeReady(n) {
+			if err == nil && ready(*n) {
 				return fmt.Errorf("still Ready")
 			}
 			return nil
@@ -141,7 +141,7 @@ func waitNodes(t *testing.T, kc kubernetes.Interface, limit time.Duration, want 
 		var got []string
 		for _, n := range nodes.Items {
 			if strings.Contains(n.Name, "-workers-") {
-				if !nodeReady(&n) {
+				if !ready(n) {
 					return fmt.Errorf("node %s is not Ready", n.Name)
 				}
 				got = append(got, n.Name)

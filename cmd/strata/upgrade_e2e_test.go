@@ -195,13 +195,13 @@ func (a *availability) watchControlPlane(ctx context.Context, kc kubernetes.Inte
 	if err != nil {
 		return err
 	}
-	ready := map[string]bool{}
+	isReady := map[string]bool{}
 	for i := range list.Items {
-		ready[list.Items[i].Name] = nodeReady(&list.Items[i])
+		isReady[list.Items[i].Name] = ready(list.Items[i])
 	}
 	count := func() int {
 		n := 0
-		for _, r := range ready {
+		for _, r := range isReady {
 			if r {
 				n++
 			}
@@ -217,7 +217,7 @@ func (a *availability) watchControlPlane(ctx context.Context, kc kubernetes.Inte
 	defer w.Stop()
 	for ev := range w.ResultChan() {
 		if n, ok := ev.Object.(*corev1.Node); ok {
-			ready[n.Name] = ev.Type != watch.Deleted && nodeReady(n)
+			isReady[n.Name] = ev.Type != watch.Deleted && ready(*n)
 			a.saw(func() { a.minControlPlane = min(a.minControlPlane, count()) })
 		}
 	}
@@ -244,15 +244,6 @@ func watchLoop(ctx context.Context, watch func(metav1.ListOptions) error) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // waitUpgraded waits until the cluster's upgrade is over and it is Running at the new
@@ -299,9 +290,9 @@ func checkUpgradedNodes(t *testing.T, kc kubernetes.Interface) {
 		t.Errorf("%d nodes after the upgrade, want 6", len(nodes.Items))
 	}
 	for _, n := range nodes.Items {
-		if !strings.HasSuffix(n.Name, "-g1") || !nodeReady(&n) || n.Status.NodeInfo.KubeletVersion != "v"+upgradeToVersion || n.Spec.Unschedulable {
+		if !strings.HasSuffix(n.Name, "-g1") || !ready(n) || n.Status.NodeInfo.KubeletVersion != "v"+upgradeToVersion || n.Spec.Unschedulable {
 			t.Errorf("node %s: kubelet %s, Ready %v, unschedulable %v; want a new machine (-g1), Ready, v%s",
-				n.Name, n.Status.NodeInfo.KubeletVersion, nodeReady(&n), n.Spec.Unschedulable, upgradeToVersion)
+				n.Name, n.Status.NodeInfo.KubeletVersion, ready(n), n.Spec.Unschedulable, upgradeToVersion)
 		}
 	}
 }

@@ -140,7 +140,8 @@ func readKubernetes(ctx context.Context, core corev1client.CoreV1Interface) (str
 	}
 	nodes := make([]nodeInfo, 0, len(list.Items))
 	for _, n := range list.Items {
-		info := nodeInfo{name: n.Name}
+		_, drained := n.Annotations[drainStartedAnnotation]
+		info := nodeInfo{name: n.Name, drained: drained}
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady {
 				info.ready, info.since = c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time

@@ -47,6 +47,8 @@ type nodeInfo struct {
 	ready bool
 	// since is when the node's Ready condition last changed.
 	since time.Time
+	// drained: strata cordoned it to drain it (drainStartedAnnotation).
+	drained bool
 }
 
 // kubeObservation is what one pass saw of a cluster's Kubernetes.

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -31,39 +29,33 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 	if err != nil {
 		return p.fail(ctx, ConditionReady, "InvalidPlan", err, false)
 	}
-	fingerprint := plan.TemplateImage(target)
 	pools := p.cur.Spec.MachinePools
-	p.mu.Lock()
-	s := p.status.Clone()
-	p.mu.Unlock()
-	next := s.Clone()
-	started := followTemplate(&next, target, pools)
-	next.Repairing = slices.DeleteFunc(next.Repairing, func(key string) bool { return item(&next, key) == nil })
-	slots := slotsOf(pools, &next)
-	var removing []string
-	if next.Upgrade != nil {
-		removing = next.Upgrade.Removing
-	}
-	mp := planMachines(slots, pools, removing)
-	if next.Upgrade != nil {
-		next.Upgrade.Removing = mp.removing
-		next.Upgrade.Done = max(0, next.Upgrade.Total-mp.remaining)
-	}
-	if !reflect.DeepEqual(s.Upgrade, next.Upgrade) || s.MachineTemplate != next.MachineTemplate || !slices.Equal(s.Repairing, next.Repairing) {
-		err := p.update(ctx, func(st *v1alpha1.ClusterStatus) {
-			st.Upgrade, st.MachineTemplate = clonePtrUpgrade(next.Upgrade), next.MachineTemplate
-			st.Repairing = slices.Clone(next.Repairing)
-		})
-		if err != nil {
-			return err
+	var mp machinePlan
+	var started bool
+	var next v1alpha1.ClusterStatus // what the decisions saw, for the event and the image
+	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+		started = followTemplate(s, target, pools)
+		s.Repairing = slices.DeleteFunc(s.Repairing, func(key string) bool { return item(s, key) == nil })
+		var removing []string
+		if s.Upgrade != nil {
+			removing = s.Upgrade.Removing
 		}
+		mp = planMachines(slotsOf(pools, s), pools, removing)
+		if s.Upgrade != nil {
+			s.Upgrade.Removing = mp.removing
+			s.Upgrade.Done = max(0, s.Upgrade.Total-mp.remaining)
+		}
+		next = s.Clone()
+	})
+	if err != nil {
+		return err
 	}
 	if started {
 		p.event(ctx, store.EventNormal, "UpgradeStarted", fmt.Sprintf("replacing %d machine(s), one slot at a time, control plane first: from %s to %s",
 			next.Upgrade.Total, next.Upgrade.From, next.Upgrade.To))
 	}
 	in.Machines = mp.generations
-	in.ImageGeneration = imageGeneration(next.Inventory, fingerprint, plan.TemplateImage(next.MachineTemplate))
+	in.ImageGeneration = imageGeneration(next.Inventory, plan.TemplateImage(target), plan.TemplateImage(next.MachineTemplate))
 	p.retained = mp.retained
 	if mp.remaining > 0 {
 		for _, it := range next.Inventory {
@@ -94,15 +86,6 @@ func followTemplate(s *v1alpha1.ClusterStatus, target string, pools []v1alpha1.M
 		return true
 	}
 	return false
-}
-
-func clonePtrUpgrade(u *v1alpha1.UpgradeStatus) *v1alpha1.UpgradeStatus {
-	if u == nil {
-		return nil
-	}
-	c := *u
-	c.Removing = slices.Clone(u.Removing)
-	return &c
 }
 
 // imageGeneration is the generation of the node image the graph holds: that of the inventory's
@@ -140,7 +123,7 @@ func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, ap
 	if s.Upgrade == nil && len(s.Repairing) == 0 {
 		return p.detectRepairs(ctx, o)
 	}
-	nodes, kc, err := p.rolloutNodes(ctx, g, o)
+	kc, err := p.rolloutClient(ctx, g, o)
 	if errors.Is(err, errRolloutWaits) {
 		p.log.Debug("rolling replacement waits", "error", err)
 		return nil
@@ -149,7 +132,8 @@ func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, ap
 		return err
 	}
 	slots := slotsOf(p.cur.Spec.MachinePools, &s)
-	ready := func(name string) bool { return kc == nil || nodeIsReady(nodes[name]) }
+	nodes := nodesByName(o.kubeNodes)
+	ready := func(name string) bool { return kc == nil || nodes[name].ready }
 	var removing []string
 	if s.Upgrade != nil {
 		removing = s.Upgrade.Removing
@@ -206,42 +190,33 @@ func (p *pass) detectRepairs(ctx context.Context, o *outcome) error {
 // reachable. The pass is not failed for it; the next one tries again.
 var errRolloutWaits = errors.New("upgrade: waiting for the cluster's API")
 
-// rolloutNodes reads the cluster's Nodes by name, with the client that read them; both nil
-// when the server does not check Kubernetes. A control plane not up or an API that does not
-// answer is errRolloutWaits: the replacement waits.
-func (p *pass) rolloutNodes(ctx context.Context, g *plan.Graph, o *outcome) (map[string]*corev1.Node, *kubeClient, error) {
+// rolloutClient is the client of the cluster's API that drains and deletes Nodes, the pass
+// having read them (o.kubeNodes); nil when the server does not check Kubernetes. A pass that
+// read no Node (the control plane does not run, the API did not answer) gives
+// errRolloutWaits: the replacement waits.
+func (p *pass) rolloutClient(ctx context.Context, g *plan.Graph, o *outcome) (*kubeClient, error) {
 	if !p.c.cfg.CheckKubernetes {
-		return nil, nil, nil
+		return nil, nil
 	}
-	if !controlPlaneUp(o) {
-		return nil, nil, fmt.Errorf("%w: the control plane does not run in Azure yet", errRolloutWaits)
+	if o.kubeNodes == nil {
+		return nil, fmt.Errorf("%w: the pass read no node", errRolloutWaits)
 	}
-	kc := p.kubeClientFor(ctx, g, o)
+	kc := p.kubeClientFor(ctx, g, o) // cached: the pass read the Nodes with it
 	if kc.noAccessReason != "" {
-		return nil, nil, fmt.Errorf("%w: %s", errRolloutWaits, kc.noAccessMessage)
+		return nil, fmt.Errorf("%w: %s", errRolloutWaits, kc.noAccessMessage)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 2*p.c.cfg.KubernetesTimeout)
-	defer cancel()
-	list, err := kc.core.Nodes().List(rctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: list the nodes: %v", errRolloutWaits, err)
-	}
-	nodes := make(map[string]*corev1.Node, len(list.Items))
-	for i := range list.Items {
-		nodes[list.Items[i].Name] = &list.Items[i]
-	}
-	return nodes, kc, nil
+	return kc, nil
 }
 
 // retire drains an old machine's Nodes and, once they are drained (or the pool's drain
 // timeout has passed), deletes its VM, NIC and disk, then its Nodes. A Node that is not Ready
 // is not drained: its kubelet would not end its pods (a repair); its pods go with it.
-func (p *pass) retire(ctx context.Context, kc *kubeClient, nodes map[string]*corev1.Node, r retirement, applier azure.Applier) error {
+func (p *pass) retire(ctx context.Context, kc *kubeClient, nodes map[string]nodeInfo, r retirement, applier azure.Applier) error {
 	timeout := p.drainTimeout(r.pool)
 	p.setUpgradeStep(ctx, "draining "+r.slot)
 	if kc != nil {
 		for _, node := range r.nodes {
-			if !nodeIsReady(nodes[node]) {
+			if !nodes[node].ready {
 				continue
 			}
 			res, err := drainNode(ctx, kc.core, node, timeout, time.Now())
@@ -279,17 +254,17 @@ func (p *pass) retire(ctx context.Context, kc *kubeClient, nodes map[string]*cor
 
 // deleteLeftNodes deletes the Nodes strata drained whose machine is no longer in the
 // inventory: left by a restart between a machine's deletion and its Node's.
-func (p *pass) deleteLeftNodes(ctx context.Context, kc *kubeClient, nodes map[string]*corev1.Node) error {
+func (p *pass) deleteLeftNodes(ctx context.Context, kc *kubeClient, nodes map[string]nodeInfo) error {
 	p.mu.Lock()
 	vms := map[string]bool{}
 	for _, it := range p.status.Inventory {
 		if it.Kind == string(plan.KindVirtualMachine) {
-			vms[strings.ToLower(it.ID[strings.LastIndex(it.ID, "/")+1:])] = true
+			vms[strings.ToLower(path.Base(it.ID))] = true
 		}
 	}
 	p.mu.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(nodes)) {
-		if _, drained := nodes[name].Annotations[drainStartedAnnotation]; !drained || vms[name] {
+		if !nodes[name].drained || vms[name] {
 			continue
 		}
 		if err := kc.core.Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -372,16 +347,4 @@ func (p *pass) itemsOf(keys []string) []v1alpha1.InventoryItem {
 		}
 	}
 	return out
-}
-
-func nodeIsReady(n *corev1.Node) bool {
-	if n == nil {
-		return false
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
