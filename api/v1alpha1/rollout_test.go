@@ -66,8 +66,15 @@ func TestRollingReplacementSettings(t *testing.T) {
 		{"negative repairAfter", "Cluster/iaas", iaas(nil, map[string]any{"repairAfter": "-1m"}), []string{"spec.machinePools[1].repairAfter range"}, "outside [0, 24h]"},
 		{"AKS pool with repairAfter", "Cluster/aks", aks(map[string]any{"repairAfter": "5m"}), []string{"spec.machinePools[1].repairAfter forbidden"}, "repairAfter applies"},
 
+		{"scaleDownAfter", "Cluster/iaas", iaas(nil, map[string]any{"scaleDownAfter": "2m"}), nil, ""},
+		{"scaleDownAfter not a duration", "Cluster/iaas", iaas(nil, map[string]any{"scaleDownAfter": "later"}), []string{"spec.machinePools[1].scaleDownAfter format"}, `"later" is not a duration`},
+		{"scaleDownAfter 0", "Cluster/iaas", iaas(nil, map[string]any{"scaleDownAfter": "0s"}), []string{"spec.machinePools[1].scaleDownAfter range"}, "outside (0, 24h]"},
+		{"scaleDownAfter above a day", "Cluster/iaas", iaas(nil, map[string]any{"scaleDownAfter": "25h"}), []string{"spec.machinePools[1].scaleDownAfter range"}, ""},
+		{"scaleDownAfter on the control plane", "Cluster/iaas", iaas(map[string]any{"scaleDownAfter": "5m"}, nil), []string{"spec.machinePools[0].scaleDownAfter forbidden"}, "does not autoscale"},
+		{"AKS pool with scaleDownAfter", "Cluster/aks", aks(map[string]any{"scaleDownAfter": "5m"}), []string{"spec.machinePools[1].scaleDownAfter forbidden"}, "autoscales its node pools itself"},
+
 		{"AKS pool without them", "Cluster/aks", aks(nil), nil, ""},
-		{"AKS pool with maxSurge", "Cluster/aks", aks(map[string]any{"maxSurge": 1}), []string{"spec.machinePools[1].maxSurge forbidden"}, "maxSurge applies to the replacement of an iaas cluster's machines: AKS upgrades and repairs its node pools itself"},
+		{"AKS pool with maxSurge", "Cluster/aks", aks(map[string]any{"maxSurge": 1}), []string{"spec.machinePools[1].maxSurge forbidden"}, "maxSurge applies to an iaas cluster's machines: AKS upgrades, repairs and autoscales its node pools itself"},
 		{"AKS pool with all three", "Cluster/aks", aks(map[string]any{"maxSurge": 0, "maxUnavailable": 1, "drainTimeout": "10m"}),
 			[]string{"spec.machinePools[1].drainTimeout forbidden", "spec.machinePools[1].maxSurge forbidden", "spec.machinePools[1].maxUnavailable forbidden"}, "maxUnavailable applies"},
 	}

@@ -430,6 +430,25 @@ func checkRollingReplacement(errs *ErrorList, pp Path, mp *MachinePool) {
 			errs.Add(p, RuleRange, "%s is outside [0, 24h]: 0 turns repair off", mp.RepairAfter)
 		}
 	}
+	checkScaleDownAfter(errs, pp, mp)
+}
+
+// checkScaleDownAfter checks an iaas pool's scaleDownAfter: a Go duration in (0, 24h], on a
+// worker pool (the control-plane pool does not autoscale).
+func checkScaleDownAfter(errs *ErrorList, pp Path, mp *MachinePool) {
+	if mp.ScaleDownAfter == "" {
+		return
+	}
+	p := pp.Child("scaleDownAfter")
+	d, err := time.ParseDuration(mp.ScaleDownAfter)
+	switch {
+	case mp.ControlPlane:
+		errs.Add(p, RuleForbidden, "the control-plane pool does not autoscale")
+	case err != nil:
+		errs.Add(p, RuleFormat, "%q is not a duration such as 10m or 1h30m", mp.ScaleDownAfter)
+	case d <= 0 || d > MaxDrainTimeout:
+		errs.Add(p, RuleRange, "%s is outside (0, 24h]", mp.ScaleDownAfter)
+	}
 }
 
 // checkAKSPool checks what AKS takes of a node pool: no control plane, none of the settings of
@@ -441,9 +460,9 @@ func checkAKSPool(errs *ErrorList, pp Path, mp *MachinePool) {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"maxSurge", mp.MaxSurge != nil}, {"maxUnavailable", mp.MaxUnavailable != nil}, {"drainTimeout", mp.DrainTimeout != ""}, {"repairAfter", mp.RepairAfter != ""}} {
+	}{{"maxSurge", mp.MaxSurge != nil}, {"maxUnavailable", mp.MaxUnavailable != nil}, {"drainTimeout", mp.DrainTimeout != ""}, {"repairAfter", mp.RepairAfter != ""}, {"scaleDownAfter", mp.ScaleDownAfter != ""}} {
 		if f.set {
-			errs.Add(pp.Child(f.name), RuleForbidden, "%s applies to the replacement of an iaas cluster's machines: AKS upgrades and repairs its node pools itself, with its own surge, drain and repair settings, which strata does not set", f.name)
+			errs.Add(pp.Child(f.name), RuleForbidden, "%s applies to an iaas cluster's machines: AKS upgrades, repairs and autoscales its node pools itself, with its own settings, which strata does not set", f.name)
 		}
 	}
 	if n := mp.MaxPods; n != nil {

@@ -327,6 +327,25 @@ type ClusterStatus struct {
 	// (the Kubernetes version and the OS image) once every machine is: a spec whose
 	// fingerprint differs starts a rolling replacement.
 	MachineTemplate string `json:"machineTemplate,omitempty"`
+	// Scale is what strata's autoscaler chose for the IaaS worker pools that autoscale
+	// (min < max), one entry per pool: their count is this, not the spec's.
+	Scale []PoolScale `json:"scale,omitempty"`
+}
+
+// PoolScale is the autoscaler's state of one IaaS worker pool.
+type PoolScale struct {
+	Pool string `json:"pool"`
+	// Count is the pool's machine count now, within [min, max].
+	Count int `json:"count"`
+	// SpecCount is the spec's count when the autoscaler took the pool over: a spec that
+	// gives another count sets the pool to it again, and the autoscaler goes on from there.
+	SpecCount int `json:"specCount"`
+	// UnneededSince is when the pool's last node became unneeded; absent while it is needed.
+	UnneededSince *time.Time `json:"unneededSince,omitempty"`
+	// Draining is the node being drained before Count drops by one.
+	Draining string `json:"draining,omitempty"`
+	// Reason says why the count last changed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Clone returns a copy of u that shares no slice with it; nil for nil.
@@ -562,6 +581,12 @@ type MachinePool struct {
 	// while more than a third of the pool is NotReady (an outage, which new machines would not
 	// mend).
 	RepairAfter string `json:"repairAfter,omitempty"`
+	// ScaleDownAfter is how long the last node of an IaaS worker pool that autoscales (min <
+	// max) stays unneeded (its pods' requests under half its allocatable, and they fit on
+	// the other nodes) before strata drains it and removes its machine (a Go duration;
+	// default 10m, as the cluster autoscaler's scale-down-unneeded-time). AKS pools refuse
+	// it: AKS's own autoscaler scales them.
+	ScaleDownAfter string `json:"scaleDownAfter,omitempty"`
 }
 
 // Defaults of an IaaS pool's rolling replacement.
@@ -570,7 +595,29 @@ const (
 	DefaultMaxUnavailable = 0
 	DefaultDrainTimeout   = 10 * time.Minute
 	DefaultRepairAfter    = 10 * time.Minute
+	// DefaultScaleDownAfter is how long a node of an autoscaled IaaS pool stays unneeded
+	// before it is removed.
+	DefaultScaleDownAfter = 10 * time.Minute
 )
+
+// Autoscales reports whether the pool's count moves between min and max.
+func (mp *MachinePool) Autoscales() bool {
+	return derefOr(mp.Min, mp.Count) < derefOr(mp.Max, mp.Count)
+}
+
+// Bounds are the pool's min and max, count where unset.
+func (mp *MachinePool) Bounds() (lo, hi int) {
+	return derefOr(mp.Min, mp.Count), derefOr(mp.Max, mp.Count)
+}
+
+// ScaleDown is the pool's scaleDownAfter, its default when unset or invalid (validation
+// refuses an invalid one).
+func (mp *MachinePool) ScaleDown() time.Duration {
+	if d, err := time.ParseDuration(mp.ScaleDownAfter); err == nil && d > 0 {
+		return d
+	}
+	return DefaultScaleDownAfter
+}
 
 // Repair is the pool's repairAfter, its default when unset or invalid (validation refuses an
 // invalid one); 0 is no repair.
@@ -639,6 +686,7 @@ func (s ClusterStatus) Clone() ClusterStatus {
 	out.Agent = clonePtr(s.Agent)
 	out.Upgrade = s.Upgrade.Clone()
 	out.Repairing = append([]string(nil), s.Repairing...)
+	out.Scale = append([]PoolScale(nil), s.Scale...)
 	return out
 }
 

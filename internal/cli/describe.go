@@ -91,6 +91,7 @@ func describe(w io.Writer, obj v1alpha1.Object, events []client.Event, evErr err
 		func() error { return describeSpec(&b, obj) },
 		func() error { return describeStatus(&b, obj) },
 		func() error { return describeUpgrade(&b, obj, now) },
+		func() error { return describeAutoscaling(&b, obj, now) },
 		func() error { return describeAgent(&b, obj, now) },
 		func() error { return describeLayers(&b, obj) },
 		func() error { return describeConditions(&b, obj.GetStatus().Conditions, now) },
@@ -171,6 +172,37 @@ func describeUpgrade(b *strings.Builder, obj v1alpha1.Object, _ time.Time) error
 	}
 	if len(u.Removing) > 0 {
 		row("Removing First", strings.Join(u.Removing, ", "))
+	}
+	return tw.Flush()
+}
+
+// describeAutoscaling writes the counts strata's autoscaler chose for a cluster's IaaS pools,
+// when any autoscales: one line a pool with its bounds, why it last changed, and the node
+// being drained or unneeded.
+func describeAutoscaling(b *strings.Builder, obj v1alpha1.Object, now time.Time) error {
+	c, ok := obj.(*v1alpha1.Cluster)
+	if !ok || len(c.Status.Scale) == 0 {
+		return nil
+	}
+	b.WriteString("Autoscaling:\n")
+	tw := newTabWriter(b)
+	for _, e := range c.Status.Scale {
+		line := fmt.Sprintf("%d machine(s)", e.Count)
+		for _, mp := range c.Spec.MachinePools {
+			if mp.Name == e.Pool {
+				lo, hi := mp.Bounds()
+				line += fmt.Sprintf(" (min %d, max %d)", lo, hi)
+			}
+		}
+		switch {
+		case e.Draining != "":
+			line += ", draining " + e.Draining
+		case e.UnneededSince != nil:
+			line += ", last node unneeded for " + humanAge(now, e.UnneededSince)
+		case e.Reason != "":
+			line += ", " + e.Reason
+		}
+		fmt.Fprintf(tw, "  %s:\t%s\n", cell(e.Pool), cell(line))
 	}
 	return tw.Flush()
 }
@@ -331,7 +363,7 @@ func statusText(obj v1alpha1.Object) (string, error) {
 	if st != nil && st.kind == 'o' {
 		for i, k := range st.keys {
 			switch k {
-			case "phase", "observedGeneration", "conditions", "inventory", "agent", "layers", "upgrade":
+			case "phase", "observedGeneration", "conditions", "inventory", "agent", "layers", "upgrade", "scale":
 			case "progress":
 				out.set(k, scalarNode(progressLine(obj)))
 			case "kubernetes":

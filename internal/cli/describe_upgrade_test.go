@@ -59,3 +59,52 @@ func TestDescribeClusterUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeClusterAutoscaling checks that describe shows the autoscaler's counts in a
+// section of their own, with the pool's bounds and what it does, and not again in the status.
+func TestDescribeClusterAutoscaling(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-90 * time.Second)
+	tests := []struct {
+		name  string
+		scale []v1alpha1.PoolScale
+		want  string // "" for no section
+	}{
+		{"none", nil, ""},
+		{"scaled up", []v1alpha1.PoolScale{{Pool: "workers", Count: 4, SpecCount: 2, Reason: "scaled up for unschedulable pods"}},
+			"Autoscaling:\n  workers:   4 machine(s) (min 1, max 5), scaled up for unschedulable pods\n"},
+		{"unneeded", []v1alpha1.PoolScale{{Pool: "workers", Count: 3, UnneededSince: &since}},
+			"  workers:   3 machine(s) (min 1, max 5), last node unneeded for 90s\n"},
+		{"draining", []v1alpha1.PoolScale{{Pool: "workers", Count: 3, Draining: "c-workers-2\x1b[2J"}},
+			"  workers:   3 machine(s) (min 1, max 5), draining c-workers-2\\x1b[2J\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := testObjects(t, readExample(t, "cluster-iaas-static.yaml"), now.Add(-10*time.Minute))
+			c := objs[0].(*v1alpha1.Cluster)
+			for i := range c.Spec.MachinePools {
+				if !c.Spec.MachinePools[i].ControlPlane {
+					c.Spec.MachinePools[i].Count, c.Spec.MachinePools[i].Min, c.Spec.MachinePools[i].Max = 2, new(1), new(5)
+				}
+			}
+			c.Status.Scale = tc.scale
+			var b bytes.Buffer
+			if err := describe(&b, c, nil, nil, now); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if tc.want == "" {
+				if strings.Contains(out, "Autoscaling:") {
+					t.Errorf("describe of a cluster without autoscaling shows it:\n%s", out)
+				}
+				return
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("describe lacks\n%s\ngot:\n%s", tc.want, out)
+			}
+			if strings.Contains(out, "scale:") || strings.Contains(out, "specCount") {
+				t.Errorf("describe shows the scale twice:\n%s", out)
+			}
+		})
+	}
+}

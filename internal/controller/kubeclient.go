@@ -139,9 +139,10 @@ func readKubernetes(ctx context.Context, core corev1client.CoreV1Interface) (str
 		return info.GitVersion, nil, fmt.Errorf("list the nodes: %w", err)
 	}
 	nodes := make([]nodeInfo, 0, len(list.Items))
-	for _, n := range list.Items {
+	for i := range list.Items {
+		n := &list.Items[i]
 		_, drained := n.Annotations[drainStartedAnnotation]
-		info := nodeInfo{name: n.Name, drained: drained}
+		info := nodeInfo{name: n.Name, drained: drained, node: n}
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady {
 				info.ready, info.since = c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time

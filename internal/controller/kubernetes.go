@@ -1,6 +1,7 @@
 package controller
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"time"
 
 	"errors"
@@ -49,6 +50,8 @@ type nodeInfo struct {
 	since time.Time
 	// drained: strata cordoned it to drain it (drainStartedAnnotation).
 	drained bool
+	// node is the Node as read.
+	node *corev1.Node
 }
 
 // kubeObservation is what one pass saw of a cluster's Kubernetes.

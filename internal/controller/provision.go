@@ -315,7 +315,7 @@ func (p *pass) observe(ctx context.Context, g *plan.Graph, o *outcome, applier a
 		o.kube = &d
 	}
 	if o.runErr == nil && o.gcErr == nil && !o.aks {
-		o.rolloutErr = p.advanceRollout(ctx, g, o, applier)
+		o.rolloutErr = errors.Join(p.advanceRollout(ctx, g, o, applier), p.autoscale(ctx, g, o))
 	}
 	if p.c.cfg.Agent != nil {
 		p.mu.Lock()
@@ -384,6 +384,9 @@ func (p *pass) requeueAfter(o *outcome, phase string) time.Duration {
 		return p.c.cfg.BootingRequeue
 	case !kubeReady || !agentReady:
 		return min(p.c.cfg.KubernetesRequeue, p.c.cfg.Resync)
+	}
+	if d := scaleRequeue(p.status.Scale, p.pools, p.c.cfg.BootingRequeue, p.c.cfg.KubernetesRequeue, time.Now()); d > 0 {
+		return min(d, p.c.cfg.Resync)
 	}
 	return p.c.cfg.Resync
 }

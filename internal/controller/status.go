@@ -38,6 +38,9 @@ type pass struct {
 	// retained are the inventory keys of an IaaS cluster's old machines and images that a
 	// rolling replacement keeps out of the graph and removes itself (prepareMachines).
 	retained map[string]bool
+	// pools are an IaaS cluster's pools in effect: the spec's, with the counts its
+	// autoscaler chose (prepareMachines).
+	pools []v1alpha1.MachinePool
 
 	// writeMu lets one status write out at a time: changes made meanwhile by the pass's other
 	// tasks wait and go out together in the next write (a group commit), rather than one

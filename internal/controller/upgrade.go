@@ -29,11 +29,13 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 	if err != nil {
 		return p.fail(ctx, ConditionReady, "InvalidPlan", err, false)
 	}
-	pools := p.cur.Spec.MachinePools
+	var pools []v1alpha1.MachinePool
 	var mp machinePlan
 	var started bool
 	var next v1alpha1.ClusterStatus // what the decisions saw, for the event and the image
 	err = p.update(ctx, func(s *v1alpha1.ClusterStatus) {
+		s.Scale = syncScale(p.cur.Spec.MachinePools, s.Scale)
+		pools = poolsInEffect(p.cur.Spec.MachinePools, s.Scale)
 		started = followTemplate(s, target, pools)
 		s.Repairing = slices.DeleteFunc(s.Repairing, func(key string) bool { return item(s, key) == nil })
 		var removing []string
@@ -55,6 +57,8 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 			next.Upgrade.Total, next.Upgrade.From, next.Upgrade.To))
 	}
 	in.Machines = mp.generations
+	in.Cluster = withPools(in.Cluster, pools)
+	p.pools = pools
 	in.ImageGeneration = imageGeneration(next.Inventory, plan.TemplateImage(target), plan.TemplateImage(next.MachineTemplate))
 	p.retained = mp.retained
 	if mp.remaining > 0 {
@@ -65,6 +69,13 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 		}
 	}
 	return nil
+}
+
+// withPools is a shallow copy of the cluster with other pools.
+func withPools(cl *v1alpha1.Cluster, pools []v1alpha1.MachinePool) *v1alpha1.Cluster {
+	c := *cl
+	c.Spec.MachinePools = pools
+	return &c
 }
 
 // followTemplate records the target machine template on a cluster that has none yet (its
@@ -131,7 +142,7 @@ func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, ap
 	if err != nil {
 		return err
 	}
-	slots := slotsOf(p.cur.Spec.MachinePools, &s)
+	slots := slotsOf(p.pools, &s)
 	nodes := nodesByName(o.kubeNodes)
 	ready := func(name string) bool { return kc == nil || nodes[name].ready }
 	var removing []string
@@ -162,7 +173,7 @@ func (p *pass) detectRepairs(ctx context.Context, o *outcome) error {
 	p.mu.Lock()
 	s := p.status.Clone()
 	p.mu.Unlock()
-	d := decideRepairs(p.cur.Spec.MachinePools, slotsOf(p.cur.Spec.MachinePools, &s), nodesByName(o.kubeNodes), s.Repairing, time.Now())
+	d := decideRepairs(p.pools, slotsOf(p.pools, &s), nodesByName(o.kubeNodes), s.Repairing, time.Now())
 	status, reason, msg := "True", "Healthy", "every machine's node is Ready or was NotReady for less than its pool's repairAfter"
 	switch {
 	case len(d.held) > 0:
@@ -283,7 +294,7 @@ func (p *pass) finishUpgrade(ctx context.Context, g *plan.Graph, applier azure.A
 	if s.Upgrade == nil {
 		return nil
 	}
-	for _, sl := range slotsOf(p.cur.Spec.MachinePools, &s) {
+	for _, sl := range slotsOf(p.pools, &s) {
 		if len(sl.old) > 0 {
 			return nil
 		}
@@ -327,11 +338,8 @@ func (p *pass) setUpgradeStep(ctx context.Context, step string) {
 
 // drainTimeout is the drain timeout of a pool.
 func (p *pass) drainTimeout(pool string) time.Duration {
-	for i := range p.cur.Spec.MachinePools {
-		mp := &p.cur.Spec.MachinePools[i]
-		if mp.Name == pool {
-			return mp.Drain()
-		}
+	if mp := poolNamed(p.pools, pool); mp != nil {
+		return mp.Drain()
 	}
 	return v1alpha1.DefaultDrainTimeout
 }
