@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
 )
@@ -51,16 +52,7 @@ func TestWorkerAutoscaling(t *testing.T) {
 	t.Run("20 pending pods scale the pool up to max", func(t *testing.T) {
 		deployLoad(t, kc, 20)
 		waitNodes(t, kc, 4*time.Minute, "as-workers-0", "as-workers-1", "as-workers-2", "as-workers-3")
-		eventually(t, 2*time.Minute, "20 available replicas", func() error {
-			d, err := kc.AppsV1().Deployments("default").Get(context.Background(), "load", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if d.Status.AvailableReplicas != 20 {
-				return fmt.Errorf("%d available", d.Status.AvailableReplicas)
-			}
-			return nil
-		})
+		eventually(t, 2*time.Minute, "20 available replicas", func() error { return available(kc, 20) })
 		if vmExists(t, vms, "as-workers-4") || most() > 4 {
 			t.Errorf("the pool went beyond its max of 4 (most seen %d)", most())
 		}
@@ -90,6 +82,39 @@ func TestWorkerAutoscaling(t *testing.T) {
 			t.Errorf("phase %s, status.scale %+v: want Running at the min of 1", c.Status.Phase, c.Status.Scale)
 		}
 	})
+	t.Run("a count lowered in the spec drains the machine it removes", func(t *testing.T) {
+		setWorkers := func(count int) {
+			editCluster(t, srv.URL, "as", func(c *v1alpha1.Cluster) {
+				mp := &c.Spec.MachinePools[1]
+				mp.Count, mp.Min, mp.Max, mp.ScaleDownAfter = count, nil, nil, ""
+			})
+		}
+		setWorkers(2)
+		waitNodes(t, kc, 4*time.Minute, "as-workers-0", "as-workers-1")
+		deployLoad(t, kc, 4)
+		eventually(t, 2*time.Minute, "4 available replicas", func() error { return available(kc, 4) })
+		setWorkers(1)
+		waitNodes(t, kc, 4*time.Minute, "as-workers-0")
+		if d := strata(t, srv.URL, "", "describe", "cluster", "as").Stdout; !strings.Contains(d, "workers-1: beyond the pool's count, its machine as-workers-1 was drained and deleted") {
+			t.Errorf("no event of the drain of the machine beyond the count:\n%s", d)
+		}
+		eventually(t, 2*time.Minute, "4 available replicas on the one worker left", func() error { return available(kc, 4) })
+		if vmExists(t, vms, "as-workers-1") {
+			t.Error("as-workers-1 still exists")
+		}
+	})
+}
+
+// available checks that the Deployment "load" has n available replicas.
+func available(kc kubernetes.Interface, n int32) error {
+	d, err := kc.AppsV1().Deployments("default").Get(context.Background(), "load", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if d.Status.AvailableReplicas != n {
+		return fmt.Errorf("%d available", d.Status.AvailableReplicas)
+	}
+	return nil
 }
 
 // watchPoolSize polls the cluster's autoscaled count until the test ends and returns the

@@ -16,7 +16,8 @@ import (
 
 // autoscale runs the autoscaler's step of a pass (see scale.go), once the graph ran and the
 // rolling replacement had its turn: it goes on with the drains under way (a pool's count
-// drops once its node is drained; the next pass removes the machine, and its Node after it),
+// drops once its node is drained; the next pass removes the machine, and its Node after it:
+// removeSurplus),
 // then decides on the Nodes and pods the pass read. It does nothing while a rolling
 // replacement or a repair is under way, or when the server does not read the cluster's API.
 func (p *pass) autoscale(ctx context.Context, g *plan.Graph, o *outcome) error {
@@ -34,9 +35,6 @@ func (p *pass) autoscale(ctx context.Context, g *plan.Graph, o *outcome) error {
 		return err
 	}
 	nodes := nodesByName(o.kubeNodes)
-	if err := p.deleteLeftNodes(ctx, kc, nodes); err != nil {
-		return err
-	}
 	scale, err := p.endDrains(ctx, kc, s.Scale)
 	if err != nil {
 		return err

@@ -522,7 +522,7 @@ func TestDynamicPlacementLifecycle(t *testing.T) {
 			t.Errorf("event %s carries a secret", e.Reason)
 		}
 	}
-	for _, r := range []string{"Provisioning", "Running", "Deleting", "Deleted", "DriftRepaired", "ResourcesRemoved", "Updating"} {
+	for _, r := range []string{"Provisioning", "Running", "Deleting", "Deleted", "DriftRepaired", "MachineRemoved", "Updating"} {
 		if !slices.Contains(reasons, r) {
 			t.Errorf("events %v lack %s", reasons, r)
 		}

@@ -298,3 +298,53 @@ func retirements(slots []*slotState, removing []string, nodeReady func(name stri
 	}
 	return out
 }
+
+// surplus are the machines of slots beyond their pool's count (a pool scaled down, by its
+// spec or its autoscaler), one retirement per slot: they are drained, then deleted, rather
+// than left to removeGone. A pool no longer in the spec is not read here (its machines go
+// with removeGone).
+func surplus(pools []v1alpha1.MachinePool, items []v1alpha1.InventoryItem) []retirement {
+	names := make([]string, 0, len(pools))
+	inRange := map[string]bool{}
+	for _, mp := range pools {
+		names = append(names, mp.Name)
+		for i := range mp.Count {
+			inRange[plan.Slot(mp.Name, i)] = true
+		}
+	}
+	bySlot := map[string]*retirement{}
+	var order []string
+	for _, it := range items {
+		slot, _, ok := plan.MachineOfKey(it.Key, names)
+		if !ok || inRange[slot] {
+			continue
+		}
+		r := bySlot[slot]
+		if r == nil {
+			r = &retirement{slot: slot, pool: poolOfSlot(slot, names)}
+			bySlot[slot] = r
+			order = append(order, slot)
+		}
+		r.keys = append(r.keys, it.Key)
+		if it.Kind == string(plan.KindVirtualMachine) {
+			r.nodes = append(r.nodes, strings.ToLower(path.Base(it.ID)))
+		}
+	}
+	out := make([]retirement, 0, len(order))
+	for _, slot := range order {
+		out = append(out, *bySlot[slot])
+	}
+	return out
+}
+
+// poolOfSlot is the pool of a slot ("workers-2" → "workers"): the longest pool name that
+// prefixes it.
+func poolOfSlot(slot string, pools []string) string {
+	best := ""
+	for _, p := range pools {
+		if strings.HasPrefix(slot, p+"-") && len(p) > len(best) {
+			best = p
+		}
+	}
+	return best
+}

@@ -236,3 +236,35 @@ func TestImageGeneration(t *testing.T) {
 		}
 	}
 }
+
+func TestSurplus(t *testing.T) {
+	pools := testPools(1, 3, 1, 0)
+	full := fleet(pools, machineItems("workers-3", 0, "old", true), machineItems("workers-4", 1, "new", true))
+	tests := []struct {
+		name  string
+		count int
+		items []v1alpha1.InventoryItem
+		want  string // slot:pool:nodes, one per retirement
+	}{
+		{"every machine within the count", 5, full, ""},
+		{"two slots beyond a count of 3, one of generation 1", 3, full, "workers-3:workers:c-workers-3 workers-4:workers:c-workers-4-g1"},
+		{"scaled to 1: every machine but the first", 1, fleet(testPools(1, 2, 1, 0)), "workers-1:workers:c-workers-1"},
+		{"a machine being made beyond the count (no VM yet) goes too", 2, fleet(testPools(1, 2, 1, 0), machineItems("workers-2", 0, "", false)), "workers-2:workers:"},
+		{"a pool left out of the spec is not read", 3, fleet([]v1alpha1.MachinePool{{Name: "gone", Count: 2}}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := testPools(1, tt.count, 1, 0)
+			var got []string
+			for _, r := range surplus(ps, tt.items) {
+				got = append(got, r.slot+":"+r.pool+":"+strings.Join(r.nodes, ","))
+				if want := 1 + 2*len(r.nodes); len(r.keys) != want {
+					t.Errorf("%s: keys %v, want its NIC, and its VM and disk when it has a VM", r.slot, r.keys)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("got %q, want %q", strings.Join(got, " "), tt.want)
+			}
+		})
+	}
+}

@@ -41,6 +41,9 @@ type pass struct {
 	// pools are an IaaS cluster's pools in effect: the spec's, with the counts its
 	// autoscaler chose (prepareMachines).
 	pools []v1alpha1.MachinePool
+	// surplus are the machines of slots beyond their pool's count, drained and deleted
+	// after the graph ran (prepareMachines, removeSurplus).
+	surplus []retirement
 
 	// writeMu lets one status write out at a time: changes made meanwhile by the pass's other
 	// tasks wait and go out together in the next write (a group commit), rather than one

@@ -61,6 +61,12 @@ func (p *pass) prepareMachines(ctx context.Context, in *plan.Input) error {
 	p.pools = pools
 	in.ImageGeneration = imageGeneration(next.Inventory, plan.TemplateImage(target), plan.TemplateImage(next.MachineTemplate))
 	p.retained = mp.retained
+	p.surplus = surplus(pools, next.Inventory)
+	for _, r := range p.surplus {
+		for _, key := range r.keys {
+			p.retained[key] = true // drained, then deleted, by removeSurplus
+		}
+	}
 	if mp.remaining > 0 {
 		for _, it := range next.Inventory {
 			if _, ok := plan.ImageOfKey(it.Key); ok {
@@ -122,39 +128,45 @@ func imageGeneration(items []v1alpha1.InventoryItem, fingerprint, fleet string) 
 }
 
 // advanceRollout moves a rolling replacement on once the graph ran: each old machine that may
-// leave (retirements) is drained through the cluster's API, then deleted with its NIC and
-// disk, then its Node; Nodes left by a restart between those steps are deleted; and the
-// upgrade ends once no old machine is left. Without a client of the cluster's API (the
+// leave (retirements), and each machine beyond its pool's count (surplus), is drained through
+// the cluster's API, then deleted with its NIC and disk, then its Node; Nodes left by a
+// restart between those steps are deleted; and the upgrade ends once no old machine is left. Without a client of the cluster's API (the
 // server does not check Kubernetes), a replacement's VM running stands for its Node Ready,
 // and nothing is drained.
 func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, applier azure.Applier) error {
 	p.mu.Lock()
 	s := p.status.Clone()
 	p.mu.Unlock()
-	if s.Upgrade == nil && len(s.Repairing) == 0 {
+	drained := slices.ContainsFunc(o.kubeNodes, func(n nodeInfo) bool { return n.drained })
+	if s.Upgrade == nil && len(s.Repairing) == 0 && len(p.surplus) == 0 && !drained {
 		return p.detectRepairs(ctx, o)
 	}
 	kc, err := p.rolloutClient(ctx, g, o)
 	if errors.Is(err, errRolloutWaits) {
 		p.log.Debug("rolling replacement waits", "error", err)
-		return nil
+		// A pool scaled down goes without a drain rather than wait on an API that may
+		// never answer again.
+		return p.removeSurplus(ctx, nil, nil, applier)
 	}
 	if err != nil {
 		return err
 	}
-	slots := slotsOf(p.pools, &s)
 	nodes := nodesByName(o.kubeNodes)
+	errs := []error{p.removeSurplus(ctx, kc, nodes, applier)}
+	if kc != nil {
+		errs = append(errs, p.deleteLeftNodes(ctx, kc, nodes))
+	}
+	if s.Upgrade == nil && len(s.Repairing) == 0 {
+		return errors.Join(append(errs, p.detectRepairs(ctx, o))...)
+	}
+	slots := slotsOf(p.pools, &s)
 	ready := func(name string) bool { return kc == nil || nodes[name].ready }
 	var removing []string
 	if s.Upgrade != nil {
 		removing = s.Upgrade.Removing
 	}
-	var errs []error
 	for _, r := range retirements(slots, removing, ready) {
 		errs = append(errs, p.retire(ctx, kc, nodes, r, applier))
-	}
-	if kc != nil {
-		errs = append(errs, p.deleteLeftNodes(ctx, kc, nodes))
 	}
 	if err := errors.Join(errs...); err != nil || s.Upgrade == nil {
 		return err
@@ -220,38 +232,15 @@ func (p *pass) rolloutClient(ctx context.Context, g *plan.Graph, o *outcome) (*k
 }
 
 // retire drains an old machine's Nodes and, once they are drained (or the pool's drain
-// timeout has passed), deletes its VM, NIC and disk, then its Nodes. A Node that is not Ready
-// is not drained: its kubelet would not end its pods (a repair); its pods go with it.
+// timeout has passed), deletes its VM, NIC and disk, then its Nodes (drainAndDelete).
 func (p *pass) retire(ctx context.Context, kc *kubeClient, nodes map[string]nodeInfo, r retirement, applier azure.Applier) error {
-	timeout := p.drainTimeout(r.pool)
 	p.setUpgradeStep(ctx, "draining "+r.slot)
-	if kc != nil {
-		for _, node := range r.nodes {
-			if !nodes[node].ready {
-				continue
-			}
-			res, err := drainNode(ctx, kc.core, node, timeout, time.Now())
-			if err != nil {
-				return fmt.Errorf("upgrade: drain %s: %w", node, err)
-			}
-			if !res.drained {
-				return nil // evictions under way or refused by a disruption budget: next pass
-			}
-			if res.timedOut {
-				p.event(ctx, store.EventWarning, "DrainTimedOut", fmt.Sprintf("node %s still had %d pod(s) to evict after %s (the pool's drainTimeout): deleting its machine", node, res.left, timeout))
-			}
-		}
+	done, err := p.drainAndDelete(ctx, kc, nodes, r, applier)
+	if err != nil {
+		return fmt.Errorf("upgrade: %w", err)
 	}
-	p.setUpgradeStep(ctx, "deleting the old machine of "+r.slot)
-	if err := p.deleteItems(ctx, p.itemsOf(r.keys), nil, applier); err != nil {
-		return fmt.Errorf("upgrade: delete the old machine of %s: %w", r.slot, err)
-	}
-	if kc != nil {
-		for _, node := range r.nodes {
-			if err := kc.core.Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("upgrade: delete node %s: %w", node, err)
-			}
-		}
+	if !done {
+		return nil
 	}
 	p.event(ctx, store.EventNormal, "MachineReplaced", fmt.Sprintf("%s: the old machine %s was drained and deleted", r.slot, strings.Join(r.nodes, ", ")))
 	return p.update(ctx, func(s *v1alpha1.ClusterStatus) {
@@ -261,6 +250,61 @@ func (p *pass) retire(ctx context.Context, kc *kubeClient, nodes map[string]node
 		}
 		s.Repairing = slices.DeleteFunc(s.Repairing, func(k string) bool { return slices.Contains(r.keys, k) })
 	})
+}
+
+// removeSurplus drains and deletes the machines of slots beyond their pool's count (see
+// surplus), which prepareMachines kept out of removeGone's reach. Without the cluster's API
+// (kc nil) they are deleted without a drain.
+func (p *pass) removeSurplus(ctx context.Context, kc *kubeClient, nodes map[string]nodeInfo, applier azure.Applier) error {
+	var errs []error
+	for _, r := range p.surplus {
+		done, err := p.drainAndDelete(ctx, kc, nodes, r, applier)
+		if err != nil {
+			err = fmt.Errorf("scale down: %w", err)
+		}
+		if done {
+			p.event(ctx, store.EventNormal, "MachineRemoved", fmt.Sprintf("%s: beyond the pool's count, its machine %s was drained and deleted", r.slot, strings.Join(r.nodes, ", ")))
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// drainAndDelete drains a machine's Nodes through the cluster's API and, once they are
+// drained (or the pool's drain timeout has passed: a DrainTimedOut event), deletes its VM,
+// NIC and disk, then its Nodes; done says it went. A Node that is not Ready is not drained:
+// its kubelet would not end its pods (a repair); its pods go with it. Without a client (kc
+// nil) nothing is drained.
+func (p *pass) drainAndDelete(ctx context.Context, kc *kubeClient, nodes map[string]nodeInfo, r retirement, applier azure.Applier) (bool, error) {
+	timeout := p.drainTimeout(r.pool)
+	if kc != nil {
+		for _, node := range r.nodes {
+			if !nodes[node].ready {
+				continue
+			}
+			res, err := drainNode(ctx, kc.core, node, timeout, time.Now())
+			if err != nil {
+				return false, fmt.Errorf("drain %s: %w", node, err)
+			}
+			if !res.drained {
+				return false, nil // evictions under way or refused by a disruption budget: next pass
+			}
+			if res.timedOut {
+				p.event(ctx, store.EventWarning, "DrainTimedOut", fmt.Sprintf("node %s still had %d pod(s) to evict after %s (the pool's drainTimeout): deleting its machine", node, res.left, timeout))
+			}
+		}
+	}
+	if err := p.deleteItems(ctx, p.itemsOf(r.keys), nil, applier); err != nil {
+		return false, fmt.Errorf("delete the machine of %s: %w", r.slot, err)
+	}
+	if kc != nil {
+		for _, node := range r.nodes {
+			if err := kc.core.Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return false, fmt.Errorf("delete node %s: %w", node, err)
+			}
+		}
+	}
+	return true, nil
 }
 
 // deleteLeftNodes deletes the Nodes strata drained whose machine is no longer in the
