@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +33,13 @@ func (p pollerLRO[R]) token() (string, error) {
 
 // wait is the SDK's PollUntilDone with fewer polls: the first waits until the operation
 // could be done (sched), and a later one waits longer than Retry-After when the operation's
-// percentComplete says it cannot be done sooner.
+// percentComplete says it cannot be done sooner. strata never uses an operation's result, so
+// when the last poll says the operation Succeeded, the SDK's final GET of the resource (a
+// read from the subscription's budget) is not made; any other end goes through the SDK's
+// Result, which turns a failed operation into its error.
 func (p pollerLRO[R]) wait(ctx context.Context, sched pollSchedule, freq time.Duration) error {
 	delay := sched.first
+	var last *http.Response
 	for !p.p.Done() {
 		if err := sleep(ctx, delay); err != nil {
 			return err
@@ -43,6 +48,7 @@ func (p pollerLRO[R]) wait(ctx context.Context, sched pollSchedule, freq time.Du
 		if err != nil {
 			return err
 		}
+		last = resp
 		delay = freq
 		if d := retryAfter(resp); d > 0 {
 			delay = d
@@ -51,11 +57,31 @@ func (p pollerLRO[R]) wait(ctx context.Context, sched pollSchedule, freq time.Du
 			delay = max(delay, timeLeft(resp, time.Since(sched.start)))
 		}
 	}
+	if operationSucceeded(last) {
+		sched.finished()
+		return nil
+	}
 	_, err := p.p.Result(ctx)
 	if err == nil {
 		sched.finished()
 	}
 	return err
+}
+
+// operationSucceeded reports whether a poll's answer is an operation status resource (the
+// Azure-AsyncOperation kind) that says Succeeded.
+func operationSucceeded(resp *http.Response) bool {
+	if resp == nil || resp.StatusCode != http.StatusOK {
+		return false
+	}
+	body, err := runtime.Payload(resp)
+	if err != nil {
+		return false
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	return json.Unmarshal(body, &st) == nil && strings.EqualFold(st.Status, "Succeeded")
 }
 
 // asLRO adapts a Begin… call's result.

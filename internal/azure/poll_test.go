@@ -205,3 +205,35 @@ func TestBlobRequestsSpendNoARMBudget(t *testing.T) {
 		t.Errorf("blob clients: rate limited %v, counted %v; want counted only", limit, count)
 	}
 }
+
+// TestNoFinalGetAfterSucceededOperation checks that a create whose operation status says
+// Succeeded is not followed by the SDK's final GET of the resource (only the read before the
+// PUT), and that an operation that ends Failed still gives Azure's error.
+func TestNoFinalGetAfterSucceededOperation(t *testing.T) {
+	env := emulatortest.Start(t)
+	rgID := env.ResourceGroup(t, "rg")
+	ctx := testCtx(t)
+	env.Emulator.Engine().Latency().SetProfile(arm.LatencyRealistic, 0.1) // asynchronous
+	defer env.Emulator.Engine().Latency().SetProfile(arm.LatencyZero, 1)
+	const reads = "GET Microsoft.Network/networkSecurityGroups"
+	c := newClients(t, env)
+	nsg := func(name string) *plan.Node {
+		return &plan.Node{Key: "nsg", Kind: plan.KindNetworkSecurityGroup, Managed: true,
+			ID:   rgID + "/providers/Microsoft.Network/networkSecurityGroups/" + name,
+			Spec: &armnetwork.SecurityGroup{Location: to.Ptr("westeurope")}}
+	}
+	before := c.Requests()[reads]
+	if r, err := c.Applier().Apply(ctx, nsg("ok"), &memInventory{}); err != nil || !r.Wrote {
+		t.Fatalf("create: %+v, %v", r, err)
+	}
+	if n := c.Requests()[reads] - before; n != 1 {
+		t.Errorf("%d GETs of the NSG for its create, want 1 (the read before the PUT)", n)
+	}
+	if err := env.Emulator.Engine().AddFaults(arm.FaultRule{Kind: arm.FaultLROFailed, Type: "Microsoft.Network/networkSecurityGroups", Rate: 1, Count: 1, Code: "Broke"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Applier().Apply(ctx, nsg("broken"), &memInventory{})
+	if err == nil || !strings.Contains(err.Error(), "Broke") {
+		t.Errorf("a failed operation gave %v, want Azure's error code Broke", err)
+	}
+}

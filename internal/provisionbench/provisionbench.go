@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -155,6 +156,21 @@ func (r *Result) WritesPerResource() float64 {
 		return 0
 	}
 	return float64(r.Writes) / float64(r.Created)
+}
+
+// ReadsPerResource is the ARM reads (GETs: of resources, of operations' status, of lists)
+// answered while provisioning, divided by Created.
+func (r *Result) ReadsPerResource() float64 {
+	if r.Created == 0 {
+		return 0
+	}
+	var reads int64
+	for _, rc := range r.Requests {
+		if rc.Method == http.MethodGet {
+			reads += rc.Count
+		}
+	}
+	return float64(reads) / float64(r.Created)
 }
 
 // Ratio is a makespan divided by the run's critical path (the nominal one when the run's is
@@ -980,6 +996,7 @@ func (r *Result) Print(w io.Writer) {
 	printRequests(w, r.Requests, r.Clusters)
 	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created or tagged (and %d made by Azure, e.g. inline agent pools): %.2f writes per created resource\n",
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
+	fmt.Fprintf(w, "ARM reads           %.2f per created resource (the read before each write, operation polls, lookups)\n", r.ReadsPerResource())
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))
 	printRequests(w, r.ResyncRequests, r.Clusters)
