@@ -68,12 +68,14 @@ func lex(q string) ([]token, error) {
 
 // punctLen returns the length of the punctuation at the start of s, or 0.
 func punctLen(s string) int {
-	for _, p := range []string{"==", "=~", "!=", "!~"} {
+	for _, p := range []string{"==", "=~", "!=", "!~", "<=", ">="} {
 		if strings.HasPrefix(s, p) {
 			return 2
 		}
 	}
-	if strings.ContainsRune("|(),[].", rune(s[0])) {
+	// Besides the subset's own, the rest of KQL's punctuation, so that the parser names what
+	// it does not support.
+	if strings.ContainsRune("|(),[].=<>+-*/%;:!~{}", rune(s[0])) {
 		return 1
 	}
 	return 0
