@@ -101,7 +101,7 @@ func (s *service) resources(tx arm.Tx, req *arm.RouteRequest) (int, any, *arm.Er
 	if perr != nil {
 		return 0, nil, invalidQuery(perr)
 	}
-	subs := s.readable(in.Subscriptions, in.ManagementGroups, req.Tenant)
+	subs := s.readable(in.Subscriptions, req.Tenant)
 	rows := q.run(s.table(tx, subs))
 	return s.answer(in, q, rows)
 }
@@ -127,9 +127,10 @@ func (s *service) takeQuota(req *arm.RouteRequest) *arm.Error {
 }
 
 // readable returns the subscriptions of the request the caller may read: those of its tenant
-// (any when the engine authenticates no one). No subscriptions, or management groups (which
-// the emulator does not have), mean all the caller's subscriptions.
-func (s *service) readable(want, mgmtGroups []string, tenant string) []arm.Subscription {
+// (any when the engine authenticates no one). No subscriptions means all the caller's
+// subscriptions: so a request naming management groups only (the emulator has none; they
+// stand for the tenant root group) reads them all.
+func (s *service) readable(want []string, tenant string) []arm.Subscription {
 	var out []arm.Subscription
 	for _, sub := range s.subs.Subscriptions() {
 		if tenant != "" && !strings.EqualFold(sub.TenantID, tenant) {
@@ -139,7 +140,6 @@ func (s *service) readable(want, mgmtGroups []string, tenant string) []arm.Subsc
 			out = append(out, sub)
 		}
 	}
-	_ = mgmtGroups // the tenant root group: every subscription of the caller
 	return out
 }
 
