@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/kube"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 )
 
 // adminTokenEnv names the environment variable that sets the emulator's admin token (instead of
@@ -39,6 +41,9 @@ type emulatorOptions struct {
 	logFormat     string
 	kubernetes    bool
 	kubernetesBin string
+	// graphLag and graphQuota configure Resource Graph.
+	graphLag   time.Duration
+	graphQuota int
 	// kubernetesNote says whether Kubernetes runs, once options() decided.
 	kubernetesNote string
 }
@@ -105,7 +110,21 @@ SIGINT or SIGTERM stops the emulator gracefully and saves its state.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.kubernetes, "kubernetes", true, "run a real kube-apiserver, controller manager and scheduler (one etcd) inside each emulated AKS and IaaS cluster, with simulated nodes; on when the binaries are found")
 	f.StringVar(&o.kubernetesBin, "kubernetes-bin", "", "directory of etcd, kube-apiserver, kube-controller-manager and kube-scheduler (default: where `make k8s` puts them, "+kube.DefaultBinDir()+")")
+	f.DurationVar(&o.graphLag, "resource-graph-lag", resourcegraph.DefaultLag, "how far Resource Graph's answers are behind the live state, as Azure's are (0: none)")
+	f.IntVar(&o.graphQuota, "resource-graph-quota", resourcegraph.DefaultQuota, "Resource Graph queries each caller may send per 5-second window before getting 429")
 	return cmd
+}
+
+// resourceGraph turns the Resource Graph flags into the emulator's options.
+func (o *emulatorOptions) resourceGraph() (resourcegraph.Options, error) {
+	if o.graphLag < 0 || o.graphQuota < 1 {
+		return resourcegraph.Options{}, errors.New("--resource-graph-lag must not be negative and --resource-graph-quota must be at least 1")
+	}
+	rg := resourcegraph.Options{Lag: o.graphLag, Quota: o.graphQuota}
+	if rg.Lag == 0 {
+		rg.Lag = -1 // the options' zero is the default; the flag's is none
+	}
+	return rg, nil
 }
 
 // runEmulator starts the emulator, prints where it is and how to use it to out, and serves
@@ -160,6 +179,11 @@ func (o *emulatorOptions) options(logger *slog.Logger) (emulator.Options, error)
 		Subscriptions: o.subscriptions,
 		Logger:        logger,
 	}
+	graph, err := o.resourceGraph()
+	if err != nil {
+		return emulator.Options{}, err
+	}
+	opts.ResourceGraph = graph
 	bin, note, err := emulator.KubernetesBinaries(o.kubernetes, o.kubernetesBin)
 	if err != nil {
 		return emulator.Options{}, err

@@ -26,6 +26,7 @@ import (
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/blob"
 	"github.com/strata-dev/strata/internal/emulator/kube"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 	"github.com/strata-dev/strata/internal/emulator/tokens"
 )
 
@@ -81,8 +82,11 @@ type Options struct {
 	// Kubernetes turns on real Kubernetes inside the emulated clusters.
 	Kubernetes KubernetesOptions
 	// Entra sets the lifetimes of the user sign-in flows of Entra ID.
-	Entra  EntraOptions
-	Logger *slog.Logger
+	Entra EntraOptions
+	// ResourceGraph configures Azure Resource Graph: its lag behind the live state (default
+	// 3 s; negative: none) and its per-caller quota (default 15 queries per 5 s window).
+	ResourceGraph resourcegraph.Options
+	Logger        *slog.Logger
 }
 
 // EntraOptions set the lifetimes of the user sign-in flows of Entra ID; zero is the default.

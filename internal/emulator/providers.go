@@ -8,6 +8,7 @@ import (
 	"github.com/strata-dev/strata/internal/emulator/providers/compute"
 	"github.com/strata-dev/strata/internal/emulator/providers/containerservice"
 	"github.com/strata-dev/strata/internal/emulator/providers/network"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 	"github.com/strata-dev/strata/internal/emulator/providers/resources"
 	"github.com/strata-dev/strata/internal/emulator/providers/storage"
 )
@@ -47,6 +48,10 @@ func (em *Emulator) wireProviders() error {
 	e.AddRoutes(containerservice.Routes()...)
 	e.Register(storage.Types(accounts)...)
 	e.AddRoutes(storage.Routes(accounts)...)
+	// Resource Graph answers from the state as it was its lag ago: the engine keeps that much
+	// history.
+	e.KeepHistory(em.opts.ResourceGraph.EffectiveLag())
+	e.AddRoutes(resourcegraph.Routes(e, em.opts.ResourceGraph)...)
 	return nil
 }
 

@@ -107,6 +107,7 @@ func (e *Engine) Restore(s *State) error {
 	}
 	st.seq = s.Seq
 	e.st = st
+	e.hist.reset()
 	e.ops = map[string]*Operation{}
 	for _, op := range s.Operations {
 		c := *op
@@ -124,6 +125,7 @@ func (e *Engine) Restore(s *State) error {
 func (e *Engine) Reset() {
 	e.mu.Lock()
 	e.st = newStore()
+	e.hist.reset()
 	e.ops = map[string]*Operation{}
 	e.counters = map[counterKey]int64{}
 	e.throttle.reset()

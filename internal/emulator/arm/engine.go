@@ -74,6 +74,7 @@ type Engine struct {
 	faults    *faultSet
 	counters  map[counterKey]int64
 	st        *store
+	hist      history // past versions, for ResourcesAsOf
 	ops       map[string]*Operation
 	reqSeq    uint64
 	etagSeq   uint64

@@ -969,10 +969,11 @@ func (c *call) route() {
 		return
 	}
 	tx := c.readTx() // reads do not advance the sequence that seeds generated values
-	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead {
+	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead && !t.route.ReadOnly {
 		tx = e.newTx(c.r.Host)
 	}
-	status, v, rerr := t.route.Handle(tx, &RouteRequest{Params: t.params, Query: c.r.URL.Query(), Body: body, Tenant: c.principal.TenantID})
+	status, v, rerr := t.route.Handle(tx, &RouteRequest{Params: t.params, Query: c.r.URL.Query(), Body: body,
+		Tenant: c.principal.TenantID, Principal: c.principal, Header: c.w.Header()})
 	c.finish(tx, status, v, rerr)
 }
 

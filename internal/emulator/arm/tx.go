@@ -135,9 +135,14 @@ func (t *txn) rollback() {
 // commit ends the transaction: operations in flight on removed resources end, and it reports
 // whether anything changed.
 func (t *txn) commit() bool {
+	now := t.e.now()
 	for k, old := range t.undo {
-		if old != nil && old.op != "" && t.e.st.get(k) == nil {
+		cur := t.e.st.get(k)
+		if old != nil && old.op != "" && cur == nil {
 			t.e.endRemoved(old.op)
+		}
+		if cur != old {
+			t.e.hist.record(now, k, old)
 		}
 	}
 	changed := len(t.undo) > 0

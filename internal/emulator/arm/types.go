@@ -163,6 +163,9 @@ type Route struct {
 	Method  string
 	Pattern string
 	Handle  func(tx Tx, req *RouteRequest) (int, any, *Error)
+	// ReadOnly marks a route that reads only although it is not a GET (a POST query such as
+	// Resource Graph's): it does not advance the sequence that seeds generated values.
+	ReadOnly bool
 }
 
 // RouteRequest is a call to a Route.
@@ -172,6 +175,11 @@ type RouteRequest struct {
 	Body   map[string]any
 	// Tenant is the caller's tenant ID (empty when the engine authenticates no one).
 	Tenant string
+	// Principal is the caller (zero when the engine authenticates no one).
+	Principal Principal
+	// Header is the answer's header, for routes that add their own (quota headers); it is
+	// sent with errors too.
+	Header http.Header
 }
 
 // Tx is the view of the cloud a hook gets, under the engine's lock.
