@@ -39,7 +39,7 @@ with nothing changed. Reports:
     critical-path lower bound of a cluster's graph (every node costing what Azure's
     operation on it took in this run);
   - the ARM requests the emulator answered, by method and type, per cluster, and the ARM
-    writes per resource created (1.0: nothing sent twice);
+    writes and reads per resource created (1.0 writes: nothing sent twice);
   - the ARM writes of the idle resync (0: nothing drifted, nothing sent).`,
 		Example: `  strata bench provision -n 1
   strata bench provision -n 20 --latency-scale 0.02
