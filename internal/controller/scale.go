@@ -129,11 +129,16 @@ func (b *bin) admits(pod *corev1.Pod) bool {
 	return true
 }
 
+// takes reports whether the bin admits the pod and has room for it.
+func (b *bin) takes(pod *corev1.Pod) bool {
+	return b.admits(pod) && (b.unknown || b.free.holds(requests(pod)))
+}
+
 // place puts the pod on the first bin that admits and holds it, and reports whether one did.
 func place(pod *corev1.Pod, bins []*bin) bool {
 	r := requests(pod)
 	for _, b := range bins {
-		if b.admits(pod) && (b.unknown || b.free.holds(r)) {
+		if b.takes(pod) {
 			b.free = b.free.minus(r)
 			return true
 		}
@@ -166,10 +171,12 @@ type scaleDecision struct {
 // draining a node is left as it is (autoscale.go ends the drain).
 func decideScale(in scaleInput) scaleDecision {
 	d := scaleDecision{scale: slices.Clone(in.scale)}
-	pending := unschedulable(in.pods)
+	waiting := unschedulable(in.pods)
 	running := runningBins(in.nodes, in.pods, "")
-	slices.SortStableFunc(pending, func(a, b *corev1.Pod) int { return compareRoom(requests(b), requests(a)) })
-	pending = slices.DeleteFunc(pending, func(pod *corev1.Pod) bool { return place(pod, running) })
+	slices.SortStableFunc(waiting, func(a, b *corev1.Pod) int { return compareRoom(requests(b), requests(a)) })
+	// The pods that fit in the room left are not a reason to grow (the scheduler places them
+	// next), but they are one not to shrink.
+	pending := slices.DeleteFunc(slices.Clone(waiting), func(pod *corev1.Pod) bool { return place(pod, running) })
 	grew := false
 	for i := range d.scale {
 		e := &d.scale[i]
@@ -196,7 +203,7 @@ func decideScale(in scaleInput) scaleDecision {
 		if mp == nil || e.Draining != "" {
 			continue
 		}
-		if msg, ok := shrinkPool(mp, e, in, pending); ok {
+		if msg, ok := shrinkPool(mp, e, in, waiting); ok {
 			d.events = append(d.events, msg)
 		}
 	}
@@ -264,8 +271,8 @@ func schedulingTaints(taints []corev1.Taint) []corev1.Taint {
 
 // shrinkPool looks at the pool's last node: unneeded, its entry's UnneededSince is kept (or
 // set now); unneeded for the pool's scaleDownAfter, its drain starts (Draining) and a message
-// says so; else UnneededSince is cleared. Pods left pending that the pool's nodes would admit
-// keep it as it is.
+// says so; else UnneededSince is cleared. Unschedulable pods that a node of the pool would
+// admit and hold keep it as it is.
 func shrinkPool(mp *v1alpha1.MachinePool, e *v1alpha1.PoolScale, in scaleInput, pending []*corev1.Pod) (string, bool) {
 	lo, _ := mp.Bounds()
 	name := lastNode(mp.Name, in.slots)
@@ -275,8 +282,8 @@ func shrinkPool(mp *v1alpha1.MachinePool, e *v1alpha1.PoolScale, in scaleInput, 
 		why = "at min"
 	case !ok || !n.ready || n.node == nil:
 		why = "its last node is not Ready"
-	case slices.ContainsFunc(pending, (&bin{labels: n.node.Labels, taints: schedulingTaints(n.node.Spec.Taints)}).admits):
-		why = "pods are pending"
+	case slices.ContainsFunc(pending, (&bin{labels: n.node.Labels, taints: schedulingTaints(n.node.Spec.Taints), free: allocatable(n.node)}).takes):
+		why = "pods that a node of the pool could take are pending"
 	default:
 		why = unneededWhyNot(n.node, in)
 	}

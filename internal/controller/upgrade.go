@@ -130,9 +130,9 @@ func imageGeneration(items []v1alpha1.InventoryItem, fingerprint, fleet string) 
 // advanceRollout moves a rolling replacement on once the graph ran: each old machine that may
 // leave (retirements), and each machine beyond its pool's count (surplus), is drained through
 // the cluster's API, then deleted with its NIC and disk, then its Node; Nodes left by a
-// restart between those steps are deleted; and the upgrade ends once no old machine is left. Without a client of the cluster's API (the
-// server does not check Kubernetes), a replacement's VM running stands for its Node Ready,
-// and nothing is drained.
+// restart between those steps are deleted; and the upgrade ends once no old machine is left.
+// Without a client of the cluster's API (the server does not check Kubernetes), a
+// replacement's VM running stands for its Node Ready, and nothing is drained.
 func (p *pass) advanceRollout(ctx context.Context, g *plan.Graph, o *outcome, applier azure.Applier) error {
 	p.mu.Lock()
 	s := p.status.Clone()
