@@ -112,7 +112,9 @@ func TestKubernetesReady(t *testing.T) {
 		t.Errorf("cluster %s without local accounts: KubernetesReady %+v, status.kubernetes %+v", entra, kc, cl.Status.Kubernetes)
 	}
 
-	// Idle resyncs: no Azure write, no status write, at most 2 API requests per pass.
+	// Idle resyncs: no Azure write, no status write, at most 2 API requests per pass (the
+	// version and the nodes), and one more on the IaaS cluster, whose workers autoscale (min 2,
+	// max 6): its autoscaler's list of the pods.
 	iaasHost := net.JoinHostPort(h.get(t, names[0]).Status.ControlPlaneAddress, "6443")
 	writes, kubeBefore, iaasBefore := h.writes(), kube.total(), kube.to(iaasHost)
 	passesBefore, lbBefore := h.passes(t), h.lbReads(t)
@@ -130,15 +132,15 @@ func TestKubernetesReady(t *testing.T) {
 	passes, iaasPasses := h.passes(t)-passesBefore, h.lbReads(t)-lbBefore
 	iaasRequests := kube.to(iaasHost) - iaasBefore
 	t.Logf("%d passes, %d requests to the clusters' APIs; IaaS cluster: %d passes, %d requests", passes, kube.total()-kubeBefore, iaasPasses, iaasRequests)
-	if iaasRequests == 0 || iaasRequests > 2*(iaasPasses+1) {
-		t.Errorf("%d requests to the IaaS cluster's API in %d passes, want 1 to 2 per pass", iaasRequests, iaasPasses)
+	if iaasRequests == 0 || iaasRequests > 3*(iaasPasses+1) {
+		t.Errorf("%d requests to the IaaS cluster's API in %d passes, want 1 to 3 per pass", iaasRequests, iaasPasses)
 	}
 	if w := h.writes() - writes; w != 0 {
 		t.Errorf("idle resyncs sent %d Azure write(s)", w)
 	}
 	// A pass may be under way at either end of the window: one more pass's requests.
-	if n := kube.total() - kubeBefore; n == 0 || n > 2*(passes+2) {
-		t.Errorf("%d requests to the clusters' APIs in %d passes, want 1 to 2 per pass", n, passes)
+	if n := kube.total() - kubeBefore; n == 0 || n > 2*(passes+2)+iaasPasses+1 {
+		t.Errorf("%d requests to the clusters' APIs in %d passes (%d of the IaaS cluster), want 1 to 2 per pass and 1 more per IaaS pass", n, passes, iaasPasses)
 	}
 	for _, n := range names {
 		if rv := h.get(t, n).Metadata.ResourceVersion; rv != rvs[n] {
