@@ -317,7 +317,7 @@ func unneededWhyNot(node *corev1.Node, in scaleInput) string {
 		if pod.Spec.NodeName != node.Name || finished(pod) || !evictable(pod) {
 			continue
 		}
-		if metav1OwnerController(pod) == "" || pod.Annotations[safeToEvictAnnotation] == "false" {
+		if controllerKind(pod) == "" || pod.Annotations[safeToEvictAnnotation] == "false" {
 			return "pod " + pod.Namespace + "/" + pod.Name + " cannot move"
 		}
 		used = used.plus(requests(pod))
@@ -336,8 +336,8 @@ func unneededWhyNot(node *corev1.Node, in scaleInput) string {
 	return ""
 }
 
-// metav1OwnerController is the kind of the controller that owns the pod, "" for none.
-func metav1OwnerController(pod *corev1.Pod) string {
+// controllerKind is the kind of the controller that owns the pod, "" for none.
+func controllerKind(pod *corev1.Pod) string {
 	for _, o := range pod.OwnerReferences {
 		if o.Controller != nil && *o.Controller {
 			return o.Kind
