@@ -42,8 +42,12 @@ func (p *parser) and() (expr, error) {
 	return l, nil
 }
 
-// primary parses a parenthesized condition or a comparison.
+// primary parses a parenthesized condition, isempty(column) / isnotempty(column), or a
+// comparison.
 func (p *parser) primary() (expr, error) {
+	if t := p.peek(); t.kind == tokIdent && (t.text == "isempty" || t.text == "isnotempty") {
+		return p.emptiness()
+	}
 	if p.accept(tokPunct, "(") {
 		e, err := p.or()
 		if err != nil {
@@ -78,6 +82,27 @@ func (p *parser) primary() (expr, error) {
 		return nil, p.unexpectedAt(v)
 	}
 	return compare{col: col, op: op, vals: []string{v.text}}, nil
+}
+
+// emptiness parses isempty(column) or isnotempty(column): whether the column's value is
+// missing or an empty string (a tag a resource does not have is).
+func (p *parser) emptiness() (expr, error) {
+	fn := p.next()
+	if !p.accept(tokPunct, "(") {
+		return nil, p.unexpected()
+	}
+	col, err := p.column()
+	if err != nil {
+		return nil, err
+	}
+	if !p.accept(tokPunct, ")") {
+		return nil, p.unexpected()
+	}
+	op := "=="
+	if fn.text == "isnotempty" {
+		op = "!="
+	}
+	return compare{col: col, op: op, vals: []string{""}}, nil
 }
 
 // stringList parses ('a', 'b', ...).

@@ -57,6 +57,9 @@ func TestQueries(t *testing.T) {
 		{"Resources | where resourceGroup == 'rg-a'", []string{"vnet-a"}}, // lower-cased
 		{"Resources | where subscriptionId == '" + sub + "' and name == 'nic-1'", []string{"nic-1"}},
 		{"Resources | where tags['env'] == 'prod'", []string{"vnet-a"}},
+		{"Resources | where isnotempty(tags['owner'])", []string{"vnet-a"}},
+		{"Resources | where isempty(tags.owner) and isnotempty(tags['env'])", []string{"vnet-b"}},
+		{"Resources | where isnotempty(tags['owner']) or name == 'nic-1'", []string{"vnet-a", "nic-1"}},
 		{"Resources | where tags.env == 'dev' or tags.owner =~ 'ann'", []string{"vnet-a", "vnet-b"}},
 		{"Resources | where tags.env == ''", []string{"nic-1"}},
 		{"Resources | where location == 'westeurope' and (name == 'nic-1' or name == 'vnet-b')", []string{"nic-1"}},
@@ -124,6 +127,9 @@ func TestBadQueries(t *testing.T) {
 		{"Resources where name == 'a'", codeParser},
 		{"Resources | where name == 'a' ;", codeParser},
 		{"| where name == 'a'", codeParser},
+		{"Resources | where isnotempty tags.env", codeParser},
+		{"Resources | where isnotempty(tags.env", codeParser},
+		{"Resources | where isempty(foo)", codeColumn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
