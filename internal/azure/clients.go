@@ -23,9 +23,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resourcegraph/armresourcegraph"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/strata-dev/strata/api/v1alpha1"
 )
@@ -57,6 +60,9 @@ type Options struct {
 	// SourceAddress, when set, is the local IP address requests leave from (a host with
 	// several addresses, where only one is let through to Azure or to private endpoints).
 	SourceAddress net.IP
+	// ResourceGraph configures the drift checks made from Azure Resource Graph (on by
+	// default; see GraphOptions).
+	ResourceGraph GraphOptions
 }
 
 // Timeouts bound the stages of one HTTP request (one try: the SDK retries a failed one with
@@ -176,6 +182,13 @@ type Clients struct {
 	Resources        *armresources.ClientFactory
 	ContainerService *armcontainerservice.ClientFactory
 
+	// graph answers drift checks from Resource Graph snapshots of the subscription (nil when
+	// off: every check is a GET).
+	graph *graph
+
+	// lookups lets concurrent misses of a cache share one read.
+	lookups singleflight.Group
+
 	mu        sync.Mutex
 	endpoints map[string]string     // storage account → primary blob endpoint
 	keys      map[string]string     // storage account → key1
@@ -251,8 +264,18 @@ func buildClients(acct *v1alpha1.CloudAccount, subscriptionID, limiterKey string
 	if err := c.newFactories(subscriptionID); err != nil {
 		return nil, err
 	}
+	if subscriptionID != "" && !opts.ResourceGraph.Off {
+		rg, err := armresourcegraph.NewClient(c.cred, c.armOpts)
+		if err != nil {
+			return nil, fmt.Errorf("azure: resource graph client: %w", err)
+		}
+		c.graph = newGraph(rg, subscriptionID, opts.ResourceGraph, log)
+	}
 	return c, nil
 }
+
+// ResourceGraphQueries is how many Resource Graph requests these clients sent.
+func (c *Clients) ResourceGraphQueries() int64 { return c.graph.graphQueries() }
 
 // retryOptions are the SDK's retries of every ARM and Blob request.
 var retryOptions = policy.RetryOptions{MaxRetries: 5, RetryDelay: 800 * time.Millisecond, MaxRetryDelay: 2 * time.Minute}
@@ -506,6 +529,10 @@ type limiter struct{ writes, reads *bucket }
 type limitPolicy struct{ l *limiter }
 
 func (p *limitPolicy) Do(req *policy.Request) (*http.Response, error) {
+	if isGraphQuery(req.Raw()) {
+		// Resource Graph has its own quota, which the snapshot follows (see graph).
+		return req.Next()
+	}
 	b, class := p.l.reads, "reads"
 	switch req.Raw().Method {
 	case http.MethodDelete:
@@ -529,6 +556,12 @@ func (p *limitPolicy) Do(req *policy.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// isGraphQuery reports whether a request is a Resource Graph query: a tenant-level POST that
+// reads, paced by Resource Graph's own quota rather than the subscription's buckets.
+func isGraphQuery(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), "/providers/Microsoft.ResourceGraph/resources")
 }
 
 // bucket is a token bucket: rate tokens a second, at most burst kept. inFlight counts the

@@ -239,17 +239,25 @@ func (c *Clients) ZonesBySize(ctx context.Context, location string) (map[string]
 	e, ok := c.zones[key]
 	c.mu.Unlock()
 	if !ok || time.Since(e.at) > zonesTTL {
-		sizes, err := c.VMSizes(ctx, location)
+		// The passes that miss together share one read.
+		v, err, _ := c.lookups.Do("zones\x00"+key, func() (any, error) {
+			sizes, err := c.VMSizes(ctx, location)
+			if err != nil {
+				return zonesEntry{}, err
+			}
+			e := zonesEntry{at: time.Now(), zones: make(map[string][]string, len(sizes))}
+			for _, s := range sizes {
+				e.zones[s.Name] = s.Zones
+			}
+			c.mu.Lock()
+			c.zones[key] = e
+			c.mu.Unlock()
+			return e, nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		e = zonesEntry{at: time.Now(), zones: make(map[string][]string, len(sizes))}
-		for _, s := range sizes {
-			e.zones[s.Name] = s.Zones
-		}
-		c.mu.Lock()
-		c.zones[key] = e
-		c.mu.Unlock()
+		e = v.(zonesEntry)
 	}
 	m := make(map[string][]string, len(e.zones))
 	for size, zones := range e.zones {

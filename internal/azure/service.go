@@ -131,6 +131,9 @@ type armService[D, L any] struct {
 	// their own, or are made by Azure with it), returns that resource's ID: a subnet's VNet, a
 	// container's storage account, an agent pool's managed cluster.
 	parent func(id *arm.ResourceID, live *L) string
+	// fromRow, when set, is told of a live resource read from Resource Graph instead of a
+	// GET, for what get remembers of it (a storage account's blob endpoint).
+	fromRow func(id *arm.ResourceID, live *L)
 	// implicit: Azure makes the resource with another one (a VM's OS disk); strata never
 	// creates it, so a missing one is an error, and while parent names the resource it is
 	// attached to, Delete leaves it to Azure, which deletes it with that one.
@@ -178,6 +181,7 @@ func (s *armService[D, L]) desired(n *plan.Node) (*D, error) {
 // by an earlier attempt, so that its duration is unknown.
 func (c *Clients) run(ctx context.Context, n *plan.Node, tokens ResumeTokens, op lro, verb string, resumed bool) error {
 	started := time.Now()
+	defer c.graph.wrote(n.ID) // Resource Graph shows the write only seconds after it ends
 	tok, err := op.token()
 	if err != nil {
 		return fmt.Errorf("azure: %s %s: resume token: %w", n.Kind, n.ID, err)
@@ -229,7 +233,7 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 	if err != nil {
 		return Result{}, err
 	}
-	live, err := s.get(ctx, id)
+	live, err := s.read(ctx, n, id, desired, inv)
 	if err != nil {
 		return Result{}, fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
 	}
@@ -271,6 +275,38 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 		return Result{Wrote: true}, fmt.Errorf("azure: writing %s %s: %w", n.Kind, n.ID, err)
 	}
 	return Result{Wrote: true}, nil
+}
+
+// read returns the live resource of a node strata manages: as the subscription's Resource
+// Graph snapshot shows it when that is as desired (no request), else by a GET. A row that
+// differs from desired is not trusted (Resource Graph lags, and may miss a repair strata just
+// made): the GET decides. The ownership check of a resource the inventory does not hold is
+// always made on a GET.
+func (s *armService[D, L]) read(ctx context.Context, n *plan.Node, id *arm.ResourceID, desired *D, inv Inventory) (*L, error) {
+	if inv.Manages(n.ID) {
+		if live := s.fromGraph(ctx, n); live != nil && len(s.diff(desired, live)) == 0 {
+			if s.fromRow != nil {
+				s.fromRow(id, live)
+			}
+			return live, nil
+		}
+	}
+	return s.get(ctx, id)
+}
+
+// fromGraph decodes the node's row of the Resource Graph snapshot, or returns nil (see
+// graph.row).
+func (s *armService[D, L]) fromGraph(ctx context.Context, n *plan.Node) *L {
+	raw := s.c.graph.row(ctx, n.ID)
+	if raw == nil {
+		return nil
+	}
+	var live L
+	if err := json.Unmarshal(raw, &live); err != nil {
+		s.c.log.DebugContext(ctx, "Resource Graph row not understood: reading the resource", "key", n.Key, "error", err)
+		return nil
+	}
+	return &live
 }
 
 // resume resumes the operation whose token the inventory saved for n, if any: resumed says

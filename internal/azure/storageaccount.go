@@ -24,6 +24,7 @@ func (c *Clients) storageAccountService() service {
 			c.rememberEndpoint(id.Name, &r.Account)
 			return &r.Account, nil
 		},
+		fromRow: func(id *arm.ResourceID, live *armstorage.Account) { c.rememberEndpoint(id.Name, live) },
 		put: func(ctx context.Context, id *arm.ResourceID, body *armstorage.AccountCreateParameters, resume string) (lro, error) {
 			return asLRO(cl.BeginCreate(ctx, id.ResourceGroupName, id.Name, *body,
 				&armstorage.AccountsClientBeginCreateOptions{ResumeToken: resume}))

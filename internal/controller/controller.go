@@ -200,7 +200,7 @@ func New(cfg Config) *Controller {
 	if cfg.Store == nil {
 		panic("controller.New: Config.Store is nil")
 	}
-	cfg = withTimingDefaults(withAzureDefaults(cfg))
+	cfg = withAzureDefaults(withTimingDefaults(cfg))
 	if cfg.Holder == "" {
 		cfg.Holder = DefaultHolder()
 	}
@@ -269,8 +269,13 @@ func withTimingDefaults(cfg Config) Config {
 }
 
 // withAzureDefaults fills the Azure seams left nil: clients and subscription lists through
-// the SDK with cfg.AzureOptions, and the public image base URL.
+// the SDK with cfg.AzureOptions (whose Resource Graph snapshots last a resync period, so it
+// runs after withTimingDefaults), and the public image base URL.
 func withAzureDefaults(cfg Config) Config {
+	if cfg.AzureOptions.ResourceGraph.MaxAge <= 0 {
+		// One Resource Graph snapshot of a subscription serves a resync of all its clusters.
+		cfg.AzureOptions.ResourceGraph.MaxAge = cfg.Resync
+	}
 	if cfg.NewClients == nil {
 		opts := cfg.AzureOptions
 		cfg.NewClients = func(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
@@ -483,22 +488,21 @@ func clientsKey(acct *v1alpha1.CloudAccount, sub string) string {
 	return fmt.Sprintf("%s\x00%d\x00%s", acct.Metadata.UID, acct.Metadata.Generation, sub)
 }
 
-// clientsFor returns the cached clients of an account version in a subscription.
+// clientsFor returns the cached clients of an account version in a subscription. They are
+// made under the lock (NewClients sends nothing), so that the passes of one subscription share
+// one set: its caches and its Resource Graph snapshot.
 func (c *Controller) clientsFor(ctx context.Context, acct *v1alpha1.CloudAccount, sub string) (Clients, error) {
 	key := clientsKey(acct, sub)
 	c.mu.Lock()
-	cl, ok := c.clients[key]
-	c.mu.Unlock()
-	if ok {
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
 	cl, err := c.cfg.NewClients(ctx, acct, sub)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
 	c.clients[key] = cl
-	c.mu.Unlock()
 	return cl, nil
 }
 
