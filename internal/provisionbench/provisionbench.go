@@ -41,6 +41,7 @@ import (
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 	"github.com/strata-dev/strata/internal/flow"
 	"github.com/strata-dev/strata/internal/plan"
 	"github.com/strata-dev/strata/internal/secrets"
@@ -134,6 +135,8 @@ type Result struct {
 	ResyncRequests []RequestCount
 	ResyncWrites   int64
 	ResyncTime     time.Duration
+	// ReadBudget is strata's read rate in the subscription, reads per second (at this scale).
+	ReadBudget float64
 	// Timeline is the nodes of the slowest cluster, TimelineOf, in the order strata started
 	// them.
 	Timeline   []NodeTiming
@@ -164,13 +167,39 @@ func (r *Result) ReadsPerResource() float64 {
 	if r.Created == 0 {
 		return 0
 	}
-	var reads int64
-	for _, rc := range r.Requests {
+	return float64(reads(r.Requests)) / float64(r.Created)
+}
+
+// reads counts the GETs among rs.
+func reads(rs []RequestCount) int64 {
+	var n int64
+	for _, rc := range rs {
 		if rc.Method == http.MethodGet {
-			reads += rc.Count
+			n += rc.Count
 		}
 	}
-	return float64(reads) / float64(r.Created)
+	return n
+}
+
+// MakespanBound is the least makespan the run allows: the critical path as Azure's operations
+// took, or the time strata's read budget needs for the reads the run made, whichever is longer.
+func (r *Result) MakespanBound() time.Duration {
+	bound := r.RunCriticalPath
+	if r.ReadBudget > 0 {
+		bound = max(bound, time.Duration(float64(reads(r.Requests))/r.ReadBudget*float64(time.Second)))
+	}
+	return bound
+}
+
+// ResyncGraphQueries counts the Resource Graph queries of the idle resync.
+func (r *Result) ResyncGraphQueries() int64 {
+	var n int64
+	for _, rc := range r.ResyncRequests {
+		if rc.Method == http.MethodPost && strings.EqualFold(rc.Type, "Microsoft.ResourceGraph/resources") {
+			n += rc.Count
+		}
+	}
+	return n
 }
 
 // Ratio is a makespan divided by the run's critical path (the nominal one when the run's is
@@ -305,8 +334,10 @@ func StartEmulator(ctx context.Context, dir string, scale float64, kube emulator
 		LatencyScale:      scale,
 		Throttling:        true,
 		ThrottleTimeScale: scale,
-		Kubernetes:        kube,
-		Logger:            logger.With("component", "emulator"),
+		// Resource Graph lags writes by seconds, compressed as every other time of the run.
+		ResourceGraph: resourcegraph.Options{Lag: time.Duration(float64(resourcegraph.DefaultLag) * scale)},
+		Kubernetes:    kube,
+		Logger:        logger.With("component", "emulator"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
@@ -493,6 +524,7 @@ func ExampleObject[T v1alpha1.Object](file string) (T, error) {
 func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *observer) (*Result, error) {
 	res := &Result{Clusters: b.o.Clusters, Type: b.o.Type, LatencyScale: b.o.LatencyScale, names: b.names}
 	res.Limits = fmt.Sprintf("%g writes/s, %g reads/s, polls without Retry-After at most %s apart", b.o.Writes, b.o.Reads, b.o.PollFrequency)
+	res.ReadBudget = b.o.Reads
 	before := b.em.Engine().Counters()
 	existed := map[string]bool{}
 	for _, r := range b.em.Engine().Snapshot().Resources {
@@ -997,8 +1029,13 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created or tagged (and %d made by Azure, e.g. inline agent pools): %.2f writes per created resource\n",
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
 	fmt.Fprintf(w, "ARM reads           %.2f per created resource (the read before each write, operation polls, lookups)\n", r.ReadsPerResource())
+	bound := r.MakespanBound()
+	fmt.Fprintf(w, "makespan bound      %s = max(critical path %s, %d reads / %g reads/s): makespan %.2f x it\n",
+		bound.Round(time.Millisecond), r.RunCriticalPath.Round(time.Millisecond), reads(r.Requests), r.ReadBudget, float64(r.Makespan)/float64(max(bound, 1)))
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))
+	fmt.Fprintf(w, "                    %d Resource Graph queries for %d resources (%.2f per 1,000), %d ARM reads (%.2f per resource)\n",
+		r.ResyncGraphQueries(), r.Created, perThousand(r.ResyncGraphQueries(), r.Created), reads(r.ResyncRequests), float64(reads(r.ResyncRequests))/float64(max(r.Created, 1)))
 	printRequests(w, r.ResyncRequests, r.Clusters)
 }
 
@@ -1025,6 +1062,14 @@ func printRequests(w io.Writer, rs []RequestCount, clusters int) {
 		}
 		fmt.Fprintf(w, "  %8.2f%s  %-6s %s\n", float64(rc.Count)/float64(clusters), failed, rc.Method, rc.Type)
 	}
+}
+
+// perThousand is n per 1,000 of of.
+func perThousand(n int64, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) * 1000 / float64(of)
 }
 
 // total is the sum of the counts.

@@ -77,3 +77,44 @@ func BenchmarkProvision(b *testing.B) {
 	b.ReportMetric(writes/n, "writes/resource")
 	b.ReportMetric(resync/n, "idle-resync-writes")
 }
+
+// TestIdleResyncReadsResourceGraph provisions 100 IaaS clusters (25 under the race detector,
+// which takes 4 minutes for 100) and checks their idle resync: no write, one Resource Graph
+// query per 1,000 resources (rounded up), and no GET of a resource the Resources table holds
+// (their rows are up to date: nothing was written within the lag); what it does not hold is
+// read directly: the resource groups, the blob containers, and the VM sizes of the location,
+// once.
+func TestIdleResyncReadsResourceGraph(t *testing.T) {
+	if testing.Short() {
+		t.Skip("provisions clusters in an emulator")
+	}
+	clusters := 100
+	if raceDetector {
+		clusters = 25
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{Clusters: clusters, LatencyScale: 0.002, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResyncWrites != 0 {
+		t.Errorf("the idle resync sent %d ARM writes, want 0", res.ResyncWrites)
+	}
+	if q, most := res.ResyncGraphQueries(), int64((res.Created+999)/1000); q < 1 || q > most {
+		t.Errorf("%d Resource Graph queries for %d resources, want 1 to %d", q, res.Created, most)
+	}
+	direct := map[string]int64{
+		"Microsoft.Resources/resourceGroups":                        int64(clusters), // adopted: verified by a GET
+		"Microsoft.Storage/storageAccounts/blobServices/containers": int64(clusters),
+		"Microsoft.Compute/skus":                                    1, // once per location, shared by the passes
+	}
+	for _, rc := range res.ResyncRequests {
+		if rc.Method != "GET" {
+			continue
+		}
+		if want, ok := direct[rc.Type]; !ok || rc.Count > want {
+			t.Errorf("%d GETs of %s at the idle resync, want at most %d", rc.Count, rc.Type, want)
+		}
+	}
+}
