@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"strings"
 	"time"
 )
 
@@ -106,8 +107,29 @@ func ResourcesAsOf(tx Tx, ago time.Duration) []*Resource {
 		es = e.hist.asOf(e.st, e.now().Add(-ago))
 	}
 	out := make([]*Resource, 0, len(es))
+	memo := &listMemo{txn: t, lists: map[string][]*Resource{}}
 	for _, en := range es {
-		out = append(out, &Resource{ID: en.res.ID, Type: en.res.Type, Body: deepCopyMap(e.render(t, en))})
+		out = append(out, &Resource{ID: en.res.ID, Type: en.res.Type, Body: deepCopyMap(e.render(memo, en))})
 	}
 	return out
+}
+
+// listMemo is a read-only Tx that copies each list once: rendering every resource lists the
+// same ones again and again (each subnet's and public IP's users are found among all the
+// subscription's NICs and load balancers), which would copy the whole cloud once per resource.
+// The lists it returns are shared by the renders of one ResourcesAsOf.
+type listMemo struct {
+	*txn
+	lists map[string][]*Resource
+}
+
+// List implements Tx.
+func (m *listMemo) List(scopeID, typ string) []*Resource {
+	key := Key(scopeID) + "\x00" + strings.ToLower(typ)
+	if l, ok := m.lists[key]; ok {
+		return l
+	}
+	l := m.txn.List(scopeID, typ)
+	m.lists[key] = l
+	return l
 }
