@@ -57,11 +57,12 @@ var graphQuery = fmt.Sprintf("Resources | where isnotempty(tags['%s']) | order b
 // of the resources strata owns there, shared by every pass that checks one of them, and when
 // strata last wrote each resource.
 type graph struct {
-	client *armresourcegraph.Client
-	sub    string
-	opts   GraphOptions
-	log    *slog.Logger
-	now    func() time.Time
+	client   *armresourcegraph.Client
+	sub      string
+	opts     GraphOptions
+	log      *slog.Logger
+	now      func() time.Time
+	pageSize int32
 
 	mu      sync.Mutex
 	snap    *graphSnapshot
@@ -88,7 +89,7 @@ func newGraph(client *armresourcegraph.Client, sub string, opts GraphOptions, lo
 	if opts.Recent <= 0 {
 		opts.Recent = DefaultGraphRecent
 	}
-	return &graph{client: client, sub: sub, opts: opts, log: log, now: time.Now, written: map[string]time.Time{}}
+	return &graph{client: client, sub: sub, opts: opts, log: log, now: time.Now, pageSize: graphPageSize, written: map[string]time.Time{}}
 }
 
 // wrote records that strata wrote a resource (created, updated or deleted it) now.
@@ -234,7 +235,7 @@ func (g *graph) page(ctx context.Context, skip *string) (armresourcegraph.Client
 		Subscriptions: []*string{to.Ptr(g.sub)},
 		Options: &armresourcegraph.QueryRequestOptions{
 			ResultFormat: to.Ptr(armresourcegraph.ResultFormatObjectArray),
-			Top:          to.Ptr[int32](graphPageSize),
+			Top:          to.Ptr(g.pageSize),
 			SkipToken:    skip,
 		},
 	}, nil)

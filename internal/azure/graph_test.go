@@ -15,6 +15,7 @@ import (
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 	"github.com/strata-dev/strata/internal/plan"
 )
 
@@ -316,5 +317,79 @@ func TestResourceGraphRefused(t *testing.T) {
 	}
 	if n := gets(idle, "Microsoft.Compute/virtualMachines"); n != 4 {
 		t.Errorf("%d GETs of the two VMs in two passes, want 4", n)
+	}
+}
+
+// TestGraphSnapshotShared checks that the passes that need a snapshot at once share one
+// query, and that a snapshot of several pages follows the quota: with one query left it waits
+// for the reset before the next page.
+func TestGraphSnapshotShared(t *testing.T) {
+	env := emulatortest.Start(t, func(o *emulator.Options) {
+		o.ResourceGraph = resourcegraph.Options{Lag: -1, Quota: 2, Window: 700 * time.Millisecond}
+	})
+	rg := "rg-pages"
+	env.ResourceGroup(t, rg)
+	c := graphClients(t, env, time.Hour, time.Millisecond)
+	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, "uid-pages")
+	applyAll(t, c.Applier(), g, &memInventory{owner: "uid-pages"})
+
+	idle := graphClients(t, env, time.Hour, time.Millisecond)
+	idle.graph.pageSize = 6 // the cluster's 15 resources in the table: three pages, one over the quota
+	var ids []string
+	for _, n := range g.Nodes {
+		if n.Kind == plan.KindVirtualMachine || n.Kind == plan.KindNetworkInterface || n.Kind == plan.KindOSDisk {
+			ids = append(ids, n.ID)
+		}
+	}
+	start := time.Now()
+	found := make(chan bool, len(ids))
+	for _, id := range ids {
+		go func() { found <- idle.graph.row(testCtx(t), id) != nil }()
+	}
+	for range ids {
+		if !<-found {
+			t.Error("a resource of the cluster is not in the snapshot")
+		}
+	}
+	if q := idle.ResourceGraphQueries(); q != 3 {
+		t.Errorf("%d Resource Graph requests, want 3 (one snapshot of three pages for %d passes)", q, len(ids))
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("the snapshot took %s: it did not wait for the quota to reset before its third page", took)
+	}
+}
+
+// TestGraphThrottled checks that a 429 makes the checks fall back to GETs until the quota
+// resets, and that Resource Graph is asked again after it.
+func TestGraphThrottled(t *testing.T) {
+	env := emulatortest.Start(t, func(o *emulator.Options) {
+		o.ResourceGraph = resourcegraph.Options{Lag: -1, Quota: 1, Window: time.Second}
+	})
+	rg := "rg-throttled"
+	env.ResourceGroup(t, rg)
+	c := graphClients(t, env, time.Hour, time.Millisecond)
+	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, "uid-throttled")
+	applyAll(t, c.Applier(), g, &memInventory{owner: "uid-throttled"})
+	vm := nodeOfKind(t, g, plan.KindVirtualMachine)
+
+	// Another tool of the same principal spends the quota.
+	other := graphClients(t, env, time.Hour, time.Millisecond)
+	if other.graph.row(testCtx(t), vm.ID) == nil {
+		t.Fatal("the first snapshot does not hold the VM")
+	}
+	throttled := graphClients(t, env, 0, time.Millisecond)
+	throttled.graph.opts.MaxAge = time.Millisecond // a new snapshot at every check
+	if throttled.graph.row(testCtx(t), vm.ID) != nil {
+		t.Fatal("a throttled query gave a row")
+	}
+	if throttled.graph.row(testCtx(t), vm.ID) != nil || throttled.ResourceGraphQueries() != 1 {
+		t.Fatalf("asked %d times within the quota's window, want once", throttled.ResourceGraphQueries())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for throttled.graph.row(testCtx(t), vm.ID) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Resource Graph was not asked again once the quota reset")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
