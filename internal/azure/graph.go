@@ -69,6 +69,7 @@ type graph struct {
 	loading chan struct{} // closed when the query under way ends
 	retryAt time.Time     // no query before it (refused, or quota used up)
 	written map[string]time.Time
+	writes  int // since the graph was made, to forget old writes now and then
 	queries int64
 }
 
@@ -101,7 +102,7 @@ func (g *graph) wrote(id string) {
 	defer g.mu.Unlock()
 	now := g.now()
 	g.written[strings.ToLower(id)] = now
-	if len(g.written)%256 == 0 {
+	if g.writes++; g.writes%256 == 0 {
 		g.forgetOld(now)
 	}
 }

@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resourcegraph/armresourcegraph"
 
 	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/arm"
@@ -391,5 +393,26 @@ func TestGraphThrottled(t *testing.T) {
 			t.Fatal("Resource Graph was not asked again once the quota reset")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestGraphForgetsOldWrites checks that the record of writes does not grow without end: a
+// write older than any snapshot could be is forgotten, a recent one kept.
+func TestGraphForgetsOldWrites(t *testing.T) {
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	g := newGraph(&armresourcegraph.Client{}, "sub", GraphOptions{MaxAge: time.Minute, Recent: time.Minute}, nil)
+	g.now = func() time.Time { return now }
+	for i := range 200 {
+		g.wrote(fmt.Sprintf("/old/%d", i))
+	}
+	now = now.Add(3 * time.Minute) // past MaxAge + Recent
+	for i := range 56 {
+		g.wrote(fmt.Sprintf("/new/%d", i)) // the 256th write forgets the old ones
+	}
+	if len(g.written) != 56 {
+		t.Errorf("%d writes remembered, want the 56 recent ones", len(g.written))
+	}
+	if _, ok := g.written["/new/0"]; !ok {
+		t.Error("a recent write was forgotten")
 	}
 }
