@@ -48,6 +48,10 @@ const graphPageSize = 1000
 // two pages; past it the checks fall back to GETs.
 const graphQuotaWait = 10 * time.Second
 
+// graphLoadTimeout bounds a snapshot taken in the background (a pass's own is bounded by the
+// pass).
+const graphLoadTimeout = 5 * time.Minute
+
 // graphQuery selects every resource that carries strata's owner tag, in a stable order for
 // paging. Resources without it (adopted ones, or one whose tags were removed behind strata's
 // back) are not in the answer, so they are read directly.
@@ -145,13 +149,19 @@ func usesWrite(taken, wrote time.Time, recent time.Duration) bool {
 
 // current returns a snapshot younger than MaxAge, taking a new one when there is none, or nil
 // when Resource Graph cannot answer now. Passes that need one while it is being taken wait for
-// it: one query serves them all.
+// it: one query serves them all. Once the snapshot is half its MaxAge old, the next one is
+// taken in the background while the passes go on with it, so that they do not all stall on
+// the query (30 pages at 30,000 resources) every resync period.
 func (g *graph) current(ctx context.Context) *graphSnapshot {
 	for {
 		g.mu.Lock()
 		now := g.now()
 		if g.snap != nil && now.Sub(g.snap.taken) < g.opts.MaxAge {
 			s := g.snap
+			if now.Sub(s.taken) >= g.opts.MaxAge/2 && g.loading == nil && !now.Before(g.retryAt) {
+				done := g.startLoad()
+				go g.loadInBackground(context.WithoutCancel(ctx), done)
+			}
 			g.mu.Unlock()
 			return s
 		}
@@ -168,19 +178,38 @@ func (g *graph) current(ctx context.Context) *graphSnapshot {
 				return nil
 			}
 		}
-		done := make(chan struct{})
-		g.loading = done
+		done := g.startLoad()
 		g.mu.Unlock()
-		snap, retry := g.take(ctx)
-		g.mu.Lock()
-		if snap != nil {
-			g.snap = snap
-		}
-		g.retryAt, g.loading = retry, nil
-		g.mu.Unlock()
-		close(done)
-		return snap
+		return g.load(ctx, done)
 	}
+}
+
+// startLoad marks a snapshot as being taken; g.mu is held.
+func (g *graph) startLoad() chan struct{} {
+	done := make(chan struct{})
+	g.loading = done
+	return done
+}
+
+// loadInBackground loads a snapshot for no pass in particular, within graphLoadTimeout.
+func (g *graph) loadInBackground(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, graphLoadTimeout)
+	defer cancel()
+	g.load(ctx, done)
+}
+
+// load takes a snapshot, keeps it if it succeeded, and tells the passes waiting for it
+// (done).
+func (g *graph) load(ctx context.Context, done chan struct{}) *graphSnapshot {
+	snap, retry := g.take(ctx)
+	g.mu.Lock()
+	if snap != nil {
+		g.snap = snap
+	}
+	g.retryAt, g.loading = retry, nil
+	g.mu.Unlock()
+	close(done)
+	return snap
 }
 
 // take queries every page of the subscription's resources strata owns. On failure it returns
@@ -192,9 +221,10 @@ func (g *graph) take(ctx context.Context) (*graphSnapshot, time.Time) {
 	for {
 		page, quota, err := g.page(ctx, skip)
 		if err != nil {
-			if ctx.Err() == nil {
-				g.log.WarnContext(ctx, "Resource Graph did not answer: checking resources with GETs", "error", err)
+			if ctx.Err() != nil {
+				return nil, time.Time{} // the pass ended, not Resource Graph: the next one asks again
 			}
+			g.log.WarnContext(ctx, "Resource Graph did not answer: checking resources with GETs", "error", err)
 			return nil, g.now().Add(retryAfterRefusal(err, quota, g.opts.MaxAge))
 		}
 		if err := snap.add(page.Data); err != nil {

@@ -416,3 +416,45 @@ func TestGraphForgetsOldWrites(t *testing.T) {
 		t.Error("a recent write was forgotten")
 	}
 }
+
+// TestGraphRefreshesInBackground checks that a snapshot past half its life is still used
+// while the next one is taken in the background, and replaced once that one is in.
+func TestGraphRefreshesInBackground(t *testing.T) {
+	env := emulatortest.Start(t, func(o *emulator.Options) { o.ResourceGraph.Lag = -1 })
+	rg := "rg-refresh"
+	env.ResourceGroup(t, rg)
+	c := graphClients(t, env, time.Hour, time.Millisecond)
+	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, "uid-refresh")
+	applyAll(t, c.Applier(), g, &memInventory{owner: "uid-refresh"})
+	vm := nodeOfKind(t, g, plan.KindVirtualMachine)
+
+	idle := graphClients(t, env, time.Hour, time.Millisecond)
+	ctx := testCtx(t)
+	if idle.graph.row(ctx, vm.ID) == nil {
+		t.Fatal("the VM is not in the first snapshot")
+	}
+	first := idle.graph.snap
+	now := time.Now().Add(40 * time.Minute) // past half the hour
+	idle.graph.mu.Lock()
+	idle.graph.now = func() time.Time { return now }
+	idle.graph.mu.Unlock()
+	if idle.graph.row(ctx, vm.ID) == nil {
+		t.Fatal("the VM is not in the snapshot past half its life")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		idle.graph.mu.Lock()
+		snap, loading := idle.graph.snap, idle.graph.loading
+		idle.graph.mu.Unlock()
+		if snap != first && loading == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new snapshot was taken in the background")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if q := idle.ResourceGraphQueries(); q != 2 {
+		t.Errorf("%d Resource Graph queries, want 2", q)
+	}
+}
