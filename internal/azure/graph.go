@@ -120,11 +120,29 @@ func (g *graph) forgetOld(now time.Time) {
 	}
 }
 
+// freshReadsKey marks a context whose reads must be GETs (see FreshReads).
+type freshReadsKey struct{}
+
+// FreshReads returns a context whose Apply calls read every live resource with a GET instead of
+// from a Resource Graph snapshot: for a pass with something under way (provisioning, an
+// upgrade, a repair, a drain, nodes not ready), which needs Azure's state now, not as of the
+// last snapshot — a VM deleted by hand must be seen at the next pass.
+func FreshReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshReadsKey{}, true)
+}
+
+// wantsFreshReads reports whether ctx came from FreshReads.
+func wantsFreshReads(ctx context.Context) bool {
+	v, _ := ctx.Value(freshReadsKey{}).(bool)
+	return v
+}
+
 // row returns the resource's row in a current snapshot, taking one if none is, or nil when
-// the resource must be read directly: Resource Graph is off or refused, the snapshot does not
-// hold it, or strata wrote it too recently for the snapshot to show it.
+// the resource must be read directly: Resource Graph is off or refused, the pass wants fresh
+// reads, the snapshot does not hold it, or strata wrote it too recently for the snapshot to
+// show it.
 func (g *graph) row(ctx context.Context, id string) json.RawMessage {
-	if g == nil {
+	if g == nil || wantsFreshReads(ctx) {
 		return nil
 	}
 	snap := g.current(ctx)

@@ -227,6 +227,14 @@ func TestDriftFromResourceGraph(t *testing.T) {
 		t.Errorf("VM observed %+v, want running and up to date", ob)
 	}
 
+	// A pass with something under way reads the VM anew.
+	if r, err := idle.Applier().Apply(FreshReads(testCtx(t)), vm, inv); err != nil || r.Wrote {
+		t.Fatalf("fresh reads: wrote %v, %v", r.Wrote, err)
+	}
+	if n := gets(idle, "Microsoft.Compute/virtualMachines"); n != 1 {
+		t.Errorf("fresh reads: %d GETs of the VM, want 1", n)
+	}
+
 	// A VM changed behind strata's back: found once Resource Graph shows it, repaired with
 	// one write. A tag added leaves the VM in the query's answer (its row differs); all tags
 	// replaced takes it out (no owner tag): both are read with one GET and repaired.

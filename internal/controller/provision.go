@@ -267,7 +267,14 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 	if err := p.startProgress(ctx, g); err != nil {
 		return 0, err
 	}
-	result, observed, err := p.runGraph(ctx, g, applier)
+	p.mu.Lock()
+	atRest := readsFromGraph(&p.status, gen)
+	p.mu.Unlock()
+	applyCtx := ctx
+	if !atRest {
+		applyCtx = azure.FreshReads(ctx)
+	}
+	result, observed, err := p.runGraph(applyCtx, g, applier)
 	if err != nil {
 		return 0, err
 	}
@@ -292,6 +299,24 @@ func (p *pass) applyGraph(ctx context.Context, g *plan.Graph, applier azure.Appl
 		return 0, e
 	}
 	return p.requeueAfter(o, phase), nil
+}
+
+// readsFromGraph decides whether a pass may take the live resources from the subscription's
+// Resource Graph snapshot: only a pass of a cluster at rest — Running with its generation
+// applied, no upgrade, repair or drain under way, its Kubernetes ready (or not checked).
+// Anything under way needs Azure's state now (a VM deleted by hand makes a node NotReady,
+// and the pass that follows must see the VM gone), not as of the last snapshot.
+func readsFromGraph(s *v1alpha1.ClusterStatus, gen int64) bool {
+	if s.Phase != PhaseRunning || s.ObservedGeneration != gen || s.Upgrade != nil || len(s.Repairing) > 0 {
+		return false
+	}
+	for _, sc := range s.Scale {
+		if sc.Draining != "" {
+			return false
+		}
+	}
+	c := statusCondition(&s.Status, ConditionKubernetesReady)
+	return c == nil || c.Status == "True"
 }
 
 // observe fills o with what the pass sees once the graph ran: the removal of what left it,
