@@ -330,18 +330,25 @@ func TestResourceGraphRefused(t *testing.T) {
 	}
 }
 
+// provisionedCluster starts an emulator with opts, provisions the example IaaS cluster (one
+// machine per pool) in resource group rg for owner uid, and returns the emulator and its plan.
+func provisionedCluster(t *testing.T, opts func(*emulator.Options), rg, uid string) (*emulatortest.Env, *plan.Graph) {
+	t.Helper()
+	env := emulatortest.Start(t, opts)
+	env.ResourceGroup(t, rg)
+	c := graphClients(t, env, time.Hour, time.Millisecond)
+	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, uid)
+	applyAll(t, c.Applier(), g, &memInventory{owner: uid})
+	return env, g
+}
+
 // TestGraphSnapshotShared checks that the passes that need a snapshot at once share one
 // query, and that a snapshot of several pages follows the quota: with one query left it waits
 // for the reset before the next page.
 func TestGraphSnapshotShared(t *testing.T) {
-	env := emulatortest.Start(t, func(o *emulator.Options) {
+	env, g := provisionedCluster(t, func(o *emulator.Options) {
 		o.ResourceGraph = resourcegraph.Options{Lag: -1, Quota: 2, Window: 700 * time.Millisecond}
-	})
-	rg := "rg-pages"
-	env.ResourceGroup(t, rg)
-	c := graphClients(t, env, time.Hour, time.Millisecond)
-	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, "uid-pages")
-	applyAll(t, c.Applier(), g, &memInventory{owner: "uid-pages"})
+	}, "rg-pages", "uid-pages")
 
 	idle := graphClients(t, env, time.Hour, time.Millisecond)
 	idle.graph.pageSize = 6 // the cluster's 15 resources in the table: three pages, one over the quota
@@ -372,14 +379,9 @@ func TestGraphSnapshotShared(t *testing.T) {
 // TestGraphThrottled checks that a 429 makes the checks fall back to GETs until the quota
 // resets, and that Resource Graph is asked again after it.
 func TestGraphThrottled(t *testing.T) {
-	env := emulatortest.Start(t, func(o *emulator.Options) {
+	env, g := provisionedCluster(t, func(o *emulator.Options) {
 		o.ResourceGraph = resourcegraph.Options{Lag: -1, Quota: 1, Window: time.Second}
-	})
-	rg := "rg-throttled"
-	env.ResourceGroup(t, rg)
-	c := graphClients(t, env, time.Hour, time.Millisecond)
-	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, "uid-throttled")
-	applyAll(t, c.Applier(), g, &memInventory{owner: "uid-throttled"})
+	}, "rg-throttled", "uid-throttled")
 	vm := nodeOfKind(t, g, plan.KindVirtualMachine)
 
 	// Another tool of the same principal spends the quota.
@@ -428,12 +430,7 @@ func TestGraphForgetsOldWrites(t *testing.T) {
 // TestGraphRefreshesInBackground checks that a snapshot past half its life is still used
 // while the next one is taken in the background, and replaced once that one is in.
 func TestGraphRefreshesInBackground(t *testing.T) {
-	env := emulatortest.Start(t, func(o *emulator.Options) { o.ResourceGraph.Lag = -1 })
-	rg := "rg-refresh"
-	env.ResourceGroup(t, rg)
-	c := graphClients(t, env, time.Hour, time.Millisecond)
-	g := exampleGraph(t, env, c, "cluster-iaas-dynamic.yaml", rg, "uid-refresh")
-	applyAll(t, c.Applier(), g, &memInventory{owner: "uid-refresh"})
+	env, g := provisionedCluster(t, func(o *emulator.Options) { o.ResourceGraph.Lag = -1 }, "rg-refresh", "uid-refresh")
 	vm := nodeOfKind(t, g, plan.KindVirtualMachine)
 
 	idle := graphClients(t, env, time.Hour, time.Millisecond)
