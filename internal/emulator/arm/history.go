@@ -107,7 +107,7 @@ func ResourcesAsOf(tx Tx, ago time.Duration) []*Resource {
 		es = e.hist.asOf(e.st, e.now().Add(-ago))
 	}
 	out := make([]*Resource, 0, len(es))
-	memo := &listMemo{txn: t, lists: map[string][]*Resource{}}
+	memo := &listMemo{txn: t, lists: map[string][]*Resource{}, memos: map[string]any{}}
 	for _, en := range es {
 		out = append(out, &Resource{ID: en.res.ID, Type: en.res.Type, Body: deepCopyMap(e.render(memo, en))})
 	}
@@ -121,6 +121,17 @@ func ResourcesAsOf(tx Tx, ago time.Duration) []*Resource {
 type listMemo struct {
 	*txn
 	lists map[string][]*Resource
+	memos map[string]any
+}
+
+// Memo implements Memoizer.
+func (m *listMemo) Memo(key string, compute func() any) any {
+	if v, ok := m.memos[key]; ok {
+		return v
+	}
+	v := compute()
+	m.memos[key] = v
+	return v
 }
 
 // List implements Tx.

@@ -203,6 +203,15 @@ type Tx interface {
 	Seed() uint64
 }
 
+// Memoizer is implemented by a Tx whose view does not change while it lives (the render of the
+// whole cloud for a Resource Graph query): a hook may keep what it derives from the cloud
+// (an index of every NIC's IP configurations, say) for the other renders of that Tx, under a
+// key that names what it computed and from which scope.
+type Memoizer interface {
+	// Memo returns what compute returned the first time it was called for key in this Tx.
+	Memo(key string, compute func() any) any
+}
+
 // LocationInfo is one Azure region as the emulator offers it.
 type LocationInfo struct {
 	Name        string   // westeurope

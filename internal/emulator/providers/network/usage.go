@@ -68,6 +68,11 @@ func allSubnets(tx arm.Tx, subscription string) []*arm.Resource {
 
 // subnetUsers returns the IP configurations in a subnet.
 func subnetUsers(tx arm.Tx, subnet string) []string {
+	if m, ok := tx.(arm.Memoizer); ok {
+		sub := arm.ParseID(subnet).Subscription
+		by := m.Memo("network.usersBySubnet/"+arm.Key(sub), func() any { return usersBySubnet(tx, sub) }).(map[string][]string)
+		return by[arm.Key(subnet)]
+	}
 	var ids []string
 	for _, c := range allIPConfigs(tx, arm.ParseID(subnet).Subscription, "") {
 		if sameID(c.Subnet, subnet) {
@@ -117,6 +122,11 @@ func nicsReferencingNSG(tx arm.Tx, nsg string) []string {
 // or a NAT gateway; "" when it is free. except skips a resource (the one being written).
 func publicIPUser(tx arm.Tx, pip, except string) (ipConfigID, natGateway string) {
 	sub := arm.ParseID(pip).Subscription
+	if m, ok := tx.(arm.Memoizer); ok && except == "" {
+		by := m.Memo("network.publicIPUsers/"+arm.Key(sub), func() any { return publicIPUsers(tx, sub) }).(map[string][2]string)
+		u := by[arm.Key(pip)]
+		return u[0], u[1]
+	}
 	for _, c := range allIPConfigs(tx, sub, except) {
 		if sameID(c.PublicIP, pip) {
 			return c.ID, ""
@@ -133,6 +143,25 @@ func publicIPUser(tx arm.Tx, pip, except string) (ipConfigID, natGateway string)
 		}
 	}
 	return "", ""
+}
+
+// publicIPUsers returns, by the folded ID of each public IP address of the subscription in
+// use, the IP configuration or the NAT gateway that holds it, as publicIPUser finds them.
+func publicIPUsers(tx arm.Tx, subscription string) map[string][2]string {
+	by := map[string][2]string{}
+	for _, c := range allIPConfigs(tx, subscription, "") {
+		if k := arm.Key(c.PublicIP); c.PublicIP != "" && by[k] == [2]string{} {
+			by[k] = [2]string{c.ID, ""}
+		}
+	}
+	for _, g := range listAll(tx, subscription, typeNatGateway) {
+		for _, id := range refIDs(obj(g.Body["properties"]), "publicIpAddresses") {
+			if k := arm.Key(id); id != "" && by[k] == [2]string{} {
+				by[k] = [2]string{"", g.ID}
+			}
+		}
+	}
+	return by
 }
 
 // poolUsers returns the NIC IP configurations in a load balancer backend pool.
