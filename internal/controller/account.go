@@ -25,11 +25,11 @@ const (
 
 // dueAccounts lists the cloud accounts and returns those served here that are due for a
 // check, and every account's gateway.
-func (c *Controller) dueAccounts(ctx context.Context, now time.Time) ([]candidate, map[string]string, error) {
+func (c *Controller) dueAccounts(now time.Time) ([]candidate, map[string]string) {
 	var cands []candidate
 	listed := map[string]bool{}
 	gatewayOf := map[string]string{}
-	err := c.list(ctx, kindAccount, func(obj v1alpha1.Object) {
+	c.objects.each(kindAccount, func(obj v1alpha1.Object) {
 		acct, ok := obj.(*v1alpha1.CloudAccount)
 		if !ok {
 			return
@@ -51,11 +51,8 @@ func (c *Controller) dueAccounts(ctx context.Context, now time.Time) ([]candidat
 			cands = append(cands, candidate{key: key, account: acct.Key(), since: since})
 		}
 	})
-	if err != nil {
-		return nil, nil, err
-	}
 	c.forget(kindAccount, listed)
-	return cands, gatewayOf, nil
+	return cands, gatewayOf
 }
 
 // accountNeedsCheck reports whether an account is to be checked against Azure: a generation

@@ -183,6 +183,9 @@ type Controller struct {
 	// passes are the passes under way.
 	passes sync.WaitGroup
 
+	// objects are the clusters and cloud accounts as last scanned; the scan loop owns it.
+	objects *mirror
+
 	mu         sync.Mutex
 	states     map[objKey]*objState
 	clients    map[string]Clients     // by account UID, generation and subscription
@@ -210,6 +213,7 @@ func New(cfg Config) *Controller {
 	return &Controller{
 		cfg:        cfg,
 		log:        cfg.Logger,
+		objects:    newMirror(cfg.Store, kindCluster, kindAccount),
 		states:     map[objKey]*objState{},
 		clients:    map[string]Clients{},
 		kube:       map[string]*kubeClient{},
@@ -325,21 +329,15 @@ func (c *Controller) Run(ctx context.Context) error {
 // scan lists the clusters and cloud accounts, and starts passes over those due as far as
 // workers allow; the others wait in the queue for a worker to be released.
 func (c *Controller) scan(ctx context.Context) {
+	if err := c.objects.sync(ctx); err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("read the clusters and cloud accounts", "error", err)
+		}
+		return
+	}
 	now := time.Now()
-	accounts, gatewayOf, err := c.dueAccounts(ctx, now)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("list cloud accounts", "error", err)
-		}
-		return
-	}
-	clusters, err := c.dueClusters(ctx, now, gatewayOf)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("list clusters", "error", err)
-		}
-		return
-	}
+	accounts, gatewayOf := c.dueAccounts(now)
+	clusters := c.dueClusters(now, gatewayOf)
 	c.dispatch(ctx, append(accounts, clusters...))
 }
 
@@ -347,12 +345,12 @@ func (c *Controller) scan(ctx context.Context) {
 // account bound to accountGateway: each account is worked on in one place only.
 func servedHere(accountGateway, gateway string) bool { return accountGateway == gateway }
 
-// dueClusters lists the clusters and returns those due for a pass, among those of the accounts
-// served here (gatewayOf maps each account to its gateway).
-func (c *Controller) dueClusters(ctx context.Context, now time.Time, gatewayOf map[string]string) ([]candidate, error) {
+// dueClusters returns the clusters due for a pass, among those of the accounts served here
+// (gatewayOf maps each account to its gateway).
+func (c *Controller) dueClusters(now time.Time, gatewayOf map[string]string) []candidate {
 	var cands []candidate
 	listed := map[string]bool{}
-	err := c.list(ctx, kindCluster, func(obj v1alpha1.Object) {
+	c.objects.each(kindCluster, func(obj v1alpha1.Object) {
 		cl, ok := obj.(*v1alpha1.Cluster)
 		if !ok || !servedHere(gatewayOf[cl.Spec.CloudAccount], c.cfg.Gateway) {
 			return
@@ -370,29 +368,8 @@ func (c *Controller) dueClusters(ctx context.Context, now time.Time, gatewayOf m
 			cands = append(cands, candidate{key: key, account: cl.Spec.CloudAccount, since: since})
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
 	c.forget(kindCluster, listed)
-	return cands, nil
-}
-
-// list calls f with every stored object of a kind, page by page.
-func (c *Controller) list(ctx context.Context, kind string, f func(v1alpha1.Object)) error {
-	var opts store.ListOptions
-	for {
-		page, err := c.cfg.Store.List(ctx, kind, opts)
-		if err != nil {
-			return err
-		}
-		for _, obj := range page.Items {
-			f(obj)
-		}
-		if page.Continue == "" {
-			return nil
-		}
-		opts.Continue = page.Continue
-	}
+	return cands
 }
 
 // needsWork reports whether a cluster (already past its requeue time) needs a pass.
