@@ -2,11 +2,13 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-dev/strata/internal/provisionbench"
+	"github.com/strata-dev/strata/internal/scalebench"
 	"github.com/strata-dev/strata/internal/upgradebench"
 )
 
@@ -17,7 +19,7 @@ func newBenchCommand() *cobra.Command {
 		Short: "Run strata's benchmarks against an embedded Azure emulator",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchProvisionCommand(), newBenchUpgradeCommand())
+	cmd.AddCommand(newBenchProvisionCommand(), newBenchUpgradeCommand(), newBenchScaleCommand())
 	return cmd
 }
 
@@ -133,6 +135,70 @@ ubuntu-24.04.vhd). Reports:
 	f.IntVar(&o.Pods, "pods", 6, "replicas of a Deployment, with a PodDisruptionBudget of minAvailable pods-1, that the drains evict (-1: none; none without Kubernetes)")
 	f.BoolVar(&kubernetes, "kubernetes", true, "run real Kubernetes in the emulator: wait for Nodes Ready and drain (needs the binaries of make k8s)")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
+	return cmd
+}
+
+// newBenchScaleCommand returns `strata bench scale`.
+func newBenchScaleCommand() *cobra.Command {
+	o := scalebench.Options{}
+	var verbose bool
+	var profile string
+	cmd := &cobra.Command{
+		Use:   "scale",
+		Short: "Provision a fleet of N IaaS clusters and measure the server's cost at rest",
+		Long: `Start an embedded Azure emulator without Kubernetes, with the realistic latency model scaled
+down (and every other time with it, as in bench provision), a strata server and its
+reconciler on SQLite in a temporary directory (or, with --postgres, in a schema of its own
+in that PostgreSQL database, dropped at the end), provision N copies of the example IaaS
+cluster in one subscription in waves, let the fleet resync for one resync period, then
+measure --steady of product time with the controller's resync every --resync. Reports:
+
+  - the server's CPU in percent of one core at the product's pace: its CPU time in the
+    steady state (the process's, times strata's share of a CPU profile whose samples carry
+    the component that ran them) divided by the steady state's product time; and where
+    strata's samples were;
+  - the process's RSS (strata and the emulator share it) and the live heap each allocated;
+  - the store's size;
+  - the ARM reads and Resource Graph queries per full resync of the fleet, and the writes
+    at rest (0);
+  - how long a tag added to one cluster takes to reach its VM while the fleet resyncs.`,
+		Example: `  strata bench scale -n 1000
+  strata bench scale -n 1000 --postgres postgres://postgres@127.0.0.1:5432/test
+  strata bench scale -n 100 --steady 10m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelError + 4 // silent
+			if verbose {
+				level = slog.LevelWarn
+			}
+			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			o.Progress = cmd.ErrOrStderr()
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				o.ProvisionProfile = f
+			}
+			res, err := scalebench.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&o.Clusters, "clusters", "n", 1000, "number of clusters of the fleet")
+	f.IntVar(&o.Wave, "wave", 100, "clusters created at once; the next wave starts when they are Running (the controller works on as many at once)")
+	f.Float64Var(&o.LatencyScale, "latency-scale", 0.05, "multiplies the emulator's realistic latency model, and every other time of the run")
+	f.DurationVar(&o.Steady, "steady", 30*time.Minute, "length of the measured steady state, in product time")
+	f.DurationVar(&o.Resync, "resync", 5*time.Minute, "the controller's resync period, in product time")
+	f.StringVar(&profile, "provision-profile", "", "write a CPU profile of the provisioning to this file")
+	f.StringVar(&o.Postgres, "postgres", "", "URL of a PostgreSQL database to keep the store in (in a new schema, dropped at the end) instead of SQLite")
+	f.DurationVar(&o.Timeout, "timeout", time.Hour, "give up after this long")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")
 	return cmd
 }

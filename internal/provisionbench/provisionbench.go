@@ -31,9 +31,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
-
 	"github.com/strata-dev/strata/api/v1alpha1"
 	examplefiles "github.com/strata-dev/strata/examples"
 	"github.com/strata-dev/strata/internal/azure"
@@ -167,11 +164,11 @@ func (r *Result) ReadsPerResource() float64 {
 	if r.Created == 0 {
 		return 0
 	}
-	return float64(reads(r.Requests)) / float64(r.Created)
+	return float64(Reads(r.Requests)) / float64(r.Created)
 }
 
-// reads counts the GETs among rs.
-func reads(rs []RequestCount) int64 {
+// Reads counts the GETs among rs.
+func Reads(rs []RequestCount) int64 {
 	var n int64
 	for _, rc := range rs {
 		if rc.Method == http.MethodGet {
@@ -186,15 +183,18 @@ func reads(rs []RequestCount) int64 {
 func (r *Result) MakespanBound() time.Duration {
 	bound := r.RunCriticalPath
 	if r.ReadBudget > 0 {
-		bound = max(bound, time.Duration(float64(reads(r.Requests))/r.ReadBudget*float64(time.Second)))
+		bound = max(bound, time.Duration(float64(Reads(r.Requests))/r.ReadBudget*float64(time.Second)))
 	}
 	return bound
 }
 
 // ResyncGraphQueries counts the Resource Graph queries of the idle resync.
-func (r *Result) ResyncGraphQueries() int64 {
+func (r *Result) ResyncGraphQueries() int64 { return GraphQueries(r.ResyncRequests) }
+
+// GraphQueries counts the Resource Graph queries among rs.
+func GraphQueries(rs []RequestCount) int64 {
 	var n int64
-	for _, rc := range r.ResyncRequests {
+	for _, rc := range rs {
 		if rc.Method == http.MethodPost && strings.EqualFold(rc.Type, "Microsoft.ResourceGraph/resources") {
 			n += rc.Count
 		}
@@ -337,7 +337,10 @@ func StartEmulator(ctx context.Context, dir string, scale float64, kube emulator
 		// Resource Graph lags writes by seconds, compressed as every other time of the run.
 		ResourceGraph: resourcegraph.Options{Lag: time.Duration(float64(resourcegraph.DefaultLag) * scale)},
 		Kubernetes:    kube,
-		Logger:        logger.With("component", "emulator"),
+		// A benchmark never reloads the emulator's state: saving the whole cloud once a few
+		// writes settle would cost more than what is measured, at thousands of resources.
+		SaveDelay: time.Minute,
+		Logger:    logger.With("component", "emulator"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
@@ -414,21 +417,21 @@ func (o *Options) ControllerConfig(st store.Store, logger *slog.Logger) controll
 		BackoffBase:    o.scaled(5 * time.Second),
 		BackoffMax:     o.scaled(5 * time.Minute),
 		Parallelism:    o.Parallelism,
-		AzureOptions:   azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency},
+		AzureOptions: azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency,
+			// Resource Graph's lag is compressed, and so is how long strata distrusts its rows
+			// after a write.
+			ResourceGraph: azure.GraphOptions{Recent: o.scaled(azure.DefaultGraphRecent)}},
 	}
 }
 
 // bench is one run.
 type bench struct {
-	o        Options
-	em       *emulator.Emulator
-	api      *client.Client
-	log      *slog.Logger
-	acct     *v1alpha1.CloudAccount
-	profile  *v1alpha1.ClusterProfile
-	template *v1alpha1.Cluster
-	az       *azure.Clients
-	names    []string
+	o     Options
+	em    *emulator.Emulator
+	api   *client.Client
+	log   *slog.Logger
+	fleet *Fleet
+	names []string
 }
 
 // examples are the example files of each cluster type: its profile and the cluster copied.
@@ -440,36 +443,11 @@ var examples = map[string]struct{ profile, cluster string }{
 // prepare applies the emulator's account and the example profile of the clusters' type, and
 // makes the clusters' resource groups in the emulator.
 func (b *bench) prepare(ctx context.Context) error {
-	acct, err := ApplyCloudAccount(ctx, b.em, b.api)
+	f, err := PrepareFleet(ctx, b.em, b.api, FleetOptions{Type: b.o.Type, Clusters: b.o.Clusters, LatencyScale: b.o.LatencyScale, Logger: b.log})
 	if err != nil {
 		return err
 	}
-	b.acct = acct
-	files := examples[b.o.Type]
-	if b.profile, err = ExampleObject[*v1alpha1.ClusterProfile](files.profile); err != nil {
-		return err
-	}
-	if _, _, err := b.api.Apply(ctx, b.profile, client.WriteOptions{}); err != nil {
-		return fmt.Errorf("apply the profile: %w", err)
-	}
-	if b.template, err = ExampleObject[*v1alpha1.Cluster](files.cluster); err != nil {
-		return err
-	}
-	sub := b.em.Subscriptions()[0]
-	if b.az, err = azure.NewClients(ctx, acct, sub, azure.Options{Logger: b.log}); err != nil {
-		return fmt.Errorf("clients of the emulator: %w", err)
-	}
-	groups, err := armresources.NewResourceGroupsClient(sub, b.az.Credential(), b.az.ARMClientOptions())
-	if err != nil {
-		return fmt.Errorf("resource groups client: %w", err)
-	}
-	for i := range b.o.Clusters {
-		name := fmt.Sprintf("bench-%03d", i)
-		b.names = append(b.names, name)
-		if _, err := groups.CreateOrUpdate(ctx, name+"-rg", armresources.ResourceGroup{Location: to.Ptr("westeurope")}, nil); err != nil {
-			return fmt.Errorf("create resource group %s-rg: %w", name, err)
-		}
-	}
+	b.fleet, b.names = f, f.Names
 	return nil
 }
 
@@ -490,16 +468,8 @@ func ApplyCloudAccount(ctx context.Context, em *emulator.Emulator, api *client.C
 	return acct, nil
 }
 
-// cluster returns the i-th cluster: the example, named and placed for the emulator.
-func (b *bench) cluster(i int) *v1alpha1.Cluster {
-	c := *b.template
-	c.Metadata.Name = b.names[i]
-	c.Spec.CloudAccount = AccountName
-	c.Spec.Azure.SubscriptionID = b.em.Subscriptions()[0]
-	c.Spec.Azure.Location = "westeurope"
-	c.Spec.Azure.ResourceGroup = b.names[i] + "-rg"
-	return &c
-}
+// cluster returns the i-th cluster.
+func (b *bench) cluster(i int) *v1alpha1.Cluster { return b.fleet.Cluster(i) }
 
 // ExampleObject decodes the one object of type T in an embedded example file.
 func ExampleObject[T v1alpha1.Object](file string) (T, error) {
@@ -551,7 +521,7 @@ func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *obser
 		}
 	}
 	res.Makespan = last.Sub(slices.MinFunc(created, time.Time.Compare))
-	res.Requests = diffCounters(before, b.em.Engine().Counters())
+	res.Requests = DiffCounters(before, b.em.Engine().Counters())
 	snap := b.em.Engine().Snapshot()
 	res.countWrites(existed, snap.Resources)
 	g, costs, err := b.criticalPaths(ctx, res, snap.Operations)
@@ -674,7 +644,7 @@ func (b *bench) resync(ctx context.Context, cfg controller.Config, obs *observer
 	}
 	stop()
 	res.ResyncTime = time.Since(start)
-	res.ResyncRequests = diffCounters(before, b.em.Engine().Counters())
+	res.ResyncRequests = DiffCounters(before, b.em.Engine().Counters())
 	for _, r := range res.ResyncRequests {
 		if isWrite(r.Method) {
 			res.ResyncWrites += r.Count
@@ -712,7 +682,7 @@ func (b *bench) graph(ctx context.Context) (*plan.Graph, error) {
 	if !ok {
 		return nil, fmt.Errorf("read cluster %s: unexpected %T", b.names[0], obj)
 	}
-	zones, err := b.az.ZonesBySize(ctx, cl.Spec.Azure.Location)
+	zones, err := b.fleet.Azure.ZonesBySize(ctx, cl.Spec.Azure.Location)
 	if err != nil {
 		return nil, fmt.Errorf("look up the zones: %w", err)
 	}
@@ -722,11 +692,11 @@ func (b *bench) graph(ctx context.Context) (*plan.Graph, error) {
 	}
 	g, err := plan.Build(plan.Input{
 		Cluster:  cl,
-		Profiles: []*v1alpha1.ClusterProfile{b.profile},
+		Profiles: []*v1alpha1.ClusterProfile{b.fleet.Profile},
 		Env: plan.Environment{
 			Zones:        zones,
-			ImageBaseURL: controller.DefaultImageBaseURL(b.acct),
-			BlobEndpoint: b.az.BlobEndpoint,
+			ImageBaseURL: controller.DefaultImageBaseURL(b.fleet.Account),
+			BlobEndpoint: b.fleet.Azure.BlobEndpoint,
 		},
 		Secrets: sec,
 	})
@@ -842,8 +812,19 @@ func isWrite(method string) bool {
 	return false
 }
 
-// diffCounters returns after minus before, by method and type.
-func diffCounters(before, after []arm.Counter) []RequestCount {
+// WriteAttempts counts the writes among rs, failed ones included.
+func WriteAttempts(rs []RequestCount) int64 {
+	var n int64
+	for _, rc := range rs {
+		if isWrite(rc.Method) {
+			n += rc.Count
+		}
+	}
+	return n
+}
+
+// DiffCounters returns after minus before, by method and type.
+func DiffCounters(before, after []arm.Counter) []RequestCount {
 	type key struct{ method, typ string }
 	type val struct{ n, failed int64 }
 	m := map[key]val{}
@@ -1025,18 +1006,18 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "  per cluster       min %s (%.2f), median %s (%.2f), max %s (%.2f)\n",
 		lo.Round(time.Millisecond), r.Ratio(lo), med.Round(time.Millisecond), r.Ratio(med), hi.Round(time.Millisecond), r.Ratio(hi))
 	fmt.Fprintf(w, "ARM requests while provisioning (per cluster; failed ones in brackets):\n")
-	printRequests(w, r.Requests, r.Clusters)
+	PrintRequests(w, r.Requests, r.Clusters)
 	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created or tagged (and %d made by Azure, e.g. inline agent pools): %.2f writes per created resource\n",
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
 	fmt.Fprintf(w, "ARM reads           %.2f per created resource (the read before each write, operation polls, lookups)\n", r.ReadsPerResource())
 	bound := r.MakespanBound()
 	fmt.Fprintf(w, "makespan bound      %s = max(critical path %s, %d reads / %g reads/s): makespan %.2f x it\n",
-		bound.Round(time.Millisecond), r.RunCriticalPath.Round(time.Millisecond), reads(r.Requests), r.ReadBudget, float64(r.Makespan)/float64(max(bound, 1)))
+		bound.Round(time.Millisecond), r.RunCriticalPath.Round(time.Millisecond), Reads(r.Requests), r.ReadBudget, float64(r.Makespan)/float64(max(bound, 1)))
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))
 	fmt.Fprintf(w, "                    %d Resource Graph queries for %d resources (%.2f per 1,000), %d ARM reads (%.2f per resource)\n",
-		r.ResyncGraphQueries(), r.Created, perThousand(r.ResyncGraphQueries(), r.Created), reads(r.ResyncRequests), float64(reads(r.ResyncRequests))/float64(max(r.Created, 1)))
-	printRequests(w, r.ResyncRequests, r.Clusters)
+		r.ResyncGraphQueries(), r.Created, perThousand(r.ResyncGraphQueries(), r.Created), Reads(r.ResyncRequests), float64(Reads(r.ResyncRequests))/float64(max(r.Created, 1)))
+	PrintRequests(w, r.ResyncRequests, r.Clusters)
 }
 
 // PrintTimeline writes the first cluster's timeline.
@@ -1053,8 +1034,8 @@ func (r *Result) PrintTimeline(w io.Writer) {
 	}
 }
 
-// printRequests writes request counts, divided by the number of clusters.
-func printRequests(w io.Writer, rs []RequestCount, clusters int) {
+// PrintRequests writes request counts, divided by the number of clusters.
+func PrintRequests(w io.Writer, rs []RequestCount, clusters int) {
 	for _, rc := range rs {
 		failed := ""
 		if rc.Failed > 0 {

@@ -252,3 +252,16 @@ func (e *Engine) ResourcesOfTypes(types ...string) []*Resource {
 	}
 	return out
 }
+
+// Resource returns a copy of the stored resource with an ID (any casing), hidden state
+// included, or nil: for the parts of the emulator, and the benchmarks, that watch one resource
+// without the cost of a request or of copying the whole cloud.
+func (e *Engine) Resource(id string) *Resource {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	en := e.st.get(Key(id))
+	if en == nil {
+		return nil
+	}
+	return copyResource(en.res)
+}
