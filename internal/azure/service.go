@@ -233,7 +233,7 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 	if err != nil {
 		return Result{}, err
 	}
-	live, err := s.read(ctx, n, id, desired, inv)
+	live, diff, err := s.read(ctx, n, id, desired, inv)
 	if err != nil {
 		return Result{}, fmt.Errorf("azure: reading %s %s: %w", n.Kind, n.ID, err)
 	}
@@ -245,9 +245,8 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 	}
 	var op lro
 	if live != nil {
-		diff := s.diff(desired, live)
 		if len(diff) == 0 {
-			o := s.observed(n, live)
+			o := s.observedAsDesired(n, live)
 			return Result{Observed: &o}, nil
 		}
 		s.c.log.InfoContext(ctx, "repairing drift", "key", n.Key, "kind", n.Kind, "fields", diff)
@@ -277,21 +276,25 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 	return Result{Wrote: true}, nil
 }
 
-// read returns the live resource of a node strata manages: as the subscription's Resource
-// Graph snapshot shows it when that is as desired (no request), else by a GET. A row that
-// differs from desired is not trusted (Resource Graph lags, and may miss a repair strata just
-// made): the GET decides. The ownership check of a resource the inventory does not hold is
-// always made on a GET.
-func (s *armService[D, L]) read(ctx context.Context, n *plan.Node, id *arm.ResourceID, desired *D, inv Inventory) (*L, error) {
+// read returns the live resource of a node strata manages, and how it differs from desired:
+// as the subscription's Resource Graph snapshot shows it when that is as desired (no request),
+// else by a GET. A row that differs from desired is not trusted (Resource Graph lags, and may
+// miss a repair strata just made): the GET decides. The ownership check of a resource the
+// inventory does not hold is always made on a GET.
+func (s *armService[D, L]) read(ctx context.Context, n *plan.Node, id *arm.ResourceID, desired *D, inv Inventory) (*L, []string, error) {
 	if inv.Manages(n.ID) {
 		if live := s.fromGraph(ctx, n); live != nil && len(s.diff(desired, live)) == 0 {
 			if s.fromRow != nil {
 				s.fromRow(id, live)
 			}
-			return live, nil
+			return live, nil, nil
 		}
 	}
-	return s.get(ctx, id)
+	live, err := s.get(ctx, id)
+	if live == nil || err != nil {
+		return nil, nil, err
+	}
+	return live, s.diff(desired, live), nil
 }
 
 // fromGraph decodes the node's row of the Resource Graph snapshot, or returns nil (see
@@ -460,6 +463,19 @@ func (s *armService[D, L]) observe(ctx context.Context, n *plan.Node) (Observati
 		return Observation{}, nil
 	}
 	return s.observed(n, live), nil
+}
+
+// observedAsDesired is what a live resource found as desired says of its node: observed,
+// without comparing them again.
+func (s *armService[D, L]) observedAsDesired(n *plan.Node, live *L) Observation {
+	if !n.Managed || s.adoptedOnly {
+		return s.observed(n, live)
+	}
+	o := Observation{Exists: true, UpToDate: true}
+	if s.describe != nil {
+		s.describe(live, &o)
+	}
+	return o
 }
 
 // observed is what a live resource says of its node.
