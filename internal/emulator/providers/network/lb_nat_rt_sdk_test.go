@@ -45,6 +45,7 @@ func publicLB(fx *fixture, name, pipID string) armnetwork.LoadBalancer {
 
 func TestLoadBalancers(t *testing.T) {
 	fx := newFixture(t)
+	t.Cleanup(func() { fx.checkGraphMatchesGets(t) })
 	lbs, pips, nics := fx.f.NewLoadBalancersClient(), fx.f.NewPublicIPAddressesClient(), fx.f.NewInterfacesClient()
 	ctx := fx.ctx
 	done(pips.BeginCreateOrUpdate(ctx, rgName, "lb-pip", standardPIP(zonalLoc, "1", "2", "3"), nil))(t, "create pip")
@@ -159,6 +160,7 @@ func TestLoadBalancers(t *testing.T) {
 
 func TestNatGateways(t *testing.T) {
 	fx := newFixture(t)
+	t.Cleanup(func() { fx.checkGraphMatchesGets(t) })
 	nats, pips, subnets := fx.f.NewNatGatewaysClient(), fx.f.NewPublicIPAddressesClient(), fx.f.NewSubnetsClient()
 	ctx := fx.ctx
 	done(pips.BeginCreateOrUpdate(ctx, rgName, "nat-pip", standardPIP(zonalLoc, "1"), nil))(t, "create pip")
@@ -239,6 +241,7 @@ func TestNatGateways(t *testing.T) {
 
 func TestRouteTables(t *testing.T) {
 	fx := newFixture(t)
+	t.Cleanup(func() { fx.checkGraphMatchesGets(t) })
 	tables, routes, subnets := fx.f.NewRouteTablesClient(), fx.f.NewRoutesClient(), fx.f.NewSubnetsClient()
 	ctx := fx.ctx
 	route := func(name, prefix string) *armnetwork.Route {

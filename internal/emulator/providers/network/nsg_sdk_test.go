@@ -135,6 +135,7 @@ func TestNetworkSecurityGroups(t *testing.T) {
 		len(got.Properties.NetworkInterfaces) != 1 || *got.Properties.NetworkInterfaces[0].ID != fx.id("networkInterfaces", "nic") {
 		t.Errorf("NSG back-references: subnets %v, NICs %v", got.Properties.Subnets, got.Properties.NetworkInterfaces)
 	}
+	fx.checkGraphMatchesGets(t)
 	err = outcome(nsgs.BeginDelete(ctx, rgName, "nsg", nil))
 	wantError(t, "delete an NSG in use", err, http.StatusBadRequest, "InUseNetworkSecurityGroupCannotBeDeleted")
 	done(fx.f.NewInterfacesClient().BeginDelete(ctx, rgName, "nic", nil))(t, "delete nic")

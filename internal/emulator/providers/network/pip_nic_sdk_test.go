@@ -85,6 +85,7 @@ func TestPublicIPAddresses(t *testing.T) {
 
 func TestNetworkInterfaces(t *testing.T) {
 	fx := newFixture(t)
+	t.Cleanup(func() { fx.checkGraphMatchesGets(t) })
 	nics, pips := fx.f.NewInterfacesClient(), fx.f.NewPublicIPAddressesClient()
 	ctx := fx.ctx
 	done(fx.f.NewVirtualNetworksClient().BeginCreateOrUpdate(ctx, rgName, "vnet",

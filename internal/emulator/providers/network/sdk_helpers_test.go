@@ -17,7 +17,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v11"
 
+	"github.com/strata-dev/strata/internal/emulator"
 	"github.com/strata-dev/strata/internal/emulator/emulatortest"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 )
 
 // The conformance tests drive the emulator with the official armnetwork/v11 clients over
@@ -40,7 +42,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	env := emulatortest.Start(t)
+	// Resource Graph without lag: checkGraphMatchesGets compares it with GETs.
+	env := emulatortest.Start(t, func(o *emulator.Options) { o.ResourceGraph = resourcegraph.Options{Lag: -1, Quota: 1000} })
 	env.ResourceGroup(t, rgName)
 	f, err := armnetwork.NewClientFactory(env.SubscriptionID, env.Cred, env.ClientOptions)
 	if err != nil {

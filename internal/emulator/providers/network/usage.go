@@ -68,10 +68,8 @@ func allSubnets(tx arm.Tx, subscription string) []*arm.Resource {
 
 // subnetUsers returns the IP configurations in a subnet.
 func subnetUsers(tx arm.Tx, subnet string) []string {
-	if m, ok := tx.(arm.Memoizer); ok {
-		sub := arm.ParseID(subnet).Subscription
-		by := m.Memo("network.usersBySubnet/"+arm.Key(sub), func() any { return usersBySubnet(tx, sub) }).(map[string][]string)
-		return by[arm.Key(subnet)]
+	if _, ok := tx.(arm.Memoizer); ok {
+		return usersBySubnetMemo(tx, arm.ParseID(subnet).Subscription)[arm.Key(subnet)]
 	}
 	var ids []string
 	for _, c := range allIPConfigs(tx, arm.ParseID(subnet).Subscription, "") {
@@ -95,9 +93,37 @@ func usersBySubnet(tx arm.Tx, subscription string) map[string][]string {
 	return by
 }
 
+// memoized returns what compute returns, kept for the other renders of tx when tx is an
+// arm.Memoizer (the render of the whole cloud for a Resource Graph query); key names what is
+// computed, and from which scope.
+func memoized[T any](tx arm.Tx, key string, compute func() T) T {
+	if m, ok := tx.(arm.Memoizer); ok {
+		return m.Memo(key, func() any { return compute() }).(T)
+	}
+	return compute()
+}
+
+// usersBySubnetMemo is usersBySubnet, memoized.
+func usersBySubnetMemo(tx arm.Tx, subscription string) map[string][]string {
+	return memoized(tx, "network.usersBySubnet/"+arm.Key(subscription), func() map[string][]string { return usersBySubnet(tx, subscription) })
+}
+
 // subnetsReferencing returns the subnets whose properties[key] references id (key is
 // networkSecurityGroup, routeTable or natGateway).
 func subnetsReferencing(tx arm.Tx, key, id string) []string {
+	sub := arm.ParseID(id).Subscription
+	if _, ok := tx.(arm.Memoizer); ok {
+		by := memoized(tx, "network.subnetsReferencing/"+key+"/"+arm.Key(sub), func() map[string][]string {
+			by := map[string][]string{}
+			for _, s := range allSubnets(tx, sub) {
+				if ref := refID(obj(s.Body["properties"]), key); ref != "" {
+					by[arm.Key(ref)] = append(by[arm.Key(ref)], s.ID)
+				}
+			}
+			return by
+		})
+		return by[arm.Key(id)]
+	}
 	var ids []string
 	for _, s := range allSubnets(tx, arm.ParseID(id).Subscription) {
 		if sameID(refID(obj(s.Body["properties"]), key), id) {
@@ -109,6 +135,19 @@ func subnetsReferencing(tx arm.Tx, key, id string) []string {
 
 // nicsReferencingNSG returns the NICs associated with an NSG.
 func nicsReferencingNSG(tx arm.Tx, nsg string) []string {
+	sub := arm.ParseID(nsg).Subscription
+	if _, ok := tx.(arm.Memoizer); ok {
+		by := memoized(tx, "network.nicsReferencingNSG/"+arm.Key(sub), func() map[string][]string {
+			by := map[string][]string{}
+			for _, n := range listAll(tx, sub, typeNIC) {
+				if ref := refID(obj(n.Body["properties"]), "networkSecurityGroup"); ref != "" {
+					by[arm.Key(ref)] = append(by[arm.Key(ref)], n.ID)
+				}
+			}
+			return by
+		})
+		return by[arm.Key(nsg)]
+	}
 	var ids []string
 	for _, n := range listAll(tx, arm.ParseID(nsg).Subscription, typeNIC) {
 		if sameID(refID(obj(n.Body["properties"]), "networkSecurityGroup"), nsg) {
@@ -122,9 +161,8 @@ func nicsReferencingNSG(tx arm.Tx, nsg string) []string {
 // or a NAT gateway; "" when it is free. except skips a resource (the one being written).
 func publicIPUser(tx arm.Tx, pip, except string) (ipConfigID, natGateway string) {
 	sub := arm.ParseID(pip).Subscription
-	if m, ok := tx.(arm.Memoizer); ok && except == "" {
-		by := m.Memo("network.publicIPUsers/"+arm.Key(sub), func() any { return publicIPUsers(tx, sub) }).(map[string][2]string)
-		u := by[arm.Key(pip)]
+	if _, ok := tx.(arm.Memoizer); ok && except == "" {
+		u := memoized(tx, "network.publicIPUsers/"+arm.Key(sub), func() map[string][2]string { return publicIPUsers(tx, sub) })[arm.Key(pip)]
 		return u[0], u[1]
 	}
 	for _, c := range allIPConfigs(tx, sub, except) {
@@ -166,6 +204,23 @@ func publicIPUsers(tx arm.Tx, subscription string) map[string][2]string {
 
 // poolUsers returns the NIC IP configurations in a load balancer backend pool.
 func poolUsers(tx arm.Tx, pool string) []string {
+	sub := arm.ParseID(pool).Subscription
+	if _, ok := tx.(arm.Memoizer); ok {
+		by := memoized(tx, "network.poolUsers/"+arm.Key(sub), func() map[string][]string {
+			by := map[string][]string{}
+			for _, n := range listAll(tx, sub, typeNIC) {
+				for _, c := range ipConfigsOf(n) {
+					for _, p := range c.Pools {
+						if p != "" {
+							by[arm.Key(p)] = append(by[arm.Key(p)], c.ID)
+						}
+					}
+				}
+			}
+			return by
+		})
+		return by[arm.Key(pool)]
+	}
 	var ids []string
 	for _, n := range listAll(tx, arm.ParseID(pool).Subscription, typeNIC) {
 		for _, c := range ipConfigsOf(n) {

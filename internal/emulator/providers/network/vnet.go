@@ -193,7 +193,7 @@ func renderVNet(tx arm.Tx, r *arm.Resource) map[string]any {
 	var users map[string][]string
 	if len(kids) > 0 {
 		// One pass over the NICs and load balancers for all the subnets.
-		users = usersBySubnet(tx, arm.ParseID(r.ID).Subscription)
+		users = usersBySubnetMemo(tx, arm.ParseID(r.ID).Subscription)
 	}
 	for _, s := range kids {
 		subnets = append(subnets, renderChild(subnetWithUsers(s, users[arm.Key(s.ID)])))

@@ -6,8 +6,9 @@ import (
 	"github.com/strata-dev/strata/internal/emulator/arm"
 )
 
-// answer returns the page of rows the request's options ask for, in its result format.
-func (s *service) answer(in *request, q *query, rows []row) (int, any, *arm.Error) {
+// answer returns the page of rows the request's options ask for, in its result format. The
+// rows of a query with more pages are kept for them (tok.Result names those it came from).
+func (s *service) answer(in *request, q *query, rows []row, tok skipToken, hash string) (int, any, *arm.Error) {
 	top := defaultTop
 	if t := in.Options.Top; t != nil {
 		if *t < 1 || *t > maxTop {
@@ -22,16 +23,14 @@ func (s *service) answer(in *request, q *query, rows []row) (int, any, *arm.Erro
 		}
 		offset = *sk
 	}
-	hash := queryHash(in.Query, in.Subscriptions)
-	if tok := in.Options.SkipToken; tok != "" {
-		o, err := decodeToken(tok, hash)
-		if err != nil {
-			return 0, nil, &arm.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: err.Error(),
-				Details: []*arm.Error{{Code: "InvalidSkipToken", Message: "The $skipToken is not valid for this query."}}}
-		}
-		offset = o
+	if in.Options.SkipToken != "" {
+		offset = tok.Offset
 	}
-	pg, next := page(rows, offset, top, hash)
+	result := tok.Result
+	if offset+top < len(rows) && result == "" {
+		result = s.results.keep(rows, s.opts.Now())
+	}
+	pg, next := page(rows, offset, top, hash, result)
 	out := map[string]any{
 		"totalRecords":    len(rows),
 		"count":           len(pg),

@@ -20,6 +20,8 @@ const (
 type skipToken struct {
 	Offset int    `json:"o"`
 	Hash   string `json:"h"`
+	// Result is the ID of the query's rows, kept for its next pages ("" for none).
+	Result string `json:"r,omitempty"`
 }
 
 // queryHash identifies a query over a set of subscriptions, whatever their order and casing.
@@ -34,39 +36,40 @@ func queryHash(query string, subs []string) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// encodeToken returns the opaque $skipToken of the page at offset.
-func encodeToken(offset int, hash string) string {
-	b, _ := json.Marshal(skipToken{Offset: offset, Hash: hash})
+// encodeToken returns the opaque $skipToken of the page at offset of a query's rows, kept
+// under result.
+func encodeToken(offset int, hash, result string) string {
+	b, _ := json.Marshal(skipToken{Offset: offset, Hash: hash, Result: result})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeToken returns the offset a $skipToken points at; it refuses a token that is not one
-// of ours or that belongs to another query.
-func decodeToken(tok, hash string) (int, error) {
+// decodeToken reads a $skipToken; it refuses a token that is not one of ours or that belongs
+// to another query.
+func decodeToken(tok, hash string) (skipToken, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, fmt.Errorf("decoding the $skipToken: %w", err)
+		return skipToken{}, fmt.Errorf("decoding the $skipToken: %w", err)
 	}
 	var st skipToken
 	if err := json.Unmarshal(b, &st); err != nil {
-		return 0, fmt.Errorf("reading the $skipToken: %w", err)
+		return skipToken{}, fmt.Errorf("reading the $skipToken: %w", err)
 	}
 	if st.Hash != hash || st.Offset < 0 {
-		return 0, fmt.Errorf("the $skipToken belongs to another query")
+		return skipToken{}, fmt.Errorf("the $skipToken belongs to another query")
 	}
-	return st.Offset, nil
+	return st, nil
 }
 
 // page is one page of results: the rows from offset, at most top of them, and the token of the
-// next page ("" for the last).
-func page(rows []row, offset, top int, hash string) ([]row, string) {
+// next page ("" for the last), which points at the rows kept under result.
+func page(rows []row, offset, top int, hash, result string) ([]row, string) {
 	if offset >= len(rows) {
 		return []row{}, ""
 	}
 	end := min(offset+top, len(rows))
 	next := ""
 	if end < len(rows) {
-		next = encodeToken(end, hash)
+		next = encodeToken(end, hash, result)
 	}
 	return rows[offset:end], next
 }

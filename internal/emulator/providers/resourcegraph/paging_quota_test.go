@@ -17,13 +17,14 @@ func TestPagingTokens(t *testing.T) {
 	var got []row
 	offset, pages := 0, 0
 	for {
-		pg, next := page(rows, offset, 2, h)
+		pg, next := page(rows, offset, 2, h, "")
 		got = append(got, pg...)
 		pages++
 		if next == "" {
 			break
 		}
-		o, err := decodeToken(next, h)
+		tok, err := decodeToken(next, h)
+		o := tok.Offset
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,14 +33,14 @@ func TestPagingTokens(t *testing.T) {
 	if pages != 3 || len(got) != 5 || got[4]["name"] != "e" {
 		t.Fatalf("%d pages, rows %v", pages, got)
 	}
-	tok := encodeToken(2, h)
+	tok := encodeToken(2, h, "")
 	if _, err := decodeToken(tok, queryHash("Resources | take 1", []string{"s1", "s2"})); err == nil {
 		t.Error("a token of another query was accepted")
 	}
 	if _, err := decodeToken("not-a-token!", h); err == nil {
 		t.Error("a malformed token was accepted")
 	}
-	if pg, next := page(rows, 9, 2, h); len(pg) != 0 || next != "" {
+	if pg, next := page(rows, 9, 2, h, ""); len(pg) != 0 || next != "" {
 		t.Errorf("past the end: %v %q", pg, next)
 	}
 }

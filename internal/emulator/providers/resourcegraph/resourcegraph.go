@@ -66,15 +66,16 @@ type Subscriptions interface {
 
 // service is the Resource Graph endpoint.
 type service struct {
-	opts  Options
-	subs  Subscriptions
-	quota *quota
+	opts    Options
+	subs    Subscriptions
+	quota   *quota
+	results *results
 }
 
 // Routes returns the Resource Graph endpoint: POST /providers/Microsoft.ResourceGraph/resources.
 func Routes(subs Subscriptions, opts Options) []arm.Route {
 	opts = opts.WithDefaults()
-	s := &service{opts: opts, subs: subs, quota: newQuota(opts.Quota, opts.Window)}
+	s := &service{opts: opts, subs: subs, quota: newQuota(opts.Quota, opts.Window), results: newResults()}
 	return []arm.Route{{
 		Method:   http.MethodPost,
 		Pattern:  "/providers/Microsoft.ResourceGraph/resources",
@@ -101,9 +102,20 @@ func (s *service) resources(tx arm.Tx, req *arm.RouteRequest) (int, any, *arm.Er
 	if perr != nil {
 		return 0, nil, invalidQuery(perr)
 	}
-	subs := s.readable(in.Subscriptions, req.Tenant)
-	rows := q.run(s.table(tx, subs))
-	return s.answer(in, q, rows)
+	hash := queryHash(in.Query, in.Subscriptions)
+	var tok skipToken
+	if in.Options.SkipToken != "" {
+		var terr error
+		if tok, terr = decodeToken(in.Options.SkipToken, hash); terr != nil {
+			return 0, nil, &arm.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: terr.Error(),
+				Details: []*arm.Error{{Code: "InvalidSkipToken", Message: "The $skipToken is not valid for this query."}}}
+		}
+	}
+	rows, kept := s.results.get(tok.Result, s.opts.Now())
+	if !kept {
+		rows = q.run(s.table(tx, s.readable(in.Subscriptions, req.Tenant)))
+	}
+	return s.answer(in, q, rows, tok, hash)
 }
 
 // takeQuota counts the query against the caller's quota and sets the quota headers; it
