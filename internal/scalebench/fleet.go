@@ -126,6 +126,7 @@ type observer struct {
 	mu      sync.Mutex
 	running map[string]bool
 	passes  int
+	updates int // of clusters
 }
 
 func newObserver(st store.Store) *observer {
@@ -135,9 +136,12 @@ func newObserver(st store.Store) *observer {
 // Update notes a cluster written Running.
 func (o *observer) Update(ctx context.Context, obj v1alpha1.Object) error {
 	err := o.Store.Update(ctx, obj)
-	if cl, ok := obj.(*v1alpha1.Cluster); ok && err == nil && cl.Status.Phase == controller.PhaseRunning {
+	if cl, ok := obj.(*v1alpha1.Cluster); ok && err == nil {
 		o.mu.Lock()
-		o.running[cl.Key()] = true
+		o.updates++
+		if cl.Status.Phase == controller.PhaseRunning {
+			o.running[cl.Key()] = true
+		}
 		o.mu.Unlock()
 	}
 	return err
@@ -160,8 +164,9 @@ func (o *observer) runningCount() int {
 	return len(o.running)
 }
 
-func (o *observer) passCount() int {
+// counts returns the passes and the updates of clusters so far.
+func (o *observer) counts() (passes, updates int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.passes
+	return o.passes, o.updates
 }

@@ -26,6 +26,8 @@ type Result struct {
 	Window   time.Duration
 	Passes   int
 	Requests []provisionbench.RequestCount
+	// StoreWrites are the updates of clusters in the store in the window.
+	StoreWrites int
 	// ProcessCPU is the CPU time the whole process (strata and the emulator) used in the
 	// window, CPU how a CPU profile of the window splits it.
 	ProcessCPU time.Duration
@@ -92,7 +94,7 @@ func (r *Result) Print(w io.Writer) {
 	printFuncs(w, r.CPU.TopCumulative, r.CPU.Strata)
 	fmt.Fprintf(w, "memory              RSS %.0f MB (strata and the emulator in one process); live heap: strata %.0f MB, emulator %.0f MB\n",
 		mb(r.RSS), mb(r.Heap.Strata), mb(r.Heap.Emulator))
-	fmt.Fprintf(w, "store               %.1f MB\n", mb(r.StoreBytes))
+	fmt.Fprintf(w, "store               %.1f MB; %d cluster updates in the steady state (%.2f per pass)\n", mb(r.StoreBytes), r.StoreWrites, float64(r.StoreWrites)/float64(max(r.Passes, 1)))
 	reads, queries := provisionbench.Reads(r.Requests), provisionbench.GraphQueries(r.Requests)
 	fmt.Fprintf(w, "Azure per full resync  %.0f ARM reads (%.3f per resource), %.1f Resource Graph queries (%.2f per 1,000 resources); writes at rest %d\n",
 		r.perResync(reads), r.perResync(reads)/float64(max(r.Resources, 1)), r.perResync(queries), 1000*r.perResync(queries)/float64(max(r.Resources, 1)), provisionbench.WriteAttempts(r.Requests))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/internal/provisionbench"
+	"github.com/strata-dev/strata/internal/store"
 )
 
 // steady lets the fleet resync for one resync period, so that every cluster was passed at rest
@@ -22,7 +23,7 @@ func (r *run) steady(ctx context.Context, res *Result) error {
 	window := r.o.scaled(r.o.Steady)
 	r.progress("measuring the steady state for %s (%s of product time)", window, r.o.Steady)
 	before := r.em.Engine().Counters()
-	passes := r.obs.passCount()
+	passes, updates := r.obs.counts()
 	cpu0, err := processCPU()
 	if err != nil {
 		return err
@@ -43,7 +44,8 @@ func (r *run) steady(ctx context.Context, res *Result) error {
 		return err
 	}
 	res.Requests = provisionbench.DiffCounters(before, r.em.Engine().Counters())
-	res.Passes = r.obs.passCount() - passes
+	passesAfter, updatesAfter := r.obs.counts()
+	res.Passes, res.StoreWrites = passesAfter-passes, updatesAfter-updates
 	res.ProcessCPU = cpu1 - cpu0
 	if res.CPU, err = splitCPU(profile.Bytes()); err != nil {
 		return err
@@ -65,6 +67,10 @@ func (r *run) measureMemory(ctx context.Context, res *Result) error {
 	}
 	if res.RSS, err = residentBytes(); err != nil {
 		return err
+	}
+	// The store keeps its change feed for store.ChangeRetention: as long at the run's pace.
+	if err := r.st.PruneChanges(ctx, time.Now().Add(-r.o.scaled(store.ChangeRetention))); err != nil {
+		return fmt.Errorf("prune the change feed: %w", err)
 	}
 	res.StoreBytes, err = r.store.size(ctx)
 	return err

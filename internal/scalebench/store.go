@@ -3,13 +3,14 @@ package scalebench
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite" // the "sqlite" driver, to read the store's size
 
 	"github.com/strata-dev/strata/internal/provisionbench"
 	"github.com/strata-dev/strata/internal/secrets"
@@ -29,7 +30,7 @@ type storeInfo struct {
 func openStore(ctx context.Context, dir, pgURL string) (store.Store, storeInfo, error) {
 	if pgURL == "" {
 		st, err := provisionbench.OpenStore(ctx, dir)
-		info := storeInfo{kind: "SQLite", size: func(context.Context) (int64, error) { return sqliteSize(dir + "/strata.db") }, drop: func() {}}
+		info := storeInfo{kind: "SQLite", size: func(ctx context.Context) (int64, error) { return sqliteSize(ctx, dir+"/strata.db") }, drop: func() {}}
 		return st, info, err
 	}
 	schema, connString, err := createSchema(ctx, pgURL)
@@ -59,20 +60,21 @@ func openStore(ctx context.Context, dir, pgURL string) (store.Store, storeInfo, 
 	return st, info, nil
 }
 
-// sqliteSize is the size of a SQLite database: its file and its write-ahead log.
-func sqliteSize(path string) (int64, error) {
-	var n int64
-	for _, p := range []string{path, path + "-wal"} {
-		fi, err := os.Stat(p)
-		if os.IsNotExist(err) && p != path {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("size of the store: %w", err)
-		}
-		n += fi.Size()
+// sqliteSize is the size of a SQLite database's pages in use (its file and write-ahead log
+// hold the free pages of what was deleted too, until a VACUUM).
+func sqliteSize(ctx context.Context, path string) (int64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return 0, fmt.Errorf("size of the store: %w", err)
 	}
-	return n, nil
+	defer db.Close()
+	var pages, free, size int64
+	for q, v := range map[string]*int64{"PRAGMA page_count": &pages, "PRAGMA freelist_count": &free, "PRAGMA page_size": &size} {
+		if err := db.QueryRowContext(ctx, q).Scan(v); err != nil {
+			return 0, fmt.Errorf("size of the store: %s: %w", q, err)
+		}
+	}
+	return (pages - free) * size, nil
 }
 
 // createSchema makes a schema of its own in the database of pgURL and returns its name and
