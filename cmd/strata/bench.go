@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -143,7 +144,7 @@ ubuntu-24.04.vhd). Reports:
 func newBenchScaleCommand() *cobra.Command {
 	o := scalebench.Options{}
 	var verbose bool
-	var profile string
+	var profile, heapProfile string
 	cmd := &cobra.Command{
 		Use:   "scale",
 		Short: "Provision a fleet of N IaaS clusters and measure the server's cost at rest",
@@ -174,13 +175,16 @@ measure --steady of product time with the controller's resync every --resync. Re
 			}
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.Progress = cmd.ErrOrStderr()
-			if profile != "" {
-				f, err := os.Create(profile)
+			for file, w := range map[string]*io.Writer{profile: &o.ProvisionProfile, heapProfile: &o.HeapProfile} {
+				if file == "" {
+					continue
+				}
+				f, err := os.Create(file)
 				if err != nil {
 					return err
 				}
 				defer f.Close()
-				o.ProvisionProfile = f
+				*w = f
 			}
 			res, err := scalebench.Run(cmd.Context(), o)
 			if err != nil {
@@ -197,6 +201,7 @@ measure --steady of product time with the controller's resync every --resync. Re
 	f.DurationVar(&o.Steady, "steady", 30*time.Minute, "length of the measured steady state, in product time")
 	f.DurationVar(&o.Resync, "resync", 5*time.Minute, "the controller's resync period, in product time")
 	f.StringVar(&profile, "provision-profile", "", "write a CPU profile of the provisioning to this file")
+	f.StringVar(&heapProfile, "heap-profile", "", "write the heap profile taken at the end of the steady state to this file")
 	f.StringVar(&o.Postgres, "postgres", "", "URL of a PostgreSQL database to keep the store in (in a new schema, dropped at the end) instead of SQLite")
 	f.DurationVar(&o.Timeout, "timeout", time.Hour, "give up after this long")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the components' warnings and errors to stderr")

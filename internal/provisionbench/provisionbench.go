@@ -334,9 +334,13 @@ func StartEmulator(ctx context.Context, dir string, scale float64, kube emulator
 		LatencyScale:      scale,
 		Throttling:        true,
 		ThrottleTimeScale: scale,
-		// Resource Graph lags writes by seconds, compressed as every other time of the run.
-		ResourceGraph: resourcegraph.Options{Lag: time.Duration(float64(resourcegraph.DefaultLag) * scale)},
-		Kubernetes:    kube,
+		// Resource Graph lags writes by seconds and gives 15 queries per 5 seconds, both
+		// compressed as every other time of the run.
+		ResourceGraph: resourcegraph.Options{
+			Lag:    time.Duration(float64(resourcegraph.DefaultLag) * scale),
+			Window: time.Duration(float64(resourcegraph.DefaultWindow) * scale),
+		},
+		Kubernetes: kube,
 		// A benchmark never reloads the emulator's state: saving the whole cloud once a few
 		// writes settle would cost more than what is measured, at thousands of resources.
 		SaveDelay: time.Minute,

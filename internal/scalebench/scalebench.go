@@ -62,8 +62,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, receives a line per wave and per phase.
 	Progress io.Writer
-	// ProvisionProfile, when set, receives a CPU profile of the provisioning.
-	ProvisionProfile io.Writer
+	// ProvisionProfile, when set, receives a CPU profile of the provisioning; HeapProfile the
+	// heap profile taken at the end of the steady state.
+	ProvisionProfile, HeapProfile io.Writer
 }
 
 // SetDefaults fills the options left zero.

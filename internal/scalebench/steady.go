@@ -61,6 +61,11 @@ func (r *run) measureMemory(ctx context.Context, res *Result) error {
 	if err := pprof.Lookup("heap").WriteTo(&heap, 0); err != nil {
 		return fmt.Errorf("heap profile: %w", err)
 	}
+	if r.o.HeapProfile != nil {
+		if _, err := r.o.HeapProfile.Write(heap.Bytes()); err != nil {
+			return fmt.Errorf("write the heap profile: %w", err)
+		}
+	}
 	var err error
 	if res.Heap, err = splitHeap(heap.Bytes()); err != nil {
 		return err
