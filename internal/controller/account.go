@@ -23,7 +23,7 @@ const (
 	ReasonCheckFailed     = "CheckFailed"
 )
 
-// dueAccounts lists the cloud accounts and returns those served here that are due for a
+// dueAccounts returns the cloud accounts served here that are due for a
 // check, and every account's gateway.
 func (c *Controller) dueAccounts(now time.Time) ([]candidate, map[string]string) {
 	var cands []candidate

@@ -326,8 +326,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// scan lists the clusters and cloud accounts, and starts passes over those due as far as
-// workers allow; the others wait in the queue for a worker to be released.
+// scan brings the clusters and cloud accounts up to date from the store, and starts passes over
+// those due as far as workers allow; the others wait in the queue for a worker to be released.
 func (c *Controller) scan(ctx context.Context) {
 	if err := c.objects.sync(ctx); err != nil {
 		if ctx.Err() == nil {
