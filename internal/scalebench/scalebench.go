@@ -140,7 +140,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Clusters: o.Clusters, Wave: o.Wave, LatencyScale: o.LatencyScale, Steady: o.Steady, Resync: o.Resync, Store: r.store.kind}
-	stopController := r.startController(ctx)
+	stopController, err := r.startController(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer stopController()
 	if err := r.provision(ctx, res); err != nil {
 		return nil, err
@@ -193,10 +196,10 @@ func (r *run) start(ctx context.Context, dir string) (stop func(), err error) {
 
 // startController runs the reconciler, its goroutines labelled strata, with every time of it
 // compressed by the latency scale and its resync at Options.Resync.
-func (r *run) startController(ctx context.Context) (stop func()) {
+func (r *run) startController(ctx context.Context) (stop func(), err error) {
 	po := provisionbench.Options{Clusters: r.o.Wave, LatencyScale: r.o.LatencyScale}
 	if err := po.SetDefaults(); err != nil {
-		panic(err) // the IaaS type is known
+		return nil, err
 	}
 	r.obs = newObserver(r.st)
 	r.cfg = po.ControllerConfig(r.obs, r.log)
@@ -204,7 +207,7 @@ func (r *run) startController(ctx context.Context) (stop func()) {
 	pprof.Do(ctx, pprof.Labels(labelKey, labelStrata), func(ctx context.Context) {
 		stop = provisionbench.StartController(ctx, r.cfg)
 	})
-	return stop
+	return stop, nil
 }
 
 // progress writes a line to Options.Progress.
