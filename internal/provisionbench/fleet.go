@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -109,4 +110,17 @@ func (f *Fleet) Cluster(i int) *v1alpha1.Cluster {
 	c.Spec.Azure.Location = "westeurope"
 	c.Spec.Azure.ResourceGroup = f.Names[i] + "-rg"
 	return &c
+}
+
+// WorkDir returns dir, or a new temporary directory named after prefix when dir is empty;
+// remove deletes the temporary directory (and nothing when dir was given).
+func WorkDir(dir, prefix string) (workDir string, remove func(), err error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("create a temporary directory: %w", err)
+	}
+	return d, func() { _ = os.RemoveAll(d) }, nil
 }

@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -235,15 +234,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-bench-")
-		if err != nil {
-			return nil, fmt.Errorf("create a temporary directory: %w", err)
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, removeDir, err := WorkDir(o.Dir, "strata-bench-")
+	if err != nil {
+		return nil, err
 	}
+	defer removeDir()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
@@ -326,26 +321,27 @@ func startEmulator(ctx context.Context, dir string, o Options, logger *slog.Logg
 
 // StartEmulator starts an emulator in dir/emulator with the realistic latency model and
 // throttling at a scale, and real Kubernetes in its clusters when kube.BinDir is set.
-func StartEmulator(ctx context.Context, dir string, scale float64, kube emulator.KubernetesOptions, logger *slog.Logger) (*emulator.Emulator, error) {
-	em, err := emulator.New(emulator.Options{
+// More options may be set by with.
+func StartEmulator(ctx context.Context, dir string, scale float64, kube emulator.KubernetesOptions, logger *slog.Logger, with ...func(*emulator.Options)) (*emulator.Emulator, error) {
+	opts := emulator.Options{
 		StateDir:          dir + "/emulator",
 		Listen:            "127.0.0.1:0",
 		Latency:           arm.LatencyRealistic,
 		LatencyScale:      scale,
 		Throttling:        true,
 		ThrottleTimeScale: scale,
-		// Resource Graph lags writes by seconds and gives 15 queries per 5 seconds, both
-		// compressed as every other time of the run.
-		ResourceGraph: resourcegraph.Options{
-			Lag:    time.Duration(float64(resourcegraph.DefaultLag) * scale),
-			Window: time.Duration(float64(resourcegraph.DefaultWindow) * scale),
-		},
-		Kubernetes: kube,
+		// Resource Graph lags writes by seconds, compressed as every other time of the run.
+		ResourceGraph: resourcegraph.Options{Lag: time.Duration(float64(resourcegraph.DefaultLag) * scale)},
+		Kubernetes:    kube,
 		// A benchmark never reloads the emulator's state: saving the whole cloud once a few
 		// writes settle would cost more than what is measured, at thousands of resources.
 		SaveDelay: time.Minute,
 		Logger:    logger.With("component", "emulator"),
-	})
+	}
+	for _, f := range with {
+		f(&opts)
+	}
+	em, err := emulator.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime/pprof"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/strata-dev/strata/internal/client"
 	"github.com/strata-dev/strata/internal/controller"
 	"github.com/strata-dev/strata/internal/emulator"
+	"github.com/strata-dev/strata/internal/emulator/providers/resourcegraph"
 	"github.com/strata-dev/strata/internal/provisionbench"
 	"github.com/strata-dev/strata/internal/store"
 )
@@ -123,15 +123,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-scale-")
-		if err != nil {
-			return nil, fmt.Errorf("create a temporary directory: %w", err)
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, removeDir, err := provisionbench.WorkDir(o.Dir, "strata-scale-")
+	if err != nil {
+		return nil, err
 	}
+	defer removeDir()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	stop, err := r.start(ctx, dir)
@@ -168,7 +164,11 @@ func (r *run) start(ctx context.Context, dir string) (stop func(), err error) {
 		}
 	}
 	pprof.Do(ctx, pprof.Labels(labelKey, labelEmulator), func(ctx context.Context) {
-		r.em, err = provisionbench.StartEmulator(ctx, dir, r.o.LatencyScale, emulator.KubernetesOptions{}, r.log)
+		r.em, err = provisionbench.StartEmulator(ctx, dir, r.o.LatencyScale, emulator.KubernetesOptions{}, r.log, func(eo *emulator.Options) {
+			// Resource Graph's quota (15 queries per 5 seconds) compressed too: a fleet's
+			// snapshots are tens of pages.
+			eo.ResourceGraph.Window = time.Duration(float64(resourcegraph.DefaultWindow) * r.o.LatencyScale)
+		})
 	})
 	if err != nil {
 		return stop, err

@@ -21,7 +21,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -108,15 +107,11 @@ func (o *Options) setDefaults() {
 // started before returning.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	o.setDefaults()
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-bench-upgrade-")
-		if err != nil {
-			return nil, fmt.Errorf("create a temporary directory: %w", err)
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, removeDir, err := provisionbench.WorkDir(o.Dir, "strata-bench-upgrade-")
+	if err != nil {
+		return nil, err
 	}
+	defer removeDir()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	kubeOpts, err := kubernetesOptions(o)
