@@ -329,6 +329,7 @@ func (c *Controller) Run(ctx context.Context) error {
 // scan brings the clusters and cloud accounts up to date from the store, and starts passes over
 // those due as far as workers allow; the others wait in the queue for a worker to be released.
 func (c *Controller) scan(ctx context.Context) {
+	listedAt := time.Now()
 	if err := c.objects.sync(ctx); err != nil {
 		if ctx.Err() == nil {
 			c.log.Error("read the clusters and cloud accounts", "error", err)
@@ -338,7 +339,7 @@ func (c *Controller) scan(ctx context.Context) {
 	now := time.Now()
 	accounts, gatewayOf := c.dueAccounts(now)
 	clusters := c.dueClusters(now, gatewayOf)
-	c.dispatch(ctx, append(accounts, clusters...))
+	c.dispatch(ctx, append(accounts, clusters...), listedAt)
 }
 
 // servedHere reports whether a controller running in gateway (empty: the server) works on an

@@ -19,6 +19,9 @@ type objState struct {
 	// seen is the object's resourceVersion when the last pass ended: an object changed since
 	// (a new spec, a deletion request) is due at once, whatever next says.
 	seen string
+	// ended is when the last pass ended: a scan that read the objects before then decided on
+	// the object as it was before that pass's last writes (see current).
+	ended time.Time
 }
 
 // candidate is an object due for a pass.
@@ -52,19 +55,33 @@ func admit(cands []candidate, running int, byAccount map[string]int, workers, pe
 }
 
 // dispatch starts the candidates that admit lets start and queues the others; a pass that
-// ends starts queued ones (release). Candidates already in flight are skipped.
-func (c *Controller) dispatch(ctx context.Context, cands []candidate) {
+// ends starts queued ones (release). Candidates whose decision no longer holds are dropped
+// (see current): listedAt is when the scan began to read the objects it decided on.
+func (c *Controller) dispatch(ctx context.Context, cands []candidate, listedAt time.Time) {
 	c.mu.Lock()
-	fresh := cands[:0:0]
-	for _, cd := range cands {
-		if _, busy := c.inFlight[cd.key]; !busy {
-			fresh = append(fresh, cd)
-		}
-	}
-	c.queue = fresh
+	c.queue = current(cands, c.inFlight, c.states, listedAt)
 	start := c.admitLocked(ctx)
 	c.mu.Unlock()
 	c.startAll(ctx, start)
+}
+
+// current returns the candidates whose decision still holds: not in flight, and whose last
+// pass ended before listedAt, when the scan began to read the objects. A pass that ended
+// later may have written the object after the scan read it: the scan saw a resourceVersion
+// older than the one the pass recorded, took it for a change, and would start a second pass
+// for nothing. The next scan, which reads the pass's writes, decides again.
+func current(cands []candidate, inFlight map[objKey]string, states map[objKey]*objState, listedAt time.Time) []candidate {
+	keep := cands[:0:0]
+	for _, cd := range cands {
+		if _, busy := inFlight[cd.key]; busy {
+			continue
+		}
+		if st := states[cd.key]; st != nil && st.ended.After(listedAt) {
+			continue
+		}
+		keep = append(keep, cd)
+	}
+	return keep
 }
 
 // admitLocked takes from the queue what may start now and marks it in flight; c.mu is held.
@@ -159,7 +176,7 @@ func (c *Controller) schedule(key objKey, after time.Duration, err error, synced
 		st.lastSync = now
 	}
 	st.next = now.Add(after)
-	st.seen = seen
+	st.seen, st.ended = seen, now
 }
 
 // forget drops the states of objects of a kind that were not listed and are not in flight,

@@ -58,3 +58,36 @@ func TestAdmit(t *testing.T) {
 		})
 	}
 }
+
+func TestCurrent(t *testing.T) {
+	listedAt := time.Date(2026, 12, 5, 0, 0, 10, 0, time.UTC)
+	key := objKey{kindCluster, "a"}
+	cands := []candidate{{key: key, account: "x"}}
+	tests := []struct {
+		name  string
+		busy  bool
+		state *objState
+		keep  bool
+	}{
+		{"never passed", false, nil, true},
+		{"last pass ended before the objects were read", false, &objState{ended: listedAt.Add(-time.Second)}, true},
+		{"last pass ended while the objects were read", false, &objState{ended: listedAt.Add(time.Millisecond)}, false},
+		{"in flight", true, &objState{ended: listedAt.Add(-time.Minute)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inFlight := map[objKey]string{}
+			if tt.busy {
+				inFlight[key] = "x"
+			}
+			states := map[objKey]*objState{}
+			if tt.state != nil {
+				states[key] = tt.state
+			}
+			got := current(cands, inFlight, states, listedAt)
+			if (len(got) == 1) != tt.keep {
+				t.Errorf("kept %v, want kept %v", got, tt.keep)
+			}
+		})
+	}
+}
