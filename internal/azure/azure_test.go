@@ -124,6 +124,7 @@ func TestResourceType(t *testing.T) {
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v":           "Microsoft.Network/virtualNetworks",
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/x": "Microsoft.Network/virtualNetworks/subnets",
 		"/subscriptions/s/resourcegroups/rg":                                                         "Microsoft.Resources/resourceGroups",
+		"/subscriptions/s/resourceGroups/rg/resources":                                               "Microsoft.Resources/resources",
 		"/subscriptions/s/providers/Microsoft.Network/locations/westeurope/operations/1":             "Microsoft.Network/locations/operations",
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/listKeys":  "Microsoft.Storage/storageAccounts/listKeys",
 		"/acct/container/blob": "blob",

@@ -63,6 +63,9 @@ type Options struct {
 	// ResourceGraph configures the drift checks made from Azure Resource Graph (on by
 	// default; see GraphOptions).
 	ResourceGraph GraphOptions
+	// ListMaxAge is how long one list of a resource group tells which of its resources do not
+	// exist yet, so that they are created without a GET first (default DefaultListMaxAge).
+	ListMaxAge time.Duration
 }
 
 // Timeouts bound the stages of one HTTP request (one try: the SDK retries a failed one with
@@ -185,6 +188,9 @@ type Clients struct {
 	// graph answers drift checks from Resource Graph snapshots of the subscription (nil when
 	// off: every check is a GET).
 	graph *graph
+	// lists tell which resources of a resource group do not exist yet (nil for a tenant's
+	// clients).
+	lists *groupLists
 
 	// lookups lets concurrent misses of a cache share one read.
 	lookups singleflight.Group
@@ -263,6 +269,9 @@ func buildClients(acct *v1alpha1.CloudAccount, subscriptionID, limiterKey string
 	c.blobOpts = &blob.ClientOptions{ClientOptions: bo}
 	if err := c.newFactories(subscriptionID); err != nil {
 		return nil, err
+	}
+	if subscriptionID != "" {
+		c.lists = newGroupLists(c.Resources.NewClient(), opts.ListMaxAge, log)
 	}
 	if subscriptionID != "" && !opts.ResourceGraph.Off {
 		rg, err := armresourcegraph.NewClient(c.cred, c.armOpts)
@@ -504,6 +513,8 @@ func resourceType(path string) string {
 	}
 	if last < 0 || last+1 >= len(segs) {
 		switch {
+		case len(segs) == 5 && strings.EqualFold(segs[2], "resourcegroups") && strings.EqualFold(segs[4], "resources"):
+			return "Microsoft.Resources/resources" // a group's list of its resources
 		case len(segs) >= 3 && strings.EqualFold(segs[2], "resourcegroups"):
 			return "Microsoft.Resources/resourceGroups"
 		case len(segs) >= 3:

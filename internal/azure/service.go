@@ -181,6 +181,7 @@ func (s *armService[D, L]) desired(n *plan.Node) (*D, error) {
 // by an earlier attempt, so that its duration is unknown.
 func (c *Clients) run(ctx context.Context, n *plan.Node, tokens ResumeTokens, op lro, verb string, resumed bool) error {
 	started := time.Now()
+	c.lists.wrote(n.ID)
 	defer c.graph.wrote(n.ID) // Resource Graph shows the write only seconds after it ends
 	tok, err := op.token()
 	if err != nil {
@@ -279,9 +280,13 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 // read returns the live resource of a node strata manages, and how it differs from desired:
 // as the subscription's Resource Graph snapshot shows it when that is as desired (no request),
 // else by a GET. A row that differs from desired is not trusted (Resource Graph lags, and may
-// miss a repair strata just made): the GET decides. The ownership check of a resource the
-// inventory does not hold is always made on a GET.
+// miss a repair strata just made): the GET decides. A resource the inventory does not hold
+// is absent without a GET when a recent list of its resource group did not show it
+// (groupLists); otherwise the ownership check is made on a GET.
 func (s *armService[D, L]) read(ctx context.Context, n *plan.Node, id *arm.ResourceID, desired *D, inv Inventory) (*L, []string, error) {
+	if !inv.Manages(n.ID) && !s.implicit && s.c.lists.absent(ctx, id) {
+		return nil, nil, nil
+	}
 	if inv.Manages(n.ID) {
 		if live := s.fromGraph(ctx, n); live != nil && len(s.diff(desired, live)) == 0 {
 			if s.fromRow != nil {

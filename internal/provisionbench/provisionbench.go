@@ -420,7 +420,9 @@ func (o *Options) ControllerConfig(st store.Store, logger *slog.Logger) controll
 		AzureOptions: azure.Options{Logger: logger.With("component", "azure"), Writes: o.Writes, Reads: o.Reads, PollFrequency: o.PollFrequency,
 			// Resource Graph's lag is compressed, and so is how long strata distrusts its rows
 			// after a write.
-			ResourceGraph: azure.GraphOptions{Recent: o.scaled(azure.DefaultGraphRecent)}},
+			ResourceGraph: azure.GraphOptions{Recent: o.scaled(azure.DefaultGraphRecent)},
+			// A resource group's list is trusted as long, in product time, as in the product.
+			ListMaxAge: o.scaled(azure.DefaultListMaxAge)},
 	}
 }
 

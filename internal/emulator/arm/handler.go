@@ -897,14 +897,9 @@ func (c *call) genericList() {
 			want, _, _ = strings.Cut(v, "'")
 		}
 	}
-	prefix := Key(t.scope) + "/"
 	out := []any{}
-	for _, en := range e.st.all() {
-		id := ParseID(en.res.ID)
-		if len(id.Types) != 1 || !strings.HasPrefix(Key(en.res.ID), prefix) || want != "" && !strings.EqualFold(want, en.res.Type) {
-			continue
-		}
-		g := map[string]any{"id": en.res.ID, "name": id.Name, "type": en.res.Type}
+	for _, en := range c.topLevel(scope, want) {
+		g := map[string]any{"id": en.res.ID, "name": ParseID(en.res.ID).Name, "type": en.res.Type}
 		for _, k := range []string{"location", "tags", "kind", "sku", "identity", "managedBy", "plan", "zones", "extendedLocation"} {
 			if v, ok := en.res.Body[k]; ok {
 				g[k] = v
@@ -913,6 +908,25 @@ func (c *call) genericList() {
 		out = append(out, g)
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"value": out})
+}
+
+// topLevel returns the top-level resources in a subscription or resource group scope, of type
+// want when it is not empty, in creation order.
+func (c *call) topLevel(scope ID, want string) []*entry {
+	candidates := c.e.st.all()
+	if scope.ResourceGroup != "" {
+		candidates = c.e.st.childrenOf(Key(c.t.scope), "") // a group's children are its top-level resources
+	}
+	prefix := Key(c.t.scope) + "/"
+	var out []*entry
+	for _, en := range candidates {
+		id := ParseID(en.res.ID)
+		if len(id.Types) != 1 || !strings.HasPrefix(Key(en.res.ID), prefix) || want != "" && !strings.EqualFold(want, en.res.Type) {
+			continue
+		}
+		out = append(out, en)
+	}
+	return out
 }
 
 func (c *call) doAction() {
