@@ -7,6 +7,7 @@ package azure
 
 import (
 	"context"
+	"time"
 
 	"github.com/strata-dev/strata/internal/plan"
 )
@@ -95,4 +96,10 @@ type Applier interface {
 	Delete(ctx context.Context, n *plan.Node, inv Inventory) error
 	// Observe reads the live resource without writing.
 	Observe(ctx context.Context, n *plan.Node) (Observation, error)
+}
+
+// Estimator is an Applier that can tell how long Azure takes to create a resource of a kind:
+// the median of the recent creates it waited for, 0 when it has seen none.
+type Estimator interface {
+	Estimate(kind plan.Kind) time.Duration
 }

@@ -214,6 +214,17 @@ func (s pollSchedule) finished() {
 	}
 }
 
+// typical is the median of the recent durations of a kind of operation, 0 when none is known.
+func (d *opDurations) typical(kind string) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := slices.Sorted(slices.Values(d.samples[kind]))
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
 // record keeps one more duration of a kind, forgetting the oldest beyond durationSamples.
 func (d *opDurations) record(kind string, took time.Duration) {
 	d.mu.Lock()

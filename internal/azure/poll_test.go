@@ -84,6 +84,12 @@ func TestOpDurationsSchedule(t *testing.T) {
 	if s := d.schedule("VirtualMachine create", start, false); s.first != 36*time.Second {
 		t.Errorf("first poll after %v, want 36s (0.9 x the quickest of 40s)", s.first)
 	}
+	if got := d.typical("VirtualMachine create"); got != 45*time.Second {
+		t.Errorf("typical duration %v, want the median 45s", got)
+	}
+	if got := d.typical("VirtualMachine delete"); got != 0 {
+		t.Errorf("typical duration of a kind never seen %v, want 0", got)
+	}
 	if s := d.schedule("VirtualMachine delete", start, false); s.first != 0 {
 		t.Errorf("another kind: first poll after %v, want at once", s.first)
 	}

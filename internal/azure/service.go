@@ -65,6 +65,11 @@ func (d *dispatcher) service(n *plan.Node) (service, error) {
 	return s, nil
 }
 
+// Estimate implements Estimator.
+func (d *dispatcher) Estimate(kind plan.Kind) time.Duration {
+	return d.c.durations.typical(string(kind) + " create")
+}
+
 // Apply implements Applier.
 func (d *dispatcher) Apply(ctx context.Context, n *plan.Node, inv Inventory) (Result, error) {
 	s, err := d.service(n)

@@ -442,6 +442,7 @@ func (p *pass) runGraph(ctx context.Context, g *plan.Graph, applier azure.Applie
 	var mu sync.Mutex
 	var repaired []string
 	observed := map[string]*azure.Observation{}
+	var tails map[string]time.Duration // each node's priority for the subscription's budget
 	tasks := make([]flow.Task, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		tasks = append(tasks, flow.Task{
@@ -450,7 +451,7 @@ func (p *pass) runGraph(ctx context.Context, g *plan.Graph, applier azure.Applie
 			Timeout:   p.c.cfg.TaskTimeout,
 			Run: func(ctx context.Context) error {
 				wasReady := p.recordStart(n)
-				res, err := applier.Apply(ctx, n, p)
+				res, err := applier.Apply(azure.WithPriority(ctx, tails[n.Key]), n, p)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", n.Kind, n.Key, err)
 				}
@@ -470,6 +471,7 @@ func (p *pass) runGraph(ctx context.Context, g *plan.Graph, applier azure.Applie
 	if err != nil {
 		return nil, nil, p.fail(ctx, ConditionReady, "InvalidPlan", fmt.Errorf("plan graph: %w", err), false)
 	}
+	tails = fg.Tails(nodeCosts(g, applier))
 	result := fg.Run(ctx, flow.Options{Parallelism: p.c.cfg.Parallelism})
 	if ctx.Err() != nil {
 		return nil, nil, ctx.Err()
@@ -478,6 +480,30 @@ func (p *pass) runGraph(ctx context.Context, g *plan.Graph, applier azure.Applie
 		p.event(ctx, store.EventNormal, "DriftRepaired", fmt.Sprintf("%s was not as planned and was repaired", key))
 	}
 	return result, observed, nil
+}
+
+// unknownCost is what a node whose kind of create the applier has not seen yet counts for in
+// the tails of a graph.
+const unknownCost = time.Second
+
+// nodeCosts returns what each node of g counts for in the tails of the graph (flow.Tails): how
+// long the applier has seen Azure take to create one of its kind, or unknownCost. The tails
+// are the priorities of the nodes' requests when the subscription's budget runs short, so
+// that a storage account that the image and every VM wait on goes before an NSG.
+func nodeCosts(g *plan.Graph, applier azure.Applier) func(key string) time.Duration {
+	est, _ := applier.(azure.Estimator)
+	kinds := make(map[string]plan.Kind, len(g.Nodes))
+	for _, n := range g.Nodes {
+		kinds[n.Key] = n.Kind
+	}
+	return func(key string) time.Duration {
+		if est != nil {
+			if d := est.Estimate(kinds[key]); d > 0 {
+				return d
+			}
+		}
+		return unknownCost
+	}
 }
 
 // removeGone deletes the managed resources that left the graph (a pool scaled down), but those

@@ -408,6 +408,33 @@ func TestCriticalPath(t *testing.T) {
 	}
 }
 
+func TestTails(t *testing.T) {
+	costs := map[string]time.Duration{"a": 1 * time.Second, "b": 5 * time.Second, "c": 2 * time.Second, "d": 1 * time.Second, "x": 6 * time.Second}
+	cost := func(id string) time.Duration { return costs[id] }
+	s := time.Second
+	tests := []struct {
+		name  string
+		tasks []Task
+		want  map[string]time.Duration
+	}{
+		{"empty", nil, map[string]time.Duration{}},
+		{"single", []Task{{ID: "x"}}, map[string]time.Duration{"x": 6 * s}},
+		{"chain", []Task{{ID: "a"}, {ID: "b", DependsOn: []string{"a"}}}, map[string]time.Duration{"a": 6 * s, "b": 5 * s}},
+		{"diamond: the longer branch counts", []Task{
+			{ID: "a"}, {ID: "b", DependsOn: []string{"a"}}, {ID: "c", DependsOn: []string{"a"}}, {ID: "d", DependsOn: []string{"b", "c"}},
+		}, map[string]time.Duration{"a": 7 * s, "b": 6 * s, "c": 3 * s, "d": 1 * s}},
+		{"independent task", []Task{{ID: "a"}, {ID: "d", DependsOn: []string{"a"}}, {ID: "x"}},
+			map[string]time.Duration{"a": 2 * s, "d": 1 * s, "x": 6 * s}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mustNew(t, tt.tasks...).Tails(cost); !maps.Equal(got, tt.want) {
+				t.Errorf("Tails = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestReversed(t *testing.T) {
 	r := &recorder{}
 	tasks := []Task{

@@ -256,3 +256,25 @@ func (g *Graph) CriticalPath(cost func(id string) time.Duration) (time.Duration,
 	}
 	return finish[end], path
 }
+
+// Tails returns, by task ID, the longest path from the start of each task to the end of the
+// graph when each task costs cost(id): its own cost plus the longest tail among the tasks that
+// depend on it. Running first the ready tasks with the longest tails (list scheduling by
+// level) keeps the work that most depends on from waiting behind work nothing depends on.
+func (g *Graph) Tails(cost func(id string) time.Duration) map[string]time.Duration {
+	order := g.topoOrder()
+	tail := make([]time.Duration, len(g.tasks))
+	for k := len(order) - 1; k >= 0; k-- {
+		i := order[k]
+		var longest time.Duration
+		for _, j := range g.dependants[i] {
+			longest = max(longest, tail[j])
+		}
+		tail[i] = cost(g.tasks[i].ID) + longest
+	}
+	out := make(map[string]time.Duration, len(g.tasks))
+	for i, t := range g.tasks {
+		out[t.ID] = tail[i]
+	}
+	return out
+}
