@@ -131,8 +131,9 @@ type Result struct {
 	ResyncRequests []RequestCount
 	ResyncWrites   int64
 	ResyncTime     time.Duration
-	// ReadBudget is strata's read rate in the subscription, reads per second (at this scale).
-	ReadBudget float64
+	// ReadBudget and WriteBudget are strata's read and write rates in the subscription,
+	// requests per second (at this scale).
+	ReadBudget, WriteBudget float64
 	// Timeline is the nodes of the slowest cluster, TimelineOf, in the order strata started
 	// them.
 	Timeline   []NodeTiming
@@ -178,13 +179,44 @@ func Reads(rs []RequestCount) int64 {
 }
 
 // MakespanBound is the least makespan the run allows: the critical path as Azure's operations
-// took, or the time strata's read budget needs for the reads the run made, whichever is longer.
+// took, or the time strata's budgets need for the reads and the writes the run made, whichever
+// is longest.
 func (r *Result) MakespanBound() time.Duration {
-	bound := r.RunCriticalPath
-	if r.ReadBudget > 0 {
-		bound = max(bound, time.Duration(float64(Reads(r.Requests))/r.ReadBudget*float64(time.Second)))
+	return max(r.RunCriticalPath, r.ReadBound(), r.WriteBound())
+}
+
+// ReadBound is the time strata's read budget needs for the run's reads (0 without a budget).
+func (r *Result) ReadBound() time.Duration {
+	return needs(Reads(r.Requests), r.ReadBudget)
+}
+
+// WriteBound is the time strata's write budget needs for the requests it paces (0 without a
+// budget).
+func (r *Result) WriteBound() time.Duration {
+	return needs(BudgetWrites(r.Requests), r.WriteBudget)
+}
+
+// needs is the time n requests take at rate per second, 0 when rate is not positive.
+func needs(n int64, rate float64) time.Duration {
+	if rate <= 0 {
+		return 0
 	}
-	return bound
+	return time.Duration(float64(n) / rate * float64(time.Second))
+}
+
+// BudgetWrites counts the requests among rs that strata's write budget paces: every PUT, PATCH,
+// POST and DELETE but Resource Graph's queries, which have a quota of their own.
+func BudgetWrites(rs []RequestCount) int64 {
+	var n int64
+	for _, rc := range rs {
+		switch rc.Method {
+		case http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost:
+			if !strings.EqualFold(rc.Type, "Microsoft.ResourceGraph/resources") {
+				n += rc.Count
+			}
+		}
+	}
+	return n
 }
 
 // ResyncGraphQueries counts the Resource Graph queries of the idle resync.
@@ -496,7 +528,7 @@ func ExampleObject[T v1alpha1.Object](file string) (T, error) {
 func (b *bench) provision(ctx context.Context, cfg controller.Config, obs *observer) (*Result, error) {
 	res := &Result{Clusters: b.o.Clusters, Type: b.o.Type, LatencyScale: b.o.LatencyScale, names: b.names}
 	res.Limits = fmt.Sprintf("%g writes/s, %g reads/s, polls without Retry-After at most %s apart", b.o.Writes, b.o.Reads, b.o.PollFrequency)
-	res.ReadBudget = b.o.Reads
+	res.ReadBudget, res.WriteBudget = b.o.Reads, b.o.Writes
 	before := b.em.Engine().Counters()
 	existed := map[string]bool{}
 	for _, r := range b.em.Engine().Snapshot().Resources {
@@ -1013,8 +1045,12 @@ func (r *Result) Print(w io.Writer) {
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
 	fmt.Fprintf(w, "ARM reads           %.2f per created resource (the read before each write, operation polls, lookups)\n", r.ReadsPerResource())
 	bound := r.MakespanBound()
-	fmt.Fprintf(w, "makespan bound      %s = max(critical path %s, %d reads / %g reads/s): makespan %.2f x it\n",
-		bound.Round(time.Millisecond), r.RunCriticalPath.Round(time.Millisecond), Reads(r.Requests), r.ReadBudget, float64(r.Makespan)/float64(max(bound, 1)))
+	fmt.Fprintf(w, "makespan bound      %s = max(critical path %s, %d reads / %g reads/s, %d writes / %g writes/s): makespan %.2f x it\n",
+		bound.Round(time.Millisecond), r.RunCriticalPath.Round(time.Millisecond), Reads(r.Requests), r.ReadBudget,
+		BudgetWrites(r.Requests), r.WriteBudget, float64(r.Makespan)/float64(max(bound, 1)))
+	readBound := max(r.RunCriticalPath, r.ReadBound())
+	fmt.Fprintf(w, "                    without the write budget: %s = max(critical path, reads / reads/s): makespan %.2f x it\n",
+		readBound.Round(time.Millisecond), float64(r.Makespan)/float64(max(readBound, 1)))
 	fmt.Fprintf(w, "idle resync         %d clusters in %s: %d ARM writes, %d requests\n",
 		r.Clusters, r.ResyncTime.Round(time.Millisecond), r.ResyncWrites, total(r.ResyncRequests))
 	fmt.Fprintf(w, "                    %d Resource Graph queries for %d resources (%.2f per 1,000), %d ARM reads (%.2f per resource)\n",
