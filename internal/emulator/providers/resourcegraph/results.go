@@ -20,11 +20,13 @@ const (
 type results struct {
 	mu   sync.Mutex
 	byID map[string]keptResult
+	kept uint64 // results kept so far, to order them
 }
 
 type keptResult struct {
 	rows    []row
 	expires time.Time
+	seq     uint64 // the oldest has the smallest
 }
 
 func newResults() *results { return &results{byID: map[string]keptResult{}} }
@@ -44,13 +46,14 @@ func (r *results) keep(rows []row, now time.Time) string {
 	if len(r.byID) >= maxResults {
 		oldest := ""
 		for k, v := range r.byID {
-			if oldest == "" || v.expires.Before(r.byID[oldest].expires) {
+			if oldest == "" || v.seq < r.byID[oldest].seq {
 				oldest = k
 			}
 		}
 		delete(r.byID, oldest)
 	}
-	r.byID[id] = keptResult{rows: rows, expires: now.Add(resultTTL)}
+	r.kept++
+	r.byID[id] = keptResult{rows: rows, expires: now.Add(resultTTL), seq: r.kept}
 	return id
 }
 
