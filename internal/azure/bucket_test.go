@@ -42,13 +42,18 @@ func TestWaitQueueOrder(t *testing.T) {
 }
 
 // TestBucketServesPriorityFirst empties a bucket refilling a token every 500 ms, queues a
-// request of low priority, one of high priority and one with none, and checks that the high one
-// is answered first, then the low one; a request cancelled while it waits leaves the queue.
+// request with no priority, one of low and one of high priority, and checks that once tokens
+// are handed out the high one is answered first, then the low one, then the one with none; a
+// request cancelled while it waits leaves the queue.
 func TestBucketServesPriorityFirst(t *testing.T) {
 	b := newBucket(2, 1)
 	if err := b.take(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// No token is handed out until every request waits: the test starts the serving itself.
+	b.mu.Lock()
+	b.serving = true
+	b.mu.Unlock()
 	cancelled, cancel := context.WithCancel(context.Background())
 	done := make(chan string, 4)
 	queued := func(n int) { // waits until n requests wait
@@ -78,6 +83,7 @@ func TestBucketServesPriorityFirst(t *testing.T) {
 	queued(1)
 	queue("low", WithPriority(bg, time.Second), 2)
 	queue("high", WithPriority(bg, time.Minute), 3)
+	go b.serve()
 	var got []string
 	for range 3 {
 		got = append(got, <-done)
