@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,12 +25,15 @@ func TestCreateWithoutAGetFirst(t *testing.T) {
 	env := emulatortest.Start(t)
 	rgID := env.ResourceGroup(t, "rg")
 	ctx := testCtx(t)
-	const maxAge = 2 * time.Second
+	const maxAge = time.Minute
 	c, err := NewClients(context.Background(), env.CloudAccount(t, "emulator"), env.SubscriptionID,
 		Options{PollFrequency: 20 * time.Millisecond, Writes: 1000, Reads: 1000, ListMaxAge: maxAge})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var clock sync.Mutex
+	now := time.Now()
+	c.lists.now = func() time.Time { clock.Lock(); defer clock.Unlock(); return now }
 	nsg := func(name, owner string) *plan.Node {
 		return &plan.Node{Key: "nsg/" + name, Kind: plan.KindNetworkSecurityGroup, Managed: true,
 			ID:   rgID + "/providers/Microsoft.Network/networkSecurityGroups/" + name,
@@ -89,7 +93,9 @@ func TestCreateWithoutAGetFirst(t *testing.T) {
 	}
 
 	// Past ListMaxAge the group is listed again.
-	time.Sleep(maxAge)
+	clock.Lock()
+	now = now.Add(maxAge)
+	clock.Unlock()
 	before = c.Requests()
 	if _, err := c.Applier().Apply(ctx, nsg("c", "uid-mine"), mine); err != nil {
 		t.Fatal(err)
