@@ -1043,7 +1043,7 @@ func (r *Result) Print(w io.Writer) {
 	PrintRequests(w, r.Requests, r.Clusters)
 	fmt.Fprintf(w, "ARM writes          %d succeeded, %d attempted, for %d resources created or tagged (and %d made by Azure, e.g. inline agent pools): %.2f writes per created resource\n",
 		r.Writes, r.WriteAttempts, r.Created, r.Implicit, r.WritesPerResource())
-	fmt.Fprintf(w, "ARM reads           %.2f per created resource (the read before each write, operation polls, lookups)\n", r.ReadsPerResource())
+	fmt.Fprintf(w, "ARM reads           %.2f per created resource (resource groups listed, resources read before a write, operation polls, lookups)\n", r.ReadsPerResource())
 	bound := r.MakespanBound()
 	fmt.Fprintf(w, "makespan bound      %s = max(critical path %s, %d reads / %g reads/s, %d writes / %g writes/s): makespan %.2f x it\n",
 		bound.Round(time.Millisecond), r.RunCriticalPath.Round(time.Millisecond), Reads(r.Requests), r.ReadBudget,
