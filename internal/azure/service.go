@@ -289,10 +289,11 @@ func (s *armService[D, L]) apply(ctx context.Context, n *plan.Node, inv Inventor
 // is absent without a GET when a recent list of its resource group did not show it
 // (groupLists); otherwise the ownership check is made on a GET.
 func (s *armService[D, L]) read(ctx context.Context, n *plan.Node, id *arm.ResourceID, desired *D, inv Inventory) (*L, []string, error) {
-	if !inv.Manages(n.ID) && !s.implicit && s.c.lists.absent(ctx, id) {
+	managed := inv.Manages(n.ID)
+	if !managed && !s.implicit && s.c.lists.absent(ctx, id) {
 		return nil, nil, nil
 	}
-	if inv.Manages(n.ID) {
+	if managed {
 		if live := s.fromGraph(ctx, n); live != nil && len(s.diff(desired, live)) == 0 {
 			if s.fromRow != nil {
 				s.fromRow(id, live)
