@@ -103,27 +103,32 @@ func (s *store) subtree(key string) []string {
 // childrenOf returns the entries under parent of a type (all types when typ is ""), in
 // creation order.
 func (s *store) childrenOf(parent, typ string) []*entry {
-	var out []*entry
+	return sorted(func(fn func(*entry)) { s.eachChild(parent, typ, fn) })
+}
+
+// eachChild calls fn with the entries under parent of a type (all types when typ is ""), in
+// no particular order.
+func (s *store) eachChild(parent, typ string, fn func(*entry)) {
 	for k := range s.children[parent] {
-		e := s.m[k]
-		if typ == "" || strings.EqualFold(e.res.Type, typ) {
-			out = append(out, e)
+		if e := s.m[k]; typ == "" || strings.EqualFold(e.res.Type, typ) {
+			fn(e)
 		}
 	}
-	sortEntries(out)
-	return out
 }
 
 // ofType returns the entries of a type whose key starts with prefix, in creation order.
 func (s *store) ofType(typ, prefix string) []*entry {
-	var out []*entry
+	return sorted(func(fn func(*entry)) { s.eachOfType(typ, prefix, fn) })
+}
+
+// eachOfType calls fn with the entries of a type whose key starts with prefix, in no
+// particular order.
+func (s *store) eachOfType(typ, prefix string, fn func(*entry)) {
 	for k := range s.byType[strings.ToLower(typ)] {
 		if strings.HasPrefix(k, prefix) {
-			out = append(out, s.m[k])
+			fn(s.m[k])
 		}
 	}
-	sortEntries(out)
-	return out
 }
 
 // inScope returns the entries of type typ directly under scopeID (a resource group or a parent
@@ -131,15 +136,28 @@ func (s *store) ofType(typ, prefix string) []*entry {
 // excepted: they are the subscription's children), or anywhere when scopeID is empty; in
 // creation order.
 func (s *store) inScope(scopeID, typ string) []*entry {
+	return sorted(func(fn func(*entry)) { s.eachInScope(scopeID, typ, fn) })
+}
+
+// eachInScope calls fn with the entries inScope returns, in no particular order.
+func (s *store) eachInScope(scopeID, typ string, fn func(*entry)) {
 	scope := ParseID(scopeID)
 	switch {
 	case strings.Trim(scopeID, "/") == "":
-		return s.ofType(typ, "")
+		s.eachOfType(typ, "", fn)
 	case scope.ResourceGroup == "" && scope.Subscription != "" && !strings.EqualFold(typ, TypeResourceGroup):
-		return s.ofType(typ, Key(scopeID)+"/")
+		s.eachOfType(typ, Key(scopeID)+"/", fn)
 	default:
-		return s.childrenOf(Key(scopeID), typ)
+		s.eachChild(Key(scopeID), typ, fn)
 	}
+}
+
+// sorted collects the entries each gives, in creation order.
+func sorted(each func(fn func(*entry))) []*entry {
+	var out []*entry
+	each(func(e *entry) { out = append(out, e) })
+	sortEntries(out)
+	return out
 }
 
 func (s *store) all() []*entry {

@@ -13,7 +13,10 @@ type txn struct {
 	undo map[string]*entry
 }
 
-var _ Tx = (*txn)(nil)
+var (
+	_ Tx     = (*txn)(nil)
+	_ Viewer = (*txn)(nil)
+)
 
 func (e *Engine) newTx(host string) *txn {
 	e.reqSeq++
@@ -42,6 +45,11 @@ func (t *txn) List(scopeID, typ string) []*Resource {
 		out[i] = copyResource(en.res)
 	}
 	return out
+}
+
+// View implements Viewer: the stored resources themselves, unsorted.
+func (t *txn) View(scopeID, typ string, fn func(*Resource)) {
+	t.e.st.eachInScope(scopeID, typ, func(en *entry) { fn(en.res) })
 }
 
 // Put stores a copy of r.

@@ -203,6 +203,15 @@ type Tx interface {
 	Seed() uint64
 }
 
+// Viewer is implemented by a Tx that can show resources without copying them, for a hook that
+// only reads many of them (the IP configurations of every NIC of a subscription, when one NIC
+// is written).
+type Viewer interface {
+	// View calls fn with each resource List(scopeID, typ) returns, in no particular order and
+	// not copied: fn must neither change a resource nor keep it.
+	View(scopeID, typ string, fn func(*Resource))
+}
+
 // Memoizer is implemented by a Tx whose view does not change while it lives (the render of the
 // whole cloud for a Resource Graph query): a hook may keep what it derives from the cloud
 // (an index of every NIC's IP configurations, say) for the other renders of that Tx, under a

@@ -28,8 +28,8 @@ func assignPrivateIP(tx arm.Tx, owner, cfg string, cp map[string]any, subnet *ar
 		return nil // an IPv6-only subnet: nothing to assign from
 	}
 	used := map[netip.Addr]string{}
-	for _, c := range allIPConfigs(tx, arm.ParseID(subnet.ID).Subscription, owner) {
-		if a, err := netip.ParseAddr(c.PrivateIP); err == nil && sameID(c.Subnet, subnet.ID) {
+	for _, c := range ipConfigsIn(tx, subnet.ID, owner) {
+		if a, err := netip.ParseAddr(c.PrivateIP); err == nil {
 			used[a] = c.ID
 		}
 	}

@@ -57,6 +57,34 @@ func allIPConfigs(tx arm.Tx, subscription, except string) []ipConfig {
 	return out
 }
 
+// ipConfigsIn returns the IP configurations of the NICs and load balancers of the
+// subscription in a subnet, skipping the resource except, in no particular order. Every NIC
+// write asks it: it reads the stored resources without copying them where tx allows.
+func ipConfigsIn(tx arm.Tx, subnet, except string) []ipConfig {
+	var out []ipConfig
+	keep := func(r *arm.Resource) {
+		if sameID(r.ID, except) {
+			return
+		}
+		for _, c := range ipConfigsOf(r) {
+			if sameID(c.Subnet, subnet) {
+				out = append(out, c)
+			}
+		}
+	}
+	scope := "/subscriptions/" + arm.ParseID(subnet).Subscription
+	for _, typ := range []string{typeNIC, typeLoadBalancer} {
+		if v, ok := tx.(arm.Viewer); ok {
+			v.View(scope, typ, keep)
+			continue
+		}
+		for _, r := range tx.List(scope, typ) {
+			keep(r)
+		}
+	}
+	return out
+}
+
 // allSubnets returns every subnet of every VNet of the subscription.
 func allSubnets(tx arm.Tx, subscription string) []*arm.Resource {
 	var out []*arm.Resource
