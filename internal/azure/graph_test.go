@@ -235,6 +235,19 @@ func TestDriftFromResourceGraph(t *testing.T) {
 		t.Errorf("fresh reads: %d GETs of the VM, want 1", n)
 	}
 
+	// A kind decoded only as JSON from its row (no describe): a security rule opened by hand
+	// is found from the row and repaired with one write.
+	nsg := nodeOfKind(t, g, plan.KindNetworkSecurityGroup)
+	openRuleByHand(t, first, arm.ParseID(nsg.ID))
+	time.Sleep(lag + 300*time.Millisecond)
+	rule := graphClients(t, env, time.Hour, 200*time.Millisecond)
+	if r, err := rule.Applier().Apply(testCtx(t), nsg, inv); err != nil || !r.Wrote {
+		t.Fatalf("rule opened by hand: wrote %v, %v; want a repair", r.Wrote, err)
+	}
+	if n := gets(rule, "Microsoft.Network/networkSecurityGroups"); n != 1 {
+		t.Errorf("rule opened by hand: %d GETs of the NSG, want 1", n)
+	}
+
 	// A VM changed behind strata's back: found once Resource Graph shows it, repaired with
 	// one write. A tag added leaves the VM in the query's answer (its row differs); all tags
 	// replaced takes it out (no owner tag): both are read with one GET and repaired.
@@ -290,6 +303,26 @@ func TestDriftFromResourceGraph(t *testing.T) {
 	}
 	if n := gets(pass, "Microsoft.Compute/virtualMachines"); n != 2 {
 		t.Errorf("after the repair: %d GETs of the VM, want 2", n)
+	}
+}
+
+// openRuleByHand changes the first security rule of an NSG to allow every port, as someone
+// with access to the subscription might.
+func openRuleByHand(t *testing.T, c *Clients, id arm.ID) {
+	t.Helper()
+	ctx := testCtx(t)
+	nsg, err := c.Network.NewSecurityGroupsClient().Get(ctx, id.ResourceGroup, id.Name, nil)
+	if err != nil || len(nsg.Properties.SecurityRules) == 0 {
+		t.Fatalf("NSG %s: %v, want its rules", id.Name, err)
+	}
+	r := nsg.Properties.SecurityRules[0]
+	r.Properties.DestinationPortRange, r.Properties.DestinationPortRanges = to.Ptr("*"), nil
+	p, err := c.Network.NewSecurityRulesClient().BeginCreateOrUpdate(ctx, id.ResourceGroup, id.Name, *r.Name, *r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PollUntilDone(ctx, nil); err != nil {
+		t.Fatal(err)
 	}
 }
 
