@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,15 +75,24 @@ func hostsFile(hosts map[string]string) string {
 	return b.String()
 }
 
+// proxyUser returns the user and group IDs of user proxy.
+func proxyUser() (uid, gid int, err error) {
+	u, err := user.Lookup("proxy")
+	if err != nil {
+		return 0, 0, fmt.Errorf("squid runs as user proxy: %w", err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid, nil
+}
+
 // chownToProxy gives dir and its files named to user proxy, as which squid runs when started
 // by root.
 func chownToProxy(dir string, names ...string) error {
-	u, err := user.Lookup("proxy")
+	uid, gid, err := proxyUser()
 	if err != nil {
-		return fmt.Errorf("squid runs as user proxy: %w", err)
+		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	for _, p := range append([]string{dir}, names...) {
 		if p != dir {
 			p = filepath.Join(dir, p)
@@ -121,8 +131,28 @@ func WaitListening(ctx context.Context, port int, exited <-chan struct{}) error 
 	}
 }
 
+// startLocked starts cmd from a goroutine that keeps its OS thread until cmd has ended, and
+// closes exited then: the parent-death signal (dieWithParent) fires when the thread that
+// started the process ends, and Go ends a thread only when a goroutine locked to it exits.
+func startLocked(cmd *exec.Cmd, exited chan<- struct{}) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	return <-started
+}
+
 // Run starts squid on 127.0.0.1:port in a new directory and returns its URL and what stops it
-// (SIGTERM, then SIGKILL after 10 s) and removes the directory.
+// (SIGTERM, then SIGKILL after 10 s) and removes the directory. Squid ends with strata's
+// process too, when that is killed before it can stop it.
 func Run(ctx context.Context, bin string, port int) (proxyURL string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "strata-squid-")
 	if err != nil {
@@ -140,12 +170,15 @@ func Run(ctx context.Context, bin string, port int) (proxyURL string, stop func(
 	}
 	defer out.Close()
 	cmd := Command(bin, dir, out)
-	if err := cmd.Start(); err != nil {
+	if cmd.SysProcAttr, err = dieWithParent(); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	exited := make(chan struct{})
+	if err := startLocked(cmd, exited); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("squid: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
